@@ -1,0 +1,48 @@
+package seed.stages.tokenizer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Text to token ids and back. Every stage sees text only through this interface, so the trivial byte tokenizer
+ * and a trained byte-level BPE are interchangeable, and a checkpoint carries its tokenizer with it.
+ *
+ * <p>Every tokenizer has three special tokens: end of text, and the markers that open the prompt and the
+ * response of an SFT example ({@code <|prompt|>...<|response|>...<|endoftext|>}).
+ */
+public interface Tokenizer {
+
+    String END_OF_TEXT = "<|endoftext|>";
+    String PROMPT = "<|prompt|>";
+    String RESPONSE = "<|response|>";
+
+    /** Encodes plain text; special-token strings inside {@code text} are NOT turned into special ids. */
+    int[] encode(String text);
+
+    /** Decodes ids to text; special ids are rendered as their strings. */
+    String decode(int[] ids);
+
+    int vocabSize();
+
+    int endOfTextId();
+
+    int promptId();
+
+    int responseId();
+
+    /** Short kind name written into checkpoints: "bytes" or "bpe". */
+    String kind();
+
+    /** Writes what {@link #load(Path)} needs to rebuild this tokenizer into {@code dir} (e.g. tokenizer.json). */
+    void save(Path dir) throws IOException;
+
+    /** Loads the tokenizer saved in {@code dir}: a {@code tokenizer.json} means BPE, otherwise bytes. */
+    static Tokenizer load(Path dir) throws IOException {
+        Path json = dir.resolve("tokenizer.json");
+        if (Files.exists(json)) {
+            return BpeTokenizer.load(json);
+        }
+        return new ByteTokenizer();
+    }
+}

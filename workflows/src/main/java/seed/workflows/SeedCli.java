@@ -1,0 +1,43 @@
+package seed.workflows;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The root of the {@code seed} command line: every module contributes its own subcommands and this class only
+ * assembles them, so the launcher ({@code bin/seed}) has one entry point for operators and auditors.
+ */
+@Command(name = "seed", mixinStandardHelpOptions = true, version = "seed 0.1.0",
+        description = "Seed: pretraining, SFT and RLHF of decoder-only transformers on the JVM.")
+public final class SeedCli implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Builds the full command tree; tests use this to run commands in-process. */
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new SeedCli());
+        // Subcommands, one line each, grouped by module. Add yours on its own line.
+        // -- stages
+        // -- reward-model
+        // -- annotation
+
+        CommandLine bench = new CommandLine(new BenchCommand());
+        // Benchmarks (`seed bench NAME`), one line each, grouped by module.
+        // -- stages bench
+        // -- reward-model / rlhf bench
+        // -- annotation bench
+        cli.addSubcommand("bench", bench);
+        return cli;
+    }
+
+    public static void main(String[] args) {
+        int code = commandLine().execute(args);
+        System.exit(code);
+    }
+}
