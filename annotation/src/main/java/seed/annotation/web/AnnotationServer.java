@@ -64,7 +64,8 @@ public final class AnnotationServer implements AutoCloseable {
         app.exception(ApiError.class, (e, ctx) -> error(ctx, e.status, e.getMessage()));
         app.exception(Exception.class, (e, ctx) -> error(ctx, 500, "internal error: " + e));
         app.error(404, ctx -> {
-            if (ctx.result() == null || ctx.result().isEmpty()) {
+            String body = ctx.result();
+            if (body == null || !body.startsWith("{")) {
                 error(ctx, 404, "no such endpoint: " + ctx.method() + " " + ctx.path());
             }
         });
