@@ -117,6 +117,7 @@
 
   function checkbox(cls, text, onChange) {
     const l = document.createElement("label");
+    l.className = cls + "-label";
     const c = document.createElement("input");
     c.type = "checkbox";
     c.className = cls;
