@@ -244,6 +244,10 @@ public final class Ingester implements AutoCloseable {
             p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 * 1024 * 1024);
             p.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, 1);
             p.put(ConsumerConfig.CLIENT_ID_CONFIG, "seed-ingester-" + index);
+            // Static membership: a restarted ingester (same group, same worker index) takes over its partitions at
+            // once instead of waiting for the killed member's session to time out.
+            p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, options.groupId() + "-" + index);
+            p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 15_000);
             try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
                  Connection db = ds.getConnection()) {
                 consumer = c;
@@ -279,6 +283,10 @@ public final class Ingester implements AutoCloseable {
                     } catch (WakeupException e) {
                         c.commitSync(offsets);
                         break;
+                    } catch (org.apache.kafka.common.KafkaException e) {
+                        // The rows are already durable; a lost offset commit only means a redelivery, which the
+                        // event-id uniqueness absorbs. Keep consuming.
+                        log.warn("offset commit failed (batch will be redelivered if needed): {}", e.toString());
                     }
                 }
             } catch (Throwable t) {
