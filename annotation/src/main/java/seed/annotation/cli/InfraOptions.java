@@ -31,7 +31,7 @@ public final class InfraOptions {
     @Option(names = "--topic", defaultValue = "${env:SEED_TOPIC:-seed.rankings}", description = "rankings topic (default ${DEFAULT-VALUE})")
     String topic;
 
-    @Option(names = "--partitions", defaultValue = "1", description = "partitions when creating the topic (default ${DEFAULT-VALUE})")
+    @Option(names = "--topic-partitions", defaultValue = "1", description = "partitions when creating the topic (default ${DEFAULT-VALUE})")
     int partitions;
 
     public InfraConfig config() {

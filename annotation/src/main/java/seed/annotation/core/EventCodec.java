@@ -1,6 +1,8 @@
 package seed.annotation.core;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -54,38 +56,125 @@ public final class EventCodec {
         }
     }
 
+    /**
+     * Decodes one record with Jackson's streaming parser (the ingester's hot path: several times faster than building
+     * a tree). Unknown fields are ignored; every required field is checked and a wrong one is named.
+     */
     public static RankingEvent decode(byte[] bytes) throws DecodeException {
         if (bytes == null) {
             throw new DecodeException("record has no value");
         }
-        JsonNode n;
-        try {
-            n = JSON.readTree(bytes);
+        String eventId = null;
+        Long item = null;
+        Long annotator = null;
+        List<Integer> ranking = null;
+        List<RankingEvent.Tie> ties = new ArrayList<>();
+        Boolean skip = null;
+        List<Integer> unsafe = new ArrayList<>();
+        String source = null;
+        Long at = null;
+        try (JsonParser p = JSON.getFactory().createParser(bytes)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new DecodeException("value is not a JSON object");
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String f = p.currentName();
+                JsonToken t = p.nextToken();
+                switch (f) {
+                    case "event_id" -> eventId = t == JsonToken.VALUE_STRING ? p.getText() : fail("event_id is missing or not a string");
+                    case "item_id" -> item = longValue(p, t, f);
+                    case "annotator_id" -> annotator = longValue(p, t, f);
+                    case "submitted_at_ms" -> at = longValue(p, t, f);
+                    case "ranking" -> ranking = intArray(p, t, f);
+                    case "unsafe" -> unsafe = intArray(p, t, f);
+                    case "skip" -> skip = t == JsonToken.VALUE_TRUE ? Boolean.TRUE
+                            : t == JsonToken.VALUE_FALSE ? Boolean.FALSE : fail("skip is missing or not a boolean");
+                    case "source" -> source = t == JsonToken.VALUE_STRING ? p.getText() : fail("source is missing or not a string");
+                    case "ties" -> ties = tiesArray(p, t);
+                    default -> p.skipChildren();
+                }
+            }
+            if (p.nextToken() != null) {
+                throw new DecodeException("trailing data after the JSON object");
+            }
         } catch (IOException ex) {
             throw new DecodeException("malformed JSON: " + firstLine(ex.getMessage()));
         }
-        if (n == null || !n.isObject()) {
-            throw new DecodeException("value is not a JSON object");
+        if (eventId == null) {
+            throw new DecodeException("event_id is missing or not a string");
         }
         UUID id;
         try {
-            id = UUID.fromString(text(n, "event_id"));
+            id = UUID.fromString(eventId);
         } catch (IllegalArgumentException ex) {
             throw new DecodeException("event_id is not a UUID");
         }
-        long item = longField(n, "item_id");
-        long annotator = longField(n, "annotator_id");
-        List<Integer> ranking = ints(n, "ranking");
-        List<RankingEvent.Tie> ties = ties(n.get("ties"));
-        JsonNode skip = n.get("skip");
-        if (skip == null || !skip.isBoolean()) {
+        if (item == null) {
+            throw new DecodeException("item_id is missing or not an integer");
+        }
+        if (annotator == null) {
+            throw new DecodeException("annotator_id is missing or not an integer");
+        }
+        if (ranking == null) {
+            ranking = new ArrayList<>();
+        }
+        if (skip == null) {
             throw new DecodeException("skip is missing or not a boolean");
         }
-        List<Integer> unsafe = ints(n, "unsafe");
-        String source = text(n, "source");
-        long at = longField(n, "submitted_at_ms");
-        return new RankingEvent(id, item, annotator, ranking, ties, skip.booleanValue(), unsafe, source,
-                Instant.ofEpochMilli(at));
+        if (source == null) {
+            throw new DecodeException("source is missing or not a string");
+        }
+        if (at == null) {
+            throw new DecodeException("submitted_at_ms is missing or not an integer");
+        }
+        return new RankingEvent(id, item, annotator, ranking, ties, skip, unsafe, source, Instant.ofEpochMilli(at));
+    }
+
+    private static <T> T fail(String msg) throws DecodeException {
+        throw new DecodeException(msg);
+    }
+
+    private static long longValue(JsonParser p, JsonToken t, String f) throws IOException, DecodeException {
+        if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+            throw new DecodeException(f + " is missing or not an integer");
+        }
+        return p.getLongValue();
+    }
+
+    private static List<Integer> intArray(JsonParser p, JsonToken t, String f) throws IOException, DecodeException {
+        List<Integer> out = new ArrayList<>();
+        if (t == JsonToken.VALUE_NULL) {
+            return out;
+        }
+        if (t != JsonToken.START_ARRAY) {
+            throw new DecodeException(f + " must be an array of integer indices");
+        }
+        JsonToken x;
+        while ((x = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (x != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT) {
+                throw new DecodeException(f + " must hold integer indices, got " + p.getText());
+            }
+            out.add(p.getIntValue());
+        }
+        return out;
+    }
+
+    private static List<RankingEvent.Tie> tiesArray(JsonParser p, JsonToken t) throws IOException, DecodeException {
+        List<RankingEvent.Tie> out = new ArrayList<>();
+        if (t == JsonToken.VALUE_NULL) {
+            return out;
+        }
+        if (t != JsonToken.START_ARRAY) {
+            throw new DecodeException("ties must be an array of [i, j] pairs");
+        }
+        while (p.nextToken() != JsonToken.END_ARRAY) {
+            List<Integer> pair = intArray(p, p.currentToken(), "ties");
+            if (pair.size() != 2) {
+                throw new DecodeException("ties must hold [i, j] pairs of two integer indices, got " + pair);
+            }
+            out.add(new RankingEvent.Tie(pair.get(0), pair.get(1)));
+        }
+        return out;
     }
 
     /** Parses a JSON "ties" value ([[i,j], ...], null or absent = none). */

@@ -42,7 +42,7 @@ public final class SubmissionService {
         if (bad != null) {
             return new SubmitOutcome.Refused(400, bad);
         }
-        UUID eventId = UUID.randomUUID();
+        UUID eventId = EventIds.next();
         switch (catalog.claim(s.itemId(), who.id(), eventId)) {
             case NOT_ASSIGNED -> {
                 return new SubmitOutcome.Refused(403, "item " + s.itemId() + " is not assigned to annotator " + who.name());
