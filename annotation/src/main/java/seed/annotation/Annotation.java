@@ -35,7 +35,7 @@ public final class Annotation implements AutoCloseable {
 
     private Annotation(Infra infra) {
         this.infra = infra;
-        this.catalog = new Catalog(infra.dataSource());
+        this.catalog = new Catalog(infra.dataSource(), infra.claimsDataSource());
         this.producer = new RankingProducer(infra.kafkaBootstrap(), infra.config().topic());
         this.submissions = new SubmissionService(catalog, producer);
         this.snapshots = new Snapshots(infra.dataSource(), infra.config().dataDir().resolve("snapshots"));

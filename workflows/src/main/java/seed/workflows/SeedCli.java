@@ -26,12 +26,15 @@ public final class SeedCli implements Runnable {
         // -- stages
         // -- reward-model
         // -- annotation
+        cli.addSubcommand("annotate", new seed.annotation.cli.AnnotateCommand());
 
         CommandLine bench = new CommandLine(new BenchCommand());
         // Benchmarks (`seed bench NAME`), one line each, grouped by module.
         // -- stages bench
         // -- reward-model / rlhf bench
         // -- annotation bench
+        bench.addSubcommand("ingest", new seed.annotation.bench.IngestBenchCommand());
+        bench.addSubcommand("submit", new seed.annotation.bench.SubmitBenchCommand());
         cli.addSubcommand("bench", bench);
         return cli;
     }

@@ -28,11 +28,21 @@ import javax.sql.DataSource;
 public final class Catalog {
 
     private final DataSource ds;
+    private final DataSource claimsDs;
     private final ConcurrentHashMap<Long, Item> items = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Annotator> byTokenHash = new ConcurrentHashMap<>();
 
     public Catalog(DataSource ds) {
+        this(ds, null);
+    }
+
+    /**
+     * @param claimsDs optional pool whose sessions run with synchronous_commit off, used only for {@link #claim};
+     *                 null = claim on {@code ds} with a per-call SET
+     */
+    public Catalog(DataSource ds, DataSource claimsDs) {
         this.ds = ds;
+        this.claimsDs = claimsDs;
     }
 
     public DataSource dataSource() {
@@ -365,9 +375,11 @@ public final class Catalog {
      * (item, annotator) uniqueness of ranking_events.
      */
     public Claim claim(long itemId, long annotatorId, UUID eventId) {
-        try (Connection c = ds.getConnection()) {
-            try (Statement st = c.createStatement()) {
-                st.execute("SET synchronous_commit = off");
+        try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
+            if (claimsDs == null) {
+                try (Statement st = c.createStatement()) {
+                    st.execute("SET synchronous_commit = off");
+                }
             }
             try (PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = ?, submitted_at = now()"
                     + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id IS NULL")) {
@@ -378,8 +390,10 @@ public final class Catalog {
                     return Claim.CLAIMED;
                 }
             } finally {
-                try (Statement st = c.createStatement()) {
-                    st.execute("SET synchronous_commit = on");
+                if (claimsDs == null) {
+                    try (Statement st = c.createStatement()) {
+                        st.execute("SET synchronous_commit = on");
+                    }
                 }
             }
             try (PreparedStatement ps = c.prepareStatement(

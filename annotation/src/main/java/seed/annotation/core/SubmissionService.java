@@ -14,6 +14,9 @@ import org.apache.kafka.clients.producer.RecordMetadata;
  */
 public final class SubmissionService {
 
+    /** -Dseed.submit.trace=true prints claim and Kafka-ack times per submission to stderr. */
+    private static final boolean TRACE = Boolean.getBoolean("seed.submit.trace");
+
     private final Catalog catalog;
     private final RankingProducer producer;
     private final long ackTimeoutMs;
@@ -43,6 +46,7 @@ public final class SubmissionService {
             return new SubmitOutcome.Refused(400, bad);
         }
         UUID eventId = EventIds.next();
+        long t0 = System.nanoTime();
         switch (catalog.claim(s.itemId(), who.id(), eventId)) {
             case NOT_ASSIGNED -> {
                 return new SubmitOutcome.Refused(403, "item " + s.itemId() + " is not assigned to annotator " + who.name());
@@ -54,10 +58,14 @@ public final class SubmissionService {
                 // fall through to produce
             }
         }
+        long t1 = System.nanoTime();
         RankingEvent e = new RankingEvent(eventId, s.itemId(), who.id(), s.ranking(), s.ties(), s.skip(), s.unsafe(),
                 source, Instant.now());
         try {
             RecordMetadata md = producer.send(e).get(ackTimeoutMs, TimeUnit.MILLISECONDS);
+            if (TRACE) {
+                System.err.printf("submit claim=%.2fms kafka=%.2fms%n", (t1 - t0) / 1e6, (System.nanoTime() - t1) / 1e6);
+            }
             return new SubmitOutcome.Accepted(eventId, md.partition(), md.offset());
         } catch (ExecutionException | TimeoutException ex) {
             catalog.releaseClaim(s.itemId(), who.id(), eventId);
