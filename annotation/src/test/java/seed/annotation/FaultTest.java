@@ -93,7 +93,7 @@ class FaultTest {
                 "-cp", System.getProperty("java.class.path"), AnnotateCommand.class.getName(), "ingest",
                 "--kafka-bootstrap", shared.kafkaBootstrap(), "--jdbc-url", shared.jdbcUrl(),
                 "--jdbc-user", shared.jdbcUser(), "--data-dir", dir.resolve("forked").toString(),
-                "--topic", topic, "--group", group, "--pause-after-db-commit-ms", String.valueOf(pauseMs)));
+                "--topic", topic, "--group", group, "--instance-id", group, "--pause-after-db-commit-ms", String.valueOf(pauseMs)));
         if (shared.jdbcPassword() != null) {
             cmd.add("--jdbc-password=" + shared.jdbcPassword());
         }

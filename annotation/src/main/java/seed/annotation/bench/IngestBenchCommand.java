@@ -113,7 +113,7 @@ public final class IngestBenchCommand implements Callable<Integer> {
                     "bench", now)));
             keys.add(Long.toString(item));
         }
-        Ingester.Options opts = new Ingester.Options(Math.min(p, 4), batch, 0, "bench-" + topic);
+        Ingester.Options opts = new Ingester.Options(Math.min(p, 4), batch, 0, "bench-" + topic, null);
         long t0;
         long producedAt;
         try (Ingester ing = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(), a.infra().dataSource(), opts, null).start();

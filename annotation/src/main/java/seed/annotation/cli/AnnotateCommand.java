@@ -165,6 +165,10 @@ public final class AnnotateCommand implements Runnable {
         @Option(names = "--group", defaultValue = "seed-ingester", description = "consumer group (default ${DEFAULT-VALUE})")
         String group;
 
+        @Option(names = "--instance-id", description = "static group membership id: a restarted ingester with the same id"
+                + " resumes at once (never give two running ingesters the same id)")
+        String instanceId;
+
         @Option(names = "--until-caught-up", description = "exit once everything produced so far is ingested")
         boolean untilCaughtUp;
 
@@ -177,7 +181,8 @@ public final class AnnotateCommand implements Runnable {
             try (Infra inf = Infra.start(infra.config())) {
                 PrintWriter o = out();
                 Ingester ing = new Ingester(inf.kafkaBootstrap(), inf.config().topic(), inf.config().deadLetterTopic(),
-                        inf.dataSource(), Ingester.Options.defaults().withThreads(threads).withGroup(group).withPause(pause),
+                        inf.dataSource(), Ingester.Options.defaults().withThreads(threads).withGroup(group).withInstanceId(instanceId)
+                                .withPause(pause),
                         (n, ins, rej) -> {
                             synchronized (o) {
                                 o.println("db_committed records=" + n + " inserted=" + ins + " rejected=" + rej);

@@ -65,22 +65,29 @@ public final class Ingester implements AutoCloseable {
      * @param maxPollRecords        largest batch written in one transaction
      * @param pauseAfterDbCommitMs  fault-injection knob: sleep between the DB commit and the offset commit (0 normally)
      * @param groupId               Kafka consumer group
+     * @param instanceId            static group membership id (worker i uses "ID-i"), or null for dynamic membership.
+     *                              With it, a restarted ingester takes its partitions back at once instead of after
+     *                              the dead member's session timeout; two live ingesters must never share it.
      */
-    public record Options(int threads, int maxPollRecords, long pauseAfterDbCommitMs, String groupId) {
+    public record Options(int threads, int maxPollRecords, long pauseAfterDbCommitMs, String groupId, String instanceId) {
         public static Options defaults() {
-            return new Options(1, 10_000, 0, "seed-ingester");
+            return new Options(1, 10_000, 0, "seed-ingester", null);
         }
 
         public Options withThreads(int n) {
-            return new Options(n, maxPollRecords, pauseAfterDbCommitMs, groupId);
+            return new Options(n, maxPollRecords, pauseAfterDbCommitMs, groupId, instanceId);
         }
 
         public Options withGroup(String g) {
-            return new Options(threads, maxPollRecords, pauseAfterDbCommitMs, g);
+            return new Options(threads, maxPollRecords, pauseAfterDbCommitMs, g, instanceId);
+        }
+
+        public Options withInstanceId(String id) {
+            return new Options(threads, maxPollRecords, pauseAfterDbCommitMs, groupId, id);
         }
 
         public Options withPause(long ms) {
-            return new Options(threads, ms == 0 ? maxPollRecords : Math.min(maxPollRecords, 500), ms, groupId);
+            return new Options(threads, ms == 0 ? maxPollRecords : Math.min(maxPollRecords, 500), ms, groupId, instanceId);
         }
     }
 
@@ -247,9 +254,11 @@ public final class Ingester implements AutoCloseable {
             p.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, 256 * 1024);
             p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 200);
             p.put(ConsumerConfig.CLIENT_ID_CONFIG, "seed-ingester-" + index);
-            // Static membership: a restarted ingester (same group, same worker index) takes over its partitions at
-            // once instead of waiting for the killed member's session to time out.
-            p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, options.groupId() + "-" + index);
+            if (options.instanceId() != null) {
+                // Static membership: a restarted ingester (same id, same worker index) takes over its partitions at
+                // once instead of waiting for the killed member's session to time out.
+                p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, options.instanceId() + "-" + index);
+            }
             p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 15_000);
             try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
                  Connection db = ds.getConnection()) {
