@@ -94,61 +94,14 @@ public final class SubmitBenchCommand implements Callable<Integer> {
                 HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(exec)
                         .connectTimeout(Duration.ofSeconds(10)).build();
                 URI uri = URI.create("http://127.0.0.1:" + port + "/api/submissions");
-                long[] latNs = new long[total];
                 AtomicInteger errors = new AtomicInteger();
-                AtomicInteger done = new AtomicInteger();
-                Semaphore inFlight = new Semaphore(clients);
-                long interval = 1_000_000_000L / rate;
-                long start = System.nanoTime() + 200_000_000L;
-                List<CompletableFuture<?>> fs = new ArrayList<>(total);
-                long lastPrint = System.nanoTime();
-                for (int i = 0; i < total; i++) {
-                    long scheduled = start + i * interval;
-                    long wait = scheduled - System.nanoTime();
-                    if (wait > 0) {
-                        LockSupport.parkNanos(wait);
-                    }
-                    inFlight.acquire();
-                    long item = items.first() + i;
-                    int ann = (int) ((item - items.first()) % annotators);
-                    String body = "{\"item_id\": " + item + ", \"ranking\": [" + (i % 4) + "," + ((i + 1) % 4) + ","
-                            + ((i + 2) % 4) + "," + ((i + 3) % 4) + "]}";
-                    HttpRequest req = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
-                            .header("Authorization", "Bearer " + tokens.get(ann))
-                            .header("Content-Type", "application/json")
-                            .POST(HttpRequest.BodyPublishers.ofString(body)).build();
-                    final int idx = i;
-                    fs.add(http.sendAsync(req, HttpResponse.BodyHandlers.ofString()).whenComplete((r, ex) -> {
-                        latNs[idx] = System.nanoTime() - scheduled;
-                        if (ex != null || r.statusCode() != 202) {
-                            if (errors.incrementAndGet() <= 3) {
-                                System.err.println("submit error: " + (ex != null ? ex : r.statusCode() + " " + r.body()));
-                            }
-                        }
-                        done.incrementAndGet();
-                        inFlight.release();
-                    }));
-                    if (System.nanoTime() - lastPrint > 2_000_000_000L) {
-                        lastPrint = System.nanoTime();
-                        double el = (lastPrint - start) / 1e9;
-                        System.err.printf("submit: %d/%d sent, %.0f/s, eta %.0f s%n", i + 1, total, (i + 1) / el,
-                                (total - i - 1) / (double) rate);
-                    }
-                }
-                for (CompletableFuture<?> f : fs) {
-                    try {
-                        f.get(120, TimeUnit.SECONDS);
-                    } catch (Exception e) {
-                        // counted in errors
-                    }
-                }
-                long end = System.nanoTime();
-                int skip = rate * warmup;
-                long[] measured = Arrays.copyOfRange(latNs, skip, total);
+                // warm-up (JIT, connections, broker) at the target rate, then let every warm-up request finish so the
+                // measured phase starts with empty queues
+                phase(http, uri, tokens, items.first(), 0, rate * warmup, errors, "warmup");
+                long[] measured = phase(http, uri, tokens, items.first(), rate * warmup, rate * seconds, errors, "measure");
                 Arrays.sort(measured);
-                double achieved = total / ((end - start) / 1e9);
                 out.printf("submit_rate_target_per_s=%d%n", rate);
-                out.printf("submit_rate_achieved_per_s=%.0f%n", achieved);
+                out.printf("submit_rate_achieved_per_s=%.0f%n", lastAchieved);
                 out.printf("submit_count=%d%n", measured.length);
                 out.printf("submit_errors=%d%n", errors.get());
                 out.printf("submit_p50_ms=%.2f%n", pct(measured, 0.50));
@@ -163,6 +116,64 @@ public final class SubmitBenchCommand implements Callable<Integer> {
                 IngestBenchCommand.deleteTree(temp);
             }
         }
+    }
+
+    private double lastAchieved;
+
+    /**
+     * Sends {@code count} submissions (items first+offset ..) at the target rate, open loop, at most {@code clients}
+     * in flight; returns each one's latency from its scheduled send time, in ns.
+     */
+    private long[] phase(HttpClient http, URI uri, List<String> tokens, long firstItem, int offset, int count,
+                         AtomicInteger errors, String name) throws Exception {
+        long[] latNs = new long[count];
+        Semaphore inFlight = new Semaphore(clients);
+        long interval = 1_000_000_000L / rate;
+        long start = System.nanoTime() + 100_000_000L;
+        List<CompletableFuture<?>> fs = new ArrayList<>(count);
+        long lastPrint = System.nanoTime();
+        for (int i = 0; i < count; i++) {
+            long scheduled = start + i * interval;
+            long wait = scheduled - System.nanoTime();
+            if (wait > 0) {
+                LockSupport.parkNanos(wait);
+            }
+            inFlight.acquire();
+            int n = offset + i;
+            long item = firstItem + n;
+            int ann = n % annotators;
+            String body = "{\"item_id\": " + item + ", \"ranking\": [" + (n % 4) + "," + ((n + 1) % 4) + ","
+                    + ((n + 2) % 4) + "," + ((n + 3) % 4) + "]}";
+            HttpRequest req = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
+                    .header("Authorization", "Bearer " + tokens.get(ann))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+            final int idx = i;
+            fs.add(http.sendAsync(req, HttpResponse.BodyHandlers.ofString()).whenComplete((r, ex) -> {
+                latNs[idx] = System.nanoTime() - scheduled;
+                if (ex != null || r.statusCode() != 202) {
+                    if (errors.incrementAndGet() <= 3) {
+                        System.err.println("submit error: " + (ex != null ? ex : r.statusCode() + " " + r.body()));
+                    }
+                }
+                inFlight.release();
+            }));
+            if (System.nanoTime() - lastPrint > 2_000_000_000L) {
+                lastPrint = System.nanoTime();
+                double el = (lastPrint - start) / 1e9;
+                System.err.printf("submit %s: %d/%d sent, %.0f/s, eta %.0f s%n", name, i + 1, count, (i + 1) / el,
+                        (count - i - 1) / (double) rate);
+            }
+        }
+        for (CompletableFuture<?> f : fs) {
+            try {
+                f.get(120, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // counted in errors
+            }
+        }
+        lastAchieved = count / ((System.nanoTime() - start) / 1e9);
+        return latNs;
     }
 
     private static double pct(long[] sorted, double q) {
