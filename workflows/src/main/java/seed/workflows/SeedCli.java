@@ -38,24 +38,8 @@ public final class SeedCli implements Runnable {
         // -- reward-model / rlhf bench
         // -- annotation bench
         cli.addSubcommand("bench", bench);
-        cli.setExecutionExceptionHandler(SeedCli::reportError);
+        cli.setExecutionExceptionHandler(new seed.stages.cli.CliErrors());
         return cli;
-    }
-
-    /**
-     * Turns an exception from a command into one clear line on stderr and exit code 1; the stack trace only with
-     * SEED_DEBUG=1, so bad input reads as a message, not a crash.
-     */
-    private static int reportError(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
-        String message = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-        if (e instanceof java.nio.file.NoSuchFileException missing) {
-            message = missing.getFile() + ": " + (missing.getReason() != null ? missing.getReason() : "no such file");
-        }
-        command.getErr().println("seed " + command.getCommandName() + ": error: " + message);
-        if ("1".equals(System.getenv("SEED_DEBUG"))) {
-            e.printStackTrace(command.getErr());
-        }
-        return 1;
     }
 
     public static void main(String[] args) {
