@@ -24,6 +24,7 @@ public final class SeedCli implements Runnable {
         CommandLine cli = new CommandLine(new SeedCli());
         // Subcommands, one line each, grouped by module. Add yours on its own line.
         // -- stages
+        cli.addSubcommand("tokenizer", new seed.stages.cli.TokenizerCommand());
         // -- reward-model
         // -- annotation
 

@@ -90,6 +90,11 @@ public final class BpeTrainer {
      * letter or digit: the split regex always has a piece boundary there, so counts equal those of the whole text.
      */
     static Map<String, long[]> countWords(Path corpus, Consumer<String> progress) throws IOException {
+        return countWords(corpus, progress, READ_CHUNK_CHARS);
+    }
+
+    /** As above with a given read size; tests use tiny chunks to exercise the cutting. */
+    static Map<String, long[]> countWords(Path corpus, Consumer<String> progress, int chunkChars) throws IOException {
         if (!Files.exists(corpus)) {
             throw new NoSuchFileException(corpus.toString(), null, "corpus file does not exist");
         }
@@ -105,13 +110,14 @@ public final class BpeTrainer {
                 .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
         long charsRead = 0, lastReport = System.nanoTime(), start = lastReport;
         try (Reader in = new InputStreamReader(Files.newInputStream(corpus), decoder)) {
-            char[] buf = new char[READ_CHUNK_CHARS];
+            char[] buf = new char[chunkChars];
             StringBuilder pending = new StringBuilder();
             int n;
             while ((n = in.read(buf)) > 0) {
                 charsRead += n;
+                int scanFrom = Math.max(1, pending.length()); // older text was scanned already and had no cut
                 pending.append(buf, 0, n);
-                int cut = lastSafeCut(pending);
+                int cut = lastSafeCut(pending, scanFrom);
                 if (cut > 0) {
                     addWords(pending.subSequence(0, cut), counts);
                     pending.delete(0, cut);
@@ -131,8 +137,8 @@ public final class BpeTrainer {
         return counts;
     }
 
-    private static int lastSafeCut(CharSequence s) {
-        for (int i = s.length() - 1; i > 0; i--) {
+    private static int lastSafeCut(CharSequence s, int from) {
+        for (int i = s.length() - 1; i >= from; i--) {
             if (s.charAt(i) == '\n' && Character.isLetterOrDigit(s.charAt(i - 1))) {
                 return i;
             }
@@ -140,7 +146,7 @@ public final class BpeTrainer {
         return -1;
     }
 
-    private static void addWords(CharSequence text, Map<String, long[]> counts) {
+    static void addWords(CharSequence text, Map<String, long[]> counts) {
         Matcher m = ByteLevel.SPLIT.matcher(text);
         while (m.find()) {
             counts.computeIfAbsent(m.group(), k -> new long[1])[0]++;
