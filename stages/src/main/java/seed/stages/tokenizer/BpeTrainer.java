@@ -1,5 +1,6 @@
 package seed.stages.tokenizer;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.Reader;
@@ -109,7 +110,15 @@ public final class BpeTrainer {
         var decoder = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
         long charsRead = 0, lastReport = System.nanoTime(), start = lastReport;
-        try (Reader in = new InputStreamReader(Files.newInputStream(corpus), decoder)) {
+        long[] bytesRead = {0};
+        try (Reader in = new InputStreamReader(new FilterInputStream(Files.newInputStream(corpus)) {
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = super.read(b, off, len);
+                bytesRead[0] += Math.max(n, 0);
+                return n;
+            }
+        }, decoder)) {
             char[] buf = new char[chunkChars];
             StringBuilder pending = new StringBuilder();
             int n;
@@ -126,8 +135,11 @@ public final class BpeTrainer {
                 if (now - lastReport > PROGRESS_EVERY_NANOS) {
                     lastReport = now;
                     double s = (now - start) / 1e9;
-                    progress.accept(String.format(Locale.ROOT, "bpe: counting words: %.1f M chars read (%.1f M chars/s), %d unique words",
-                            charsRead / 1e6, charsRead / 1e6 / s, counts.size()));
+                    double rate = bytesRead[0] / s;
+                    progress.accept(String.format(Locale.ROOT,
+                            "bpe: counting words: %.1f/%.1f MB (%.0f%%), %.1f MB/s, %d unique words, eta %.0f s",
+                            bytesRead[0] / 1e6, size / 1e6, 100.0 * bytesRead[0] / size, rate / 1e6, counts.size(),
+                            (size - bytesRead[0]) / Math.max(rate, 1)));
                 }
             }
             addWords(pending, counts);
