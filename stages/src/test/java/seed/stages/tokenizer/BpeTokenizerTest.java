@@ -33,7 +33,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BpeTokenizerTest {
 
     private static final String CORPUS = TestCorpus.shakespeareLike(120_000)
-            + "Café naïve Zürich façade — déjà vu. 東京は日本の首都です。 你好，世界！ 👍 🙂\n";
+            + "Café naïve Zürich façade — déjà vu. 東京は日本の首都です。 你好，世界！ 👍 🙂\n"
+            // Unicode white space other than ASCII (French spacing, ideographic space): only a regex with Unicode
+            // \s splits these as HuggingFace does, so merges learned across them would show up as id mismatches.
+            + "Quoi\u00a0! Vraiment\u00a0? Oui\u00a0: «\u00a0bien\u00a0» 東京\u3000\u3000大阪\u2009!\u2009?\n".repeat(200);
     private static BpeTokenizer tok;
     private static ReferenceBpe reference;
 
@@ -61,6 +64,7 @@ class BpeTokenizerTest {
             "   leading spaces, runs     of   spaces,\ttabs\t\t, trailing   ",
             "\n\n\nnewlines\n\n  \n\r\nCRLF\r\n\n",
             "non-breaking\u00a0space, ideographic\u3000space, thin\u2009space, nel\u0085end",
+            "Quoi\u00a0! Vraiment\u00a0?\u00a0\u00a0Oui\u00a0: «\u00a0bien\u00a0» 京\u3000\u3000阪\u2009!\u2009?",
             "combining e\u0301 and a\u0308, zero-width\u200bjoiner, BOM\ufeff",
             " ", "\n", "a", "'s 're 've 'm 'll 'd 't '",
             "code: for (int i = 0; i < n; i++) { sum += a[i] * 0x1F; } // 3.14e-10"})
