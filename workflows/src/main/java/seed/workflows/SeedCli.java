@@ -24,6 +24,9 @@ public final class SeedCli implements Runnable {
         CommandLine cli = new CommandLine(new SeedCli());
         // Subcommands, one line each, grouped by module. Add yours on its own line.
         // -- stages
+        cli.addSubcommand("pretrain", new seed.stages.cli.PretrainCommand());
+        cli.addSubcommand("sft", new seed.stages.cli.SftCommand());
+        cli.addSubcommand("generate", new seed.stages.cli.GenerateCommand());
         cli.addSubcommand("tokenizer", new seed.stages.cli.TokenizerCommand());
         // -- reward-model
         // -- annotation
@@ -31,10 +34,29 @@ public final class SeedCli implements Runnable {
         CommandLine bench = new CommandLine(new BenchCommand());
         // Benchmarks (`seed bench NAME`), one line each, grouped by module.
         // -- stages bench
+        bench.addSubcommand("train", new seed.stages.cli.BenchTrainCommand());
+        bench.addSubcommand("generate", new seed.stages.cli.BenchGenerateCommand());
         // -- reward-model / rlhf bench
         // -- annotation bench
         cli.addSubcommand("bench", bench);
+        cli.setExecutionExceptionHandler(SeedCli::reportError);
         return cli;
+    }
+
+    /**
+     * Turns an exception from a command into one clear line on stderr and exit code 1; the stack trace only with
+     * SEED_DEBUG=1, so bad input reads as a message, not a crash.
+     */
+    private static int reportError(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
+        String message = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        if (e instanceof java.nio.file.NoSuchFileException missing) {
+            message = missing.getFile() + ": " + (missing.getReason() != null ? missing.getReason() : "no such file");
+        }
+        command.getErr().println("seed " + command.getCommandName() + ": error: " + message);
+        if ("1".equals(System.getenv("SEED_DEBUG"))) {
+            e.printStackTrace(command.getErr());
+        }
+        return 1;
     }
 
     public static void main(String[] args) {
