@@ -80,7 +80,7 @@ public final class BpeTokenizer implements Tokenizer, AutoCloseable {
 
     @Override
     public int[] encode(String text) {
-        List<String> chunks = splitAtSpecials(text);
+        List<String> chunks = splitAtSpecials(withoutLoneSurrogates(text));
         List<int[]> parts = new ArrayList<>(chunks.size());
         int total = 0;
         for (String chunk : chunks) {
@@ -116,6 +116,28 @@ public final class BpeTokenizer implements Tokenizer, AutoCloseable {
         } finally {
             TokenizersLibrary.LIB.deleteEncoding(encoding);
         }
+    }
+
+    /**
+     * A Java string may hold an unpaired surrogate (not valid Unicode); through JNI it would become three U+FFFD.
+     * Replace each by one U+FFFD, as a UTF-8 encoder would, so one bad char costs one replacement.
+     */
+    static String withoutLoneSurrogates(String text) {
+        StringBuilder out = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            boolean paired = Character.isHighSurrogate(c) ? i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))
+                    : !Character.isLowSurrogate(c) || (i > 0 && Character.isHighSurrogate(text.charAt(i - 1)));
+            if (Character.isSurrogate(c) && !paired) {
+                if (out == null) {
+                    out = new StringBuilder(text.length()).append(text, 0, i);
+                }
+                out.append('\uFFFD');
+            } else if (out != null) {
+                out.append(c);
+            }
+        }
+        return out == null ? text : out.toString();
     }
 
     /**

@@ -76,6 +76,14 @@ class BpeTokenizerTest {
     }
 
     @Test
+    void unpairedSurrogatesBecomeOneReplacementCharacter() {
+        assertEquals("a\uFFFDb", tok.decode(tok.encode("a\uD800b")));
+        assertEquals("x\uFFFD", tok.decode(tok.encode("x\uDC00")));
+        assertEquals("\uFFFD\uFFFD", tok.decode(tok.encode("\uDC00\uD800")));
+        assertEquals("ok 😀", tok.decode(tok.encode("ok 😀")));
+    }
+
+    @Test
     void emptyTextIsNoTokens() {
         assertEquals(0, tok.encode("").length);
         assertEquals("", tok.decode(new int[0]));
