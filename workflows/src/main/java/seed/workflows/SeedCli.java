@@ -23,7 +23,12 @@ public final class SeedCli implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new SeedCli());
         // Subcommands, one line each, grouped by module. Add yours on its own line.
+        cli.addSubcommand("pipeline", new seed.workflows.pipeline.PipelineCommand());
         // -- stages
+        cli.addSubcommand("pretrain", new seed.stages.cli.PretrainCommand());
+        cli.addSubcommand("sft", new seed.stages.cli.SftCommand());
+        cli.addSubcommand("generate", new seed.stages.cli.GenerateCommand());
+        cli.addSubcommand("tokenizer", new seed.stages.cli.TokenizerCommand());
         // -- reward-model
         // -- annotation
         cli.addSubcommand("annotate", new seed.annotation.cli.AnnotateCommand());
@@ -31,11 +36,14 @@ public final class SeedCli implements Runnable {
         CommandLine bench = new CommandLine(new BenchCommand());
         // Benchmarks (`seed bench NAME`), one line each, grouped by module.
         // -- stages bench
+        bench.addSubcommand("train", new seed.stages.cli.BenchTrainCommand());
+        bench.addSubcommand("generate", new seed.stages.cli.BenchGenerateCommand());
         // -- reward-model / rlhf bench
         // -- annotation bench
         bench.addSubcommand("ingest", new seed.annotation.bench.IngestBenchCommand());
         bench.addSubcommand("submit", new seed.annotation.bench.SubmitBenchCommand());
         cli.addSubcommand("bench", bench);
+        cli.setExecutionExceptionHandler(new seed.stages.cli.CliErrors());
         return cli;
     }
 
