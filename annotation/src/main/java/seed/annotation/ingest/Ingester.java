@@ -260,8 +260,14 @@ public final class Ingester implements AutoCloseable {
                 p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, options.instanceId() + "-" + index);
             }
             p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 15_000);
+            java.util.concurrent.ExecutorService dbThread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "seed-ingester-db-" + index);
+                t.setDaemon(true);
+                return t;
+            });
             try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
-                 Connection db = ds.getConnection()) {
+                 Connection db = ds.getConnection();
+                 Connection lookups = ds.getConnection()) {
                 consumer = c;
                 db.setAutoCommit(false);
                 try (Statement st = db.createStatement()) {
@@ -275,41 +281,68 @@ public final class Ingester implements AutoCloseable {
                 }
                 db.commit();
                 c.subscribe(List.of(topic));
-                while (running.get()) {
-                    ConsumerRecords<String, byte[]> recs;
-                    try {
-                        recs = c.poll(Duration.ofMillis(200));
-                    } catch (WakeupException e) {
-                        break;
+                // Two-stage pipeline: this thread polls, decodes and validates batch N+1 while the DB thread writes
+                // batch N. Batch N's offsets are committed only after its DB commit, and batch N+1 is written only
+                // after that, so the crash semantics are those of a sequential loop.
+                java.util.concurrent.Future<?> pending = null;
+                Map<TopicPartition, OffsetAndMetadata> pendingOffsets = null;
+                try {
+                    while (running.get()) {
+                        ConsumerRecords<String, byte[]> recs;
+                        try {
+                            recs = c.poll(Duration.ofMillis(pending == null ? 200 : 5));
+                        } catch (WakeupException e) {
+                            break;
+                        }
+                        Prepared next = recs.isEmpty() ? null : prepare(lookups, recs);
+                        if (pending != null) {
+                            pending.get();
+                            pending = null;
+                            commitOffsets(c, pendingOffsets);
+                        }
+                        if (next != null) {
+                            pending = dbThread.submit(() -> {
+                                write(db, next);
+                                return null;
+                            });
+                            pendingOffsets = next.offsets();
+                        }
                     }
-                    if (recs.isEmpty()) {
-                        continue;
-                    }
-                    writeBatch(db, recs);
-                    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-                    for (TopicPartition tp : recs.partitions()) {
-                        List<ConsumerRecord<String, byte[]>> l = recs.records(tp);
-                        offsets.put(tp, new OffsetAndMetadata(l.get(l.size() - 1).offset() + 1));
-                    }
-                    if (options.pauseAfterDbCommitMs() > 0) {
-                        Thread.sleep(options.pauseAfterDbCommitMs());
-                    }
-                    try {
-                        c.commitSync(offsets);
-                    } catch (WakeupException e) {
-                        c.commitSync(offsets);
-                        break;
-                    } catch (org.apache.kafka.common.KafkaException e) {
-                        // The rows are already durable; a lost offset commit only means a redelivery, which the
-                        // event-id uniqueness absorbs. Keep consuming.
-                        log.warn("offset commit failed (batch will be redelivered if needed): {}", e.toString());
+                } finally {
+                    if (pending != null) {
+                        try {
+                            pending.get();
+                            commitOffsets(c, pendingOffsets);
+                        } catch (Exception e) {
+                            log.warn("last batch of worker {} not completed: {}", index, e.toString());
+                        }
                     }
                 }
             } catch (Throwable t) {
+                Throwable cause = t instanceof java.util.concurrent.ExecutionException && t.getCause() != null ? t.getCause() : t;
                 if (running.get()) {
-                    failure.compareAndSet(null, t);
-                    log.error("ingester worker {} stopped: {}", index, t.toString(), t);
+                    failure.compareAndSet(null, cause);
+                    log.error("ingester worker {} stopped: {}", index, cause.toString(), cause);
                 }
+            } finally {
+                dbThread.shutdownNow();
+            }
+        }
+
+        private void commitOffsets(KafkaConsumer<String, byte[]> c, Map<TopicPartition, OffsetAndMetadata> offsets)
+                throws InterruptedException {
+            if (options.pauseAfterDbCommitMs() > 0) {
+                Thread.sleep(options.pauseAfterDbCommitMs());
+            }
+            try {
+                c.commitSync(offsets);
+            } catch (WakeupException e) {
+                c.commitSync(offsets);
+                running.set(false);
+            } catch (org.apache.kafka.common.KafkaException e) {
+                // The rows are already durable; a lost offset commit only means a redelivery, which the
+                // event-id uniqueness absorbs. Keep consuming.
+                log.warn("offset commit failed (batch will be redelivered if needed): {}", e.toString());
             }
         }
     }
@@ -321,10 +354,15 @@ public final class Ingester implements AutoCloseable {
     /** -Dseed.ingest.trace=true prints per-batch timings (decode+copy, insert, commit) to stderr. */
     private static final boolean TRACE = Boolean.getBoolean("seed.ingest.trace");
 
-    private void writeBatch(Connection db, ConsumerRecords<String, byte[]> recs) throws Exception {
+    /** A decoded, validated batch ready to write: COPY text of the valid rows, the refusals so far, the offsets. */
+    private record Prepared(List<ConsumerRecord<String, byte[]>> all, int valid, byte[] copyData, List<Reject> rejects,
+                            Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey,
+                            Map<TopicPartition, OffsetAndMetadata> offsets, long decodeNanos) {
+    }
+
+    /** Decodes and checks a polled batch (item sizes from the cache, misses from {@code lookups}). */
+    private Prepared prepare(Connection lookups, ConsumerRecords<String, byte[]> recs) throws SQLException {
         long tStart = System.nanoTime();
-        long tCopy = 0;
-        long tInsert = 0;
         List<ConsumerRecord<String, byte[]>> all = new ArrayList<>(recs.count());
         recs.forEach(all::add);
         List<RankingEvent> events = new ArrayList<>(all.size());
@@ -346,7 +384,7 @@ public final class Ingester implements AutoCloseable {
             }
         }
         if (!unknown.isEmpty()) {
-            loadItemK(db, unknown);
+            loadItemK(lookups, unknown);
         }
         for (int i = 0; i < all.size(); i++) {
             RankingEvent e = decoded.get(i);
@@ -365,21 +403,32 @@ public final class Ingester implements AutoCloseable {
                 byOffsetKey.put(key(r.partition(), r.offset()), r);
             }
         }
+        StringBuilder sb = new StringBuilder(events.size() * 128);
+        for (int i = 0; i < events.size(); i++) {
+            appendRow(sb, events.get(i), okRecs.get(i));
+        }
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (TopicPartition tp : recs.partitions()) {
+            List<ConsumerRecord<String, byte[]>> l = recs.records(tp);
+            offsets.put(tp, new OffsetAndMetadata(l.get(l.size() - 1).offset() + 1));
+        }
+        return new Prepared(all, events.size(), sb.toString().getBytes(StandardCharsets.UTF_8), rejects, byOffsetKey,
+                offsets, System.nanoTime() - tStart);
+    }
+
+    /** Writes a prepared batch in one transaction, then dead-letters its refusals. Runs on the worker's DB thread. */
+    private void write(Connection db, Prepared p) throws Exception {
+        long tStart = System.nanoTime();
+        long tCopy = tStart;
+        long tInsert = tStart;
+        List<ConsumerRecord<String, byte[]>> all = p.all();
+        List<Reject> rejects = new ArrayList<>(p.rejects());
+        Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey = p.byOffsetKey();
         int insertedNow = 0;
-        if (!events.isEmpty()) {
+        if (p.valid() > 0) {
             CopyIn copy = db.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY ranking_staging FROM STDIN");
             try {
-                StringBuilder sb = new StringBuilder(events.size() * 128);
-                for (int i = 0; i < events.size(); i++) {
-                    appendRow(sb, events.get(i), okRecs.get(i));
-                    if (sb.length() > 1 << 20) {
-                        byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
-                        copy.writeToCopy(b, 0, b.length);
-                        sb.setLength(0);
-                    }
-                }
-                byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
-                copy.writeToCopy(b, 0, b.length);
+                copy.writeToCopy(p.copyData(), 0, p.copyData().length);
                 copy.endCopy();
             } finally {
                 if (copy.isActive()) {
@@ -395,7 +444,7 @@ public final class Ingester implements AutoCloseable {
                         + " WHERE EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = s.item_id AND a.annotator_id = s.annotator_id)"
                         + " ON CONFLICT DO NOTHING");
                 tInsert = System.nanoTime();
-                if (insertedNow < events.size()) {
+                if (insertedNow < p.valid()) {
                     // Not all went in: redeliveries (same event id, fine) or refusals (find and report them).
                     try (ResultSet rs = st.executeQuery("SELECT s.kafka_partition, s.kafka_offset, s.event_id::text, CASE"
                             + " WHEN NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = s.item_id AND a.annotator_id = s.annotator_id)"
@@ -434,8 +483,9 @@ public final class Ingester implements AutoCloseable {
         db.commit();
         if (TRACE) {
             long tEnd = System.nanoTime();
-            System.err.printf("t=%d batch n=%d decode+copy=%.1fms insert=%.1fms commit=%.1fms total=%.1fms%n", 
-                    System.currentTimeMillis() % 100000, all.size(), (tCopy - tStart) / 1e6, (tInsert - tCopy) / 1e6, (tEnd - tBeforeCommit) / 1e6, (tEnd - tStart) / 1e6);
+            System.err.printf("t=%d batch n=%d decode=%.1fms copy=%.1fms insert=%.1fms commit=%.1fms write=%.1fms%n",
+                    System.currentTimeMillis() % 100000, all.size(), p.decodeNanos() / 1e6, (tCopy - tStart) / 1e6,
+                    (tInsert - tCopy) / 1e6, (tEnd - tBeforeCommit) / 1e6, (tEnd - tStart) / 1e6);
         }
         if (!rejects.isEmpty()) {
             // After the DB commit, before the offset commit: a crash here re-sends on replay (at-least-once DLQ).
@@ -471,7 +521,9 @@ public final class Ingester implements AutoCloseable {
                 }
             }
         }
-        db.commit();
+        if (!db.getAutoCommit()) {
+            db.commit();
+        }
     }
 
     private static void appendRow(StringBuilder sb, RankingEvent e, ConsumerRecord<String, byte[]> r) {
