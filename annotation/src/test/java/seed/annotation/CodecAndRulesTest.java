@@ -1,0 +1,70 @@
+package seed.annotation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import seed.annotation.core.EventCodec;
+import seed.annotation.core.EventIds;
+import seed.annotation.core.RankingEvent;
+import seed.annotation.core.RankingRules;
+
+/** The wire format and the content rules, without any service: every refusal names what is wrong. */
+class CodecAndRulesTest {
+
+    @Test
+    void roundTrip() throws Exception {
+        RankingEvent e = new RankingEvent(EventIds.next(), 7, 9, List.of(2, 0, 1), List.of(new RankingEvent.Tie(0, 1)),
+                false, List.of(2), "web", Instant.ofEpochMilli(1_700_000_000_123L));
+        assertEquals(e, EventCodec.decode(EventCodec.encode(e)));
+    }
+
+    @Test
+    void badRecordsAreNamed() {
+        String[][] cases = {
+                {"{nope", "malformed JSON"},
+                {"[1]", "not a JSON object"},
+                {"{\"item_id\":1}", "event_id"},
+                {"{\"event_id\":\"x\",\"item_id\":1,\"annotator_id\":1,\"skip\":false,\"source\":\"a\",\"submitted_at_ms\":1}", "not a UUID"},
+                {"{\"event_id\":\"" + UUID.randomUUID() + "\",\"item_id\":\"1\",\"annotator_id\":1,\"skip\":false,\"source\":\"a\",\"submitted_at_ms\":1}", "item_id"},
+                {"{\"event_id\":\"" + UUID.randomUUID() + "\",\"item_id\":1,\"annotator_id\":1,\"ranking\":[0,\"a\"],\"skip\":false,\"source\":\"a\",\"submitted_at_ms\":1}", "ranking must hold integer"},
+                {"{\"event_id\":\"" + UUID.randomUUID() + "\",\"item_id\":1,\"annotator_id\":1,\"ties\":[[0]],\"skip\":false,\"source\":\"a\",\"submitted_at_ms\":1}", "pairs"},
+                {"{\"event_id\":\"" + UUID.randomUUID() + "\",\"item_id\":1,\"annotator_id\":1,\"skip\":\"no\",\"source\":\"a\",\"submitted_at_ms\":1}", "skip"},
+                {"{\"event_id\":\"" + UUID.randomUUID() + "\",\"item_id\":1,\"annotator_id\":1,\"skip\":false,\"source\":\"a\"}", "submitted_at_ms"},
+        };
+        for (String[] c : cases) {
+            EventCodec.DecodeException ex = assertThrows(EventCodec.DecodeException.class,
+                    () -> EventCodec.decode(c[0].getBytes(StandardCharsets.UTF_8)), c[0]);
+            assertTrue(ex.getMessage().contains(c[1]), c[0] + " -> " + ex.getMessage());
+        }
+    }
+
+    @Test
+    void rules() {
+        assertNull(RankingRules.check(List.of(1, 0, 2), List.of(new RankingEvent.Tie(1, 2)), false, List.of(0), 3));
+        assertNull(RankingRules.check(List.of(), List.of(), true, List.of(1), 3));
+        assertTrue(RankingRules.check(List.of(0, 1), List.of(), false, List.of(), 3).contains("permutation"));
+        assertTrue(RankingRules.check(List.of(0, 1, 1), List.of(), false, List.of(), 3).contains("repeats index 1"));
+        assertTrue(RankingRules.check(List.of(0, 1, 3), List.of(), false, List.of(), 3).contains("out of range"));
+        assertTrue(RankingRules.check(List.of(0), List.of(), true, List.of(), 3).contains("empty when skip"));
+        assertTrue(RankingRules.check(List.of(0, 1, 2), List.of(new RankingEvent.Tie(0, 1), new RankingEvent.Tie(1, 0)),
+                false, List.of(), 3).contains("twice"));
+        assertTrue(RankingRules.check(List.of(0, 1, 2), List.of(), false, List.of(4), 3).contains("unsafe index 4"));
+    }
+
+    @Test
+    void eventIdsAreVersion7AndTimeOrdered() throws Exception {
+        UUID a = EventIds.next();
+        Thread.sleep(2);
+        UUID b = EventIds.next();
+        assertEquals(7, a.version());
+        assertEquals(2, a.variant());
+        assertTrue(Long.compareUnsigned(a.getMostSignificantBits(), b.getMostSignificantBits()) < 0);
+    }
+}
