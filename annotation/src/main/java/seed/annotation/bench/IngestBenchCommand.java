@@ -51,6 +51,9 @@ public final class IngestBenchCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "10000", description = "max records per DB transaction (default ${DEFAULT-VALUE})")
     int batch;
 
+    @Option(names = "--db-connections", defaultValue = "2", description = "DB connections per consumer (default ${DEFAULT-VALUE})")
+    int dbConnections;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -69,7 +72,7 @@ public final class IngestBenchCommand implements Callable<Integer> {
         }
         double best = 0;
         try (Annotation a = Annotation.start(cfg)) {
-            out.println("bench=ingest events=" + events + " k=" + k + " cores=" + Runtime.getRuntime().availableProcessors());
+            out.println("bench=ingest events=" + events + " k=" + k + " db_connections_per_consumer=" + dbConnections + " cores=" + Runtime.getRuntime().availableProcessors());
             for (int p : partitions) {
                 double rate = run(a, p, out);
                 out.printf("rankings_per_s_partitions_%d=%.0f%n", p, rate);
@@ -113,7 +116,7 @@ public final class IngestBenchCommand implements Callable<Integer> {
                     "bench", now)));
             keys.add(Long.toString(item));
         }
-        Ingester.Options opts = new Ingester.Options(Math.min(p, 4), batch, 0, "bench-" + topic, null);
+        Ingester.Options opts = new Ingester.Options(Math.min(p, 4), batch, 0, "bench-" + topic, null, dbConnections);
         long t0;
         long producedAt;
         try (Ingester ing = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(), a.infra().dataSource(), opts, null).start();

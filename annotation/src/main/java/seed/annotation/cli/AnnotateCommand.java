@@ -165,6 +165,9 @@ public final class AnnotateCommand implements Runnable {
         @Option(names = "--group", defaultValue = "seed-ingester", description = "consumer group (default ${DEFAULT-VALUE})")
         String group;
 
+        @Option(names = "--db-connections", defaultValue = "2", description = "DB connections per consumer thread (default ${DEFAULT-VALUE})")
+        int dbConnections;
+
         @Option(names = "--instance-id", description = "static group membership id: a restarted ingester with the same id"
                 + " resumes at once (never give two running ingesters the same id)")
         String instanceId;
@@ -182,7 +185,7 @@ public final class AnnotateCommand implements Runnable {
                 PrintWriter o = out();
                 Ingester ing = new Ingester(inf.kafkaBootstrap(), inf.config().topic(), inf.config().deadLetterTopic(),
                         inf.dataSource(), Ingester.Options.defaults().withThreads(threads).withGroup(group).withInstanceId(instanceId)
-                                .withPause(pause),
+                                .withDbConnections(dbConnections).withPause(pause),
                         (n, ins, rej) -> {
                             synchronized (o) {
                                 o.println("db_committed records=" + n + " inserted=" + ins + " rejected=" + rej);

@@ -29,6 +29,7 @@ public final class RankingProducer implements AutoCloseable {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);
+        // 1 ms lets concurrent submissions share a produce request; -Dseed.producer.linger.ms overrides it
         p.put(ProducerConfig.LINGER_MS_CONFIG, Integer.getInteger("seed.producer.linger.ms", 1));
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");

@@ -65,29 +65,50 @@ public final class Ingester implements AutoCloseable {
      * @param maxPollRecords        largest batch written in one transaction
      * @param pauseAfterDbCommitMs  fault-injection knob: sleep between the DB commit and the offset commit (0 normally)
      * @param groupId               Kafka consumer group
+     * @param dbConnections         connections (and writer threads) per worker: a batch is split by item into this
+     *                              many parts written in parallel, each in its own transaction; the offsets are
+     *                              committed after all parts committed (same item = same part, so the uniqueness
+     *                              checks never span parts)
      * @param instanceId            static group membership id (worker i uses "ID-i"), or null for dynamic membership.
      *                              With it, a restarted ingester takes its partitions back at once instead of after
      *                              the dead member's session timeout; two live ingesters must never share it.
      */
-    public record Options(int threads, int maxPollRecords, long pauseAfterDbCommitMs, String groupId, String instanceId) {
+    public record Options(int threads, int maxPollRecords, long pauseAfterDbCommitMs, String groupId, String instanceId,
+                          int dbConnections) {
+        public Options {
+            if (threads < 1 || maxPollRecords < 1 || dbConnections < 1) {
+                throw new IllegalArgumentException("threads, maxPollRecords and dbConnections must be >= 1");
+            }
+        }
+
+        /** Compatibility constructor: two DB connections per worker. */
+        public Options(int threads, int maxPollRecords, long pauseAfterDbCommitMs, String groupId, String instanceId) {
+            this(threads, maxPollRecords, pauseAfterDbCommitMs, groupId, instanceId, 2);
+        }
+
         public static Options defaults() {
-            return new Options(1, 10_000, 0, "seed-ingester", null);
+            return new Options(1, 10_000, 0, "seed-ingester", null, 2);
+        }
+
+        public Options withDbConnections(int n) {
+            return new Options(threads, maxPollRecords, pauseAfterDbCommitMs, groupId, instanceId, n);
         }
 
         public Options withThreads(int n) {
-            return new Options(n, maxPollRecords, pauseAfterDbCommitMs, groupId, instanceId);
+            return new Options(n, maxPollRecords, pauseAfterDbCommitMs, groupId, instanceId, dbConnections);
         }
 
         public Options withGroup(String g) {
-            return new Options(threads, maxPollRecords, pauseAfterDbCommitMs, g, instanceId);
+            return new Options(threads, maxPollRecords, pauseAfterDbCommitMs, g, instanceId, dbConnections);
         }
 
         public Options withInstanceId(String id) {
-            return new Options(threads, maxPollRecords, pauseAfterDbCommitMs, groupId, id);
+            return new Options(threads, maxPollRecords, pauseAfterDbCommitMs, groupId, id, dbConnections);
         }
 
         public Options withPause(long ms) {
-            return new Options(threads, ms == 0 ? maxPollRecords : Math.min(maxPollRecords, 500), ms, groupId, instanceId);
+            return new Options(threads, ms == 0 ? maxPollRecords : Math.min(maxPollRecords, 500), ms, groupId, instanceId,
+                    dbConnections);
         }
     }
 
@@ -260,32 +281,37 @@ public final class Ingester implements AutoCloseable {
                 p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, options.instanceId() + "-" + index);
             }
             p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 15_000);
-            java.util.concurrent.ExecutorService dbThread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            int parts = options.dbConnections();
+            java.util.concurrent.ExecutorService dbThreads = java.util.concurrent.Executors.newFixedThreadPool(parts, r -> {
                 Thread t = new Thread(r, "seed-ingester-db-" + index);
                 t.setDaemon(true);
                 return t;
             });
+            List<Connection> dbs = new ArrayList<>();
             try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
-                 Connection db = ds.getConnection();
                  Connection lookups = ds.getConnection()) {
                 consumer = c;
-                db.setAutoCommit(false);
-                try (Statement st = db.createStatement()) {
-                    st.execute("CREATE TEMP TABLE IF NOT EXISTS ranking_staging (event_id uuid, item_id bigint,"
-                            + " annotator_id bigint, ranking int[], ties int[], skip boolean, unsafe int[], source text,"
-                            + " submitted_at timestamptz, kafka_partition int, kafka_offset bigint) ON COMMIT DELETE ROWS");
-                    // The staging table has no statistics, so the planner would hash the whole assignments table for
-                    // every batch; index probes per staged row are far cheaper. Only this worker's connection is affected.
-                    st.execute("SET enable_hashjoin = off");
-                    st.execute("SET enable_mergejoin = off");
+                for (int i = 0; i < parts; i++) {
+                    Connection db = ds.getConnection();
+                    dbs.add(db);
+                    db.setAutoCommit(false);
+                    try (Statement st = db.createStatement()) {
+                        st.execute("CREATE TEMP TABLE IF NOT EXISTS ranking_staging (event_id uuid, item_id bigint,"
+                                + " annotator_id bigint, ranking int[], ties int[], skip boolean, unsafe int[], source text,"
+                                + " submitted_at timestamptz, kafka_partition int, kafka_offset bigint) ON COMMIT DELETE ROWS");
+                        // The staging table has no statistics, so the planner would hash the whole assignments table
+                        // for every batch; index probes per staged row are far cheaper. Only these connections.
+                        st.execute("SET enable_hashjoin = off");
+                        st.execute("SET enable_mergejoin = off");
+                    }
+                    db.commit();
                 }
-                db.commit();
                 c.subscribe(List.of(topic));
-                // Two-stage pipeline: this thread polls, decodes and validates batch N+1 while the DB thread writes
-                // batch N. Batch N's offsets are committed only after its DB commit, and batch N+1 is written only
-                // after that, so the crash semantics are those of a sequential loop.
-                java.util.concurrent.Future<?> pending = null;
-                Map<TopicPartition, OffsetAndMetadata> pendingOffsets = null;
+                // Two-stage pipeline: this thread polls, decodes and validates batch N+1 while the writer threads
+                // write batch N (split by item into parts, one connection each). Batch N's offsets are committed only
+                // after all its parts committed, and batch N+1 is written only after that.
+                List<java.util.concurrent.Future<int[]>> pending = null;
+                Prepared pendingBatch = null;
                 try {
                     while (running.get()) {
                         ConsumerRecords<String, byte[]> recs;
@@ -294,25 +320,25 @@ public final class Ingester implements AutoCloseable {
                         } catch (WakeupException e) {
                             break;
                         }
-                        Prepared next = recs.isEmpty() ? null : prepare(lookups, recs);
+                        Prepared next = recs.isEmpty() ? null : prepare(lookups, recs, parts);
                         if (pending != null) {
-                            pending.get();
+                            finish(c, pendingBatch, pending);
                             pending = null;
-                            commitOffsets(c, pendingOffsets);
                         }
                         if (next != null) {
-                            pending = dbThread.submit(() -> {
-                                write(db, next);
-                                return null;
-                            });
-                            pendingOffsets = next.offsets();
+                            pending = new ArrayList<>();
+                            for (int i = 0; i < parts; i++) {
+                                final Connection db = dbs.get(i);
+                                final int part = i;
+                                pending.add(dbThreads.submit(() -> write(db, next, part)));
+                            }
+                            pendingBatch = next;
                         }
                     }
                 } finally {
                     if (pending != null) {
                         try {
-                            pending.get();
-                            commitOffsets(c, pendingOffsets);
+                            finish(c, pendingBatch, pending);
                         } catch (Exception e) {
                             log.warn("last batch of worker {} not completed: {}", index, e.toString());
                         }
@@ -325,8 +351,35 @@ public final class Ingester implements AutoCloseable {
                     log.error("ingester worker {} stopped: {}", index, cause.toString(), cause);
                 }
             } finally {
-                dbThread.shutdownNow();
+                dbThreads.shutdownNow();
+                for (Connection db : dbs) {
+                    try {
+                        db.close();
+                    } catch (SQLException e) {
+                        log.debug("closing connection: {}", e.toString());
+                    }
+                }
             }
+        }
+
+        /** Waits for every part of a batch, counts it, reports it, then commits its offsets. */
+        private void finish(KafkaConsumer<String, byte[]> c, Prepared batch, List<java.util.concurrent.Future<int[]>> parts)
+                throws Exception {
+            int ins = 0;
+            int rej = 0;
+            for (java.util.concurrent.Future<int[]> f : parts) {
+                int[] r = f.get();
+                ins += r[0];
+                rej += r[1];
+            }
+            records.addAndGet(batch.all().size());
+            inserted.addAndGet(ins);
+            rejected.addAndGet(rej);
+            batches.incrementAndGet();
+            if (listener != null) {
+                listener.committed(batch.all().size(), ins, rej);
+            }
+            commitOffsets(c, batch.offsets());
         }
 
         private void commitOffsets(KafkaConsumer<String, byte[]> c, Map<TopicPartition, OffsetAndMetadata> offsets)
@@ -355,13 +408,13 @@ public final class Ingester implements AutoCloseable {
     private static final boolean TRACE = Boolean.getBoolean("seed.ingest.trace");
 
     /** A decoded, validated batch ready to write: COPY text of the valid rows, the refusals so far, the offsets. */
-    private record Prepared(List<ConsumerRecord<String, byte[]>> all, int valid, byte[] copyData, List<Reject> rejects,
+    private record Prepared(List<ConsumerRecord<String, byte[]>> all, int[] valid, byte[][] copyData, List<Reject> rejects,
                             Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey,
                             Map<TopicPartition, OffsetAndMetadata> offsets, long decodeNanos) {
     }
 
     /** Decodes and checks a polled batch (item sizes from the cache, misses from {@code lookups}). */
-    private Prepared prepare(Connection lookups, ConsumerRecords<String, byte[]> recs) throws SQLException {
+    private Prepared prepare(Connection lookups, ConsumerRecords<String, byte[]> recs, int parts) throws SQLException {
         long tStart = System.nanoTime();
         List<ConsumerRecord<String, byte[]>> all = new ArrayList<>(recs.count());
         recs.forEach(all::add);
@@ -403,32 +456,44 @@ public final class Ingester implements AutoCloseable {
                 byOffsetKey.put(key(r.partition(), r.offset()), r);
             }
         }
-        StringBuilder sb = new StringBuilder(events.size() * 128);
+        StringBuilder[] sb = new StringBuilder[parts];
+        int[] valid = new int[parts];
+        for (int i = 0; i < parts; i++) {
+            sb[i] = new StringBuilder(events.size() * 128 / parts + 16);
+        }
         for (int i = 0; i < events.size(); i++) {
-            appendRow(sb, events.get(i), okRecs.get(i));
+            int part = (int) Math.floorMod(events.get(i).itemId(), (long) parts);
+            appendRow(sb[part], events.get(i), okRecs.get(i));
+            valid[part]++;
+        }
+        byte[][] copyData = new byte[parts][];
+        for (int i = 0; i < parts; i++) {
+            copyData[i] = sb[i].toString().getBytes(StandardCharsets.UTF_8);
         }
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (TopicPartition tp : recs.partitions()) {
             List<ConsumerRecord<String, byte[]>> l = recs.records(tp);
             offsets.put(tp, new OffsetAndMetadata(l.get(l.size() - 1).offset() + 1));
         }
-        return new Prepared(all, events.size(), sb.toString().getBytes(StandardCharsets.UTF_8), rejects, byOffsetKey,
-                offsets, System.nanoTime() - tStart);
+        return new Prepared(all, valid, copyData, rejects, byOffsetKey, offsets, System.nanoTime() - tStart);
     }
 
-    /** Writes a prepared batch in one transaction, then dead-letters its refusals. Runs on the worker's DB thread. */
-    private void write(Connection db, Prepared p) throws Exception {
+    /**
+     * Writes one part of a prepared batch in one transaction, then dead-letters its refusals (the decode-stage
+     * refusals go with part 0). Runs on a writer thread; returns {inserted, rejected}.
+     */
+    private int[] write(Connection db, Prepared p, int part) throws Exception {
         long tStart = System.nanoTime();
         long tCopy = tStart;
         long tInsert = tStart;
         List<ConsumerRecord<String, byte[]>> all = p.all();
-        List<Reject> rejects = new ArrayList<>(p.rejects());
+        List<Reject> rejects = part == 0 ? new ArrayList<>(p.rejects()) : new ArrayList<>();
         Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey = p.byOffsetKey();
         int insertedNow = 0;
-        if (p.valid() > 0) {
+        if (p.valid()[part] > 0) {
             CopyIn copy = db.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY ranking_staging FROM STDIN");
             try {
-                copy.writeToCopy(p.copyData(), 0, p.copyData().length);
+                copy.writeToCopy(p.copyData()[part], 0, p.copyData()[part].length);
                 copy.endCopy();
             } finally {
                 if (copy.isActive()) {
@@ -444,7 +509,7 @@ public final class Ingester implements AutoCloseable {
                         + " WHERE EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = s.item_id AND a.annotator_id = s.annotator_id)"
                         + " ON CONFLICT DO NOTHING");
                 tInsert = System.nanoTime();
-                if (insertedNow < p.valid()) {
+                if (insertedNow < p.valid()[part]) {
                     // Not all went in: redeliveries (same event id, fine) or refusals (find and report them).
                     try (ResultSet rs = st.executeQuery("SELECT s.kafka_partition, s.kafka_offset, s.event_id::text, CASE"
                             + " WHEN NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = s.item_id AND a.annotator_id = s.annotator_id)"
@@ -483,7 +548,7 @@ public final class Ingester implements AutoCloseable {
         db.commit();
         if (TRACE) {
             long tEnd = System.nanoTime();
-            System.err.printf("t=%d batch n=%d decode=%.1fms copy=%.1fms insert=%.1fms commit=%.1fms write=%.1fms%n",
+            System.err.printf("t=%d part=" + part + " batch n=%d decode=%.1fms copy=%.1fms insert=%.1fms commit=%.1fms write=%.1fms%n",
                     System.currentTimeMillis() % 100000, all.size(), p.decodeNanos() / 1e6, (tCopy - tStart) / 1e6,
                     (tInsert - tCopy) / 1e6, (tEnd - tBeforeCommit) / 1e6, (tEnd - tStart) / 1e6);
         }
@@ -498,13 +563,7 @@ public final class Ingester implements AutoCloseable {
             }
             dlq.flush();
         }
-        records.addAndGet(all.size());
-        inserted.addAndGet(insertedNow);
-        rejected.addAndGet(rejects.size());
-        batches.incrementAndGet();
-        if (listener != null) {
-            listener.committed(all.size(), insertedNow, rejects.size());
-        }
+        return new int[] {insertedNow, rejects.size()};
     }
 
     private static long key(int partition, long offset) {
