@@ -89,8 +89,13 @@ class FaultTest {
     }
 
     private Process forkIngester(InfraConfig shared, String topic, String group, long pauseMs, boolean untilCaughtUp) throws Exception {
+        return forkIngester(shared, topic, group, pauseMs, 0, untilCaughtUp);
+    }
+
+    private Process forkIngester(InfraConfig shared, String topic, String group, long pauseMs, long pauseBeforeCommitMs,
+                                 boolean untilCaughtUp) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), AnnotateCommand.class.getName(), "ingest",
+                "-Dseed.ingest.pause-before-commit-ms=" + pauseBeforeCommitMs, "-cp", System.getProperty("java.class.path"), AnnotateCommand.class.getName(), "ingest",
                 "--kafka-bootstrap", shared.kafkaBootstrap(), "--jdbc-url", shared.jdbcUrl(),
                 "--jdbc-user", shared.jdbcUser(), "--data-dir", dir.resolve("forked").toString(),
                 "--topic", topic, "--group", group, "--instance-id", group, "--pause-after-db-commit-ms", String.valueOf(pauseMs)));
@@ -129,6 +134,9 @@ class FaultTest {
         int firstInserted;
         try (BufferedReader r = new BufferedReader(new InputStreamReader(first.getInputStream(), StandardCharsets.UTF_8))) {
             String line = r.readLine();
+            while (line != null && line.startsWith("db_writing")) {
+                line = r.readLine();
+            }
             assertTrue(line != null && line.startsWith("db_committed"), "forked ingester said: " + line);
             first.destroyForcibly();
             first.waitFor(30, TimeUnit.SECONDS);
@@ -158,6 +166,42 @@ class FaultTest {
         Set<UUID> stored = storedIds(ann);
         assertEquals(sent, stored);
         assertEquals(n, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM ranking_events WHERE annotator_id = ?", ann.id()));
+    }
+
+    @Test
+    void ingesterKilledInsideTheDbTransactionLeavesNoPartialBatch() throws Exception {
+        String topic = "fault.kill-tx";
+        InfraConfig shared = a.infra().sharedConfig().withTopic(topic);
+        Infra.createTopics(shared.kafkaBootstrap(), shared);
+        Annotator ann = a.addAnnotator(Fixtures.uniqueName("killtx"), "annotator").annotator();
+        int n = 2000;
+        Set<UUID> sent = new HashSet<>();
+        try (RankingProducer p = new RankingProducer(shared.kafkaBootstrap(), topic)) {
+            List<java.util.concurrent.CompletableFuture<?>> fs = new ArrayList<>();
+            for (long item : assignedItems(ann, n)) {
+                RankingEvent e = new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(0, 1), List.of(), false,
+                        List.of(), "fault", Instant.now());
+                sent.add(e.eventId());
+                fs.add(p.send(e));
+            }
+            for (var f : fs) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        }
+        // rows staged and inserted, transaction open for 5 s: SIGKILL now
+        Process first = forkIngester(shared, topic, "fault-kill-tx", 0, 5000, false);
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(first.getInputStream(), StandardCharsets.UTF_8))) {
+            String line = r.readLine();
+            assertTrue(line != null && line.startsWith("db_writing") && !line.endsWith("rows=0"), "forked ingester said: " + line);
+            first.destroyForcibly();
+            first.waitFor(30, TimeUnit.SECONDS);
+        }
+        assertEquals(0, storedIds(ann).size(), "an uncommitted batch leaves nothing behind");
+        Process second = forkIngester(shared, topic, "fault-kill-tx", 0, 0, true);
+        second.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+        assertTrue(second.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, second.exitValue());
+        assertEquals(sent, storedIds(ann));
     }
 
     @Test

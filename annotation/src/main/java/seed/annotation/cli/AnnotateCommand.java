@@ -186,10 +186,21 @@ public final class AnnotateCommand implements Runnable {
                 Ingester ing = new Ingester(inf.kafkaBootstrap(), inf.config().topic(), inf.config().deadLetterTopic(),
                         inf.dataSource(), Ingester.Options.defaults().withThreads(threads).withGroup(group).withInstanceId(instanceId)
                                 .withDbConnections(dbConnections).withPause(pause),
-                        (n, ins, rej) -> {
-                            synchronized (o) {
-                                o.println("db_committed records=" + n + " inserted=" + ins + " rejected=" + rej);
-                                o.flush();
+                        new Ingester.BatchListener() {
+                            @Override
+                            public void committed(int n, int ins, int rej) {
+                                synchronized (o) {
+                                    o.println("db_committed records=" + n + " inserted=" + ins + " rejected=" + rej);
+                                    o.flush();
+                                }
+                            }
+
+                            @Override
+                            public void beforeCommit(int part, int rows) {
+                                synchronized (o) {
+                                    o.println("db_writing part=" + part + " rows=" + rows);
+                                    o.flush();
+                                }
                             }
                         }).start();
                 try {

@@ -119,7 +119,17 @@ public final class Ingester implements AutoCloseable {
     /** Listener for each committed batch (progress lines, fault tests). */
     public interface BatchListener {
         void committed(int records, int inserted, int rejected);
+
+        /** Called on a writer thread with the part's rows staged and inserted but not yet committed. */
+        default void beforeCommit(int part, int rows) {
+        }
     }
+
+    /**
+     * Fault-injection knob for tests: sleep this long before each part's DB commit (a process killed during it must
+     * leave no row of that batch). 0 normally.
+     */
+    private static final long PAUSE_BEFORE_COMMIT_MS = Long.getLong("seed.ingest.pause-before-commit-ms", 0);
 
     private final String bootstrap;
     private final String topic;
@@ -545,6 +555,12 @@ public final class Ingester implements AutoCloseable {
             }
         }
         long tBeforeCommit = System.nanoTime();
+        if (listener != null) {
+            listener.beforeCommit(part, insertedNow);
+        }
+        if (PAUSE_BEFORE_COMMIT_MS > 0) {
+            Thread.sleep(PAUSE_BEFORE_COMMIT_MS);
+        }
         db.commit();
         if (TRACE) {
             long tEnd = System.nanoTime();
