@@ -40,8 +40,9 @@ import seed.annotation.web.AnnotationServer;
  */
 class BrowserTest {
 
-    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    /** Debian's binaries; SEED_CHROMIUM / SEED_CHROMEDRIVER point elsewhere. */
+    static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("SEED_CHROMIUM", "/usr/bin/chromium"));
+    static final Path CHROMEDRIVER = Path.of(System.getenv().getOrDefault("SEED_CHROMEDRIVER", "/usr/bin/chromedriver"));
 
     @TempDir
     static Path dir;
