@@ -54,6 +54,19 @@ class FaultTest {
         a = Annotation.start(InfraConfig.embedded(dir.resolve("data")));
     }
 
+    /** Every forked ingester, so a failed assertion never leaves one running. */
+    final List<Process> forked = new ArrayList<>();
+
+    @org.junit.jupiter.api.AfterEach
+    void killForked() throws InterruptedException {
+        for (Process p : forked) {
+            if (p.isAlive()) {
+                p.destroyForcibly();
+                p.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     @AfterAll
     static void stop() {
         if (a != null) {
@@ -105,7 +118,9 @@ class FaultTest {
         if (untilCaughtUp) {
             cmd.add("--until-caught-up");
         }
-        return new ProcessBuilder(cmd).redirectError(dir.resolve("forked-ingester-" + System.nanoTime() + ".err").toFile()).start();
+        Process p = new ProcessBuilder(cmd).redirectError(dir.resolve("forked-ingester-" + System.nanoTime() + ".err").toFile()).start();
+        forked.add(p);
+        return p;
     }
 
     @Test
