@@ -188,7 +188,7 @@ public final class Importer {
             copy.put("checkpoint", checkpoint);
             copy.remove("gold");
             copy.remove("annotators");
-            Catalog.Candidate parsed = Catalog.parseCandidatePublic(copy.toString(), where);
+            Catalog.Candidate parsed = Catalog.parseCandidate(copy.toString(), where);
             c = new Catalog.Candidate(parsed.prompt(), parsed.responses(), checkpoint, sha, null, 1);
         } catch (Catalog.LoadException e) {
             throw new IllegalArgumentException(e.getMessage());

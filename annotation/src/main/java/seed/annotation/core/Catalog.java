@@ -92,11 +92,7 @@ public final class Catalog {
     }
 
     /** Parses and checks one candidates line; {@code where} ("file:line") prefixes every error. */
-    public static Candidate parseCandidatePublic(String line, String where) {
-        return parseCandidate(line, where);
-    }
-
-    static Candidate parseCandidate(String line, String where) {
+    public static Candidate parseCandidate(String line, String where) {
         JsonNode n;
         try {
             n = EventCodec.JSON.readTree(line);
