@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -418,7 +419,8 @@ public final class Ingester implements AutoCloseable {
     private static final boolean TRACE = Boolean.getBoolean("seed.ingest.trace");
 
     /** A decoded, validated batch ready to write: COPY text of the valid rows, the refusals so far, the offsets. */
-    private record Prepared(List<ConsumerRecord<String, byte[]>> all, int[] valid, byte[][] copyData, List<Reject> rejects,
+    private record Prepared(List<ConsumerRecord<String, byte[]>> all, int[] valid, byte[][] copyData,
+                            long[][] items, long[][] annotators, List<Reject> rejects,
                             Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey,
                             Map<TopicPartition, OffsetAndMetadata> offsets, long decodeNanos) {
     }
@@ -471,10 +473,24 @@ public final class Ingester implements AutoCloseable {
         for (int i = 0; i < parts; i++) {
             sb[i] = new StringBuilder(events.size() * 128 / parts + 16);
         }
+        int[] partOf = new int[events.size()];
         for (int i = 0; i < events.size(); i++) {
             int part = (int) Math.floorMod(events.get(i).itemId(), (long) parts);
+            partOf[i] = part;
             appendRow(sb[part], events.get(i), okRecs.get(i));
             valid[part]++;
+        }
+        long[][] items = new long[parts][];
+        long[][] annotators = new long[parts][];
+        int[] fill = new int[parts];
+        for (int i = 0; i < parts; i++) {
+            items[i] = new long[valid[i]];
+            annotators[i] = new long[valid[i]];
+        }
+        for (int i = 0; i < events.size(); i++) {
+            int part = partOf[i];
+            items[part][fill[part]] = events.get(i).itemId();
+            annotators[part][fill[part]++] = events.get(i).annotatorId();
         }
         byte[][] copyData = new byte[parts][];
         for (int i = 0; i < parts; i++) {
@@ -485,7 +501,7 @@ public final class Ingester implements AutoCloseable {
             List<ConsumerRecord<String, byte[]>> l = recs.records(tp);
             offsets.put(tp, new OffsetAndMetadata(l.get(l.size() - 1).offset() + 1));
         }
-        return new Prepared(all, valid, copyData, rejects, byOffsetKey, offsets, System.nanoTime() - tStart);
+        return new Prepared(all, valid, copyData, items, annotators, rejects, byOffsetKey, offsets, System.nanoTime() - tStart);
     }
 
     /**
@@ -500,16 +516,29 @@ public final class Ingester implements AutoCloseable {
         List<Reject> rejects = part == 0 ? new ArrayList<>(p.rejects()) : new ArrayList<>();
         Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey = p.byOffsetKey();
         int insertedNow = 0;
-        if (p.valid()[part] > 0) {
-            CopyIn copy = db.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY ranking_staging FROM STDIN");
+        boolean fast = false;
+        if (p.valid()[part] > 0 && FAST_COPY && allAssigned(db, p.items()[part], p.annotators()[part])) {
+            // Fast path (the common case): COPY straight into ranking_events. Any duplicate (redelivery, repeated
+            // event id, second ranking of an item by the same person) makes the COPY fail on a unique index; then
+            // the savepoint undoes it and the staging path below sorts the batch out row by row.
+            Savepoint sp = db.setSavepoint();
             try {
-                copy.writeToCopy(p.copyData()[part], 0, p.copyData()[part].length);
-                copy.endCopy();
-            } finally {
-                if (copy.isActive()) {
-                    copy.cancelCopy();
+                copyIn(db, "COPY ranking_events(event_id, item_id, annotator_id, ranking, ties, skip, unsafe, source,"
+                        + " submitted_at, kafka_partition, kafka_offset) FROM STDIN", p.copyData()[part]);
+                db.releaseSavepoint(sp);
+                insertedNow = p.valid()[part];
+                fast = true;
+            } catch (SQLException e) {
+                if (!"23505".equals(e.getSQLState())) {
+                    throw e;
                 }
+                db.rollback(sp);
             }
+            tCopy = System.nanoTime();
+            tInsert = tCopy;
+        }
+        if (p.valid()[part] > 0 && !fast) {
+            copyIn(db, "COPY ranking_staging FROM STDIN", p.copyData()[part]);
             tCopy = System.nanoTime();
             try (Statement st = db.createStatement()) {
                 insertedNow = st.executeUpdate("INSERT INTO ranking_events(event_id, item_id, annotator_id, ranking, ties,"
@@ -580,6 +609,42 @@ public final class Ingester implements AutoCloseable {
             dlq.flush();
         }
         return new int[] {insertedNow, rejects.size()};
+    }
+
+    /** -Dseed.ingest.fast-copy=false forces the staging path for every batch (for comparison). */
+    private static final boolean FAST_COPY = !"false".equals(System.getProperty("seed.ingest.fast-copy"));
+
+    private static void copyIn(Connection db, String sql, byte[] data) throws SQLException {
+        CopyIn copy = db.unwrap(PGConnection.class).getCopyAPI().copyIn(sql);
+        try {
+            copy.writeToCopy(data, 0, data.length);
+            copy.endCopy();
+        } finally {
+            if (copy.isActive()) {
+                copy.cancelCopy();
+            }
+        }
+    }
+
+    /** Whether every (item, annotator) pair of a part has an assignment (one query, index probes). */
+    private static boolean allAssigned(Connection db, long[] items, long[] annotators) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT count(*) FROM unnest(?::bigint[], ?::bigint[]) AS x(i, a)"
+                + " WHERE NOT EXISTS (SELECT 1 FROM assignments s WHERE s.item_id = x.i AND s.annotator_id = x.a)")) {
+            ps.setArray(1, db.createArrayOf("int8", box(items)));
+            ps.setArray(2, db.createArrayOf("int8", box(annotators)));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1) == 0;
+            }
+        }
+    }
+
+    private static Long[] box(long[] v) {
+        Long[] out = new Long[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = v[i];
+        }
+        return out;
     }
 
     private static long key(int partition, long offset) {
