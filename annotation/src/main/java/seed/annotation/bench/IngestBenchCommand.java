@@ -30,7 +30,8 @@ import seed.annotation.ingest.Ingester;
 /**
  * {@code seed bench ingest}: rankings per second from the first produce to the last row durable in PostgreSQL
  * (acks=all idempotent producer, read_committed consumer group, COPY + INSERT ... ON CONFLICT, fsync on), once per
- * partition count. Prints name=value lines.
+ * partition count, after an unreported warm-up run (a cold JVM spends the first second compiling the decoder).
+ * Prints name=value lines.
  */
 @Command(name = "ingest", mixinStandardHelpOptions = true,
         description = "Kafka -> PostgreSQL ingest throughput (first produce to last row durable).")
@@ -50,6 +51,10 @@ public final class IngestBenchCommand implements Callable<Integer> {
 
     @Option(names = "--batch", defaultValue = "10000", description = "max records per DB transaction (default ${DEFAULT-VALUE})")
     int batch;
+
+    @Option(names = "--warmup-events", defaultValue = "50000",
+            description = "events of an unreported first run that warms up the JIT, broker and database (default ${DEFAULT-VALUE}; 0 = none)")
+    int warmupEvents;
 
     @Option(names = "--db-connections", defaultValue = "2", description = "DB connections per consumer (default ${DEFAULT-VALUE})")
     int dbConnections;
@@ -73,8 +78,15 @@ public final class IngestBenchCommand implements Callable<Integer> {
         double best = 0;
         try (Annotation a = Annotation.start(cfg)) {
             out.println("bench=ingest events=" + events + " k=" + k + " db_connections_per_consumer=" + dbConnections + " cores=" + Runtime.getRuntime().availableProcessors());
+            if (warmupEvents > 0) {
+                int measured = events;
+                events = warmupEvents;
+                double w = run(a, 1, out, "warmup_");
+                events = measured;
+                out.printf("warmup_rankings_per_s=%.0f%n", w);
+            }
             for (int p : partitions) {
-                double rate = run(a, p, out);
+                double rate = run(a, p, out, "");
                 out.printf("rankings_per_s_partitions_%d=%.0f%n", p, rate);
                 out.flush();
                 best = Math.max(best, rate);
@@ -88,7 +100,7 @@ public final class IngestBenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private double run(Annotation a, int p, PrintWriter out) throws Exception {
+    private double run(Annotation a, int p, PrintWriter out, String label) throws Exception {
         String topic = "bench.rankings.p" + p + "." + System.currentTimeMillis();
         InfraConfig tc = a.infra().config().withTopic(topic).withPartitions(p);
         Infra.createTopics(a.infra().kafkaBootstrap(), tc);
@@ -155,7 +167,7 @@ public final class IngestBenchCommand implements Callable<Integer> {
                 throw new IllegalStateException(ing.stats().rejected() + " benchmark records were rejected");
             }
             double secs = (t1 - t0) / 1e9;
-            out.printf("partitions=%d seconds=%.2f produce_per_s=%.0f batches=%d%n", p, secs,
+            out.printf("%spartitions=%d seconds=%.2f produce_per_s=%.0f batches=%d%n", label, p, secs,
                     events / ((producedAt - t0) / 1e9), ing.stats().batches());
             return events / secs;
         }
