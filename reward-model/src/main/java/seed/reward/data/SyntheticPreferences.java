@@ -21,7 +21,7 @@ public final class SyntheticPreferences {
     public record Settings(int count, int k, int maxOperand, double politeProbability, double wrongProbability,
                            double malformedProbability, double noise, long seed) {
         public static Settings defaults() {
-            return new Settings(400, 4, 9, 0.5, 0.3, 0.1, 0.0, 7);
+            return new Settings(400, 4, 9, 0.5, 0.1, 0.1, 0.0, 7);
         }
     }
 

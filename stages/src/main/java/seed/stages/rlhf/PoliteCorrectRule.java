@@ -8,13 +8,16 @@ import java.util.regex.Pattern;
  * independently of any learned reward model, checks whether RLHF really made answers better (a reward-hacked
  * policy fools the reward model, not this check).
  *
- * <p>Rule: a correct answer beats a wrong one; among equally correct answers a polite one
- * ("Sure! 3 plus 4 is 7. Happy to help.") beats a curt one ("7."); anything that is neither form is worst.
+ * <p>Rule (a style preference, as annotators often have): a polite answer ("Sure! 3 plus 4 is 7. Happy to help.")
+ * beats a curt one ("7."); among answers of the same style a correct one beats a wrong one; anything that is
+ * neither form (truncated, repeated, garbage) is worst. Style comes first because a tiny reward model can see it
+ * reliably, while checking a sum needs arithmetic it only partly learns; the independent metric of the RL stage
+ * ({@link #politeAndCorrect}) still demands both.
  */
 public final class PoliteCorrectRule {
 
     /** The categories the rule distinguishes, best first by {@link #score}. */
-    public enum Category { POLITE_CORRECT, CURT_CORRECT, POLITE_WRONG, CURT_WRONG, MALFORMED }
+    public enum Category { POLITE_CORRECT, POLITE_WRONG, CURT_CORRECT, CURT_WRONG, MALFORMED }
 
     private static final Pattern OPERANDS = Pattern.compile("(\\d+)\\D+?(\\d+)");
     private static final Pattern POLITE = Pattern.compile("Sure! (\\d+) plus (\\d+) is (-?\\d+)\\. Happy to help\\.");
@@ -51,7 +54,7 @@ public final class PoliteCorrectRule {
         return Category.MALFORMED;
     }
 
-    /** Higher is better: 4 polite-correct, 3 curt-correct, 2 polite-wrong, 1 curt-wrong, 0 malformed. */
+    /** Higher is better: 4 polite-correct, 3 polite-wrong, 2 curt-correct, 1 curt-wrong, 0 malformed. */
     public static int score(String prompt, String response) {
         return 4 - classify(prompt, response).ordinal();
     }
