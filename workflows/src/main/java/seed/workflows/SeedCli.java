@@ -24,15 +24,22 @@ public final class SeedCli implements Runnable {
         CommandLine cli = new CommandLine(new SeedCli());
         // Subcommands, one line each, grouped by module. Add yours on its own line.
         // -- stages
+        cli.addSubcommand("pretrain", new seed.stages.cli.PretrainCommand());
+        cli.addSubcommand("sft", new seed.stages.cli.SftCommand());
+        cli.addSubcommand("generate", new seed.stages.cli.GenerateCommand());
+        cli.addSubcommand("tokenizer", new seed.stages.cli.TokenizerCommand());
         // -- reward-model
         // -- annotation
 
         CommandLine bench = new CommandLine(new BenchCommand());
         // Benchmarks (`seed bench NAME`), one line each, grouped by module.
         // -- stages bench
+        bench.addSubcommand("train", new seed.stages.cli.BenchTrainCommand());
+        bench.addSubcommand("generate", new seed.stages.cli.BenchGenerateCommand());
         // -- reward-model / rlhf bench
         // -- annotation bench
         cli.addSubcommand("bench", bench);
+        cli.setExecutionExceptionHandler(new seed.stages.cli.CliErrors());
         return cli;
     }
 

@@ -1,0 +1,64 @@
+package seed.stages.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import seed.stages.checkpoint.Checkpoints;
+import seed.stages.generate.Generation;
+import seed.stages.generate.Generator;
+import seed.stages.generate.SamplingSettings;
+import seed.stages.model.Gpt;
+import seed.stages.tokenizer.Tokenizer;
+import seed.stages.train.Threads;
+
+/**
+ * {@code seed bench generate}: sampling throughput with and without the KV cache on the same prompts, seeds and
+ * lengths (the end token is suppressed by sampling a fixed number of tokens: generation runs to --new-tokens).
+ */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generation benchmark; prints tokens_per_s_kv=, tokens_per_s_nokv=, speedup= (name=value).")
+public final class BenchGenerateCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, description = "Checkpoint or run folder.") Path model;
+    @Option(names = "--new-tokens", description = "default: ${DEFAULT-VALUE}") int newTokens = 128;
+    @Option(names = "--batch", description = "default: ${DEFAULT-VALUE}") int batch = 1;
+    @Option(names = "--prompt", description = "default: ${DEFAULT-VALUE}") String prompt = "ROMEO:";
+    @Option(names = "--repeats", description = "Runs per mode; the best is kept (default: ${DEFAULT-VALUE}).")
+    int repeats = 3;
+    @Option(names = "--threads", description = "default: ${DEFAULT-VALUE}") int threads = 1;
+
+    @Override
+    public Integer call() throws Exception {
+        Threads.configure(threads);
+        Tokenizer tokenizer = Checkpoints.loadTokenizer(model);
+        try (Gpt gpt = Checkpoints.loadModel(model)) {
+            Generator generator = new Generator(gpt, tokenizer);
+            List<int[]> prompts = new ArrayList<>();
+            for (int i = 0; i < batch; i++) {
+                prompts.add(tokenizer.encode(prompt));
+            }
+            SamplingSettings settings = new SamplingSettings(1.0f, 0, 1.0f, newTokens, List.of(), 7, true);
+            double kv = best(generator, prompts, settings);
+            double noKv = best(generator, prompts, settings.withKvCache(false));
+            System.out.printf("tokens_per_s_kv=%.0f%ntokens_per_s_nokv=%.0f%nspeedup=%.2f%n", kv, noKv, kv / noKv);
+        }
+        return 0;
+    }
+
+    private double best(Generator generator, List<int[]> prompts, SamplingSettings settings) {
+        double best = 0;
+        for (int r = 0; r < repeats + 1; r++) { // the first run warms up
+            long started = System.nanoTime();
+            List<Generation> out = generator.generate(prompts, settings);
+            double seconds = (System.nanoTime() - started) / 1e9;
+            long tokens = out.stream().mapToLong(g -> g.tokens().length).sum();
+            if (r > 0) {
+                best = Math.max(best, tokens / seconds);
+            }
+        }
+        return best;
+    }
+}

@@ -1,0 +1,51 @@
+package seed.stages.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import seed.stages.sft.Sft;
+import seed.stages.sft.SftRequest;
+import seed.stages.train.Threads;
+import seed.stages.train.TrainResult;
+
+/** {@code seed sft}: stage 2 from the command line. The last line printed is {@code val_loss=<x>}. */
+@Command(name = "sft", mixinStandardHelpOptions = true,
+        description = "Stage 2: supervised fine-tuning on JSONL {\"prompt\", \"response\"} pairs; the loss counts "
+                + "response tokens only.")
+public final class SftCommand implements Callable<Integer> {
+
+    @Option(names = "--base", required = true, description = "Pretrained checkpoint or run folder.")
+    Path base;
+
+    @Option(names = "--data", required = true, description = "JSONL file of {\"prompt\": ..., \"response\": ...}.")
+    Path data;
+
+    @Option(names = "--out", required = true, description = "Run folder: checkpoints, metrics.jsonl, report/.")
+    Path out;
+
+    @Option(names = "--truncate-prompt", description = "What to do with prompts longer than the context: 'error' "
+            + "(default) or 'left' (keep the end of the prompt and report how many were cut).")
+    String truncatePrompt = "error";
+
+    @Option(names = "--resume", description = "SFT checkpoint or run folder to continue from.")
+    Path resume;
+
+    @Mixin
+    TrainOptions train;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!truncatePrompt.equals("error") && !truncatePrompt.equals("left")) {
+            throw new IllegalArgumentException("--truncate-prompt must be 'error' or 'left', got '" + truncatePrompt + "'");
+        }
+        Threads.configure(train.threads);
+        TrainResult result = Sft.run(new SftRequest(base, data, out, train.settings(), truncatePrompt.equals("left"),
+                resume, train.stopAt), System.out);
+        System.out.printf("checkpoint=%s%nmetrics=%s%nchart=%s%n", result.checkpoint(), result.metrics(),
+                result.lossChart());
+        System.out.printf("val_loss=%.4f%n", result.valLoss());
+        return 0;
+    }
+}

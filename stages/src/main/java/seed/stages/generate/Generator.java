@@ -1,0 +1,236 @@
+package seed.stages.generate;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import seed.stages.model.Gpt;
+import seed.stages.model.KvCache;
+import seed.stages.tokenizer.Tokenizer;
+
+/**
+ * Batched sampling from a {@link Gpt}. Prompts of different lengths are left-padded and masked, so every sequence
+ * sees exactly its own tokens. With the KV cache, the prompt is run once and each new token costs one token's
+ * forward pass; without it, the whole sequence is re-run every step (kept for comparison and as a correctness check).
+ *
+ * <p>Turns gradient recording off on the calling thread: generation is inference, and DJL's grad mode is per thread.
+ */
+public final class Generator {
+
+    private final Gpt model;
+    private final Tokenizer tokenizer;
+
+    public Generator(Gpt model, Tokenizer tokenizer) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+    }
+
+    /** Generates from text prompts (encoded with the tokenizer, no special tokens added). */
+    public List<Generation> generateText(List<String> prompts, SamplingSettings settings) {
+        List<int[]> encoded = new ArrayList<>();
+        for (String prompt : prompts) {
+            encoded.add(tokenizer.encode(prompt));
+        }
+        return generate(encoded, settings);
+    }
+
+    /** The token sequence an SFT model expects for an instruction: {@code <|prompt|> prompt <|response|>}. */
+    public int[] instructionPrompt(String prompt) {
+        int[] body = tokenizer.encode(prompt);
+        int[] ids = new int[body.length + 2];
+        ids[0] = tokenizer.promptId();
+        System.arraycopy(body, 0, ids, 1, body.length);
+        ids[ids.length - 1] = tokenizer.responseId();
+        return ids;
+    }
+
+    /** Generates one continuation per prompt (token ids); sequence i samples with seed {@code settings.seed() + i}. */
+    public List<Generation> generate(List<int[]> prompts, SamplingSettings settings) {
+        if (prompts.isEmpty()) {
+            return List.of();
+        }
+        JniUtils.setGradMode(false);
+        int batch = prompts.size();
+        int longest = 0;
+        for (int[] p : prompts) {
+            if (p.length == 0) {
+                throw new IllegalArgumentException("empty prompt: give at least one token");
+            }
+            longest = Math.max(longest, p.length);
+        }
+        int context = model.config().context();
+        if (longest > context) {
+            throw new IllegalArgumentException("prompt of " + longest + " tokens is longer than the context of "
+                    + context + " tokens");
+        }
+        int maxNew = settings.maxNewTokens();
+        Sampler[] samplers = new Sampler[batch];
+        List<List<Integer>> produced = new ArrayList<>();
+        Generation.StopReason[] reasons = new Generation.StopReason[batch];
+        for (int b = 0; b < batch; b++) {
+            samplers[b] = new Sampler(settings, settings.seed() + b);
+            produced.add(new ArrayList<>());
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            KvCache cache = null;
+            int[] next = null;
+            for (int step = 0; step < maxNew && !allDone(reasons); step++) {
+                float[][] rows;
+                try (NDManager stepManager = manager.newSubManager()) {
+                    NDArray logits;
+                    if (!settings.kvCache()) {
+                        logits = fullStep(stepManager, window(prompts, produced, context));
+                    } else if (cache == null || cache.length() >= context) {
+                        // First step, or the cache is full: (re)fill it from the last half-context of every sequence.
+                        boolean refill = cache != null;
+                        if (refill) {
+                            cache.close();
+                        }
+                        cache = model.newCache(manager.newSubManager(), batch);
+                        logits = prefill(stepManager, refill ? window(prompts, produced, context / 2) : prompts, cache);
+                    } else {
+                        logits = cachedStep(stepManager, next, cache);
+                    }
+                    rows = lastRows(logits, batch);
+                }
+                next = new int[batch];
+                for (int b = 0; b < batch; b++) {
+                    if (reasons[b] != null) {
+                        next[b] = tokenizer.endOfTextId(); // finished rows keep feeding a token; it is discarded
+                        continue;
+                    }
+                    int token = samplers[b].sample(rows[b]);
+                    next[b] = token;
+                    produced.get(b).add(token);
+                    reasons[b] = stopReason(produced.get(b), settings);
+                }
+            }
+        }
+        List<Generation> out = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            int[] tokens = produced.get(b).stream().mapToInt(Integer::intValue).toArray();
+            Generation.StopReason reason = reasons[b] != null ? reasons[b] : Generation.StopReason.MAX_TOKENS;
+            out.add(new Generation(prompts.get(b), tokens, visibleText(tokens, reason, settings), reason));
+        }
+        return out;
+    }
+
+    /** Runs left-padded sequences through the model, filling an empty cache. */
+    private NDArray prefill(NDManager m, List<int[]> sequences, KvCache cache) {
+        int batch = sequences.size();
+        int longest = sequences.stream().mapToInt(p -> p.length).max().orElse(1);
+        long[] ids = new long[batch * longest];
+        boolean[][] real = new boolean[batch][longest];
+        for (int b = 0; b < batch; b++) {
+            int[] p = sequences.get(b);
+            int pad = longest - p.length;
+            for (int t = 0; t < longest; t++) {
+                ids[b * longest + t] = t < pad ? tokenizer.endOfTextId() : p[t - pad];
+                real[b][t] = t >= pad;
+            }
+        }
+        return model.forwardCached(m.create(ids, new Shape(batch, longest)), real, cache);
+    }
+
+    /** With the cache: one new token per sequence. */
+    private NDArray cachedStep(NDManager m, int[] next, KvCache cache) {
+        int batch = next.length;
+        long[] ids = new long[batch];
+        for (int b = 0; b < batch; b++) {
+            ids[b] = next[b];
+        }
+        return model.forwardCached(m.create(ids, new Shape(batch, 1)), null, cache);
+    }
+
+    /** The last {@code limit} tokens of prompt + produced, per sequence (nanoGPT's crop to the context). */
+    private static List<int[]> window(List<int[]> prompts, List<List<Integer>> produced, int limit) {
+        List<int[]> out = new ArrayList<>();
+        for (int b = 0; b < prompts.size(); b++) {
+            int[] p = prompts.get(b);
+            List<Integer> made = produced.get(b);
+            int total = p.length + made.size();
+            int start = Math.max(0, total - limit);
+            int[] seq = new int[total - start];
+            for (int i = start; i < total; i++) {
+                seq[i - start] = i < p.length ? p[i] : made.get(i - p.length);
+            }
+            out.add(seq);
+        }
+        return out;
+    }
+
+    /** Without the cache: re-run every sequence, left-padded and masked, and read the last position. */
+    private NDArray fullStep(NDManager m, List<int[]> sequences) {
+        int batch = sequences.size();
+        int length = sequences.stream().mapToInt(p -> p.length).max().orElse(1);
+        long[] ids = new long[batch * length];
+        float[] mask = new float[batch * length];
+        for (int b = 0; b < batch; b++) {
+            int[] seq = sequences.get(b);
+            int pad = length - seq.length;
+            for (int t = 0; t < length; t++) {
+                ids[b * length + t] = t < pad ? tokenizer.endOfTextId() : seq[t - pad];
+                mask[b * length + t] = t < pad ? 0f : 1f;
+            }
+        }
+        return model.forward(m.create(ids, new Shape(batch, length)), m.create(mask, new Shape(batch, length)));
+    }
+
+    private static float[][] lastRows(NDArray logits, int batch) {
+        long length = logits.getShape().get(1);
+        int vocab = (int) logits.getShape().get(2);
+        float[] flat = logits.get(new NDIndex(":, {}, :", length - 1)).toFloatArray();
+        float[][] rows = new float[batch][];
+        for (int b = 0; b < batch; b++) {
+            rows[b] = Arrays.copyOfRange(flat, b * vocab, (b + 1) * vocab);
+        }
+        return rows;
+    }
+
+    private Generation.StopReason stopReason(List<Integer> tokens, SamplingSettings settings) {
+        if (tokens.get(tokens.size() - 1) == tokenizer.endOfTextId()) {
+            return Generation.StopReason.END_OF_TEXT;
+        }
+        if (!settings.stop().isEmpty()) {
+            String text = decodeVisible(tokens.stream().mapToInt(Integer::intValue).toArray());
+            for (String stop : settings.stop()) {
+                if (!stop.isEmpty() && text.endsWith(stop)) {
+                    return Generation.StopReason.STOP_SEQUENCE;
+                }
+            }
+        }
+        return null;
+    }
+
+    private String visibleText(int[] tokens, Generation.StopReason reason, SamplingSettings settings) {
+        String text = decodeVisible(tokens);
+        if (reason == Generation.StopReason.STOP_SEQUENCE) {
+            for (String stop : settings.stop()) {
+                if (!stop.isEmpty() && text.endsWith(stop)) {
+                    return text.substring(0, text.length() - stop.length());
+                }
+            }
+        }
+        return text;
+    }
+
+    /** Decodes without special tokens (they end or frame a response; they are not part of its text). */
+    private String decodeVisible(int[] tokens) {
+        int[] plain = Arrays.stream(tokens).filter(t -> t != tokenizer.endOfTextId() && t != tokenizer.promptId()
+                && t != tokenizer.responseId()).toArray();
+        return tokenizer.decode(plain);
+    }
+
+    private static boolean allDone(Generation.StopReason[] reasons) {
+        for (Generation.StopReason r : reasons) {
+            if (r == null) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,22 @@
+package seed.stages.pretrain;
+
+import java.nio.file.Path;
+import seed.stages.train.TrainSettings;
+
+/**
+ * Everything a pretraining run needs, explicitly.
+ *
+ * @param corpus       UTF-8 text file
+ * @param outDir       run folder (checkpoints, metrics.jsonl, report/)
+ * @param tokenizerDir folder with a tokenizer.json (null = bytes)
+ * @param context      sequence length; also the model's context
+ * @param layers       transformer blocks
+ * @param dModel       width
+ * @param heads        attention heads
+ * @param settings     optimisation settings
+ * @param resumeFrom   checkpoint or run folder to continue from (null = fresh)
+ * @param stopAt       stop after this step with a resumable checkpoint (0 = run to the end)
+ */
+public record PretrainRequest(Path corpus, Path outDir, Path tokenizerDir, int context, int layers, int dModel,
+        int heads, TrainSettings settings, Path resumeFrom, long stopAt) {
+}

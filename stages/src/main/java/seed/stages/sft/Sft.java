@@ -1,0 +1,45 @@
+package seed.stages.sft;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import seed.stages.checkpoint.Checkpoints;
+import seed.stages.data.InstructionDataset;
+import seed.stages.data.InstructionFile;
+import seed.stages.model.Gpt;
+import seed.stages.model.GptConfig;
+import seed.stages.tokenizer.Tokenizer;
+import seed.stages.train.TrainResult;
+import seed.stages.train.Trainer;
+
+/**
+ * Stage 2: supervised instruction tuning of a pretrained model on prompt/response pairs, loss on response tokens
+ * only. The model starts from {@code base}; the optimizer starts fresh (as is usual for fine-tuning).
+ */
+public final class Sft {
+
+    private Sft() {
+    }
+
+    public static TrainResult run(SftRequest request, PrintStream out) throws IOException {
+        Tokenizer tokenizer = Checkpoints.loadTokenizer(request.base());
+        var examples = InstructionFile.read(request.data());
+        try (Gpt model = Checkpoints.loadModel(request.base())) {
+            GptConfig config = model.config();
+            if (request.resumeFrom() != null) {
+                GptConfig saved = Checkpoints.readConfig(Checkpoints.resolve(request.resumeFrom()));
+                if (!saved.equals(config)) {
+                    throw new IllegalArgumentException("cannot resume from " + request.resumeFrom()
+                            + ": it holds a model of " + saved.describe() + " but the base is " + config.describe());
+                }
+            }
+            InstructionDataset dataset = new InstructionDataset(examples, tokenizer, config.context(),
+                    request.settings().batchSize(), 0.1, request.settings().seed(), request.truncateLeft());
+            if (dataset.truncatedPrompts() > 0) {
+                out.printf("sft: %d prompt(s) longer than the context were cut at the left (--truncate-prompt left)%n",
+                        dataset.truncatedPrompts());
+            }
+            Trainer trainer = new Trainer("sft", model, tokenizer, dataset, request.settings(), request.outDir(), out);
+            return trainer.run(request.resumeFrom(), request.stopAt());
+        }
+    }
+}

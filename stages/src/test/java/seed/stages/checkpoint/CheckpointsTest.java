@@ -1,0 +1,51 @@
+package seed.stages.checkpoint;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A checkpoint is complete or absent: a failure while writing leaves the previous one as 'latest'. */
+class CheckpointsTest {
+
+    @Test
+    void aFailedWriteLeavesThePreviousCheckpointLatestAndNoHalfFolder(@TempDir Path run) throws Exception {
+        Checkpoints.commit(run, "step-0000001", 3, folder -> Files.writeString(folder.resolve(Checkpoints.MODEL), "a"));
+        assertThrows(IOException.class, () -> Checkpoints.commit(run, "step-0000002", 3, folder -> {
+            Files.writeString(folder.resolve(Checkpoints.MODEL), "partial");
+            throw new IOException("disk full");
+        }));
+        assertEquals(run.resolve("checkpoints/step-0000001"), Checkpoints.resolve(run));
+        try (Stream<Path> children = Files.list(run.resolve("checkpoints"))) {
+            assertEquals(1, children.count(), "no incomplete folder is left behind");
+        }
+    }
+
+    @Test
+    void aKilledWriterLeavesOnlyAHiddenIncompleteFolderThatIsIgnored(@TempDir Path run) throws Exception {
+        Checkpoints.commit(run, "step-0000001", 3, folder -> Files.writeString(folder.resolve(Checkpoints.MODEL), "a"));
+        // what a kill -9 in the middle of a write leaves: a temp folder that was never renamed
+        Path orphan = Files.createDirectories(run.resolve("checkpoints/.incomplete-step-0000002-123"));
+        Files.writeString(orphan.resolve(Checkpoints.MODEL), "half");
+        assertEquals(run.resolve("checkpoints/step-0000001"), Checkpoints.resolve(run));
+        assertFalse(orphan.getFileName().toString().startsWith("step-"));
+    }
+
+    @Test
+    void oldCheckpointsArePrunedToTheKeepCount(@TempDir Path run) throws Exception {
+        for (int step = 1; step <= 4; step++) {
+            Checkpoints.commit(run, Checkpoints.nameFor(step), 2,
+                    folder -> Files.writeString(folder.resolve(Checkpoints.MODEL), "x"));
+        }
+        assertTrue(Files.exists(run.resolve("checkpoints/" + Checkpoints.nameFor(4))));
+        assertTrue(Files.exists(run.resolve("checkpoints/" + Checkpoints.nameFor(3))));
+        assertFalse(Files.exists(run.resolve("checkpoints/" + Checkpoints.nameFor(2))));
+    }
+}

@@ -1,0 +1,89 @@
+package seed.stages.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import seed.stages.checkpoint.HostTensor;
+import seed.stages.checkpoint.SafeTensors;
+
+/** The model's three forward paths agree with each other, and its weights survive a safetensors round trip. */
+class GptTest {
+
+    private static final GptConfig TINY = new GptConfig(40, 16, 2, 32, 4);
+
+    @Test
+    void kvCacheGivesTheSameLogitsAsTheFullForward() {
+        try (Gpt model = Gpt.initialize(TINY, 1); NDManager m = NDManager.newBaseManager()) {
+            long[] ids = {3, 7, 1, 9, 22, 5, 13, 2};
+            float[] full = model.forward(m.create(ids, new Shape(1, ids.length))).toFloatArray();
+            KvCache cache = model.newCache(m, 1);
+            // prefill three tokens, then one at a time
+            float[] prefix = model.forwardCached(m.create(new long[] {3, 7, 1}, new Shape(1, 3)), null, cache)
+                    .toFloatArray();
+            assertArrayEquals(java.util.Arrays.copyOf(full, 3 * 40), prefix, 1e-4f);
+            for (int t = 3; t < ids.length; t++) {
+                float[] step = model.forwardCached(m.create(new long[] {ids[t]}, new Shape(1, 1)), null, cache)
+                        .toFloatArray();
+                assertArrayEquals(java.util.Arrays.copyOfRange(full, t * 40, (t + 1) * 40), step, 1e-4f,
+                        "position " + t);
+            }
+            assertEquals(ids.length, cache.length());
+        }
+    }
+
+    @Test
+    void leftPaddingWithAMaskChangesNothingForTheRealTokens() {
+        try (Gpt model = Gpt.initialize(TINY, 2); NDManager m = NDManager.newBaseManager()) {
+            long[] ids = {4, 8, 15, 16, 23};
+            NDArray alone = model.forward(m.create(ids, new Shape(1, 5)));
+            long[] padded = {0, 0, 0, 4, 8, 15, 16, 23};
+            float[] mask = {0, 0, 0, 1, 1, 1, 1, 1};
+            NDArray withPad = model.forward(m.create(padded, new Shape(1, 8)), m.create(mask, new Shape(1, 8)));
+            assertArrayEquals(alone.toFloatArray(), withPad.get(new NDIndex(":, 3:, :")).toFloatArray(), 1e-4f);
+        }
+    }
+
+    @Test
+    void weightsRoundTripThroughSafetensors(@TempDir Path dir) throws Exception {
+        try (Gpt model = Gpt.initialize(TINY, 3); NDManager m = NDManager.newBaseManager()) {
+            Path file = dir.resolve("model.safetensors");
+            SafeTensors.write(file, model.weights(), Map.of("producer", "test"));
+            Map<String, HostTensor> read = SafeTensors.read(file);
+            try (Gpt loaded = Gpt.fromWeights(TINY, read)) {
+                NDArray ids = m.create(new long[] {1, 2, 3}, new Shape(1, 3));
+                assertArrayEquals(model.forward(ids).toFloatArray(), loaded.forward(ids).toFloatArray(), 0f);
+            }
+        }
+    }
+
+    @Test
+    void wrongShapesAreNamed() {
+        try (Gpt model = Gpt.initialize(TINY, 4)) {
+            Map<String, HostTensor> weights = model.weights();
+            GptConfig wider = new GptConfig(40, 16, 2, 64, 4);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Gpt.fromWeights(wider, weights));
+            assertTrue(e.getMessage().contains("wte.weight") && e.getMessage().contains("d-model 64"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> new GptConfig(40, 16, 2, 30, 4), "heads must divide d-model");
+    }
+
+    @Test
+    void tooLongSequencesAreRejected() {
+        try (Gpt model = Gpt.initialize(TINY, 5); NDManager m = NDManager.newBaseManager()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> model.forward(m.create(new long[17], new Shape(1, 17))));
+            assertTrue(e.getMessage().contains("context"), e.getMessage());
+        }
+    }
+}
