@@ -29,6 +29,8 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("generate", new seed.stages.cli.GenerateCommand());
         cli.addSubcommand("tokenizer", new seed.stages.cli.TokenizerCommand());
         // -- reward-model
+        cli.addSubcommand("reward", new seed.reward.cli.RewardCommand());
+        cli.addSubcommand("rlhf", new seed.stages.cli.RlhfCommand(seed.reward.RewardModelFiles::load));
         // -- annotation
 
         CommandLine bench = new CommandLine(new BenchCommand());
@@ -37,6 +39,7 @@ public final class SeedCli implements Runnable {
         bench.addSubcommand("train", new seed.stages.cli.BenchTrainCommand());
         bench.addSubcommand("generate", new seed.stages.cli.BenchGenerateCommand());
         // -- reward-model / rlhf bench
+        bench.addSubcommand("rlhf", new seed.reward.cli.RlhfBenchCommand());
         // -- annotation bench
         cli.addSubcommand("bench", bench);
         cli.setExecutionExceptionHandler(new seed.stages.cli.CliErrors());

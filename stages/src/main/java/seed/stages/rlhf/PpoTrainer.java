@@ -222,7 +222,11 @@ public final class PpoTrainer {
                     if (ptx != null) {
                         rec.put("ptx_loss", st.ptxLoss);
                     }
+                    rec.put("rollout_tokens", st.tokens);
                     rec.put("rollout_s", st.timing.rollout());
+                    rec.put("score_s", st.timing.score());
+                    rec.put("forward_s", st.timing.forward());
+                    rec.put("optimise_s", st.timing.optimise());
                     rec.put("iteration_s", st.timing.total());
                     metrics.log(rec);
                     progress.update(iteration, st.tokens, String.format(
