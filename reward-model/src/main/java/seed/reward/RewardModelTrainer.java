@@ -55,11 +55,15 @@ public final class RewardModelTrainer {
     }
 
     public static RewardResult train(RewardSettings s) throws IOException {
-        return train(s, System.out);
+        return train(s, System.out, 0);
     }
 
-    /** Trains, printing progress to {@code console}. Validates every input before writing anything. */
-    public static RewardResult train(RewardSettings s, PrintStream console) throws IOException {
+    /**
+     * Trains, printing progress to {@code console}; validates every input before writing anything. Resumes from
+     * {@code s.out()} when it holds a checkpoint. {@code stopAt} > 0 stops after that step with a checkpoint (then the
+     * result has no model folder); used to test exact resume.
+     */
+    public static RewardResult train(RewardSettings s, PrintStream console, int stopAt) throws IOException {
         long start = System.nanoTime();
         List<Ranking> rankings = RankingsFile.read(s.rankings());
         PreferenceData data = PreferenceData.split(rankings, s.heldOutFraction(), s.seed());
@@ -133,7 +137,8 @@ public final class RewardModelTrainer {
                     }
                     metrics.log(record);
                     progress.update(done, lossAcc[2], String.format("loss %.4f | acc %.3f", lossAcc[0], runningAcc));
-                    if (done % s.checkpointEvery() == 0 || done == s.steps()) {
+                    boolean stop = stopAt > 0 && done >= stopAt && done < s.steps();
+                    if (done % s.checkpointEvery() == 0 || done == s.steps() || stop) {
                         Map<String, Object> state = Map.of("step", done, "seed", s.seed());
                         Checkpoints.commit(out, Checkpoints.nameFor(done), 2, folder -> {
                             RewardModelFiles.writeInto(folder, model, new RewardModelFiles.Info(0, 1, Double.NaN, Double.NaN,
@@ -141,6 +146,11 @@ public final class RewardModelTrainer {
                             SafeTensors.write(folder.resolve(Checkpoints.OPTIMIZER), adam.state(), Map.of());
                             Files.writeString(folder.resolve(Checkpoints.STATE), new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(state));
                         });
+                    }
+                    if (stop) {
+                        console.println("reward    stopped at step " + done + " (resumable)");
+                        return new RewardResult(Double.NaN, Double.NaN, Double.NaN, trainPairs, heldPairs, 0, 1, done,
+                                (System.nanoTime() - start) / 1e9, out, null, out.resolve("metrics.jsonl"), null);
                     }
                 }
             }
