@@ -118,4 +118,89 @@ class RlhfEndToEndTest {
             assertTrue(Files.readAllLines(r.metrics()).size() >= 40);
         }
     }
+
+    @Test
+    void rewardModelResumeIsExact(@TempDir Path dir) throws Exception {
+        RewardSettings base = RewardSettings.defaults(sft, rankings, dir.resolve("a"));
+        RewardSettings s = new RewardSettings(sft, rankings, dir.resolve("a"), 16, 4, 1e-3f, 1e-4f, 4, 0f, 1f, 0.1, 8, 8,
+                3, base.logEveryMs());
+        RewardResult straight = RewardModelTrainer.train(s, QUIET, 0);
+        RewardSettings b = new RewardSettings(sft, rankings, dir.resolve("b"), 16, 4, 1e-3f, 1e-4f, 4, 0f, 1f, 0.1, 8, 8,
+                3, base.logEveryMs());
+        assertNull(RewardModelTrainer.train(b, QUIET, 5).modelDir());
+        RewardResult resumed = RewardModelTrainer.train(b, QUIET, 0);
+        assertEquals(straight.valAccuracy(), resumed.valAccuracy());
+        assertEquals(straight.valLoss(), resumed.valLoss());
+        var wa = seed.stages.checkpoint.SafeTensors.read(straight.modelDir().resolve("model.safetensors"));
+        var wb = seed.stages.checkpoint.SafeTensors.read(resumed.modelDir().resolve("model.safetensors"));
+        for (var e : wa.entrySet()) {
+            assertArrayEquals(e.getValue().data(), wb.get(e.getKey()).data(), e.getKey());
+        }
+    }
+
+    @Test
+    void badRankingsFailWithLineNumberAndWriteNothing(@TempDir Path dir) throws Exception {
+        String good = "{\"prompt\":\"What is 1 plus 2?\",\"responses\":[\"3.\",\"4.\"],\"ranking\":[0,1]}\n";
+        Map<String, String> cases = Map.of(
+                "{\"prompt\":\"p\",\"responses\":[\"a\",\"b\",\"c\"],\"ranking\":[0,1,1]}", "not a permutation",
+                "{\"prompt\":\"p\",\"responses\":[\"a\",\"b\"],\"ranking\":[0,3]}", "out of range",
+                "{\"prompt\":\"p\",\"responses\":[\"a\"],\"ranking\":[0]}", "at least 2");
+        int n = 0;
+        for (var c : cases.entrySet()) {
+            Path file = dir.resolve("bad" + n + ".jsonl");
+            Files.writeString(file, good + c.getKey() + "\n");
+            Path out = dir.resolve("out" + n++);
+            Exception e = assertThrows(RuntimeException.class,
+                    () -> RewardModelTrainer.train(RewardSettings.defaults(sft, file, out), QUIET, 0));
+            assertTrue(e.getMessage().contains(":2: "), e.getMessage());
+            assertTrue(e.getMessage().contains(c.getValue().equals("not a permutation") ? "repeats index" : c.getValue()), e.getMessage());
+            assertFalse(Files.exists(out), "nothing may be written for bad input");
+        }
+        // a base that is not a checkpoint
+        Path out = dir.resolve("out-nobase");
+        assertThrows(java.io.IOException.class,
+                () -> RewardModelTrainer.train(RewardSettings.defaults(dir.resolve("missing"), rankings, out), QUIET, 0));
+        assertFalse(Files.exists(out));
+        // the CLI exits non-zero with the message
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cli = new picocli.CommandLine(new seed.reward.cli.RewardCommand());
+        cli.setExecutionExceptionHandler(new seed.stages.cli.CliErrors());
+        cli.setErr(new java.io.PrintWriter(err));
+        int code = cli.execute("train", "--base", sft.toString(), "--rankings", dir.resolve("bad0.jsonl").toString(),
+                "--out", dir.resolve("cli-out").toString());
+        assertNotEquals(0, code);
+        assertTrue(err.toString().contains("bad0.jsonl:2:"), err.toString());
+        assertFalse(Files.exists(dir.resolve("cli-out")));
+    }
+
+    @Test
+    void rewardModelThatDoesNotFitThePolicyIsRejectedBeforeAnythingIsWritten(@TempDir Path dir) throws Exception {
+        // shape: a reward model whose context is shorter than the policy's prompts + responses
+        try (RewardModel small = RewardModel.withFreshHead(seed.stages.model.Gpt.initialize(
+                new seed.stages.model.GptConfig(259, 32, 1, 32, 4), 1), new seed.stages.tokenizer.ByteTokenizer())) {
+            PpoSettings s = PpoSettings.defaults(sft, dir, prompts, dir.resolve("out"));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PpoTrainer.train(s, small, QUIET));
+            assertTrue(e.getMessage().contains("reward model's context is 32"), e.getMessage());
+        }
+        // tokenizer: same size, different encoding
+        seed.stages.tokenizer.Tokenizer shifted = new seed.stages.tokenizer.Tokenizer() {
+            final seed.stages.tokenizer.ByteTokenizer bytes = new seed.stages.tokenizer.ByteTokenizer();
+            public int[] encode(String text) { return java.util.Arrays.stream(bytes.encode(text)).map(i -> (i + 1) % 256).toArray(); }
+            public String decode(int[] ids) { return bytes.decode(java.util.Arrays.stream(ids).map(i -> i < 256 ? (i + 255) % 256 : i).toArray()); }
+            public int vocabSize() { return 259; }
+            public int endOfTextId() { return bytes.endOfTextId(); }
+            public int promptId() { return bytes.promptId(); }
+            public int responseId() { return bytes.responseId(); }
+            public String kind() { return "bytes"; }
+            public void save(Path d) { }
+        };
+        try (RewardModel other = RewardModel.withFreshHead(seed.stages.model.Gpt.initialize(TinySft.SHAPE, 1), shifted)) {
+            PpoSettings s = PpoSettings.defaults(sft, dir, prompts, dir.resolve("out"));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PpoTrainer.train(s, other, QUIET));
+            assertTrue(e.getMessage().contains("encodes text differently"), e.getMessage());
+        }
+        assertFalse(Files.exists(dir.resolve("out")));
+    }
+
+    static final java.io.PrintStream QUIET = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
 }
