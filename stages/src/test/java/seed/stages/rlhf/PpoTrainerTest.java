@@ -125,6 +125,25 @@ class PpoTrainerTest {
     }
 
     @Test
+    void ppoPtxAndEntropyBonusRun(@TempDir Path dir) throws Exception {
+        Path sftData = dir.resolve("sft.jsonl");
+        StringBuilder lines = new StringBuilder();
+        for (var e : SyntheticInstructions.generate(50, 4, 0.5, 5)) {
+            lines.append("{\"prompt\": \"").append(e.prompt()).append("\", \"response\": \"").append(e.response()).append("\"}\n");
+        }
+        Files.writeString(sftData, lines);
+        PpoSettings d = small(dir.resolve("run"), 2);
+        PpoSettings ptx = new PpoSettings(d.policy(), d.reward(), d.prompts(), d.out(), 2, 8, 2, 2, 3e-4f, d.clipRange(),
+                d.valueClip(), d.valueCoef(), 0.01, d.gamma(), d.lambda(), d.initKlCoef(), d.targetKl(), d.klHorizon(),
+                d.klBound(), 40, 1.0f, 1.0, 5.0, false, sftData, 0.5, 1f, 4, true, 2, 7, 60_000);
+        PpoResult r = PpoTrainer.train(ptx, new RuleReward(), QUIET);
+        List<Map<String, Object>> m = MetricsLog.read(r.metrics());
+        double ptxLoss = ((Number) m.get(1).get("ptx_loss")).doubleValue();
+        assertTrue(ptxLoss > 0 && Double.isFinite(ptxLoss), "ptx loss " + ptxLoss);
+        assertTrue(r.referenceFrozen());
+    }
+
+    @Test
     void textHealthFlagsRepeats() {
         assertTrue(TextHealth.degenerate("aaaaaaaaaa"));
         assertTrue(TextHealth.degenerate("ab ab ab ab ab ab ab ab ab"));
