@@ -143,6 +143,37 @@ class PpoTrainerTest {
         assertTrue(r.referenceFrozen());
     }
 
+    /** A hackable reward: pays for every '!' in the response, whatever else it says. */
+    static final class BangReward implements RewardFunction {
+        @Override
+        public float[] score(List<Sample> samples) {
+            float[] out = new float[samples.size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = samples.get(i).response().chars().filter(c -> c == '!').count() / 4f;
+            }
+            return out;
+        }
+
+        @Override
+        public void checkCompatible(seed.stages.tokenizer.Tokenizer policyTokenizer, int maxTokens) {
+        }
+    }
+
+    @Test
+    void aRewardHackedPolicyIsCaughtByTheGuardRailsAndTheIndependentCheck(@TempDir Path dir) throws Exception {
+        PpoSettings d = small(dir.resolve("run"), 25);
+        // no KL penalty, a large step: the policy learns to spam '!' (the design note's REINFORCE probe, reproduced)
+        PpoSettings hack = new PpoSettings(d.policy(), d.reward(), d.prompts(), d.out(), 25, 8, 2, 4, 3e-3f, d.clipRange(),
+                d.valueClip(), d.valueCoef(), 0, d.gamma(), d.lambda(), 0.0, 0.0, d.klHorizon(), 1e9, 40, 1.0f, 0.0, 10.0,
+                false, null, 0, 1f, 4, false, 100, 7, 60_000);
+        PpoResult r = PpoTrainer.train(hack, new BangReward(), System.out);
+        System.out.printf("hacked: reward_gain=%.3f kl=%.3f rule %.3f -> %.3f degenerate %.3f events %s%n", r.rewardGain(),
+                r.kl(), r.ruleRateBefore(), r.ruleRateAfter(), r.degenerateRateAfter(), r.guardEvents());
+        assertTrue(r.rewardGain() > 0.5, "the hackable reward went up: " + r.rewardGain());
+        assertTrue(r.ruleRateAfter() <= r.ruleRateBefore(), "the independent check must not improve");
+        assertFalse(r.guardEvents().isEmpty(), "a guard rail must warn");
+    }
+
     @Test
     void textHealthFlagsRepeats() {
         assertTrue(TextHealth.degenerate("aaaaaaaaaa"));
