@@ -23,6 +23,7 @@ public final class SeedCli implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new SeedCli());
         // Subcommands, one line each, grouped by module. Add yours on its own line.
+        cli.addSubcommand("pipeline", new seed.workflows.pipeline.PipelineCommand());
         // -- stages
         cli.addSubcommand("pretrain", new seed.stages.cli.PretrainCommand());
         cli.addSubcommand("sft", new seed.stages.cli.SftCommand());

@@ -4,11 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import seed.stages.model.Gpt;
+import seed.stages.model.GradMode;
 import seed.stages.model.KvCache;
 import seed.stages.tokenizer.Tokenizer;
 
@@ -53,7 +53,7 @@ public final class Generator {
         if (prompts.isEmpty()) {
             return List.of();
         }
-        JniUtils.setGradMode(false);
+        GradMode.disableOnThisThread();
         int batch = prompts.size();
         int longest = 0;
         for (int[] p : prompts) {
@@ -183,7 +183,7 @@ public final class Generator {
     private static float[][] lastRows(NDArray logits, int batch) {
         long length = logits.getShape().get(1);
         int vocab = (int) logits.getShape().get(2);
-        float[] flat = logits.get(new NDIndex(":, {}, :", length - 1)).toFloatArray();
+        float[] flat = (length == 1 ? logits : logits.get(new NDIndex(":, {}, :", length - 1))).toFloatArray();
         float[][] rows = new float[batch][];
         for (int b = 0; b < batch; b++) {
             rows[b] = Arrays.copyOfRange(flat, b * vocab, (b + 1) * vocab);

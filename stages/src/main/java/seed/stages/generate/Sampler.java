@@ -1,6 +1,5 @@
 package seed.stages.generate;
 
-import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -29,11 +28,9 @@ final class Sampler {
             }
             return best;
         }
-        Integer[] order = new Integer[vocab];
         double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < vocab; i++) {
-            order[i] = i;
-            max = Math.max(max, logits[i]);
+        for (float logit : logits) {
+            max = Math.max(max, logit);
         }
         double[] p = new double[vocab];
         double sum = 0;
@@ -41,7 +38,10 @@ final class Sampler {
             p[i] = Math.exp((logits[i] - max) / settings.temperature());
             sum += p[i];
         }
-        Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
+        if (settings.topK() == 0 && settings.topP() >= 1) {
+            return draw(p, sum); // plain sampling needs no ordering: the common case stays O(V)
+        }
+        int[] order = byProbabilityDescending(p);
         int keep = settings.topK() > 0 ? Math.min(settings.topK(), vocab) : vocab;
         if (settings.topP() < 1) {
             double cumulative = 0;
@@ -53,17 +53,43 @@ final class Sampler {
                 }
             }
         }
+        double[] kept = new double[vocab];
         double total = 0;
         for (int i = 0; i < keep; i++) {
+            kept[order[i]] = p[order[i]];
             total += p[order[i]];
         }
-        double draw = random.nextDouble() * total;
-        for (int i = 0; i < keep; i++) {
-            draw -= p[order[i]];
-            if (draw <= 0) {
-                return order[i];
+        return draw(kept, total);
+    }
+
+    /** Draws index i with probability weights[i] / total (lowest index first, so the draw is reproducible). */
+    private int draw(double[] weights, double total) {
+        double target = random.nextDouble() * total;
+        int last = 0;
+        for (int i = 0; i < weights.length; i++) {
+            if (weights[i] > 0) {
+                target -= weights[i];
+                last = i;
+                if (target <= 0) {
+                    return i;
+                }
             }
         }
-        return order[keep - 1];
+        return last;
+    }
+
+    /** Token indices sorted by probability, highest first, ties by lower index (primitive sort, no boxing). */
+    private static int[] byProbabilityDescending(double[] p) {
+        long[] keyed = new long[p.length];
+        for (int i = 0; i < p.length; i++) {
+            // probabilities are non-negative, so their float bits order like the values; negate for descending
+            keyed[i] = ((long) -Float.floatToIntBits((float) p[i]) << 32) | i;
+        }
+        java.util.Arrays.sort(keyed);
+        int[] order = new int[p.length];
+        for (int i = 0; i < p.length; i++) {
+            order[i] = (int) keyed[i];
+        }
+        return order;
     }
 }

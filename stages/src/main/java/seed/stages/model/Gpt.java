@@ -234,8 +234,16 @@ public final class Gpt implements AutoCloseable {
             }
         }
         cache.real = keyReal;
+        boolean padded = false;
+        for (boolean[] row : keyReal) {
+            for (boolean isReal : row) {
+                padded |= !isReal;
+            }
+        }
         NDManager m = tokens.getManager();
-        NDArray bias = m.create(biasData, new Shape(batch, 1, fresh, total));
+        // one new token with no padding anywhere attends to every cached position: no bias needed (the common
+        // decode step, so one op and one host-to-tensor copy fewer per layer)
+        NDArray bias = fresh == 1 && !padded ? null : m.create(biasData, new Shape(batch, 1, fresh, total));
         NDArray pos = m.create(positions, new Shape(batch, fresh));
         NDArray x = embed(tokens, param("wte.weight")).add(embed(pos, param("wpe.weight")));
         for (int layer = 0; layer < config.layers(); layer++) {
@@ -252,24 +260,36 @@ public final class Gpt implements AutoCloseable {
         int h = config.heads();
         int hs = config.headSize();
         NDList qkv = linear(layerNorm(x, p + "ln1"), p + "attn.qkv", true).split(3, 2);
-        NDArray q = qkv.get(0).mul(1.0 / Math.sqrt(hs)).reshape(b, t, h, hs).transpose(0, 2, 1, 3);
-        NDArray k = qkv.get(1).reshape(b, t, h, hs).transpose(0, 2, 1, 3);
-        NDArray v = qkv.get(2).reshape(b, t, h, hs).transpose(0, 2, 1, 3);
-        if (cache != null) {
-            k = appendToCache(cache.keys, layer, k, cache);
-            v = appendToCache(cache.values, layer, v, cache);
+        NDArray q;
+        NDArray keysT;
+        NDArray v;
+        if (t == 1) {
+            // one token (a decode step): moving the head axis across a length-1 axis is a plain reshape
+            q = qkv.get(0).mul(1.0 / Math.sqrt(hs)).reshape(b, h, 1, hs);
+            keysT = qkv.get(1).reshape(b, h, hs, 1);
+            v = qkv.get(2).reshape(b, h, 1, hs);
+        } else {
+            q = qkv.get(0).mul(1.0 / Math.sqrt(hs)).reshape(b, t, h, hs).transpose(0, 2, 1, 3); // (B,H,T,hs)
+            keysT = qkv.get(1).reshape(b, t, h, hs).transpose(0, 2, 3, 1); // (B,H,hs,T): ready for q @ k^T
+            v = qkv.get(2).reshape(b, t, h, hs).transpose(0, 2, 1, 3); // (B,H,T,hs)
         }
-        NDArray attention = q.matMul(k.transpose(0, 1, 3, 2)).add(bias).softmax(-1);
-        NDArray y = attention.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, config.dModel());
+        if (cache != null) {
+            keysT = appendToCache(cache.keys, layer, keysT, 3, cache);
+            v = appendToCache(cache.values, layer, v, 2, cache);
+        }
+        NDArray scores = q.matMul(keysT);
+        NDArray attention = (bias == null ? scores : scores.add(bias)).softmax(-1);
+        NDArray heads = attention.matMul(v); // (B,H,T,hs)
+        NDArray y = (t == 1 ? heads : heads.transpose(0, 2, 1, 3)).reshape(b, t, config.dModel());
         x = x.add(linear(y, p + "attn.proj", true));
         NDArray hidden = linear(layerNorm(x, p + "ln2"), p + "mlp.fc", true).getNDArrayInternal().gelu();
         return x.add(linear(hidden, p + "mlp.proj", true));
     }
 
     /** Appends new keys or values along the sequence axis; the cache owns the result and frees the old array. */
-    private static NDArray appendToCache(NDArray[] slots, int layer, NDArray fresh, KvCache cache) {
+    private static NDArray appendToCache(NDArray[] slots, int layer, NDArray fresh, int axis, KvCache cache) {
         NDArray old = slots[layer];
-        NDArray all = old == null ? fresh : old.concat(fresh, 2);
+        NDArray all = old == null ? fresh : old.concat(fresh, axis);
         all.attach(cache.manager);
         if (old != null) {
             old.close();

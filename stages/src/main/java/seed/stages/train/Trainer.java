@@ -4,7 +4,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -21,6 +20,7 @@ import seed.stages.metrics.MetricsLog;
 import seed.stages.metrics.Progress;
 import seed.stages.metrics.SvgChart;
 import seed.stages.model.Gpt;
+import seed.stages.model.GradMode;
 import seed.stages.tokenizer.Tokenizer;
 
 /**
@@ -174,7 +174,7 @@ public final class Trainer {
 
     /** Held-out loss: token-weighted mean over the fixed validation batches, without recording gradients. */
     public double evaluate() {
-        JniUtils.setGradMode(false);
+        GradMode.disableOnThisThread();
         double total = 0;
         long tokens = 0;
         for (Batch batch : data.validationBatches()) {
