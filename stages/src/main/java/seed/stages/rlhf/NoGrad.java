@@ -12,6 +12,7 @@ public final class NoGrad implements AutoCloseable {
     private final boolean previous;
 
     private NoGrad() {
+        ai.djl.engine.Engine.getEngine("PyTorch"); // the native calls below need the engine loaded
         previous = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
     }
