@@ -71,7 +71,7 @@ public final class RlhfBenchCommand implements Callable<Integer> {
                     rolloutBatch, d.minibatches(), d.ppoEpochs(), d.learningRate(), d.clipRange(), d.valueClip(),
                     d.valueCoef(), d.entropyCoef(), d.gamma(), d.lambda(), d.initKlCoef(), d.targetKl(), d.klHorizon(),
                     1e9, maxNewTokens, d.temperature(), d.missingEndPenalty(), d.scoreClip(), false, null, 0, d.clipNorm(),
-                    8, false, 1000, 1, 60_000);
+                    8, false, 1000, 1, 60_000, null);
             try (RewardModel rm = RewardModel.withFreshHead(Gpt.initialize(config, 2), tokenizer)) {
                 PpoTrainer.train(s, rm, new PrintStream(OutputStream.nullOutputStream()));
             }

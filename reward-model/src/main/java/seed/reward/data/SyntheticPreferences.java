@@ -45,31 +45,43 @@ public final class SyntheticPreferences {
                     responses.add(r);
                 }
             }
-            int[] scores = responses.stream().mapToInt(r -> PoliteCorrectRule.score(prompt, r)).toArray();
-            Integer[] order = new Integer[s.k()];
-            for (int i = 0; i < order.length; i++) {
-                order[i] = i;
-            }
-            Arrays.sort(order, Comparator.comparingInt((Integer i) -> -scores[i]));
-            if (s.noise() > 0 && random.nextDouble() < s.noise()) {
-                int i = random.nextInt(s.k() - 1);
-                Integer t = order[i];
-                order[i] = order[i + 1];
-                order[i + 1] = t;
-            }
-            List<int[]> ties = new ArrayList<>();
-            for (int i = 0; i < s.k(); i++) {
-                for (int j = i + 1; j < s.k(); j++) {
-                    if (scores[i] == scores[j]) {
-                        ties.add(new int[] {i, j});
-                    }
-                }
-            }
-            out.add(new Ranking(prompt, responses, Arrays.stream(order).mapToInt(Integer::intValue).toArray(), ties, 0));
+            out.add(rank(prompt, responses, s.noise(), random));
         }
         return out;
     }
 
+    /**
+     * A synthetic annotator's ranking of given responses (e.g. candidates sampled from an SFT model): ordered by
+     * {@link PoliteCorrectRule#score}, equal scores recorded as ties, and with probability {@code noise} one random
+     * adjacent swap (annotator noise). Needs at least 2 responses.
+     */
+    public static Ranking rank(String prompt, List<String> responses, double noise, SplittableRandom random) {
+        int k = responses.size();
+        if (k < 2) {
+            throw new IllegalArgumentException("a ranking needs at least 2 responses, got " + k);
+        }
+        int[] scores = responses.stream().mapToInt(r -> PoliteCorrectRule.score(prompt, r)).toArray();
+        Integer[] order = new Integer[k];
+        for (int i = 0; i < k; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt((Integer i) -> -scores[i]));
+        if (noise > 0 && random.nextDouble() < noise) {
+            int i = random.nextInt(k - 1);
+            Integer t = order[i];
+            order[i] = order[i + 1];
+            order[i + 1] = t;
+        }
+        List<int[]> ties = new ArrayList<>();
+        for (int i = 0; i < k; i++) {
+            for (int j = i + 1; j < k; j++) {
+                if (scores[i] == scores[j]) {
+                    ties.add(new int[] {i, j});
+                }
+            }
+        }
+        return new Ranking(prompt, responses, Arrays.stream(order).mapToInt(Integer::intValue).toArray(), ties, 0);
+    }
     private static String candidate(int a, int b, Settings s, SplittableRandom random) {
         boolean polite = random.nextDouble() < s.politeProbability();
         if (random.nextDouble() < s.malformedProbability()) {

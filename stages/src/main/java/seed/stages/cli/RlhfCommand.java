@@ -91,6 +91,10 @@ public final class RlhfCommand implements Callable<Integer> {
     @Option(names = "--held-out", description = "Prompts held out for the before/after measurement (default: ${DEFAULT-VALUE}).")
     int heldOut = 64;
 
+    @Option(names = "--held-out-prompts", description = "Optional JSONL of prompts for the before/after measurement "
+            + "(default: hold out --held-out prompts of --prompts).")
+    Path heldOutFile;
+
     @Option(names = "--checkpoint-every", description = "Checkpoint every N iterations (default: ${DEFAULT-VALUE}).")
     int checkpointEvery = 10;
 
@@ -113,7 +117,8 @@ public final class RlhfCommand implements Callable<Integer> {
         PpoSettings s = new PpoSettings(policy, reward, prompts, out, iterations, rolloutBatch, minibatches, ppoEpochs,
                 learningRate, d.clipRange(), d.valueClip(), d.valueCoef(), d.entropyCoef(), d.gamma(), d.lambda(), klCoef,
                 targetKl, d.klHorizon(), klBound, maxNewTokens, temperature, missingEndPenalty, d.scoreClip(), whitenScores,
-                ptxData, ptxCoef, d.clipNorm(), heldOut, guard.equals("stop"), checkpointEvery, seed, d.logEveryMs());
+                ptxData, ptxCoef, d.clipNorm(), heldOut, guard.equals("stop"), checkpointEvery, seed, d.logEveryMs(),
+                heldOutFile);
         PpoResult r;
         try (RewardFunction rm = loader.load(reward)) {
             r = PpoTrainer.train(s, rm, System.out, stopAt);

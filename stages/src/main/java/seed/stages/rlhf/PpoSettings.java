@@ -38,17 +38,19 @@ import java.nio.file.Path;
  * @param checkpointEvery   checkpoint every N iterations (and at the end)
  * @param seed              seeds the prompt order, sampling and minibatch order
  * @param logEveryMs        at most one progress line per this many milliseconds
+ * @param heldOutFile       optional prompts JSONL for the before/after measurement; null = hold out
+ *                          {@code heldOutPrompts} prompts of {@code prompts}
  */
 public record PpoSettings(Path policy, Path reward, Path prompts, Path out, int iterations, int rolloutBatch,
         int minibatches, int ppoEpochs, float learningRate, double clipRange, double valueClip, double valueCoef,
         double entropyCoef, double gamma, double lambda, double initKlCoef, double targetKl, double klHorizon,
         double klBound, int maxNewTokens, float temperature, double missingEndPenalty, double scoreClip,
         boolean whitenScores, Path ptxData, double ptxCoef, float clipNorm, int heldOutPrompts, boolean guardStop,
-        int checkpointEvery, long seed, long logEveryMs) {
+        int checkpointEvery, long seed, long logEveryMs, Path heldOutFile) {
 
     public static PpoSettings defaults(Path policy, Path reward, Path prompts, Path out) {
         return new PpoSettings(policy, reward, prompts, out, 40, 32, 2, 4, 1e-4f, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95,
-                0.1, 2.0, 1000, 10.0, 48, 1.0f, 1.0, 5.0, false, null, 0.0, 1.0f, 64, true, 10, 1, 2000);
+                0.1, 2.0, 1000, 10.0, 48, 1.0f, 1.0, 5.0, false, null, 0.0, 1.0f, 64, true, 10, 1, 2000, null);
     }
 
     public PpoSettings {
@@ -82,13 +84,20 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, int 
         return new PpoSettings(policy, reward, prompts, out, n, rolloutBatch, minibatches, ppoEpochs, learningRate, clipRange,
                 valueClip, valueCoef, entropyCoef, gamma, lambda, initKlCoef, targetKl, klHorizon, klBound, maxNewTokens,
                 temperature, missingEndPenalty, scoreClip, whitenScores, ptxData, ptxCoef, clipNorm, heldOutPrompts,
-                guardStop, checkpointEvery, seed, logEveryMs);
+                guardStop, checkpointEvery, seed, logEveryMs, heldOutFile);
     }
 
     public PpoSettings withOut(Path newOut) {
         return new PpoSettings(policy, reward, prompts, newOut, iterations, rolloutBatch, minibatches, ppoEpochs, learningRate,
                 clipRange, valueClip, valueCoef, entropyCoef, gamma, lambda, initKlCoef, targetKl, klHorizon, klBound,
                 maxNewTokens, temperature, missingEndPenalty, scoreClip, whitenScores, ptxData, ptxCoef, clipNorm,
-                heldOutPrompts, guardStop, checkpointEvery, seed, logEveryMs);
+                heldOutPrompts, guardStop, checkpointEvery, seed, logEveryMs, heldOutFile);
+    }
+
+    public PpoSettings withHeldOutFile(Path file) {
+        return new PpoSettings(policy, reward, prompts, out, iterations, rolloutBatch, minibatches, ppoEpochs, learningRate,
+                clipRange, valueClip, valueCoef, entropyCoef, gamma, lambda, initKlCoef, targetKl, klHorizon, klBound,
+                maxNewTokens, temperature, missingEndPenalty, scoreClip, whitenScores, ptxData, ptxCoef, clipNorm,
+                heldOutPrompts, guardStop, checkpointEvery, seed, logEveryMs, file);
     }
 }

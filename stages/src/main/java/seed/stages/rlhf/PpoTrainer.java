@@ -125,20 +125,40 @@ public final class PpoTrainer {
                     longest = Math.max(longest, len);
                 }
             }
-            if (usable.size() < 2) {
+            if (usable.size() < (s.heldOutFile() == null ? 2 : 1)) {
                 throw new IllegalArgumentException(s.prompts() + ": no usable prompts: " + all.size() + " non-empty prompt(s), "
                         + (all.size() - usable.size()) + " too long for the policy's context of " + context + " tokens with "
                         + s.maxNewTokens() + " new tokens; need at least 2 (one to train on, one held out)");
             }
-            reward.checkCompatible(tokenizer, longest + s.maxNewTokens() + 1);
             List<String> shuffled = new ArrayList<>(usable);
             Collections.shuffle(shuffled, new Random(s.seed() * 7_919L + 17));
-            int held = Math.min(s.heldOutPrompts(), Math.max(1, usable.size() / 4));
+            List<String> heldOutPrompts;
+            List<String> trainPrompts;
+            if (s.heldOutFile() != null) {
+                heldOutPrompts = new ArrayList<>();
+                for (String p : PromptFile.read(s.heldOutFile())) {
+                    int len = tokenizer.encode(p).length + 2;
+                    if (len + s.maxNewTokens() <= context) {
+                        heldOutPrompts.add(p);
+                        longest = Math.max(longest, len);
+                    }
+                }
+                if (heldOutPrompts.isEmpty()) {
+                    throw new IllegalArgumentException(s.heldOutFile() + ": no usable held-out prompts (all empty or too long "
+                            + "for the context of " + context + " tokens with " + s.maxNewTokens() + " new tokens)");
+                }
+                trainPrompts = shuffled;
+            } else {
+                int held = Math.min(s.heldOutPrompts(), Math.max(1, usable.size() / 4));
+                heldOutPrompts = shuffled.subList(0, held);
+                trainPrompts = shuffled.subList(held, shuffled.size());
+            }
+            reward.checkCompatible(tokenizer, longest + s.maxNewTokens() + 1);
             InstructionDataset ptx = s.ptxData() == null || s.ptxCoef() <= 0 ? null
                     : new InstructionDataset(InstructionFile.read(s.ptxData()), tokenizer, context,
                             Math.max(1, s.rolloutBatch() / s.minibatches()), 0.01, s.seed(), true);
-            PpoTrainer trainer = new PpoTrainer(s, reward, console, tokenizer, policy, List.copyOf(shuffled.subList(held, shuffled.size())),
-                    List.copyOf(shuffled.subList(0, held)), ptx);
+            PpoTrainer trainer = new PpoTrainer(s, reward, console, tokenizer, policy, List.copyOf(trainPrompts),
+                    List.copyOf(heldOutPrompts), ptx);
             try {
                 return trainer.run(stopAt, all.size() - usable.size());
             } finally {

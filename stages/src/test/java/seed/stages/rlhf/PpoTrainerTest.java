@@ -58,7 +58,7 @@ class PpoTrainerTest {
         PpoSettings d = PpoSettings.defaults(sft, shared.resolve("no-rm"), prompts, out);
         return new PpoSettings(sft, d.reward(), prompts, out, iterations, 8, 2, 2, 3e-4f, d.clipRange(), d.valueClip(),
                 d.valueCoef(), d.entropyCoef(), d.gamma(), d.lambda(), d.initKlCoef(), d.targetKl(), d.klHorizon(),
-                d.klBound(), 40, 1.0f, 1.0, 5.0, true, null, 0.0, 1f, 4, true, 2, 7, 60_000);
+                d.klBound(), 40, 1.0f, 1.0, 5.0, true, null, 0.0, 1f, 4, true, 2, 7, 60_000, null);
     }
 
     @Test
@@ -95,7 +95,7 @@ class PpoTrainerTest {
         // a huge step size and no KL penalty: the policy leaves the reference at once and the bound trips
         PpoSettings hot = new PpoSettings(d.policy(), d.reward(), d.prompts(), d.out(), 6, 8, 2, 4, 1e-2f, d.clipRange(),
                 d.valueClip(), d.valueCoef(), 0, d.gamma(), d.lambda(), 0.0, 0.0, d.klHorizon(), 0.05, 40, 1.0f, 1.0, 5.0,
-                true, null, 0, 1f, 4, true, 100, 7, 60_000);
+                true, null, 0, 1f, 4, true, 100, 7, 60_000, null);
         PpoResult r = PpoTrainer.train(hot, new RuleReward(), QUIET);
         assertTrue(r.stoppedEarly(), "expected the KL guard to stop the run");
         assertTrue(r.iterations() < 6);
@@ -110,7 +110,7 @@ class PpoTrainerTest {
         Files.writeString(tooLong, "{\"prompt\": \"" + "x".repeat(200) + "\"}\n\n{\"prompt\": \"   \"}\n");
         PpoSettings s = small(dir.resolve("out1"), 2);
         PpoSettings bad = new PpoSettings(s.policy(), s.reward(), tooLong, s.out(), 2, 8, 2, 2, 3e-4f, 0.2, 0.2, 0.1, 0, 1,
-                0.95, 0.1, 2, 1000, 10, 40, 1f, 1, 5, false, null, 0, 1f, 4, true, 2, 7, 60_000);
+                0.95, 0.1, 2, 1000, 10, 40, 1f, 1, 5, false, null, 0, 1f, 4, true, 2, 7, 60_000, null);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PpoTrainer.train(bad, new RuleReward(), QUIET));
         assertTrue(e.getMessage().contains("no usable prompts"), e.getMessage());
         assertFalse(Files.exists(s.out()));
@@ -118,7 +118,7 @@ class PpoTrainerTest {
         Path broken = dir.resolve("broken.jsonl");
         Files.writeString(broken, "{\"prompt\": \"What is 1 plus 2?\"}\n{\"prompt\": 3}\n");
         PpoSettings bad2 = new PpoSettings(s.policy(), s.reward(), broken, dir.resolve("out2"), 2, 8, 2, 2, 3e-4f, 0.2, 0.2, 0.1,
-                0, 1, 0.95, 0.1, 2, 1000, 10, 40, 1f, 1, 5, false, null, 0, 1f, 4, true, 2, 7, 60_000);
+                0, 1, 0.95, 0.1, 2, 1000, 10, 40, 1f, 1, 5, false, null, 0, 1f, 4, true, 2, 7, 60_000, null);
         e = assertThrows(IllegalArgumentException.class, () -> PpoTrainer.train(bad2, new RuleReward(), QUIET));
         assertTrue(e.getMessage().contains("broken.jsonl:2") && e.getMessage().contains("\"prompt\""), e.getMessage());
         assertFalse(Files.exists(dir.resolve("out2")));
@@ -135,8 +135,10 @@ class PpoTrainerTest {
         PpoSettings d = small(dir.resolve("run"), 2);
         PpoSettings ptx = new PpoSettings(d.policy(), d.reward(), d.prompts(), d.out(), 2, 8, 2, 2, 3e-4f, d.clipRange(),
                 d.valueClip(), d.valueCoef(), 0.01, d.gamma(), d.lambda(), d.initKlCoef(), d.targetKl(), d.klHorizon(),
-                d.klBound(), 40, 1.0f, 1.0, 5.0, false, sftData, 0.5, 1f, 4, true, 2, 7, 60_000);
-        PpoResult r = PpoTrainer.train(ptx, new RuleReward(), QUIET);
+                d.klBound(), 40, 1.0f, 1.0, 5.0, false, sftData, 0.5, 1f, 4, true, 2, 7, 60_000, null);
+        Path heldOut = dir.resolve("held.jsonl");
+        Files.writeString(heldOut, "{\"prompt\": \"What is 1 plus 1?\"}\n{\"prompt\": \"Add 2 and 2.\"}\n");
+        PpoResult r = PpoTrainer.train(ptx.withHeldOutFile(heldOut), new RuleReward(), QUIET);
         List<Map<String, Object>> m = MetricsLog.read(r.metrics());
         double ptxLoss = ((Number) m.get(1).get("ptx_loss")).doubleValue();
         assertTrue(ptxLoss > 0 && Double.isFinite(ptxLoss), "ptx loss " + ptxLoss);
@@ -165,7 +167,7 @@ class PpoTrainerTest {
         // no KL penalty, a large step: the policy learns to spam '!' (the design note's REINFORCE probe, reproduced)
         PpoSettings hack = new PpoSettings(d.policy(), d.reward(), d.prompts(), d.out(), 25, 8, 2, 4, 3e-3f, d.clipRange(),
                 d.valueClip(), d.valueCoef(), 0, d.gamma(), d.lambda(), 0.0, 0.0, d.klHorizon(), 1e9, 40, 1.0f, 0.0, 10.0,
-                false, null, 0, 1f, 4, false, 100, 7, 60_000);
+                false, null, 0, 1f, 4, false, 100, 7, 60_000, null);
         PpoResult r = PpoTrainer.train(hack, new BangReward(), System.out);
         System.out.printf("hacked: reward_gain=%.3f kl=%.3f rule %.3f -> %.3f degenerate %.3f events %s%n", r.rewardGain(),
                 r.kl(), r.ruleRateBefore(), r.ruleRateAfter(), r.degenerateRateAfter(), r.guardEvents());
