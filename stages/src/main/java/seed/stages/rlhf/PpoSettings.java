@@ -37,7 +37,7 @@ import java.nio.file.Path;
  * @param guardStop         true: a guard rail stops the run (with a checkpoint); false: it only warns
  * @param checkpointEvery   checkpoint every N iterations (and at the end)
  * @param seed              seeds the prompt order, sampling and minibatch order
- * @param logEveryMs        at most one progress line per this many milliseconds
+ * @param logEveryMs        at most one progress line per this many milliseconds (default 0: every iteration)
  * @param heldOutFile       optional prompts JSONL for the before/after measurement; null = hold out
  *                          {@code heldOutPrompts} prompts of {@code prompts}
  */
@@ -50,7 +50,7 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, int 
 
     public static PpoSettings defaults(Path policy, Path reward, Path prompts, Path out) {
         return new PpoSettings(policy, reward, prompts, out, 40, 32, 2, 4, 1e-4f, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95,
-                0.1, 2.0, 1000, 10.0, 48, 1.0f, 1.0, 5.0, false, null, 0.0, 1.0f, 64, true, 10, 1, 2000, null);
+                0.1, 2.0, 1000, 10.0, 48, 1.0f, 1.0, 5.0, false, null, 0.0, 1.0f, 64, true, 10, 1, 0, null);
     }
 
     public PpoSettings {
