@@ -202,5 +202,49 @@ class RlhfEndToEndTest {
         assertFalse(Files.exists(dir.resolve("out")));
     }
 
+
+    /** Runs a command in-process with System.out captured; returns {exit code, stdout}. */
+    private static Object[] run(picocli.CommandLine cli, String... args) {
+        java.io.PrintStream saved = System.out;
+        java.io.ByteArrayOutputStream buffer = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(buffer, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            cli.setExecutionExceptionHandler(new seed.stages.cli.CliErrors());
+            int code = cli.execute(args);
+            return new Object[] {code, buffer.toString(java.nio.charset.StandardCharsets.UTF_8)};
+        } finally {
+            System.setOut(saved);
+        }
+    }
+
+    private static String lastLine(String text) {
+        String[] lines = text.strip().split("\\R");
+        return lines[lines.length - 1];
+    }
+
+    @Test
+    void commandsPrintTheirContractLines(@TempDir Path dir) {
+        Object[] train = run(new picocli.CommandLine(new seed.reward.cli.RewardCommand()), "train", "--base", sft.toString(),
+                "--rankings", rankings.toString(), "--out", dir.resolve("rm").toString(), "--steps", "6", "--eval-every", "6");
+        assertEquals(0, train[0], (String) train[1]);
+        assertTrue(lastLine((String) train[1]).matches("val_accuracy=\\d\\.\\d{4}"), lastLine((String) train[1]));
+
+        Object[] score = run(new picocli.CommandLine(new seed.reward.cli.RewardCommand()), "score", "--model",
+                rm.modelDir().toString(), "--prompt", "What is 1 plus 1?", "--response", "2.");
+        assertEquals(0, score[0]);
+        assertTrue(lastLine((String) score[1]).startsWith("reward="), (String) score[1]);
+
+        Object[] ppo = run(new picocli.CommandLine(new seed.stages.cli.RlhfCommand(RewardModelFiles::load)), "--policy",
+                sft.toString(), "--reward", rm.outDir().toString(), "--prompts", prompts.toString(), "--out",
+                dir.resolve("ppo").toString(), "--iterations", "2", "--rollout-batch", "8", "--held-out", "8");
+        assertEquals(0, ppo[0], (String) ppo[1]);
+        String out = (String) ppo[1];
+        assertTrue(lastLine(out).matches("reward_gain=-?\\d+\\.\\d{4} kl=-?\\d+\\.\\d{4}"), lastLine(out));
+        for (String metric : List.of("reward", "kl", "entropy", "length", "clip_frac", "value_loss", "approx_kl")) {
+            assertTrue(out.contains(metric + " "), "console line lacks " + metric);
+        }
+        assertTrue(out.contains("rlhf      2/2"), "one console line per iteration");
+    }
+
     static final java.io.PrintStream QUIET = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
 }

@@ -250,7 +250,7 @@ public final class PpoTrainer {
                     rec.put("iteration_s", st.timing.total());
                     metrics.log(rec);
                     progress.update(iteration, st.tokens, String.format(
-                            "reward %.3f | kl %.3f (coef %.3f) | ent %.3f | len %.1f | clip %.3f | vloss %.4f | approx_kl %.4f | rule %.2f",
+                            "reward %.3f | kl %.3f (coef %.3f) | entropy %.3f | length %.1f | clip_frac %.3f | value_loss %.4f | approx_kl %.4f | rule %.2f",
                             st.reward, st.kl, controller.coef(), st.entropy, st.length, st.clipFraction, st.valueLoss,
                             st.approxKl, st.ruleRate));
                     String event = guard(st, firstReward, before.meanLength(), iteration);
