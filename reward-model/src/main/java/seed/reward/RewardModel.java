@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import seed.stages.checkpoint.HostTensor;
 import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
-import seed.stages.rlhf.NoGrad;
+import seed.stages.model.NoGrad;
 import seed.stages.rlhf.RewardFunction;
 import seed.stages.tokenizer.Tokenizer;
 

@@ -23,6 +23,7 @@ import seed.stages.metrics.MetricsLog;
 import seed.stages.metrics.Progress;
 import seed.stages.metrics.SvgChart;
 import seed.stages.model.Gpt;
+import seed.stages.model.NoGrad;
 import seed.stages.tokenizer.Tokenizer;
 import seed.stages.train.AdamW;
 import seed.stages.train.Batch;

@@ -20,7 +20,7 @@ import seed.stages.metrics.MetricsLog;
 import seed.stages.metrics.Progress;
 import seed.stages.metrics.SvgChart;
 import seed.stages.model.Gpt;
-import seed.stages.model.GradMode;
+import seed.stages.model.NoGrad;
 import seed.stages.tokenizer.Tokenizer;
 
 /**
@@ -174,14 +174,15 @@ public final class Trainer {
 
     /** Held-out loss: token-weighted mean over the fixed validation batches, without recording gradients. */
     public double evaluate() {
-        GradMode.disableOnThisThread();
         double total = 0;
         long tokens = 0;
-        for (Batch batch : data.validationBatches()) {
-            try (NDManager manager = NDManager.newBaseManager()) {
-                long counted = batch.countedTokens();
-                total += loss(manager, batch).getFloat() * counted;
-                tokens += counted;
+        try (NoGrad ignored = NoGrad.enter()) {
+            for (Batch batch : data.validationBatches()) {
+                try (NDManager manager = NDManager.newBaseManager()) {
+                    long counted = batch.countedTokens();
+                    total += loss(manager, batch).getFloat() * counted;
+                    tokens += counted;
+                }
             }
         }
         return tokens == 0 ? Double.NaN : total / tokens;

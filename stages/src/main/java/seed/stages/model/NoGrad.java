@@ -1,4 +1,4 @@
-package seed.stages.rlhf;
+package seed.stages.model;
 
 import ai.djl.pytorch.jni.JniUtils;
 
