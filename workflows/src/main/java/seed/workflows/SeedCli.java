@@ -28,6 +28,7 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("pretrain", new seed.stages.cli.PretrainCommand());
         cli.addSubcommand("sft", new seed.stages.cli.SftCommand());
         cli.addSubcommand("generate", new seed.stages.cli.GenerateCommand());
+        cli.addSubcommand("candidates", new seed.stages.cli.CandidatesCommand());
         cli.addSubcommand("tokenizer", new seed.stages.cli.TokenizerCommand());
         // -- reward-model
         cli.addSubcommand("reward", new seed.reward.cli.RewardCommand());
