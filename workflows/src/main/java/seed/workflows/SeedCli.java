@@ -34,6 +34,7 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("reward", new seed.reward.cli.RewardCommand());
         cli.addSubcommand("rlhf", new seed.stages.cli.RlhfCommand(seed.reward.RewardModelFiles::load));
         // -- annotation
+        cli.addSubcommand("annotate", new seed.annotation.cli.AnnotateCommand());
 
         CommandLine bench = new CommandLine(new BenchCommand());
         // Benchmarks (`seed bench NAME`), one line each, grouped by module.
@@ -43,6 +44,8 @@ public final class SeedCli implements Runnable {
         // -- reward-model / rlhf bench
         bench.addSubcommand("rlhf", new seed.reward.cli.RlhfBenchCommand());
         // -- annotation bench
+        bench.addSubcommand("ingest", new seed.annotation.bench.IngestBenchCommand());
+        bench.addSubcommand("submit", new seed.annotation.bench.SubmitBenchCommand());
         cli.addSubcommand("bench", bench);
         cli.setExecutionExceptionHandler(new seed.stages.cli.CliErrors());
         return cli;

@@ -1,0 +1,169 @@
+package seed.annotation.bench;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import seed.annotation.Annotation;
+import seed.annotation.cli.InfraOptions;
+import seed.annotation.core.Annotator;
+import seed.annotation.core.EventCodec;
+import seed.annotation.core.RankingEvent;
+import seed.annotation.core.RankingProducer;
+import seed.annotation.infra.Infra;
+import seed.annotation.infra.InfraConfig;
+import seed.annotation.ingest.Ingester;
+
+/**
+ * {@code seed bench ingest}: rankings per second from the first produce to the last row durable in PostgreSQL
+ * (acks=all idempotent producer, read_committed consumer group, COPY + INSERT ... ON CONFLICT, fsync on), once per
+ * partition count. Prints name=value lines.
+ */
+@Command(name = "ingest", mixinStandardHelpOptions = true,
+        description = "Kafka -> PostgreSQL ingest throughput (first produce to last row durable).")
+public final class IngestBenchCommand implements Callable<Integer> {
+
+    @Mixin
+    InfraOptions infra;
+
+    @Option(names = "--events", defaultValue = "200000", description = "rankings per run (default ${DEFAULT-VALUE})")
+    int events;
+
+    @Option(names = "--partitions", split = ",", defaultValue = "1,4", description = "partition counts to run (default ${DEFAULT-VALUE})")
+    List<Integer> partitions;
+
+    @Option(names = "--k", defaultValue = "4", description = "responses per item (default ${DEFAULT-VALUE})")
+    int k;
+
+    @Option(names = "--batch", defaultValue = "10000", description = "max records per DB transaction (default ${DEFAULT-VALUE})")
+    int batch;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new IngestBenchCommand()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        InfraConfig cfg = infra.config();
+        Path temp = null;
+        if (cfg.kafkaBootstrap() == null && cfg.jdbcUrl() == null && spec.commandLine().getParseResult().matchedOption("--data-dir") == null) {
+            temp = Files.createTempDirectory("seed-bench-ingest-");
+            cfg = new InfraConfig(null, null, null, null, temp, cfg.topic(), 1);
+        }
+        double best = 0;
+        try (Annotation a = Annotation.start(cfg)) {
+            out.println("bench=ingest events=" + events + " k=" + k + " cores=" + Runtime.getRuntime().availableProcessors());
+            for (int p : partitions) {
+                double rate = run(a, p, out);
+                out.printf("rankings_per_s_partitions_%d=%.0f%n", p, rate);
+                out.flush();
+                best = Math.max(best, rate);
+            }
+        } finally {
+            if (temp != null) {
+                deleteTree(temp);
+            }
+        }
+        out.printf("rankings_per_s=%.0f%n", best);
+        return 0;
+    }
+
+    private double run(Annotation a, int p, PrintWriter out) throws Exception {
+        String topic = "bench.rankings.p" + p + "." + System.currentTimeMillis();
+        InfraConfig tc = a.infra().config().withTopic(topic).withPartitions(p);
+        Infra.createTopics(a.infra().kafkaBootstrap(), tc);
+        List<Long> anns = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            Annotator ann = a.addAnnotator("bench-" + UUID.randomUUID(), "annotator").annotator();
+            anns.add(ann.id());
+        }
+        BenchSetup.Items items = BenchSetup.items(a.catalog(), a.infra().dataSource(), events, k, anns);
+        // encode before the clock starts: the benchmark measures Kafka + ingest, not JSON building
+        List<byte[]> values = new ArrayList<>(events);
+        List<String> keys = new ArrayList<>(events);
+        Instant now = Instant.now();
+        for (int i = 0; i < events; i++) {
+            long item = items.first() + i;
+            long ann = anns.get(i % anns.size());
+            List<Integer> order = List.of((i) % k, (i + 1) % k, (i + 2) % k, (i + 3) % k).subList(0, Math.min(k, 4));
+            if (k != 4) {
+                order = new ArrayList<>();
+                for (int j = 0; j < k; j++) {
+                    order.add((i + j) % k);
+                }
+            }
+            values.add(EventCodec.encode(new RankingEvent(seed.annotation.core.EventIds.next(), item, ann, order, List.of(), false, List.of(),
+                    "bench", now)));
+            keys.add(Long.toString(item));
+        }
+        Ingester.Options opts = new Ingester.Options(Math.min(p, 4), batch, 0, "bench-" + topic, null);
+        long t0;
+        long producedAt;
+        try (Ingester ing = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(), a.infra().dataSource(), opts, null).start();
+             RankingProducer prod = new RankingProducer(a.infra().kafkaBootstrap(), topic,
+                     java.util.Map.of("compression.type", System.getProperty("seed.bench.compression", "lz4")))) {
+            t0 = System.nanoTime();
+            if (Boolean.getBoolean("seed.ingest.trace")) {
+                System.err.println("t=" + System.currentTimeMillis() % 100000 + " first produce");
+            }
+            List<CompletableFuture<?>> fs = new ArrayList<>(events);
+            for (int i = 0; i < events; i++) {
+                fs.add(prod.sendRaw(keys.get(i), values.get(i)));
+            }
+            prod.flush();
+            for (CompletableFuture<?> f : fs) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+            producedAt = System.nanoTime();
+            long lastPrint = System.nanoTime();
+            while (ing.stats().inserted() + ing.stats().rejected() < events) {
+                if (ing.failure() != null) {
+                    throw new IllegalStateException("ingester failed", ing.failure());
+                }
+                Thread.sleep(2);
+                if (System.nanoTime() - lastPrint > 2_000_000_000L) {
+                    lastPrint = System.nanoTime();
+                    double s = (lastPrint - t0) / 1e9;
+                    long done = ing.stats().inserted();
+                    double rate = done / s;
+                    System.err.printf("ingest p=%d: %d/%d rows, %.0f/s, eta %.0f s%n", p, done, events, rate,
+                            rate > 0 ? (events - done) / rate : Double.NaN);
+                }
+            }
+            long t1 = System.nanoTime();
+            if (ing.stats().rejected() > 0) {
+                throw new IllegalStateException(ing.stats().rejected() + " benchmark records were rejected");
+            }
+            double secs = (t1 - t0) / 1e9;
+            out.printf("partitions=%d seconds=%.2f produce_per_s=%.0f batches=%d%n", p, secs,
+                    events / ((producedAt - t0) / 1e9), ing.stats().batches());
+            return events / secs;
+        }
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package seed.annotation.bench;
+
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import seed.annotation.Annotation;
+import seed.annotation.cli.InfraOptions;
+import seed.annotation.core.Catalog;
+import seed.annotation.infra.InfraConfig;
+import seed.annotation.ingest.Ingester;
+import seed.annotation.web.AnnotationServer;
+
+/**
+ * {@code seed bench submit}: drives {@code POST /api/submissions} over real HTTP at a fixed open-loop rate from
+ * concurrent clients (the ingester running alongside) and prints latency percentiles. Latency is measured from each
+ * request's scheduled send time, so a stalled server cannot hide its queueing (no coordinated omission).
+ */
+@Command(name = "submit", mixinStandardHelpOptions = true,
+        description = "HTTP submit latency at a fixed rate (p50/p99, from scheduled send to 202 after the Kafka ack).")
+public final class SubmitBenchCommand implements Callable<Integer> {
+
+    @Mixin
+    InfraOptions infra;
+
+    @Option(names = "--rate", defaultValue = "1000", description = "submissions per second (default ${DEFAULT-VALUE})")
+    int rate;
+
+    @Option(names = "--seconds", defaultValue = "15", description = "measured duration (default ${DEFAULT-VALUE})")
+    int seconds;
+
+    @Option(names = "--warmup-seconds", defaultValue = "5", description = "unmeasured warm-up at the same rate (default ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--clients", defaultValue = "64", description = "max concurrent requests in flight (default ${DEFAULT-VALUE})")
+    int clients;
+
+    @Option(names = "--annotators", defaultValue = "50", description = "distinct annotators (default ${DEFAULT-VALUE})")
+    int annotators;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new SubmitBenchCommand()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        InfraConfig cfg = infra.config();
+        Path temp = null;
+        if (cfg.kafkaBootstrap() == null && cfg.jdbcUrl() == null && spec.commandLine().getParseResult().matchedOption("--data-dir") == null) {
+            temp = Files.createTempDirectory("seed-bench-submit-");
+            cfg = new InfraConfig(null, null, null, null, temp, cfg.topic(), 1);
+        }
+        int total = rate * (seconds + warmup);
+        try (Annotation a = Annotation.start(cfg)) {
+            a.startIngester(Ingester.Options.defaults());
+            List<String> tokens = new ArrayList<>();
+            List<Long> ids = new ArrayList<>();
+            for (int i = 0; i < annotators; i++) {
+                Catalog.NewAnnotator n = a.addAnnotator("bench-submit-" + UUID.randomUUID(), "annotator");
+                tokens.add(n.token());
+                ids.add(n.annotator().id());
+            }
+            BenchSetup.Items items = BenchSetup.items(a.catalog(), a.infra().dataSource(), total, 4, ids);
+            try (AnnotationServer server = new AnnotationServer(a.catalog(), a.submissions())) {
+                int port = server.start("127.0.0.1", 0);
+                out.println("bench=submit rate=" + rate + " seconds=" + seconds + " warmup_seconds=" + warmup
+                        + " clients=" + clients + " annotators=" + annotators + " cores=" + Runtime.getRuntime().availableProcessors());
+                out.flush();
+                ExecutorService exec = Executors.newFixedThreadPool(4);
+                HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(exec)
+                        .connectTimeout(Duration.ofSeconds(10)).build();
+                URI uri = URI.create("http://127.0.0.1:" + port + "/api/submissions");
+                AtomicInteger errors = new AtomicInteger();
+                // warm-up (JIT, connections, broker) at the target rate, then let every warm-up request finish so the
+                // measured phase starts with empty queues
+                phase(http, uri, tokens, items.first(), 0, rate * warmup, errors, "warmup");
+                long[] measured = phase(http, uri, tokens, items.first(), rate * warmup, rate * seconds, errors, "measure");
+                Arrays.sort(measured);
+                out.printf("submit_rate_target_per_s=%d%n", rate);
+                out.printf("submit_rate_achieved_per_s=%.0f%n", lastAchieved);
+                out.printf("submit_count=%d%n", measured.length);
+                out.printf("submit_errors=%d%n", errors.get());
+                out.printf("submit_p50_ms=%.2f%n", pct(measured, 0.50));
+                out.printf("submit_p90_ms=%.2f%n", pct(measured, 0.90));
+                out.printf("submit_p99_ms=%.2f%n", pct(measured, 0.99));
+                out.printf("submit_max_ms=%.2f%n", measured[measured.length - 1] / 1e6);
+                exec.shutdown();
+                return errors.get() == 0 ? 0 : 1;
+            }
+        } finally {
+            if (temp != null) {
+                IngestBenchCommand.deleteTree(temp);
+            }
+        }
+    }
+
+    private double lastAchieved;
+
+    /**
+     * Sends {@code count} submissions (items first+offset ..) at the target rate, open loop, at most {@code clients}
+     * in flight; returns each one's latency from its scheduled send time, in ns.
+     */
+    private long[] phase(HttpClient http, URI uri, List<String> tokens, long firstItem, int offset, int count,
+                         AtomicInteger errors, String name) throws Exception {
+        long[] latNs = new long[count];
+        Semaphore inFlight = new Semaphore(clients);
+        long interval = 1_000_000_000L / rate;
+        long start = System.nanoTime() + 100_000_000L;
+        List<CompletableFuture<?>> fs = new ArrayList<>(count);
+        long lastPrint = System.nanoTime();
+        for (int i = 0; i < count; i++) {
+            long scheduled = start + i * interval;
+            long wait = scheduled - System.nanoTime();
+            if (wait > 0) {
+                LockSupport.parkNanos(wait);
+            }
+            inFlight.acquire();
+            int n = offset + i;
+            long item = firstItem + n;
+            int ann = n % annotators;
+            String body = "{\"item_id\": " + item + ", \"ranking\": [" + (n % 4) + "," + ((n + 1) % 4) + ","
+                    + ((n + 2) % 4) + "," + ((n + 3) % 4) + "]}";
+            HttpRequest req = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
+                    .header("Authorization", "Bearer " + tokens.get(ann))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+            final int idx = i;
+            fs.add(http.sendAsync(req, HttpResponse.BodyHandlers.ofString()).whenComplete((r, ex) -> {
+                latNs[idx] = System.nanoTime() - scheduled;
+                if (ex != null || r.statusCode() != 202) {
+                    if (errors.incrementAndGet() <= 3) {
+                        System.err.println("submit error: " + (ex != null ? ex : r.statusCode() + " " + r.body()));
+                    }
+                }
+                inFlight.release();
+            }));
+            if (System.nanoTime() - lastPrint > 2_000_000_000L) {
+                lastPrint = System.nanoTime();
+                double el = (lastPrint - start) / 1e9;
+                System.err.printf("submit %s: %d/%d sent, %.0f/s, eta %.0f s%n", name, i + 1, count, (i + 1) / el,
+                        (count - i - 1) / (double) rate);
+            }
+        }
+        for (CompletableFuture<?> f : fs) {
+            try {
+                f.get(120, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // counted in errors
+            }
+        }
+        lastAchieved = count / ((System.nanoTime() - start) / 1e9);
+        return latNs;
+    }
+
+    private static double pct(long[] sorted, double q) {
+        int i = (int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
+        return sorted[Math.max(0, i)] / 1e6;
+    }
+}

@@ -1,0 +1,439 @@
+package seed.annotation.core;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.sql.DataSource;
+
+/**
+ * Everything annotation needs from PostgreSQL besides the ingester: candidates and items, annotators and their
+ * tokens, assignments (who ranks what) and the claim that makes a second submission impossible. Items and
+ * annotators never change once created, so they are cached. SQL only through prepared statements.
+ */
+public final class Catalog {
+
+    private final DataSource ds;
+    private final DataSource claimsDs;
+    private final ConcurrentHashMap<Long, Item> items = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Annotator> byTokenHash = new ConcurrentHashMap<>();
+
+    public Catalog(DataSource ds) {
+        this(ds, null);
+    }
+
+    /**
+     * @param claimsDs optional pool whose sessions run with synchronous_commit off, used only for {@link #claim};
+     *                 null = claim on {@code ds} with a per-call SET
+     */
+    public Catalog(DataSource ds, DataSource claimsDs) {
+        this.ds = ds;
+        this.claimsDs = claimsDs;
+    }
+
+    public DataSource dataSource() {
+        return ds;
+    }
+
+    /** A candidate line that failed to load: which line and why. */
+    public static final class LoadException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public LoadException(String message) {
+            super(message);
+        }
+    }
+
+    /** One parsed candidates line. */
+    public record Candidate(String prompt, List<String> responses, String checkpoint, String checkpointSha256,
+                            List<Integer> gold, Integer annotators) {
+    }
+
+    /** Result of loading a candidates file: the ids of the created items, in file order. */
+    public record LoadResult(List<Long> itemIds) {
+    }
+
+    /**
+     * Reads a JSONL file of {@code {"prompt", "responses", "checkpoint", "checkpoint_sha256"?, "gold"?, "annotators"?}}
+     * and creates prompts, candidate sets and items, each to be ranked by {@code annotatorsPerItem} people (or the
+     * line's own "annotators"). Every line is checked before anything is written; one transaction for the file.
+     */
+    public LoadResult loadCandidates(Path jsonl, int annotatorsPerItem) throws IOException {
+        List<Candidate> cands = new ArrayList<>();
+        try (BufferedReader r = Files.newBufferedReader(jsonl, StandardCharsets.UTF_8)) {
+            String line;
+            int no = 0;
+            while ((line = r.readLine()) != null) {
+                no++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                cands.add(parseCandidate(line, jsonl + ":" + no));
+            }
+        }
+        if (cands.isEmpty()) {
+            throw new LoadException(jsonl + ": no candidate lines");
+        }
+        return new LoadResult(createItems(cands, annotatorsPerItem, "candidates"));
+    }
+
+    /** Parses and checks one candidates line; {@code where} ("file:line") prefixes every error. */
+    public static Candidate parseCandidatePublic(String line, String where) {
+        return parseCandidate(line, where);
+    }
+
+    static Candidate parseCandidate(String line, String where) {
+        JsonNode n;
+        try {
+            n = EventCodec.JSON.readTree(line);
+        } catch (IOException e) {
+            throw new LoadException(where + ": malformed JSON: " + e.getMessage().split("\n")[0]);
+        }
+        if (n == null || !n.isObject()) {
+            throw new LoadException(where + ": not a JSON object");
+        }
+        JsonNode p = n.get("prompt");
+        if (p == null || !p.isTextual() || p.textValue().isBlank()) {
+            throw new LoadException(where + ": field \"prompt\" is missing, empty or not a string");
+        }
+        JsonNode rs = n.get("responses");
+        if (rs == null || !rs.isArray() || rs.size() < 2) {
+            throw new LoadException(where + ": field \"responses\" must be an array of at least 2 strings");
+        }
+        List<String> responses = new ArrayList<>();
+        for (JsonNode x : rs) {
+            if (!x.isTextual()) {
+                throw new LoadException(where + ": field \"responses\" must hold only strings, got " + x);
+            }
+            responses.add(x.textValue());
+        }
+        JsonNode ck = n.get("checkpoint");
+        if (ck == null || !ck.isTextual() || ck.textValue().isBlank()) {
+            throw new LoadException(where + ": field \"checkpoint\" (path or id of the generating checkpoint) is missing");
+        }
+        JsonNode sha = n.get("checkpoint_sha256");
+        String shaText = null;
+        if (sha != null && !sha.isNull()) {
+            if (!sha.isTextual() || !sha.textValue().matches("[0-9a-fA-F]{64}")) {
+                throw new LoadException(where + ": field \"checkpoint_sha256\" must be 64 hex digits");
+            }
+            shaText = sha.textValue().toLowerCase();
+        }
+        List<Integer> gold = null;
+        if (n.has("gold") && !n.get("gold").isNull()) {
+            try {
+                gold = EventCodec.ints(n, "gold");
+            } catch (EventCodec.DecodeException e) {
+                throw new LoadException(where + ": field \"gold\": " + e.getMessage());
+            }
+            String bad = RankingRules.check(gold, List.of(), false, List.of(), responses.size());
+            if (bad != null) {
+                throw new LoadException(where + ": field \"gold\": " + bad);
+            }
+        }
+        Integer ann = null;
+        if (n.has("annotators")) {
+            JsonNode a = n.get("annotators");
+            if (!a.isInt() || a.intValue() < 1) {
+                throw new LoadException(where + ": field \"annotators\" must be a positive integer");
+            }
+            ann = a.intValue();
+        }
+        return new Candidate(p.textValue(), responses, ck.textValue(), shaText, gold, ann);
+    }
+
+    /** Creates prompts (deduplicated), candidate sets and items in one transaction; returns the item ids. */
+    public List<Long> createItems(List<Candidate> cands, int annotatorsPerItem, String source) {
+        if (annotatorsPerItem < 1) {
+            throw new IllegalArgumentException("annotators per item must be >= 1, got " + annotatorsPerItem);
+        }
+        List<Long> ids = new ArrayList<>(cands.size());
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement prompt = c.prepareStatement(
+                         "INSERT INTO prompts(text, sha256) VALUES (?, ?) ON CONFLICT (sha256) DO UPDATE SET sha256 = EXCLUDED.sha256 RETURNING id");
+                 PreparedStatement set = c.prepareStatement(
+                         "INSERT INTO candidate_sets(prompt_id, responses, checkpoint, checkpoint_sha256, source) VALUES (?, ?, ?, ?, ?) RETURNING id");
+                 PreparedStatement item = c.prepareStatement(
+                         "INSERT INTO annotation_items(candidate_set_id, k, annotators_needed, gold_order) VALUES (?, ?, ?, ?) RETURNING id")) {
+                for (Candidate cand : cands) {
+                    prompt.setString(1, cand.prompt());
+                    prompt.setString(2, Tokens.sha256Hex(cand.prompt()));
+                    long promptId = single(prompt);
+                    set.setLong(1, promptId);
+                    set.setArray(2, c.createArrayOf("text", cand.responses().toArray()));
+                    set.setString(3, cand.checkpoint());
+                    set.setString(4, cand.checkpointSha256());
+                    set.setString(5, source);
+                    long setId = single(set);
+                    item.setLong(1, setId);
+                    item.setInt(2, cand.responses().size());
+                    item.setInt(3, cand.annotators() != null ? cand.annotators() : annotatorsPerItem);
+                    item.setArray(4, cand.gold() == null ? null : c.createArrayOf("int4", cand.gold().toArray()));
+                    ids.add(single(item));
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("creating items: " + e.getMessage(), e);
+        }
+        return ids;
+    }
+
+    private static long single(PreparedStatement ps) throws SQLException {
+        try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** A new annotator and the token to give them; only its hash is stored, so print it once. */
+    public record NewAnnotator(Annotator annotator, String token) {
+    }
+
+    public NewAnnotator createAnnotator(String name, String role) {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("annotator name is empty");
+        }
+        if (!List.of("annotator", "operator", "importer").contains(role)) {
+            throw new IllegalArgumentException("role must be annotator, operator or importer, got " + role);
+        }
+        String token = Tokens.newToken();
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement(
+                     "INSERT INTO annotators(name, role, token_sha256) VALUES (?, ?, ?) RETURNING id")) {
+            ps.setString(1, name);
+            ps.setString(2, role);
+            ps.setString(3, Tokens.sha256Hex(token));
+            return new NewAnnotator(new Annotator(single(ps), name, role), token);
+        } catch (SQLException e) {
+            if ("23505".equals(e.getSQLState())) {
+                throw new IllegalArgumentException("an annotator named '" + name + "' already exists");
+            }
+            throw new IllegalStateException("creating annotator: " + e.getMessage(), e);
+        }
+    }
+
+    /** Finds an annotator by name (for the importer's own identity). */
+    public Optional<Annotator> annotatorByName(String name) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT id, name, role FROM annotators WHERE name = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new Annotator(rs.getLong(1), rs.getString(2), rs.getString(3))) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The annotator a token belongs to, or empty for an unknown token. */
+    public Optional<Annotator> authenticate(String token) {
+        if (token == null || token.isBlank() || token.length() > 200) {
+            return Optional.empty();
+        }
+        String hash = Tokens.sha256Hex(token);
+        Annotator cached = byTokenHash.get(hash);
+        if (cached != null) {
+            return Optional.of(cached);
+        }
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT id, name, role FROM annotators WHERE token_sha256 = ?")) {
+            ps.setString(1, hash);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                Annotator a = new Annotator(rs.getLong(1), rs.getString(2), rs.getString(3));
+                byTokenHash.put(hash, a);
+                return Optional.of(a);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The item, or empty when no such item exists. Items are immutable, hence cached. */
+    public Optional<Item> item(long itemId) {
+        Item cached = items.get(itemId);
+        if (cached != null) {
+            return Optional.of(cached);
+        }
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT i.id, p.text, s.responses, s.checkpoint, i.gold_order"
+                     + " FROM annotation_items i JOIN candidate_sets s ON s.id = i.candidate_set_id"
+                     + " JOIN prompts p ON p.id = s.prompt_id WHERE i.id = ?")) {
+            ps.setLong(1, itemId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                Item it = new Item(rs.getLong(1), rs.getString(2), Arrays.asList((String[]) rs.getArray(3).getArray()),
+                        rs.getString(4), intList(rs.getArray(5)));
+                items.put(itemId, it);
+                return Optional.of(it);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static List<Integer> intList(Array a) throws SQLException {
+        if (a == null) {
+            return null;
+        }
+        return List.of((Integer[]) a.getArray());
+    }
+
+    /**
+     * The annotator's next item: an open assignment they already hold, else a new assignment on an item that still
+     * needs annotators and that they never had (so no one sees an item twice and each item goes to N people).
+     */
+    public Optional<Item> nextItem(long annotatorId) {
+        try (Connection c = ds.getConnection()) {
+            try (PreparedStatement open = c.prepareStatement("SELECT item_id FROM assignments WHERE annotator_id = ?"
+                    + " AND submitted_event_id IS NULL ORDER BY assigned_at, item_id LIMIT 1")) {
+                open.setLong(1, annotatorId);
+                try (ResultSet rs = open.executeQuery()) {
+                    if (rs.next()) {
+                        return item(rs.getLong(1));
+                    }
+                }
+            }
+            c.setAutoCommit(false);
+            try (PreparedStatement pick = c.prepareStatement("SELECT i.id FROM annotation_items i"
+                    + " WHERE i.assigned_count < i.annotators_needed AND NOT EXISTS"
+                    + " (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.annotator_id = ?)"
+                    + " ORDER BY i.id LIMIT 1 FOR UPDATE SKIP LOCKED");
+                 PreparedStatement assign = c.prepareStatement(
+                         "INSERT INTO assignments(item_id, annotator_id) VALUES (?, ?)");
+                 PreparedStatement count = c.prepareStatement(
+                         "UPDATE annotation_items SET assigned_count = assigned_count + 1 WHERE id = ?")) {
+                pick.setLong(1, annotatorId);
+                long itemId;
+                try (ResultSet rs = pick.executeQuery()) {
+                    if (!rs.next()) {
+                        c.rollback();
+                        return Optional.empty();
+                    }
+                    itemId = rs.getLong(1);
+                }
+                assign.setLong(1, itemId);
+                assign.setLong(2, annotatorId);
+                assign.executeUpdate();
+                count.setLong(1, itemId);
+                count.executeUpdate();
+                c.commit();
+                return item(itemId);
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("assigning next item: " + e.getMessage(), e);
+        }
+    }
+
+    /** Assigns an item directly (importer, benchmarks); no-op if already assigned. */
+    public void assign(long itemId, long annotatorId) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("WITH ins AS (INSERT INTO assignments(item_id, annotator_id)"
+                     + " VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING item_id)"
+                     + " UPDATE annotation_items SET assigned_count = assigned_count + 1 WHERE id IN (SELECT item_id FROM ins)")) {
+            ps.setLong(1, itemId);
+            ps.setLong(2, annotatorId);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new IllegalStateException("assigning item " + itemId + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Outcome of claiming an assignment for a submission. */
+    public enum Claim { CLAIMED, NOT_ASSIGNED, ALREADY_SUBMITTED }
+
+    /**
+     * Marks the annotator's assignment of the item as submitted with this event id, atomically: the second of two
+     * concurrent submissions finds it taken. Runs with synchronous_commit off: the Kafka record is the durable truth,
+     * and a claim lost in a database crash only lets a duplicate reach the ingester, which rejects it by the
+     * (item, annotator) uniqueness of ranking_events.
+     */
+    public Claim claim(long itemId, long annotatorId, UUID eventId) {
+        try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
+            if (claimsDs == null) {
+                try (Statement st = c.createStatement()) {
+                    st.execute("SET synchronous_commit = off");
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = ?, submitted_at = now()"
+                    + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id IS NULL")) {
+                ps.setObject(1, eventId);
+                ps.setLong(2, itemId);
+                ps.setLong(3, annotatorId);
+                if (ps.executeUpdate() == 1) {
+                    return Claim.CLAIMED;
+                }
+            } finally {
+                if (claimsDs == null) {
+                    try (Statement st = c.createStatement()) {
+                        st.execute("SET synchronous_commit = on");
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT 1 FROM assignments WHERE item_id = ? AND annotator_id = ?")) {
+                ps.setLong(1, itemId);
+                ps.setLong(2, annotatorId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Claim.ALREADY_SUBMITTED : Claim.NOT_ASSIGNED;
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("claiming assignment: " + e.getMessage(), e);
+        }
+    }
+
+    /** Gives a claim back when Kafka did not take the record, so the annotator can submit again. */
+    public void releaseClaim(long itemId, long annotatorId, UUID eventId) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = NULL, submitted_at = NULL"
+                     + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id = ?")) {
+            ps.setLong(1, itemId);
+            ps.setLong(2, annotatorId);
+            ps.setObject(3, eventId);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new IllegalStateException("releasing claim: " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether the annotator holds an assignment (open or submitted) for the item. */
+    public boolean isAssigned(long itemId, long annotatorId) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT 1 FROM assignments WHERE item_id = ? AND annotator_id = ?")) {
+            ps.setLong(1, itemId);
+            ps.setLong(2, annotatorId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+package seed.annotation.core;
+
+import java.util.List;
+
+/**
+ * A ranking as an annotator (or a tool) submits it, before it has an event id.
+ *
+ * @param ranking response indices best first; empty when {@code skip}
+ * @param ties    pairs of response indices judged equal
+ * @param unsafe  indices of responses flagged unsafe
+ */
+public record Submission(long itemId, List<Integer> ranking, List<RankingEvent.Tie> ties, boolean skip,
+                         List<Integer> unsafe) {
+
+    public Submission {
+        ranking = List.copyOf(ranking);
+        ties = List.copyOf(ties);
+        unsafe = List.copyOf(unsafe);
+    }
+
+    /** A plain full ranking without ties or flags. */
+    public static Submission ranked(long itemId, List<Integer> ranking) {
+        return new Submission(itemId, ranking, List.of(), false, List.of());
+    }
+}

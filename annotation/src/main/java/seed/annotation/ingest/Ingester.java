@@ -1,0 +1,520 @@
+package seed.annotation.ingest;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.sql.DataSource;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import seed.annotation.core.EventCodec;
+import seed.annotation.core.RankingEvent;
+import seed.annotation.core.RankingRules;
+
+/**
+ * Kafka -> PostgreSQL: a consumer group (read_committed) whose workers each own one database connection and write
+ * each polled batch in one transaction (COPY into a temporary staging table, then INSERT ... SELECT ... ON CONFLICT
+ * DO NOTHING, so a redelivered event id never makes a second row). Offsets are committed only after the database
+ * commit. A record that fails validation goes to the dead-letter topic and to rejected_events with the reason;
+ * nothing is silently dropped.
+ */
+public final class Ingester implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Ingester.class);
+
+    /**
+     * @param threads               consumer threads (each with its own DB connection); useful up to the partition count
+     * @param maxPollRecords        largest batch written in one transaction
+     * @param pauseAfterDbCommitMs  fault-injection knob: sleep between the DB commit and the offset commit (0 normally)
+     * @param groupId               Kafka consumer group
+     * @param instanceId            static group membership id (worker i uses "ID-i"), or null for dynamic membership.
+     *                              With it, a restarted ingester takes its partitions back at once instead of after
+     *                              the dead member's session timeout; two live ingesters must never share it.
+     */
+    public record Options(int threads, int maxPollRecords, long pauseAfterDbCommitMs, String groupId, String instanceId) {
+        public static Options defaults() {
+            return new Options(1, 10_000, 0, "seed-ingester", null);
+        }
+
+        public Options withThreads(int n) {
+            return new Options(n, maxPollRecords, pauseAfterDbCommitMs, groupId, instanceId);
+        }
+
+        public Options withGroup(String g) {
+            return new Options(threads, maxPollRecords, pauseAfterDbCommitMs, g, instanceId);
+        }
+
+        public Options withInstanceId(String id) {
+            return new Options(threads, maxPollRecords, pauseAfterDbCommitMs, groupId, id);
+        }
+
+        public Options withPause(long ms) {
+            return new Options(threads, ms == 0 ? maxPollRecords : Math.min(maxPollRecords, 500), ms, groupId, instanceId);
+        }
+    }
+
+    /** Running totals since start. */
+    public record Stats(long records, long inserted, long rejected, long batches) {
+    }
+
+    /** Listener for each committed batch (progress lines, fault tests). */
+    public interface BatchListener {
+        void committed(int records, int inserted, int rejected);
+    }
+
+    private final String bootstrap;
+    private final String topic;
+    private final String dlqTopic;
+    private final DataSource ds;
+    private final Options options;
+    private final BatchListener listener;
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final List<Worker> workers = new ArrayList<>();
+    private final KafkaProducer<String, byte[]> dlq;
+    private final AtomicLong records = new AtomicLong();
+    private final AtomicLong inserted = new AtomicLong();
+    private final AtomicLong rejected = new AtomicLong();
+    private final AtomicLong batches = new AtomicLong();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final ConcurrentHashMap<Long, Integer> itemK = new ConcurrentHashMap<>();
+
+    public Ingester(String bootstrap, String topic, String dlqTopic, DataSource ds, Options options, BatchListener listener) {
+        this.bootstrap = bootstrap;
+        this.topic = topic;
+        this.dlqTopic = dlqTopic;
+        this.ds = ds;
+        this.options = options;
+        this.listener = listener;
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "seed-ingester-dlq");
+        this.dlq = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    /** Starts the consumer threads; returns at once. */
+    public Ingester start() {
+        for (int i = 0; i < options.threads(); i++) {
+            Worker w = new Worker(i);
+            workers.add(w);
+            Thread t = new Thread(w, "seed-ingester-" + i);
+            t.setDaemon(true);
+            w.thread = t;
+            t.start();
+        }
+        return this;
+    }
+
+    public Stats stats() {
+        return new Stats(records.get(), inserted.get(), rejected.get(), batches.get());
+    }
+
+    /** The first error that stopped a worker, if any. */
+    public Throwable failure() {
+        return failure.get();
+    }
+
+    /**
+     * Waits until the group's committed offsets reach the topic's end offsets as they are now (read_committed), i.e.
+     * every record produced before this call is durable in PostgreSQL or rejected.
+     *
+     * @return false on timeout
+     */
+    public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
+        return awaitCaughtUp(bootstrap, topic, options.groupId(), timeout, failure);
+    }
+
+    static boolean awaitCaughtUp(String bootstrap, String topic, String group, Duration timeout,
+                                 AtomicReference<Throwable> failure) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            Map<TopicPartition, Long> ends = endOffsets(admin, topic);
+            while (System.nanoTime() < deadline) {
+                if (failure != null && failure.get() != null) {
+                    throw new IllegalStateException("ingester failed", failure.get());
+                }
+                Map<TopicPartition, OffsetAndMetadata> committed;
+                try {
+                    committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    Thread.sleep(100);
+                    continue;
+                }
+                boolean done = true;
+                for (var e : ends.entrySet()) {
+                    OffsetAndMetadata c = committed.get(e.getKey());
+                    if (e.getValue() > 0 && (c == null || c.offset() < e.getValue())) {
+                        done = false;
+                        break;
+                    }
+                }
+                if (done) {
+                    return true;
+                }
+                Thread.sleep(25);
+            }
+            return false;
+        }
+    }
+
+    static Map<TopicPartition, Long> endOffsets(Admin admin, String topic) {
+        try {
+            var desc = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+            Map<TopicPartition, OffsetSpec> req = new HashMap<>();
+            desc.partitions().forEach(p -> req.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+            var res = admin.listOffsets(req, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all().get(30, TimeUnit.SECONDS);
+            Map<TopicPartition, Long> out = new HashMap<>();
+            res.forEach((tp, info) -> out.put(tp, info.offset()));
+            return out;
+        } catch (Exception e) {
+            throw new IllegalStateException("reading end offsets of " + topic + ": " + e, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        running.set(false);
+        for (Worker w : workers) {
+            if (w.consumer != null) {
+                w.consumer.wakeup();
+            }
+        }
+        for (Worker w : workers) {
+            try {
+                w.thread.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        dlq.close();
+    }
+
+    /** One consumer + one database connection. */
+    private final class Worker implements Runnable {
+        final int index;
+        Thread thread;
+        volatile KafkaConsumer<String, byte[]> consumer;
+
+        Worker(int index) {
+            this.index = index;
+        }
+
+        @Override
+        public void run() {
+            Properties p = new Properties();
+            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            p.put(ConsumerConfig.GROUP_ID_CONFIG, options.groupId());
+            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+            p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+            p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, options.maxPollRecords());
+            p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 * 1024 * 1024);
+            p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 * 1024 * 1024);
+            // Wait up to 200 ms for 256 KB: a trickle of submissions is then written in a few larger transactions
+            // (each one costs an fsync and an offset commit) instead of one per record.
+            p.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, 256 * 1024);
+            p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 200);
+            p.put(ConsumerConfig.CLIENT_ID_CONFIG, "seed-ingester-" + index);
+            if (options.instanceId() != null) {
+                // Static membership: a restarted ingester (same id, same worker index) takes over its partitions at
+                // once instead of waiting for the killed member's session to time out.
+                p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, options.instanceId() + "-" + index);
+            }
+            p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 15_000);
+            try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+                 Connection db = ds.getConnection()) {
+                consumer = c;
+                db.setAutoCommit(false);
+                try (Statement st = db.createStatement()) {
+                    st.execute("CREATE TEMP TABLE IF NOT EXISTS ranking_staging (event_id uuid, item_id bigint,"
+                            + " annotator_id bigint, ranking int[], ties int[], skip boolean, unsafe int[], source text,"
+                            + " submitted_at timestamptz, kafka_partition int, kafka_offset bigint) ON COMMIT DELETE ROWS");
+                    // The staging table has no statistics, so the planner would hash the whole assignments table for
+                    // every batch; index probes per staged row are far cheaper. Only this worker's connection is affected.
+                    st.execute("SET enable_hashjoin = off");
+                    st.execute("SET enable_mergejoin = off");
+                }
+                db.commit();
+                c.subscribe(List.of(topic));
+                while (running.get()) {
+                    ConsumerRecords<String, byte[]> recs;
+                    try {
+                        recs = c.poll(Duration.ofMillis(200));
+                    } catch (WakeupException e) {
+                        break;
+                    }
+                    if (recs.isEmpty()) {
+                        continue;
+                    }
+                    writeBatch(db, recs);
+                    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+                    for (TopicPartition tp : recs.partitions()) {
+                        List<ConsumerRecord<String, byte[]>> l = recs.records(tp);
+                        offsets.put(tp, new OffsetAndMetadata(l.get(l.size() - 1).offset() + 1));
+                    }
+                    if (options.pauseAfterDbCommitMs() > 0) {
+                        Thread.sleep(options.pauseAfterDbCommitMs());
+                    }
+                    try {
+                        c.commitSync(offsets);
+                    } catch (WakeupException e) {
+                        c.commitSync(offsets);
+                        break;
+                    } catch (org.apache.kafka.common.KafkaException e) {
+                        // The rows are already durable; a lost offset commit only means a redelivery, which the
+                        // event-id uniqueness absorbs. Keep consuming.
+                        log.warn("offset commit failed (batch will be redelivered if needed): {}", e.toString());
+                    }
+                }
+            } catch (Throwable t) {
+                if (running.get()) {
+                    failure.compareAndSet(null, t);
+                    log.error("ingester worker {} stopped: {}", index, t.toString(), t);
+                }
+            }
+        }
+    }
+
+    /** A record refused with the reason. */
+    private record Reject(ConsumerRecord<String, byte[]> rec, String eventId, String reason) {
+    }
+
+    /** -Dseed.ingest.trace=true prints per-batch timings (decode+copy, insert, commit) to stderr. */
+    private static final boolean TRACE = Boolean.getBoolean("seed.ingest.trace");
+
+    private void writeBatch(Connection db, ConsumerRecords<String, byte[]> recs) throws Exception {
+        long tStart = System.nanoTime();
+        long tCopy = 0;
+        long tInsert = 0;
+        List<ConsumerRecord<String, byte[]>> all = new ArrayList<>(recs.count());
+        recs.forEach(all::add);
+        List<RankingEvent> events = new ArrayList<>(all.size());
+        List<ConsumerRecord<String, byte[]>> okRecs = new ArrayList<>(all.size());
+        List<Reject> rejects = new ArrayList<>();
+        Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey = new HashMap<>();
+        List<RankingEvent> decoded = new ArrayList<>(all.size());
+        Set<Long> unknown = new HashSet<>();
+        for (ConsumerRecord<String, byte[]> r : all) {
+            try {
+                RankingEvent e = EventCodec.decode(r.value());
+                decoded.add(e);
+                if (!itemK.containsKey(e.itemId())) {
+                    unknown.add(e.itemId());
+                }
+            } catch (EventCodec.DecodeException ex) {
+                decoded.add(null);
+                rejects.add(new Reject(r, null, ex.getMessage()));
+            }
+        }
+        if (!unknown.isEmpty()) {
+            loadItemK(db, unknown);
+        }
+        for (int i = 0; i < all.size(); i++) {
+            RankingEvent e = decoded.get(i);
+            if (e == null) {
+                continue;
+            }
+            ConsumerRecord<String, byte[]> r = all.get(i);
+            Integer k = itemK.get(e.itemId());
+            String reason = k == null ? "unknown item " + e.itemId()
+                    : RankingRules.check(e.ranking(), e.ties(), e.skip(), e.unsafe(), k);
+            if (reason != null) {
+                rejects.add(new Reject(r, e.eventId().toString(), reason));
+            } else {
+                events.add(e);
+                okRecs.add(r);
+                byOffsetKey.put(key(r.partition(), r.offset()), r);
+            }
+        }
+        int insertedNow = 0;
+        if (!events.isEmpty()) {
+            CopyIn copy = db.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY ranking_staging FROM STDIN");
+            try {
+                StringBuilder sb = new StringBuilder(events.size() * 128);
+                for (int i = 0; i < events.size(); i++) {
+                    appendRow(sb, events.get(i), okRecs.get(i));
+                    if (sb.length() > 1 << 20) {
+                        byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+                        copy.writeToCopy(b, 0, b.length);
+                        sb.setLength(0);
+                    }
+                }
+                byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+                copy.writeToCopy(b, 0, b.length);
+                copy.endCopy();
+            } finally {
+                if (copy.isActive()) {
+                    copy.cancelCopy();
+                }
+            }
+            tCopy = System.nanoTime();
+            try (Statement st = db.createStatement()) {
+                insertedNow = st.executeUpdate("INSERT INTO ranking_events(event_id, item_id, annotator_id, ranking, ties,"
+                        + " skip, unsafe, source, submitted_at, kafka_partition, kafka_offset)"
+                        + " SELECT s.event_id, s.item_id, s.annotator_id, s.ranking, s.ties, s.skip, s.unsafe, s.source,"
+                        + " s.submitted_at, s.kafka_partition, s.kafka_offset FROM ranking_staging s"
+                        + " WHERE EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = s.item_id AND a.annotator_id = s.annotator_id)"
+                        + " ON CONFLICT DO NOTHING");
+                tInsert = System.nanoTime();
+                if (insertedNow < events.size()) {
+                    // Not all went in: redeliveries (same event id, fine) or refusals (find and report them).
+                    try (ResultSet rs = st.executeQuery("SELECT s.kafka_partition, s.kafka_offset, s.event_id::text, CASE"
+                            + " WHEN NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = s.item_id AND a.annotator_id = s.annotator_id)"
+                            + "   THEN 'annotator ' || s.annotator_id || ' is not assigned item ' || s.item_id"
+                            + " WHEN r.event_id IS NOT NULL"
+                            + "   THEN 'duplicate submission: annotator ' || s.annotator_id || ' already ranked item ' || s.item_id || ' (event ' || r.event_id || ')'"
+                            + " ELSE 'event id ' || s.event_id || ' is already used by another ranking' END"
+                            + " FROM ranking_staging s"
+                            + " LEFT JOIN ranking_events r ON r.item_id = s.item_id AND r.annotator_id = s.annotator_id"
+                            + " WHERE r.event_id IS DISTINCT FROM s.event_id")) {
+                        while (rs.next()) {
+                            ConsumerRecord<String, byte[]> r = byOffsetKey.get(key(rs.getInt(1), rs.getLong(2)));
+                            rejects.add(new Reject(r, rs.getString(3), rs.getString(4)));
+                        }
+                    }
+                }
+            }
+        }
+        if (!rejects.isEmpty()) {
+            try (PreparedStatement ps = db.prepareStatement("INSERT INTO rejected_events(kafka_topic, kafka_partition,"
+                    + " kafka_offset, event_id, payload, reason) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+                for (Reject r : rejects) {
+                    ps.setString(1, r.rec().topic());
+                    ps.setInt(2, r.rec().partition());
+                    ps.setLong(3, r.rec().offset());
+                    ps.setString(4, r.eventId());
+                    ps.setString(5, r.rec().value() == null ? "" : new String(r.rec().value(), StandardCharsets.UTF_8)
+                            .replace("\u0000", "\\u0000"));
+                    ps.setString(6, r.reason());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+        }
+        long tBeforeCommit = System.nanoTime();
+        db.commit();
+        if (TRACE) {
+            long tEnd = System.nanoTime();
+            System.err.printf("t=%d batch n=%d decode+copy=%.1fms insert=%.1fms commit=%.1fms total=%.1fms%n", 
+                    System.currentTimeMillis() % 100000, all.size(), (tCopy - tStart) / 1e6, (tInsert - tCopy) / 1e6, (tEnd - tBeforeCommit) / 1e6, (tEnd - tStart) / 1e6);
+        }
+        if (!rejects.isEmpty()) {
+            // After the DB commit, before the offset commit: a crash here re-sends on replay (at-least-once DLQ).
+            for (Reject r : rejects) {
+                ProducerRecord<String, byte[]> pr = new ProducerRecord<>(dlqTopic, r.rec().key(), r.rec().value());
+                pr.headers().add("seed.reason", r.reason().getBytes(StandardCharsets.UTF_8));
+                pr.headers().add("seed.source", (r.rec().topic() + "/" + r.rec().partition() + "@" + r.rec().offset())
+                        .getBytes(StandardCharsets.UTF_8));
+                dlq.send(pr);
+            }
+            dlq.flush();
+        }
+        records.addAndGet(all.size());
+        inserted.addAndGet(insertedNow);
+        rejected.addAndGet(rejects.size());
+        batches.incrementAndGet();
+        if (listener != null) {
+            listener.committed(all.size(), insertedNow, rejects.size());
+        }
+    }
+
+    private static long key(int partition, long offset) {
+        return ((long) partition << 48) ^ offset;
+    }
+
+    private void loadItemK(Connection db, Collection<Long> ids) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT id, k FROM annotation_items WHERE id = ANY (?)")) {
+            Array arr = db.createArrayOf("int8", ids.toArray());
+            ps.setArray(1, arr);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    itemK.put(rs.getLong(1), rs.getInt(2));
+                }
+            }
+        }
+        db.commit();
+    }
+
+    private static void appendRow(StringBuilder sb, RankingEvent e, ConsumerRecord<String, byte[]> r) {
+        sb.append(e.eventId()).append('\t').append(e.itemId()).append('\t').append(e.annotatorId()).append('\t');
+        intArray(sb, e.ranking());
+        sb.append('\t').append('{');
+        boolean first = true;
+        for (RankingEvent.Tie t : e.ties()) {
+            if (!first) {
+                sb.append(',');
+            }
+            first = false;
+            sb.append(t.a()).append(',').append(t.b());
+        }
+        sb.append('}').append('\t').append(e.skip() ? 't' : 'f').append('\t');
+        intArray(sb, e.unsafe());
+        sb.append('\t');
+        escape(sb, e.source());
+        sb.append('\t').append(e.submittedAt()).append('\t').append(r.partition()).append('\t').append(r.offset()).append('\n');
+    }
+
+    private static void intArray(StringBuilder sb, List<Integer> l) {
+        sb.append('{');
+        for (int i = 0; i < l.size(); i++) {
+            if (i > 0) {
+                sb.append(',');
+            }
+            sb.append(l.get(i).intValue());
+        }
+        sb.append('}');
+    }
+
+    private static void escape(StringBuilder sb, String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            switch (ch) {
+                case '\\' -> sb.append("\\\\");
+                case '\t' -> sb.append("\\t");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\u0000' -> sb.append(' ');
+                default -> sb.append(ch);
+            }
+        }
+    }
+}

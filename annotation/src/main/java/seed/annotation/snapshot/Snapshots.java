@@ -1,0 +1,254 @@
+package seed.annotation.snapshot;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import javax.sql.DataSource;
+import seed.annotation.core.EventCodec;
+import seed.annotation.core.Tokens;
+
+/**
+ * Freezes accepted rankings into immutable K-wise JSONL files the reward model reads, records their SHA-256 and
+ * members, and exports them as TRL-style pairs.
+ *
+ * <p>Policy: skipped rankings are excluded (a skip carries no preference). Responses flagged unsafe stay in the line
+ * but are moved to the end of the ranking, below every safe response (the reward model should learn that unsafe is
+ * worse), keeping the annotator's order among them; ties between a safe and an unsafe response are dropped. The line
+ * lists the flagged indices in {@code "unsafe"} so consumers can exclude them instead.
+ */
+public final class Snapshots {
+
+    private final DataSource ds;
+    private final Path dir;
+
+    public Snapshots(DataSource ds, Path dir) {
+        this.ds = ds;
+        this.dir = dir;
+    }
+
+    /** Snapshots every accepted ranking ingested so far. */
+    public SnapshotInfo create() {
+        return create(Long.MAX_VALUE);
+    }
+
+    /**
+     * Snapshots every accepted, non-skipped ranking with ingestion seq <= {@code upTo}. Holds a SHARE lock on
+     * ranking_events while it reads, so no in-flight ingester transaction can later add a row below the watermark.
+     */
+    public SnapshotInfo create(long upTo) {
+        try {
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempFile(dir, "snapshot-", ".jsonl.tmp");
+            try (Connection c = ds.getConnection()) {
+                c.setAutoCommit(false);
+                try {
+                    try (Statement st = c.createStatement()) {
+                        st.execute("LOCK TABLE ranking_events IN SHARE MODE");
+                    }
+                    long watermark;
+                    try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(max(seq), 0) FROM ranking_events WHERE seq <= ?")) {
+                        ps.setLong(1, upTo);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            rs.next();
+                            watermark = rs.getLong(1);
+                        }
+                    }
+                    MessageDigest md = MessageDigest.getInstance("SHA-256");
+                    int count = 0;
+                    try (OutputStream fo = Files.newOutputStream(tmp);
+                         DigestOutputStream dos = new DigestOutputStream(fo, md);
+                         BufferedWriter w = new BufferedWriter(new OutputStreamWriter(dos, StandardCharsets.UTF_8), 1 << 16);
+                         PreparedStatement ps = c.prepareStatement("SELECT r.event_id::text, p.text, s.responses, r.ranking,"
+                                 + " r.ties, r.unsafe FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id"
+                                 + " JOIN candidate_sets s ON s.id = i.candidate_set_id JOIN prompts p ON p.id = s.prompt_id"
+                                 + " WHERE r.seq <= ? AND NOT r.skip ORDER BY r.seq")) {
+                        ps.setFetchSize(2000);
+                        ps.setLong(1, watermark);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                                w.write(line(rs.getString(1), rs.getString(2), (String[]) rs.getArray(3).getArray(),
+                                        (Integer[]) rs.getArray(4).getArray(), (Integer[]) rs.getArray(5).getArray(),
+                                        (Integer[]) rs.getArray(6).getArray()));
+                                w.write('\n');
+                                count++;
+                            }
+                        }
+                    }
+                    if (count == 0) {
+                        throw new IllegalStateException("no accepted (non-skipped) rankings up to watermark " + watermark
+                                + ": nothing to snapshot");
+                    }
+                    try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+                        ch.force(true);
+                    }
+                    String sha = HexFormat.of().formatHex(md.digest());
+                    long id;
+                    try (Statement st = c.createStatement();
+                         ResultSet rs = st.executeQuery("SELECT nextval(pg_get_serial_sequence('preference_snapshots', 'id'))")) {
+                        rs.next();
+                        id = rs.getLong(1);
+                    }
+                    Path finalPath = dir.resolve("snapshot-" + id + ".jsonl").toAbsolutePath();
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO preference_snapshots(id, watermark, count, sha256, path)"
+                            + " VALUES (?, ?, ?, ?, ?)")) {
+                        ps.setLong(1, id);
+                        ps.setLong(2, watermark);
+                        ps.setInt(3, count);
+                        ps.setString(4, sha);
+                        ps.setString(5, finalPath.toString());
+                        ps.executeUpdate();
+                    }
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO snapshot_members(snapshot_id, event_id, line)"
+                            + " SELECT ?, event_id, row_number() OVER (ORDER BY seq) FROM ranking_events WHERE seq <= ? AND NOT skip")) {
+                        ps.setLong(1, id);
+                        ps.setLong(2, watermark);
+                        int members = ps.executeUpdate();
+                        if (members != count) {
+                            throw new IllegalStateException("snapshot members " + members + " != lines " + count);
+                        }
+                    }
+                    Files.move(tmp, finalPath, StandardCopyOption.ATOMIC_MOVE);
+                    finalPath.toFile().setReadOnly();
+                    c.commit();
+                    return new SnapshotInfo(id, watermark, count, sha, finalPath);
+                } catch (Exception e) {
+                    c.rollback();
+                    throw e;
+                }
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("creating snapshot in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** One K-wise line; unsafe responses moved last (see class comment). */
+    static String line(String eventId, String prompt, String[] responses, Integer[] ranking, Integer[] tiesFlat,
+                       Integer[] unsafe) {
+        Set<Integer> bad = new HashSet<>(List.of(unsafe));
+        List<Integer> order = new ArrayList<>();
+        for (Integer r : ranking) {
+            if (!bad.contains(r)) {
+                order.add(r);
+            }
+        }
+        for (Integer r : ranking) {
+            if (bad.contains(r)) {
+                order.add(r);
+            }
+        }
+        ObjectNode n = EventCodec.JSON.createObjectNode();
+        n.put("prompt", prompt);
+        ArrayNode rs = n.putArray("responses");
+        for (String s : responses) {
+            rs.add(s);
+        }
+        ArrayNode rk = n.putArray("ranking");
+        order.forEach(rk::add);
+        ArrayNode ties = n.putArray("ties");
+        for (int i = 0; i + 1 < tiesFlat.length; i += 2) {
+            if (bad.contains(tiesFlat[i]) == bad.contains(tiesFlat[i + 1])) {
+                ties.addArray().add(tiesFlat[i]).add(tiesFlat[i + 1]);
+            }
+        }
+        if (!bad.isEmpty()) {
+            ArrayNode u = n.putArray("unsafe");
+            for (Integer x : unsafe) {
+                u.add(x);
+            }
+        }
+        n.put("event_id", eventId);
+        return n.toString();
+    }
+
+    public Optional<SnapshotInfo> get(long id) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT id, watermark, count, sha256, path FROM preference_snapshots WHERE id = ?")) {
+            ps.setLong(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new SnapshotInfo(rs.getLong(1), rs.getLong(2), rs.getInt(3),
+                        rs.getString(4), Path.of(rs.getString(5)))) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Recomputes the file's SHA-256 and compares it with the recorded one. */
+    public static boolean verify(SnapshotInfo s) throws IOException {
+        return Tokens.sha256Hex(Files.readAllBytes(s.path())).equals(s.sha256());
+    }
+
+    /**
+     * Writes TRL-style {@code {"prompt","chosen","rejected"}} pairs from a K-wise snapshot file: every ordered pair of
+     * the ranking that is not a tie. Written to a temp file and renamed.
+     *
+     * @return number of pairs written
+     */
+    public static long exportPairs(Path snapshotFile, Path out) throws IOException {
+        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
+        long n = 0;
+        try (BufferedReader r = Files.newBufferedReader(snapshotFile, StandardCharsets.UTF_8);
+             BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                JsonNode j = EventCodec.JSON.readTree(line);
+                JsonNode resp = j.get("responses");
+                JsonNode rank = j.get("ranking");
+                Set<Long> ties = new HashSet<>();
+                for (JsonNode t : j.get("ties")) {
+                    int a = t.get(0).intValue();
+                    int b = t.get(1).intValue();
+                    ties.add(pairKey(a, b));
+                }
+                for (int i = 0; i < rank.size(); i++) {
+                    for (int k = i + 1; k < rank.size(); k++) {
+                        int a = rank.get(i).intValue();
+                        int b = rank.get(k).intValue();
+                        if (ties.contains(pairKey(a, b))) {
+                            continue;
+                        }
+                        ObjectNode p = EventCodec.JSON.createObjectNode();
+                        p.put("prompt", j.get("prompt").textValue());
+                        p.put("chosen", resp.get(a).textValue());
+                        p.put("rejected", resp.get(b).textValue());
+                        w.write(p.toString());
+                        w.write('\n');
+                        n++;
+                    }
+                }
+            }
+        }
+        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return n;
+    }
+
+    private static long pairKey(int a, int b) {
+        return ((long) Math.min(a, b) << 32) | Math.max(a, b);
+    }
+}

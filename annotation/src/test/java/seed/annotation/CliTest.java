@@ -1,0 +1,123 @@
+package seed.annotation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import seed.annotation.cli.AnnotateCommand;
+import seed.annotation.infra.Infra;
+import seed.annotation.infra.InfraConfig;
+
+/**
+ * The {@code seed annotate} commands in-process. Most point at one running Kafka + PostgreSQL through the external
+ * flags (so "external services are configuration" is exercised); one checks that the embedded default keeps its data
+ * between commands.
+ */
+class CliTest {
+
+    @TempDir
+    static Path dir;
+    static Infra infra;
+
+    @BeforeAll
+    static void start() {
+        infra = Infra.start(InfraConfig.embedded(dir.resolve("services")));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (infra != null) {
+            infra.close();
+        }
+    }
+
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(List<String> args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new AnnotateCommand());
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args.toArray(String[]::new));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    static Run external(String... args) {
+        List<String> a = new ArrayList<>(List.of(args));
+        a.addAll(List.of("--kafka-bootstrap", infra.kafkaBootstrap(), "--jdbc-url", infra.jdbcUrl(),
+                "--jdbc-user", infra.jdbcUser(), "--data-dir", dir.resolve("cli").toString()));
+        return run(a);
+    }
+
+    static String value(String out, String key) {
+        return out.lines().filter(l -> l.startsWith(key + "=")).findFirst().orElseThrow(
+                () -> new AssertionError("no " + key + "= in output:\n" + out)).substring(key.length() + 1);
+    }
+
+    @Test
+    void operatorWorkflowAgainstConfiguredServices() throws Exception {
+        Run add = external("add-annotator", "--name", "cli-op", "--role", "operator");
+        assertEquals(0, add.code(), add.err());
+        assertTrue(value(add.out(), "token").startsWith("seed_"));
+        Run badRole = external("add-annotator", "--name", "x", "--role", "root");
+        assertEquals(2, badRole.code());
+        assertTrue(badRole.err().contains("--role"), badRole.err());
+
+        Path cands = Fixtures.candidates(dir, 3, 3, null);
+        Run load = external("load", cands.toString(), "--annotators", "2");
+        assertEquals(0, load.code(), load.err());
+        assertEquals("3", value(load.out(), "items"));
+        assertEquals(2, external("load", dir.resolve("missing.jsonl").toString()).code());
+
+        Path pairs = dir.resolve("cli-pairs.jsonl");
+        Files.writeString(pairs, "{\"prompt\": \"cli p\", \"chosen\": \"yes\", \"rejected\": \"no\"}\n"
+                + "{\"prompt\": \"cli q\", \"chosen\": \"good\", \"rejected\": \"bad\"}\n");
+        Run imp = external("import", "--format", "pairs", pairs.toString());
+        assertEquals(0, imp.code(), imp.err());
+        assertEquals("2", value(imp.out(), "accepted"));
+        Run badFormat = external("import", "--format", "csv", pairs.toString());
+        assertEquals(2, badFormat.code());
+
+        Run snap = external("snapshot");
+        assertEquals(0, snap.code(), snap.err());
+        assertTrue(Integer.parseInt(value(snap.out(), "count")) >= 2);
+        Path file = Path.of(value(snap.out(), "path"));
+        assertTrue(Files.isRegularFile(file));
+        Path out = dir.resolve("export-pairs.jsonl");
+        Run exp = external("export", "--snapshot", value(snap.out(), "snapshot_id"), "--format", "pairs", "--out", out.toString());
+        assertEquals(0, exp.code(), exp.err());
+        assertTrue(Files.readString(out).contains("\"chosen\":\"yes\""));
+
+        Run stats = external("stats");
+        assertEquals(0, stats.code(), stats.err());
+        assertTrue(stats.out().contains("rankings="), stats.out());
+        Run json = external("stats", "--json");
+        assertEquals(0, json.code(), json.err());
+        assertTrue(json.out().contains("\"annotators\""));
+
+        assertTrue(run(List.of("snapshot", "--no-such-flag")).code() != 0, "unknown flags exit non-zero");
+        assertEquals(0, run(List.of("--help")).code());
+    }
+
+    @Test
+    void embeddedDefaultKeepsDataBetweenCommands() {
+        String data = dir.resolve("embedded").toString();
+        Run first = run(List.of("add-annotator", "--name", "persisted", "--data-dir", data));
+        assertEquals(0, first.code(), first.err());
+        Run second = run(List.of("add-annotator", "--name", "persisted", "--data-dir", data));
+        assertEquals(2, second.code());
+        assertTrue(second.err().contains("already exists"), second.err());
+    }
+}

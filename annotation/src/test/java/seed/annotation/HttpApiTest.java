@@ -1,0 +1,137 @@
+package seed.annotation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import seed.annotation.core.EventCodec;
+import seed.annotation.infra.InfraConfig;
+import seed.annotation.web.AnnotationServer;
+
+/**
+ * The JSON API over real HTTP, Kafka and PostgreSQL: authentication, own assignments only, and every bad input
+ * (malformed JSON, unknown item, non-permutation, duplicate, forged annotator, oversized body) answered with a 4xx
+ * and the reason, with nothing stored.
+ */
+class HttpApiTest {
+
+    @TempDir
+    static Path dir;
+    static Annotation a;
+    static AnnotationServer server;
+    static String base;
+    static final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() {
+        a = Annotation.start(InfraConfig.embedded(dir.resolve("data")));
+        server = new AnnotationServer(a.catalog(), a.submissions());
+        base = "http://127.0.0.1:" + server.start("127.0.0.1", 0);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.close();
+        }
+        if (a != null) {
+            a.close();
+        }
+    }
+
+    static HttpResponse<String> call(String method, String path, String token, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json");
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static void assertError(HttpResponse<String> r, int status, String reasonPart) throws Exception {
+        assertEquals(status, r.statusCode(), r.body());
+        String err = EventCodec.JSON.readTree(r.body()).path("error").asText();
+        assertTrue(err.contains(reasonPart), "reason '" + err + "' should mention '" + reasonPart + "'");
+    }
+
+    @Test
+    void rankingThroughTheApiAndEveryBadInputRefused() throws Exception {
+        a.loadCandidates(Fixtures.candidates(dir, 2, 3, null), 1);
+        String token = a.addAnnotator(Fixtures.uniqueName("ann"), "annotator").token();
+        var other = a.addAnnotator(Fixtures.uniqueName("other"), "annotator");
+        var ds = a.infra().dataSource();
+        long before = Fixtures.count(ds, "SELECT count(*) FROM ranking_events");
+
+        assertError(call("GET", "/api/items/next", null, null), 401, "Authorization");
+        assertError(call("GET", "/api/items/next", "seed_not-a-token", null), 401, "unknown token");
+        assertError(call("POST", "/api/login", null, "{\"token\": \"nope\"}"), 401, "unknown token");
+        assertEquals(200, call("POST", "/api/login", null, "{\"token\": \"" + token + "\"}").statusCode());
+
+        HttpResponse<String> next = call("GET", "/api/items/next", token, null);
+        assertEquals(200, next.statusCode(), next.body());
+        JsonNode item = EventCodec.JSON.readTree(next.body());
+        long id = item.get("item_id").longValue();
+        assertEquals(3, item.get("responses").size());
+        // the other annotator cannot read or submit my item
+        assertError(call("GET", "/api/items/" + id, other.token(), null), 403, "not assigned");
+        assertError(call("POST", "/api/submissions", other.token(), "{\"item_id\": " + id + ", \"ranking\": [0,1,2]}"), 403, "not assigned");
+
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1"), 400, "malformed JSON");
+        assertError(call("POST", "/api/submissions", token, "[1,2]"), 400, "JSON object");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": 987654321, \"ranking\": [0,1,2]}"), 404, "unknown item");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,1]}"), 400, "permutation");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1]}"), 400, "permutation");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,5]}"), 400, "out of range");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2], \"ties\": [[0,0]]}"), 400, "itself");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2], \"annotator_id\": "
+                + other.annotator().id() + "}"), 403, "does not match");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2], \"admin\": true}"), 400, "unknown field");
+        String huge = "{\"item_id\": " + id + ", \"ranking\": [0,1,2], \"pad\": \"" + "x".repeat(AnnotationServer.MAX_BODY_BYTES) + "\"}";
+        assertEquals(413, call("POST", "/api/submissions", token, huge).statusCode());
+
+        HttpResponse<String> ok = call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1], \"ties\": [[0,1]]}");
+        assertEquals(202, ok.statusCode(), ok.body());
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2]}"), 409, "already submitted");
+
+        // skip the second item; then nothing is left
+        long id2 = EventCodec.JSON.readTree(call("GET", "/api/items/next", token, null).body()).get("item_id").longValue();
+        assertEquals(202, call("POST", "/api/submissions", token, "{\"item_id\": " + id2 + ", \"skip\": true, \"unsafe\": [1]}").statusCode());
+        assertEquals(204, call("GET", "/api/items/next", token, null).statusCode());
+
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        assertEquals(before + 2, Fixtures.count(ds, "SELECT count(*) FROM ranking_events"), "only the two accepted submissions are stored");
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND ranking = '{2,0,1}'", id));
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND skip AND unsafe = '{1}'", id2));
+        assertEquals(0, Fixtures.count(ds, "SELECT count(*) FROM rejected_events"));
+    }
+
+    @Test
+    void statsAreForOperators() throws Exception {
+        String ann = a.addAnnotator(Fixtures.uniqueName("plain"), "annotator").token();
+        String op = a.addAnnotator(Fixtures.uniqueName("op"), "operator").token();
+        assertError(call("GET", "/api/stats", ann, null), 403, "operators");
+        HttpResponse<String> r = call("GET", "/api/stats", op, null);
+        assertEquals(200, r.statusCode(), r.body());
+        assertTrue(EventCodec.JSON.readTree(r.body()).has("items"));
+        assertError(call("GET", "/api/nothing-here", op, null), 404, "no such endpoint");
+    }
+
+    @Test
+    void pageIsServed() throws Exception {
+        HttpResponse<String> r = call("GET", "/", null, null);
+        assertEquals(200, r.statusCode());
+        assertTrue(r.body().contains("id=\"responses\""));
+        assertEquals(200, call("GET", "/app.js", null, null).statusCode());
+    }
+}
