@@ -31,6 +31,14 @@ public final class Candidates {
     private Candidates() {
     }
 
+    /**
+     * A sampled text as annotators can see and databases can store it: NUL (which a byte-level model can emit, and
+     * which PostgreSQL text cannot hold) becomes U+FFFD, the usual mark for an undisplayable character.
+     */
+    static String displayable(String text) {
+        return text.indexOf('\u0000') < 0 ? text : text.replace('\u0000', '\uFFFD');
+    }
+
     public static Result generate(Path model, Path promptsFile, int k, SamplingSettings sampling, Path out,
             PrintStream console) throws IOException {
         if (k < 2) {
@@ -52,7 +60,7 @@ public final class Candidates {
                 List<Generation> samples = generator.generate(batch, sampling.withSeed(sampling.seed() + 1000L * i));
                 Map<String, Object> line = new LinkedHashMap<>();
                 line.put("prompt", prompts.get(i));
-                line.put("responses", samples.stream().map(Generation::text).toList());
+                line.put("responses", samples.stream().map(g -> displayable(g.text())).toList());
                 line.put("checkpoint", checkpoint.toAbsolutePath().toString());
                 line.put("checkpoint_sha256", sha);
                 lines.append(JSON.writeValueAsString(line)).append('\n');

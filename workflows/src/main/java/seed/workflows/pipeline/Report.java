@@ -28,7 +28,8 @@ final class Report {
                 """);
         html.append("<h1>Seed run ").append(escape(run.runId())).append("</h1>\n<h2>Headline</h2>\n<table>\n");
         headline.forEach((k, v) -> html.append("<tr><th>").append(escape(k)).append("</th><td>")
-                .append(escape(String.valueOf(v))).append("</td></tr>\n"));
+                .append(escape(v instanceof Double d ? String.format("%.4f", d) : String.valueOf(v)))
+                .append("</td></tr>\n"));
         html.append("</table>\n<h2>Charts</h2>\n");
         for (StepRecord step : run.steps()) {
             for (Map.Entry<String, Artifact> out : step.outputs().entrySet()) {
