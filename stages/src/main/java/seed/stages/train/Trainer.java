@@ -94,8 +94,12 @@ public final class Trainer {
                     trainLoss = lossAndNorm[0];
                     tokensSeen += batch.countedTokens();
                     double tokensPerSecond = (double) batch.size() * batch.length() / seconds;
-                    metrics.log(record("step", step, "loss", trainLoss, "lr", rate, "grad_norm", lossAndNorm[1],
-                            "tokens_per_s", Math.round(tokensPerSecond)));
+                    Map<String, Object> line = record("step", step, "loss", trainLoss, "lr", rate,
+                            "tokens_per_s", Math.round(tokensPerSecond));
+                    if (Float.isFinite(lossAndNorm[1])) {
+                        line.put("grad_norm", lossAndNorm[1]); // computed only when clipping is on
+                    }
+                    metrics.log(line);
                     progress.update(step, (double) batch.size() * batch.length(),
                             String.format("loss %.4f | lr %.2e", trainLoss, rate));
                     if (!Double.isFinite(trainLoss)) {
