@@ -39,6 +39,12 @@ find_maven() {
   return 1
 }
 
+# glibc malloc tunables for libtorch: keep freed tensor memory in the heap instead of returning it with munmap and
+# faulting it back in next step (halved kernel time and +3% training throughput, measured). Overridable.
+export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-268435456}"
+export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-1073741824}"
+export MALLOC_TOP_PAD_="${MALLOC_TOP_PAD_:-268435456}"
+
 # Flags every Seed JVM gets: DJL never downloads at run time; one intra-op thread unless told otherwise.
 seed_jvm_flags() {
   echo "--enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dai.djl.pytorch.num_interop_threads=1 -XX:+UseParallelGC"

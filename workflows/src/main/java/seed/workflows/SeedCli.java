@@ -28,8 +28,11 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("pretrain", new seed.stages.cli.PretrainCommand());
         cli.addSubcommand("sft", new seed.stages.cli.SftCommand());
         cli.addSubcommand("generate", new seed.stages.cli.GenerateCommand());
+        cli.addSubcommand("candidates", new seed.stages.cli.CandidatesCommand());
         cli.addSubcommand("tokenizer", new seed.stages.cli.TokenizerCommand());
         // -- reward-model
+        cli.addSubcommand("reward", new seed.reward.cli.RewardCommand());
+        cli.addSubcommand("rlhf", new seed.stages.cli.RlhfCommand(seed.reward.RewardModelFiles::load));
         // -- annotation
         cli.addSubcommand("annotate", new seed.annotation.cli.AnnotateCommand());
 
@@ -39,6 +42,7 @@ public final class SeedCli implements Runnable {
         bench.addSubcommand("train", new seed.stages.cli.BenchTrainCommand());
         bench.addSubcommand("generate", new seed.stages.cli.BenchGenerateCommand());
         // -- reward-model / rlhf bench
+        bench.addSubcommand("rlhf", new seed.reward.cli.RlhfBenchCommand());
         // -- annotation bench
         bench.addSubcommand("ingest", new seed.annotation.bench.IngestBenchCommand());
         bench.addSubcommand("submit", new seed.annotation.bench.SubmitBenchCommand());

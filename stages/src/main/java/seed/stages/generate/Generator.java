@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import seed.stages.model.Gpt;
-import seed.stages.model.GradMode;
+import seed.stages.model.NoGrad;
 import seed.stages.model.KvCache;
 import seed.stages.tokenizer.Tokenizer;
 
@@ -17,7 +17,7 @@ import seed.stages.tokenizer.Tokenizer;
  * sees exactly its own tokens. With the KV cache, the prompt is run once and each new token costs one token's
  * forward pass; without it, the whole sequence is re-run every step (kept for comparison and as a correctness check).
  *
- * <p>Turns gradient recording off on the calling thread: generation is inference, and DJL's grad mode is per thread.
+ * <p>Runs with gradient recording off on the calling thread ({@link NoGrad}): generation is inference.
  */
 public final class Generator {
 
@@ -53,7 +53,12 @@ public final class Generator {
         if (prompts.isEmpty()) {
             return List.of();
         }
-        GradMode.disableOnThisThread();
+        try (NoGrad ignored = NoGrad.enter()) {
+            return generateWithoutGradients(prompts, settings);
+        }
+    }
+
+    private List<Generation> generateWithoutGradients(List<int[]> prompts, SamplingSettings settings) {
         int batch = prompts.size();
         int longest = 0;
         for (int[] p : prompts) {

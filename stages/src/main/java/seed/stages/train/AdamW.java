@@ -40,16 +40,11 @@ public final class AdamW implements AutoCloseable {
 
     /**
      * Applies one update to every parameter from its gradient, after scaling all gradients so their global L2 norm
-     * is at most {@code clipNorm} (0 = no clipping). Zeroes the gradients. Returns the norm before clipping.
+     * is at most {@code clipNorm} (0 = no clipping). Zeroes the gradients. Returns the norm before clipping, or NaN
+     * when clipping is off (the norm then costs a device sync per parameter for nothing).
      */
     public float step(Map<String, NDArray> parameters, float learningRate, float clipNorm) {
-        double sumSquares = 0;
-        for (NDArray p : parameters.values()) {
-            try (NDArray g = p.getGradient()) {
-                sumSquares += g.square().sum().getFloat();
-            }
-        }
-        float norm = (float) Math.sqrt(sumSquares);
+        float norm = clipNorm > 0 ? globalNorm(parameters) : Float.NaN;
         float rescale = clipNorm > 0 && norm > clipNorm ? clipNorm / (norm + 1e-6f) : 1f;
         steps++;
         double c1 = 1.0 - Math.pow(beta1, steps);
@@ -66,6 +61,17 @@ public final class AdamW implements AutoCloseable {
             grad.close();
         }
         return norm;
+    }
+
+    /** L2 norm of all gradients together. */
+    private static float globalNorm(Map<String, NDArray> parameters) {
+        double sumSquares = 0;
+        for (NDArray p : parameters.values()) {
+            try (NDArray g = p.getGradient()) {
+                sumSquares += g.square().sum().getFloat();
+            }
+        }
+        return (float) Math.sqrt(sumSquares);
     }
 
     public long steps() {

@@ -20,7 +20,7 @@ import seed.stages.metrics.MetricsLog;
 import seed.stages.metrics.Progress;
 import seed.stages.metrics.SvgChart;
 import seed.stages.model.Gpt;
-import seed.stages.model.GradMode;
+import seed.stages.model.NoGrad;
 import seed.stages.tokenizer.Tokenizer;
 
 /**
@@ -94,8 +94,12 @@ public final class Trainer {
                     trainLoss = lossAndNorm[0];
                     tokensSeen += batch.countedTokens();
                     double tokensPerSecond = (double) batch.size() * batch.length() / seconds;
-                    metrics.log(record("step", step, "loss", trainLoss, "lr", rate, "grad_norm", lossAndNorm[1],
-                            "tokens_per_s", Math.round(tokensPerSecond)));
+                    Map<String, Object> line = record("step", step, "loss", trainLoss, "lr", rate,
+                            "tokens_per_s", Math.round(tokensPerSecond));
+                    if (Float.isFinite(lossAndNorm[1])) {
+                        line.put("grad_norm", lossAndNorm[1]); // computed only when clipping is on
+                    }
+                    metrics.log(line);
                     progress.update(step, (double) batch.size() * batch.length(),
                             String.format("loss %.4f | lr %.2e", trainLoss, rate));
                     if (!Double.isFinite(trainLoss)) {
@@ -174,14 +178,15 @@ public final class Trainer {
 
     /** Held-out loss: token-weighted mean over the fixed validation batches, without recording gradients. */
     public double evaluate() {
-        GradMode.disableOnThisThread();
         double total = 0;
         long tokens = 0;
-        for (Batch batch : data.validationBatches()) {
-            try (NDManager manager = NDManager.newBaseManager()) {
-                long counted = batch.countedTokens();
-                total += loss(manager, batch).getFloat() * counted;
-                tokens += counted;
+        try (NoGrad ignored = NoGrad.enter()) {
+            for (Batch batch : data.validationBatches()) {
+                try (NDManager manager = NDManager.newBaseManager()) {
+                    long counted = batch.countedTokens();
+                    total += loss(manager, batch).getFloat() * counted;
+                    tokens += counted;
+                }
             }
         }
         return tokens == 0 ? Double.NaN : total / tokens;

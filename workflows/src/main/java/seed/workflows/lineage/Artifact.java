@@ -1,6 +1,7 @@
 package seed.workflows.lineage;
 
 import java.io.IOException;
+import seed.stages.checkpoint.Hashes;
 import java.nio.file.Path;
 
 /** A file or folder a step read or wrote, identified by its SHA-256 at that time. */

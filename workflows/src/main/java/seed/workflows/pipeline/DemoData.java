@@ -20,6 +20,8 @@ import seed.stages.data.SyntheticInstructions;
 public final class DemoData {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Operands 0..4: small enough that a tiny SFT model learns the sums, so "correct" is reachable for RLHF. */
+    static final int MAX_OPERAND = 4;
 
     /** Paths of the generated files. */
     public record DemoFiles(Path corpus, Path sft, Path prompts, Path heldOutPrompts) {
@@ -35,7 +37,7 @@ public final class DemoData {
         Checkpoints.writeAtomically(corpus, corpus(seed, 6000));
         Path sft = dir.resolve("sft.jsonl");
         StringBuilder lines = new StringBuilder();
-        for (SyntheticInstructions.Example e : SyntheticInstructions.generate(sftExamples, 9, politeFraction, seed)) {
+        for (SyntheticInstructions.Example e : SyntheticInstructions.generate(sftExamples, MAX_OPERAND, politeFraction, seed)) {
             lines.append(JSON.writeValueAsString(Map.of("prompt", e.prompt(), "response", e.response()))).append('\n');
         }
         Checkpoints.writeAtomically(sft, lines.toString());
@@ -48,7 +50,7 @@ public final class DemoData {
 
     private static String promptLines(int count, long seed) throws IOException {
         StringBuilder out = new StringBuilder();
-        for (SyntheticInstructions.Example e : SyntheticInstructions.generate(count, 9, 0, seed)) {
+        for (SyntheticInstructions.Example e : SyntheticInstructions.generate(count, MAX_OPERAND, 0, seed)) {
             Map<String, Object> line = new LinkedHashMap<>();
             line.put("prompt", e.prompt());
             out.append(JSON.writeValueAsString(line)).append('\n');
@@ -65,8 +67,8 @@ public final class DemoData {
                 "When %s adds %d to %d, the answer is %d.", "%s computes %d + %d = %d."));
         StringBuilder text = new StringBuilder();
         for (int i = 0; i < sentences; i++) {
-            int a = random.nextInt(10);
-            int b = random.nextInt(10);
+            int a = random.nextInt(MAX_OPERAND + 1);
+            int b = random.nextInt(MAX_OPERAND + 1);
             String name = names[random.nextInt(names.length)];
             text.append(String.format(templates.get(random.nextInt(templates.size())), name, a, b, a + b));
             text.append(random.nextInt(4) == 0 ? " Happy to help.\n" : random.nextInt(3) == 0 ? " Sure!\n" : "\n");

@@ -12,7 +12,8 @@ import seed.stages.train.Threads;
  * resumable with the same --out. Prints one {@code name=value} line per headline metric at the end.
  */
 @Command(name = "pipeline", mixinStandardHelpOptions = true,
-        description = "Run the whole pipeline (pretrain -> SFT -> ...) into one run folder; rerun to resume.")
+        description = "Run the whole pipeline (pretrain -> SFT -> candidates -> annotation over Kafka into PostgreSQL -> "
+                + "reward model -> PPO) into one run folder; rerun the same command to resume.")
 public final class PipelineCommand implements Callable<Integer> {
 
     @Option(names = "--out", required = true, description = "Run folder; an existing one is resumed.")
@@ -34,14 +35,20 @@ public final class PipelineCommand implements Callable<Integer> {
     int pretrainSteps = 300;
 
     @Option(names = "--sft-steps", description = "default: ${DEFAULT-VALUE}")
-    int sftSteps = 300;
+    int sftSteps = 400;
+
+    @Option(names = "--reward-steps", description = "default: ${DEFAULT-VALUE}")
+    int rewardSteps = 200;
+
+    @Option(names = "--ppo-iterations", description = "default: ${DEFAULT-VALUE}")
+    int ppoIterations = 40;
 
     @Override
     public Integer call() throws Exception {
         Threads.configure(threads);
         PipelineSettings d = PipelineSettings.defaults(out);
         PipelineSettings settings = new PipelineSettings(out, corpus, sftData, seed, threads, pretrainSteps, sftSteps,
-                d.layers(), d.dModel(), d.heads(), d.context());
+                d.layers(), d.dModel(), d.heads(), d.context(), rewardSteps, ppoIterations);
         Pipeline pipeline = new Pipeline(settings, System.out);
         Map<String, Object> headline = pipeline.run();
         System.out.println("run=" + pipeline.manifest().file());

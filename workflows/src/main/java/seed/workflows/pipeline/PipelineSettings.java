@@ -16,11 +16,13 @@ import java.nio.file.Path;
  * @param dModel         width
  * @param heads          attention heads
  * @param context        context length
+ * @param rewardSteps    reward-model training steps
+ * @param ppoIterations  PPO iterations
  */
 public record PipelineSettings(Path out, Path corpus, Path sftData, long seed, int threads, int pretrainSteps,
-        int sftSteps, int layers, int dModel, int heads, int context) {
+        int sftSteps, int layers, int dModel, int heads, int context, int rewardSteps, int ppoIterations) {
 
     public static PipelineSettings defaults(Path out) {
-        return new PipelineSettings(out, null, null, 1337, 1, 300, 300, 3, 96, 4, 96);
+        return new PipelineSettings(out, null, null, 1337, 1, 300, 400, 3, 96, 4, 96, 200, 40);
     }
 }

@@ -1,4 +1,4 @@
-package seed.workflows.lineage;
+package seed.stages.checkpoint;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,0 +1,200 @@
+package seed.reward;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import seed.stages.checkpoint.HostTensor;
+import seed.stages.model.Gpt;
+import seed.stages.model.GptConfig;
+import seed.stages.model.NoGrad;
+import seed.stages.rlhf.RewardFunction;
+import seed.stages.tokenizer.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The reward model: a transformer backbone (initialised from an SFT checkpoint) with a scalar head read at the last
+ * token of {@code [prompt] prompt [response] response [end]}. Sequences are left-padded so that last token is always
+ * the final position. Scores are normalised with the mean/std measured over a reference set when training ends,
+ * so the RL stage sees rewards of mean 0, std 1 on the reward model's own data.
+ *
+ * <p>Implements {@link RewardFunction}, the only view the RL trainer in {@code stages} has of it.
+ */
+public final class RewardModel implements RewardFunction {
+
+    /** Scoring batch size: large enough to amortise per-op overhead, small enough for memory at any context. */
+    private static final int SCORE_BATCH = 64;
+
+    private final Gpt backbone;
+    private final Tokenizer tokenizer;
+    private final NDManager headManager = NDManager.newBaseManager();
+    private final NDArray headWeight;
+    private final NDArray headBias;
+    private float mean;
+    private float std = 1f;
+
+    RewardModel(Gpt backbone, Tokenizer tokenizer, HostTensor weight, HostTensor bias) {
+        this.backbone = backbone;
+        this.tokenizer = tokenizer;
+        if (tokenizer.vocabSize() != backbone.config().vocabSize()) {
+            throw new IllegalArgumentException("tokenizer has " + tokenizer.vocabSize() + " ids but the model's vocabulary is "
+                    + backbone.config().vocabSize());
+        }
+        this.headWeight = headManager.create(weight.data(), new Shape(weight.shape()));
+        this.headBias = headManager.create(bias.data(), new Shape(bias.shape()));
+        headWeight.setRequiresGradient(true);
+        headBias.setRequiresGradient(true);
+    }
+
+    /** A fresh scalar head (zeros, so every response starts at reward 0) on top of {@code backbone}. */
+    public static RewardModel withFreshHead(Gpt backbone, Tokenizer tokenizer) {
+        int d = backbone.config().dModel();
+        return new RewardModel(backbone, tokenizer, new HostTensor(new long[] {1, d}, new float[d]),
+                new HostTensor(new long[] {1}, new float[1]));
+    }
+
+    public GptConfig config() {
+        return backbone.config();
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    Gpt backbone() {
+        return backbone;
+    }
+
+    /** Every trainable parameter: the backbone's and the head's ("reward_head.weight", "reward_head.bias"). */
+    public Map<String, NDArray> parameters() {
+        Map<String, NDArray> all = new LinkedHashMap<>(backbone.parameters());
+        all.put("reward_head.weight", headWeight);
+        all.put("reward_head.bias", headBias);
+        return all;
+    }
+
+    /** All weights in Java memory (backbone + head), as saved in model.safetensors. */
+    public Map<String, HostTensor> weights() {
+        Map<String, HostTensor> w = new LinkedHashMap<>(backbone.weights());
+        w.put("reward_head.weight", new HostTensor(headWeight.getShape().getShape(), headWeight.toFloatArray()));
+        w.put("reward_head.bias", new HostTensor(headBias.getShape().getShape(), headBias.toFloatArray()));
+        return w;
+    }
+
+    public float normMean() {
+        return mean;
+    }
+
+    public float normStd() {
+        return std;
+    }
+
+    void setNormalisation(float mean, float std) {
+        this.mean = mean;
+        this.std = std > 1e-6f ? std : 1f;
+    }
+
+    /** {@code [prompt] prompt [response] response [end]}, cut from the left to the context if longer. */
+    public int[] encode(String prompt, String response) {
+        int[] p = tokenizer.encode(prompt);
+        int[] r = tokenizer.encode(response);
+        int[] seq = new int[p.length + r.length + 3];
+        seq[0] = tokenizer.promptId();
+        System.arraycopy(p, 0, seq, 1, p.length);
+        seq[p.length + 1] = tokenizer.responseId();
+        System.arraycopy(r, 0, seq, p.length + 2, r.length);
+        seq[seq.length - 1] = tokenizer.endOfTextId();
+        int ctx = backbone.config().context();
+        return seq.length <= ctx ? seq : Arrays.copyOfRange(seq, seq.length - ctx, seq.length);
+    }
+
+    /**
+     * Raw (unnormalised) scores (B) for token sequences, in {@code manager}; records a graph when grad mode is on.
+     * Sequences are left-padded to the longest, so position T-1 is every sequence's end token.
+     */
+    public NDArray rawScores(NDManager manager, List<int[]> sequences) {
+        int batch = sequences.size();
+        int length = sequences.stream().mapToInt(s -> s.length).max().orElse(1);
+        int[] ids = new int[batch * length];
+        float[] mask = new float[batch * length];
+        for (int b = 0; b < batch; b++) {
+            int[] s = sequences.get(b);
+            int pad = length - s.length;
+            for (int t = 0; t < s.length; t++) {
+                ids[b * length + pad + t] = s[t];
+                mask[b * length + pad + t] = 1f;
+            }
+        }
+        NDArray tokens = manager.create(ids, new Shape(batch, length)).toType(DataType.INT64, false);
+        NDArray maskArray = manager.create(mask, new Shape(batch, length));
+        NDArray hidden = backbone.hidden(tokens, maskArray);
+        NDArray last = hidden.get(new NDIndex(":, -1, :"));
+        // last is the first operand so every result lands in the caller's manager, not the head's
+        return last.mul(headWeight).sum(new int[] {1}).add(headBias);
+    }
+
+    /** Raw scores as floats, without gradients, in batches. */
+    public float[] rawScores(List<int[]> sequences) {
+        float[] out = new float[sequences.size()];
+        try (NoGrad ignored = NoGrad.enter()) {
+            for (int i = 0; i < sequences.size(); i += SCORE_BATCH) {
+                List<int[]> chunk = sequences.subList(i, Math.min(sequences.size(), i + SCORE_BATCH));
+                try (NDManager m = NDManager.newBaseManager()) {
+                    float[] s = rawScores(m, chunk).toFloatArray();
+                    System.arraycopy(s, 0, out, i, s.length);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Normalised scores for (prompt, response) texts: the batched scoring API. */
+    public float[] score(List<String> prompts, List<String> responses) {
+        if (prompts.size() != responses.size()) {
+            throw new IllegalArgumentException(prompts.size() + " prompts but " + responses.size() + " responses");
+        }
+        List<int[]> seqs = new ArrayList<>(prompts.size());
+        for (int i = 0; i < prompts.size(); i++) {
+            seqs.add(encode(prompts.get(i), responses.get(i)));
+        }
+        float[] raw = rawScores(seqs);
+        for (int i = 0; i < raw.length; i++) {
+            raw[i] = (raw[i] - mean) / std;
+        }
+        return raw;
+    }
+
+    @Override
+    public float[] score(List<Sample> samples) {
+        return score(samples.stream().map(Sample::prompt).toList(), samples.stream().map(Sample::response).toList());
+    }
+
+    @Override
+    public void checkCompatible(Tokenizer policyTokenizer, int maxTokens) {
+        if (!policyTokenizer.kind().equals(tokenizer.kind()) || policyTokenizer.vocabSize() != tokenizer.vocabSize()) {
+            throw new IllegalArgumentException("reward model tokenizer (" + tokenizer.kind() + ", " + tokenizer.vocabSize()
+                    + " ids) does not match the policy's (" + policyTokenizer.kind() + ", " + policyTokenizer.vocabSize() + " ids)");
+        }
+        String probe = "Sure! What is 12 plus 30? The answer, politely: 42.";
+        if (!Arrays.equals(policyTokenizer.encode(probe), tokenizer.encode(probe))) {
+            throw new IllegalArgumentException("reward model tokenizer encodes text differently from the policy's (same kind "
+                    + tokenizer.kind() + " and size, different vocabulary)");
+        }
+        if (maxTokens > backbone.config().context()) {
+            throw new IllegalArgumentException("the policy produces up to " + maxTokens + " tokens (prompt + response) but the "
+                    + "reward model's context is " + backbone.config().context());
+        }
+    }
+
+    @Override
+    public void close() {
+        headManager.close();
+        backbone.close();
+    }
+}

@@ -1,0 +1,275 @@
+package seed.reward;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import seed.reward.data.PreferenceData;
+import seed.reward.data.PreferencePair;
+import seed.reward.data.PromptGroup;
+import seed.reward.data.Ranking;
+import seed.reward.data.RankingsFile;
+import seed.stages.checkpoint.Checkpoints;
+import seed.stages.checkpoint.SafeTensors;
+import seed.stages.metrics.MetricsLog;
+import seed.stages.metrics.Progress;
+import seed.stages.metrics.SvgChart;
+import seed.stages.model.Gpt;
+import seed.stages.rlhf.Gradients;
+import seed.stages.tokenizer.Tokenizer;
+import seed.stages.train.AdamW;
+import seed.stages.train.LearningRateSchedule;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Trains a reward model on K-wise rankings as InstructGPT did: each batch holds whole prompt groups, every response
+ * of a group is scored once, and the loss is the mean over the group's C(K,2) ordered pairs of
+ * -log sigmoid(r_better - r_worse). Reports held-out pairwise accuracy and loss, saves the normalisation statistics
+ * with the model, checkpoints and resumes exactly (weights, AdamW moments, step; batch order is a function of the
+ * seed and the step).
+ */
+public final class RewardModelTrainer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RewardModelTrainer.class);
+    /** Responses scored to measure the normalisation mean/std (the reference set: training responses). */
+    private static final int NORM_SAMPLE = 512;
+
+    private RewardModelTrainer() {
+    }
+
+    /** Held-out metrics of one evaluation. */
+    public record Eval(double accuracy, double loss, int pairs) {
+    }
+
+    public static RewardResult train(RewardSettings s) throws IOException {
+        return train(s, System.out, 0);
+    }
+
+    /**
+     * Trains, printing progress to {@code console}; validates every input before writing anything. Resumes from
+     * {@code s.out()} when it holds a checkpoint. {@code stopAt} > 0 stops after that step with a checkpoint (then the
+     * result has no model folder); used to test exact resume.
+     */
+    public static RewardResult train(RewardSettings s, PrintStream console, int stopAt) throws IOException {
+        long start = System.nanoTime();
+        List<Ranking> rankings = RankingsFile.read(s.rankings());
+        PreferenceData data = PreferenceData.split(rankings, s.heldOutFraction(), s.seed());
+        if (data.train().isEmpty()) {
+            throw new IllegalArgumentException(s.rankings() + ": no ranking yields a preference pair (all tied?)");
+        }
+        if (data.heldOut().isEmpty()) {
+            throw new IllegalArgumentException(s.rankings() + ": too few distinct prompts (" + rankings.size()
+                    + " rankings) to hold any out; need at least 2 prompts");
+        }
+        Tokenizer tokenizer = Checkpoints.loadTokenizer(s.base());
+        Gpt backbone = Checkpoints.loadModel(s.base());
+        if (tokenizer.vocabSize() != backbone.config().vocabSize()) {
+            backbone.close();
+            throw new IllegalArgumentException(s.base() + ": tokenizer has " + tokenizer.vocabSize()
+                    + " ids but the model's vocabulary is " + backbone.config().vocabSize());
+        }
+        Path out = s.out();
+        Files.createDirectories(out);
+        try (RewardModel model = RewardModel.withFreshHead(backbone, tokenizer);
+             AdamW adam = AdamW.withWeightDecay(s.weightDecay())) {
+            int startStep = 0;
+            Path latest = out.resolve(Checkpoints.LATEST);
+            if (Files.exists(latest)) {
+                Path ckpt = out.resolve(Checkpoints.DIR).resolve(Files.readString(latest).trim());
+                var weights = SafeTensors.read(ckpt.resolve(Checkpoints.MODEL));
+                try (RewardModel restored = RewardModelFiles.fromWeights(model.config(), weights, tokenizer, ckpt)) {
+                    Map<String, NDArray> target = model.parameters();
+                    restored.parameters().forEach((k, v) -> target.get(k).set(v.toFloatArray()));
+                }
+                adam.restore(SafeTensors.read(ckpt.resolve(Checkpoints.OPTIMIZER)));
+                JsonNode state = RewardModelFiles.readJson(ckpt.resolve(Checkpoints.STATE));
+                startStep = state.path("step").asInt();
+                console.println("reward    resuming from " + ckpt.getFileName() + " (step " + startStep + ")");
+            }
+            int trainPairs = PreferenceData.pairCount(data.train());
+            int heldPairs = PreferenceData.pairCount(data.heldOut());
+            console.printf("reward    %d rankings -> %d train pairs (%d prompts groups), %d held-out pairs; model %s%n",
+                    rankings.size(), trainPairs, data.train().size(), heldPairs, model.config().describe());
+            LearningRateSchedule schedule = new LearningRateSchedule(s.learningRate(), s.minLearningRate(),
+                    Math.min(s.warmupSteps(), s.steps()), s.steps());
+            int batchesPerEpoch = (data.train().size() + s.groupsPerBatch() - 1) / s.groupsPerBatch();
+            Progress progress = new Progress("reward", s.steps(), "pairs", console, s.logEveryMs());
+            Eval eval = null;
+            double runningAcc = 0;
+            try (MetricsLog metrics = MetricsLog.open(out.resolve("metrics.jsonl"), startStep)) {
+                List<List<PromptGroup>> epochBatches = null;
+                int epochOfBatches = -1;
+                for (int step = startStep; step < s.steps(); step++) {
+                    int epoch = step / batchesPerEpoch;
+                    if (epoch != epochOfBatches) {
+                        epochBatches = PreferenceData.batches(data.train(), s.groupsPerBatch(), new Random(s.seed() * 1_000_003L + epoch));
+                        epochOfBatches = epoch;
+                    }
+                    List<PromptGroup> batch = epochBatches.get(step % batchesPerEpoch);
+                    float lr = schedule.at(step);
+                    float[] lossAcc = trainStep(model, adam, batch, lr, s.clipNorm());
+                    runningAcc = step == startStep ? lossAcc[1] : 0.9 * runningAcc + 0.1 * lossAcc[1];
+                    int done = step + 1;
+                    Map<String, Object> record = new LinkedHashMap<>();
+                    record.put("step", done);
+                    record.put("loss", lossAcc[0]);
+                    record.put("train_accuracy", lossAcc[1]);
+                    record.put("lr", lr);
+                    if (done % s.evalEvery() == 0 || done == s.steps()) {
+                        eval = evaluate(model, data.heldOut());
+                        record.put("val_accuracy", eval.accuracy());
+                        record.put("val_loss", eval.loss());
+                        console.printf("reward    step %d: val_accuracy %.4f val_loss %.4f (%d held-out pairs)%n",
+                                done, eval.accuracy(), eval.loss(), eval.pairs());
+                    }
+                    metrics.log(record);
+                    progress.update(done, lossAcc[2], String.format("loss %.4f | acc %.3f", lossAcc[0], runningAcc));
+                    boolean stop = stopAt > 0 && done >= stopAt && done < s.steps();
+                    if (done % s.checkpointEvery() == 0 || done == s.steps() || stop) {
+                        Map<String, Object> state = Map.of("step", done, "seed", s.seed());
+                        Checkpoints.commit(out, Checkpoints.nameFor(done), 2, folder -> {
+                            RewardModelFiles.writeInto(folder, model, new RewardModelFiles.Info(0, 1, Double.NaN, Double.NaN,
+                                    tokenizer.kind(), tokenizer.vocabSize()));
+                            SafeTensors.write(folder.resolve(Checkpoints.OPTIMIZER), adam.state(), Map.of());
+                            Files.writeString(folder.resolve(Checkpoints.STATE), new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(state));
+                        });
+                    }
+                    if (stop) {
+                        console.println("reward    stopped at step " + done + " (resumable)");
+                        return new RewardResult(Double.NaN, Double.NaN, Double.NaN, trainPairs, heldPairs, 0, 1, done,
+                                (System.nanoTime() - start) / 1e9, out, null, out.resolve("metrics.jsonl"), null);
+                    }
+                }
+            }
+            if (eval == null) {
+                eval = evaluate(model, data.heldOut());
+            }
+            float[] norm = normalisation(model, data.train());
+            model.setNormalisation(norm[0], norm[1]);
+            Path modelDir = out.resolve("model");
+            RewardModelFiles.save(modelDir, model, new RewardModelFiles.Info(norm[0], norm[1], eval.accuracy(), eval.loss(),
+                    tokenizer.kind(), tokenizer.vocabSize()));
+            Path metricsFile = out.resolve("metrics.jsonl");
+            var records = MetricsLog.read(metricsFile);
+            Path chart = out.resolve("reward_model.svg");
+            new SvgChart("Reward model: pairwise accuracy", "step", "accuracy")
+                    .addFromMetrics("train (batch)", records, "step", "train_accuracy")
+                    .addFromMetrics("held-out", records, "step", "val_accuracy")
+                    .write(chart);
+            double trainAcc = evaluate(model, data.train().subList(0, Math.min(200, data.train().size()))).accuracy();
+            LOG.info("reward model saved to {} (val accuracy {})", modelDir, eval.accuracy());
+            return new RewardResult(eval.accuracy(), eval.loss(), trainAcc, trainPairs, heldPairs, norm[0], norm[1], s.steps(),
+                    (System.nanoTime() - start) / 1e9, out, modelDir, metricsFile, chart);
+        }
+    }
+
+    /** One optimizer step on whole prompt groups; returns {loss, batch pairwise accuracy, pairs}. */
+    static float[] trainStep(RewardModel model, AdamW adam, List<PromptGroup> batch, float lr, float clipNorm) {
+        List<int[]> seqs = new ArrayList<>();
+        List<int[]> pairs = new ArrayList<>();
+        for (PromptGroup g : batch) {
+            int offset = seqs.size();
+            for (String r : g.responses()) {
+                seqs.add(model.encode(g.prompt(), r));
+            }
+            for (PreferencePair p : g.pairs()) {
+                pairs.add(new int[] {offset + p.better(), offset + p.worse()});
+            }
+        }
+        Map<String, NDArray> params = model.parameters();
+        Gradients.zero(params.values());
+        float loss, acc;
+        try (NDManager m = NDManager.newBaseManager();
+             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray scores = model.rawScores(m, seqs);
+            NDArray diff = pairDifferences(m, scores, pairs, seqs.size());
+            NDArray l = softplusNeg(diff).mean();
+            gc.backward(l);
+            loss = l.getFloat();
+            float[] d = diff.toFloatArray();
+            int right = 0;
+            for (float v : d) {
+                right += v > 0 ? 1 : 0;
+            }
+            acc = (float) right / d.length;
+        }
+        adam.step(params, lr, clipNorm);
+        return new float[] {loss, acc, pairs.size()};
+    }
+
+    /** r_better - r_worse for every pair, as a (P, N) selection matrix times the scores (N): differentiable and batched. */
+    static NDArray pairDifferences(NDManager m, NDArray scores, List<int[]> pairs, int n) {
+        float[] sel = new float[pairs.size() * n];
+        for (int i = 0; i < pairs.size(); i++) {
+            sel[i * n + pairs.get(i)[0]] += 1f;
+            sel[i * n + pairs.get(i)[1]] -= 1f;
+        }
+        return m.create(sel, new Shape(pairs.size(), n)).matMul(scores.reshape(n, 1)).reshape(pairs.size());
+    }
+
+    /** -log sigmoid(x) = softplus(-x), computed stably as max(-x, 0) + log(1 + exp(-|x|)). */
+    static NDArray softplusNeg(NDArray x) {
+        NDArray neg = x.neg();
+        return neg.maximum(0f).add(x.abs().neg().exp().add(1f).log());
+    }
+
+    /** Held-out pairwise accuracy (a tie counts as half right) and mean pair loss. */
+    public static Eval evaluate(RewardModel model, List<PromptGroup> groups) {
+        List<int[]> seqs = new ArrayList<>();
+        for (PromptGroup g : groups) {
+            for (String r : g.responses()) {
+                seqs.add(model.encode(g.prompt(), r));
+            }
+        }
+        float[] scores = model.rawScores(seqs);
+        double right = 0, loss = 0;
+        int n = 0, offset = 0;
+        for (PromptGroup g : groups) {
+            for (PreferencePair p : g.pairs()) {
+                double d = scores[offset + p.better()] - scores[offset + p.worse()];
+                right += d > 0 ? 1 : d == 0 ? 0.5 : 0;
+                loss += Math.max(-d, 0) + Math.log1p(Math.exp(-Math.abs(d)));
+                n++;
+            }
+            offset += g.responses().size();
+        }
+        return new Eval(n == 0 ? Double.NaN : right / n, n == 0 ? Double.NaN : loss / n, n);
+    }
+
+    /** Mean and std of raw scores over (up to NORM_SAMPLE) training responses: the reference set. */
+    static float[] normalisation(RewardModel model, List<PromptGroup> groups) {
+        List<int[]> seqs = new ArrayList<>();
+        outer:
+        for (PromptGroup g : groups) {
+            for (String r : g.responses()) {
+                if (seqs.size() >= NORM_SAMPLE) {
+                    break outer;
+                }
+                seqs.add(model.encode(g.prompt(), r));
+            }
+        }
+        float[] s = model.rawScores(seqs);
+        double mean = 0, sq = 0;
+        for (float v : s) {
+            mean += v;
+        }
+        mean /= s.length;
+        for (float v : s) {
+            sq += (v - mean) * (v - mean);
+        }
+        return new float[] {(float) mean, (float) Math.sqrt(sq / Math.max(1, s.length - 1))};
+    }
+}

@@ -1,0 +1,108 @@
+package seed.reward.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import seed.reward.RewardModel;
+import seed.reward.RewardModelFiles;
+import seed.reward.RewardModelTrainer;
+import seed.reward.RewardResult;
+import seed.reward.RewardSettings;
+import seed.stages.train.Threads;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code seed reward}: train a reward model on rankings, or score a response with one. */
+@Command(name = "reward", mixinStandardHelpOptions = true,
+        description = "Reward model: train on K-wise rankings (or chosen/rejected pairs), score responses.",
+        subcommands = {RewardCommand.Train.class, RewardCommand.Score.class})
+public final class RewardCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** {@code seed reward train}: last line printed is {@code val_accuracy=<x>}. */
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Train a reward model (SFT backbone + scalar head) on rankings JSONL: each line "
+                    + "{\"prompt\", \"responses\": [...], \"ranking\": [best..worst], \"ties\": [[i,j]]} or "
+                    + "{\"prompt\", \"chosen\", \"rejected\"}. Every ranking becomes its C(K,2) ordered pairs, kept in one "
+                    + "batch; tied pairs give no pair. A folder with a checkpoint is resumed.")
+    static final class Train implements Callable<Integer> {
+        @Option(names = "--base", required = true, description = "SFT checkpoint or run folder for the backbone.")
+        Path base;
+
+        @Option(names = "--rankings", required = true, description = "Rankings JSONL file.")
+        Path rankings;
+
+        @Option(names = "--out", required = true, description = "Run folder: model/, checkpoints, metrics.jsonl, chart.")
+        Path out;
+
+        @Option(names = "--steps", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
+        int steps = 200;
+
+        @Option(names = "--groups-per-batch", description = "Rankings (prompt groups) per batch (default: ${DEFAULT-VALUE}).")
+        int groups = 8;
+
+        @Option(names = "--lr", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+        float lr = 1e-3f;
+
+        @Option(names = "--held-out", description = "Fraction of prompts held out (default: ${DEFAULT-VALUE}).")
+        double heldOut = 0.1;
+
+        @Option(names = "--eval-every", description = "Held-out evaluation every N steps (default: ${DEFAULT-VALUE}).")
+        int evalEvery = 100;
+
+        @Option(names = "--checkpoint-every", description = "Checkpoint every N steps (default: ${DEFAULT-VALUE}).")
+        int checkpointEvery = 100;
+
+        @Option(names = "--seed", description = "Seed (default: ${DEFAULT-VALUE}).")
+        long seed = 1;
+
+        @Option(names = "--threads", description = "libtorch intra-op threads (default: ${DEFAULT-VALUE}).")
+        int threads = 1;
+
+        @Override
+        public Integer call() throws Exception {
+            Threads.configure(threads);
+            RewardSettings d = RewardSettings.defaults(base, rankings, out);
+            RewardSettings s = new RewardSettings(base, rankings, out, steps, groups, lr, lr / 10, d.warmupSteps(),
+                    d.weightDecay(), d.clipNorm(), heldOut, evalEvery, checkpointEvery, seed, d.logEveryMs());
+            RewardResult r = RewardModelTrainer.train(s);
+            System.out.printf("model=%s%nmetrics=%s%nchart=%s%n", r.modelDir(), r.metrics(), r.chart());
+            System.out.printf("train_pairs=%d held_out_pairs=%d val_loss=%.4f norm_mean=%.4f norm_std=%.4f%n",
+                    r.trainPairs(), r.heldOutPairs(), r.valLoss(), r.normMean(), r.normStd());
+            System.out.printf("val_accuracy=%.4f%n", r.valAccuracy());
+            return 0;
+        }
+    }
+
+    /** {@code seed reward score}: prints {@code reward=<x>} (normalised) and {@code raw=<x>}. */
+    @Command(name = "score", mixinStandardHelpOptions = true, description = "Score one response to one prompt.")
+    static final class Score implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "Reward model folder (or its run folder).")
+        Path model;
+
+        @Option(names = "--prompt", required = true, description = "The prompt.")
+        String prompt;
+
+        @Option(names = "--response", required = true, description = "The response to score.")
+        String response;
+
+        @Override
+        public Integer call() throws Exception {
+            try (RewardModel rm = RewardModelFiles.load(model)) {
+                float score = rm.score(List.of(prompt), List.of(response))[0];
+                System.out.printf("raw=%.6f%n", score * rm.normStd() + rm.normMean());
+                System.out.printf("reward=%.6f%n", score);
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package seed.reward.data;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * All C(K,2) ordered pairs of one ranking, kept together so they land in the same batch (InstructGPT's recipe:
+ * each response is scored once and every pair of the prompt shares those scores, which avoids over-fitting to
+ * a prompt whose pairs would otherwise be seen as many separate examples).
+ */
+public record PromptGroup(String prompt, List<String> responses, List<PreferencePair> pairs, int line) {
+
+    public PromptGroup {
+        responses = List.copyOf(responses);
+        pairs = List.copyOf(pairs);
+    }
+
+    /**
+     * Expands a ranking into its ordered pairs: for ranks a < b (a better), the pair (order[a], order[b]),
+     * except pairs the annotator marked as tied, which carry no preference and are dropped (documented choice:
+     * no 0.5 target). K responses without ties give K(K-1)/2 pairs.
+     */
+    public static PromptGroup expand(Ranking ranking) {
+        int[] order = ranking.order();
+        List<PreferencePair> pairs = new ArrayList<>();
+        for (int a = 0; a < order.length; a++) {
+            for (int b = a + 1; b < order.length; b++) {
+                if (!ranking.tied(order[a], order[b])) {
+                    pairs.add(new PreferencePair(order[a], order[b]));
+                }
+            }
+        }
+        return new PromptGroup(ranking.prompt(), ranking.responses(), pairs, ranking.line());
+    }
+}

@@ -1,0 +1,175 @@
+package seed.reward.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads and writes rankings JSONL. Each line is either a K-wise ranking
+ * {@code {"prompt": ..., "responses": [...], "ranking": [best..worst], "ties": [[i,j],...]}} or a pairwise
+ * {@code {"prompt": ..., "chosen": ..., "rejected": ...}}. Every line is validated up front, so a bad file fails
+ * with its line number before any training starts (and so before anything is written).
+ */
+public final class RankingsFile {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private RankingsFile() {
+    }
+
+    /** Parses and validates every line; blank lines are skipped. Throws {@link RankingFormatException}. */
+    public static List<Ranking> read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new RankingFormatException("rankings file " + file + " does not exist or is not a file");
+        }
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<Ranking> out = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String text = lines.get(i).strip();
+            if (!text.isEmpty()) {
+                out.add(parseLine(text, i + 1, file.toString()));
+            }
+        }
+        if (out.isEmpty()) {
+            throw new RankingFormatException(file + ": no rankings in the file");
+        }
+        return out;
+    }
+
+    /** Parses one JSONL line; {@code source} and {@code line} only feed error messages. */
+    public static Ranking parseLine(String text, int line, String source) {
+        String where = source + ":" + line + ": ";
+        JsonNode node;
+        try {
+            node = JSON.readTree(text);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new RankingFormatException(where + "not valid JSON (" + e.getOriginalMessage() + ")");
+        }
+        if (node == null || !node.isObject()) {
+            throw new RankingFormatException(where + "expected a JSON object");
+        }
+        String prompt = text(node, "prompt", where);
+        if (node.has("chosen") || node.has("rejected")) {
+            if (node.has("responses") || node.has("ranking")) {
+                throw new RankingFormatException(where + "mixes pairwise fields (chosen/rejected) with K-wise fields (responses/ranking)");
+            }
+            return Ranking.pairwise(prompt, text(node, "chosen", where), text(node, "rejected", where), line);
+        }
+        JsonNode responsesNode = node.get("responses");
+        if (responsesNode == null || !responsesNode.isArray()) {
+            throw new RankingFormatException(where + "field \"responses\" must be an array of strings (or give \"chosen\" and \"rejected\")");
+        }
+        List<String> responses = new ArrayList<>();
+        for (JsonNode r : responsesNode) {
+            if (!r.isTextual()) {
+                throw new RankingFormatException(where + "field \"responses\" must hold only strings");
+            }
+            responses.add(r.asText());
+        }
+        int k = responses.size();
+        if (k < 2) {
+            throw new RankingFormatException(where + "field \"responses\" has " + k + " response(s); a ranking needs at least 2");
+        }
+        JsonNode rankingNode = node.get("ranking");
+        if (rankingNode == null || !rankingNode.isArray()) {
+            throw new RankingFormatException(where + "field \"ranking\" must be an array of response indices, best first");
+        }
+        int[] order = new int[rankingNode.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = index(rankingNode.get(i), k, where, "ranking");
+        }
+        if (order.length != k) {
+            throw new RankingFormatException(where + "field \"ranking\" has " + order.length + " indices but there are " + k
+                    + " responses; it must be a permutation of 0.." + (k - 1));
+        }
+        boolean[] seen = new boolean[k];
+        for (int idx : order) {
+            if (seen[idx]) {
+                throw new RankingFormatException(where + "field \"ranking\" repeats index " + idx + "; it must be a permutation of 0.." + (k - 1));
+            }
+            seen[idx] = true;
+        }
+        List<int[]> ties = new ArrayList<>();
+        JsonNode tiesNode = node.get("ties");
+        if (tiesNode != null && !tiesNode.isNull()) {
+            if (!tiesNode.isArray()) {
+                throw new RankingFormatException(where + "field \"ties\" must be an array of [i, j] pairs");
+            }
+            for (JsonNode t : tiesNode) {
+                if (!t.isArray() || t.size() != 2) {
+                    throw new RankingFormatException(where + "field \"ties\" must hold [i, j] pairs of two indices");
+                }
+                int a = index(t.get(0), k, where, "ties");
+                int b = index(t.get(1), k, where, "ties");
+                if (a == b) {
+                    throw new RankingFormatException(where + "field \"ties\" pairs index " + a + " with itself");
+                }
+                ties.add(new int[] {a, b});
+            }
+        }
+        return new Ranking(prompt, responses, order, ties, line);
+    }
+
+    private static String text(JsonNode node, String field, String where) {
+        JsonNode v = node.get(field);
+        if (v == null || !v.isTextual()) {
+            throw new RankingFormatException(where + "field \"" + field + "\" is missing or not a string");
+        }
+        if (field.equals("prompt") && v.asText().isBlank()) {
+            throw new RankingFormatException(where + "field \"prompt\" is empty");
+        }
+        return v.asText();
+    }
+
+    private static int index(JsonNode v, int k, String where, String field) {
+        if (v == null || !v.isIntegralNumber()) {
+            throw new RankingFormatException(where + "field \"" + field + "\" must hold integer indices");
+        }
+        int idx = v.asInt();
+        if (idx < 0 || idx >= k) {
+            throw new RankingFormatException(where + "field \"" + field + "\" has index " + idx + ", out of range 0.." + (k - 1));
+        }
+        return idx;
+    }
+
+    /** Writes rankings as K-wise JSONL atomically (temp file, then rename). */
+    public static void write(Path file, List<Ranking> rankings) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+            for (Ranking r : rankings) {
+                ObjectNode o = JSON.createObjectNode();
+                o.put("prompt", r.prompt());
+                ArrayNode resp = o.putArray("responses");
+                r.responses().forEach(resp::add);
+                ArrayNode rank = o.putArray("ranking");
+                for (int i : r.order()) {
+                    rank.add(i);
+                }
+                if (!r.ties().isEmpty()) {
+                    ArrayNode ties = o.putArray("ties");
+                    for (int[] t : r.ties()) {
+                        ties.addArray().add(t[0]).add(t[1]);
+                    }
+                }
+                w.write(JSON.writeValueAsString(o));
+                w.newLine();
+            }
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+}

@@ -1,0 +1,73 @@
+package seed.stages.generate;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import seed.stages.checkpoint.Checkpoints;
+import seed.stages.checkpoint.Hashes;
+import seed.stages.metrics.Progress;
+import seed.stages.model.Gpt;
+import seed.stages.rlhf.PromptFile;
+import seed.stages.tokenizer.Tokenizer;
+
+/**
+ * Candidate responses for annotation: K samples per prompt from a (usually SFT) checkpoint, written as JSONL lines
+ * {@code {"prompt", "responses": [K], "checkpoint", "checkpoint_sha256"}} that the annotation service loads as items.
+ * The checkpoint's hash travels with every line so a ranking can be traced to the model that wrote the responses.
+ */
+public final class Candidates {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What was written. */
+    public record Result(Path file, int prompts, int responses, String checkpointSha256) {
+    }
+
+    private Candidates() {
+    }
+
+    /**
+     * A sampled text as annotators can see and databases can store it: NUL (which a byte-level model can emit, and
+     * which PostgreSQL text cannot hold) becomes U+FFFD, the usual mark for an undisplayable character.
+     */
+    static String displayable(String text) {
+        return text.indexOf('\u0000') < 0 ? text : text.replace('\u0000', '\uFFFD');
+    }
+
+    public static Result generate(Path model, Path promptsFile, int k, SamplingSettings sampling, Path out,
+            PrintStream console) throws IOException {
+        if (k < 2) {
+            throw new IllegalArgumentException("--k must be at least 2 (annotators rank K responses), got " + k);
+        }
+        Path checkpoint = Checkpoints.resolve(model);
+        String sha = Hashes.sha256(checkpoint);
+        List<String> prompts = PromptFile.read(promptsFile);
+        Tokenizer tokenizer = Checkpoints.loadTokenizer(checkpoint);
+        StringBuilder lines = new StringBuilder();
+        try (Gpt gpt = Checkpoints.loadModel(checkpoint)) {
+            Generator generator = new Generator(gpt, tokenizer);
+            Progress progress = new Progress("candidates", prompts.size(), "responses", console, 2000);
+            for (int i = 0; i < prompts.size(); i++) {
+                List<int[]> batch = new ArrayList<>();
+                for (int j = 0; j < k; j++) {
+                    batch.add(generator.instructionPrompt(prompts.get(i)));
+                }
+                List<Generation> samples = generator.generate(batch, sampling.withSeed(sampling.seed() + 1000L * i));
+                Map<String, Object> line = new LinkedHashMap<>();
+                line.put("prompt", prompts.get(i));
+                line.put("responses", samples.stream().map(g -> displayable(g.text())).toList());
+                line.put("checkpoint", checkpoint.toAbsolutePath().toString());
+                line.put("checkpoint_sha256", sha);
+                lines.append(JSON.writeValueAsString(line)).append('\n');
+                progress.update(i + 1, k, "");
+            }
+        }
+        Checkpoints.writeAtomically(out, lines.toString());
+        return new Result(out, prompts.size(), prompts.size() * k, sha);
+    }
+}
