@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import seed.annotation.core.Catalog;
 import seed.annotation.core.EventCodec;
 import seed.annotation.core.EventIds;
 import seed.annotation.core.RankingEvent;
@@ -23,6 +24,14 @@ class CodecAndRulesTest {
         RankingEvent e = new RankingEvent(EventIds.next(), 7, 9, List.of(2, 0, 1), List.of(new RankingEvent.Tie(0, 1)),
                 false, List.of(2), "web", Instant.ofEpochMilli(1_700_000_000_123L));
         assertEquals(e, EventCodec.decode(EventCodec.encode(e)));
+    }
+
+    @Test
+    void candidateTextWithNulIsRefusedWithTheReason() {
+        Catalog.LoadException e = assertThrows(Catalog.LoadException.class, () -> Catalog.parseCandidate(
+                "{\"prompt\": \"p\", \"responses\": [\"a\", \"b\\u0000c\"], \"checkpoint\": \"c\"}", "f.jsonl:3"));
+        assertTrue(e.getMessage().contains("f.jsonl:3") && e.getMessage().contains("response 1")
+                && e.getMessage().contains("NUL"), e.getMessage());
     }
 
     @Test

@@ -106,6 +106,10 @@ public final class Catalog {
         if (p == null || !p.isTextual() || p.textValue().isBlank()) {
             throw new LoadException(where + ": field \"prompt\" is missing, empty or not a string");
         }
+        if (p.textValue().indexOf('\u0000') >= 0) {
+            throw new LoadException(where + ": field \"prompt\" contains a NUL character (U+0000), which PostgreSQL "
+                    + "text cannot store");
+        }
         JsonNode rs = n.get("responses");
         if (rs == null || !rs.isArray() || rs.size() < 2) {
             throw new LoadException(where + ": field \"responses\" must be an array of at least 2 strings");
@@ -114,6 +118,10 @@ public final class Catalog {
         for (JsonNode x : rs) {
             if (!x.isTextual()) {
                 throw new LoadException(where + ": field \"responses\" must hold only strings, got " + x);
+            }
+            if (x.textValue().indexOf('\u0000') >= 0) {
+                throw new LoadException(where + ": response " + responses.size() + " contains a NUL character "
+                        + "(U+0000), which PostgreSQL text cannot store (seed candidates writes U+FFFD instead)");
             }
             responses.add(x.textValue());
         }
