@@ -47,5 +47,7 @@ export MALLOC_TOP_PAD_="${MALLOC_TOP_PAD_:-268435456}"
 
 # Flags every Seed JVM gets: DJL never downloads at run time; one intra-op thread unless told otherwise.
 seed_jvm_flags() {
-  echo "--enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dai.djl.pytorch.num_interop_threads=1 -XX:+UseParallelGC"
+  # num_threads=1 here, not only in the commands: libtorch reads it once, when the engine loads, and a run is
+  # reproducible only if every run uses the same count (commands with --threads N set it before the engine loads)
+  echo "--enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1 -XX:+UseParallelGC"
 }

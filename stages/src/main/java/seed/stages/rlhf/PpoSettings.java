@@ -94,6 +94,14 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, int 
                 heldOutPrompts, guardStop, checkpointEvery, seed, logEveryMs, heldOutFile);
     }
 
+    /** PPO-ptx: mix the language-model loss on {@code data} (SFT or pretraining JSONL) with weight {@code coef}. */
+    public PpoSettings withPtx(Path data, double coef) {
+        return new PpoSettings(policy, reward, prompts, out, iterations, rolloutBatch, minibatches, ppoEpochs, learningRate,
+                clipRange, valueClip, valueCoef, entropyCoef, gamma, lambda, initKlCoef, targetKl, klHorizon, klBound,
+                maxNewTokens, temperature, missingEndPenalty, scoreClip, whitenScores, data, coef, clipNorm,
+                heldOutPrompts, guardStop, checkpointEvery, seed, logEveryMs, heldOutFile);
+    }
+
     public PpoSettings withHeldOutFile(Path file) {
         return new PpoSettings(policy, reward, prompts, out, iterations, rolloutBatch, minibatches, ppoEpochs, learningRate,
                 clipRange, valueClip, valueCoef, entropyCoef, gamma, lambda, initKlCoef, targetKl, klHorizon, klBound,
