@@ -39,6 +39,23 @@ class CheckpointsTest {
     }
 
     @Test
+    void sameTensorsGiveTheSameBytesWhateverTheMetadataMapOrder(@TempDir Path dir) throws Exception {
+        var tensors = new java.util.LinkedHashMap<String, HostTensor>();
+        tensors.put("w", new HostTensor(new long[] {2, 2}, new float[] {1, 2, 3, 4}));
+        var ab = new java.util.LinkedHashMap<String, String>();
+        ab.put("format", "pt");
+        ab.put("producer", "seed");
+        var ba = new java.util.LinkedHashMap<String, String>();
+        ba.put("producer", "seed");
+        ba.put("format", "pt");
+        SafeTensors.write(dir.resolve("a.safetensors"), tensors, ab);
+        SafeTensors.write(dir.resolve("b.safetensors"), tensors, ba);
+        // lineage identifies artifacts by SHA-256: identical weights must be identical files
+        assertEquals(Hashes.sha256(dir.resolve("a.safetensors")), Hashes.sha256(dir.resolve("b.safetensors")));
+        assertEquals(4, SafeTensors.read(dir.resolve("a.safetensors")).get("w").data().length);
+    }
+
+    @Test
     void oldCheckpointsArePrunedToTheKeepCount(@TempDir Path run) throws Exception {
         for (int step = 1; step <= 4; step++) {
             Checkpoints.commit(run, Checkpoints.nameFor(step), 2,
