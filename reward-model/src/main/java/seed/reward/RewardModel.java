@@ -46,8 +46,8 @@ public final class RewardModel implements RewardFunction {
             throw new IllegalArgumentException("tokenizer has " + tokenizer.vocabSize() + " ids but the model's vocabulary is "
                     + backbone.config().vocabSize());
         }
-        this.headWeight = headManager.create(weight.data(), new Shape(weight.shape()));
-        this.headBias = headManager.create(bias.data(), new Shape(bias.shape()));
+        this.headWeight = Gpt.torchOwned(headManager.create(weight.data(), new Shape(weight.shape())));
+        this.headBias = Gpt.torchOwned(headManager.create(bias.data(), new Shape(bias.shape())));
         headWeight.setRequiresGradient(true);
         headBias.setRequiresGradient(true);
     }

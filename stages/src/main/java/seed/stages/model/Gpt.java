@@ -81,7 +81,7 @@ public final class Gpt implements AutoCloseable {
                             + Arrays.toString(tensor.shape()) + " but a model of " + config.describe() + " needs "
                             + Arrays.toString(entry.getValue()));
                 }
-                NDArray array = manager.create(tensor.data(), new Shape(tensor.shape()));
+                NDArray array = torchOwned(manager.create(tensor.data(), new Shape(tensor.shape())));
                 array.setName(entry.getKey());
                 array.setRequiresGradient(true);
                 parameters.put(entry.getKey(), array);
@@ -91,6 +91,18 @@ public final class Gpt implements AutoCloseable {
             manager.close();
             throw e;
         }
+    }
+
+    /**
+     * A copy of {@code fromJava} in memory allocated by libtorch, and the original closed. DJL creates arrays from Java
+     * data without copying ({@code from_blob} on a JVM direct buffer), so their alignment depends on the JVM's
+     * allocation history, and MKL picks GEMM code paths by alignment: weights left there made runs of the same seed
+     * differ in the last bits from process to process. libtorch's allocator aligns every block to 64 bytes.
+     */
+    public static NDArray torchOwned(NDArray fromJava) {
+        NDArray owned = fromJava.duplicate();
+        fromJava.close();
+        return owned;
     }
 
     /** Parameter names and shapes in a fixed order; weight matrices are (out, in) as torch's linear expects. */

@@ -97,7 +97,8 @@ public final class AdamW implements AutoCloseable {
             if (key.equals("steps")) {
                 steps = (long) tensor.data()[0];
             } else {
-                NDArray array = manager.create(tensor.data(), new ai.djl.ndarray.types.Shape(tensor.shape()));
+                NDArray array = seed.stages.model.Gpt.torchOwned(
+                        manager.create(tensor.data(), new ai.djl.ndarray.types.Shape(tensor.shape())));
                 (key.startsWith("m.") ? means : variances).put(key.substring(2), array);
             }
         });

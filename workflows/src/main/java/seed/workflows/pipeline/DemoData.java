@@ -38,7 +38,10 @@ public final class DemoData {
         Path sft = dir.resolve("sft.jsonl");
         StringBuilder lines = new StringBuilder();
         for (SyntheticInstructions.Example e : SyntheticInstructions.generate(sftExamples, MAX_OPERAND, politeFraction, seed)) {
-            lines.append(JSON.writeValueAsString(Map.of("prompt", e.prompt(), "response", e.response()))).append('\n');
+            Map<String, Object> line = new LinkedHashMap<>(); // fixed key order: the same data, the same SHA-256
+            line.put("prompt", e.prompt());
+            line.put("response", e.response());
+            lines.append(JSON.writeValueAsString(line)).append('\n');
         }
         Checkpoints.writeAtomically(sft, lines.toString());
         Path train = dir.resolve("prompts.jsonl");

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.time.Duration;
 import seed.annotation.Annotation;
 import seed.annotation.core.Annotator;
@@ -229,19 +230,19 @@ public final class Pipeline {
         }
         out.printf("== %s%n", name);
         Instant started = Instant.now();
-        Map<String, Artifact> inputArtifacts = new LinkedHashMap<>();
+        Map<String, Artifact> inputArtifacts = new TreeMap<>(); // sorted keys: run.json is stable from run to run
         for (Map.Entry<String, Path> e : inputs.entrySet()) {
             inputArtifacts.put(e.getKey(), Artifact.of(e.getValue()));
         }
         StepOutcome outcome = body.run();
-        Map<String, Artifact> outputArtifacts = new LinkedHashMap<>();
+        Map<String, Artifact> outputArtifacts = new TreeMap<>();
         for (Map.Entry<String, Path> e : outcome.outputs().entrySet()) {
             outputArtifacts.put(e.getKey(), Artifact.of(e.getValue()));
         }
         Instant finished = Instant.now();
         StepRecord record = new StepRecord(name, started.toString(), finished.toString(),
-                (finished.toEpochMilli() - started.toEpochMilli()) / 1000.0, stepSettings, inputArtifacts,
-                outputArtifacts, outcome.metrics());
+                (finished.toEpochMilli() - started.toEpochMilli()) / 1000.0, new TreeMap<>(stepSettings),
+                inputArtifacts, outputArtifacts, new TreeMap<>(outcome.metrics()));
         manifest.record(record);
         out.printf("== %s: done in %.1f s %s%n", name, record.seconds(), outcome.metrics());
         return record;
