@@ -290,10 +290,7 @@ public final class Gpt implements AutoCloseable {
             v = appendToCache(cache.values, layer, v, 2, cache);
         }
         NDArray scores = q.matMul(keysT);
-        if (bias != null) {
-            scores.addi(bias); // in place: matMul's backward needs its inputs, not this output; saves a (B,H,T,T) copy
-        }
-        NDArray attention = scores.softmax(-1);
+        NDArray attention = (bias == null ? scores : scores.add(bias)).softmax(-1);
         NDArray heads = attention.matMul(v); // (B,H,T,hs)
         NDArray y = (t == 1 ? heads : heads.transpose(0, 2, 1, 3)).reshape(b, t, config.dModel());
         x = x.add(linear(y, p + "attn.proj", true));
@@ -321,7 +318,7 @@ public final class Gpt implements AutoCloseable {
                     data[(int) (i * t + j)] = MASKED;
                 }
             }
-            return manager.create(data, new Shape(t, t));
+            return torchOwned(manager.create(data, new Shape(t, t)));
         });
     }
 

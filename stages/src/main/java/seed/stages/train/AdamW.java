@@ -67,8 +67,9 @@ public final class AdamW implements AutoCloseable {
     private static float globalNorm(Map<String, NDArray> parameters) {
         double sumSquares = 0;
         for (NDArray p : parameters.values()) {
-            try (NDArray g = p.getGradient()) {
-                sumSquares += g.square().sum().getFloat();
+            // results belong to the manager of their first input (the model's): close them, or they pile up there
+            try (NDArray g = p.getGradient(); NDArray squares = g.square(); NDArray sum = squares.sum()) {
+                sumSquares += sum.getFloat();
             }
         }
         return (float) Math.sqrt(sumSquares);
