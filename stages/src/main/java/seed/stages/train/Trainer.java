@@ -78,7 +78,7 @@ public final class Trainer {
                     settings.batchSize());
             LearningRateSchedule schedule = settings.schedule();
             Progress progress = new Progress(stage, settings.steps(), "tok", out, settings.logEveryMs());
-            List<Double> stepSeconds = new ArrayList<>();
+            List<Double> stepThroughput = new ArrayList<>(); // tokens per second of each step (SFT batches vary)
             double trainLoss = Double.NaN;
             double valLoss = Double.NaN;
             long end = stopAt > 0 ? Math.min(stopAt, settings.steps()) : settings.steps();
@@ -89,11 +89,11 @@ public final class Trainer {
                     long started = System.nanoTime();
                     float[] lossAndNorm = trainStep(batch, optimizer, rate);
                     double seconds = (System.nanoTime() - started) / 1e9;
-                    stepSeconds.add(seconds);
                     step++;
                     trainLoss = lossAndNorm[0];
                     tokensSeen += batch.countedTokens();
                     double tokensPerSecond = (double) batch.size() * batch.length() / seconds;
+                    stepThroughput.add(tokensPerSecond);
                     Map<String, Object> line = record("step", step, "loss", trainLoss, "lr", rate,
                             "tokens_per_s", Math.round(tokensPerSecond));
                     if (Float.isFinite(lossAndNorm[1])) {
@@ -125,8 +125,7 @@ public final class Trainer {
             Path chart = writeLossChart();
             Path checkpoint = Checkpoints.resolve(outDir);
             return new TrainResult(checkpoint, outDir.resolve("metrics.jsonl"), chart, step, trainLoss, valLoss,
-                    median(stepSeconds) > 0 ? (double) settings.batchSize() * batchLength() / median(stepSeconds) : 0,
-                    step >= settings.steps());
+                    median(stepThroughput), step >= settings.steps());
         }
     }
 
@@ -208,10 +207,6 @@ public final class Trainer {
                 .addFromMetrics("validation", records, "step", "val_loss")
                 .write(chart);
         return chart;
-    }
-
-    private int batchLength() {
-        return data.trainBatch(0).length();
     }
 
     private static double median(List<Double> values) {
