@@ -1,17 +1,46 @@
 package seed.annotation.bench;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.Comparator;
 import java.util.List;
+import java.util.stream.Stream;
 import javax.sql.DataSource;
 import seed.annotation.core.Catalog;
+import seed.annotation.infra.InfraConfig;
 
 /** Bulk fixtures for the benchmarks: many items with assignments, created in a few SQL statements. */
 final class BenchSetup {
 
     private BenchSetup() {
+    }
+
+    /**
+     * Where a benchmark's services live: the configured ones, or (when neither services nor --data-dir are given)
+     * embedded ones in a throwaway folder that closing deletes. Close it after the services it hosts.
+     */
+    record Workspace(InfraConfig config, Path temp) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            if (temp != null && Files.exists(temp)) {
+                try (Stream<Path> files = Files.walk(temp)) {
+                    files.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+                }
+            }
+        }
+    }
+
+    static Workspace workspace(InfraConfig configured, boolean dataDirGiven, String name) throws IOException {
+        if (configured.kafkaBootstrap() != null || configured.jdbcUrl() != null || dataDirGiven) {
+            return new Workspace(configured, null);
+        }
+        Path temp = Files.createTempDirectory("seed-bench-" + name + "-");
+        return new Workspace(new InfraConfig(null, null, null, null, temp, configured.topic(), 1), temp);
     }
 
     /** Item id range [first, last] of {@code n} new items with K responses, assigned round-robin to the annotators. */

@@ -1,18 +1,13 @@
 package seed.annotation.bench;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -69,14 +64,10 @@ public final class IngestBenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        InfraConfig cfg = infra.config();
-        Path temp = null;
-        if (cfg.kafkaBootstrap() == null && cfg.jdbcUrl() == null && spec.commandLine().getParseResult().matchedOption("--data-dir") == null) {
-            temp = Files.createTempDirectory("seed-bench-ingest-");
-            cfg = new InfraConfig(null, null, null, null, temp, cfg.topic(), 1);
-        }
         double best = 0;
-        try (Annotation a = Annotation.start(cfg)) {
+        boolean dataDirGiven = spec.commandLine().getParseResult().matchedOption("--data-dir") != null;
+        try (BenchSetup.Workspace workspace = BenchSetup.workspace(infra.config(), dataDirGiven, "ingest");
+                Annotation a = Annotation.start(workspace.config())) {
             out.println("bench=ingest events=" + events + " k=" + k + " db_connections_per_consumer=" + dbConnections + " cores=" + Runtime.getRuntime().availableProcessors());
             if (warmupEvents > 0) {
                 int measured = events;
@@ -90,10 +81,6 @@ public final class IngestBenchCommand implements Callable<Integer> {
                 out.printf("rankings_per_s_partitions_%d=%.0f%n", p, rate);
                 out.flush();
                 best = Math.max(best, rate);
-            }
-        } finally {
-            if (temp != null) {
-                deleteTree(temp);
             }
         }
         out.printf("rankings_per_s=%.0f%n", best);
@@ -170,15 +157,6 @@ public final class IngestBenchCommand implements Callable<Integer> {
             out.printf("%spartitions=%d seconds=%.2f produce_per_s=%.0f batches=%d%n", label, p, secs,
                     events / ((producedAt - t0) / 1e9), ing.stats().batches());
             return events / secs;
-        }
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
         }
     }
 }

@@ -5,8 +5,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,7 +25,6 @@ import picocli.CommandLine.Option;
 import seed.annotation.Annotation;
 import seed.annotation.cli.InfraOptions;
 import seed.annotation.core.Catalog;
-import seed.annotation.infra.InfraConfig;
 import seed.annotation.ingest.Ingester;
 import seed.annotation.web.AnnotationServer;
 
@@ -68,14 +65,10 @@ public final class SubmitBenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        InfraConfig cfg = infra.config();
-        Path temp = null;
-        if (cfg.kafkaBootstrap() == null && cfg.jdbcUrl() == null && spec.commandLine().getParseResult().matchedOption("--data-dir") == null) {
-            temp = Files.createTempDirectory("seed-bench-submit-");
-            cfg = new InfraConfig(null, null, null, null, temp, cfg.topic(), 1);
-        }
         int total = rate * (seconds + warmup);
-        try (Annotation a = Annotation.start(cfg)) {
+        boolean dataDirGiven = spec.commandLine().getParseResult().matchedOption("--data-dir") != null;
+        try (BenchSetup.Workspace workspace = BenchSetup.workspace(infra.config(), dataDirGiven, "submit");
+                Annotation a = Annotation.start(workspace.config())) {
             a.startIngester(Ingester.Options.defaults());
             List<String> tokens = new ArrayList<>();
             List<Long> ids = new ArrayList<>();
@@ -110,10 +103,6 @@ public final class SubmitBenchCommand implements Callable<Integer> {
                 out.printf("submit_max_ms=%.2f%n", measured[measured.length - 1] / 1e6);
                 exec.shutdown();
                 return errors.get() == 0 ? 0 : 1;
-            }
-        } finally {
-            if (temp != null) {
-                IngestBenchCommand.deleteTree(temp);
             }
         }
     }
