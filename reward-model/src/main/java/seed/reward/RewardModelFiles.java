@@ -42,16 +42,7 @@ public final class RewardModelFiles {
 
     /** Writes a complete model folder atomically: into a hidden sibling temp folder, then renamed to {@code dir}. */
     public static void save(Path dir, RewardModel model, Info info) throws IOException {
-        Path parent = Files.createDirectories(dir.toAbsolutePath().getParent());
-        Path temp = Files.createTempDirectory(parent, ".incomplete-" + dir.getFileName() + "-");
-        try {
-            writeInto(temp, model, info);
-            Checkpoints.deleteTree(dir);
-            Files.move(temp, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException e) {
-            Checkpoints.deleteTree(temp);
-            throw e;
-        }
+        Checkpoints.replaceFolder(dir, folder -> writeInto(folder, model, info));
     }
 
     /** The model folder meant by {@code path}: the folder itself, or a reward run folder's {@code model/}. */

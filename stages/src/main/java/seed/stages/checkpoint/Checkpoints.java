@@ -61,18 +61,24 @@ public final class Checkpoints {
      * only the newest {@code keep} checkpoints. Returns the checkpoint folder.
      */
     public static Path commit(Path runDir, String name, int keep, Writer writer) throws IOException {
-        Path parent = Files.createDirectories(runDir.resolve(DIR));
-        Path temp = Files.createTempDirectory(parent, ".incomplete-" + name + "-");
+        Path target = replaceFolder(runDir.resolve(DIR).resolve(name), writer);
+        writeAtomically(runDir.resolve(LATEST), name + "\n");
+        prune(target.getParent(), keep, name);
+        return target;
+    }
+
+    /**
+     * Writes a whole folder (a model, a policy, a checkpoint) into a hidden temporary sibling and renames it over
+     * {@code dir}, so readers see the old folder or the complete new one, never a half-written one. Returns dir.
+     */
+    public static Path replaceFolder(Path dir, Writer writer) throws IOException {
+        Path parent = Files.createDirectories(dir.toAbsolutePath().getParent());
+        Path temp = Files.createTempDirectory(parent, ".incomplete-" + dir.getFileName() + "-");
         try {
             writer.writeInto(temp);
-            Path target = parent.resolve(name);
-            if (Files.exists(target)) {
-                deleteTree(target);
-            }
-            move(temp, target);
-            writeAtomically(runDir.resolve(LATEST), name + "\n");
-            prune(parent, keep, name);
-            return target;
+            deleteTree(dir);
+            move(temp, dir);
+            return dir;
         } catch (IOException | RuntimeException e) {
             deleteTree(temp);
             throw e;

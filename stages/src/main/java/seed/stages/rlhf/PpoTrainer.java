@@ -709,18 +709,10 @@ public final class PpoTrainer {
 
     /** The final policy as a plain stages checkpoint folder (plus its value head), written atomically. */
     private Path savePolicy(Path out) throws IOException {
-        Path dir = out.resolve("policy");
-        Path temp = Files.createTempDirectory(out, ".incomplete-policy-");
-        try {
-            Checkpoints.writeModel(temp, policy, tokenizer);
-            SafeTensors.write(temp.resolve(VALUE_HEAD), valueHead(), Map.of("producer", "seed-rlhf"));
-            Checkpoints.deleteTree(dir);
-            Files.move(temp, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            return dir;
-        } catch (IOException | RuntimeException e) {
-            Checkpoints.deleteTree(temp);
-            throw e;
-        }
+        return Checkpoints.replaceFolder(out.resolve("policy"), folder -> {
+            Checkpoints.writeModel(folder, policy, tokenizer);
+            SafeTensors.write(folder.resolve(VALUE_HEAD), valueHead(), Map.of("producer", "seed-rlhf"));
+        });
     }
 
     /** Order-sensitive checksum of a model's weights (any change of any weight changes it, in practice). */
