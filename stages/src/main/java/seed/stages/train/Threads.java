@@ -6,7 +6,7 @@ package seed.stages.train;
  */
 public final class Threads {
 
-    private static volatile boolean engineTouched;
+    private static volatile boolean configured;
 
     private Threads() {
     }
@@ -17,13 +17,13 @@ public final class Threads {
             throw new IllegalArgumentException("--threads must be at least 1, got " + intraOp);
         }
         String previous = System.getProperty("ai.djl.pytorch.num_threads");
-        if (engineTouched && previous != null && !previous.equals(String.valueOf(intraOp))) {
-            System.err.println("warning: libtorch already runs with " + previous + " threads; --threads " + intraOp
-                    + " takes effect in a new process");
+        if (configured && previous != null && !previous.equals(String.valueOf(intraOp))) {
+            System.err.println("warning: this process already set libtorch to " + previous + " threads; --threads "
+                    + intraOp + " takes effect in a new process");
             return;
         }
         System.setProperty("ai.djl.pytorch.num_threads", String.valueOf(intraOp));
         System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
-        engineTouched = true;
+        configured = true;
     }
 }

@@ -200,7 +200,7 @@ public final class Pipeline {
             Agreement.Report stats = annotation.stats();
             out.printf("annotation: %d rankings accepted, %d refused; snapshot %d (%d rankings, sha256 %s)%n", accepted,
                     refused, snapshot.id(), snapshot.count(), snapshot.sha256());
-            Path copy = dir().resolve("preferences.jsonl");
+            Path copy = settings.out().resolve("preferences.jsonl");
             Files.copy(snapshot.path(), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             Map<String, Object> metrics = new LinkedHashMap<>();
             metrics.put("rankings", snapshot.count());
@@ -210,10 +210,6 @@ public final class Pipeline {
             metrics.put("mean_kendall_w", stats.meanKendallW());
             return new StepOutcome(Map.of("snapshot", copy), metrics);
         }
-    }
-
-    private Path dir() {
-        return settings.out();
     }
 
     /** A stage's run folder to resume from, when an earlier attempt left a complete checkpoint there. */
