@@ -1,0 +1,165 @@
+package seed.workflows.lineage;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import seed.annotation.infra.Infra;
+
+/**
+ * The recorder Kestra tasks call: {@link #started} when a task run starts, {@link #finished} when it ends. Each call
+ * appends one hash-chained record signed with the server's Ed25519 key to PostgreSQL, witnesses the new chain head
+ * on Kafka topic {@code seed.lineage}, and emits the matching OpenLineage event. It adds the code version and runtime
+ * ({@link RuntimeInfo}) itself and, for a record naming a snapshot, who ranked what ({@link SnapshotAnnotations}).
+ * Thread-safe (Kestra runs tasks on several worker threads); one instance per JVM is enough.
+ *
+ * <p>A failure to write the ledger or the witness throws: a task whose lineage cannot be recorded should fail rather
+ * than produce an untraceable checkpoint. OpenLineage delivery failures are only logged.
+ */
+public final class Lineage implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Lineage.class);
+
+    /** The Kafka topic the chain head is witnessed on. */
+    public static final String WITNESS_TOPIC = Witness.TOPIC;
+
+    private final LineageStore store;
+    private final SigningKey key;
+    private final Witness witness;
+    private final OpenLineageEmitter openLineage;
+    private final RuntimeInfo runtime = RuntimeInfo.current();
+
+    private Lineage(LineageStore store, SigningKey key, Witness witness, OpenLineageEmitter openLineage) {
+        this.store = store;
+        this.key = key;
+        this.witness = witness;
+        this.openLineage = openLineage;
+    }
+
+    /**
+     * Opens the recorder: loads (or generates, the first time) the signing key in {@code keyDir}, records its public
+     * key in PostgreSQL and on the witness topic, and connects the OpenLineage outputs.
+     *
+     * @param ds               Seed's PostgreSQL (schema migrated, see {@code seed.migrations.Migrations})
+     * @param keyDir           folder of the server's signing key (keep it off the database host)
+     * @param kafkaBootstrap   Kafka for the witness topic; empty = no witness (logged: a weaker audit trail)
+     * @param openLineageJsonl file to append OpenLineage events to, one JSON per line
+     * @param openLineageUrl   OpenLineage HTTP endpoint (e.g. Marquez's http://host:5000), optional
+     */
+    public static Lineage open(DataSource ds, Path keyDir, Optional<String> kafkaBootstrap,
+            Optional<Path> openLineageJsonl, Optional<URI> openLineageUrl) {
+        SigningKey key = SigningKey.loadOrCreate(keyDir);
+        LineageStore store = new LineageStore(ds);
+        store.registerKey(key.keyId(), key.publicKeyBase64());
+        Witness witness = null;
+        if (kafkaBootstrap.isPresent()) {
+            witness = Witness.connect(kafkaBootstrap.get(), WITNESS_TOPIC);
+            try {
+                witness.key(key.keyId(), key.publicKeyBase64());
+            } catch (RuntimeException e) {
+                witness.close();
+                throw e;
+            }
+        } else {
+            log.warn("lineage: no Kafka configured, the chain head is not witnessed (a database superuser who also"
+                    + " holds the signing key could rewrite lineage unnoticed)");
+        }
+        return new Lineage(store, key, witness, new OpenLineageEmitter(openLineageJsonl, openLineageUrl));
+    }
+
+    /**
+     * The recorder on Seed's own infrastructure: its PostgreSQL and Kafka, the key in {@link #defaultKeyDir}, the
+     * OpenLineage file {@code openlineage.jsonl} in the data dir, and the HTTP endpoint from SEED_OPENLINEAGE_URL.
+     */
+    public static Lineage open(Infra infra) {
+        Path dataDir = infra.config().dataDir();
+        String url = System.getenv("SEED_OPENLINEAGE_URL");
+        return open(infra.dataSource(), defaultKeyDir(dataDir), Optional.ofNullable(infra.kafkaBootstrap()),
+                Optional.of(dataDir.resolve("openlineage.jsonl")),
+                url == null || url.isBlank() ? Optional.empty() : Optional.of(URI.create(url)));
+    }
+
+    /** Where the signing key lives by default: {@code <dataDir>/lineage-keys}. */
+    public static Path defaultKeyDir(Path dataDir) {
+        return dataDir.resolve("lineage-keys");
+    }
+
+    /** Records the start of a task run (status must be RUNNING). */
+    public LineageRecord started(TaskRunRecord run) {
+        if (run.status() != TaskRunRecord.Status.RUNNING) {
+            throw new IllegalArgumentException("started(): task run " + run.taskRunId() + " has status " + run.status()
+                    + ", expected RUNNING");
+        }
+        return record(run);
+    }
+
+    /** Records the end of a task run (status SUCCESS, FAILED or KILLED) with its outputs and metrics. */
+    public LineageRecord finished(TaskRunRecord run) {
+        if (run.status() == TaskRunRecord.Status.RUNNING) {
+            throw new IllegalArgumentException("finished(): task run " + run.taskRunId() + " is still RUNNING;"
+                    + " use TaskRunRecord.finish(status, outputs, metrics)");
+        }
+        if (run.endedAt() == null) {
+            throw new IllegalArgumentException("finished(): task run " + run.taskRunId() + " has no endedAt");
+        }
+        return record(run);
+    }
+
+    private synchronized LineageRecord record(TaskRunRecord run) {
+        LineageRecord.Event event = LineageRecord.Event.of(run.status());
+        Map<String, Object> annotations = null;
+        if (run.snapshotId() != null && event != LineageRecord.Event.START) {
+            annotations = SnapshotAnnotations.read(store.dataSource(), run.snapshotId())
+                    .orElseThrow(() -> new IllegalArgumentException("task run " + run.taskRunId() + " names snapshot "
+                            + run.snapshotId() + ", which does not exist in preference_snapshots"))
+                    .toMap();
+        }
+        Map<String, Object> snapshotPart = annotations;
+        LineageRecord r = store.append(event, run, key, head -> {
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("seq", head.nextSeq());
+            body.put("prev_sha256", head.sha256());
+            body.put("event", event.name());
+            body.put("key_id", key.keyId());
+            body.put("recorded_at", head.now().toString());
+            body.put("run", RecordCodec.toMap(run));
+            body.put("runtime", runtime.toMap());
+            if (snapshotPart != null) {
+                body.put("annotations", snapshotPart);
+            }
+            return body;
+        });
+        if (witness != null) {
+            witness.record(r);
+        }
+        openLineage.emit(run, runtime);
+        return r;
+    }
+
+    /** The OpenLineage run id Seed gives a Kestra execution (the parent facet of its task runs). */
+    public static UUID openLineageRunId(String executionId) {
+        return OpenLineageEmitter.runId(executionId);
+    }
+
+    /** The OpenLineage run id of one attempt of a task run. */
+    public static UUID openLineageRunId(String taskRunId, int attempt) {
+        return OpenLineageEmitter.attemptRunId(taskRunId, attempt);
+    }
+
+    public String keyId() {
+        return key.keyId();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (witness != null) {
+            witness.close();
+        }
+        openLineage.close();
+    }
+}
