@@ -9,7 +9,7 @@ import java.util.Properties;
 
 /**
  * The code and runtime a task run ran on, filled in by {@link Lineage} itself: Seed's version and git commit (written
- * into the jar at build time as {@code seed-build.properties} and {@code seed-git.properties}), the JVM, and the DJL
+ * into the jar at build time as {@code seed-build.properties} and {@code seed-git-commit.txt}), the JVM, and the DJL
  * and libtorch versions the build packages. "unknown" when a value was not available at build time (e.g. a build
  * outside a git checkout), never guessed.
  */
@@ -25,13 +25,22 @@ public record RuntimeInfo(String seedVersion, String gitCommit, boolean gitDirty
 
     private static RuntimeInfo load() {
         Properties build = properties("/seed-build.properties");
-        Properties git = properties("/seed-git.properties");
-        String commit = git.getProperty("git.commit.id", "unknown");
+        String describe = text("/seed-git-commit.txt"); // "<40 hex>" or "<40 hex>-dirty" or "unknown"
+        boolean dirty = describe.endsWith("-dirty");
+        String commit = dirty ? describe.substring(0, describe.length() - "-dirty".length()) : describe;
         return new RuntimeInfo(build.getProperty("seed.version", "unknown"), commit.isBlank() ? "unknown" : commit,
-                Boolean.parseBoolean(git.getProperty("git.dirty", "false")),
+                dirty,
                 System.getProperty("java.vendor") + " " + System.getProperty("java.runtime.version"),
                 build.getProperty("djl.version", "unknown"), build.getProperty("libtorch.version", "unknown"),
                 System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+    }
+
+    private static String text(String resource) {
+        try (InputStream in = RuntimeInfo.class.getResourceAsStream(resource)) {
+            return in == null ? "unknown" : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + resource + " from the jar", e);
+        }
     }
 
     private static Properties properties(String resource) {
