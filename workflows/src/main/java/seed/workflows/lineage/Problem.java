@@ -1,0 +1,45 @@
+package seed.workflows.lineage;
+
+/**
+ * One thing {@code seed lineage verify} found wrong, naming what (a record, an artifact, a snapshot) and why.
+ *
+ * @param kind    the check that failed
+ * @param subject what failed it ("lineage record 7 (COMPLETE of sft ...)", "artifact corpus at /x of pretrain")
+ * @param detail  expected vs found
+ */
+public record Problem(Kind kind, String subject, String detail) {
+
+    /** The checks. */
+    public enum Kind {
+        /** A record's stored SHA-256 is not the hash of its body. */
+        RECORD_HASH,
+        /** A record does not follow the one before it (gap, or prev hash differs). */
+        CHAIN,
+        /** A record's indexed columns differ from its signed body. */
+        COLUMNS,
+        /** The signature does not verify with the named key. */
+        SIGNATURE,
+        /** The record names a key that is not in lineage_keys. */
+        UNKNOWN_KEY,
+        /** The key is in the database but neither the witness nor the local key folder vouches for it. */
+        UNTRUSTED_KEY,
+        /** The witness topic holds a different hash for the record. */
+        WITNESS_MISMATCH,
+        /** The record was never witnessed. */
+        NOT_WITNESSED,
+        /** The witness holds a record the database lacks. */
+        WITNESS_ONLY,
+        /** The witness cannot be read (topic missing, Kafka unreachable or not configured). */
+        NO_WITNESS,
+        /** An artifact's file or folder no longer exists. */
+        ARTIFACT_MISSING,
+        /** An artifact's content no longer has its recorded SHA-256. */
+        ARTIFACT_CHANGED,
+        /** A snapshot's members, annotators or file hash in PostgreSQL differ from what the record embedded. */
+        SNAPSHOT_CHANGED
+    }
+
+    public String message() {
+        return kind + ": " + subject + ": " + detail;
+    }
+}
