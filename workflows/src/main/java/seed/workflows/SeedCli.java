@@ -35,6 +35,8 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("rlhf", new seed.stages.cli.RlhfCommand(seed.reward.RewardModelFiles::load));
         // -- annotation
         cli.addSubcommand("annotate", new seed.annotation.cli.AnnotateCommand());
+        // -- lineage (workflows)
+        cli.addSubcommand("lineage", new seed.workflows.lineage.LineageCommand());
 
         CommandLine bench = new CommandLine(new BenchCommand());
         // Benchmarks (`seed bench NAME`), one line each, grouped by module.

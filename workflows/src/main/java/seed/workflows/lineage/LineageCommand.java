@@ -1,0 +1,164 @@
+package seed.workflows.lineage;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import seed.annotation.cli.InfraOptions;
+import seed.annotation.infra.Infra;
+import seed.annotation.infra.InfraConfig;
+
+/**
+ * {@code seed lineage show|verify CHECKPOINT|RUN}: the auditor's command line. Finds PostgreSQL and Kafka like every
+ * {@code seed annotate} command (flags, SEED_* variables, else the embedded services under the data dir); when
+ * neither --data-dir nor SEED_DATA_DIR is given and the target is a path, the data dir of the run that holds it is
+ * found by walking up from the path ({@link #DATA_DIR_CANDIDATES}), so {@code seed lineage show runs/demo/...}
+ * works after a demo on embedded defaults.
+ */
+@Command(name = "lineage", mixinStandardHelpOptions = true,
+        description = "Trace a checkpoint or run to its data, annotations, settings, code and people; verify nothing changed.",
+        subcommands = {LineageCommand.Show.class, LineageCommand.Verify.class})
+public final class LineageCommand implements Runnable {
+
+    /** Folders, relative to an ancestor of the target, that hold a run's embedded services. */
+    static final List<String> DATA_DIR_CANDIDATES = List.of("annotation", ".seed/annotation", "data");
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Shared options and error handling: exit 2 for a bad target, 1 for a failed check. */
+    abstract static class Base implements Callable<Integer> {
+        @Mixin
+        InfraOptions infra;
+
+        @Option(names = "--key-dir", description = "the server's lineage key folder (default <data-dir>/lineage-keys);"
+                + " its public key is trusted like one announced on the witness topic")
+        Path keyDir;
+
+        @Option(names = "--witness-topic", defaultValue = Witness.TOPIC, description = "default ${DEFAULT-VALUE}")
+        String witnessTopic;
+
+        @Parameters(index = "0", paramLabel = "CHECKPOINT|RUN", description = "a checkpoint (any recorded file or folder) or a Kestra execution id")
+        String target;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        abstract int body(Infra infra, PrintWriter out) throws Exception;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter err = spec.commandLine().getErr();
+            InfraConfig config = config();
+            try (Infra inf = Infra.start(config)) {
+                return body(inf, spec.commandLine().getOut());
+            } catch (LineageGraph.NotFound e) {
+                err.println("seed lineage " + spec.name() + ": " + e.getMessage());
+                return 2;
+            } catch (IllegalStateException e) {
+                err.println("seed lineage " + spec.name() + ": " + e.getMessage());
+                return 1;
+            } finally {
+                err.flush();
+            }
+        }
+
+        Path keyDir(Infra inf) {
+            return keyDir != null ? keyDir : Lineage.defaultKeyDir(inf.config().dataDir());
+        }
+
+        private InfraConfig config() {
+            InfraConfig c = infra.config();
+            boolean explicit = spec.commandLine().getParseResult().hasMatchedOption("--data-dir")
+                    || System.getenv("SEED_DATA_DIR") != null;
+            if (explicit || c.jdbcUrl() != null) {
+                return c;
+            }
+            Optional<Path> found = discoverDataDir(Path.of(target));
+            return found.map(d -> new InfraConfig(c.kafkaBootstrap(), c.jdbcUrl(), c.jdbcUser(), c.jdbcPassword(), d,
+                    c.topic(), c.partitions())).orElse(c);
+        }
+    }
+
+    /** The embedded-services folder of the run holding {@code target}: the nearest ancestor with one. */
+    static Optional<Path> discoverDataDir(Path target) {
+        if (!Files.exists(target)) {
+            return Optional.empty();
+        }
+        for (Path p = target.toAbsolutePath().normalize(); p != null; p = p.getParent()) {
+            for (String rel : DATA_DIR_CANDIDATES) {
+                Path d = p.resolve(rel);
+                if (Files.exists(d.resolve("postgres").resolve("PG_VERSION"))) {
+                    return Optional.of(d);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true,
+            description = "Print the whole upstream tree of a checkpoint or run: data, settings, code, people, hashes.")
+    static final class Show extends Base {
+        @Option(names = "--json", description = "as JSON")
+        boolean json;
+
+        @Option(names = "--dot", description = "as Graphviz DOT (pipe into `dot -Tsvg`)")
+        boolean dot;
+
+        @Override
+        int body(Infra inf, PrintWriter out) throws Exception {
+            if (json && dot) {
+                throw new LineageGraph.NotFound("choose one of --json and --dot");
+            }
+            LineageGraph g = LineageGraph.build(new LineageStore(inf.dataSource()).all(), target);
+            if (json) {
+                out.println(CanonicalJson.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(GraphFormats.json(g)));
+            } else if (dot) {
+                out.print(GraphFormats.dot(g));
+            } else {
+                out.print(GraphFormats.text(g));
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true,
+            description = "Re-hash every artifact up the tree and check the chain, the signatures and the Kafka witness;"
+                    + " exit 1 naming the first mismatch.")
+    static final class Verify extends Base {
+        @Override
+        int body(Infra inf, PrintWriter out) {
+            VerifyReport r = new Verifier(inf.dataSource(), Optional.ofNullable(inf.kafkaBootstrap()), witnessTopic,
+                    Optional.of(keyDir(inf))).verify(target);
+            PrintWriter err = spec.commandLine().getErr();
+            if (!r.ok()) {
+                err.println("seed lineage verify: FAILED: " + r.first().message());
+                for (Problem p : r.problems().subList(1, r.problems().size())) {
+                    err.println("  also: " + p.message());
+                }
+                err.flush();
+            }
+            out.println("records_checked=" + r.recordsChecked());
+            out.println("witness_head=" + r.witnessHead());
+            out.println("task_runs=" + r.taskRuns());
+            out.println("artifacts_checked=" + r.artifactsChecked());
+            out.println("problems=" + r.problems().size());
+            out.println("verified=" + r.ok());
+            out.flush();
+            return r.ok() ? 0 : 1;
+        }
+    }
+}

@@ -1,0 +1,351 @@
+package seed.workflows.lineage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.openlineage.client.OpenLineage;
+import io.openlineage.client.OpenLineageClientUtils;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import seed.annotation.infra.Infra;
+import seed.workflows.SeedCli;
+
+/**
+ * Lineage on a real, demo-shaped chain ({@link TinyChain}: real stage APIs, real rankings over Kafka into the
+ * embedded PostgreSQL): show reaches the corpus, the SFT data, the snapshot and its annotators; verify passes; one
+ * changed byte, one row rewritten by a superuser (chain recomputed, with and without the stolen key), an unknown key
+ * and a missing witness topic all fail naming what; the database refuses changes; OpenLineage events parse with the
+ * client's own model and pair up.
+ */
+class LineageTest {
+
+    static TinyChain chain;
+    static DataSource ds;
+
+    @BeforeAll
+    static void build() throws Exception {
+        chain = TinyChain.get();
+        ds = chain.annotation.infra().dataSource();
+    }
+
+    private static Verifier verifier(String topic) {
+        return new Verifier(ds, Optional.of(chain.annotation.infra().kafkaBootstrap()), topic, Optional.of(chain.keyDir));
+    }
+
+    private static VerifyReport verifyPolicy() {
+        return verifier(Lineage.WITNESS_TOPIC).verify(chain.artifacts.get("policy").toString());
+    }
+
+    /** Runs {@code seed lineage ...} in-process against the chain's running PostgreSQL and Kafka. */
+    record Cli(int exit, String out, String err) {
+    }
+
+    static Cli cli(String... args) {
+        Infra infra = chain.annotation.infra();
+        List<String> all = new ArrayList<>(List.of("lineage"));
+        all.add(args[0]);
+        all.addAll(List.of("--jdbc-url", infra.jdbcUrl(), "--jdbc-user", infra.jdbcUser(), "--kafka-bootstrap",
+                infra.kafkaBootstrap(), "--data-dir", infra.config().dataDir().toString()));
+        all.addAll(List.of(args).subList(1, args.length));
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = SeedCli.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(all.toArray(String[]::new));
+        return new Cli(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void showOnThePolicyReachesCorpusSftDataSnapshotAndItsAnnotators() throws Exception {
+        LineageGraph g = LineageGraph.build(new LineageStore(ds).all(), chain.artifacts.get("policy").toString());
+        Set<String> stages = g.nodes().stream().map(n -> n.run().stage()).collect(Collectors.toSet());
+        assertEquals(Set.copyOf(chain.stages()), stages, "every step from data to policy is upstream of the policy");
+        assertEquals("rlhf", g.node(g.roots().get(0)).run().stage());
+        Set<String> reachedPaths = new HashSet<>();
+        g.edges().forEach(e -> reachedPaths.add(e.artifact().path()));
+        for (String name : List.of("corpus", "sft_data", "snapshot", "candidates", "sft", "base", "reward")) {
+            assertTrue(reachedPaths.contains(chain.artifacts.get(name).toAbsolutePath().normalize().toString()),
+                    name + " is on an edge of the policy's lineage: " + reachedPaths);
+        }
+        LineageGraph.Node snapshot = g.nodes().stream().filter(n -> n.run().stage().equals("snapshot")).findFirst().orElseThrow();
+        JsonNode ann = snapshot.annotations();
+        assertNotNull(ann, "the snapshot node carries its annotations");
+        assertEquals(chain.snapshotId, ann.path("snapshot_id").asLong());
+        assertEquals(chain.rankings, ann.path("rankings").asInt());
+        Set<Long> annotators = new HashSet<>();
+        ann.path("annotators").fieldNames().forEachRemaining(k -> annotators.add(Long.parseLong(k)));
+        assertEquals(chain.annotatorIds, annotators, "the snapshot names exactly the annotators who ranked");
+        // the checkpoint that generated the ranked candidates is the SFT checkpoint, linked by its hash
+        assertTrue(g.edges().stream().anyMatch(e -> e.relation().equals("generated the ranked candidates")
+                && g.node(e.from()).run().stage().equals("sft") && e.to().equals(snapshot.id())), g.edges().toString());
+        // every node names the code that ran
+        JsonNode rt = snapshot.runtime();
+        assertTrue(rt.path("git_commit").asText().matches("[0-9a-f]{40}|unknown"), rt.toString());
+        assertEquals("0.35.1", rt.path("djl").asText());
+
+        Cli text = cli("show", chain.artifacts.get("policy").toString());
+        assertEquals(0, text.exit(), text.err());
+        assertTrue(text.out().contains(chain.artifacts.get("corpus").toAbsolutePath().toString()), text.out());
+        assertTrue(text.out().contains("annotations: snapshot " + chain.snapshotId + ", " + chain.rankings + " rankings by 3 annotators"), text.out());
+        assertTrue(text.out().contains("launched by alice"), text.out());
+        Cli json = cli("show", chain.artifacts.get("policy").toString(), "--json");
+        assertEquals(0, json.exit(), json.err());
+        assertEquals(7, CanonicalJson.read(json.out()).path("nodes").size());
+        Cli dot = cli("show", TinyChain.MAIN_EXECUTION, "--dot");
+        assertEquals(0, dot.exit(), dot.err());
+        assertTrue(dot.out().startsWith("digraph lineage {") && dot.out().contains("->"), dot.out());
+    }
+
+    @Test
+    void verifyPassesOnTheUntouchedRun() {
+        VerifyReport r = verifyPolicy();
+        assertTrue(r.ok(), () -> r.problems().toString());
+        assertEquals(7, r.taskRuns());
+        assertTrue(r.recordsChecked() >= 14 && r.witnessHead() >= r.recordsChecked(), r.toString());
+        Cli c = cli("verify", chain.artifacts.get("policy").toString());
+        assertEquals(0, c.exit(), c.out() + c.err());
+        assertTrue(c.out().contains("verified=true"), c.out());
+    }
+
+    @Test
+    void oneChangedByteOfAnUpstreamArtifactFailsVerifyNamingIt() throws Exception {
+        Path corpus = chain.artifacts.get("corpus");
+        byte[] original = Files.readAllBytes(corpus);
+        byte[] changed = original.clone();
+        changed[changed.length / 2] ^= 1;
+        Files.write(corpus, changed);
+        try {
+            VerifyReport r = verifyPolicy();
+            assertFalse(r.ok());
+            assertEquals(Problem.Kind.ARTIFACT_CHANGED, r.first().kind());
+            assertTrue(r.first().subject().contains(corpus.toAbsolutePath().toString()), r.first().message());
+            Cli c = cli("verify", chain.artifacts.get("policy").toString());
+            assertEquals(1, c.exit());
+            assertTrue(c.err().contains("FAILED: ARTIFACT_CHANGED: artifact corpus (corpus) at " + corpus.toAbsolutePath()), c.err());
+        } finally {
+            Files.write(corpus, original);
+        }
+        assertTrue(verifyPolicy().ok(), "restored");
+    }
+
+    /** A saved row, to put back exactly after a tampering test. */
+    record Row(long seq, String body, String prev, String sha, String keyId, String signature) {
+    }
+
+    private static List<Row> rows() {
+        return new LineageStore(ds).all().stream()
+                .map(r -> new Row(r.seq(), r.body(), r.prevSha256(), r.sha256(), r.keyId(), r.signature())).toList();
+    }
+
+    /** Writes rows as a superuser with the append-only triggers (and FK checks) switched off. */
+    private static void superuserWrite(List<Row> rows) throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute("ALTER TABLE lineage_records DISABLE TRIGGER ALL");
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE lineage_records SET body = ?, prev_sha256 = ?,"
+                    + " sha256 = ?, key_id = ?, signature = ? WHERE seq = ?")) {
+                // sha256 is UNIQUE: move every row to a placeholder first so swapped hashes never collide
+                try (Statement st = c.createStatement()) {
+                    st.execute("UPDATE lineage_records SET sha256 = lpad(seq::text, 64, 'x') WHERE seq IN ("
+                            + rows.stream().map(r -> String.valueOf(r.seq())).collect(Collectors.joining(",")) + ")");
+                }
+                for (Row r : rows) {
+                    ps.setString(1, r.body());
+                    ps.setString(2, r.prev());
+                    ps.setString(3, r.sha());
+                    ps.setString(4, r.keyId());
+                    ps.setString(5, r.signature());
+                    ps.setLong(6, r.seq());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            try (Statement st = c.createStatement()) {
+                st.execute("ALTER TABLE lineage_records ENABLE TRIGGER ALL");
+            }
+            c.commit();
+        }
+    }
+
+    /**
+     * The attack: change one setting in the body of the pretrain task's end record and recompute the hash chain
+     * from there to the head, re-signing with {@code stolenKey} if given (else keeping the old signatures).
+     */
+    private static List<Row> rewritten(List<Row> original, long targetSeq, SigningKey stolenKey) {
+        List<Row> out = new ArrayList<>();
+        String prev = null;
+        for (Row r : original) {
+            if (r.seq() < targetSeq) {
+                continue;
+            }
+            ObjectNode body = (ObjectNode) CanonicalJson.read(r.body());
+            if (r.seq() == targetSeq) {
+                ((ObjectNode) body.path("run").path("settings")).put("learningRate", 0.5);
+            }
+            if (prev != null) {
+                body.put("prev_sha256", prev);
+            }
+            String text = CanonicalJson.write(CanonicalJson.JSON.convertValue(body, Map.class));
+            String sha = CanonicalJson.sha256(text);
+            out.add(new Row(r.seq(), text, prev != null ? prev : r.prev(), sha, r.keyId(),
+                    stolenKey == null ? r.signature() : stolenKey.sign(text)));
+            prev = sha;
+        }
+        return out;
+    }
+
+    private static long pretrainEndSeq() {
+        return new LineageStore(ds).all().stream()
+                .filter(r -> r.stage().equals("pretrain") && r.event() == LineageRecord.Event.COMPLETE)
+                .findFirst().orElseThrow().seq();
+    }
+
+    @Test
+    void aRowRewrittenBySuperuserWithTheChainRecomputedFailsOnSignatureAndWitness() throws Exception {
+        List<Row> original = rows();
+        long target = pretrainEndSeq();
+        try {
+            superuserWrite(rewritten(original, target, null));
+            VerifyReport r = verifyPolicy();
+            assertFalse(r.ok());
+            Problem p = r.first();
+            assertEquals(Problem.Kind.SIGNATURE, p.kind(), r.problems().toString());
+            assertTrue(p.subject().startsWith("lineage record " + target + " (COMPLETE of pretrain"), p.message());
+            assertTrue(r.problems().stream().noneMatch(x -> x.kind() == Problem.Kind.CHAIN || x.kind() == Problem.Kind.RECORD_HASH),
+                    "the chain itself was recomputed consistently: " + r.problems());
+
+            // the attacker also holds the signing key: signatures verify, the Kafka witness still names the row
+            superuserWrite(rewritten(original, target, SigningKey.loadOrCreate(chain.keyDir)));
+            VerifyReport w = verifyPolicy();
+            assertFalse(w.ok());
+            assertEquals(Problem.Kind.WITNESS_MISMATCH, w.first().kind(), w.problems().toString());
+            assertTrue(w.first().subject().startsWith("lineage record " + target + " "), w.first().message());
+            Cli c = cli("verify", chain.artifacts.get("policy").toString());
+            assertEquals(1, c.exit());
+            assertTrue(c.err().contains("FAILED: WITNESS_MISMATCH: lineage record " + target), c.err());
+        } finally {
+            superuserWrite(original);
+        }
+        assertTrue(verifyPolicy().ok(), () -> "restored: " + verifyPolicy().problems());
+    }
+
+    @Test
+    void aRecordSignedWithAnUnknownKeyIsNamed() throws Exception {
+        List<Row> original = rows();
+        Row last = original.get(original.size() - 1);
+        String fake = "f".repeat(64);
+        try {
+            superuserWrite(List.of(new Row(last.seq(), last.body(), last.prev(), last.sha(), fake, last.signature())));
+            VerifyReport r = verifyPolicy();
+            Problem unknown = r.problems().stream().filter(p -> p.kind() == Problem.Kind.UNKNOWN_KEY).findFirst().orElseThrow(
+                    () -> new AssertionError(r.problems().toString()));
+            assertTrue(unknown.subject().startsWith("lineage record " + last.seq() + " "), unknown.message());
+            assertTrue(unknown.detail().contains("key " + fake + ", which is not in lineage_keys"), unknown.message());
+        } finally {
+            superuserWrite(original);
+        }
+    }
+
+    @Test
+    void theDatabaseRefusesChangesEvenToTheOwnerAndTheAppRoleMayOnlyInsertAndSelect() throws SQLException {
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            for (String sql : List.of("UPDATE lineage_records SET stage = 'x' WHERE seq = 1", "DELETE FROM lineage_records",
+                    "TRUNCATE lineage_records", "UPDATE lineage_records SET stage = 'x' WHERE false",
+                    "DELETE FROM lineage_keys")) {
+                SQLException e = assertThrows(SQLException.class, () -> st.execute(sql), sql);
+                assertTrue(e.getMessage().contains("lineage is append-only"), sql + ": " + e.getMessage());
+            }
+        }
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute("SET LOCAL ROLE " + LineageStore.APP_ROLE);
+                st.executeQuery("SELECT count(*) FROM lineage_records").close();
+                SQLException e = assertThrows(SQLException.class, () -> st.execute("UPDATE lineage_records SET stage = 'x'"));
+                assertTrue(e.getMessage().contains("permission denied"), e.getMessage());
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
+    @Test
+    void badTargetsAndAMissingWitnessTopicGiveClearMessagesAndNonZeroExits() throws Exception {
+        Path stranger = Files.writeString(chain.dir.resolve("not-an-artifact.txt"), "hello");
+        Cli c = cli("verify", stranger.toString());
+        assertEquals(2, c.exit());
+        assertTrue(c.err().contains(stranger.toAbsolutePath() + " is not a Seed artifact"), c.err());
+        Cli none = cli("show", "no-such-run-or-path");
+        assertEquals(2, none.exit());
+        assertTrue(none.err().contains("'no-such-run-or-path' is neither an existing file or folder nor a recorded Kestra execution id"), none.err());
+
+        VerifyReport r = verifier("seed.lineage.absent").verify(chain.artifacts.get("policy").toString());
+        assertEquals(Problem.Kind.NO_WITNESS, r.first().kind());
+        assertTrue(r.first().detail().contains("the lineage witness topic seed.lineage.absent does not exist"), r.first().message());
+        Cli w = cli("verify", chain.artifacts.get("policy").toString(), "--witness-topic", "seed.lineage.absent");
+        assertEquals(1, w.exit());
+        assertTrue(w.err().contains("NO_WITNESS"), w.err());
+        int before = new LineageStore(ds).all().size();
+        assertEquals(before, new LineageStore(ds).all().size(), "verify wrote nothing");
+    }
+
+    @Test
+    void everyOpenLineageEventParsesWithTheClientModelAndPairsUpUnderItsExecution() throws Exception {
+        List<String> lines = Files.readAllLines(chain.openLineageFile).stream().filter(l -> !l.isBlank()).toList();
+        Map<UUID, List<OpenLineage.RunEvent>> byRun = new HashMap<>();
+        for (String line : lines) {
+            OpenLineage.RunEvent e = OpenLineageClientUtils.runEventFromJson(line);
+            byRun.computeIfAbsent(e.getRun().getRunId(), k -> new ArrayList<>()).add(e);
+        }
+        assertTrue(byRun.size() >= 7, "one run per task run: " + byRun.keySet());
+        for (Map.Entry<UUID, List<OpenLineage.RunEvent>> run : byRun.entrySet()) {
+            List<OpenLineage.RunEvent.EventType> types = run.getValue().stream().map(OpenLineage.RunEvent::getEventType).toList();
+            assertEquals(List.of(OpenLineage.RunEvent.EventType.START, OpenLineage.RunEvent.EventType.COMPLETE), types,
+                    "run " + run.getKey());
+            for (OpenLineage.RunEvent e : run.getValue()) {
+                OpenLineage.ParentRunFacet parent = e.getRun().getFacets().getParent();
+                String execution = (String) e.getRun().getFacets().getAdditionalProperties().get("seed_kestra")
+                        .getAdditionalProperties().get("executionId");
+                assertEquals(chain.executionOf.get(parent.getJob().getName()), execution);
+                assertEquals(Lineage.openLineageRunId(execution), parent.getRun().getRunId());
+                assertEquals(TinyChain.NS, parent.getJob().getNamespace());
+                assertTrue(e.getJob().getName().startsWith(parent.getJob().getName() + "."), e.getJob().getName());
+            }
+            OpenLineage.RunEvent complete = run.getValue().get(1);
+            for (OpenLineage.OutputDataset out : complete.getOutputs()) {
+                String version = out.getFacets().getVersion().getDatasetVersion();
+                assertEquals(seed.stages.checkpoint.Hashes.sha256(Path.of(out.getName())), version, out.getName());
+            }
+        }
+        OpenLineage.RunEvent policy = byRun.values().stream().flatMap(List::stream)
+                .filter(e -> e.getJob().getName().equals("seed.rlhf.ppo") && !e.getOutputs().isEmpty()).findFirst().orElseThrow();
+        assertEquals(chain.artifacts.get("policy").toAbsolutePath().normalize().toString(), policy.getOutputs().get(0).getName());
+    }
+}
