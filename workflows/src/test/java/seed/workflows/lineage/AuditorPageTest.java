@@ -1,0 +1,202 @@
+package seed.workflows.lineage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.javalin.Javalin;
+import java.io.File;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+import seed.annotation.core.Annotator;
+import seed.annotation.core.Catalog;
+
+/**
+ * The auditor page through a real Javalin server on the real token model: who may read lineage (auditors, operators)
+ * and who is refused with a reason (annotators, importers, unknown tokens), then the page in headless Chromium: sign
+ * in, pick the run, see the graph, open the reward model's annotations, verify. The browser part is skipped locally
+ * when Chromium is missing but FAILS under CI=true.
+ */
+class AuditorPageTest {
+
+    static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("SEED_CHROMIUM", "/usr/bin/chromium"));
+    static final Path CHROMEDRIVER = Path.of(System.getenv().getOrDefault("SEED_CHROMEDRIVER", "/usr/bin/chromedriver"));
+
+    static TinyChain chain;
+    static Javalin app;
+    static String base;
+    static String auditor;
+    static String operator;
+    static String annotator;
+    static String importer;
+    static final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() throws Exception {
+        chain = TinyChain.get();
+        Catalog catalog = chain.annotation.catalog();
+        long n = System.nanoTime() % 100000;
+        operator = catalog.createAnnotator("op-" + n, "operator").token();
+        annotator = catalog.createAnnotator("ann-" + n, "annotator").token();
+        importer = catalog.createAnnotator("imp-" + n, "importer").token();
+        Function<String, Optional<Annotator>> authenticate = auditorAware(catalog);
+        app = Javalin.create(cfg -> cfg.showJavalinBanner = false);
+        AuditorPage.register(app, authenticate, LineageService.of(chain.annotation.infra()));
+        app.start("127.0.0.1", 0);
+        base = "http://127.0.0.1:" + app.port();
+    }
+
+    /**
+     * The token model with an auditor in it. Until the role model of issue 9 (role "auditor" in annotators) is
+     * merged, the auditor's token is this test's own; every other role comes from the real Catalog.
+     */
+    private static Function<String, Optional<Annotator>> auditorAware(Catalog catalog) {
+        auditor = "seed_test-auditor-" + System.nanoTime();
+        Annotator who = new Annotator(-1, "audit-1", "auditor");
+        return t -> t.equals(auditor) ? Optional.of(who) : catalog.authenticate(t);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (app != null) {
+            app.stop();
+        }
+    }
+
+    static HttpResponse<String> get(String path, String token) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60)).GET();
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static String q(Path p) {
+        return URLEncoder.encode(p.toString(), StandardCharsets.UTF_8);
+    }
+
+    static void assertRefused(HttpResponse<String> r, int status, String reason) {
+        assertEquals(status, r.statusCode(), r.body());
+        String error = CanonicalJson.read(r.body()).path("error").asText();
+        assertTrue(error.contains(reason), error);
+    }
+
+    @Test
+    void onlyAuditorsAndOperatorsReadLineageAndEveryRefusalSaysWhy() throws Exception {
+        String graph = "/api/lineage/graph?target=" + q(chain.artifacts.get("policy"));
+        assertRefused(get("/api/lineage/runs", null), 401, "missing Authorization: Bearer <token> header");
+        assertRefused(get("/api/lineage/runs", "seed_not-a-token"), 401, "unknown token");
+        assertRefused(get(graph, annotator), 403, "lineage is for auditors and operators; annotators cannot read it");
+        assertRefused(get("/api/lineage/verify?target=x", annotator), 403, "annotators cannot read it");
+        assertRefused(get("/api/lineage/runs", importer), 403, "importers cannot read it");
+
+        for (String reader : new String[] {auditor, operator}) {
+            HttpResponse<String> runs = get("/api/lineage/runs", reader);
+            assertEquals(200, runs.statusCode(), runs.body());
+            assertEquals(TinyChain.MAIN_EXECUTION, CanonicalJson.read(runs.body()).path("runs").get(0).path("run").asText());
+            HttpResponse<String> g = get(graph, reader);
+            assertEquals(200, g.statusCode(), g.body());
+            JsonNode body = CanonicalJson.read(g.body());
+            assertEquals(7, body.path("graph").path("nodes").size());
+            assertTrue(body.path("svg").asText().startsWith("<svg"), body.path("svg").asText());
+        }
+        HttpResponse<String> v = get("/api/lineage/verify?target=" + q(chain.artifacts.get("policy")), auditor);
+        assertEquals(200, v.statusCode(), v.body());
+        assertTrue(CanonicalJson.read(v.body()).path("verified").asBoolean(), v.body());
+        assertRefused(get("/api/lineage/graph", auditor), 400, "query parameter \"target\"");
+        assertRefused(get("/api/lineage/graph?target=nope", auditor), 404, "'nope' is neither");
+        // nothing on this surface writes: a POST is not a route
+        HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create(base + "/api/lineage/runs"))
+                .header("Authorization", "Bearer " + auditor).POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertTrue(post.statusCode() == 404 || post.statusCode() == 405, "POST answered " + post.statusCode());
+    }
+
+    @Test
+    void anAuditorTracesTheRunInTheBrowser() throws Exception {
+        if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
+            String msg = "headless Chromium missing: apt-get install -y --no-install-recommends chromium chromium-driver";
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                fail(msg + " (CI=true: the browser test must run)");
+            }
+            Assumptions.abort(msg);
+        }
+        Path profile = Files.createTempDirectory("seed-chromium-");
+        ChromeOptions o = new ChromeOptions();
+        o.setBinary(CHROMIUM.toFile());
+        o.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--no-default-browser-check", "--disable-extensions", "--window-size=1600,1000",
+                "--user-data-dir=" + profile, "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1");
+        ChromeDriver driver = new ChromeDriver(new ChromeDriverService.Builder()
+                .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build(), o);
+        try {
+            WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+            // an annotator is refused, with the reason on the page
+            driver.get(base + "/audit");
+            driver.findElement(By.id("token")).sendKeys(annotator);
+            driver.findElement(By.id("login")).click();
+            wait.until(d -> d.findElement(By.id("login-error")).getText().contains("403: lineage is for auditors and operators"));
+
+            driver.findElement(By.id("token")).clear();
+            driver.findElement(By.id("token")).sendKeys(auditor);
+            driver.findElement(By.id("login")).click();
+            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("audit-view")));
+            WebElement run = wait.until(ExpectedConditions.elementToBeClickable(
+                    By.cssSelector("#runs button[data-run='" + TinyChain.MAIN_EXECUTION + "']")));
+            run.click();
+            wait.until(d -> d.findElements(By.cssSelector("#lineage-graph g.node")).size() == 7);
+            assertTrue(driver.findElements(By.cssSelector("#lineage-graph g.edge")).size() >= 8);
+
+            // the reward model's node shows the annotations it was trained on
+            driver.findElement(By.cssSelector("#lineage-graph g.node[data-stage='reward']")).click();
+            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("annotation-summary")));
+            String summary = driver.findElement(By.id("annotation-summary")).getText();
+            assertTrue(summary.contains(chain.rankings + " rankings by 3 annotators"), summary);
+            assertTrue(summary.contains("agreement (mean Kendall's W)"), summary);
+            assertTrue(driver.findElement(By.id("node-outputs")).getText().contains("reward_model"));
+            assertTrue(driver.findElement(By.id("node-settings")).getText().contains("learningRate"));
+
+            driver.findElement(By.id("verify")).click();
+            wait.until(d -> d.findElement(By.id("verify-result")).getText().startsWith("verified:"));
+            Path shot = Path.of("target", "auditor-page.png");
+            Files.createDirectories(shot.getParent());
+            Files.copy(driver.getScreenshotAs(OutputType.FILE).toPath(), shot, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            driver.quit();
+            deleteTree(profile);
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (Stream<Path> s = Files.walk(p)) {
+            s.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+        }
+    }
+}
