@@ -33,6 +33,8 @@ public final class Lineage implements AutoCloseable {
     private final Witness witness;
     private final OpenLineageEmitter openLineage;
     private final RuntimeInfo runtime = RuntimeInfo.current();
+    private Runnable onClose;
+    private boolean closed;
 
     private Lineage(LineageStore store, SigningKey key, Witness witness, OpenLineageEmitter openLineage) {
         this.store = store;
@@ -84,6 +86,55 @@ public final class Lineage implements AutoCloseable {
                 url == null || url.isBlank() ? Optional.empty() : Optional.of(URI.create(url)));
     }
 
+    /**
+     * Where a recorder in any JVM finds Seed's services: what a Kestra task can render from flow globals
+     * ({@code {{ globals['jdbc.url'] }}} ...), on this machine or on a worker elsewhere.
+     *
+     * @param jdbcUrl          PostgreSQL
+     * @param jdbcUser         its user (may be null)
+     * @param jdbcPassword     its password (may be null)
+     * @param kafkaBootstrap   Kafka for the witness, or null for none
+     * @param keyDir           the signing key folder
+     * @param openLineageJsonl OpenLineage JSONL file, or null
+     * @param openLineageUrl   OpenLineage HTTP endpoint, or null
+     */
+    public record Config(String jdbcUrl, String jdbcUser, String jdbcPassword, String kafkaBootstrap, Path keyDir,
+            Path openLineageJsonl, URI openLineageUrl) {
+    }
+
+    private static final Map<Config, Lineage> SHARED = new java.util.HashMap<>();
+
+    /**
+     * One recorder per JVM and config, opened on first use with its own small connection pool and closed when the
+     * JVM exits: what Kestra tasks call, since Kestra creates task objects itself and cannot hand them a recorder.
+     */
+    public static synchronized Lineage shared(Config config) {
+        Lineage existing = SHARED.get(config);
+        if (existing != null && !existing.closed) {
+            return existing;
+        }
+        com.zaxxer.hikari.HikariConfig hc = new com.zaxxer.hikari.HikariConfig();
+        hc.setJdbcUrl(config.jdbcUrl());
+        hc.setUsername(config.jdbcUser());
+        hc.setPassword(config.jdbcPassword());
+        hc.setMaximumPoolSize(2);
+        hc.setMinimumIdle(0);
+        hc.setPoolName("seed-lineage");
+        com.zaxxer.hikari.HikariDataSource pool = new com.zaxxer.hikari.HikariDataSource(hc);
+        Lineage lineage;
+        try {
+            lineage = open(pool, config.keyDir(), Optional.ofNullable(config.kafkaBootstrap()),
+                    Optional.ofNullable(config.openLineageJsonl()), Optional.ofNullable(config.openLineageUrl()));
+        } catch (RuntimeException e) {
+            pool.close();
+            throw e;
+        }
+        lineage.onClose = pool::close;
+        SHARED.put(config, lineage);
+        Runtime.getRuntime().addShutdownHook(new Thread(lineage::close, "seed-lineage-close"));
+        return lineage;
+    }
+
     /** Where the signing key lives by default: {@code <dataDir>/lineage-keys}. */
     public static Path defaultKeyDir(Path dataDir) {
         return dataDir.resolve("lineage-keys");
@@ -111,6 +162,9 @@ public final class Lineage implements AutoCloseable {
     }
 
     private synchronized LineageRecord record(TaskRunRecord run) {
+        if (closed) {
+            throw new IllegalStateException("lineage recorder is closed: cannot record task run " + run.taskRunId());
+        }
         LineageRecord.Event event = LineageRecord.Event.of(run.status());
         Map<String, Object> annotations = null;
         if (run.snapshotId() != null && event != LineageRecord.Event.START) {
@@ -157,9 +211,16 @@ public final class Lineage implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         if (witness != null) {
             witness.close();
         }
         openLineage.close();
+        if (onClose != null) {
+            onClose.run();
+        }
     }
 }

@@ -18,7 +18,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Stream;
@@ -119,7 +121,9 @@ class AuditorPageTest {
         for (String reader : new String[] {auditor, operator}) {
             HttpResponse<String> runs = get("/api/lineage/runs", reader);
             assertEquals(200, runs.statusCode(), runs.body());
-            assertEquals(TinyChain.MAIN_EXECUTION, CanonicalJson.read(runs.body()).path("runs").get(0).path("run").asText());
+            List<String> ids = new ArrayList<>();
+            CanonicalJson.read(runs.body()).path("runs").forEach(x -> ids.add(x.path("run").asText()));
+            assertTrue(ids.contains(TinyChain.MAIN_EXECUTION), ids.toString());
             HttpResponse<String> g = get(graph, reader);
             assertEquals(200, g.statusCode(), g.body());
             JsonNode body = CanonicalJson.read(g.body());

@@ -317,11 +317,69 @@ class LineageTest {
     }
 
     @Test
+    void recordersInTwoJvmsOnManyThreadsExtendOneChainAndAFailedRunIsRecordedAsFail() throws Exception {
+        Infra infra = chain.annotation.infra();
+        Path jsonl = chain.dir.resolve("concurrent-openlineage.jsonl");
+        // a second "JVM": the shared recorder a Kestra worker would open from flow globals, with its own pool
+        Lineage other = Lineage.shared(new Lineage.Config(infra.jdbcUrl(), infra.jdbcUser(), infra.jdbcPassword(),
+                infra.kafkaBootstrap(), chain.keyDir, jsonl, null));
+        assertTrue(other == Lineage.shared(new Lineage.Config(infra.jdbcUrl(), infra.jdbcUser(), infra.jdbcPassword(),
+                infra.kafkaBootstrap(), chain.keyDir, jsonl, null)), "one recorder per JVM and config");
+        int before = new LineageStore(ds).all().size();
+        List<Thread> threads = new ArrayList<>();
+        List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int t = 0; t < 4; t++) {
+            Lineage rec = t % 2 == 0 ? chain.lineage : other;
+            int n = t;
+            threads.add(Thread.ofPlatform().start(() -> {
+                try {
+                    for (int i = 0; i < 5; i++) {
+                        TaskRunRecord s = TaskRunRecord.started("exec-concurrent", null, "seed", "seed.eval", 1,
+                                "eval", "tr-c-" + n + "-" + i, "evaluate", "trigger:schedule", 1, "cpu",
+                                Map.of("i", i), List.of(), null);
+                        rec.started(s);
+                        rec.finished(s.finish(i == 4 && n == 3 ? TaskRunRecord.Status.FAILED : TaskRunRecord.Status.SUCCESS,
+                                List.of(), i == 4 && n == 3 ? Map.of("error", "evaluation diverged") : Map.of("ok", 1)));
+                    }
+                } catch (Throwable e) {
+                    errors.add(e);
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertEquals(List.of(), errors);
+        List<LineageRecord> all = new LineageStore(ds).all();
+        assertEquals(before + 40, all.size());
+        for (int i = 0; i < all.size(); i++) {
+            assertEquals(i + 1, all.get(i).seq(), "no gaps");
+        }
+        VerifyReport r = verifier(Lineage.WITNESS_TOPIC).verify("exec-concurrent");
+        assertTrue(r.ok(), () -> r.problems().toString());
+        assertEquals(20, r.taskRuns());
+        LineageRecord failed = all.stream().filter(x -> x.taskRunId().equals("tr-c-3-4") && x.event() != LineageRecord.Event.START)
+                .findFirst().orElseThrow();
+        assertEquals(LineageRecord.Event.FAIL, failed.event());
+        OpenLineage.RunEvent fail = Files.readAllLines(jsonl).stream().map(OpenLineageClientUtils::runEventFromJson)
+                .filter(e -> e.getEventType() == OpenLineage.RunEvent.EventType.FAIL).findFirst().orElseThrow();
+        assertEquals("evaluation diverged", fail.getRun().getFacets().getErrorMessage().getMessage());
+        assertEquals(Lineage.openLineageRunId("tr-c-3-4", 1), fail.getRun().getRunId());
+        assertThrows(IllegalArgumentException.class, () -> chain.lineage.finished(TaskRunRecord.started("e", null, "seed",
+                "f", 1, "t", "tr", "s", "alice", 1, "cpu", Map.of(), List.of(), null)), "a RUNNING record is not an end");
+    }
+
+    @Test
     void everyOpenLineageEventParsesWithTheClientModelAndPairsUpUnderItsExecution() throws Exception {
         List<String> lines = Files.readAllLines(chain.openLineageFile).stream().filter(l -> !l.isBlank()).toList();
         Map<UUID, List<OpenLineage.RunEvent>> byRun = new HashMap<>();
         for (String line : lines) {
             OpenLineage.RunEvent e = OpenLineageClientUtils.runEventFromJson(line);
+            Object execution = e.getRun().getFacets().getAdditionalProperties().get("seed_kestra")
+                    .getAdditionalProperties().get("executionId");
+            if (!chain.executionOf.containsValue(execution)) {
+                continue; // another test's task runs, recorded by the same recorder (every line still parsed)
+            }
             byRun.computeIfAbsent(e.getRun().getRunId(), k -> new ArrayList<>()).add(e);
         }
         assertTrue(byRun.size() >= 7, "one run per task run: " + byRun.keySet());
