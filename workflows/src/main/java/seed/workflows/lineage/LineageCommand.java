@@ -62,6 +62,14 @@ public final class LineageCommand implements Runnable {
         public Integer call() throws Exception {
             PrintWriter err = spec.commandLine().getErr();
             InfraConfig config = config();
+            if (config.jdbcUrl() == null && !Files.exists(config.dataDir().resolve("postgres").resolve("PG_VERSION"))) {
+                // never start a fresh, empty embedded database just to report that it knows nothing
+                err.println("seed lineage " + spec.name() + ": no Seed data in " + config.dataDir().toAbsolutePath()
+                        + " (no embedded PostgreSQL there): pass --data-dir of the run (e.g. runs/demo/annotation)"
+                        + " or --jdbc-url and --kafka-bootstrap of the server");
+                err.flush();
+                return 2;
+            }
             try (Infra inf = Infra.start(config)) {
                 return body(inf, spec.commandLine().getOut());
             } catch (LineageGraph.NotFound e) {

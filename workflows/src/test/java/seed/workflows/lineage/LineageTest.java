@@ -306,6 +306,18 @@ class LineageTest {
         assertEquals(2, none.exit());
         assertTrue(none.err().contains("'no-such-run-or-path' is neither an existing file or folder nor a recorded Kestra execution id"), none.err());
 
+        Path empty = Files.createTempDirectory(chain.dir, "empty-");
+        StringWriter err = new StringWriter();
+        CommandLine cl = SeedCli.commandLine();
+        cl.setErr(new PrintWriter(err, true));
+        assertEquals(2, cl.execute("lineage", "verify", "some-run", "--data-dir", empty.toString()));
+        assertTrue(err.toString().contains("no Seed data in " + empty.toAbsolutePath()), err.toString());
+        try (var listing = Files.list(empty)) {
+            assertEquals(0, listing.count(), "nothing was created in the data dir");
+        }
+        assertEquals(Optional.of(chain.annotation.infra().config().dataDir().toAbsolutePath().normalize()),
+                LineageCommand.discoverDataDir(chain.artifacts.get("policy")), "a run's data dir is found from its artifacts");
+
         VerifyReport r = verifier("seed.lineage.absent").verify(chain.artifacts.get("policy").toString());
         assertEquals(Problem.Kind.NO_WITNESS, r.first().kind());
         assertTrue(r.first().detail().contains("the lineage witness topic seed.lineage.absent does not exist"), r.first().message());
