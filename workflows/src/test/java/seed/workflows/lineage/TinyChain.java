@@ -40,7 +40,7 @@ import seed.stages.sft.Sft;
 import seed.stages.sft.SftRequest;
 import seed.stages.train.TrainResult;
 import seed.stages.train.TrainSettings;
-import seed.workflows.pipeline.DemoData;
+import seed.workflows.demo.DemoData;
 
 /**
  * A demo-shaped run at a tiny size, recorded the way Seed's Kestra tasks record it: every step calls the real stage
