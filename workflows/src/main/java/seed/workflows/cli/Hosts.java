@@ -51,6 +51,9 @@ final class Hosts {
         SeedHost host = SeedHost.start(new SeedHost.Options(abs, annotationPort, true, 2), System.getenv());
         try {
             OperatorApi api = new OperatorApi(host.engine(), host.annotation().catalog()::authenticate);
+            // the auditors' page on the same server (issue 8): lineage graphs, details, verification; read-only
+            seed.workflows.lineage.AuditorPage.register(api.app(), host.annotation().catalog()::authenticate,
+                    seed.workflows.lineage.LineageService.of(host.annotation().infra()));
             int port = api.start(apiHost, apiPort);
             String url = "http://" + ("0.0.0.0".equals(apiHost) ? "127.0.0.1" : apiHost) + ":" + port;
             String token = operatorToken(host, abs);

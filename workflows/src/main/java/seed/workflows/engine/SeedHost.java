@@ -94,6 +94,8 @@ public final class SeedHost implements AutoCloseable {
     @Override
     public void close() {
         engine.close();
+        // lineage (issue 8): the tasks' shared recorder writes to these services; close it before they stop
+        seed.workflows.lineage.Lineage.closeShared(annotation.infra().sharedConfig().jdbcUrl());
         annotationServer.close();
         annotation.close();
     }

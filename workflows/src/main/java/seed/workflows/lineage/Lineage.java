@@ -135,6 +135,20 @@ public final class Lineage implements AutoCloseable {
         return lineage;
     }
 
+    /**
+     * Closes the shared recorders of the database at {@code jdbcUrl}: call it when the services they write to stop
+     * (e.g. when a host closes its embedded PostgreSQL and Kafka), so no recorder keeps retrying a dead broker.
+     */
+    public static synchronized void closeShared(String jdbcUrl) {
+        SHARED.entrySet().removeIf(e -> {
+            if (e.getKey().jdbcUrl().equals(jdbcUrl)) {
+                e.getValue().close();
+                return true;
+            }
+            return false;
+        });
+    }
+
     /** Where the signing key lives by default: {@code <dataDir>/lineage-keys}. */
     public static Path defaultKeyDir(Path dataDir) {
         return dataDir.resolve("lineage-keys");

@@ -18,6 +18,7 @@ import lombok.Getter;
 import lombok.NoArgsConstructor;
 import lombok.ToString;
 import lombok.experimental.SuperBuilder;
+import seed.workflows.lineage.KestraLineage;
 import seed.workflows.store.ArtifactStore;
 
 /**
@@ -98,6 +99,23 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
             StageBody body) throws Exception {
         ArtifactStore store = ArtifactStore.at(Path.of(required(rc, this.store, "store")));
         ArtifactStore.Key key = store.key(stage, settings, inputs);
+        // lineage (issue 8): every stage run, fresh or reused, is a signed record of its inputs, settings and outputs
+        KestraLineage.Recording lineage = KestraLineage.begin(rc, stage, settings, key.inputs());
+        Result result;
+        try {
+            result = runOrReuse(rc, stage, store, key, body);
+        } catch (Exception | Error e) {
+            lineage.failed(e);
+            throw e;
+        }
+        Map<String, Object> metrics = new java.util.LinkedHashMap<>(result.done().metrics());
+        metrics.put("reused", result.reused());
+        lineage.succeeded(result.done().outputs(), metrics, null);
+        return result;
+    }
+
+    private Result runOrReuse(RunContext rc, String stage, ArtifactStore store, ArtifactStore.Key key, StageBody body)
+            throws Exception {
         Optional<ArtifactStore.Done> earlier = store.done(key);
         if (earlier.isPresent()) {
             rc.logger().info("{}: reusing {} (same inputs and settings, outputs verified by SHA-256)", stage,

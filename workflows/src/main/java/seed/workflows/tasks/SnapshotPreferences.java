@@ -17,6 +17,7 @@ import seed.annotation.Annotation;
 import seed.annotation.snapshot.SnapshotInfo;
 import seed.annotation.stats.Agreement;
 import seed.stages.checkpoint.Hashes;
+import seed.workflows.lineage.KestraLineage;
 import seed.workflows.store.ArtifactStore;
 
 /**
@@ -40,6 +41,21 @@ public class SnapshotPreferences extends AnnotationTask<SnapshotPreferences.Outp
 
     @Override
     protected Output execute(RunContext rc) throws Exception {
+        // lineage (issue 8): the snapshot's record names its id, so it links to its ranking events and annotators
+        KestraLineage.Recording lineage = KestraLineage.begin(rc, "snapshot", java.util.Map.of(), java.util.Map.of());
+        try {
+            Output out = snapshot(rc);
+            lineage.succeeded(java.util.Map.of("snapshot", new ArtifactStore.Stored(out.getSnapshot(), out.getSha256(),
+                    Files.size(Path.of(out.getSnapshot())))), java.util.Map.of("rankings", out.getRankings()),
+                    out.getSnapshotId());
+            return out;
+        } catch (Exception | Error e) {
+            lineage.failed(e);
+            throw e;
+        }
+    }
+
+    private Output snapshot(RunContext rc) throws Exception {
         try (Annotation annotation = connect(rc)) {
             SnapshotInfo s = annotation.snapshot();
             if (s.count() == 0) {

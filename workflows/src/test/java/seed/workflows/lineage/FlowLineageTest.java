@@ -1,0 +1,120 @@
+package seed.workflows.lineage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kestra.core.models.executions.Execution;
+import io.kestra.core.models.flows.State;
+import io.openlineage.client.OpenLineage;
+import io.openlineage.client.OpenLineageClientUtils;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import seed.annotation.infra.Infra;
+import seed.workflows.SeedCli;
+import seed.workflows.demo.DemoInputs;
+import seed.workflows.engine.SeedEngine;
+import seed.workflows.engine.SeedHost;
+
+/**
+ * After a demo-sized run of the real {@code seed.three-stage} flow in the embedded Kestra engine (tiny sizes), whose
+ * tasks record their own lineage: {@code seed lineage show} on the final policy reaches the corpus, the SFT data, the
+ * snapshot and its annotators, {@code verify} passes, and every OpenLineage event parses with the client's model,
+ * pairs START with COMPLETE by run id and names the Kestra execution as its parent.
+ */
+class FlowLineageTest {
+
+    static final DemoInputs TINY = new DemoInputs(7, 96, 2, 64, 4, 60, 150, 40, 4, 48);
+
+    @Test
+    void aFlowRunIsTraceableFromItsPolicyAndVerifies(@TempDir Path dir) throws Exception {
+        try (SeedHost host = SeedHost.start(new SeedHost.Options(dir, 0, false, 2), Map.of())) {
+            Map<String, Object> inputs = TINY.write(dir.resolve("data"), dir.resolve("report"));
+            SeedEngine engine = host.engine();
+            Execution run = engine.launch("seed.three-stage", inputs, "alice");
+            Execution done = engine.awaitTerminated(run.getId(), Duration.ofMinutes(8));
+            assertEquals(State.Type.SUCCESS, done.getState().getCurrent(), () -> done.getState().toString());
+            Path policy = Path.of((String) done.getOutputs().get("policy"));
+
+            Infra infra = host.annotation().infra();
+            LineageService lineage = LineageService.of(infra);
+            LineageGraph g = lineage.graph(policy.toString());
+            Set<String> stages = g.nodes().stream().map(n -> n.run().stage()).collect(Collectors.toSet());
+            assertTrue(stages.containsAll(Set.of("pretrain", "sft", "snapshot", "reward", "rlhf")), stages.toString());
+            Set<String> inputsSeen = new HashSet<>();
+            g.nodes().forEach(n -> n.run().inputs().forEach(a -> inputsSeen.add(a.path())));
+            for (String in : List.of("corpus", "sft_data")) {
+                String p = Path.of((String) inputs.get(in)).toAbsolutePath().normalize().toString();
+                assertTrue(inputsSeen.contains(p), in + " " + p + " is upstream of the policy: " + inputsSeen);
+            }
+            LineageGraph.Node snapshot = g.nodes().stream().filter(n -> n.run().stage().equals("snapshot")).findFirst()
+                    .orElseThrow();
+            JsonNode ann = snapshot.annotations();
+            assertNotNull(ann, "the snapshot names its rankings and annotators");
+            Set<String> annotators = new HashSet<>();
+            try (Connection c = infra.dataSource().getConnection(); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT DISTINCT r.annotator_id FROM snapshot_members m JOIN"
+                         + " ranking_events r ON r.event_id = m.event_id WHERE m.snapshot_id = " + ann.path("snapshot_id").asLong())) {
+                while (rs.next()) {
+                    annotators.add(rs.getString(1));
+                }
+            }
+            Set<String> recorded = new HashSet<>();
+            ann.path("annotators").fieldNames().forEachRemaining(recorded::add);
+            assertEquals(annotators, recorded);
+            assertTrue(annotators.size() >= 2, "several synthetic annotators ranked: " + annotators);
+            LineageGraph.Node rlhf = g.node(g.roots().get(0));
+            assertEquals("rlhf", rlhf.run().stage());
+            assertEquals(run.getId(), rlhf.run().parentExecutionId(), "the RLHF subflow's parent is the run");
+            assertEquals("alice", rlhf.run().launchedBy(), "the operator's identity reaches every stage");
+            assertEquals(1, rlhf.run().attempt());
+            assertTrue(g.edges().stream().anyMatch(e -> e.relation().equals("generated the ranked candidates")
+                    && g.node(e.from()).run().stage().equals("sft")), g.edges().toString());
+
+            VerifyReport report = lineage.verify(policy.toString());
+            assertTrue(report.ok(), () -> report.problems().toString());
+            StringWriter out = new StringWriter();
+            CommandLine cl = SeedCli.commandLine();
+            cl.setOut(new PrintWriter(out, true));
+            cl.setErr(new PrintWriter(out, true));
+            int code = cl.execute("lineage", "verify", run.getId(), "--jdbc-url", infra.jdbcUrl(), "--jdbc-user",
+                    infra.jdbcUser(), "--kafka-bootstrap", infra.kafkaBootstrap(), "--data-dir",
+                    infra.config().dataDir().toString());
+            assertEquals(0, code, out.toString());
+
+            Map<UUID, List<OpenLineage.RunEvent.EventType>> byRun = new HashMap<>();
+            Map<UUID, UUID> parents = new HashMap<>();
+            for (String line : Files.readAllLines(infra.config().dataDir().resolve("openlineage.jsonl"))) {
+                OpenLineage.RunEvent e = OpenLineageClientUtils.runEventFromJson(line);
+                byRun.computeIfAbsent(e.getRun().getRunId(), k -> new java.util.ArrayList<>()).add(e.getEventType());
+                parents.put(e.getRun().getRunId(), e.getRun().getFacets().getParent().getRun().getRunId());
+            }
+            Set<UUID> executions = new HashSet<>();
+            executions.add(Lineage.openLineageRunId(run.getId())); // tasks of the main flow itself (evaluate)
+            engine.children(run.getId()).forEach(c -> executions.add(Lineage.openLineageRunId(c.getId())));
+            for (Map.Entry<UUID, List<OpenLineage.RunEvent.EventType>> e : byRun.entrySet()) {
+                assertEquals(List.of(OpenLineage.RunEvent.EventType.START, OpenLineage.RunEvent.EventType.COMPLETE),
+                        e.getValue(), "run " + e.getKey());
+                assertTrue(executions.contains(parents.get(e.getKey())), "parent of " + e.getKey() + " is the run or one of its subflow executions");
+            }
+            assertTrue(byRun.size() >= 6, byRun.toString());
+        }
+    }
+}
