@@ -19,13 +19,17 @@ import seed.annotation.infra.InfraConfig;
  * {@code seed lineage show|verify CHECKPOINT|RUN}: the auditor's command line. Finds PostgreSQL and Kafka like every
  * {@code seed annotate} command (flags, SEED_* variables, else the embedded services under the data dir); when
  * neither --data-dir nor SEED_DATA_DIR is given and the target is a path, the data dir of the run that holds it is
- * found by walking up from the path ({@link #DATA_DIR_CANDIDATES}), so {@code seed lineage show runs/demo/...}
- * works after a demo on embedded defaults.
+ * found by walking up from the path ({@link #DATA_DIR_CANDIDATES}), and a run id is looked up in the default work
+ * folders ({@link #DEFAULT_WORK_DATA_DIRS}), so {@code seed lineage show runs/demo/...} works after a demo on embedded
+ * defaults.
  */
 @Command(name = "lineage", mixinStandardHelpOptions = true,
         description = "Trace a checkpoint or run to its data, annotations, settings, code and people; verify nothing changed.",
         subcommands = {LineageCommand.Show.class, LineageCommand.Verify.class})
 public final class LineageCommand implements Runnable {
+
+    /** Where a run id is looked up without --data-dir: the data dirs of `seed run`/`seed server` and `seed demo`. */
+    static final List<String> DEFAULT_WORK_DATA_DIRS = List.of("runs/seed/annotation", "runs/demo/annotation");
 
     /** Folders, relative to an ancestor of the target, that hold a run's embedded services. */
     static final List<String> DATA_DIR_CANDIDATES = List.of("annotation", ".seed/annotation", "data");
@@ -73,7 +77,8 @@ public final class LineageCommand implements Runnable {
             try (Infra inf = Infra.start(config)) {
                 return body(inf, spec.commandLine().getOut());
             } catch (LineageGraph.NotFound e) {
-                err.println("seed lineage " + spec.name() + ": " + e.getMessage());
+                err.println("seed lineage " + spec.name() + ": " + e.getMessage() + " (in the lineage of "
+                        + (config.jdbcUrl() != null ? config.jdbcUrl() : config.dataDir().toAbsolutePath()) + ")");
                 return 2;
             } catch (IllegalStateException e) {
                 err.println("seed lineage " + spec.name() + ": " + e.getMessage());
@@ -94,7 +99,9 @@ public final class LineageCommand implements Runnable {
             if (explicit || c.jdbcUrl() != null) {
                 return c;
             }
-            Optional<Path> found = discoverDataDir(Path.of(target));
+            Optional<Path> found = Files.exists(Path.of(target)) ? discoverDataDir(Path.of(target))
+                    : DEFAULT_WORK_DATA_DIRS.stream().map(Path::of)
+                            .filter(d -> Files.exists(d.resolve("postgres").resolve("PG_VERSION"))).findFirst();
             return found.map(d -> new InfraConfig(c.kafkaBootstrap(), c.jdbcUrl(), c.jdbcUser(), c.jdbcPassword(), d,
                     c.topic(), c.partitions())).orElse(c);
         }

@@ -382,6 +382,37 @@ class LineageTest {
     }
 
     @Test
+    void openLineageEventsAlsoReachAnHttpEndpointLikeMarquez() throws Exception {
+        List<String> bodies = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> paths = java.util.Collections.synchronizedList(new ArrayList<>());
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", ex -> {
+            paths.add(ex.getRequestMethod() + " " + ex.getRequestURI().getPath());
+            bodies.add(new String(ex.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            ex.sendResponseHeaders(201, -1);
+            ex.close();
+        });
+        server.start();
+        Infra infra = chain.annotation.infra();
+        try (Lineage http = Lineage.open(ds, chain.keyDir, Optional.of(infra.kafkaBootstrap()), Optional.empty(),
+                Optional.of(java.net.URI.create("http://127.0.0.1:" + server.getAddress().getPort())))) {
+            TaskRunRecord s = TaskRunRecord.started("exec-http", null, "seed", "seed.eval", 1, "eval", "tr-http", "evaluate",
+                    "alice", 1, "cpu", Map.of(), List.of(ArtifactRef.of("policy", chain.artifacts.get("policy"), "policy")), null);
+            http.started(s);
+            http.finished(s.finish(TaskRunRecord.Status.SUCCESS, List.of(), Map.of("rule_rate", 0.5)));
+        } finally {
+            server.stop(0);
+        }
+        assertEquals(List.of("POST /api/v1/lineage", "POST /api/v1/lineage"), paths);
+        List<OpenLineage.RunEvent.EventType> types = bodies.stream().map(OpenLineageClientUtils::runEventFromJson)
+                .map(OpenLineage.RunEvent::getEventType).toList();
+        assertEquals(List.of(OpenLineage.RunEvent.EventType.START, OpenLineage.RunEvent.EventType.COMPLETE), types);
+        assertEquals(Lineage.openLineageRunId("exec-http"),
+                OpenLineageClientUtils.runEventFromJson(bodies.get(0)).getRun().getFacets().getParent().getRun().getRunId());
+    }
+
+    @Test
     void everyOpenLineageEventParsesWithTheClientModelAndPairsUpUnderItsExecution() throws Exception {
         List<String> lines = Files.readAllLines(chain.openLineageFile).stream().filter(l -> !l.isBlank()).toList();
         Map<UUID, List<OpenLineage.RunEvent>> byRun = new HashMap<>();
