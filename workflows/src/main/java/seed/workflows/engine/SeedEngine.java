@@ -19,7 +19,6 @@ import io.kestra.core.services.ExecutionService;
 import io.kestra.core.tenant.TenantService;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.data.model.Pageable;
-import io.micronaut.data.model.Sort;
 import io.micronaut.inject.qualifiers.Qualifiers;
 import java.io.IOException;
 import java.io.InputStream;
@@ -219,8 +218,11 @@ public final class SeedEngine implements AutoCloseable {
 
     /** Newest first. */
     public List<Execution> recent(int limit) {
-        return executions.find(Pageable.from(1, limit, Sort.of(Sort.Order.desc("state_current_date"))), TENANT,
-                List.of()).stream().filter(e -> NAMESPACE.equals(e.getNamespace())).toList();
+        // sorted here: the H2 and memory repositories name their sort columns differently
+        return executions.find(Pageable.from(1, 1000), TENANT, List.of()).stream()
+                .filter(e -> NAMESPACE.equals(e.getNamespace()))
+                .sorted(java.util.Comparator.comparing((Execution e) -> e.getState().getStartDate()).reversed())
+                .limit(limit).toList();
     }
 
     /** Executions started by another execution's subflow tasks (one level). */
