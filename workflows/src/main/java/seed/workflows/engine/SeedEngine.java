@@ -104,8 +104,11 @@ public final class SeedEngine implements AutoCloseable {
         props.put("kestra.server.service.purge.retention", "30d");
         props.put("kestra.server.liveness.enabled", true);
         props.put("kestra.server.liveness.interval", "5s");
-        props.put("kestra.server.liveness.timeout", "45s");
-        props.put("kestra.server.liveness.initial-delay", "45s");
+        // a worker that stops heartbeating (its process was killed) is declared dead after 20 s and its running
+        // tasks go to a live worker: that is how a run a killed `seed run` left behind continues
+        props.put("kestra.server.liveness.timeout", "20s");
+        props.put("kestra.server.liveness.initial-delay", "10s");
+        props.put("kestra.server.worker-task-restart-strategy", "IMMEDIATELY");
         props.put("kestra.server.liveness.heartbeat-interval", "3s");
         props.put("kestra.server.termination-grace-period", "5s");
         props.put("kestra.tasks.tmp-dir.path", kestra.resolve("tmp").toString());
@@ -277,6 +280,11 @@ public final class SeedEngine implements AutoCloseable {
      */
     public Execution restart(String id) throws Exception {
         Execution e = require(id);
+        if (!e.getState().isTerminated()) {
+            // still RUNNING: if the process that ran its task was killed, Kestra's liveness check declares that
+            // worker dead and hands the task to a live worker, which resumes from the stage's last checkpoint
+            return e;
+        }
         if (!e.getState().isFailed() && e.getState().getCurrent() != State.Type.KILLED) {
             throw new IllegalStateException("run " + id + " is " + e.getState().getCurrent()
                     + "; only a FAILED or KILLED run can be resumed");

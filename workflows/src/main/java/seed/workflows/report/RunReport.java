@@ -75,6 +75,10 @@ public final class RunReport {
         if (v instanceof Float f) {
             return String.format("%.4f", f);
         }
+        // flow outputs arrive rendered as text: show decimals the same way
+        if (v instanceof String s && s.matches("-?\\d+\\.\\d{5,}([eE]-?\\d+)?")) {
+            return String.format("%.4f", Double.parseDouble(s));
+        }
         return String.valueOf(v);
     }
 
