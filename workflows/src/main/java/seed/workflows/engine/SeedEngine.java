@@ -61,8 +61,15 @@ public final class SeedEngine implements AutoCloseable {
      * @param globals  values flows read as {@code {{ globals.name }}} (service addresses, the artifact store)
      * @param persistent H2 file backend (true, as Kestra's local mode) or in-memory (tests that need no restart)
      * @param workerThreads tasks run at once in this JVM
+     * @param runTasks false: only read the engine's state (runs, logs), never pick up a task
      */
-    public record Config(Path workDir, Map<String, Object> globals, boolean persistent, int workerThreads) {
+    public record Config(Path workDir, Map<String, Object> globals, boolean persistent, int workerThreads,
+            boolean runTasks) {
+
+        /** An engine that runs flows (executor, worker, scheduler). */
+        public Config(Path workDir, Map<String, Object> globals, boolean persistent, int workerThreads) {
+            this(workDir, globals, persistent, workerThreads, true);
+        }
     }
 
     @SuppressWarnings("unchecked")
@@ -134,7 +141,7 @@ public final class SeedEngine implements AutoCloseable {
         config.globals().forEach((k, v) -> props.put("kestra.variables.globals." + k, v));
         ApplicationContext context = ApplicationContext.builder().deduceEnvironment(false).properties(props).start();
         try {
-            SeedEngine engine = new SeedEngine(context, true, config.workerThreads());
+            SeedEngine engine = new SeedEngine(context, config.runTasks(), config.workerThreads());
             engine.loadFlows(kestra.resolve("flows"));
             return engine;
         } catch (RuntimeException | IOException e) {
