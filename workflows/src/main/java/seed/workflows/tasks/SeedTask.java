@@ -126,6 +126,8 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         rc.logger().info("{}: running in {}", stage, dir);
         try (PrintStream console = new LoggerPrintStream(rc.logger())) {
             StageOutcome outcome = body.run(dir, console);
+            // a stage that returned because it was cancelled must never be recorded as complete
+            seed.stages.control.Cancellation.check(stage);
             return new Result(store.complete(key, outcome.outputs(), outcome.metrics()), false);
         }
     }

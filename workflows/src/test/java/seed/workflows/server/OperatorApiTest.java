@@ -114,8 +114,7 @@ class OperatorApiTest {
         assertEquals(200, created.statusCode(), created.body());
         String run = JSON.readTree(created.body()).path("dag_run_id").asText();
 
-        Path store = dir.resolve("store/runs");
-        Path runDir = awaitCheckpoint(store, Duration.ofMinutes(3));
+        Path runDir = awaitCheckpoint(run, Duration.ofMinutes(3));
         long t0 = System.nanoTime();
         HttpResponse<String> patched = call("PATCH", "/api/v1/dags/seed.pretrain/dagRuns/" + run,
                 "{\"state\": \"failed\"}", bearer(operator));
@@ -166,17 +165,15 @@ class OperatorApiTest {
         assertEquals(404, missing.statusCode());
     }
 
-    static Path awaitCheckpoint(Path store, Duration timeout) throws Exception {
+    /** The run's own work folder (the task logs it), once it holds a complete checkpoint. */
+    static Path awaitCheckpoint(String run, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            if (Files.isDirectory(store)) {
-                try (Stream<Path> runs = Files.list(store)) {
-                    for (Path r : runs.filter(p -> p.getFileName().toString().startsWith("pretrain-")).toList()) {
-                        if (Files.exists(r.resolve(Checkpoints.LATEST)) && Files.notExists(r.resolve("done.json"))) {
-                            return r;
-                        }
-                    }
-                }
+            Path runDir = host.engine().logs(run).stream().map(l -> l.getMessage())
+                    .filter(m -> m.startsWith("pretrain: running in ")).map(m -> Path.of(m.substring(21).strip()))
+                    .findFirst().orElse(null);
+            if (runDir != null && Files.exists(runDir.resolve(Checkpoints.LATEST))) {
+                return runDir;
             }
             Thread.sleep(200);
         }
