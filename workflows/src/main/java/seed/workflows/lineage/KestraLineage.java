@@ -73,6 +73,10 @@ public final class KestraLineage {
                 dataDir.resolve("openlineage.jsonl"),
                 openLineageUrl == null || openLineageUrl.isBlank() ? null : URI.create(openLineageUrl)));
         String launchedBy = text(vars, "labels", "launched-by");
+        if ("trigger".equals(launchedBy)) { // a run started by a trigger: the flows pass "trigger" down to subflows
+            String by = text(vars, "trigger", "flowId");
+            launchedBy = "trigger:" + (by != null ? by : text(vars, "flow", "id"));
+        }
         String parent = text(vars, "trigger", "executionId");
         String revision = text(vars, "flow", "revision");
         String attempts = text(vars, "taskrun", "attemptsCount");
