@@ -102,9 +102,22 @@ public final class LineageCommand implements Runnable {
             Optional<Path> found = Files.exists(Path.of(target)) ? discoverDataDir(Path.of(target))
                     : DEFAULT_WORK_DATA_DIRS.stream().map(Path::of)
                             .filter(d -> Files.exists(d.resolve("postgres").resolve("PG_VERSION"))).findFirst();
-            return found.map(d -> new InfraConfig(c.kafkaBootstrap(), c.jdbcUrl(), c.jdbcUser(), c.jdbcPassword(), d,
-                    c.topic(), c.partitions())).orElse(c);
+            return found.map(d -> withDataDir(c, d)).orElse(c);
         }
+    }
+
+    /** {@code c} with another data dir, through the environment form (stable however InfraConfig grows). */
+    static InfraConfig withDataDir(InfraConfig c, Path dataDir) {
+        java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.remove("SEED_JDBC_URL"); // only called when no external PostgreSQL is configured
+        if (c.kafkaBootstrap() != null) {
+            env.put("SEED_KAFKA_BOOTSTRAP", c.kafkaBootstrap());
+        } else {
+            env.remove("SEED_KAFKA_BOOTSTRAP");
+        }
+        env.put("SEED_TOPIC", c.topic());
+        env.put("SEED_DATA_DIR", dataDir.toString());
+        return InfraConfig.fromEnv(env, dataDir);
     }
 
     /** The embedded-services folder of the run holding {@code target}: the nearest ancestor with one. */

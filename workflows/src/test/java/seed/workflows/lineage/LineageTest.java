@@ -413,6 +413,32 @@ class LineageTest {
     }
 
     @Test
+    void afterTheServicesStopTheCommandsFindTheRunsDataDirFromAnArtifactPath() throws Exception {
+        // a finished run on embedded defaults: services stopped, the data dir left under the run folder
+        Path run = Files.createTempDirectory(chain.dir, "finished-run-");
+        Path artifact = Files.writeString(Files.createDirectories(run.resolve("store")).resolve("model.txt"), "weights");
+        try (seed.annotation.Annotation a = seed.annotation.Annotation.start(
+                seed.annotation.infra.InfraConfig.embedded(run.resolve("annotation")));
+             Lineage rec = Lineage.open(a.infra())) {
+            TaskRunRecord s = TaskRunRecord.started("exec-finished", null, "seed", "seed.pretrain", 1, "pretrain",
+                    "tr-finished", "pretrain", "bob", 1, "cpu", Map.of("steps", 1), List.of(), null);
+            rec.started(s);
+            rec.finished(s.finish(TaskRunRecord.Status.SUCCESS, List.of(ArtifactRef.of("checkpoint", artifact, "checkpoint")),
+                    Map.of()));
+        }
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = SeedCli.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        assertEquals(0, cl.execute("lineage", "show", artifact.toString()), err.toString());
+        assertTrue(out.toString().contains("launched by bob"), out.toString());
+        out.getBuffer().setLength(0);
+        assertEquals(0, cl.execute("lineage", "verify", artifact.toString()), err.toString());
+        assertTrue(out.toString().contains("verified=true") && out.toString().contains("witness_head=2"), out.toString());
+    }
+
+    @Test
     void everyOpenLineageEventParsesWithTheClientModelAndPairsUpUnderItsExecution() throws Exception {
         List<String> lines = Files.readAllLines(chain.openLineageFile).stream().filter(l -> !l.isBlank()).toList();
         Map<UUID, List<OpenLineage.RunEvent>> byRun = new HashMap<>();
