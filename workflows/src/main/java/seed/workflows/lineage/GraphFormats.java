@@ -54,7 +54,10 @@ public final class GraphFormats {
             producerOf.put(e.to() + "\0" + e.artifact().sha256(), e.from());
         }
         StringBuilder sb = new StringBuilder("lineage of " + g.target() + "\n");
-        for (LineageGraph.Node n : g.nodes()) {
+        // upstream order: the target first, then each step further from it (ties in the order they were reached)
+        List<LineageGraph.Node> ordered = new ArrayList<>(g.nodes());
+        ordered.sort(java.util.Comparator.comparingInt(n -> depth.getOrDefault(n.id(), 0)));
+        for (LineageGraph.Node n : ordered) {
             String pad = "  ".repeat(depth.getOrDefault(n.id(), 0));
             TaskRunRecord r = n.run();
             sb.append(pad).append("[").append(r.stage()).append("] task ").append(r.taskId()).append(" (task run ")

@@ -38,7 +38,7 @@ public final class KestraLineage {
                 return;
             }
             lineage.finished(start.withSnapshotId(snapshotId != null ? snapshotId : start.snapshotId())
-                    .finish(TaskRunRecord.Status.SUCCESS, refs(start.stage(), outputs), metrics));
+                    .finish(TaskRunRecord.Status.SUCCESS, refs(start.stage(), outputs, true), metrics));
         }
 
         /** The end record of a run that threw: KILLED when it was cancelled, else FAILED with the error. */
@@ -84,7 +84,7 @@ public final class KestraLineage {
                 text(vars, "flow", "id"), revision == null ? 0 : Integer.parseInt(revision), text(vars, "task", "id"),
                 text(vars, "taskrun", "id"), stage, launchedBy != null ? launchedBy
                         : parent != null ? "execution:" + parent : "trigger:" + text(vars, "flow", "id"),
-                attempt(attempts), System.getProperty("seed.device", "cpu"), settings, refs(stage, inputs), null);
+                attempt(attempts), System.getProperty("seed.device", "cpu"), settings, refs(stage, inputs, false), null);
         lineage.started(start);
         return new Recording(lineage, start);
     }
@@ -94,30 +94,31 @@ public final class KestraLineage {
         return (attemptsCount == null ? 0 : Integer.parseInt(attemptsCount)) + 1;
     }
 
-    static List<ArtifactRef> refs(String stage, Map<String, ArtifactStore.Stored> stored) {
+    static List<ArtifactRef> refs(String stage, Map<String, ArtifactStore.Stored> stored, boolean output) {
         List<ArtifactRef> out = new ArrayList<>();
         for (Map.Entry<String, ArtifactStore.Stored> e : new LinkedHashMap<>(stored).entrySet()) {
             ArtifactStore.Stored s = e.getValue();
             out.add(new ArtifactRef(e.getKey(), Path.of(s.path()).toAbsolutePath().normalize().toString(), s.sha256(),
-                    s.sizeBytes(), kind(stage, e.getKey())));
+                    s.sizeBytes(), kind(stage, e.getKey(), output)));
         }
         return out;
     }
 
-    /** The artifact kind from the stage and the task's name for it. */
-    static String kind(String stage, String name) {
+    /** The artifact kind from the stage, the task's name for it and whether the stage wrote or read it. */
+    static String kind(String stage, String name, boolean output) {
         return switch (name) {
             case "corpus" -> "corpus";
-            case "data" -> "dataset";
+            case "data", "ptx_data" -> "dataset";
             case "prompts", "heldOutPrompts", "held_out_prompts" -> "prompts";
             case "candidates" -> "candidates";
             case "snapshot", "rankings" -> "snapshot";
             case "reward" -> "reward_model";
-            case "policy" -> stage.equals("rlhf") ? "policy" : "checkpoint";
             case "metrics" -> "metrics";
             case "chart", "report", "reward_chart", "kl_chart" -> "report";
-            case "model" -> stage.equals("reward") ? "reward_model" : "checkpoint";
-            default -> stage.equals("rlhf") && name.contains("policy") ? "policy" : "checkpoint".equals(name) ? "checkpoint" : "file";
+            case "model" -> stage.equals("reward") && output ? "reward_model" : "checkpoint";
+            case "policy" -> stage.equals("rlhf") && output ? "policy" : "checkpoint";
+            case "base", "checkpoint", "sft" -> "checkpoint";
+            default -> "file";
         };
     }
 

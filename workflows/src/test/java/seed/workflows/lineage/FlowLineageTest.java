@@ -85,6 +85,10 @@ class FlowLineageTest {
             assertEquals(run.getId(), rlhf.run().parentExecutionId(), "the RLHF subflow's parent is the run");
             assertEquals("alice", rlhf.run().launchedBy(), "the operator's identity reaches every stage");
             assertEquals(1, rlhf.run().attempt());
+            assertEquals("policy", rlhf.run().outputs().stream().filter(a -> a.name().equals("policy")).findFirst()
+                    .orElseThrow().kind());
+            assertTrue(g.nodes().stream().filter(n -> n.run().stage().equals("pretrain")).flatMap(n -> n.run().inputs().stream())
+                    .anyMatch(a -> a.kind().equals("corpus")), "the corpus is recorded as such");
             assertTrue(g.edges().stream().anyMatch(e -> e.relation().equals("generated the ranked candidates")
                     && g.node(e.from()).run().stage().equals("sft")), g.edges().toString());
 
