@@ -109,18 +109,19 @@ public final class AnnotateCommand implements Runnable {
     }
 
     @Command(name = "add-annotator", mixinStandardHelpOptions = true,
-            description = "Create an annotator or operator and print their personal token (shown only this once).")
+            description = "Create an annotator, operator, auditor or importer and print their personal token (shown only this once).")
     static final class AddAnnotator extends Base {
         @Option(names = "--name", required = true)
         String name;
 
-        @Option(names = "--role", defaultValue = "annotator", description = "annotator | operator (default ${DEFAULT-VALUE})")
+        @Option(names = "--role", defaultValue = "annotator", description = "annotator | operator | auditor | importer (default ${DEFAULT-VALUE})")
         String role;
 
         @Override
         int body() {
-            if (!role.equals("annotator") && !role.equals("operator")) {
-                throw new IllegalArgumentException("--role must be annotator or operator, got " + role);
+            if (!seed.annotation.core.Annotator.ROLES.contains(role)) {
+                throw new IllegalArgumentException("--role must be one of "
+                        + String.join(", ", seed.annotation.core.Annotator.ROLES) + ", got " + role);
             }
             try (Annotation a = Annotation.start(infra.config())) {
                 Catalog.NewAnnotator n = a.addAnnotator(name, role);

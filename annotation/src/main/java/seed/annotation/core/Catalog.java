@@ -73,22 +73,42 @@ public final class Catalog {
      * line's own "annotators"). Every line is checked before anything is written; one transaction for the file.
      */
     public LoadResult loadCandidates(Path jsonl, int annotatorsPerItem) throws IOException {
-        List<Candidate> cands = new ArrayList<>();
+        return new LoadResult(createItems(parseCandidates(jsonl), annotatorsPerItem, "candidates"));
+    }
+
+    /**
+     * Reads and checks every line of a candidates file without writing anything, so a command can refuse a bad file
+     * before it starts any service.
+     */
+    public static List<Candidate> parseCandidates(Path jsonl) throws IOException {
         try (BufferedReader r = Files.newBufferedReader(jsonl, StandardCharsets.UTF_8)) {
-            String line;
-            int no = 0;
-            while ((line = r.readLine()) != null) {
-                no++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                cands.add(parseCandidate(line, jsonl + ":" + no));
+            return parseCandidates(r, jsonl.toString());
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new LoadException(jsonl + ": not UTF-8 text");
+        }
+    }
+
+    /** Same as {@link #loadCandidates} for JSONL text (the operators' HTTP load); {@code where} names it in errors. */
+    public LoadResult loadCandidatesText(String jsonl, String where, int annotatorsPerItem) throws IOException {
+        return new LoadResult(createItems(parseCandidates(new BufferedReader(new java.io.StringReader(jsonl)), where),
+                annotatorsPerItem, "candidates"));
+    }
+
+    private static List<Candidate> parseCandidates(BufferedReader r, String where) throws IOException {
+        List<Candidate> cands = new ArrayList<>();
+        String line;
+        int no = 0;
+        while ((line = r.readLine()) != null) {
+            no++;
+            if (line.isBlank()) {
+                continue;
             }
+            cands.add(parseCandidate(line, where + ":" + no));
         }
         if (cands.isEmpty()) {
-            throw new LoadException(jsonl + ": no candidate lines");
+            throw new LoadException(where + ": no candidate lines");
         }
-        return new LoadResult(createItems(cands, annotatorsPerItem, "candidates"));
+        return cands;
     }
 
     /** Parses and checks one candidates line; {@code where} ("file:line") prefixes every error. */
@@ -212,12 +232,16 @@ public final class Catalog {
     public record NewAnnotator(Annotator annotator, String token) {
     }
 
+    /** Creates a person with one of {@link Annotator#ROLES}; names are unique and at most 200 characters. */
     public NewAnnotator createAnnotator(String name, String role) {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("annotator name is empty");
         }
-        if (!List.of("annotator", "operator", "importer").contains(role)) {
-            throw new IllegalArgumentException("role must be annotator, operator or importer, got " + role);
+        if (name.length() > 200 || name.chars().anyMatch(Character::isISOControl)) {
+            throw new IllegalArgumentException("annotator name must be at most 200 characters without control characters");
+        }
+        if (!Annotator.ROLES.contains(role)) {
+            throw new IllegalArgumentException("role must be one of " + String.join(", ", Annotator.ROLES) + ", got " + role);
         }
         String token = Tokens.newToken();
         try (Connection c = ds.getConnection();
@@ -248,7 +272,11 @@ public final class Catalog {
         }
     }
 
-    /** The annotator a token belongs to, or empty for an unknown token. */
+    /**
+     * The identity a personal token belongs to, or empty for an unknown token: the one entry point every Seed HTTP
+     * server (annotator page, operator API, auditor page) authenticates through; pair it with
+     * {@code seed.annotation.web.AuthHeader.token} for the header. Only the token's SHA-256 is looked up.
+     */
     public Optional<Annotator> authenticate(String token) {
         if (token == null || token.isBlank() || token.length() > 200) {
             return Optional.empty();
@@ -424,6 +452,50 @@ public final class Catalog {
             ps.executeUpdate();
         } catch (SQLException e) {
             throw new IllegalStateException("releasing claim: " + e.getMessage(), e);
+        }
+    }
+
+    /** One annotator's progress: assignments submitted, held, and items they could still take. */
+    public record Progress(long done, long assigned, long open) {
+    }
+
+    /** The caller's own progress for the page (done / assigned / left to take). */
+    public Progress progress(long annotatorId) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT count(submitted_event_id), count(*),"
+                     + " (SELECT count(*) FROM annotation_items i WHERE i.assigned_count < i.annotators_needed AND NOT EXISTS"
+                     + "   (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ?))"
+                     + " FROM assignments WHERE annotator_id = ?")) {
+            ps.setLong(1, annotatorId);
+            ps.setLong(2, annotatorId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                long done = rs.getLong(1);
+                long assigned = rs.getLong(2);
+                return new Progress(done, assigned, assigned - done + rs.getLong(3));
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("reading progress: " + e.getMessage(), e);
+        }
+    }
+
+    /** Assignments held and submitted per annotator, for the operators' progress view. */
+    public record AnnotatorProgress(long annotatorId, String name, String role, long assigned, long done) {
+    }
+
+    public List<AnnotatorProgress> progressByAnnotator() {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT a.id, a.name, a.role, count(s.item_id), count(s.submitted_event_id)"
+                     + " FROM annotators a LEFT JOIN assignments s ON s.annotator_id = a.id"
+                     + " WHERE a.role IN ('annotator', 'importer') GROUP BY a.id ORDER BY a.name");
+             ResultSet rs = ps.executeQuery()) {
+            List<AnnotatorProgress> out = new ArrayList<>();
+            while (rs.next()) {
+                out.add(new AnnotatorProgress(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5)));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IllegalStateException("reading progress: " + e.getMessage(), e);
         }
     }
 

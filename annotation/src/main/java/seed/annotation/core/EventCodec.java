@@ -19,7 +19,14 @@ import java.util.UUID;
  */
 public final class EventCodec {
 
-    public static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * The one JSON mapper: strict on input (no duplicate keys, nothing after the value), used by the API, the
+     * candidate loader and the ingester alike.
+     */
+    public static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
 
     private EventCodec() {
     }

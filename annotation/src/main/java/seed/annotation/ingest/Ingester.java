@@ -113,6 +113,28 @@ public final class Ingester implements AutoCloseable {
         }
     }
 
+    /** What the ingester is doing, for /health and supervisors. */
+    public enum State {
+        STARTING, RUNNING,
+        /** a transient failure (database or Kafka unreachable): rolled back, retrying with backoff */
+        RETRYING,
+        /** stopped by an error it cannot handle; the process should exit so a supervisor restarts it */
+        FAILED,
+        STOPPED;
+
+        /** Whether rankings produced now will be stored without anyone's intervention. */
+        public boolean isUp() {
+            return this == STARTING || this == RUNNING || this == RETRYING;
+        }
+    }
+
+    /**
+     * @param lag       records in Kafka not yet written, summed over this ingester's partitions (-1 unknown)
+     * @param lastError the last failure (transient or fatal), or null
+     */
+    public record Health(State state, long lag, String lastError, java.time.Instant lastErrorAt) {
+    }
+
     /** Running totals since start. */
     public record Stats(long records, long inserted, long rejected, long batches) {
     }
@@ -146,6 +168,10 @@ public final class Ingester implements AutoCloseable {
     private final AtomicLong rejected = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile State state = State.STARTING;
+    private volatile String lastError;
+    private volatile java.time.Instant lastErrorAt;
+    private final ConcurrentHashMap<Integer, Long> lagByWorker = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Integer> itemK = new ConcurrentHashMap<>();
 
     public Ingester(String bootstrap, String topic, String dlqTopic, DataSource ds, Options options, BatchListener listener) {
@@ -178,6 +204,24 @@ public final class Ingester implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(records.get(), inserted.get(), rejected.get(), batches.get());
+    }
+
+    /** State, lag and last error, for /health. */
+    public Health health() {
+        long lag = 0;
+        for (long l : lagByWorker.values()) {
+            if (l < 0) {
+                lag = -1;
+                break;
+            }
+            lag += l;
+        }
+        return new Health(state, lag, lastError, lastErrorAt);
+    }
+
+    private void noteError(String what) {
+        lastError = what.length() > 500 ? what.substring(0, 500) + "..." : what;
+        lastErrorAt = java.time.Instant.now();
     }
 
     /** The first error that stopped a worker, if any. */
@@ -245,6 +289,9 @@ public final class Ingester implements AutoCloseable {
     @Override
     public void close() {
         running.set(false);
+        if (state != State.FAILED) {
+            state = State.STOPPED;
+        }
         for (Worker w : workers) {
             if (w.consumer != null) {
                 w.consumer.wakeup();
@@ -331,6 +378,10 @@ public final class Ingester implements AutoCloseable {
                         } catch (WakeupException e) {
                             break;
                         }
+                        if (state == State.STARTING || state == State.RETRYING) {
+                            state = State.RUNNING;
+                        }
+                        lagByWorker.put(index, lagOf(c));
                         Prepared next = recs.isEmpty() ? null : prepare(lookups, recs, parts);
                         if (pending != null) {
                             finish(c, pendingBatch, pending);
@@ -359,6 +410,8 @@ public final class Ingester implements AutoCloseable {
                 Throwable cause = t instanceof java.util.concurrent.ExecutionException && t.getCause() != null ? t.getCause() : t;
                 if (running.get()) {
                     failure.compareAndSet(null, cause);
+                    noteError(cause.toString());
+                    state = State.FAILED;
                     log.error("ingester worker {} stopped: {}", index, cause.toString(), cause);
                 }
             } finally {
@@ -409,6 +462,19 @@ public final class Ingester implements AutoCloseable {
                 log.warn("offset commit failed (batch will be redelivered if needed): {}", e.toString());
             }
         }
+    }
+
+    /** Records behind the end of the assigned partitions as the consumer last saw them (-1 unknown). */
+    private static long lagOf(KafkaConsumer<String, byte[]> c) {
+        long lag = 0;
+        for (TopicPartition tp : c.assignment()) {
+            java.util.OptionalLong l = c.currentLag(tp);
+            if (l.isEmpty()) {
+                return -1;
+            }
+            lag += l.getAsLong();
+        }
+        return lag;
     }
 
     /** A record refused with the reason. */
