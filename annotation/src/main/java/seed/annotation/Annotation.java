@@ -9,6 +9,7 @@ import seed.annotation.core.Annotator;
 import seed.annotation.core.Catalog;
 import seed.annotation.core.Item;
 import seed.annotation.core.RankingProducer;
+import seed.annotation.core.Signing;
 import seed.annotation.core.Submission;
 import seed.annotation.core.SubmissionService;
 import seed.annotation.core.SubmitOutcome;
@@ -28,6 +29,7 @@ public final class Annotation implements AutoCloseable {
 
     private final Infra infra;
     private final Catalog catalog;
+    private final Signing signing;
     private final RankingProducer producer;
     private final SubmissionService submissions;
     private final Snapshots snapshots;
@@ -36,7 +38,9 @@ public final class Annotation implements AutoCloseable {
     private Annotation(Infra infra) {
         this.infra = infra;
         this.catalog = new Catalog(infra.dataSource(), infra.claimsDataSource());
-        this.producer = new RankingProducer(infra.kafkaBootstrap(), infra.config().topic());
+        this.signing = Signing.load(infra.dataSource());
+        this.producer = new RankingProducer(infra.kafkaBootstrap(), infra.config().topic(), infra.config().kafkaClientProperties(),
+                signing);
         this.submissions = new SubmissionService(catalog, producer);
         this.snapshots = new Snapshots(infra.dataSource(), infra.config().dataDir().resolve("snapshots"));
     }
@@ -73,7 +77,17 @@ public final class Annotation implements AutoCloseable {
         return catalog.loadCandidates(jsonl, annotatorsPerItem);
     }
 
-    /** Creates an annotator ("annotator" or "operator"); the returned token is not stored in clear anywhere. */
+    /** The record signing keys (tests sign hostile content with them to reach the checks behind the signature). */
+    public Signing signing() {
+        return signing;
+    }
+
+    /** The running ingester, or null when none was started in this process. */
+    public synchronized Ingester ingester() {
+        return ingester;
+    }
+
+    /** Creates an identity with one of {@code Annotator.ROLES}; the returned token is not stored in clear anywhere. */
     public Catalog.NewAnnotator addAnnotator(String name, String role) {
         return catalog.createAnnotator(name, role);
     }
@@ -96,8 +110,8 @@ public final class Annotation implements AutoCloseable {
     /** Starts the background ingester (once) with the given options. */
     public synchronized Ingester startIngester(Ingester.Options options) {
         if (ingester == null) {
-            ingester = new Ingester(infra.kafkaBootstrap(), infra.config().topic(), infra.config().deadLetterTopic(),
-                    infra.dataSource(), options, null).start();
+            ingester = new Ingester(infra.kafkaBootstrap(), infra.config().kafkaClientProperties(), infra.config().topic(),
+                    infra.config().deadLetterTopic(), infra.dataSource(), options, null).start();
         }
         return ingester;
     }

@@ -137,16 +137,18 @@ class AnnotationPathTest {
         var ds = a.infra().dataSource();
         long rejectedBefore = Fixtures.count(ds, "SELECT count(*) FROM rejected_events");
         UUID id = UUID.randomUUID();
-        RankingEvent e = new RankingEvent(id, item, ann.id(), List.of(1, 0), List.of(), false, List.of(), "test", Instant.now());
-        try (RankingProducer p = new RankingProducer(a.infra().kafkaBootstrap(), a.infra().config().topic())) {
+        RankingEvent e = new RankingEvent(id, item, ann.id(), List.of(1, 0), List.of(), false, List.of(), "api", Instant.now());
+        assertEquals(seed.annotation.core.Catalog.Claim.CLAIMED, a.catalog().claim(item, ann.id(), id));
+        try (RankingProducer p = new RankingProducer(a.infra().kafkaBootstrap(), a.infra().config().topic(), java.util.Map.of(),
+                a.signing())) {
             p.send(e).get();
             p.send(e).get(); // the same event twice (e.g. a client retry): one row
-            p.sendRaw("x", "{not json".getBytes(StandardCharsets.UTF_8)).get();
-            p.send(new RankingEvent(UUID.randomUUID(), 424242, ann.id(), List.of(0, 1), List.of(), false, List.of(), "test", Instant.now())).get();
-            p.send(new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(0, 0), List.of(), false, List.of(), "test", Instant.now())).get();
-            p.send(new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(0, 1), List.of(), false, List.of(), "test", Instant.now())).get();
+            p.sendSigned("x", "{not json".getBytes(StandardCharsets.UTF_8), "api").get();
+            p.send(new RankingEvent(UUID.randomUUID(), 424242, ann.id(), List.of(0, 1), List.of(), false, List.of(), "api", Instant.now())).get();
+            p.send(new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(0, 0), List.of(), false, List.of(), "api", Instant.now())).get();
+            p.send(new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(0, 1), List.of(), false, List.of(), "api", Instant.now())).get();
             Annotator stranger = annotator("stranger");
-            p.send(new RankingEvent(UUID.randomUUID(), item, stranger.id(), List.of(0, 1), List.of(), false, List.of(), "test", Instant.now())).get();
+            p.send(new RankingEvent(UUID.randomUUID(), item, stranger.id(), List.of(0, 1), List.of(), false, List.of(), "api", Instant.now())).get();
         }
         a.ingestUntilCaughtUp(Duration.ofSeconds(60));
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE event_id = ?", id));

@@ -87,6 +87,11 @@ class FaultTest {
         return ids;
     }
 
+    /** The claim the API makes before producing (the ingester stores only an assignment's claimed event). */
+    static void claim(RankingEvent e) {
+        assertEquals(seed.annotation.core.Catalog.Claim.CLAIMED, a.catalog().claim(e.itemId(), e.annotatorId(), e.eventId()));
+    }
+
     static Set<UUID> storedIds(Annotator ann) throws Exception {
         Set<UUID> out = new HashSet<>();
         try (Connection c = a.infra().dataSource().getConnection();
@@ -132,12 +137,13 @@ class FaultTest {
         int n = 3000;
         List<Long> items = assignedItems(ann, n);
         Set<UUID> sent = new HashSet<>();
-        try (RankingProducer p = new RankingProducer(shared.kafkaBootstrap(), topic)) {
+        try (RankingProducer p = new RankingProducer(shared.kafkaBootstrap(), topic, java.util.Map.of(), a.signing())) {
             List<java.util.concurrent.CompletableFuture<?>> fs = new ArrayList<>();
             for (long item : items) {
                 RankingEvent e = new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(1, 0), List.of(), false,
-                        List.of(), "fault", Instant.now());
+                        List.of(), "api", Instant.now());
                 sent.add(e.eventId());
+                claim(e);
                 fs.add(p.send(e));
             }
             for (var f : fs) {
@@ -191,12 +197,13 @@ class FaultTest {
         Annotator ann = a.addAnnotator(Fixtures.uniqueName("killtx"), "annotator").annotator();
         int n = 2000;
         Set<UUID> sent = new HashSet<>();
-        try (RankingProducer p = new RankingProducer(shared.kafkaBootstrap(), topic)) {
+        try (RankingProducer p = new RankingProducer(shared.kafkaBootstrap(), topic, java.util.Map.of(), a.signing())) {
             List<java.util.concurrent.CompletableFuture<?>> fs = new ArrayList<>();
             for (long item : assignedItems(ann, n)) {
                 RankingEvent e = new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(0, 1), List.of(), false,
-                        List.of(), "fault", Instant.now());
+                        List.of(), "api", Instant.now());
                 sent.add(e.eventId());
+                claim(e);
                 fs.add(p.send(e));
             }
             for (var f : fs) {
@@ -232,7 +239,7 @@ class FaultTest {
         List<Future<?>> fs = new ArrayList<>();
         for (long item : items) {
             fs.add(pool.submit(() -> {
-                SubmitOutcome o = a.submit(ann, Submission.ranked(item, List.of(0, 1)), "fault");
+                SubmitOutcome o = a.submit(ann, Submission.ranked(item, List.of(0, 1)), "api");
                 if (o instanceof SubmitOutcome.Accepted acc) {
                     accepted.add(acc.eventId());
                 } else {

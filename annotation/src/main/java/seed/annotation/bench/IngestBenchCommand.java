@@ -101,6 +101,9 @@ public final class IngestBenchCommand implements Callable<Integer> {
         List<byte[]> values = new ArrayList<>(events);
         List<String> keys = new ArrayList<>(events);
         Instant now = Instant.now();
+        UUID[] eventIds = new UUID[events];
+        long[] itemIds = new long[events];
+        long[] annIds = new long[events];
         for (int i = 0; i < events; i++) {
             long item = items.first() + i;
             long ann = anns.get(i % anns.size());
@@ -111,23 +114,29 @@ public final class IngestBenchCommand implements Callable<Integer> {
                     order.add((i + j) % k);
                 }
             }
-            values.add(EventCodec.encode(new RankingEvent(seed.annotation.core.EventIds.next(), item, ann, order, List.of(), false, List.of(),
+            eventIds[i] = seed.annotation.core.EventIds.next();
+            itemIds[i] = item;
+            annIds[i] = ann;
+            values.add(EventCodec.encode(new RankingEvent(eventIds[i], item, ann, order, List.of(), false, List.of(),
                     "bench", now)));
             keys.add(Long.toString(item));
         }
+        // the claims the API would have made (the ingester stores only an assignment's claimed event)
+        BenchSetup.claim(a.infra().dataSource(), itemIds, annIds, eventIds);
+        seed.annotation.core.Signing signing = seed.annotation.core.Signing.load(a.infra().dataSource());
         Ingester.Options opts = new Ingester.Options(Math.min(p, 4), batch, 0, "bench-" + topic, null, dbConnections);
         long t0;
         long producedAt;
         try (Ingester ing = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(), a.infra().dataSource(), opts, null).start();
              RankingProducer prod = new RankingProducer(a.infra().kafkaBootstrap(), topic,
-                     java.util.Map.of("compression.type", System.getProperty("seed.bench.compression", "lz4")))) {
+                     java.util.Map.of("compression.type", System.getProperty("seed.bench.compression", "lz4")), signing)) {
             t0 = System.nanoTime();
             if (Boolean.getBoolean("seed.ingest.trace")) {
                 System.err.println("t=" + System.currentTimeMillis() % 100000 + " first produce");
             }
             List<CompletableFuture<?>> fs = new ArrayList<>(events);
             for (int i = 0; i < events; i++) {
-                fs.add(prod.sendRaw(keys.get(i), values.get(i)));
+                fs.add(prod.sendSigned(keys.get(i), values.get(i), seed.annotation.core.Signing.API_KEY));
             }
             prod.flush();
             for (CompletableFuture<?> f : fs) {

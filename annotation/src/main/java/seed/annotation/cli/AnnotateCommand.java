@@ -86,13 +86,29 @@ public final class AnnotateCommand implements Runnable {
         @Option(names = "--no-ingest", description = "do not run the ingester in this process")
         boolean noIngest;
 
+        @Option(names = "--tls-keystore", description = "PKCS12 keystore: serve HTTPS only (env SEED_TLS_KEYSTORE)",
+                defaultValue = "${env:SEED_TLS_KEYSTORE}")
+        Path tlsKeystore;
+
+        @Option(names = "--tls-password", description = "keystore password (env SEED_TLS_PASSWORD)",
+                defaultValue = "${env:SEED_TLS_PASSWORD}")
+        String tlsPassword;
+
         @Override
         int body() throws Exception {
-            Annotation a = Annotation.start(infra.config());
-            if (!noIngest) {
-                a.startIngester(Ingester.Options.defaults());
+            if (tlsKeystore != null && !Files.isRegularFile(tlsKeystore)) {
+                throw new IllegalArgumentException("no such keystore: " + tlsKeystore);
             }
-            AnnotationServer server = new AnnotationServer(a.catalog(), a.submissions());
+            Annotation a = Annotation.start(infra.config());
+            AnnotationServer.Options opts = AnnotationServer.Options.defaults();
+            if (!noIngest) {
+                Ingester ing = a.startIngester(Ingester.Options.defaults());
+                opts = opts.withIngester(ing::health);
+            }
+            if (tlsKeystore != null) {
+                opts = opts.withTls(tlsKeystore, tlsPassword);
+            }
+            AnnotationServer server = new AnnotationServer(a.catalog(), a.submissions(), opts);
             int p = server.start(host, port);
             CountDownLatch stop = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -100,7 +116,8 @@ public final class AnnotateCommand implements Runnable {
                 a.close();
                 stop.countDown();
             }));
-            out().println("serving http://" + host + ":" + p + "/  (kafka " + a.infra().kafkaBootstrap() + ", ingest "
+            out().println("serving " + (tlsKeystore != null ? "https" : "http") + "://" + host + ":" + p + "/  (kafka "
+                    + a.infra().kafkaBootstrap() + ", ingest "
                     + (noIngest ? "off" : "on") + "; Ctrl-C to stop)");
             out().flush();
             stop.await();
@@ -148,8 +165,13 @@ public final class AnnotateCommand implements Runnable {
             if (!Files.isRegularFile(file)) {
                 throw new IllegalArgumentException("no such file: " + file);
             }
+            if (annotators < 1) {
+                throw new IllegalArgumentException("--annotators must be >= 1, got " + annotators);
+            }
+            // every line checked before any service starts: a bad file answers at once, with the line and the reason
+            var candidates = Catalog.parseCandidates(file);
             try (Annotation a = Annotation.start(infra.config())) {
-                var r = a.loadCandidates(file, annotators);
+                var r = new Catalog.LoadResult(a.catalog().createItems(candidates, annotators, "candidates"));
                 out().println("items=" + r.itemIds().size());
                 out().println("first_item_id=" + r.itemIds().get(0));
                 return 0;
@@ -184,7 +206,8 @@ public final class AnnotateCommand implements Runnable {
         int body() throws Exception {
             try (Infra inf = Infra.start(infra.config())) {
                 PrintWriter o = out();
-                Ingester ing = new Ingester(inf.kafkaBootstrap(), inf.config().topic(), inf.config().deadLetterTopic(),
+                Ingester ing = new Ingester(inf.kafkaBootstrap(), inf.config().kafkaClientProperties(), inf.config().topic(),
+                        inf.config().deadLetterTopic(),
                         inf.dataSource(), Ingester.Options.defaults().withThreads(threads).withGroup(group).withInstanceId(instanceId)
                                 .withDbConnections(dbConnections).withPause(pause),
                         new Ingester.BatchListener() {
@@ -213,8 +236,12 @@ public final class AnnotateCommand implements Runnable {
                                 + " rejected=" + ing.stats().rejected());
                         return 0;
                     }
-                    Thread.currentThread().join();
-                    return 0;
+                    // run until stopped; exit non-zero when the ingester fails so a supervisor restarts it
+                    while (ing.health().state() != Ingester.State.FAILED) {
+                        Thread.sleep(200);
+                    }
+                    spec.commandLine().getErr().println("seed annotate ingest: ingester failed: " + ing.health().lastError());
+                    return 1;
                 } finally {
                     ing.close();
                 }

@@ -37,8 +37,8 @@ public final class Catalog {
     }
 
     /**
-     * @param claimsDs optional pool whose sessions run with synchronous_commit off, used only for {@link #claim};
-     *                 null = claim on {@code ds} with a per-call SET
+     * @param claimsDs optional separate pool for {@link #claim} (the HTTP hot path, so claims never queue behind
+     *                 slower queries); null = claim on {@code ds}
      */
     public Catalog(DataSource ds, DataSource claimsDs) {
         this.ds = ds;
@@ -402,17 +402,12 @@ public final class Catalog {
 
     /**
      * Marks the annotator's assignment of the item as submitted with this event id, atomically: the second of two
-     * concurrent submissions finds it taken. Runs with synchronous_commit off: the Kafka record is the durable truth,
-     * and a claim lost in a database crash only lets a duplicate reach the ingester, which rejects it by the
-     * (item, annotator) uniqueness of ranking_events.
+     * concurrent submissions finds it taken. The claim is durable (synchronous commit) before the event is produced:
+     * the ingester stores only the claimed event of an assignment, so a claim lost in a database crash would lose an
+     * acknowledged ranking.
      */
     public Claim claim(long itemId, long annotatorId, UUID eventId) {
         try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
-            if (claimsDs == null) {
-                try (Statement st = c.createStatement()) {
-                    st.execute("SET synchronous_commit = off");
-                }
-            }
             try (PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = ?, submitted_at = now()"
                     + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id IS NULL")) {
                 ps.setObject(1, eventId);
@@ -420,12 +415,6 @@ public final class Catalog {
                 ps.setLong(3, annotatorId);
                 if (ps.executeUpdate() == 1) {
                     return Claim.CLAIMED;
-                }
-            } finally {
-                if (claimsDs == null) {
-                    try (Statement st = c.createStatement()) {
-                        st.execute("SET synchronous_commit = on");
-                    }
                 }
             }
             try (PreparedStatement ps = c.prepareStatement(
@@ -441,14 +430,19 @@ public final class Catalog {
         }
     }
 
-    /** Gives a claim back when Kafka did not take the record, so the annotator can submit again. */
+    /**
+     * Gives a claim back when Kafka did not take the record, so the annotator can submit again; never when the event
+     * is stored after all.
+     */
     public void releaseClaim(long itemId, long annotatorId, UUID eventId) {
         try (Connection c = ds.getConnection();
              PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = NULL, submitted_at = NULL"
-                     + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id = ?")) {
+                     + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id = ?"
+                     + " AND NOT EXISTS (SELECT 1 FROM ranking_events r WHERE r.event_id = ?)")) {
             ps.setLong(1, itemId);
             ps.setLong(2, annotatorId);
             ps.setObject(3, eventId);
+            ps.setObject(4, eventId);
             ps.executeUpdate();
         } catch (SQLException e) {
             throw new IllegalStateException("releasing claim: " + e.getMessage(), e);

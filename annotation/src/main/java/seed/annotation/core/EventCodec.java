@@ -31,6 +31,18 @@ public final class EventCodec {
     private EventCodec() {
     }
 
+    /** Largest record value the decoder reads (a ranking of 100 responses is ~1 KB). */
+    public static final int MAX_RECORD_BYTES = 64 * 1024;
+
+    /** Where a ranking may come from; anything else is refused (it is stored and shown, so it must not be free text). */
+    public static final java.util.Set<String> SOURCES = java.util.Set.of("web", "api", "import", "synthetic", "bench");
+
+    /** Earliest accepted submitted_at_ms (2020-01-01T00:00:00Z); the latest is now + {@link #MAX_CLOCK_SKEW_MS}. */
+    public static final long MIN_SUBMITTED_AT_MS = 1_577_836_800_000L;
+
+    /** How far in the future a submission time may be (clock skew between API hosts and the ingester). */
+    public static final long MAX_CLOCK_SKEW_MS = 24L * 3600 * 1000;
+
     /** Thrown when a record's bytes are not a well-formed ranking event; the message names the field. */
     public static final class DecodeException extends Exception {
         private static final long serialVersionUID = 1L;
@@ -71,6 +83,9 @@ public final class EventCodec {
         if (bytes == null) {
             throw new DecodeException("record has no value");
         }
+        if (bytes.length > MAX_RECORD_BYTES) {
+            throw new DecodeException("record of " + bytes.length + " bytes is larger than the limit of " + MAX_RECORD_BYTES);
+        }
         String eventId = null;
         Long item = null;
         Long annotator = null;
@@ -105,7 +120,8 @@ public final class EventCodec {
                 throw new DecodeException("trailing data after the JSON object");
             }
         } catch (IOException ex) {
-            throw new DecodeException("malformed JSON: " + firstLine(ex.getMessage()));
+            String m = firstLine(ex instanceof JsonProcessingException jp ? jp.getOriginalMessage() : ex.getMessage());
+            throw new DecodeException("malformed JSON: " + (m.length() > 200 ? m.substring(0, 200) + "..." : m));
         }
         if (eventId == null) {
             throw new DecodeException("event_id is missing or not a string");
@@ -131,8 +147,20 @@ public final class EventCodec {
         if (source == null) {
             throw new DecodeException("source is missing or not a string");
         }
+        if (!SOURCES.contains(source)) {
+            throw new DecodeException("source must be one of " + new java.util.TreeSet<>(SOURCES) + ", got "
+                    + (source.length() > 40 ? "a " + source.length() + "-character string" : "'" + printable(source) + "'"));
+        }
+        if (item <= 0 || annotator <= 0) {
+            throw new DecodeException((item <= 0 ? "item_id " + item : "annotator_id " + annotator) + " is not a positive id");
+        }
         if (at == null) {
             throw new DecodeException("submitted_at_ms is missing or not an integer");
+        }
+        long latest = System.currentTimeMillis() + MAX_CLOCK_SKEW_MS;
+        if (at < MIN_SUBMITTED_AT_MS || at > latest) {
+            throw new DecodeException("submitted_at_ms " + at + " is outside the accepted range " + MIN_SUBMITTED_AT_MS
+                    + ".." + latest + " (2020-01-01 to one day from now)");
         }
         return new RankingEvent(id, item, annotator, ranking, ties, skip, unsafe, source, Instant.ofEpochMilli(at));
     }
@@ -236,6 +264,13 @@ public final class EventCodec {
             throw new DecodeException(field + " is missing or not an integer");
         }
         return v.longValue();
+    }
+
+    /** Control characters shown as '?', so a reason can quote attacker text safely. */
+    static String printable(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> sb.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        return sb.toString();
     }
 
     /** First line of a (multi-line) parser message, without Jackson's source excerpt. */

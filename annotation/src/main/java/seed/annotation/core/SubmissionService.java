@@ -21,8 +21,9 @@ public final class SubmissionService {
     private final RankingProducer producer;
     private final long ackTimeoutMs;
 
+    /** Waits for the acknowledgement a little longer than the producer tries to deliver, so a 503 is final. */
     public SubmissionService(Catalog catalog, RankingProducer producer) {
-        this(catalog, producer, 60_000);
+        this(catalog, producer, RankingProducer.deliveryTimeoutMs() + 5_000);
     }
 
     public SubmissionService(Catalog catalog, RankingProducer producer, long ackTimeoutMs) {
@@ -37,6 +38,9 @@ public final class SubmissionService {
 
     /** Submits on behalf of {@code who}; blocks until Kafka acknowledged or refused. */
     public SubmitOutcome submit(Annotator who, Submission s, String source) {
+        if (!EventCodec.SOURCES.contains(source)) {
+            throw new IllegalArgumentException("source must be one of " + EventCodec.SOURCES + ", got " + source);
+        }
         var item = catalog.item(s.itemId());
         if (item.isEmpty()) {
             return new SubmitOutcome.Refused(404, "unknown item " + s.itemId());
@@ -68,6 +72,8 @@ public final class SubmissionService {
             }
             return new SubmitOutcome.Accepted(eventId, md.partition(), md.offset());
         } catch (ExecutionException | TimeoutException ex) {
+            // the producer gave up (delivery timeout passed): give the claim back so the annotator can retry; if a
+            // copy still lands, the ingester refuses it as no longer the claimed event
             catalog.releaseClaim(s.itemId(), who.id(), eventId);
             Throwable cause = ex instanceof ExecutionException ? ex.getCause() : ex;
             return new SubmitOutcome.Refused(503, "Kafka did not acknowledge the ranking: " + cause);

@@ -32,7 +32,7 @@ public final class Infra implements AutoCloseable {
 
     private final InfraConfig config;
     private final EmbeddedKafka kafka;
-    private final EmbeddedPostgres postgres;
+    private EmbeddedPostgres postgres;
     private final HikariDataSource dataSource;
     private final HikariDataSource claimsDataSource;
     private final String bootstrap;
@@ -60,22 +60,15 @@ public final class Infra implements AutoCloseable {
             String password = config.jdbcPassword();
             if (jdbcUrl == null) {
                 long t0 = System.nanoTime();
-                pg = EmbeddedPostgres.builder()
-                        .setDataDirectory(config.dataDir().resolve("postgres"))
-                        .setCleanDataDirectory(false)
-                        .setServerConfig("synchronous_commit", "on")
-                        .setServerConfig("fsync", "on")
-                        .setServerConfig("max_connections", "100")
-                        .setServerConfig("shared_buffers", "256MB")
-                        .setServerConfig("max_wal_size", "2GB")
-                        .start();
+                OrphanedPostgres.reclaim(config.dataDir().resolve("postgres"));
+                pg = startPostgres(config.dataDir(), 0);
                 jdbcUrl = pg.getJdbcUrl("postgres", "postgres");
                 user = "postgres";
                 password = null;
                 log.info("embedded PostgreSQL up on port {} in {} ms", pg.getPort(), (System.nanoTime() - t0) / 1_000_000);
             }
             ds = pool(jdbcUrl, user, password, "seed-annotation", null);
-            claims = pool(jdbcUrl, user, password, "seed-claims", "SET synchronous_commit = off");
+            claims = pool(jdbcUrl, user, password, "seed-claims", null);
             int applied = Migrations.apply(ds);
             log.info("schema current ({} migration(s) applied)", applied);
             String bootstrap = config.kafkaBootstrap();
@@ -90,13 +83,77 @@ public final class Infra implements AutoCloseable {
         } catch (IOException e) {
             closeQuietly(claims, null, null);
             closeQuietly(ds, kafka, pg);
-            throw new UncheckedIOException("starting annotation infrastructure under " + config.dataDir(), e);
+            throw new IllegalStateException("starting annotation infrastructure under " + config.dataDir() + ": "
+                    + causes(e) + logHint(config.dataDir()), e);
         } catch (RuntimeException e) {
             closeQuietly(claims, null, null);
             closeQuietly(ds, kafka, pg);
             throw e;
         }
     }
+
+    /**
+     * Starts the embedded PostgreSQL on its data folder ({@code port} 0 = a free one). Its own output goes to
+     * {@code postgres.log} under the data dir, not to the console.
+     */
+    private static EmbeddedPostgres startPostgres(java.nio.file.Path dataDir, int port) throws IOException {
+        java.io.File logFile = dataDir.resolve("postgres.log").toFile();
+        EmbeddedPostgres.Builder b = EmbeddedPostgres.builder()
+                .setDataDirectory(dataDir.resolve("postgres"))
+                .setCleanDataDirectory(false)
+                .setOutputRedirector(ProcessBuilder.Redirect.appendTo(logFile))
+                .setErrorRedirector(ProcessBuilder.Redirect.appendTo(logFile))
+                .setServerConfig("synchronous_commit", "on")
+                .setServerConfig("fsync", "on")
+                .setServerConfig("max_connections", "100")
+                .setServerConfig("shared_buffers", "256MB")
+                .setServerConfig("max_wal_size", "2GB");
+        if (port > 0) {
+            b.setPort(port);
+        }
+        return b.start();
+    }
+
+    /** Every distinct message in the cause chain, so a startup failure names its real cause. */
+    static String causes(Throwable e) {
+        StringBuilder sb = new StringBuilder();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+            if (seen.add(m)) {
+                sb.append(sb.length() > 0 ? ": " : "").append(m);
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String logHint(java.nio.file.Path dataDir) {
+        java.nio.file.Path log = dataDir.resolve("postgres.log");
+        return Files.exists(log) ? " (PostgreSQL's own log: " + log + ")" : "";
+    }
+
+    /**
+     * Test hook for outage tests: stops the embedded PostgreSQL (fast shutdown; connections break) and keeps its data.
+     */
+    public synchronized void stopEmbeddedPostgres() throws IOException {
+        if (postgres == null) {
+            throw new IllegalStateException("no embedded PostgreSQL in this process");
+        }
+        int port = postgres.getPort();
+        postgres.close();
+        stoppedPort = port;
+    }
+
+    /** Starts the embedded PostgreSQL stopped by {@link #stopEmbeddedPostgres} again, on the same port. */
+    public synchronized void startEmbeddedPostgres() throws IOException {
+        if (stoppedPort == 0) {
+            throw new IllegalStateException("embedded PostgreSQL was not stopped");
+        }
+        postgres = startPostgres(config.dataDir(), stoppedPort);
+        stoppedPort = 0;
+    }
+
+    private int stoppedPort;
 
     static HikariDataSource pool(String url, String user, String password, String name, String initSql) {
         HikariConfig hc = new HikariConfig();
@@ -109,13 +166,17 @@ public final class Infra implements AutoCloseable {
         hc.setMaximumPoolSize(16);
         hc.setMinimumIdle(1);
         hc.setPoolName(name);
+        // an outage shows as a failed borrow within seconds, not a 30 s stall per caller
+        hc.setConnectionTimeout(5_000);
         hc.addDataSourceProperty("reWriteBatchedInserts", "true");
         return new HikariDataSource(hc);
     }
 
     /** Creates the rankings topic and its dead-letter topic if missing (replication 1 on a one-node broker). */
     public static void createTopics(String bootstrap, InfraConfig config) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        Map<String, Object> ap = new java.util.HashMap<>(config.kafkaClientProperties());
+        ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        try (Admin admin = Admin.create(ap)) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             int nodes = admin.describeCluster().nodes().get(30, TimeUnit.SECONDS).size();
             short rf = (short) Math.min(3, nodes);
@@ -179,7 +240,7 @@ public final class Infra implements AutoCloseable {
     /** The config another process should use to share these exact services (no new embedded ones). */
     public InfraConfig sharedConfig() {
         return new InfraConfig(bootstrap, jdbcUrl(), jdbcUser(), jdbcPassword(), config.dataDir(), config.topic(),
-                config.partitions());
+                config.partitions(), config.kafkaClientProperties());
     }
 
     @Override
@@ -203,7 +264,7 @@ public final class Infra implements AutoCloseable {
             try {
                 pg.close();
             } catch (IOException | RuntimeException e) {
-                log.warn("stopping embedded PostgreSQL: {}", e.toString());
+                log.warn("stopping embedded PostgreSQL: {}", causes(e));
             }
         }
     }
