@@ -493,6 +493,9 @@ public final class Ingester implements AutoCloseable {
                         }
                         ensureConnections();
                         step(c, parts);
+                        if (state == State.STARTING || state == State.RETRYING) {
+                            state = State.RUNNING;
+                        }
                         if (attempt > 0) {
                             log.info("ingester worker {} recovered after {} retries", index, attempt);
                             attempt = 0;
@@ -544,9 +547,6 @@ public final class Ingester implements AutoCloseable {
         /** One poll: decode the new records, finish the batch being written, hand the new one to the writers. */
         private void step(KafkaConsumer<String, byte[]> c, int parts) throws Exception {
             ConsumerRecords<String, byte[]> recs = c.poll(Duration.ofMillis(pending == null ? 200 : 5));
-            if (state == State.STARTING || state == State.RETRYING) {
-                state = State.RUNNING;
-            }
             lagByWorker.put(index, lagOf(c));
             Prepared next = recs.isEmpty() ? null : prepare(lookups, recs, parts);
             if (pending != null) {
