@@ -154,7 +154,7 @@ class AnnotationPathTest {
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE event_id = ?", id));
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ?", item));
         assertEquals(rejectedBefore + 5, Fixtures.count(ds, "SELECT count(*) FROM rejected_events"));
-        for (String reason : List.of("malformed JSON", "unknown item 424242", "repeats index 0", "duplicate submission",
+        for (String reason : List.of("malformed JSON", "unknown item 424242", "repeats index 0", "not the claimed submission",
                 "is not assigned item")) {
             assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM rejected_events WHERE reason LIKE ? AND id > ?",
                     "%" + reason + "%", rejectedBefore), reason);

@@ -138,13 +138,22 @@ class ServeCrashTest {
         List<String> out2 = java.util.Collections.synchronizedList(new ArrayList<>());
         serve(data, out2);
         Process second = forked.get(1);
-        Thread.sleep(9_000); // ingest what Kafka holds, then release claims older than 5 s without a stored event
+        // the new ingester joins once the killed member's session expires, ingests what Kafka holds, then releases
+        // claims older than 5 s whose event is nowhere
+        long until = System.currentTimeMillis() + 90_000;
+        while (System.currentTimeMillis() < until
+                && out2.stream().noneMatch(l -> l.contains("first claim reconciliation done"))) {
+            Thread.sleep(200);
+        }
         second.destroy(); // SIGTERM: a clean stop
         assertTrue(second.waitFor(60, TimeUnit.SECONDS), "serve stops on SIGTERM");
 
         try (Annotation a = Annotation.start(InfraConfig.embedded(data))) {
             a.ingestUntilCaughtUp(Duration.ofSeconds(60));
             var ds = a.infra().dataSource();
+            long strandedAfterRestart = Fixtures.count(ds, "SELECT count(*) FROM assignments a WHERE a.submitted_event_id IS NOT NULL"
+                    + " AND NOT EXISTS (SELECT 1 FROM ranking_events r WHERE r.item_id = a.item_id AND r.annotator_id = a.annotator_id)");
+            System.err.println("stranded after the restarted serve: " + strandedAfterRestart);
             for (UUID id : acked) {
                 assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE event_id = ?", id),
                         "acknowledged ranking " + id + " stored once");

@@ -65,7 +65,7 @@ public final class ClaimReconciler implements AutoCloseable {
             try {
                 runOnce();
             } catch (Exception e) {
-                log.debug("claim reconciliation skipped: {}", e.toString());
+                log.warn("claim reconciliation skipped: {}", e.toString());
             }
         }, every, every, TimeUnit.MILLISECONDS);
     }
@@ -91,6 +91,7 @@ public final class ClaimReconciler implements AutoCloseable {
             for (var e : ends.entrySet()) {
                 OffsetAndMetadata c = committed.get(e.getKey());
                 if (e.getValue() > 0 && (c == null || c.offset() < e.getValue())) {
+                    log.debug("claims not reconciled: {} committed {} < end {}", e.getKey(), c, e.getValue());
                     return -1;
                 }
             }
@@ -107,6 +108,9 @@ public final class ClaimReconciler implements AutoCloseable {
             released = ps.executeUpdate();
         } catch (SQLException e) {
             throw new IllegalStateException("reconciling claims: " + e.getMessage(), e);
+        }
+        if (checkedUpTo == null) {
+            log.info("first claim reconciliation done: {} stranded claim(s) released", released);
         }
         checkedUpTo = cutoff;
         if (released > 0) {
