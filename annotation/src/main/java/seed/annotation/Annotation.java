@@ -10,6 +10,7 @@ import seed.annotation.core.Catalog;
 import seed.annotation.core.Item;
 import seed.annotation.core.RankingProducer;
 import seed.annotation.core.Signing;
+import seed.annotation.core.WalFlusher;
 import seed.annotation.core.Submission;
 import seed.annotation.core.SubmissionService;
 import seed.annotation.core.SubmitOutcome;
@@ -30,6 +31,7 @@ public final class Annotation implements AutoCloseable {
     private final Infra infra;
     private final Catalog catalog;
     private final Signing signing;
+    private final WalFlusher flusher;
     private final RankingProducer producer;
     private final SubmissionService submissions;
     private final Snapshots snapshots;
@@ -41,7 +43,8 @@ public final class Annotation implements AutoCloseable {
         this.signing = Signing.load(infra.dataSource());
         this.producer = new RankingProducer(infra.kafkaBootstrap(), infra.config().topic(), infra.config().kafkaClientProperties(),
                 signing);
-        this.submissions = new SubmissionService(catalog, producer);
+        this.flusher = new WalFlusher(infra.dataSource());
+        this.submissions = new SubmissionService(catalog, producer, RankingProducer.deliveryTimeoutMs() + 5_000, flusher);
         this.snapshots = new Snapshots(infra.dataSource(), infra.config().dataDir().resolve("snapshots"));
     }
 
@@ -144,6 +147,7 @@ public final class Annotation implements AutoCloseable {
             ingester.close();
         }
         producer.close();
+        flusher.close();
         infra.close();
     }
 }

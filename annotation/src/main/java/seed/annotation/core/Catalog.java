@@ -402,9 +402,9 @@ public final class Catalog {
 
     /**
      * Marks the annotator's assignment of the item as submitted with this event id, atomically: the second of two
-     * concurrent submissions finds it taken. The claim is durable (synchronous commit) before the event is produced:
-     * the ingester stores only the claimed event of an assignment, so a claim lost in a database crash would lose an
-     * acknowledged ranking.
+     * concurrent submissions finds it taken. On the claims pool it commits with synchronous_commit off; the caller
+     * makes it durable with a {@link WalFlusher} before acknowledging, because the ingester stores only the claimed
+     * event of an assignment, so a claim lost in a database crash would lose an acknowledged ranking.
      */
     public Claim claim(long itemId, long annotatorId, UUID eventId) {
         try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {

@@ -20,6 +20,7 @@ public final class SubmissionService {
     private final Catalog catalog;
     private final RankingProducer producer;
     private final long ackTimeoutMs;
+    private final WalFlusher flusher;
 
     /** Waits for the acknowledgement a little longer than the producer tries to deliver, so a 503 is final. */
     public SubmissionService(Catalog catalog, RankingProducer producer) {
@@ -27,6 +28,15 @@ public final class SubmissionService {
     }
 
     public SubmissionService(Catalog catalog, RankingProducer producer, long ackTimeoutMs) {
+        this(catalog, producer, ackTimeoutMs, null);
+    }
+
+    /**
+     * @param flusher makes the (asynchronously committed) claim durable before the answer, in parallel with the
+     *                Kafka send; null when claims commit synchronously anyway
+     */
+    public SubmissionService(Catalog catalog, RankingProducer producer, long ackTimeoutMs, WalFlusher flusher) {
+        this.flusher = flusher;
         this.catalog = catalog;
         this.producer = producer;
         this.ackTimeoutMs = ackTimeoutMs;
@@ -66,7 +76,17 @@ public final class SubmissionService {
         RankingEvent e = new RankingEvent(eventId, s.itemId(), who.id(), s.ranking(), s.ties(), s.skip(), s.unsafe(),
                 source, Instant.now());
         try {
-            RecordMetadata md = producer.send(e).get(ackTimeoutMs, TimeUnit.MILLISECONDS);
+            java.util.concurrent.CompletableFuture<RecordMetadata> sent = producer.send(e);
+            if (flusher != null) {
+                try {
+                    flusher.flush().get(ackTimeoutMs, TimeUnit.MILLISECONDS);
+                } catch (ExecutionException | TimeoutException ex) {
+                    // the claim may not be durable: do not acknowledge; if it was lost, the ingester refuses the
+                    // event as unclaimed, and if not, a retry is told it is already submitted
+                    return new SubmitOutcome.Refused(503, "the database did not confirm the claim; try again");
+                }
+            }
+            RecordMetadata md = sent.get(ackTimeoutMs, TimeUnit.MILLISECONDS);
             if (TRACE) {
                 System.err.printf("submit claim=%.2fms kafka=%.2fms%n", (t1 - t0) / 1e6, (System.nanoTime() - t1) / 1e6);
             }

@@ -68,7 +68,7 @@ public final class Infra implements AutoCloseable {
                 log.info("embedded PostgreSQL up on port {} in {} ms", pg.getPort(), (System.nanoTime() - t0) / 1_000_000);
             }
             ds = pool(jdbcUrl, user, password, "seed-annotation", null);
-            claims = pool(jdbcUrl, user, password, "seed-claims", null);
+            claims = pool(jdbcUrl, user, password, "seed-claims", "SET synchronous_commit = off");
             int applied = Migrations.apply(ds);
             log.info("schema current ({} migration(s) applied)", applied);
             String bootstrap = config.kafkaBootstrap();
