@@ -114,7 +114,7 @@ public final class Annotation implements AutoCloseable {
     public synchronized Ingester startIngester(Ingester.Options options) {
         if (ingester == null) {
             ingester = new Ingester(infra.kafkaBootstrap(), infra.config().kafkaClientProperties(), infra.config().topic(),
-                    infra.config().deadLetterTopic(), infra.dataSource(), options, null).start();
+                    infra.config().deadLetterTopic(), infra.ingesterDataSource(), options, null).start();
         }
         return ingester;
     }

@@ -185,8 +185,23 @@ class HostileRecordsTest {
     /** The database's own guards: append-only events, TRUNCATE refused, CHECKs on what must never be stored. */
     @Test
     void databaseRefusesChangesAndImpossibleRows() throws Exception {
+        // the API's role cannot write rankings at all, the ingester's cannot change them
         try (Connection c = a.infra().dataSource().getConnection(); Statement st = c.createStatement()) {
-            // one row, so the row triggers have something to refuse
+            var e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class, () -> st.execute(
+                    "INSERT INTO ranking_events(event_id, item_id, annotator_id, ranking, ties, skip, unsafe, source,"
+                    + " submitted_at, kafka_partition, kafka_offset) VALUES (gen_random_uuid(), 1, 1, '{1,0}', '{}', false,"
+                    + " '{}', 'web', now(), 0, 0)"));
+            assertEquals("42501", e.getSQLState(), e.getMessage());
+        }
+        try (Connection c = a.infra().ingesterDataSource().getConnection(); Statement st = c.createStatement()) {
+            for (String sql : List.of("DELETE FROM ranking_events", "UPDATE annotation_items SET k = 2", "DELETE FROM assignments",
+                    "INSERT INTO annotators(name, role, token_sha256) VALUES ('x', 'operator', repeat('0', 64))")) {
+                var e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class, () -> st.execute(sql), sql);
+                assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+            }
+        }
+        try (Connection c = a.infra().ownerDataSource().getConnection(); Statement st = c.createStatement()) {
+            // as the schema owner (the roles Seed works as cannot even try); one row, so the row triggers have something to refuse
             st.execute("INSERT INTO ranking_events(event_id, item_id, annotator_id, ranking, ties, skip, unsafe, source,"
                     + " submitted_at, kafka_partition, kafka_offset) VALUES (gen_random_uuid(), 999999, 999999, '{1,0}', '{}',"
                     + " false, '{}', 'web', now(), 0, 0)");

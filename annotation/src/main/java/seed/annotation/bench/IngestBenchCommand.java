@@ -127,7 +127,7 @@ public final class IngestBenchCommand implements Callable<Integer> {
         Ingester.Options opts = new Ingester.Options(Math.min(p, 4), batch, 0, "bench-" + topic, null, dbConnections);
         long t0;
         long producedAt;
-        try (Ingester ing = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(), a.infra().dataSource(), opts, null).start();
+        try (Ingester ing = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(), a.infra().ingesterDataSource(), opts, null).start();
              RankingProducer prod = new RankingProducer(a.infra().kafkaBootstrap(), topic,
                      java.util.Map.of("compression.type", System.getProperty("seed.bench.compression", "lz4")), signing)) {
             t0 = System.nanoTime();

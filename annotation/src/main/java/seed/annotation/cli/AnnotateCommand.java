@@ -208,7 +208,7 @@ public final class AnnotateCommand implements Runnable {
                 PrintWriter o = out();
                 Ingester ing = new Ingester(inf.kafkaBootstrap(), inf.config().kafkaClientProperties(), inf.config().topic(),
                         inf.config().deadLetterTopic(),
-                        inf.dataSource(), Ingester.Options.defaults().withThreads(threads).withGroup(group).withInstanceId(instanceId)
+                        inf.ingesterDataSource(), Ingester.Options.defaults().withThreads(threads).withGroup(group).withInstanceId(instanceId)
                                 .withDbConnections(dbConnections).withPause(pause),
                         new Ingester.BatchListener() {
                             @Override

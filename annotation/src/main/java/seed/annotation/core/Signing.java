@@ -38,12 +38,24 @@ public final class Signing {
         this.keys = Map.copyOf(keys);
     }
 
-    /** Loads the keys from the database, creating the missing ones first (idempotent, safe from concurrent starts). */
+    /**
+     * Loads the keys from the database, creating the missing ones first (idempotent, safe from concurrent starts;
+     * {@code Infra.start} creates them as the schema owner, so the API and ingester roles only read).
+     */
     public static Signing load(DataSource ds) {
         SecureRandom rnd = new SecureRandom();
         Map<String, byte[]> keys = new HashMap<>();
         try (Connection c = ds.getConnection()) {
-            try (PreparedStatement ins = c.prepareStatement(
+            boolean complete;
+            try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM signing_keys WHERE name IN (?, ?)")) {
+                ps.setString(1, API_KEY);
+                ps.setString(2, IMPORT_KEY);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    complete = rs.getInt(1) == 2;
+                }
+            }
+            if (!complete) try (PreparedStatement ins = c.prepareStatement(
                     "INSERT INTO signing_keys(name, secret) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")) {
                 for (String name : new String[] {API_KEY, IMPORT_KEY}) {
                     byte[] k = new byte[32];

@@ -35,10 +35,15 @@ public final class Infra implements AutoCloseable {
     private EmbeddedPostgres postgres;
     private final HikariDataSource dataSource;
     private final HikariDataSource claimsDataSource;
+    private final HikariDataSource ownerDataSource;
+    private final HikariDataSource ingesterDataSource;
     private final String bootstrap;
 
-    private Infra(InfraConfig config, EmbeddedKafka kafka, EmbeddedPostgres postgres, HikariDataSource dataSource,
-                  HikariDataSource claimsDataSource, String bootstrap) {
+    private Infra(InfraConfig config, EmbeddedKafka kafka, EmbeddedPostgres postgres, HikariDataSource ownerDataSource,
+                  HikariDataSource dataSource, HikariDataSource claimsDataSource, HikariDataSource ingesterDataSource,
+                  String bootstrap) {
+        this.ownerDataSource = ownerDataSource;
+        this.ingesterDataSource = ingesterDataSource;
         this.config = config;
         this.kafka = kafka;
         this.postgres = postgres;
@@ -53,6 +58,8 @@ public final class Infra implements AutoCloseable {
         EmbeddedPostgres pg = null;
         HikariDataSource ds = null;
         HikariDataSource claims = null;
+        HikariDataSource owner = null;
+        HikariDataSource ingest = null;
         try {
             Files.createDirectories(config.dataDir());
             String jdbcUrl = config.jdbcUrl();
@@ -67,10 +74,16 @@ public final class Infra implements AutoCloseable {
                 password = null;
                 log.info("embedded PostgreSQL up on port {} in {} ms", pg.getPort(), (System.nanoTime() - t0) / 1_000_000);
             }
-            ds = pool(jdbcUrl, user, password, "seed-annotation", null);
-            claims = pool(jdbcUrl, user, password, "seed-claims", "SET synchronous_commit = off");
-            int applied = Migrations.apply(ds);
+            owner = pool(jdbcUrl, user, password, "seed-owner", null, 4);
+            int applied = Migrations.apply(owner);
             log.info("schema current ({} migration(s) applied)", applied);
+            seed.annotation.core.Signing.load(owner); // creates the record signing keys once, for every process
+            String apiRole = roleIfMember(owner, "seed_api");
+            String ingesterRole = roleIfMember(owner, "seed_ingester");
+            ds = pool(jdbcUrl, user, password, "seed-annotation", apiRole == null ? null : "SET ROLE " + apiRole);
+            claims = pool(jdbcUrl, user, password, "seed-claims", (apiRole == null ? "" : "SET ROLE " + apiRole + "; ")
+                    + "SET synchronous_commit = off");
+            ingest = pool(jdbcUrl, user, password, "seed-ingester", ingesterRole == null ? null : "SET ROLE " + ingesterRole);
             String bootstrap = config.kafkaBootstrap();
             if (bootstrap == null) {
                 long t0 = System.nanoTime();
@@ -79,13 +92,17 @@ public final class Infra implements AutoCloseable {
                 log.info("in-process Kafka broker up at {} in {} ms", bootstrap, (System.nanoTime() - t0) / 1_000_000);
             }
             createTopics(bootstrap, config);
-            return new Infra(config, kafka, pg, ds, claims, bootstrap);
+            return new Infra(config, kafka, pg, owner, ds, claims, ingest, bootstrap);
         } catch (IOException e) {
+            closeQuietly(owner, null, null);
+            closeQuietly(ingest, null, null);
             closeQuietly(claims, null, null);
             closeQuietly(ds, kafka, pg);
             throw new IllegalStateException("starting annotation infrastructure under " + config.dataDir() + ": "
                     + causes(e) + logHint(config.dataDir()), e);
         } catch (RuntimeException e) {
+            closeQuietly(owner, null, null);
+            closeQuietly(ingest, null, null);
             closeQuietly(claims, null, null);
             closeQuietly(ds, kafka, pg);
             throw e;
@@ -155,7 +172,32 @@ public final class Infra implements AutoCloseable {
 
     private int stoppedPort;
 
+    /**
+     * The least-privilege role (V4) the login user can switch to, or null (with a warning) when it is not a member:
+     * then Seed works with the login user's own privileges.
+     */
+    private static String roleIfMember(DataSource owner, String role) {
+        try (java.sql.Connection c = owner.getConnection();
+             java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_has_role(current_user, ?, 'MEMBER')")) {
+            ps.setString(1, role);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && rs.getBoolean(1)) {
+                    return role;
+                }
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("checking membership of role " + role + ": " + e.getMessage(), e);
+        }
+        log.warn("the database user is not a member of {}: working with its own privileges (GRANT {} TO <user> for"
+                + " least privilege)", role, role);
+        return null;
+    }
+
     static HikariDataSource pool(String url, String user, String password, String name, String initSql) {
+        return pool(url, user, password, name, initSql, 16);
+    }
+
+    static HikariDataSource pool(String url, String user, String password, String name, String initSql, int size) {
         HikariConfig hc = new HikariConfig();
         if (initSql != null) {
             hc.setConnectionInitSql(initSql);
@@ -163,7 +205,7 @@ public final class Infra implements AutoCloseable {
         hc.setJdbcUrl(url);
         hc.setUsername(user);
         hc.setPassword(password);
-        hc.setMaximumPoolSize(16);
+        hc.setMaximumPoolSize(size);
         hc.setMinimumIdle(1);
         hc.setPoolName(name);
         // an outage shows as a failed borrow within seconds, not a 30 s stall per caller
@@ -203,8 +245,19 @@ public final class Infra implements AutoCloseable {
         return config;
     }
 
+    /** Connections as the API role (seed_api): catalog, claims, snapshots, stats; it cannot write rankings. */
     public DataSource dataSource() {
         return dataSource;
+    }
+
+    /** Connections as the ingester role (seed_ingester): appends rankings and refusals, releases stranded claims. */
+    public DataSource ingesterDataSource() {
+        return ingesterDataSource;
+    }
+
+    /** Connections as the login user, which owns the schema (migrations; tests that break things on purpose). */
+    public DataSource ownerDataSource() {
+        return ownerDataSource;
     }
 
     /**
@@ -246,6 +299,8 @@ public final class Infra implements AutoCloseable {
     @Override
     public void close() {
         closeQuietly(claimsDataSource, null, null);
+        closeQuietly(ingesterDataSource, null, null);
+        closeQuietly(ownerDataSource, null, null);
         closeQuietly(dataSource, kafka, postgres);
     }
 

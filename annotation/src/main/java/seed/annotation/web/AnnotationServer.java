@@ -118,6 +118,9 @@ public final class AnnotationServer implements AutoCloseable {
     private final RateLimiter submitsPerToken;
     private final RateLimiter submitsPerAddress;
     private final Javalin app;
+    /** Where the TLS connector listens (set by {@link #start} before Jetty builds its connectors). */
+    private volatile String bindHost;
+    private volatile int bindPort;
 
     public AnnotationServer(Catalog catalog, SubmissionService submissions) {
         this(catalog, submissions, Options.defaults());
@@ -142,6 +145,8 @@ public final class AnnotationServer implements AutoCloseable {
                     ssl.setKeyStorePassword(options.tlsPassword());
                     ssl.setKeyStoreType("PKCS12");
                     ServerConnector c = new ServerConnector(server, ssl);
+                    c.setHost(bindHost);
+                    c.setPort(bindPort);
                     return c;
                 });
             }
@@ -178,6 +183,8 @@ public final class AnnotationServer implements AutoCloseable {
 
     /** Starts on the given port (0 = a free one) and returns the port (the HTTPS one when TLS is configured). */
     public int start(String host, int port) {
+        bindHost = host;
+        bindPort = port;
         app.start(host, port);
         return port();
     }
