@@ -86,6 +86,9 @@ public final class AnnotateCommand implements Runnable {
         @Option(names = "--no-ingest", description = "do not run the ingester in this process")
         boolean noIngest;
 
+        @Option(names = "--guidelines", description = "markdown file of annotation guidelines shown on the page")
+        Path guidelines;
+
         @Option(names = "--tls-keystore", description = "PKCS12 keystore: serve HTTPS only (env SEED_TLS_KEYSTORE)",
                 defaultValue = "${env:SEED_TLS_KEYSTORE}")
         Path tlsKeystore;
@@ -99,6 +102,10 @@ public final class AnnotateCommand implements Runnable {
             if (tlsKeystore != null && !Files.isRegularFile(tlsKeystore)) {
                 throw new IllegalArgumentException("no such keystore: " + tlsKeystore);
             }
+            if (guidelines != null && !Files.isRegularFile(guidelines)) {
+                throw new IllegalArgumentException("no such guidelines file: " + guidelines);
+            }
+            String guidelinesText = guidelines == null ? null : Files.readString(guidelines);
             Annotation a = Annotation.start(infra.config());
             AnnotationServer.Options opts = AnnotationServer.Options.defaults();
             if (!noIngest) {
@@ -108,6 +115,7 @@ public final class AnnotateCommand implements Runnable {
             if (tlsKeystore != null) {
                 opts = opts.withTls(tlsKeystore, tlsPassword);
             }
+            opts = opts.withGuidelines(guidelinesText);
             AnnotationServer server = new AnnotationServer(a.catalog(), a.submissions(), opts);
             int p = server.start(host, port);
             CountDownLatch stop = new CountDownLatch(1);

@@ -48,6 +48,7 @@ import seed.annotation.stats.Agreement;
  * POST /api/submissions        (rankers) {"item_id","ranking","ties"?,"skip"?,"unsafe"?,"annotator_id"?}
  *                                                      -> 202 {"event_id","partition","offset"}
  * GET  /api/me/progress        (anyone)                -> {"done","assigned","open"}
+ * GET  /api/guidelines         (anyone)                -> {"markdown"} (null when none configured)
  * GET  /api/stats              (operators, auditors)   -> agreement report
  * GET  /api/progress           (operators, auditors)   -> per annotator: assigned, done, agreement
  * POST /api/items?annotators=N (operators) candidates JSONL body -> {"items","first_item_id"}
@@ -84,22 +85,28 @@ public final class AnnotationServer implements AutoCloseable {
      *                     submissions are refused with 503 while it is down, because they would not be stored
      * @param tlsKeystore  PKCS12 keystore to serve HTTPS only, or null for plain HTTP
      * @param tlsPassword  the keystore's password (never logged)
+     * @param guidelines   the project's annotation guidelines (markdown) shown on the page, or null
      */
-    public record Options(Limits limits, Supplier<Ingester.Health> ingester, Path tlsKeystore, String tlsPassword) {
+    public record Options(Limits limits, Supplier<Ingester.Health> ingester, Path tlsKeystore, String tlsPassword,
+                          String guidelines) {
         public static Options defaults() {
-            return new Options(Limits.defaults(), null, null, null);
+            return new Options(Limits.defaults(), null, null, null, null);
         }
 
         public Options withIngester(Supplier<Ingester.Health> h) {
-            return new Options(limits, h, tlsKeystore, tlsPassword);
+            return new Options(limits, h, tlsKeystore, tlsPassword, guidelines);
         }
 
         public Options withLimits(Limits l) {
-            return new Options(l, ingester, tlsKeystore, tlsPassword);
+            return new Options(l, ingester, tlsKeystore, tlsPassword, guidelines);
         }
 
         public Options withTls(Path keystore, String password) {
-            return new Options(limits, ingester, keystore, password);
+            return new Options(limits, ingester, keystore, password, guidelines);
+        }
+
+        public Options withGuidelines(String markdown) {
+            return new Options(limits, ingester, tlsKeystore, tlsPassword, markdown);
         }
 
         @Override
@@ -163,6 +170,12 @@ public final class AnnotationServer implements AutoCloseable {
         app.post("/api/items", this::load);
         app.post("/api/submissions", this::submit);
         app.get("/api/me/progress", this::myProgress);
+        app.get("/api/guidelines", ctx -> {
+            auth(ctx);
+            ObjectNode n = EventCodec.JSON.createObjectNode();
+            n.put("markdown", options.guidelines());
+            ctx.contentType("application/json").result(n.toString());
+        });
         app.get("/api/stats", this::stats);
         app.get("/api/progress", this::progress);
         app.exception(ApiError.class, (e, ctx) -> {
