@@ -66,9 +66,13 @@ public final class AnnotationServer implements AutoCloseable {
      * submissions per token and per address per second (with a burst). Over budget = 429 with Retry-After.
      */
     public record Limits(double failedAuthPerMinute, double submitsPerSecondPerToken, double submitsPerSecondPerAddress) {
-        /** A person cannot rank more than a few items a second; one address may carry a whole team (NAT). */
+        /**
+         * Guessing tokens is slowed to 20 failures a minute per address. Submissions are flood control, not a human
+         * pace: tools (the pipeline's synthetic annotators, importers) submit hundreds a second per token, and one
+         * address may carry a whole team (NAT); the burst is four times the rate per token, twice per address.
+         */
         public static Limits defaults() {
-            return new Limits(20, 5, 200);
+            return new Limits(20, 100, 2000);
         }
 
         /** For benchmarks that drive thousands of submissions a second from one address. */

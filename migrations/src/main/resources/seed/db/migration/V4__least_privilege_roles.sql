@@ -29,3 +29,9 @@ GRANT UPDATE (submitted_event_id, submitted_at) ON assignments TO seed_api;
 GRANT UPDATE ON ranking_events TO seed_api;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO seed_api;
 REVOKE SELECT ON seed_schema_history FROM seed_api;
+
+-- Tables later migrations add (lineage, V10+) are used through the same API connections: give seed_api the usual
+-- rights on them by default, so a new module's tables work without a grant of their own; a migration that wants
+-- less for its table REVOKEs explicitly.
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO seed_api;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO seed_api;
