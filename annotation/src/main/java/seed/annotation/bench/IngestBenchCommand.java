@@ -82,9 +82,51 @@ public final class IngestBenchCommand implements Callable<Integer> {
                 out.flush();
                 best = Math.max(best, rate);
             }
+            out.printf("limit_postgres_copy_rows_per_s=%.0f%n", copyCeiling(a));
         }
         out.printf("rankings_per_s=%.0f%n", best);
         return 0;
+    }
+
+    /**
+     * The ceiling printed beside the result: PostgreSQL's own COPY of the same number of ranking rows, in the same
+     * batch size with a commit (fsync) each, into a table with ranking_events' columns, indexes and CHECKs, on the
+     * same machine at the same moment. No Kafka, no decoding, no checks of claims: what the database alone can take.
+     */
+    private double copyCeiling(Annotation a) throws Exception {
+        String table = "bench_copy_ceiling_" + System.nanoTime();
+        try (java.sql.Connection c = a.infra().ownerDataSource().getConnection()) {
+            try (java.sql.Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE " + table + " (LIKE ranking_events INCLUDING DEFAULTS INCLUDING INDEXES"
+                        + " INCLUDING CONSTRAINTS)");
+            }
+            c.setAutoCommit(false);
+            var copy = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+            String at = Instant.now().toString();
+            long t0 = System.nanoTime();
+            for (int done = 0; done < events; done += batch) {
+                StringBuilder sb = new StringBuilder(batch * 160);
+                for (int i = done; i < Math.min(events, done + batch); i++) {
+                    sb.append(seed.annotation.core.EventIds.next()).append('\t').append(1_000_000_000L + i).append('\t')
+                            .append(1 + i % 8).append("\t{").append(i % k);
+                    for (int j = 1; j < k; j++) {
+                        sb.append(',').append((i + j) % k);
+                    }
+                    sb.append("}\t{}\tf\t{}\tbench\t").append(at).append("\t0\t").append(i).append("\t\\\\x")
+                            .append("ab".repeat(32)).append('\n');
+                }
+                byte[] rows = sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                copy.copyIn("COPY " + table + "(event_id, item_id, annotator_id, ranking, ties, skip, unsafe, source,"
+                        + " submitted_at, kafka_partition, kafka_offset, payload_mac) FROM STDIN", new java.io.ByteArrayInputStream(rows));
+                c.commit();
+            }
+            double rate = events / ((System.nanoTime() - t0) / 1e9);
+            c.setAutoCommit(true);
+            try (java.sql.Statement st = c.createStatement()) {
+                st.execute("DROP TABLE " + table);
+            }
+            return rate;
+        }
     }
 
     private double run(Annotation a, int p, PrintWriter out, String label) throws Exception {
