@@ -136,6 +136,11 @@ public final class Annotation implements AutoCloseable {
         return snapshots.create();
     }
 
+    /** Same, admitting only annotators whose gold agreement (Spearman) is at least {@code minGoldAgreement}. */
+    public SnapshotInfo snapshot(double minGoldAgreement) {
+        return snapshots.create(Long.MAX_VALUE, minGoldAgreement);
+    }
+
     /** Agreement per item and per annotator. */
     public Agreement.Report stats() throws SQLException {
         return Agreement.compute(infra.dataSource());

@@ -295,4 +295,30 @@ class AnnotationPathTest {
         assertTrue(e.getMessage().contains("bad-candidates.jsonl:2") && e.getMessage().contains("responses"), e.getMessage());
         assertEquals(0, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM prompts WHERE text = 'p2'"));
     }
+
+    /** --min-gold-agreement: only annotators whose gold rankings agree with the gold order enter the snapshot. */
+    @Test
+    void goldGateKeepsOutAnnotatorsWhoDisagreeWithGold() throws Exception {
+        List<Long> gold = a.loadCandidates(Fixtures.candidates(dir, 3, 3, List.of(0, 1, 2)), 2).itemIds();
+        Annotator good = annotator("gold-good");
+        Annotator bad = annotator("gold-bad");
+        for (long it : gold) {
+            a.catalog().assign(it, good.id());
+            a.catalog().assign(it, bad.id());
+            assertInstanceOf(SubmitOutcome.Accepted.class, a.submit(good, Submission.ranked(it, List.of(0, 1, 2))));
+            assertInstanceOf(SubmitOutcome.Accepted.class, a.submit(bad, Submission.ranked(it, List.of(2, 1, 0))));
+        }
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        SnapshotInfo s = a.snapshot(0.5);
+        List<String> lines = java.nio.file.Files.readAllLines(s.path());
+        assertEquals(3, lines.size(), "only the three rankings of the annotator who agrees with gold: " + lines);
+        for (String l : lines) {
+            String id = seed.annotation.core.EventCodec.JSON.readTree(l).get("event_id").asText();
+            assertEquals(good.id(), Fixtures.count(a.infra().dataSource(), "SELECT annotator_id FROM ranking_events WHERE event_id = ?::uuid", id));
+        }
+        assertEquals(1, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM preference_snapshots WHERE id = ?"
+                + " AND min_gold_agreement = 0.5 AND ? = ANY (excluded_annotators) AND NOT (? = ANY (excluded_annotators))",
+                s.id(), bad.id(), good.id()));
+        assertTrue(Snapshots.verify(s));
+    }
 }

@@ -295,11 +295,18 @@ public final class AnnotateCommand implements Runnable {
     @Command(name = "snapshot", mixinStandardHelpOptions = true,
             description = "Ingest everything produced so far, then freeze all accepted rankings into an immutable K-wise JSONL snapshot.")
     static final class Snapshot extends Base {
+        @Option(names = "--min-gold-agreement", description = "admit only annotators whose mean Spearman with gold items"
+                + " is at least this (-1..1); annotators without gold rankings are left out too")
+        Double minGold;
+
         @Override
         int body() throws Exception {
+            if (minGold != null && (minGold < -1 || minGold > 1)) {
+                throw new IllegalArgumentException("--min-gold-agreement must be between -1 and 1, got " + minGold);
+            }
             try (Annotation a = Annotation.start(infra.config())) {
                 a.ingestUntilCaughtUp(Duration.ofMinutes(10));
-                SnapshotInfo s = a.snapshot();
+                SnapshotInfo s = minGold == null ? a.snapshot() : a.snapshot(minGold);
                 out().println("snapshot_id=" + s.id());
                 out().println("path=" + s.path());
                 out().println("sha256=" + s.sha256());

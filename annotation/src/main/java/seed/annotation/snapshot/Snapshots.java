@@ -1,5 +1,6 @@
 package seed.annotation.snapshot;
 
+import seed.annotation.stats.Agreement;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -58,6 +59,31 @@ public final class Snapshots {
      * ranking_events while it reads, so no in-flight ingester transaction can later add a row below the watermark.
      */
     public SnapshotInfo create(long upTo) {
+        return create(upTo, null);
+    }
+
+    /**
+     * Annotators a gold gate keeps out: those whose mean Spearman with the gold order is below {@code min}, and those
+     * who ranked no gold item (nothing vouches for them).
+     */
+    public static java.util.Set<Long> belowGold(Agreement.Report r, double min) {
+        java.util.Set<Long> out = new java.util.TreeSet<>();
+        for (Agreement.AnnotatorAgreement a : r.annotators()) {
+            if (a.goldItems() == 0 || a.spearmanWithGold() == null || a.spearmanWithGold() < min) {
+                out.add(a.annotatorId());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Like {@link #create(long)}, admitting only the rankings of annotators who pass the gold gate
+     * ({@code minGoldAgreement}, null = everyone); the gate and who it kept out are recorded with the snapshot.
+     */
+    public SnapshotInfo create(long upTo, Double minGoldAgreement) {
+        if (minGoldAgreement != null && (minGoldAgreement < -1 || minGoldAgreement > 1 || minGoldAgreement.isNaN())) {
+            throw new IllegalArgumentException("min gold agreement must be between -1 and 1, got " + minGoldAgreement);
+        }
         try {
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, "snapshot-", ".jsonl.tmp");
@@ -67,6 +93,10 @@ public final class Snapshots {
                     try (Statement st = c.createStatement()) {
                         st.execute("LOCK TABLE ranking_events IN SHARE MODE");
                     }
+                    // with the lock held no ranking can arrive, so the agreement is that of exactly these rows
+                    Long[] excluded = minGoldAgreement == null ? new Long[0]
+                            : belowGold(Agreement.compute(ds), minGoldAgreement).toArray(Long[]::new);
+                    java.sql.Array excludedArr = c.createArrayOf("int8", excluded);
                     long watermark;
                     try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(max(seq), 0) FROM ranking_events WHERE seq <= ?")) {
                         ps.setLong(1, upTo);
@@ -83,9 +113,10 @@ public final class Snapshots {
                          PreparedStatement ps = c.prepareStatement("SELECT r.event_id::text, p.text, s.responses, r.ranking,"
                                  + " r.ties, r.unsafe FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id"
                                  + " JOIN candidate_sets s ON s.id = i.candidate_set_id JOIN prompts p ON p.id = s.prompt_id"
-                                 + " WHERE r.seq <= ? AND NOT r.skip ORDER BY r.seq")) {
+                                 + " WHERE r.seq <= ? AND NOT r.skip AND NOT (r.annotator_id = ANY (?)) ORDER BY r.seq")) {
                         ps.setFetchSize(2000);
                         ps.setLong(1, watermark);
+                        ps.setArray(2, excludedArr);
                         try (ResultSet rs = ps.executeQuery()) {
                             while (rs.next()) {
                                 w.write(line(rs.getString(1), rs.getString(2), (String[]) rs.getArray(3).getArray(),
@@ -98,7 +129,8 @@ public final class Snapshots {
                     }
                     if (count == 0) {
                         throw new IllegalStateException("no accepted (non-skipped) rankings up to watermark " + watermark
-                                + ": nothing to snapshot");
+                                + (excluded.length > 0 ? " from annotators who pass the gold gate (" + excluded.length
+                                + " kept out)" : "") + ": nothing to snapshot");
                     }
                     try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
                         ch.force(true);
@@ -111,8 +143,10 @@ public final class Snapshots {
                         id = rs.getLong(1);
                     }
                     Path finalPath = dir.resolve("snapshot-" + id + ".jsonl").toAbsolutePath();
-                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO preference_snapshots(id, watermark, count, sha256, path)"
-                            + " VALUES (?, ?, ?, ?, ?)")) {
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO preference_snapshots(id, watermark, count, sha256, path,"
+                            + " min_gold_agreement, excluded_annotators) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                        ps.setObject(6, minGoldAgreement);
+                        ps.setArray(7, excludedArr);
                         ps.setLong(1, id);
                         ps.setLong(2, watermark);
                         ps.setInt(3, count);
@@ -121,9 +155,11 @@ public final class Snapshots {
                         ps.executeUpdate();
                     }
                     try (PreparedStatement ps = c.prepareStatement("INSERT INTO snapshot_members(snapshot_id, event_id, line)"
-                            + " SELECT ?, event_id, row_number() OVER (ORDER BY seq) FROM ranking_events WHERE seq <= ? AND NOT skip")) {
+                            + " SELECT ?, event_id, row_number() OVER (ORDER BY seq) FROM ranking_events WHERE seq <= ? AND NOT skip"
+                            + " AND NOT (annotator_id = ANY (?))")) {
                         ps.setLong(1, id);
                         ps.setLong(2, watermark);
+                        ps.setArray(3, excludedArr);
                         int members = ps.executeUpdate();
                         if (members != count) {
                             throw new IllegalStateException("snapshot members " + members + " != lines " + count);
