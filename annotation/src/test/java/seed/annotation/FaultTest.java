@@ -269,4 +269,50 @@ class FaultTest {
         long extra = assignedItems(ann, 1).get(0);
         assertInstanceOf(SubmitOutcome.Accepted.class, a.submit(ann, Submission.ranked(extra, List.of(1, 0))));
     }
+
+    /**
+     * A second ingester joins the group mid-stream (cooperative-sticky: the first keeps half its partitions): every
+     * event stored once, none refused, both did work, and the revoked batch in flight was committed before the
+     * hand-over, so at most one batch is read twice.
+     */
+    @Test
+    void ingesterJoiningMidStreamHandsOverCleanly() throws Exception {
+        String topic = "fault.rebalance";
+        InfraConfig tc = a.infra().config().withTopic(topic).withPartitions(4);
+        Infra.createTopics(a.infra().kafkaBootstrap(), tc);
+        Annotator ann = a.addAnnotator(Fixtures.uniqueName("rebalance"), "annotator").annotator();
+        int n = 3000;
+        List<Long> items = assignedItems(ann, n);
+        try (RankingProducer p = new RankingProducer(a.infra().kafkaBootstrap(), topic, java.util.Map.of(), a.signing())) {
+            List<java.util.concurrent.CompletableFuture<?>> fs = new ArrayList<>();
+            for (long item : items) {
+                RankingEvent e = new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(1, 0), List.of(), false,
+                        List.of(), "api", Instant.now());
+                claim(e);
+                fs.add(p.send(e));
+            }
+            for (var f : fs) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        }
+        // small batches with a pause after each DB commit, so the second one joins while the first is busy
+        Ingester.Options opts = new Ingester.Options(1, 100, 150, "rebalance", null, 2);
+        try (Ingester first = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(),
+                a.infra().ingesterDataSource(), opts, null).start()) {
+            while (first.stats().inserted() < 300) {
+                Thread.sleep(20);
+            }
+            try (Ingester second = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(),
+                    a.infra().ingesterDataSource(), opts, null).start()) {
+                assertTrue(second.awaitCaughtUp(Duration.ofSeconds(120)), "caught up");
+                long records = first.stats().records() + second.stats().records();
+                long inserted = first.stats().inserted() + second.stats().inserted();
+                assertEquals(n, inserted, "every event inserted once across both");
+                assertEquals(0, first.stats().rejected() + second.stats().rejected());
+                assertTrue(second.stats().inserted() > 0, "the joiner got partitions: " + second.stats());
+                assertTrue(records - n <= opts.maxPollRecords(), "at most one batch read twice: " + records + " records for " + n);
+            }
+        }
+        assertEquals(n, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM ranking_events WHERE annotator_id = ?", ann.id()));
+    }
 }

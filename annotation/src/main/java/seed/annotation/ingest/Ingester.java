@@ -395,6 +395,8 @@ public final class Ingester implements AutoCloseable {
         private java.util.concurrent.ExecutorService dbThreads;
         private List<java.util.concurrent.Future<int[]>> pending;
         private Prepared pendingBatch;
+        /** Offsets of durable batches whose commit failed (e.g. during a rebalance): committed again after a poll. */
+        private final Map<TopicPartition, OffsetAndMetadata> uncommitted = new HashMap<>();
 
         Worker(int index) {
             this.index = index;
@@ -547,6 +549,7 @@ public final class Ingester implements AutoCloseable {
         /** One poll: decode the new records, finish the batch being written, hand the new one to the writers. */
         private void step(KafkaConsumer<String, byte[]> c, int parts) throws Exception {
             ConsumerRecords<String, byte[]> recs = c.poll(Duration.ofMillis(pending == null ? 200 : 5));
+            retryCommit(c);
             lagByWorker.put(index, lagOf(c));
             Prepared next = recs.isEmpty() ? null : prepare(lookups, recs, parts);
             if (pending != null) {
@@ -686,8 +689,32 @@ public final class Ingester implements AutoCloseable {
                 running.set(false);
             } catch (org.apache.kafka.common.KafkaException e) {
                 // The rows are already durable; a lost offset commit only means a redelivery, which the
-                // event-id uniqueness absorbs. Keep consuming.
-                log.warn("offset commit failed (batch will be redelivered if needed): {}", e.toString());
+                // event-id uniqueness absorbs. Keep consuming, and commit these offsets again after the next poll:
+                // otherwise a partition that receives nothing more would never look caught up.
+                offsets.forEach((tp, o) -> uncommitted.merge(tp, o, (x, y) -> x.offset() >= y.offset() ? x : y));
+                log.warn("offset commit failed (retried after the next poll): {}", e.toString());
+            }
+        }
+
+        /** Commits the offsets a failed commit left behind, for the partitions this worker still owns. */
+        private void retryCommit(KafkaConsumer<String, byte[]> c) {
+            if (uncommitted.isEmpty()) {
+                return;
+            }
+            Map<TopicPartition, OffsetAndMetadata> mine = new HashMap<>();
+            Set<TopicPartition> owned = c.assignment();
+            uncommitted.forEach((tp, o) -> {
+                if (owned.contains(tp)) {
+                    mine.put(tp, o);
+                }
+            });
+            try {
+                if (!mine.isEmpty()) {
+                    c.commitSync(mine);
+                }
+                uncommitted.clear();
+            } catch (org.apache.kafka.common.KafkaException e) {
+                log.debug("offset commit retry failed, trying again after the next poll: {}", e.toString());
             }
         }
     }
