@@ -182,7 +182,9 @@ class BrowserTest {
         Files.createDirectories(shot.getParent());
         Files.copy(driver.getScreenshotAs(OutputType.FILE).toPath(), shot, StandardCopyOption.REPLACE_EXISTING);
 
-        // submit with Ctrl+Enter
+        // a comment (the c key focuses the box), then submit with Ctrl+Enter from inside it
+        driver.findElement(By.cssSelector("#responses li[data-index='0']")).sendKeys("c");
+        new Actions(driver).sendKeys("first one scans best").perform();
         new Actions(driver).keyDown(Keys.CONTROL).sendKeys(Keys.ENTER).keyUp(Keys.CONTROL).perform();
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("done-view")));
         assertTrue(driver.findElement(By.id("status")).getText().contains("Submitted item " + item),
@@ -191,7 +193,8 @@ class BrowserTest {
         a.ingestUntilCaughtUp(Duration.ofSeconds(60));
         assertEquals(1, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM ranking_events r JOIN annotators a"
                 + " ON a.id = r.annotator_id WHERE a.name = 'browser-ann' AND r.item_id = ? AND r.ranking = '{0,1,2}'"
-                + " AND r.ties = '{1,2}' AND r.unsafe = '{2}' AND NOT r.skip AND r.source = 'web'", item));
+                + " AND r.ties = '{1,2}' AND r.unsafe = '{2}' AND NOT r.skip AND r.source = 'web'"
+                + " AND r.comment = 'first one scans best'", item));
 
         // the operator's view: annotators' progress, and no ranking controls
         String op = a.addAnnotator("browser-op", "operator").token();

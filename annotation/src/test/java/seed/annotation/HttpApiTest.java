@@ -104,7 +104,12 @@ class HttpApiTest {
         String huge = "{\"item_id\": " + id + ", \"ranking\": [0,1,2], \"pad\": \"" + "x".repeat(AnnotationServer.MAX_BODY_BYTES) + "\"}";
         assertEquals(413, call("POST", "/api/submissions", token, huge).statusCode());
 
-        HttpResponse<String> ok = call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1], \"ties\": [[0,1]]}");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1], \"comment\": \""
+                + "x".repeat(2001) + "\"}"), 400, "at most 2000");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1], \"comment\": \"a\\u0000b\"}"),
+                400, "control character");
+        HttpResponse<String> ok = call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1], \"ties\": [[0,1]],"
+                + " \"comment\": \"tab\\there, a \\\\ backslash\\nand a line\"}");
         assertEquals(202, ok.statusCode(), ok.body());
         assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2]}"), 409, "already submitted");
 
@@ -115,7 +120,8 @@ class HttpApiTest {
 
         a.ingestUntilCaughtUp(Duration.ofSeconds(60));
         assertEquals(before + 2, Fixtures.count(ds, "SELECT count(*) FROM ranking_events"), "only the two accepted submissions are stored");
-        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND ranking = '{2,0,1}'", id));
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND ranking = '{2,0,1}'"
+                + " AND comment = E'tab\\there, a \\\\ backslash\\nand a line'", id));
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND skip AND unsafe = '{1}'", id2));
         assertEquals(0, Fixtures.count(ds, "SELECT count(*) FROM rejected_events"));
     }

@@ -68,6 +68,9 @@ public final class EventCodec {
         e.unsafe().forEach(u::add);
         n.put("source", e.source());
         n.put("submitted_at_ms", e.submittedAt().toEpochMilli());
+        if (e.comment() != null) {
+            n.put("comment", e.comment());
+        }
         try {
             return JSON.writeValueAsBytes(n);
         } catch (JsonProcessingException ex) {
@@ -95,6 +98,7 @@ public final class EventCodec {
         List<Integer> unsafe = new ArrayList<>();
         String source = null;
         Long at = null;
+        String comment = null;
         try (JsonParser p = JSON.getFactory().createParser(bytes)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new DecodeException("value is not a JSON object");
@@ -113,6 +117,8 @@ public final class EventCodec {
                             : t == JsonToken.VALUE_FALSE ? Boolean.FALSE : fail("skip is missing or not a boolean");
                     case "source" -> source = t == JsonToken.VALUE_STRING ? p.getText() : fail("source is missing or not a string");
                     case "ties" -> ties = tiesArray(p, t);
+                    case "comment" -> comment = t == JsonToken.VALUE_STRING ? p.getText()
+                            : t == JsonToken.VALUE_NULL ? null : fail("comment must be a string");
                     default -> p.skipChildren();
                 }
             }
@@ -162,7 +168,11 @@ public final class EventCodec {
             throw new DecodeException("submitted_at_ms " + at + " is outside the accepted range " + MIN_SUBMITTED_AT_MS
                     + ".." + latest + " (2020-01-01 to one day from now)");
         }
-        return new RankingEvent(id, item, annotator, ranking, ties, skip, unsafe, source, Instant.ofEpochMilli(at));
+        String badComment = RankingEvent.checkComment(comment);
+        if (badComment != null) {
+            throw new DecodeException(badComment);
+        }
+        return new RankingEvent(id, item, annotator, ranking, ties, skip, unsafe, source, Instant.ofEpochMilli(at), comment);
     }
 
     private static <T> T fail(String msg) throws DecodeException {

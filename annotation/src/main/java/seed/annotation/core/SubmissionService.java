@@ -56,6 +56,9 @@ public final class SubmissionService {
             return new SubmitOutcome.Refused(404, "unknown item " + s.itemId());
         }
         String bad = RankingRules.check(s.ranking(), s.ties(), s.skip(), s.unsafe(), item.get().k());
+        if (bad == null) {
+            bad = RankingEvent.checkComment(s.comment());
+        }
         if (bad != null) {
             return new SubmitOutcome.Refused(400, bad);
         }
@@ -74,7 +77,7 @@ public final class SubmissionService {
         }
         long t1 = System.nanoTime();
         RankingEvent e = new RankingEvent(eventId, s.itemId(), who.id(), s.ranking(), s.ties(), s.skip(), s.unsafe(),
-                source, Instant.now());
+                source, Instant.now(), s.comment());
         try {
             java.util.concurrent.CompletableFuture<RecordMetadata> sent = producer.send(e);
             if (flusher != null) {

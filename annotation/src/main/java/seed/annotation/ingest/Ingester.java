@@ -443,7 +443,8 @@ public final class Ingester implements AutoCloseable {
                     try (Statement st = db.createStatement()) {
                         st.execute("CREATE TEMP TABLE IF NOT EXISTS ranking_staging (event_id uuid, item_id bigint,"
                                 + " annotator_id bigint, ranking int[], ties int[], skip boolean, unsafe int[], source text,"
-                                + " submitted_at timestamptz, kafka_partition int, kafka_offset bigint, payload_mac bytea)"
+                                + " submitted_at timestamptz, kafka_partition int, kafka_offset bigint, payload_mac bytea,"
+                                + " comment text)"
                                 + " ON COMMIT DELETE ROWS");
                         // The staging table has no statistics, so the planner would hash the whole assignments table
                         // for every batch; index probes per staged row are far cheaper. Only these connections.
@@ -921,7 +922,7 @@ public final class Ingester implements AutoCloseable {
             Savepoint sp = db.setSavepoint();
             try {
                 copyIn(db, "COPY ranking_events(event_id, item_id, annotator_id, ranking, ties, skip, unsafe, source,"
-                        + " submitted_at, kafka_partition, kafka_offset, payload_mac) FROM STDIN", p.copyData()[part]);
+                        + " submitted_at, kafka_partition, kafka_offset, payload_mac, comment) FROM STDIN", p.copyData()[part]);
                 db.releaseSavepoint(sp);
                 insertedNow = p.valid()[part];
                 fast = true;
@@ -1025,9 +1026,9 @@ public final class Ingester implements AutoCloseable {
         int n;
         try (Statement st = db.createStatement()) {
             n = st.executeUpdate("INSERT INTO ranking_events(event_id, item_id, annotator_id, ranking, ties,"
-                    + " skip, unsafe, source, submitted_at, kafka_partition, kafka_offset, payload_mac)"
+                    + " skip, unsafe, source, submitted_at, kafka_partition, kafka_offset, payload_mac, comment)"
                     + " SELECT s.event_id, s.item_id, s.annotator_id, s.ranking, s.ties, s.skip, s.unsafe, s.source,"
-                    + " s.submitted_at, s.kafka_partition, s.kafka_offset, s.payload_mac FROM ranking_staging s"
+                    + " s.submitted_at, s.kafka_partition, s.kafka_offset, s.payload_mac, s.comment FROM ranking_staging s"
                     + " WHERE EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = s.item_id AND a.annotator_id = s.annotator_id"
                     + "   AND a.submitted_event_id = s.event_id)"
                     + " ON CONFLICT DO NOTHING");
@@ -1187,6 +1188,12 @@ public final class Ingester implements AutoCloseable {
         sb.append("\\\\x");
         for (byte b : mac) {
             sb.append(HEX[(b >> 4) & 0xf]).append(HEX[b & 0xf]);
+        }
+        sb.append('\t');
+        if (e.comment() == null) {
+            sb.append("\\N");
+        } else {
+            escape(sb, e.comment());
         }
         sb.append('\n');
     }

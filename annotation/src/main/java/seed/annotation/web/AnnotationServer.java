@@ -45,7 +45,7 @@ import seed.annotation.stats.Agreement;
  * POST /api/login              {"token"}               -> {"annotator_id","name","role"}
  * GET  /api/items/next         (rankers)               -> {"item_id","prompt","responses"} | 204 when none left
  * GET  /api/items/{id}         (rankers)               -> same, only for an item assigned to the caller
- * POST /api/submissions        (rankers) {"item_id","ranking","ties"?,"skip"?,"unsafe"?,"annotator_id"?}
+ * POST /api/submissions        (rankers) {"item_id","ranking","ties"?,"skip"?,"unsafe"?,"annotator_id"?,"comment"?}
  *                                                      -> 202 {"event_id","partition","offset"}
  * GET  /api/me/progress        (anyone)                -> {"done","assigned","open"}
  * GET  /api/guidelines         (anyone)                -> {"markdown"} (null when none configured)
@@ -120,7 +120,7 @@ public final class AnnotationServer implements AutoCloseable {
         }
     }
 
-    private static final Set<String> SUBMISSION_FIELDS = Set.of("item_id", "ranking", "ties", "skip", "unsafe", "annotator_id");
+    private static final Set<String> SUBMISSION_FIELDS = Set.of("item_id", "ranking", "ties", "skip", "unsafe", "annotator_id", "comment");
 
     private final Catalog catalog;
     private final SubmissionService submissions;
@@ -503,8 +503,13 @@ public final class AnnotationServer implements AutoCloseable {
         } catch (EventCodec.DecodeException e) {
             throw new ApiError(400, e.getMessage());
         }
+        JsonNode commentNode = b.get("comment");
+        if (commentNode != null && !commentNode.isNull() && !commentNode.isTextual()) {
+            throw new ApiError(400, "field \"comment\" must be a string");
+        }
+        String comment = commentNode == null || commentNode.isNull() ? null : commentNode.textValue();
         String source = a.role().equals(Annotator.IMPORTER) ? "import" : "web";
-        SubmitOutcome o = submissions.submit(a, new Submission(item.longValue(), ranking, ties, skip, unsafe), source);
+        SubmitOutcome o = submissions.submit(a, new Submission(item.longValue(), ranking, ties, skip, unsafe, comment), source);
         switch (o) {
             case SubmitOutcome.Accepted acc -> {
                 ObjectNode n = EventCodec.JSON.createObjectNode();

@@ -160,6 +160,7 @@
       ol.appendChild(row(item.responses[i], i));
     }
     setTouched(false);
+    $("comment").value = "";
     show("item-view");
     loadProgressLine();
   }
@@ -261,6 +262,8 @@
     const body = skip
       ? { item_id: item.item_id, skip: true, ranking: [], ties: [], unsafe: c.unsafe }
       : { item_id: item.item_id, ranking: c.ranking, ties: c.ties, unsafe: c.unsafe };
+    const note = $("comment").value.trim();
+    if (note) body.comment = note;
     $("submit").disabled = $("skip").disabled = true;
     try {
       const r = await api("POST", "/api/submissions", body);
@@ -283,6 +286,8 @@
 
   // every action has a key; none fires while typing in a field
   document.addEventListener("keydown", (ev) => {
+    if (ev.target && ev.target.id === "comment" && ev.key === "Escape") { ev.target.blur(); return; }
+    if (ev.target && ev.target.id === "comment" && ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); submit(false); return; }
     if (ev.target && (ev.target.tagName === "INPUT" && ev.target.type !== "checkbox" || ev.target.tagName === "TEXTAREA")) return;
     if (ev.key === "Escape") { help(false); return; }
     if (ev.key === "?") { ev.preventDefault(); help($("help").hidden); return; }
@@ -309,6 +314,7 @@
     }
     if (ev.key === "o") { ev.preventDefault(); setTouched(true); status("Shown order confirmed; submit with Ctrl+Enter.", "ok"); return; }
     if (ev.key === "s") { ev.preventDefault(); submit(true); return; }
+    if (ev.key === "c") { ev.preventDefault(); $("comment").focus(); return; }
     if (ev.key === "g" && !$("guidelines-box").hidden) { ev.preventDefault(); $("guidelines-box").open = !$("guidelines-box").open; }
   });
 
