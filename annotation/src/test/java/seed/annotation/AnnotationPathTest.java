@@ -321,4 +321,58 @@ class AnnotationPathTest {
                 s.id(), bad.id(), good.id()));
         assertTrue(Snapshots.verify(s));
     }
+
+    /** TRL exports: metadata columns, the conversational form, and one majority line per pair across annotators. */
+    @Test
+    void trlExportsCarryMetadataAndAggregate() throws Exception {
+        long item = a.loadCandidates(Fixtures.candidates(dir, 1, 3, null), 3).itemIds().get(0);
+        List<List<Integer>> orders = List.of(List.of(0, 1, 2), List.of(0, 2, 1), List.of(1, 0, 2));
+        for (List<Integer> o : orders) {
+            Annotator who = annotator("trl");
+            a.catalog().assign(item, who.id());
+            assertInstanceOf(SubmitOutcome.Accepted.class, a.submit(who, Submission.ranked(item, o)));
+        }
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        SnapshotInfo s = a.snapshot();
+        var json = seed.annotation.core.EventCodec.JSON;
+        java.util.function.Function<Snapshots.TrlFormat, List<com.fasterxml.jackson.databind.JsonNode>> export = f -> {
+            try {
+                Path out = dir.resolve("trl-" + f + ".jsonl");
+                Snapshots.exportTrl(s.path(), out, f);
+                List<com.fasterxml.jackson.databind.JsonNode> mine = new ArrayList<>();
+                for (String l : java.nio.file.Files.readAllLines(out)) {
+                    var n = json.readTree(l);
+                    if (n.get("item_id").asLong() == item) {
+                        mine.add(n);
+                    }
+                }
+                return mine;
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        List<com.fasterxml.jackson.databind.JsonNode> pairs = export.apply(Snapshots.TrlFormat.PAIRS);
+        assertEquals(9, pairs.size(), "3 annotators x 3 pairs");
+        for (var p : pairs) {
+            assertTrue(p.get("prompt").isTextual() && p.get("prompt_id").asLong() > 0 && p.get("annotator_id").asLong() > 0
+                    && p.get("event_id").asText().length() == 36, p.toString());
+        }
+        var conv = export.apply(Snapshots.TrlFormat.CONVERSATIONAL);
+        assertEquals(9, conv.size());
+        assertEquals("user", conv.get(0).get("prompt").get(0).get("role").asText());
+        assertEquals("assistant", conv.get(0).get("chosen").get(0).get("role").asText());
+        var agg = export.apply(Snapshots.TrlFormat.AGGREGATED);
+        assertEquals(3, agg.size(), agg.toString());
+        String r0 = "response 0 to ";
+        for (var p : agg) {
+            assertEquals(3, p.get("annotators").asInt());
+            if (p.get("rejected").asText().startsWith("response 2")) {
+                assertEquals(p.get("chosen").asText().startsWith(r0) ? 3 : 2, p.get("votes_chosen").asInt(), p.toString());
+            } else {
+                assertTrue(p.get("chosen").asText().startsWith(r0), "0 beats 1 by 2 votes to 1: " + p);
+                assertEquals(2, p.get("votes_chosen").asInt());
+                assertEquals(1, p.get("votes_rejected").asInt());
+            }
+        }
+    }
 }

@@ -323,7 +323,8 @@ public final class AnnotateCommand implements Runnable {
         @Option(names = "--snapshot", required = true, description = "snapshot id")
         long id;
 
-        @Option(names = "--format", defaultValue = "pairs", description = "pairs | kwise (default ${DEFAULT-VALUE})")
+        @Option(names = "--format", defaultValue = "pairs", description = "pairs | kwise | trl | trl-conversational |"
+                + " trl-aggregated (default ${DEFAULT-VALUE}); trl* carry prompt_id, item_id, annotator_id, event_id columns")
         String format;
 
         @Option(names = "--out", required = true)
@@ -338,6 +339,11 @@ public final class AnnotateCommand implements Runnable {
                 }
                 switch (format) {
                     case "pairs" -> out().println("pairs=" + Snapshots.exportPairs(s.path(), out));
+                    case "trl" -> out().println("pairs=" + Snapshots.exportTrl(s.path(), out, Snapshots.TrlFormat.PAIRS));
+                    case "trl-conversational" -> out().println("pairs="
+                            + Snapshots.exportTrl(s.path(), out, Snapshots.TrlFormat.CONVERSATIONAL));
+                    case "trl-aggregated" -> out().println("pairs="
+                            + Snapshots.exportTrl(s.path(), out, Snapshots.TrlFormat.AGGREGATED));
                     case "kwise" -> {
                         Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
                         Files.copy(s.path(), tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -345,7 +351,8 @@ public final class AnnotateCommand implements Runnable {
                                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
                         out().println("rankings=" + s.count());
                     }
-                    default -> throw new IllegalArgumentException("--format must be pairs or kwise, got " + format);
+                    default -> throw new IllegalArgumentException("--format must be pairs, kwise, trl, trl-conversational or"
+                            + " trl-aggregated, got " + format);
                 }
                 out().println("sha256=" + s.sha256());
                 return 0;
