@@ -136,7 +136,7 @@ class BrowserTest {
         String token = a.addAnnotator("browser-ann", "annotator").token();
 
         WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
-        driver.get(base + "/");
+        driver.get(base + "/?undo_ms=1000");
         driver.findElement(By.id("token")).sendKeys(token);
         driver.findElement(By.id("login")).click();
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("item-view")));
@@ -182,6 +182,15 @@ class BrowserTest {
         Files.createDirectories(shot.getParent());
         Files.copy(driver.getScreenshotAs(OutputType.FILE).toPath(), shot, StandardCopyOption.REPLACE_EXISTING);
 
+        // submit, then undo within the window: nothing leaves, the item stays as it was
+        driver.findElement(By.id("submit")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("undo-bar")));
+        new Actions(driver).keyDown(Keys.CONTROL).sendKeys("z").keyUp(Keys.CONTROL).perform();
+        wait.until(d -> d.findElement(By.id("status")).getText().contains("Undone"));
+        Thread.sleep(1500); // longer than the test's undo window: had it not been undone, it would be sent by now
+        assertEquals(List.of(0, 1, 2), order());
+        assertEquals(0, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM assignments s JOIN annotators a"
+                + " ON a.id = s.annotator_id WHERE a.name = 'browser-ann' AND s.submitted_event_id IS NOT NULL"));
         // a comment (the c key focuses the box), then submit with Ctrl+Enter from inside it
         driver.findElement(By.cssSelector("#responses li[data-index='0']")).sendKeys("c");
         new Actions(driver).sendKeys("first one scans best").perform();

@@ -265,6 +265,15 @@
     const note = $("comment").value.trim();
     if (note) body.comment = note;
     $("submit").disabled = $("skip").disabled = true;
+    // undo window: the ranking leaves the browser only after UNDO_MS, so "Undo" (or Ctrl+Z) takes it back
+    // before anything is claimed or sent to Kafka
+    const undone = await undoWindow(skip);
+    if (undone) {
+      $("skip").disabled = false;
+      $("submit").disabled = !touched;
+      status("Undone: item " + item.item_id + " was not submitted; change what you like.", "ok");
+      return;
+    }
     try {
       const r = await api("POST", "/api/submissions", body);
       status((skip ? "Skipped" : "Submitted") + " item " + item.item_id + " (event " + r.data.event_id + ")", "ok");
@@ -275,6 +284,32 @@
       $("skip").disabled = false;
       $("submit").disabled = !touched;
     }
+  }
+
+  const UNDO_MS = Number(new URLSearchParams(location.search).get("undo_ms") || 4000);
+  let cancelPending = null;
+
+  function undoWindow(skip) {
+    return new Promise((resolve) => {
+      const bar = $("undo-bar");
+      const end = Date.now() + UNDO_MS;
+      const tick = () => { $("undo-text").textContent = (skip ? "Skipping" : "Submitting") + " in " + Math.max(0, Math.ceil((end - Date.now()) / 1000)) + " s"; };
+      tick();
+      bar.hidden = false;
+      $("item-view").classList.add("pending");
+      const timer = setInterval(tick, 250);
+      const finish = (undone) => {
+        clearInterval(timer);
+        clearTimeout(to);
+        bar.hidden = true;
+        $("item-view").classList.remove("pending");
+        cancelPending = null;
+        resolve(undone);
+      };
+      const to = setTimeout(() => finish(false), UNDO_MS);
+      cancelPending = () => finish(true);
+      $("undo").focus();
+    });
   }
 
   function help(open) { $("help").hidden = !open; if (open) $("help-close").focus(); }
@@ -290,6 +325,8 @@
     if (ev.target && ev.target.id === "comment" && ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); submit(false); return; }
     if (ev.target && (ev.target.tagName === "INPUT" && ev.target.type !== "checkbox" || ev.target.tagName === "TEXTAREA")) return;
     if (ev.key === "Escape") { help(false); return; }
+    if (cancelPending && (ev.key === "z" && (ev.ctrlKey || ev.metaKey))) { ev.preventDefault(); cancelPending(); return; }
+    if (cancelPending) return; // nothing else while a submission waits to leave
     if (ev.key === "?") { ev.preventDefault(); help($("help").hidden); return; }
     if ($("item-view").hidden || !$("help").hidden) return;
     const lis = Array.from($("responses").children);
@@ -321,6 +358,7 @@
   $("login-form").addEventListener("submit", login);
   $("submit").addEventListener("click", () => submit(false));
   $("skip").addEventListener("click", () => submit(true));
+  $("undo").addEventListener("click", () => { if (cancelPending) cancelPending(); });
   $("keep").addEventListener("click", () => { setTouched(true); status("Shown order confirmed.", "ok"); });
   $("help-open").addEventListener("click", () => help(true));
   $("help-close").addEventListener("click", () => help(false));
