@@ -52,7 +52,7 @@ class ServeCrashTest {
         List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Dseed.kafka.delivery-timeout-ms=3000", "-Dseed.claims.release-after-ms=5000",
                 "-cp", System.getProperty("java.class.path"), AnnotateCommand.class.getName(), "serve", "--port", "0",
-                "--data-dir", data.toString());
+                "--data-dir", data.toString(), "--instance-id", "crash-test");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         forked.add(p);
         BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -138,8 +138,8 @@ class ServeCrashTest {
         List<String> out2 = java.util.Collections.synchronizedList(new ArrayList<>());
         serve(data, out2);
         Process second = forked.get(1);
-        // the new ingester joins once the killed member's session expires, ingests what Kafka holds, then releases
-        // claims older than 5 s whose event is nowhere
+        // the new ingester takes the killed one's partitions at once (same static instance id), ingests what Kafka
+        // holds, then releases claims older than 5 s whose event is nowhere
         long until = System.currentTimeMillis() + 90_000;
         while (System.currentTimeMillis() < until
                 && out2.stream().noneMatch(l -> l.contains("first claim reconciliation done"))) {

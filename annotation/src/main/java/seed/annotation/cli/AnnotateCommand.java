@@ -86,6 +86,10 @@ public final class AnnotateCommand implements Runnable {
         @Option(names = "--no-ingest", description = "do not run the ingester in this process")
         boolean noIngest;
 
+        @Option(names = "--instance-id", description = "static group membership id for the ingester in this process: a"
+                + " restarted serve with the same id resumes ingesting at once (never give two running ones the same id)")
+        String instanceId;
+
         @Option(names = "--guidelines", description = "markdown file of annotation guidelines shown on the page")
         Path guidelines;
 
@@ -109,7 +113,7 @@ public final class AnnotateCommand implements Runnable {
             Annotation a = Annotation.start(infra.config());
             AnnotationServer.Options opts = AnnotationServer.Options.defaults();
             if (!noIngest) {
-                Ingester ing = a.startIngester(Ingester.Options.defaults());
+                Ingester ing = a.startIngester(Ingester.Options.defaults().withInstanceId(instanceId));
                 opts = opts.withIngester(ing::health);
             }
             if (tlsKeystore != null) {
