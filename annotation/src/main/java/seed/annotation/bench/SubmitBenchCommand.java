@@ -170,16 +170,19 @@ public final class SubmitBenchCommand implements Callable<Integer> {
     }
 
     /**
-     * The floors under the HTTP latency, measured in the same run: a durable claim alone (one synchronous
-     * PostgreSQL commit) and a Kafka acks=all round trip alone, each 500 times sequentially.
+     * The floors under the HTTP latency, measured in the same run, each 500 times sequentially: the claim alone (an
+     * asynchronous commit), a Kafka acks=all round trip alone, and the WAL flush that makes the claim durable (one
+     * fsync).
      */
     private void limits(Annotation a, PrintWriter out) throws Exception {
         Catalog.NewAnnotator n = a.addAnnotator("bench-limits-" + UUID.randomUUID(), "annotator");
         BenchSetup.Items items = BenchSetup.items(a.catalog(), a.infra().dataSource(), 500, 4, List.of(n.annotator().id()));
         long[] claim = new long[500];
         long[] ack = new long[500];
+        long[] flush = new long[500];
         try (seed.annotation.core.RankingProducer p = new seed.annotation.core.RankingProducer(a.infra().kafkaBootstrap(),
-                a.infra().config().topic(), java.util.Map.of(), a.signing())) {
+                a.infra().config().topic(), java.util.Map.of(), a.signing());
+             seed.annotation.core.WalFlusher flusher = new seed.annotation.core.WalFlusher(a.infra().dataSource())) {
             for (int i = 0; i < 500; i++) {
                 UUID id = seed.annotation.core.EventIds.next();
                 long t0 = System.nanoTime();
@@ -188,8 +191,11 @@ public final class SubmitBenchCommand implements Callable<Integer> {
                 p.send(new seed.annotation.core.RankingEvent(id, items.first() + i, n.annotator().id(), List.of(0, 1, 2, 3),
                         List.of(), false, List.of(), "bench", java.time.Instant.now())).get(60, TimeUnit.SECONDS);
                 long t2 = System.nanoTime();
+                flusher.flush().get(60, TimeUnit.SECONDS);
+                long t3 = System.nanoTime();
                 claim[i] = t1 - t0;
                 ack[i] = t2 - t1;
+                flush[i] = t3 - t2;
                 LockSupport.parkNanos(1_000_000);
             }
         }
@@ -197,6 +203,8 @@ public final class SubmitBenchCommand implements Callable<Integer> {
         Arrays.sort(ack);
         out.printf("limit_claim_p50_ms=%.2f%nlimit_claim_p99_ms=%.2f%n", pct(claim, 0.5), pct(claim, 0.99));
         out.printf("limit_kafka_ack_p50_ms=%.2f%nlimit_kafka_ack_p99_ms=%.2f%n", pct(ack, 0.5), pct(ack, 0.99));
+        Arrays.sort(flush);
+        out.printf("limit_wal_flush_p50_ms=%.2f%nlimit_wal_flush_p99_ms=%.2f%n", pct(flush, 0.5), pct(flush, 0.99));
     }
 
     private static double pct(long[] sorted, double q) {
