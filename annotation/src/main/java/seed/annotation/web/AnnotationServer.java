@@ -28,7 +28,6 @@ import seed.annotation.core.RankingEvent;
 import seed.annotation.core.Submission;
 import seed.annotation.core.SubmissionService;
 import seed.annotation.core.SubmitOutcome;
-import seed.annotation.core.Tokens;
 import seed.annotation.ingest.Ingester;
 import seed.annotation.stats.Agreement;
 
@@ -550,10 +549,5 @@ public final class AnnotationServer implements AutoCloseable {
             }
         }
         ctx.contentType("application/json").result(out.toString());
-    }
-
-    /** SHA-256 prefix of a token, for keys that must not hold the token itself. */
-    static String tokenKey(String token) {
-        return Tokens.sha256Hex(token).substring(0, 16);
     }
 }
