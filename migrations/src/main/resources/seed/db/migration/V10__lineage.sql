@@ -45,17 +45,9 @@ CREATE TRIGGER lineage_keys_no_row_change BEFORE UPDATE OR DELETE ON lineage_key
 CREATE TRIGGER lineage_keys_no_statement_change BEFORE UPDATE OR DELETE OR TRUNCATE ON lineage_keys
     FOR EACH STATEMENT EXECUTE FUNCTION seed_lineage_append_only();
 
--- Seed's application role for lineage: INSERT and SELECT only (the recorder switches to it with SET LOCAL ROLE for
--- each append). Roles are cluster-wide, so create it only once; the migrating user (the owner) is made a member so
--- it can switch. On a managed PostgreSQL where the owner may not create roles, a DBA creates seed_app first.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'seed_app') THEN
-        CREATE ROLE seed_app NOLOGIN;
-    END IF;
-    IF NOT pg_has_role(current_user, 'seed_app', 'MEMBER') THEN
-        EXECUTE format('GRANT seed_app TO %I', current_user);
-    END IF;
-END $$;
+-- Seed's application role (seed_api, V4) may only INSERT and SELECT here: V4's default privileges gave it UPDATE and
+-- DELETE on every later table, so take them back. The recorder switches to seed_api (SET LOCAL ROLE) for each append
+-- even on a pool that logs in as the owner. Migrations run as the owner.
 REVOKE ALL ON lineage_keys, lineage_records FROM PUBLIC;
-GRANT SELECT, INSERT ON lineage_keys, lineage_records TO seed_app;
+REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON lineage_keys, lineage_records FROM seed_api;
+GRANT SELECT, INSERT ON lineage_keys, lineage_records TO seed_api;

@@ -99,9 +99,9 @@ public final class AuditorPage {
     /** Authenticates, checks the role, runs the body and writes JSON; every refusal is JSON {"error": reason}. */
     private void guarded(Context ctx, Body body) throws JsonProcessingException {
         ctx.header("Cache-Control", "no-store");
-        Optional<String> token = bearer(ctx.header("Authorization"));
+        Optional<String> token = seed.annotation.web.AuthHeader.token(ctx.header("Authorization"));
         if (token.isEmpty()) {
-            error(ctx, 401, "missing Authorization: Bearer <token> header");
+            error(ctx, 401, "missing Authorization: Bearer <token> header (or Basic with the token as password)");
             return;
         }
         Optional<Annotator> who = authenticate.apply(token.get());
@@ -121,19 +121,6 @@ public final class AuditorPage {
         } catch (Exception e) {
             error(ctx, 500, "lineage: " + e.getMessage());
         }
-    }
-
-    /** The token of {@code Authorization: Bearer TOKEN} (scheme in any case). */
-    static Optional<String> bearer(String header) {
-        if (header == null) {
-            return Optional.empty();
-        }
-        String h = header.trim();
-        if (h.length() > 7 && h.substring(0, 7).equalsIgnoreCase("bearer ")) {
-            String t = h.substring(7).trim();
-            return t.isEmpty() ? Optional.empty() : Optional.of(t);
-        }
-        return Optional.empty();
     }
 
     private static void error(Context ctx, int status, String reason) throws JsonProcessingException {

@@ -15,15 +15,15 @@ import javax.sql.DataSource;
 
 /**
  * The ledger in PostgreSQL ({@code V10__lineage.sql}): appends hash-chained, signed records and reads them back.
- * Appends run as the {@code seed_app} role (INSERT and SELECT only) and under a transaction-scoped advisory lock, so
+ * Appends run as the {@code seed_api} role (INSERT and SELECT only on lineage) and under a transaction-scoped advisory lock, so
  * concurrent recorders, in this JVM or others, extend one gap-free chain.
  */
 public final class LineageStore {
 
     /** Key of the advisory lock that serialises appends (any constant unique to Seed's lineage). */
     private static final long APPEND_LOCK = 0x5eed_11e4_a9e0L;
-    /** The role appends run as. */
-    public static final String APP_ROLE = "seed_app";
+    /** The role appends run as: Seed's application role (V4), granted only INSERT and SELECT on lineage (V10). */
+    public static final String APP_ROLE = "seed_api";
 
     private final DataSource ds;
 

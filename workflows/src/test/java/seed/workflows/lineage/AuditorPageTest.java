@@ -21,8 +21,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
-import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -36,7 +34,6 @@ import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
-import seed.annotation.core.Annotator;
 import seed.annotation.core.Catalog;
 
 /**
@@ -67,21 +64,11 @@ class AuditorPageTest {
         operator = catalog.createAnnotator("op-" + n, "operator").token();
         annotator = catalog.createAnnotator("ann-" + n, "annotator").token();
         importer = catalog.createAnnotator("imp-" + n, "importer").token();
-        Function<String, Optional<Annotator>> authenticate = auditorAware(catalog);
+        auditor = catalog.createAnnotator("aud-" + n, "auditor").token();
         app = Javalin.create(cfg -> cfg.showJavalinBanner = false);
-        AuditorPage.register(app, authenticate, LineageService.of(chain.annotation.infra()));
+        AuditorPage.register(app, catalog::authenticate, LineageService.of(chain.annotation.infra()));
         app.start("127.0.0.1", 0);
         base = "http://127.0.0.1:" + app.port();
-    }
-
-    /**
-     * The token model with an auditor in it. Until the role model of issue 9 (role "auditor" in annotators) is
-     * merged, the auditor's token is this test's own; every other role comes from the real Catalog.
-     */
-    private static Function<String, Optional<Annotator>> auditorAware(Catalog catalog) {
-        auditor = "seed_test-auditor-" + System.nanoTime();
-        Annotator who = new Annotator(-1, "audit-1", "auditor");
-        return t -> t.equals(auditor) ? Optional.of(who) : catalog.authenticate(t);
     }
 
     @AfterAll
@@ -113,6 +100,11 @@ class AuditorPageTest {
     void onlyAuditorsAndOperatorsReadLineageAndEveryRefusalSaysWhy() throws Exception {
         String graph = "/api/lineage/graph?target=" + q(chain.artifacts.get("policy"));
         assertRefused(get("/api/lineage/runs", null), 401, "missing Authorization: Bearer <token> header");
+        // the same token as Basic auth (password), as every Seed HTTP surface accepts it
+        HttpResponse<String> basic = http.send(HttpRequest.newBuilder(URI.create(base + "/api/lineage/runs"))
+                .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(("x:" + auditor)
+                        .getBytes(StandardCharsets.UTF_8))).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, basic.statusCode(), basic.body());
         assertRefused(get("/api/lineage/runs", "seed_not-a-token"), 401, "unknown token");
         assertRefused(get(graph, annotator), 403, "lineage is for auditors and operators; annotators cannot read it");
         assertRefused(get("/api/lineage/verify?target=x", annotator), 403, "annotators cannot read it");

@@ -167,6 +167,7 @@ class LineageTest {
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
+                st.execute("RESET ROLE"); // the pool works as seed_api; the attacker is the superuser who logs in
                 st.execute("ALTER TABLE lineage_records DISABLE TRIGGER ALL");
             }
             try (PreparedStatement ps = c.prepareStatement("UPDATE lineage_records SET body = ?, prev_sha256 = ?,"
@@ -191,6 +192,9 @@ class LineageTest {
                 st.execute("ALTER TABLE lineage_records ENABLE TRIGGER ALL");
             }
             c.commit();
+            try (Statement st = c.createStatement()) {
+                st.execute("SET ROLE " + LineageStore.APP_ROLE); // hand the pooled connection back as it was
+            }
         }
     }
 
@@ -276,12 +280,14 @@ class LineageTest {
     @Test
     void theDatabaseRefusesChangesEvenToTheOwnerAndTheAppRoleMayOnlyInsertAndSelect() throws SQLException {
         try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            st.execute("RESET ROLE"); // as the owner (the login user), whom only the triggers stop
             for (String sql : List.of("UPDATE lineage_records SET stage = 'x' WHERE seq = 1", "DELETE FROM lineage_records",
                     "TRUNCATE lineage_records", "UPDATE lineage_records SET stage = 'x' WHERE false",
                     "DELETE FROM lineage_keys")) {
                 SQLException e = assertThrows(SQLException.class, () -> st.execute(sql), sql);
                 assertTrue(e.getMessage().contains("lineage is append-only"), sql + ": " + e.getMessage());
             }
+            st.execute("SET ROLE " + LineageStore.APP_ROLE);
         }
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
