@@ -43,6 +43,7 @@ public final class SeedCli implements Runnable {
         bench.addSubcommand("generate", new seed.stages.cli.BenchGenerateCommand());
         // -- reward-model / rlhf bench
         bench.addSubcommand("rlhf", new seed.reward.cli.RlhfBenchCommand());
+        bench.addSubcommand("reward", new seed.reward.cli.RewardBenchCommand());
         // -- annotation bench
         bench.addSubcommand("ingest", new seed.annotation.bench.IngestBenchCommand());
         bench.addSubcommand("submit", new seed.annotation.bench.SubmitBenchCommand());
