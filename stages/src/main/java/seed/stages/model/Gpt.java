@@ -47,12 +47,30 @@ public final class Gpt implements AutoCloseable {
     private volatile Precision precision = Precision.FP32;
     private volatile Device device;
 
+    /** What models created from now on in this process compute in (the --precision / --device flags set these). */
+    private static volatile Precision defaultPrecision = Precision.FP32;
+    private static volatile Device defaultDevice;
+
+    /**
+     * Sets the precision and device every model created afterwards in this process starts with (the flags of commands
+     * whose stages load their own models: generate, candidates, reward, rlhf). Trainers that take {@code TrainSettings}
+     * apply the settings' own precision and device instead. null device = DJL's default (the best available).
+     */
+    public static void setProcessDefaults(Precision precision, Device device) {
+        defaultPrecision = precision;
+        defaultDevice = device;
+    }
+
     private Gpt(GptConfig config, NDManager manager, Map<String, NDArray> parameters) {
         this.config = config;
         this.manager = manager;
         this.parameterArrays = parameters;
         this.parameters = Collections.unmodifiableMap(parameters);
         this.device = manager.getDevice();
+        this.precision = defaultPrecision;
+        if (defaultDevice != null) {
+            moveTo(defaultDevice);
+        }
     }
 
     /** The number format of the matrix products from now on (fp32 by default); returns this model. */

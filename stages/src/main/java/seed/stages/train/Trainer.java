@@ -58,8 +58,8 @@ public final class Trainer {
      * {@code settings.steps()}, or stops early after step {@code stopAt} (0 = never) with a resumable checkpoint.
      */
     public TrainResult run(Path resumeFrom, long stopAt) throws IOException {
+        useCompute(); // a missing GPU fails here, before anything is written
         Files.createDirectories(outDir);
-        useCompute();
         try (AdamW optimizer = AdamW.withWeightDecay(settings.weightDecay())) {
             long step = 0;
             double bestVal = Double.NaN;
