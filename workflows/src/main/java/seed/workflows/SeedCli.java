@@ -36,6 +36,7 @@ public final class SeedCli implements Runnable {
         // -- annotation
         cli.addSubcommand("annotate", new seed.annotation.cli.AnnotateCommand());
 
+        cli.addSubcommand("export", new seed.stages.cli.ExportCommand());
         CommandLine bench = new CommandLine(new BenchCommand());
         // Benchmarks (`seed bench NAME`), one line each, grouped by module.
         // -- stages bench
