@@ -279,9 +279,11 @@ public final class Gpt implements AutoCloseable {
             positions = positionsAndBias[0];
             bias = positionsAndBias[1];
         }
+        long b = tokens.getShape().get(0);
+        long t = tokens.getShape().get(1);
         NDArray x = embed(tokens, param("wte.weight")).add(embed(positions, param("wpe.weight")));
         for (int layer = 0; layer < config.layers(); layer++) {
-            x = block(layer, x, bias, cache);
+            x = block(layer, x, b, t, bias, cache);
         }
         return layerNorm(x, "lnf");
     }
@@ -297,10 +299,8 @@ public final class Gpt implements AutoCloseable {
     }
 
     /** One pre-LayerNorm transformer block; with a cache, keys and values of earlier tokens are reused. */
-    private NDArray block(int layer, NDArray x, NDArray bias, KvCache cache) {
+    private NDArray block(int layer, NDArray x, long b, long t, NDArray bias, KvCache cache) {
         String p = "h." + layer + ".";
-        long b = x.getShape().get(0);
-        long t = x.getShape().get(1);
         int h = config.heads();
         int hs = config.headSize();
         // in bf16 the attention products stay fp32 (~8% of the FLOPs at d512, ctx 256): fp32 q, k, v
@@ -309,14 +309,15 @@ public final class Gpt implements AutoCloseable {
         NDArray keysT;
         NDArray v;
         if (t == 1) {
-            // one token (a decode step): moving the head axis across a length-1 axis is a plain reshape
-            NDList parts = qkv.split(3, 2);
-            q = parts.get(0).mul(1.0 / Math.sqrt(hs)).reshape(b, h, 1, hs);
+            // one token (a decode step, where per-op overhead dominates): (B,1,3D) viewed as (B,3H,1,hs) splits
+            // straight into q, k, v per head; only k needs turning into a column
+            NDList parts = qkv.reshape(b, 3L * h, 1, hs).split(3, 1);
+            q = parts.get(0).mul(attentionScale());
             keysT = parts.get(1).reshape(b, h, hs, 1);
-            v = parts.get(2).reshape(b, h, 1, hs);
+            v = parts.get(2);
         } else {
             NDList parts = qkv.split(3, 2);
-            q = parts.get(0).mul(1.0 / Math.sqrt(hs)).reshape(b, t, h, hs).transpose(0, 2, 1, 3); // (B,H,T,hs)
+            q = parts.get(0).mul(attentionScale()).reshape(b, t, h, hs).transpose(0, 2, 1, 3); // (B,H,T,hs)
             keysT = parts.get(1).reshape(b, t, h, hs).transpose(0, 2, 3, 1); // (B,H,hs,T): ready for q @ k^T
             v = parts.get(2).reshape(b, t, h, hs).transpose(0, 2, 1, 3); // (B,H,T,hs)
         }
@@ -352,6 +353,17 @@ public final class Gpt implements AutoCloseable {
         }
         slots[layer] = all;
         return all;
+    }
+
+    /**
+     * 1/sqrt(head size) as a 0-d array made once per device: {@code mul(Number)} in DJL creates, multiplies by and
+     * closes a new scalar array on every call (three native calls and a direct buffer instead of one).
+     */
+    private NDArray attentionScale() {
+        return causalBiases.computeIfAbsent(-1L, k -> {
+            NDArray scale = manager.create((float) (1.0 / Math.sqrt(config.headSize())));
+            return scale.getDevice().equals(device) ? scale : scale.toDevice(device, false);
+        });
     }
 
     private NDArray causalBias(long length) {
