@@ -113,6 +113,7 @@ public final class RewardModelTrainer {
                 List<List<PromptGroup>> epochBatches = null;
                 int epochOfBatches = -1;
                 for (int step = startStep; step < s.steps(); step++) {
+                    seed.stages.control.Cancellation.check("reward-model step " + step);
                     int epoch = step / batchesPerEpoch;
                     if (epoch != epochOfBatches) {
                         epochBatches = PreferenceData.batches(data.train(), s.groupsPerBatch(), new Random(s.seed() * 1_000_003L + epoch));

@@ -220,6 +220,7 @@ public final class PpoTrainer {
             double firstReward = Double.NaN;
             try (MetricsLog metrics = MetricsLog.open(metricsFile, iteration)) {
                 while (iteration < s.iterations()) {
+                    seed.stages.control.Cancellation.check("RLHF iteration " + iteration);
                     IterationStats st = iterate(iteration, controller, adam);
                     controller = controller.update(st.kl, s.rolloutBatch());
                     iteration++;
