@@ -58,11 +58,14 @@ public final class KvCache implements AutoCloseable {
             out.nextPosition[i] = nextPosition[rows[i]];
         }
         out.padded = padded;
+        NDArray idx = null;
         for (int layer = 0; layer < keys.length; layer++) {
             if (keys[layer] == null) {
                 continue;
             }
-            NDArray idx = target.create(index).toDevice(keys[layer].getDevice(), false);
+            if (idx == null) {
+                idx = target.create(index).toDevice(keys[layer].getDevice(), false);
+            }
             out.keys[layer] = keys[layer].get(idx);
             out.values[layer] = values[layer].get(idx);
             out.keys[layer].attach(target);
