@@ -39,6 +39,11 @@ final class Hosts {
 
     /** Kafka, PostgreSQL, the annotation server, the Kestra engine and the operator API under {@code work}. */
     static Hosted start(Path work, int annotationPort, String apiHost, int apiPort) throws Exception {
+        return start(work, annotationPort, apiHost, apiPort, true);
+    }
+
+    /** {@code runTasks = false}: an engine that only reads runs (seed runs, status, logs). */
+    static Hosted start(Path work, int annotationPort, String apiHost, int apiPort, boolean runTasks) throws Exception {
         Path abs = work.toAbsolutePath().normalize();
         Optional<Map<String, Object>> other = runningServer(abs);
         if (other.isPresent()) {
@@ -48,7 +53,7 @@ final class Hosts {
         }
         System.err.println("seed: starting Kafka, PostgreSQL, the annotation server and the Kestra engine under " + abs
                 + " ...");
-        SeedHost host = SeedHost.start(new SeedHost.Options(abs, annotationPort, true, 2), System.getenv());
+        SeedHost host = SeedHost.start(new SeedHost.Options(abs, annotationPort, true, 2, runTasks), System.getenv());
         try {
             OperatorApi api = new OperatorApi(host.engine(), host.annotation().catalog()::authenticate);
             int port = api.start(apiHost, apiPort);

@@ -32,6 +32,11 @@ final class OperatorClient implements AutoCloseable {
     }
 
     static OperatorClient connect(String server, String token, Path work) throws Exception {
+        return connect(server, token, work, true);
+    }
+
+    /** {@code runTasks = false} for commands that only read: a locally started engine then picks up no task. */
+    static OperatorClient connect(String server, String token, Path work, boolean runTasks) throws Exception {
         String tok = token != null ? token : System.getenv("SEED_TOKEN");
         if (server != null) {
             if (tok == null) {
@@ -54,7 +59,7 @@ final class OperatorClient implements AutoCloseable {
             throw new IllegalArgumentException("no Seed runs under " + abs + " (no engine state there); pass --work DIR "
                     + "or --server URL");
         }
-        Hosts.Hosted hosted = Hosts.start(abs, 0, "127.0.0.1", 0);
+        Hosts.Hosted hosted = Hosts.start(abs, 0, "127.0.0.1", 0, runTasks);
         return new OperatorClient(hosted.url(), hosted.token(), hosted);
     }
 

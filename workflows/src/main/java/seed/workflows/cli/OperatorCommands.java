@@ -36,7 +36,11 @@ public final class OperatorCommands {
         String token;
 
         OperatorClient connect() throws Exception {
-            return OperatorClient.connect(server, token, work);
+            return OperatorClient.connect(server, token, work, true);
+        }
+
+        OperatorClient read() throws Exception {
+            return OperatorClient.connect(server, token, work, false);
         }
     }
 
@@ -47,7 +51,7 @@ public final class OperatorCommands {
 
         @Override
         public Integer call() throws Exception {
-            try (OperatorClient c = target.connect()) {
+            try (OperatorClient c = target.read()) {
                 System.out.printf("%-24s %-20s %-10s %-26s %8s  %s%n", "id", "flow", "state", "started", "seconds",
                         "launched by");
                 for (JsonNode r : c.get("/api/runs")) {
@@ -72,7 +76,7 @@ public final class OperatorCommands {
 
         @Override
         public Integer call() throws Exception {
-            try (OperatorClient c = target.connect()) {
+            try (OperatorClient c = target.read()) {
                 JsonNode s = c.get("/api/runs/" + run);
                 if (json) {
                     System.out.println(PRETTY.writeValueAsString(s));
@@ -112,7 +116,7 @@ public final class OperatorCommands {
 
         @Override
         public Integer call() throws Exception {
-            try (OperatorClient c = target.connect()) {
+            try (OperatorClient c = target.read()) {
                 Set<String> seen = new HashSet<>();
                 String q = stage == null ? "" : "?stage=" + URLEncoder.encode(stage, StandardCharsets.UTF_8);
                 while (true) {

@@ -61,8 +61,15 @@ public final class SeedEngine implements AutoCloseable {
      * @param globals  values flows read as {@code {{ globals.name }}} (service addresses, the artifact store)
      * @param persistent H2 file backend (true, as Kestra's local mode) or in-memory (tests that need no restart)
      * @param workerThreads tasks run at once in this JVM
+     * @param runTasks false: only read the engine's state (runs, logs), never pick up a task
      */
-    public record Config(Path workDir, Map<String, Object> globals, boolean persistent, int workerThreads) {
+    public record Config(Path workDir, Map<String, Object> globals, boolean persistent, int workerThreads,
+            boolean runTasks) {
+
+        /** An engine that runs flows (executor, worker, scheduler). */
+        public Config(Path workDir, Map<String, Object> globals, boolean persistent, int workerThreads) {
+            this(workDir, globals, persistent, workerThreads, true);
+        }
     }
 
     @SuppressWarnings("unchecked")
@@ -104,8 +111,11 @@ public final class SeedEngine implements AutoCloseable {
         props.put("kestra.server.service.purge.retention", "30d");
         props.put("kestra.server.liveness.enabled", true);
         props.put("kestra.server.liveness.interval", "5s");
-        props.put("kestra.server.liveness.timeout", "45s");
-        props.put("kestra.server.liveness.initial-delay", "45s");
+        // a worker that stops heartbeating (its process was killed) is declared dead after 20 s and its running
+        // tasks go to a live worker: that is how a run a killed `seed run` left behind continues
+        props.put("kestra.server.liveness.timeout", "20s");
+        props.put("kestra.server.liveness.initial-delay", "10s");
+        props.put("kestra.server.worker-task-restart-strategy", "IMMEDIATELY");
         props.put("kestra.server.liveness.heartbeat-interval", "3s");
         props.put("kestra.server.termination-grace-period", "5s");
         props.put("kestra.tasks.tmp-dir.path", kestra.resolve("tmp").toString());
@@ -131,7 +141,7 @@ public final class SeedEngine implements AutoCloseable {
         config.globals().forEach((k, v) -> props.put("kestra.variables.globals." + k, v));
         ApplicationContext context = ApplicationContext.builder().deduceEnvironment(false).properties(props).start();
         try {
-            SeedEngine engine = new SeedEngine(context, true, config.workerThreads());
+            SeedEngine engine = new SeedEngine(context, config.runTasks(), config.workerThreads());
             engine.loadFlows(kestra.resolve("flows"));
             return engine;
         } catch (RuntimeException | IOException e) {
@@ -277,6 +287,11 @@ public final class SeedEngine implements AutoCloseable {
      */
     public Execution restart(String id) throws Exception {
         Execution e = require(id);
+        if (!e.getState().isTerminated()) {
+            // still RUNNING: if the process that ran its task was killed, Kestra's liveness check declares that
+            // worker dead and hands the task to a live worker, which resumes from the stage's last checkpoint
+            return e;
+        }
         if (!e.getState().isFailed() && e.getState().getCurrent() != State.Type.KILLED) {
             throw new IllegalStateException("run " + id + " is " + e.getState().getCurrent()
                     + "; only a FAILED or KILLED run can be resumed");

@@ -22,8 +22,14 @@ public final class SeedHost implements AutoCloseable {
      * @param annotationPort port of the annotator web page and API (0 = any free one)
      * @param persistent     Kestra on its H2 file backend (resumable across processes) or in memory
      * @param workerThreads  tasks Kestra runs at once
+     * @param runTasks       false for commands that only read runs: the engine then never picks up a task
      */
-    public record Options(Path workDir, int annotationPort, boolean persistent, int workerThreads) {
+    public record Options(Path workDir, int annotationPort, boolean persistent, int workerThreads, boolean runTasks) {
+
+        /** A host that runs flows. */
+        public Options(Path workDir, int annotationPort, boolean persistent, int workerThreads) {
+            this(workDir, annotationPort, persistent, workerThreads, true);
+        }
     }
 
     private final Annotation annotation;
@@ -64,7 +70,7 @@ public final class SeedHost implements AutoCloseable {
             globals.put("jdbc.password", shared.jdbcPassword() == null ? "" : shared.jdbcPassword());
             globals.put("kafka.bootstrap", shared.kafkaBootstrap());
             SeedEngine engine = SeedEngine.start(new SeedEngine.Config(work, globals, options.persistent(),
-                    options.workerThreads()));
+                    options.workerThreads(), options.runTasks()));
             return new SeedHost(annotation, server, url, engine, work);
         } catch (Exception | Error e) {
             if (server != null) {

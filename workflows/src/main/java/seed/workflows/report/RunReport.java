@@ -39,7 +39,7 @@ public final class RunReport {
         StringBuilder html = new StringBuilder("""
                 <!doctype html><html><head><meta charset="utf-8"><title>Seed run</title>
                 <style>body{font-family:sans-serif;margin:2em;max-width:1200px}td,th{padding:4px 10px;text-align:left;
-                vertical-align:top;border-bottom:1px solid #ddd}.charts svg{margin:6px;border:1px solid #ddd}</style>
+                vertical-align:top;border-bottom:1px solid #ddd}.charts{display:flex;flex-wrap:wrap}.charts svg{margin:6px;border:1px solid #ddd}</style>
                 </head><body>
                 """);
         html.append("<h1>Seed run ").append(escape(runId)).append("</h1>\n<h2>Stages</h2>\n<table>\n");
@@ -74,6 +74,10 @@ public final class RunReport {
         }
         if (v instanceof Float f) {
             return String.format("%.4f", f);
+        }
+        // flow outputs arrive rendered as text: show decimals the same way
+        if (v instanceof String s && s.matches("-?\\d+\\.\\d{5,}([eE]-?\\d+)?")) {
+            return String.format("%.4f", Double.parseDouble(s));
         }
         return String.valueOf(v);
     }

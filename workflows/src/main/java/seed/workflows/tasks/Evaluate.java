@@ -109,8 +109,8 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
         Map<String, Object> all = new LinkedHashMap<>(stageNumbers);
         all.put("evaluate", evaluation);
         String table = RunReport.table(all);
-        rc.logger().info("\n{}", table);
         Path index = RunReport.write(out, executionId(rc), all, chartFiles);
+        rc.logger().info("report: {}", index);
         return Output.builder().report(index.toString()).table(table).formatRateSft(formatSft)
                 .formatRatePolicy(formatPolicy).ruleRateSft(ruleSft).ruleRatePolicy(rulePolicy).build();
     }
