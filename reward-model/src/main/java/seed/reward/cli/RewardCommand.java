@@ -68,9 +68,14 @@ public final class RewardCommand implements Runnable {
         @Option(names = "--threads", description = "libtorch intra-op threads (default: ${DEFAULT-VALUE}).")
         int threads = 1;
 
+        @picocli.CommandLine.Mixin
+
+        seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
+
         @Override
         public Integer call() throws Exception {
             Threads.configure(threads);
+            compute.apply();
             RewardSettings d = RewardSettings.defaults(base, rankings, out);
             RewardSettings s = new RewardSettings(base, rankings, out, steps, groups, lr, lr / 10, d.warmupSteps(),
                     d.weightDecay(), d.clipNorm(), heldOut, evalEvery, checkpointEvery, seed, d.logEveryMs());

@@ -22,10 +22,13 @@ public final class CandidatesCommand implements Callable<Integer> {
     @Option(names = "--max-new-tokens", description = "default: ${DEFAULT-VALUE}") int maxNewTokens = 64;
     @Option(names = "--seed", description = "default: ${DEFAULT-VALUE}") long seed = 1;
     @Option(names = "--threads", description = "default: ${DEFAULT-VALUE}") int threads = 1;
+    @picocli.CommandLine.Mixin
+    seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
 
     @Override
     public Integer call() throws Exception {
         Threads.configure(threads);
+        compute.apply();
         Candidates.Result r = Candidates.generate(model, prompts, k,
                 new SamplingSettings(temperature, 0, 1f, maxNewTokens, List.of(), seed, true), out, System.out);
         System.out.printf("checkpoint_sha256=%s%nprompts=%d%nresponses=%d%ncandidates=%s%n", r.checkpointSha256(),

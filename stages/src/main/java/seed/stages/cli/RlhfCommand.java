@@ -107,12 +107,17 @@ public final class RlhfCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "libtorch intra-op threads (default: ${DEFAULT-VALUE}).")
     int threads = 1;
 
+    @picocli.CommandLine.Mixin
+
+    seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
+
     @Override
     public Integer call() throws Exception {
         if (!guard.equals("stop") && !guard.equals("warn")) {
             throw new IllegalArgumentException("--guard must be 'stop' or 'warn', got '" + guard + "'");
         }
         Threads.configure(threads);
+        compute.apply();
         PpoSettings d = PpoSettings.defaults(policy, reward, prompts, out);
         PpoSettings s = new PpoSettings(policy, reward, prompts, out, iterations, rolloutBatch, minibatches, ppoEpochs,
                 learningRate, d.clipRange(), d.valueClip(), d.valueCoef(), d.entropyCoef(), d.gamma(), d.lambda(), klCoef,
