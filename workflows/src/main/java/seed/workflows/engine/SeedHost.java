@@ -55,6 +55,8 @@ public final class SeedHost implements AutoCloseable {
         AnnotationServer server = null;
         try {
             annotation.startIngester(Ingester.Options.defaults());
+            // lineage (issue 8): tasks in this JVM record through this host's own services
+            seed.workflows.lineage.Lineage.setLocal(seed.workflows.lineage.Lineage.open(annotation.infra()));
             server = new AnnotationServer(annotation.catalog(), annotation.submissions());
             int port = server.start("127.0.0.1", options.annotationPort());
             String url = "http://127.0.0.1:" + port;
@@ -102,6 +104,8 @@ public final class SeedHost implements AutoCloseable {
         engine.close();
         // lineage (issue 8): the tasks' shared recorder writes to these services; close it before they stop
         seed.workflows.lineage.Lineage.closeShared(annotation.infra().sharedConfig().jdbcUrl());
+        seed.workflows.lineage.Lineage.local().ifPresent(seed.workflows.lineage.Lineage::close);
+        seed.workflows.lineage.Lineage.setLocal(null);
         annotationServer.close();
         annotation.close();
     }

@@ -61,17 +61,12 @@ public final class KestraLineage {
             Map<String, ArtifactStore.Stored> inputs) {
         Map<String, Object> vars = rc.getVariables();
         String jdbcUrl = text(vars, "globals", "jdbc", "url");
-        if (jdbcUrl == null || jdbcUrl.isBlank()) {
+        java.util.Optional<Lineage> hosted = Lineage.local();
+        if (hosted.isEmpty() && (jdbcUrl == null || jdbcUrl.isBlank())) {
             rc.logger().warn("lineage: no globals.jdbc.url, this task run is not recorded");
             return new Recording(null, null);
         }
-        Path dataDir = Path.of(text(vars, "globals", "annotation", "data"));
-        String openLineageUrl = System.getenv("SEED_OPENLINEAGE_URL");
-        Lineage lineage = Lineage.shared(new Lineage.Config(jdbcUrl, blankToNull(text(vars, "globals", "jdbc", "user")),
-                blankToNull(text(vars, "globals", "jdbc", "password")),
-                blankToNull(text(vars, "globals", "kafka", "bootstrap")), Lineage.defaultKeyDir(dataDir),
-                dataDir.resolve("openlineage.jsonl"),
-                openLineageUrl == null || openLineageUrl.isBlank() ? null : URI.create(openLineageUrl)));
+        Lineage lineage = hosted.isPresent() ? hosted.get() : fromGlobals(vars, jdbcUrl);
         String launchedBy = text(vars, "labels", "launched-by");
         if ("trigger".equals(launchedBy)) { // a run started by a trigger: the flows pass "trigger" down to subflows
             String by = text(vars, "trigger", "flowId");
@@ -87,6 +82,17 @@ public final class KestraLineage {
                 attempt(attempts), System.getProperty("seed.device", "cpu"), settings, refs(stage, inputs, false), null);
         lineage.started(start);
         return new Recording(lineage, start);
+    }
+
+    /** The JVM's shared recorder for the services named in the flow's globals (a worker without a local host). */
+    private static Lineage fromGlobals(Map<String, Object> vars, String jdbcUrl) {
+        Path dataDir = Path.of(text(vars, "globals", "annotation", "data"));
+        String openLineageUrl = System.getenv("SEED_OPENLINEAGE_URL");
+        return Lineage.shared(new Lineage.Config(jdbcUrl, blankToNull(text(vars, "globals", "jdbc", "user")),
+                blankToNull(text(vars, "globals", "jdbc", "password")),
+                blankToNull(text(vars, "globals", "kafka", "bootstrap")), Lineage.defaultKeyDir(dataDir),
+                dataDir.resolve("openlineage.jsonl"),
+                openLineageUrl == null || openLineageUrl.isBlank() ? null : URI.create(openLineageUrl)));
     }
 
     /** Kestra's {@code taskrun.attemptsCount} counts the attempts before this one (0 on the first): attempt = count + 1. */

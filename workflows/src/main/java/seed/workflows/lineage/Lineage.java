@@ -149,6 +149,23 @@ public final class Lineage implements AutoCloseable {
         });
     }
 
+    private static volatile Lineage local;
+
+    /**
+     * Makes {@code lineage} the recorder of every task that runs in this JVM (a host calls it with the recorder of its
+     * own services; null clears it). Preferred over the flow's globals: a task resumed after its process was killed
+     * still carries the globals of the dead process (e.g. the old embedded PostgreSQL's port).
+     */
+    public static void setLocal(Lineage lineage) {
+        local = lineage;
+    }
+
+    /** The recorder set by {@link #setLocal}, if any and still open. */
+    public static Optional<Lineage> local() {
+        Lineage l = local;
+        return l == null || l.closed ? Optional.empty() : Optional.of(l);
+    }
+
     /** Where the signing key lives by default: {@code <dataDir>/lineage-keys}. */
     public static Path defaultKeyDir(Path dataDir) {
         return dataDir.resolve("lineage-keys");
