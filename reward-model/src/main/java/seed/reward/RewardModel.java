@@ -87,6 +87,15 @@ public final class RewardModel implements RewardFunction {
         return w;
     }
 
+    /**
+     * Makes every parameter (backbone and head) require no gradient: a reward model used to score, as the RL stage
+     * does, then cannot take part in any backward pass. {@link RewardModelFiles#load} returns frozen models.
+     */
+    public RewardModel frozen() {
+        parameters().values().forEach(p -> p.setRequiresGradient(false));
+        return this;
+    }
+
     public float normMean() {
         return mean;
     }

@@ -145,7 +145,7 @@ public final class Pipeline {
                 .withPtx(path(data, "sft"), 0.5);
         StepRecord rlhf = step("rlhf", describe(ppo), Map.of("policy", path(sft, "checkpoint"), "reward",
                 path(reward, "model"), "prompts", path(data, "prompts")), () -> {
-                    PpoResult r = Rlhf.train(ppo, out);
+                    PpoResult r = Rlhf.train(ppo, seed.stages.rlhf.PoliteCorrectRule.evaluator(), out);
                     Map<String, Object> metrics = new LinkedHashMap<>();
                     metrics.put("reward_gain", r.rewardGain());
                     metrics.put("kl", r.kl());
