@@ -99,7 +99,7 @@ class BadInputTest {
                 ("{\"prompt\": \"" + longPrompt + "\", \"response\": \"ok\"}\n").repeat(3)
                         + "{\"prompt\": \"hi\", \"response\": \"ok\"}\n".repeat(7));
         assertFails(run(new SftCommand(), "--base", base.toString(), "--data", data.toString(), "--out",
-                dir.resolve("t1").toString(), "--steps", "2", "--batch", "2"), "line 1", "--truncate-prompt left");
+                dir.resolve("t1").toString(), "--steps", "2", "--batch", "2"), "long.jsonl:1", "--truncate-prompt left");
         Result ok = run(new SftCommand(), "--base", base.toString(), "--data", data.toString(), "--out",
                 dir.resolve("t2").toString(), "--steps", "2", "--batch", "2", "--truncate-prompt", "left");
         assertEquals(0, ok.code, ok.err);
