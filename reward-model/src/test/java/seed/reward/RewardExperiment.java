@@ -42,7 +42,7 @@ class RewardExperiment {
             RewardSettings s = new RewardSettings(d.base(), d.rankings(), d.out(), steps,
                     Integer.getInteger("x.groups", d.groupsPerBatch()), lr, lr / 10, d.warmupSteps(), d.weightDecay(),
                     d.clipNorm(), d.heldOutFraction(), Integer.getInteger("x.evalEvery", Math.max(25, steps / 8)), steps,
-                    d.seed(), 60_000, Integer.getInteger("x.patience", 0), d.truncation());
+                    d.seed(), 60_000, Integer.getInteger("x.patience", 0), RlhfEndToEndTest.CUT);
             long t0 = System.nanoTime();
             RewardResult r = RewardModelTrainer.train(s, RlhfEndToEndTest.QUIET, 0);
             System.out.printf("EXP cfg=%s val_acc=%.4f val_loss=%.4f train_acc=%.4f pairs=%d/%d steps=%d %.0fs%n", cfg,

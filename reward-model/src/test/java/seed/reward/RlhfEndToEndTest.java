@@ -54,7 +54,7 @@ class RlhfEndToEndTest {
         }
         Files.writeString(prompts, lines);
         long t1 = System.nanoTime();
-        rm = RewardModelTrainer.train(RewardSettings.defaults(sft, rankings, shared.resolve("rm")));
+        rm = RewardModelTrainer.train(RewardSettings.defaults(sft, rankings, shared.resolve("rm")).withTruncation(CUT));
         System.out.printf("tiny SFT %.1f s, reward model %.1f s: val_accuracy=%.4f val_loss=%.4f%n", (t1 - t0) / 1e9,
                 (System.nanoTime() - t1) / 1e9, rm.valAccuracy(), rm.valLoss());
     }
@@ -141,7 +141,7 @@ class RlhfEndToEndTest {
         RewardSettings base = RewardSettings.defaults(sft, rankings, dir.resolve("a"));
         // with early stopping on: its state (best loss, best step) is part of the checkpoint
         RewardSettings s = new RewardSettings(sft, rankings, dir.resolve("a"), 16, 4, 1e-3f, 1e-4f, 4, 0f, 1f, 0.1, 4, 8,
-                3, base.logEveryMs(), 10, seed.stages.data.Truncation.strict());
+                3, base.logEveryMs(), 10, CUT);
         RewardResult straight = RewardModelTrainer.train(s, QUIET, 0);
         RewardSettings b = s.withOut(dir.resolve("b"));
         assertNull(RewardModelTrainer.train(b, QUIET, 5).modelDir());
@@ -158,7 +158,7 @@ class RlhfEndToEndTest {
     @Test
     void earlyStoppingKeepsTheModelOfTheBestHeldOutLoss(@TempDir Path dir) throws Exception {
         // a learning rate far too high: the held-out loss soon stops improving
-        RewardSettings s = RewardSettings.defaults(sft, rankings, dir.resolve("rm")).withSteps(60)
+        RewardSettings s = RewardSettings.defaults(sft, rankings, dir.resolve("rm")).withTruncation(CUT).withSteps(60)
                 .withLearningRate(2e-2f, 2e-2f).withEarlyStopping(3, 2);
         RewardResult r = RewardModelTrainer.train(s, QUIET, 0);
         List<Map<String, Object>> m = seed.stages.metrics.MetricsLog.read(r.metrics());
@@ -256,7 +256,7 @@ class RlhfEndToEndTest {
     @Test
     void commandsPrintTheirContractLines(@TempDir Path dir) {
         Object[] train = run(new picocli.CommandLine(new seed.reward.cli.RewardCommand()), "train", "--base", sft.toString(),
-                "--rankings", rankings.toString(), "--out", dir.resolve("rm").toString(), "--steps", "6", "--eval-every", "6");
+                "--rankings", rankings.toString(), "--out", dir.resolve("rm").toString(), "--steps", "6", "--eval-every", "6", "--truncate-response", "right");
         assertEquals(0, train[0], (String) train[1]);
         assertTrue(lastLine((String) train[1]).matches("val_accuracy=\\d\\.\\d{4}"), lastLine((String) train[1]));
 
@@ -276,6 +276,13 @@ class RlhfEndToEndTest {
         }
         assertTrue(out.contains("rlhf      2/2"), "one console line per iteration");
     }
+
+    /**
+     * The synthetic annotators' malformed "answer answer" responses plus a long prompt exceed the 96-token context:
+     * they are cut at the right (they stay malformed, and have no end token).
+     */
+    static final seed.stages.data.Truncation CUT = new seed.stages.data.Truncation(0, 0,
+            seed.stages.data.Truncation.Prompt.LEFT, seed.stages.data.Truncation.Response.RIGHT);
 
     static final java.io.PrintStream QUIET = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
 }
