@@ -19,8 +19,11 @@ import java.util.List;
 /**
  * Reads and writes rankings JSONL. Each line is either a K-wise ranking
  * {@code {"prompt": ..., "responses": [...], "ranking": [best..worst], "ties": [[i,j],...]}} or a pairwise
- * {@code {"prompt": ..., "chosen": ..., "rejected": ...}}. Every line is validated up front, so a bad file fails
- * with its line number before any training starts (and so before anything is written).
+ * {@code {"prompt": ..., "chosen": ..., "rejected": ...}}. As in TRL's conversational formats, the prompt may be a list
+ * of {role, content} messages, a response may be a message list ending with the assistant's message, and
+ * {@code chosen}/{@code rejected} may be whole conversations with an implicit prompt (what they share); conversations
+ * are rendered by the one {@link ChatTemplate}. Every line is validated up front, so a bad file fails with its line
+ * number before any training starts (and so before anything is written).
  */
 public final class RankingsFile {
 

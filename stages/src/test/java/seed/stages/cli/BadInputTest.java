@@ -121,4 +121,18 @@ class BadInputTest {
         assertFails(run(new PretrainCommand(), "--corpus", corpus.toString(), "--out", dir.resolve("r2").toString(),
                 "--resume", empty.toString()), "not-a-run", "holds no checkpoint");
     }
+
+    @Test
+    void candidatesRefuseALongPromptNamingTheLineOrCutItAtTheLeft() throws Exception {
+        Path prompts = Files.writeString(dir.resolve("cand.jsonl"), "{\"prompt\": \"hi\"}\n"
+                + "{\"messages\": [{\"role\": \"user\", \"content\": \"" + "word ".repeat(10) + "\"}]}\n");
+        assertFails(run(new CandidatesCommand(), "--model", base.toString(), "--prompts", prompts.toString(), "--out",
+                dir.resolve("c1.jsonl").toString(), "--k", "2", "--max-new-tokens", "4"), "cand.jsonl:2", "--truncate-prompt left");
+        assertFalse(Files.exists(dir.resolve("c1.jsonl")));
+        Result ok = run(new CandidatesCommand(), "--model", base.toString(), "--prompts", prompts.toString(), "--out",
+                dir.resolve("c2.jsonl").toString(), "--k", "2", "--max-new-tokens", "4", "--truncate-prompt", "left");
+        assertEquals(0, ok.code, ok.err);
+        assertEquals(2, Files.readAllLines(dir.resolve("c2.jsonl")).size());
+        assertTrue(Files.readAllLines(dir.resolve("c2.jsonl")).get(1).contains("word word"), "the file keeps the full prompt");
+    }
 }
