@@ -21,6 +21,7 @@ import seed.stages.metrics.Progress;
 import seed.stages.metrics.SvgChart;
 import seed.stages.model.Gpt;
 import seed.stages.rlhf.Gradients;
+import seed.stages.rlhf.ResumeCheck;
 import seed.stages.tokenizer.Tokenizer;
 import seed.stages.train.AdamW;
 import seed.stages.train.LearningRateSchedule;
@@ -115,6 +116,9 @@ public final class RewardModelTrainer {
                 }
                 adam.restore(SafeTensors.read(ckpt.resolve(Checkpoints.OPTIMIZER)));
                 JsonNode state = RewardModelFiles.readJson(ckpt.resolve(Checkpoints.STATE));
+                if (state.has("settings")) {
+                    ResumeCheck.requireSame(state.get("settings"), fingerprint(s, model), out);
+                }
                 startStep = state.path("step").asInt();
                 best = new Best(state.path("best_loss").asDouble(Double.POSITIVE_INFINITY), state.path("best_step").asInt(0),
                         state.path("evals_since_best").asInt(0));
@@ -175,7 +179,7 @@ public final class RewardModelTrainer {
                     if (done % s.checkpointEvery() == 0 || done == s.steps() || stop || earlyStopped) {
                         Map<String, Object> state = Map.of("step", done, "seed", s.seed(), "best_loss",
                                 Double.isInfinite(best.loss()) ? -1 : best.loss(), "best_step", best.step(),
-                                "evals_since_best", best.evalsSince());
+                                "evals_since_best", best.evalsSince(), "settings", fingerprint(s, model));
                         Checkpoints.commit(out, Checkpoints.nameFor(done), 2, folder -> {
                             RewardModelFiles.writeInto(folder, model, new RewardModelFiles.Info(0, 1, Double.NaN, Double.NaN,
                                     tokenizer.kind(), tokenizer.vocabSize()));
@@ -224,6 +228,14 @@ public final class RewardModelTrainer {
             return new RewardResult(eval.accuracy(), eval.loss(), trainAcc, trainPairs, heldPairs, norm[0], norm[1], stepsDone,
                     (System.nanoTime() - start) / 1e9, out, modelDir, metricsFile, chart);
         }
+    }
+
+    /** The settings that shape the run (paths, logging and checkpoint cadence left out) and the model's shape. */
+    static com.fasterxml.jackson.databind.node.ObjectNode fingerprint(RewardSettings s, RewardModel model) {
+        var n = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(s);
+        n.remove(List.of("base", "rankings", "out", "logEveryMs", "checkpointEvery"));
+        n.put("shape", model.config().describe());
+        return n;
     }
 
     /** A prompt group with its responses encoded (and cut by the truncation rule) once, for every step. */

@@ -153,6 +153,10 @@ class RlhfEndToEndTest {
         for (var e : wa.entrySet()) {
             assertArrayEquals(e.getValue().data(), wb.get(e.getKey()).data(), e.getKey());
         }
+        // a changed setting is refused with its name
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> RewardModelTrainer.train(b.withSteps(20), QUIET, 0));
+        assertTrue(e.getMessage().contains("steps: 16 -> 20"), e.getMessage());
     }
 
     @Test

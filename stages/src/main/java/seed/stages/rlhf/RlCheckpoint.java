@@ -14,7 +14,6 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,24 +64,6 @@ final class RlCheckpoint {
         return n;
     }
 
-    /** Leaf-by-leaf differences "a.b: saved -> now" between two fingerprints. */
-    static List<String> differences(JsonNode saved, JsonNode now, String prefix) {
-        List<String> out = new ArrayList<>();
-        Iterator<String> names = now.fieldNames();
-        while (names.hasNext()) {
-            String name = names.next();
-            JsonNode a = saved.get(name);
-            JsonNode b = now.get(name);
-            String path = prefix.isEmpty() ? name : prefix + "." + name;
-            if (a != null && a.isObject() && b.isObject()) {
-                out.addAll(differences(a, b, path));
-            } else if (a == null || !a.equals(b)) {
-                out.add(path + ": " + (a == null ? "(none)" : a.toString()) + " -> " + b);
-            }
-        }
-        return out;
-    }
-
     /** The restored state when {@code out} holds a checkpoint (weights and moments loaded in place), else null. */
     static State restoreOrStart(PpoSettings s, Gpt policy, ValueHead valueHead, AdamW adam, Path out, PrintStream console)
             throws IOException {
@@ -95,13 +76,7 @@ final class RlCheckpoint {
         if (saved == null) {
             console.println("rlhf      WARNING " + ckpt + " records no settings (an older run): cannot check them");
         } else {
-            // through JSON text, so numbers compare as they were written (a float read back is a double)
-            JsonNode now = JSON.readTree(JSON.writeValueAsString(fingerprint(s, policy)));
-            List<String> changed = differences(saved, now, "");
-            if (!changed.isEmpty()) {
-                throw new IllegalArgumentException("cannot resume " + out + ": the settings differ from the checkpoint's ("
-                        + String.join(", ", changed) + "); run with the same settings, or use a new --out");
-            }
+            ResumeCheck.requireSame(saved, fingerprint(s, policy), out);
         }
         policy.loadWeights(SafeTensors.read(ckpt.resolve(Checkpoints.MODEL)));
         if (valueHead != null) {
