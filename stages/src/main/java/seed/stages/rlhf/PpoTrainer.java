@@ -210,7 +210,7 @@ public final class PpoTrainer {
     }
 
     /** One iteration's prompts (one entry per sample), samples, raw scores (filled by score) and update arrays. */
-    private record Rollout(List<String> prompts, List<Generation> gens, float[] scores, RolloutBatch batch) {
+    private record Samples(List<String> prompts, List<Generation> gens, float[] scores, RolloutBatch batch) {
     }
 
     private PpoResult run(int stopAt) throws IOException {
@@ -236,7 +236,7 @@ public final class PpoTrainer {
                 while (state.iteration() < s.iterations()) {
                     int iteration = state.iteration();
                     long t0 = System.nanoTime();
-                    Rollout rollout = rollout(iteration, state.promptPosition());                   // rollout
+                    Samples rollout = rollout(iteration, state.promptPosition());                   // rollout
                     long t1 = System.nanoTime();
                     float[] shaped = score(rollout);                                                // score
                     long t2 = System.nanoTime();
@@ -338,7 +338,7 @@ public final class PpoTrainer {
     }
 
     /** Samples k responses for each of this iteration's prompts (rows of one prompt are adjacent). */
-    private Rollout rollout(int iteration, long position) {
+    private Samples rollout(int iteration, long position) {
         int k = s.rollout().samplesPerPrompt();
         List<String> texts = new ArrayList<>();
         List<int[]> ids = new ArrayList<>();
@@ -349,11 +349,11 @@ public final class PpoTrainer {
             }
         }
         List<Generation> gens = sample(policy, ids, s.seed() * 1_000_000_007L + (long) iteration * s.rollout().sequences());
-        return new Rollout(texts, gens, new float[gens.size()], new RolloutBatch(gens, tokenizer.endOfTextId()));
+        return new Samples(texts, gens, new float[gens.size()], new RolloutBatch(gens, tokenizer.endOfTextId()));
     }
 
     /** Scores the rollout with the reward (the raw scores go into the rollout, for logging); returns them shaped. */
-    private float[] score(Rollout rollout) {
+    private float[] score(Samples rollout) {
         float[] raw = score(rollout.prompts(), rollout.gens());
         System.arraycopy(raw, 0, rollout.scores(), 0, raw.length);
         return shapeScores(raw, rollout.gens());
