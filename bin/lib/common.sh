@@ -49,5 +49,10 @@ export MALLOC_TOP_PAD_="${MALLOC_TOP_PAD_:-268435456}"
 seed_jvm_flags() {
   # num_threads=1 here, not only in the commands: libtorch reads it once, when the engine loads, and a run is
   # reproducible only if every run uses the same count (commands with --threads N set it before the engine loads)
-  echo "--enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1 -XX:+UseParallelGC"
+  local flags="--enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1 -XX:+UseParallelGC"
+  # Kafka's client still unmaps buffers through sun.misc.Unsafe; JDK >= 24 warns on every run unless allowed
+  if "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow -version >/dev/null 2>&1; then
+    flags="$flags --sun-misc-unsafe-memory-access=allow"
+  fi
+  echo "$flags"
 }

@@ -141,6 +141,7 @@ public final class RewardModelTrainer {
                 List<List<EncodedGroup>> epochBatches = null;
                 int epochOfBatches = -1;
                 for (int step = startStep; step < s.steps(); step++) {
+                    seed.stages.control.Cancellation.check("reward-model step " + step);
                     int epoch = step / batchesPerEpoch;
                     if (epoch != epochOfBatches) {
                         epochBatches = batches(data.train(), s.groupsPerBatch(), new Random(s.seed() * 1_000_003L + epoch));

@@ -23,7 +23,18 @@ public final class SeedCli implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new SeedCli());
         // Subcommands, one line each, grouped by module. Add yours on its own line.
-        cli.addSubcommand("pipeline", new seed.workflows.pipeline.PipelineCommand());
+        // -- workflows: Seed's orchestration on Kestra, for operators
+        cli.addSubcommand("demo", new seed.workflows.cli.DemoCommand());
+        cli.addSubcommand("run", new seed.workflows.cli.RunCommand());
+        cli.addSubcommand("server", new seed.workflows.cli.ServerCommand());
+        cli.addSubcommand("runs", new seed.workflows.cli.OperatorCommands.Runs());
+        cli.addSubcommand("status", new seed.workflows.cli.OperatorCommands.Status());
+        cli.addSubcommand("logs", new seed.workflows.cli.OperatorCommands.Logs());
+        cli.addSubcommand("cancel", new seed.workflows.cli.OperatorCommands.Cancel());
+        cli.addSubcommand("resume", new seed.workflows.cli.OperatorCommands.Resume());
+        cli.addSubcommand("deploy", new seed.workflows.cli.DeployCommand());
+        cli.addSubcommand("plugin", new picocli.CommandLine(new seed.workflows.cli.PluginCommand())
+                .addSubcommand("package", new seed.workflows.cli.PluginCommand.Package()));
         // -- stages
         cli.addSubcommand("pretrain", new seed.stages.cli.PretrainCommand());
         cli.addSubcommand("sft", new seed.stages.cli.SftCommand());

@@ -72,6 +72,7 @@ public final class Candidates {
             }
             Progress progress = new Progress("candidates", prompts.size(), "responses", console, 2000);
             for (int i = 0; i < prompts.size(); i++) {
+                seed.stages.control.Cancellation.check("candidates for prompt " + i);
                 List<int[]> batch = new ArrayList<>();
                 for (int j = 0; j < k; j++) {
                     batch.add(encoded.get(i));

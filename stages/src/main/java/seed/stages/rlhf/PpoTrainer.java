@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import seed.stages.checkpoint.Checkpoints;
 import seed.stages.checkpoint.HostTensor;
 import seed.stages.checkpoint.SafeTensors;
+import seed.stages.control.Cancellation;
 import seed.stages.data.ExampleEncoder;
 import seed.stages.data.InstructionDataset;
 import seed.stages.data.InstructionFile;
@@ -235,6 +236,7 @@ public final class PpoTrainer {
             try (MetricsLog metrics = MetricsLog.open(metricsFile, state.iteration())) {
                 while (state.iteration() < s.iterations()) {
                     int iteration = state.iteration();
+                    Cancellation.check("RL iteration " + iteration);
                     long t0 = System.nanoTime();
                     Samples rollout = rollout(iteration, state.promptPosition());                   // rollout
                     long t1 = System.nanoTime();

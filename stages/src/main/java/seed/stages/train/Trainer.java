@@ -84,6 +84,7 @@ public final class Trainer {
             long end = stopAt > 0 ? Math.min(stopAt, settings.steps()) : settings.steps();
             try (MetricsLog metrics = MetricsLog.open(outDir.resolve("metrics.jsonl"), step)) {
                 while (step < end) {
+                    seed.stages.control.Cancellation.check("training step " + step);
                     Batch batch = data.trainBatch(step);
                     float rate = schedule.at((int) step);
                     long started = System.nanoTime();

@@ -1,4 +1,4 @@
-package seed.workflows.pipeline;
+package seed.workflows.demo;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;

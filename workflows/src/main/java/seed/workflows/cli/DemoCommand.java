@@ -1,0 +1,62 @@
+package seed.workflows.cli;
+
+import io.kestra.core.models.executions.Execution;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import seed.workflows.demo.DemoInputs;
+import seed.workflows.engine.SeedHost;
+
+/**
+ * {@code seed demo}: Seed's main job. The {@code seed.three-stage} flow on generated data and embedded defaults
+ * (Kestra, the in-process Kafka broker, embedded PostgreSQL, synthetic annotators ranking through the annotation
+ * server's HTTP API), ending with the per-stage table, the HTML report and {@code name=value} lines.
+ */
+@Command(name = "demo", aliases = "pipeline", mixinStandardHelpOptions = true,
+        description = "Seed's main job: pretrain -> SFT -> annotation -> reward model -> RLHF as the seed.three-stage "
+                + "Kestra flow on generated demo data, on embedded Kafka, PostgreSQL and Kestra.")
+public final class DemoCommand implements Callable<Integer> {
+
+    @Option(names = {"--work", "--out"}, defaultValue = "runs/demo", description = "work folder (default: ${DEFAULT-VALUE})")
+    Path work;
+
+    @Option(names = "--seed", defaultValue = "1337", description = "seeds the data and every stage")
+    long seed;
+
+    @Option(names = "--pretrain-steps", description = "stage 1 steps (default 300)")
+    Integer pretrainSteps;
+
+    @Option(names = "--sft-steps", description = "stage 2 steps (default 400)")
+    Integer sftSteps;
+
+    @Option(names = "--reward-steps", description = "reward-model steps (default 200)")
+    Integer rewardSteps;
+
+    @Option(names = "--ppo-iterations", description = "PPO iterations (default 40)")
+    Integer ppoIterations;
+
+    @Option(names = "--annotation-port", defaultValue = "0", description = "port of the annotator page (0 = any)")
+    int annotationPort;
+
+    @Override
+    public Integer call() throws Exception {
+        DemoInputs d = DemoInputs.defaults();
+        DemoInputs sizes = new DemoInputs(seed, d.context(), d.layers(), d.dModel(), d.heads(),
+                pretrainSteps != null ? pretrainSteps : d.pretrainSteps(), sftSteps != null ? sftSteps : d.sftSteps(),
+                rewardSteps != null ? rewardSteps : d.rewardSteps(),
+                ppoIterations != null ? ppoIterations : d.ppoIterations(), d.prompts());
+        Path abs = work.toAbsolutePath().normalize();
+        Map<String, Object> inputs = sizes.write(abs.resolve("data"), abs.resolve("report"));
+        try (Hosts.Hosted hosted = Hosts.start(abs, annotationPort, "127.0.0.1", 0)) {
+            SeedHost host = hosted.host();
+            Execution e = host.engine().launch("seed.three-stage", inputs, Hosts.user());
+            System.out.println("execution=" + e.getId());
+            Detach.recordLaunched(abs, e.getId());
+            Execution end = Follow.untilDone(host.engine(), e.getId(), Duration.ofHours(2), System.out);
+            return Follow.report(host.engine(), end, System.out);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package seed.workflows.demo;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The inputs of a {@code seed.three-stage} run on the generated demo data, with the model and step sizes as plain
+ * numbers: the demo's defaults finish in a few minutes on 2 cores; tests use smaller ones.
+ *
+ * @param seed           seeds data generation and every stage
+ * @param context        context length
+ * @param layers         transformer blocks
+ * @param dModel         width
+ * @param heads          attention heads
+ * @param pretrainSteps  stage 1 steps
+ * @param sftSteps       stage 2 steps
+ * @param rewardSteps    reward-model steps
+ * @param ppoIterations  PPO iterations
+ * @param prompts        prompts generated for candidates and rollouts
+ */
+public record DemoInputs(long seed, int context, int layers, int dModel, int heads, int pretrainSteps, int sftSteps,
+        int rewardSteps, int ppoIterations, int prompts) {
+
+    /** The sizes of the README's main job (the numbers it reports). */
+    public static DemoInputs defaults() {
+        return new DemoInputs(1337, 96, 3, 96, 4, 300, 400, 200, 40, 256);
+    }
+
+    /** Writes the demo data under {@code dataDir} and returns the flow's inputs. */
+    public Map<String, Object> write(Path dataDir, Path reportDir) throws IOException {
+        DemoData.DemoFiles files = DemoData.write(dataDir, seed, 2000, 0.3, prompts);
+        Map<String, Object> in = new LinkedHashMap<>();
+        in.put("corpus", files.corpus().toString());
+        in.put("sft_data", files.sft().toString());
+        in.put("prompts", files.prompts().toString());
+        in.put("held_out_prompts", files.heldOutPrompts().toString());
+        in.put("report_dir", reportDir.toAbsolutePath().toString());
+        in.put("seed", seed);
+        in.put("context", context);
+        in.put("layers", layers);
+        in.put("d_model", dModel);
+        in.put("heads", heads);
+        in.put("pretrain_steps", pretrainSteps);
+        in.put("sft_steps", sftSteps);
+        in.put("reward_steps", rewardSteps);
+        in.put("ppo_iterations", ppoIterations);
+        return in;
+    }
+}

@@ -1,0 +1,106 @@
+package seed.workflows.engine;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import seed.annotation.Annotation;
+import seed.annotation.infra.InfraConfig;
+import seed.annotation.ingest.Ingester;
+import seed.annotation.web.AnnotationServer;
+
+/**
+ * Everything one machine runs for Seed: Kafka and PostgreSQL (in-process and embedded unless SEED_KAFKA_BOOTSTRAP /
+ * SEED_JDBC_URL point elsewhere), the ingester that moves rankings from Kafka into PostgreSQL, the annotator web
+ * server, and the embedded Kestra engine whose flows reach all of them through {@code {{ globals.* }}}. Started in
+ * dependency order (services before Kestra's context), stopped in reverse.
+ */
+public final class SeedHost implements AutoCloseable {
+
+    /**
+     * @param workDir        everything lives under it: Kestra's H2 database, the artifact store, reports, annotation data
+     * @param annotationPort port of the annotator web page and API (0 = any free one)
+     * @param persistent     Kestra on its H2 file backend (resumable across processes) or in memory
+     * @param workerThreads  tasks Kestra runs at once
+     * @param runTasks       false for commands that only read runs: the engine then never picks up a task
+     */
+    public record Options(Path workDir, int annotationPort, boolean persistent, int workerThreads, boolean runTasks) {
+
+        /** A host that runs flows. */
+        public Options(Path workDir, int annotationPort, boolean persistent, int workerThreads) {
+            this(workDir, annotationPort, persistent, workerThreads, true);
+        }
+    }
+
+    private final Annotation annotation;
+    private final AnnotationServer annotationServer;
+    private final SeedEngine engine;
+    private final Path workDir;
+    private final String annotationUrl;
+
+    private SeedHost(Annotation annotation, AnnotationServer server, String annotationUrl, SeedEngine engine,
+            Path workDir) {
+        this.annotation = annotation;
+        this.annotationServer = server;
+        this.annotationUrl = annotationUrl;
+        this.engine = engine;
+        this.workDir = workDir;
+    }
+
+    public static SeedHost start(Options options, Map<String, String> env) throws Exception {
+        Path work = options.workDir().toAbsolutePath().normalize();
+        Files.createDirectories(work);
+        InfraConfig config = InfraConfig.fromEnv(env, work.resolve("annotation"));
+        Annotation annotation = Annotation.start(config);
+        AnnotationServer server = null;
+        try {
+            annotation.startIngester(Ingester.Options.defaults());
+            server = new AnnotationServer(annotation.catalog(), annotation.submissions());
+            int port = server.start("127.0.0.1", options.annotationPort());
+            String url = "http://127.0.0.1:" + port;
+            InfraConfig shared = annotation.infra().sharedConfig();
+            Map<String, Object> globals = new LinkedHashMap<>();
+            globals.put("work", work.toString());
+            globals.put("store", work.resolve("store").toString());
+            globals.put("reports", work.resolve("reports").toString());
+            globals.put("annotation.url", url);
+            globals.put("annotation.data", shared.dataDir().toString());
+            globals.put("jdbc.url", shared.jdbcUrl());
+            globals.put("jdbc.user", shared.jdbcUser() == null ? "" : shared.jdbcUser());
+            globals.put("jdbc.password", shared.jdbcPassword() == null ? "" : shared.jdbcPassword());
+            globals.put("kafka.bootstrap", shared.kafkaBootstrap());
+            SeedEngine engine = SeedEngine.start(new SeedEngine.Config(work, globals, options.persistent(),
+                    options.workerThreads(), options.runTasks()));
+            return new SeedHost(annotation, server, url, engine, work);
+        } catch (Exception | Error e) {
+            if (server != null) {
+                server.close();
+            }
+            annotation.close();
+            throw e;
+        }
+    }
+
+    public SeedEngine engine() {
+        return engine;
+    }
+
+    public Annotation annotation() {
+        return annotation;
+    }
+
+    public String annotationUrl() {
+        return annotationUrl;
+    }
+
+    public Path workDir() {
+        return workDir;
+    }
+
+    @Override
+    public void close() {
+        engine.close();
+        annotationServer.close();
+        annotation.close();
+    }
+}

@@ -1,0 +1,219 @@
+package seed.workflows.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.kestra.core.models.executions.Execution;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import seed.annotation.core.Annotator;
+import seed.workflows.engine.RunViews;
+import seed.workflows.engine.SeedEngine;
+
+/**
+ * The operators' HTTP API of {@code seed server}: launch, list, status (per task: state, attempt, duration,
+ * outputs), logs, cancel and resume runs of the embedded Kestra engine, plus the part of Airflow's stable REST API
+ * (v1) that triggers and watches runs ({@link AirflowApi}). Every request carries a personal token (Bearer, or Basic
+ * with the token as password) of the one identity model the annotation store keeps; operators may do everything
+ * here, auditors may read, anyone else gets 403 with the reason.
+ */
+public final class OperatorApi implements AutoCloseable {
+
+    static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules();
+
+    private final SeedEngine engine;
+    private final Function<String, Optional<Annotator>> authenticate;
+    private final Javalin app;
+
+    /** Thrown by handlers; becomes a JSON error with that status. */
+    static final class ApiError extends RuntimeException {
+        final int status;
+
+        ApiError(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+
+    public OperatorApi(SeedEngine engine, Function<String, Optional<Annotator>> authenticate) {
+        this.engine = engine;
+        this.authenticate = authenticate;
+        this.app = Javalin.create(cfg -> {
+            cfg.showJavalinBanner = false;
+            cfg.http.maxRequestSize = 1 << 20;
+        });
+        app.get("/health", ctx -> ctx.json(Map.of("status", "UP")));
+        app.post("/api/runs", ctx -> launch(ctx, operator(ctx)));
+        app.get("/api/runs", ctx -> {
+            reader(ctx);
+            ctx.json(engine.recent(limit(ctx)).stream().map(RunViews::summary).toList());
+        });
+        app.get("/api/runs/{id}", ctx -> {
+            reader(ctx);
+            ctx.json(RunViews.detail(engine, run(ctx)));
+        });
+        app.get("/api/runs/{id}/logs", ctx -> {
+            reader(ctx);
+            ctx.json(RunViews.logs(engine, run(ctx), ctx.queryParam("stage")));
+        });
+        app.post("/api/runs/{id}/cancel", ctx -> {
+            operator(ctx);
+            Execution e = run(ctx);
+            guard(() -> engine.kill(e.getId()));
+            ctx.status(202).json(Map.of("id", e.getId(), "state", "KILLING"));
+        });
+        app.post("/api/runs/{id}/resume", ctx -> {
+            operator(ctx);
+            Execution e = run(ctx);
+            guard(() -> engine.restart(e.getId()));
+            ctx.status(202).json(Map.of("id", e.getId(), "state", "RESTARTED"));
+        });
+        new AirflowApi(engine, this).register(app);
+        app.exception(ApiError.class, (e, ctx) -> error(ctx, e.status, e.getMessage()));
+        app.exception(IllegalArgumentException.class, (e, ctx) -> error(ctx, 400, e.getMessage()));
+        app.exception(Exception.class, (e, ctx) -> {
+            org.slf4j.LoggerFactory.getLogger(OperatorApi.class).error("operator API: {}", ctx.path(), e);
+            error(ctx, 500, "internal error (see the server log)");
+        });
+        app.error(404, ctx -> {
+            if (ctx.result() == null || !ctx.result().startsWith("{")) {
+                error(ctx, 404, "no such endpoint: " + ctx.method() + " " + ctx.path());
+            }
+        });
+    }
+
+    /** Starts on host:port (0 = any free port); returns the port. */
+    public int start(String host, int port) {
+        app.start(host, port);
+        return app.port();
+    }
+
+    /** The app, so other pages (the auditors') can be mounted on the same server. */
+    public Javalin app() {
+        return app;
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+
+    private void launch(Context ctx, Annotator who) throws Exception {
+        JsonNode body = body(ctx);
+        String flow = body.path("flow").asText("seed.three-stage");
+        Map<String, Object> inputs = body.has("inputs") ? JSON.convertValue(body.get("inputs"), Map.class)
+                : Map.of();
+        Execution e = engine.launch(flow, inputs, who.name());
+        ctx.status(201).json(RunViews.summary(e));
+    }
+
+    Execution run(Context ctx) {
+        String id = ctx.pathParam("id");
+        return engine.execution(id).orElseThrow(() -> new ApiError(404, "unknown run '" + id + "'"));
+    }
+
+    static JsonNode body(Context ctx) {
+        String text = ctx.body();
+        if (text.isBlank()) {
+            return JSON.createObjectNode();
+        }
+        try {
+            JsonNode n = JSON.readTree(text);
+            if (!n.isObject()) {
+                throw new ApiError(400, "the body must be a JSON object");
+            }
+            return n;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ApiError(400, "the body is not JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    private static int limit(Context ctx) {
+        String l = ctx.queryParam("limit");
+        try {
+            return l == null ? 50 : Math.max(1, Math.min(500, Integer.parseInt(l)));
+        } catch (NumberFormatException e) {
+            throw new ApiError(400, "limit must be an integer, got '" + l + "'");
+        }
+    }
+
+    /** The caller, who must be an operator. */
+    Annotator operator(Context ctx) {
+        Annotator a = caller(ctx);
+        if (!"operator".equals(a.role())) {
+            throw new ApiError(403, "role '" + a.role() + "' may not manage runs (operators only)");
+        }
+        return a;
+    }
+
+    /** The caller, who must be an operator or an auditor (both may read runs). */
+    Annotator reader(Context ctx) {
+        Annotator a = caller(ctx);
+        if (!List.of("operator", "auditor").contains(a.role())) {
+            throw new ApiError(403, "role '" + a.role() + "' may not read runs (operators and auditors only)");
+        }
+        return a;
+    }
+
+    private Annotator caller(Context ctx) {
+        String token = token(ctx.header("Authorization"))
+                .orElseThrow(() -> new ApiError(401, "missing token: send 'Authorization: Bearer <token>'"));
+        return authenticate.apply(token).orElseThrow(() -> new ApiError(401, "unknown token"));
+    }
+
+    /** The token of a Bearer (any case, as HTTP says) or Basic (the password part) Authorization header. */
+    static Optional<String> token(String header) {
+        if (header == null) {
+            return Optional.empty();
+        }
+        String h = header.strip();
+        int space = h.indexOf(' ');
+        if (space < 0) {
+            return Optional.empty();
+        }
+        String scheme = h.substring(0, space);
+        String value = h.substring(space + 1).strip();
+        if (scheme.equalsIgnoreCase("bearer")) {
+            return value.isEmpty() ? Optional.empty() : Optional.of(value);
+        }
+        if (scheme.equalsIgnoreCase("basic")) {
+            try {
+                String decoded = new String(Base64.getDecoder().decode(value), StandardCharsets.UTF_8);
+                int colon = decoded.indexOf(':');
+                String password = colon < 0 ? decoded : decoded.substring(colon + 1);
+                return password.isEmpty() ? Optional.empty() : Optional.of(password);
+            } catch (IllegalArgumentException e) {
+                return Optional.empty();
+            }
+        }
+        return Optional.empty();
+    }
+
+    @FunctionalInterface
+    interface Action {
+        void run() throws Exception;
+    }
+
+    /** Engine refusals (a finished run cannot be cancelled, ...) are the caller's 409, not a server error. */
+    static void guard(Action a) throws Exception {
+        try {
+            a.run();
+        } catch (IllegalStateException e) {
+            throw new ApiError(409, e.getMessage());
+        }
+    }
+
+    static void error(Context ctx, int status, String message) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("status", status);
+        m.put("title", message);
+        m.put("detail", message);
+        ctx.status(status).contentType("application/json").result(JSON.valueToTree(m).toString());
+    }
+}

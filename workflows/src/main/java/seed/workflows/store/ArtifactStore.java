@@ -1,0 +1,138 @@
+package seed.workflows.store;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import seed.stages.checkpoint.Checkpoints;
+import seed.stages.checkpoint.Hashes;
+
+/**
+ * Where every stage's artifacts live, addressed by what produced them: a stage's work folder is named by the SHA-256
+ * of (stage, every setting, the SHA-256 of every input). Running a task again with the same inputs and settings finds
+ * the folder complete and reuses it; change one setting or one input byte and the address changes, so it recomputes.
+ * A stage interrupted mid-way finds its own folder again and resumes from its last checkpoint. A folder counts as
+ * complete only once {@code done.json} (outputs with their SHA-256) has been renamed into place, and it is reused
+ * only while every output still hashes the same. The root is a local folder, or a path on shared storage in a cluster.
+ */
+public final class ArtifactStore {
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+            .enable(SerializationFeature.INDENT_OUTPUT);
+    static final String DONE = "done.json";
+
+    private final Path root;
+
+    private ArtifactStore(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+    }
+
+    public static ArtifactStore at(Path root) throws IOException {
+        Files.createDirectories(root);
+        return new ArtifactStore(root);
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** One stored artifact: where it is, its SHA-256 and size at completion. */
+    public record Stored(String path, String sha256, long sizeBytes) {
+        public Path file() {
+            return Path.of(path);
+        }
+    }
+
+    /** A completed stage run: its address, inputs, settings, outputs and metrics. */
+    public record Done(String key, String stage, Map<String, Object> settings, Map<String, Stored> inputs,
+            Map<String, Stored> outputs, Map<String, Object> metrics) {
+    }
+
+    /** The address of a stage run and the inputs it was computed from. */
+    public record Key(String stage, String sha256, Map<String, Object> settings, Map<String, Stored> inputs) {
+    }
+
+    /** Hashes the inputs and canonical settings into the run's address. */
+    public Key key(String stage, Map<String, Object> settings, Map<String, Path> inputs) throws IOException {
+        Map<String, Stored> hashed = new TreeMap<>();
+        for (Map.Entry<String, Path> e : inputs.entrySet()) {
+            Path p = e.getValue();
+            if (!Files.exists(p)) {
+                throw new IOException(stage + ": input '" + e.getKey() + "' does not exist: " + p);
+            }
+            hashed.put(e.getKey(), stored(p));
+        }
+        Map<String, Object> canonical = new TreeMap<>(settings);
+        Map<String, Object> address = new LinkedHashMap<>();
+        address.put("stage", stage);
+        address.put("settings", canonical);
+        Map<String, String> inputHashes = new TreeMap<>();
+        hashed.forEach((k, v) -> inputHashes.put(k, v.sha256()));
+        address.put("inputs", inputHashes);
+        return new Key(stage, sha256(JSON.writeValueAsString(address)), canonical, hashed);
+    }
+
+    /** The stage run's work folder (created on demand). */
+    public Path workDir(Key key) throws IOException {
+        Path dir = root.resolve("runs").resolve(key.stage() + "-" + key.sha256().substring(0, 24));
+        Files.createDirectories(dir);
+        return dir;
+    }
+
+    /** The completed run at this address whose outputs are all intact, if any. */
+    public Optional<Done> done(Key key) throws IOException {
+        Path file = root.resolve("runs").resolve(key.stage() + "-" + key.sha256().substring(0, 24)).resolve(DONE);
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        Done done = JSON.readValue(file.toFile(), Done.class);
+        for (Stored s : done.outputs().values()) {
+            if (!Files.exists(s.file()) || !Hashes.sha256(s.file()).equals(s.sha256())) {
+                return Optional.empty(); // changed or deleted since: recompute rather than hand on a wrong artifact
+            }
+        }
+        return Optional.of(done);
+    }
+
+    /** Hashes the outputs and marks the run complete, atomically (a rename of done.json). */
+    public Done complete(Key key, Map<String, Path> outputs, Map<String, Object> metrics) throws IOException {
+        Map<String, Stored> hashed = new TreeMap<>();
+        for (Map.Entry<String, Path> e : outputs.entrySet()) {
+            hashed.put(e.getKey(), stored(e.getValue()));
+        }
+        Done done = new Done(key.sha256(), key.stage(), key.settings(), key.inputs(), hashed, new TreeMap<>(metrics));
+        Checkpoints.writeAtomically(workDir(key).resolve(DONE), JSON.writeValueAsString(done));
+        return done;
+    }
+
+    static Stored stored(Path p) throws IOException {
+        Path abs = p.toAbsolutePath().normalize();
+        return new Stored(abs.toString(), Hashes.sha256(abs), size(abs));
+    }
+
+    private static long size(Path p) throws IOException {
+        if (Files.isRegularFile(p)) {
+            return Files.size(p);
+        }
+        try (var walk = Files.walk(p)) {
+            return walk.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+        }
+    }
+
+    static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

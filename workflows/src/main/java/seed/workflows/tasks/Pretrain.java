@@ -1,0 +1,131 @@
+package seed.workflows.tasks;
+
+import io.kestra.core.models.annotations.Example;
+import io.kestra.core.models.annotations.Plugin;
+import io.kestra.core.models.property.Property;
+import io.kestra.core.runners.RunContext;
+import io.swagger.v3.oas.annotations.media.Schema;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import lombok.Builder;
+import lombok.EqualsAndHashCode;
+import lombok.Getter;
+import lombok.NoArgsConstructor;
+import lombok.ToString;
+import lombok.experimental.SuperBuilder;
+import seed.stages.pretrain.PretrainRequest;
+import seed.stages.pretrain.Pretraining;
+import seed.stages.train.TrainResult;
+import seed.stages.train.TrainSettings;
+
+/** Stage 1 as a Kestra task: next-token pretraining of a decoder-only transformer on a text corpus. */
+@SuperBuilder
+@ToString
+@EqualsAndHashCode(callSuper = true)
+@Getter
+@NoArgsConstructor
+@Schema(title = "Pretrain a GPT-shaped model on raw text (stage 1).",
+        description = "Trains with AdamW, warm-up + cosine decay and clipping; resumes from its last checkpoint when "
+                + "a run with the same inputs and settings was interrupted, and reuses a completed one.")
+@Plugin(examples = @Example(title = "Pretrain a tiny model", full = true, code = """
+        id: pretrain
+        namespace: seed
+        tasks:
+          - id: pretrain
+            type: seed.workflows.tasks.Pretrain
+            corpus: /data/corpus.txt
+            steps: 300
+            layers: 4
+            width: 128
+            heads: 4
+            context: 128
+        """))
+public class Pretrain extends SeedTask<Pretrain.Output> {
+
+    @Schema(title = "UTF-8 text corpus")
+    private Property<String> corpus;
+
+    @Schema(title = "Optimizer steps")
+    @Builder.Default
+    private Property<Integer> steps = Property.ofValue(300);
+
+    @Schema(title = "Sequences per batch")
+    @Builder.Default
+    private Property<Integer> batch = Property.ofValue(16);
+
+    @Schema(title = "Peak learning rate")
+    @Builder.Default
+    private Property<Double> learningRate = Property.ofValue(3e-3);
+
+    @Schema(title = "Context length (tokens)")
+    @Builder.Default
+    private Property<Integer> context = Property.ofValue(128);
+
+    @Schema(title = "Transformer blocks")
+    @Builder.Default
+    private Property<Integer> layers = Property.ofValue(4);
+
+    @Schema(title = "Model width (d_model)")
+    @Builder.Default
+    private Property<Integer> width = Property.ofValue(128);
+
+    @Schema(title = "Attention heads")
+    @Builder.Default
+    private Property<Integer> heads = Property.ofValue(4);
+
+    @Schema(title = "Seed of initialisation and batch sampling")
+    @Builder.Default
+    private Property<Long> randomSeed = Property.ofValue(1337L);
+
+    @Override
+    protected Output execute(RunContext rc) throws Exception {
+        Path corpusFile = existing(rc, corpus, "corpus");
+        TrainSettings d = TrainSettings.defaults();
+        TrainSettings train = new TrainSettings(required(rc, steps, "steps", Integer.class),
+                required(rc, batch, "batch", Integer.class), required(rc, learningRate, "learningRate", Double.class)
+                .floatValue(), d.minLearningRate(), d.warmupSteps(), d.weightDecay(), d.clipNorm(), d.evalEvery(),
+                d.checkpointEvery(), d.keepCheckpoints(), required(rc, randomSeed, "randomSeed", Long.class), d.logEveryMs());
+        int ctx = required(rc, context, "context", Integer.class);
+        int nLayers = required(rc, layers, "layers", Integer.class);
+        int modelWidth = required(rc, width, "width", Integer.class);
+        int nHeads = required(rc, heads, "heads", Integer.class);
+        Map<String, Object> settings = new LinkedHashMap<>(Settings.of(train));
+        settings.put("context", ctx);
+        settings.put("layers", nLayers);
+        settings.put("d_model", modelWidth);
+        settings.put("heads", nHeads);
+        Result r = stage(rc, "pretrain", settings, Map.of("corpus", corpusFile), (dir, console) -> {
+            Path resume = Files.exists(dir.resolve("latest")) ? dir : null;
+            TrainResult t = Pretraining.run(new PretrainRequest(corpusFile, dir, null, ctx, nLayers, modelWidth, nHeads,
+                    train, resume, 0), console);
+            return new StageOutcome(Map.of("checkpoint", t.checkpoint(), "metrics", t.metrics(), "chart",
+                    t.lossChart()), Settings.trainMetrics(t));
+        });
+        return Output.builder().checkpoint(r.path("checkpoint")).sha256(r.sha256("checkpoint"))
+                .metricsFile(r.path("metrics")).chart(r.path("chart")).reused(r.reused())
+                .valLoss((Double) r.metric("val_loss")).firstValLoss((Double) r.metric("first_val_loss"))
+                .build();
+    }
+
+    /** What later tasks and the lineage read: {@code {{ outputs.pretrain.checkpoint }}} and friends. */
+    @Builder
+    @Getter
+    public static class Output implements io.kestra.core.models.tasks.Output {
+        @Schema(title = "The final checkpoint folder")
+        private final String checkpoint;
+        @Schema(title = "SHA-256 of the checkpoint folder")
+        private final String sha256;
+        @Schema(title = "metrics.jsonl of the run")
+        private final String metricsFile;
+        @Schema(title = "Loss chart (SVG)")
+        private final String chart;
+        @Schema(title = "Validation loss at the end")
+        private final Double valLoss;
+        @Schema(title = "Validation loss at the first evaluation")
+        private final Double firstValLoss;
+        @Schema(title = "True when an earlier identical run was reused")
+        private final boolean reused;
+    }
+}

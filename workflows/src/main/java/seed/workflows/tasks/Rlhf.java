@@ -1,0 +1,150 @@
+package seed.workflows.tasks;
+
+import io.kestra.core.models.annotations.Example;
+import io.kestra.core.models.annotations.Plugin;
+import io.kestra.core.models.property.Property;
+import io.kestra.core.runners.RunContext;
+import io.swagger.v3.oas.annotations.media.Schema;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import lombok.Builder;
+import lombok.EqualsAndHashCode;
+import lombok.Getter;
+import lombok.NoArgsConstructor;
+import lombok.ToString;
+import lombok.experimental.SuperBuilder;
+import seed.stages.rlhf.PpoResult;
+import seed.stages.rlhf.PpoSettings;
+
+/** Stage 3 as a Kestra task: PPO against a frozen reference, driven by the reward model. */
+@SuperBuilder
+@ToString
+@EqualsAndHashCode(callSuper = true)
+@Getter
+@NoArgsConstructor
+@Schema(title = "RLHF: PPO of the SFT policy against the reward model, with KL control and guard rails (stage 3).")
+@Plugin(examples = @Example(title = "PPO-ptx", full = true, code = """
+        id: rlhf
+        namespace: seed
+        tasks:
+          - id: rlhf
+            type: seed.workflows.tasks.Rlhf
+            policy: "{{ outputs.sft.checkpoint }}"
+            reward: "{{ outputs.reward.model }}"
+            prompts: /data/prompts.jsonl
+            heldOutPrompts: /data/heldout.jsonl
+            ptxData: /data/sft.jsonl
+            iterations: 40
+        """))
+public class Rlhf extends SeedTask<Rlhf.Output> {
+
+    @Schema(title = "SFT checkpoint: the starting policy and the frozen reference")
+    private Property<String> policy;
+
+    @Schema(title = "Reward model folder")
+    private Property<String> reward;
+
+    @Schema(title = "Rollout prompts (JSONL)")
+    private Property<String> prompts;
+
+    @Schema(title = "Held-out prompts for the before/after measurement (JSONL)")
+    private Property<String> heldOutPrompts;
+
+    @Schema(title = "SFT data mixed in as PPO-ptx (InstructGPT); empty = off")
+    private Property<String> ptxData;
+
+    @Schema(title = "Weight of the PPO-ptx language-model loss")
+    @Builder.Default
+    private Property<Double> ptxCoef = Property.ofValue(0.5);
+
+    @Schema(title = "PPO iterations")
+    @Builder.Default
+    private Property<Integer> iterations = Property.ofValue(40);
+
+    @Override
+    protected Output execute(RunContext rc) throws Exception {
+        Path policyDir = existing(rc, policy, "policy");
+        Path rewardDir = existing(rc, reward, "reward");
+        Path promptFile = existing(rc, prompts, "prompts");
+        Path heldOut = existing(rc, heldOutPrompts, "heldOutPrompts");
+        String ptx = optional(rc, ptxData, String.class, "");
+        Path ptxFile = ptx.isBlank() ? null : existing(rc, ptxData, "ptxData");
+        double coef = required(rc, ptxCoef, "ptxCoef", Double.class);
+        int n = required(rc, iterations, "iterations", Integer.class);
+        Map<String, Path> inputs = new LinkedHashMap<>();
+        inputs.put("policy", policyDir);
+        inputs.put("reward", rewardDir);
+        inputs.put("prompts", promptFile);
+        inputs.put("held_out_prompts", heldOut);
+        if (ptxFile != null) {
+            inputs.put("ptx_data", ptxFile);
+        }
+        PpoSettings shape = settings(policyDir, rewardDir, promptFile, Path.of("out"), n, heldOut, ptxFile, coef);
+        Map<String, Object> settings = Settings.of(shape, "policy", "reward", "prompts", "out", "ptxData",
+                "heldOutFile");
+        Result r = stage(rc, "rlhf", settings, inputs, (dir, console) -> {
+            PpoSettings run = settings(policyDir, rewardDir, promptFile, dir, n, heldOut, ptxFile, coef);
+            // the demo task's independent check (polite and correct) and the guard thresholds tuned to it
+            PpoResult t = seed.reward.Rlhf.train(run, seed.stages.rlhf.PoliteCorrectRule.evaluator(), console);
+            Map<String, Object> metrics = new LinkedHashMap<>();
+            metrics.put("reward_gain", t.rewardGain());
+            metrics.put("kl", t.kl());
+            metrics.put("reward_before", t.rewardBefore());
+            metrics.put("reward_after", t.rewardAfter());
+            metrics.put("rule_rate_before", t.ruleRateBefore());
+            metrics.put("rule_rate_after", t.ruleRateAfter());
+            metrics.put("reference_frozen", t.referenceFrozen());
+            metrics.put("stopped_early", t.stoppedEarly());
+            return new StageOutcome(Map.of("policy", t.policyDir(), "metrics", t.metrics(), "reward_chart",
+                    t.rewardChart(), "kl_chart", t.klChart()), metrics);
+        });
+        return Output.builder().policy(r.path("policy")).sha256(r.sha256("policy"))
+                .rewardChart(r.path("reward_chart")).klChart(r.path("kl_chart"))
+                .rewardGain((Double) r.metric("reward_gain")).kl((Double) r.metric("kl"))
+                .rewardBefore((Double) r.metric("reward_before")).rewardAfter((Double) r.metric("reward_after"))
+                .ruleRateBefore((Double) r.metric("rule_rate_before")).ruleRateAfter((Double) r.metric("rule_rate_after"))
+                .referenceFrozen(Boolean.TRUE.equals(r.metric("reference_frozen")))
+                .stoppedEarly(Boolean.TRUE.equals(r.metric("stopped_early"))).reused(r.reused()).build();
+    }
+
+    private static PpoSettings settings(Path policy, Path reward, Path prompts, Path out, int iterations, Path heldOut,
+            Path ptx, double coef) {
+        PpoSettings s = PpoSettings.defaults(policy, reward, prompts, out).withIterations(iterations)
+                .withHeldOutFile(heldOut);
+        return ptx == null ? s : s.withPtx(ptx, coef);
+    }
+
+    /** The final policy, its hash, and what RL changed. */
+    @Builder
+    @Getter
+    public static class Output implements io.kestra.core.models.tasks.Output {
+        @Schema(title = "Final policy folder")
+        private final String policy;
+        @Schema(title = "SHA-256 of the policy folder")
+        private final String sha256;
+        @Schema(title = "Held-out reward chart (SVG)")
+        private final String rewardChart;
+        @Schema(title = "KL chart (SVG)")
+        private final String klChart;
+        @Schema(title = "Held-out reward after minus before")
+        private final Double rewardGain;
+        @Schema(title = "KL to the reference per response (nats)")
+        private final Double kl;
+        @Schema(title = "Held-out reward of the SFT policy")
+        private final Double rewardBefore;
+        @Schema(title = "Held-out reward of the final policy")
+        private final Double rewardAfter;
+        @Schema(title = "Independent rule rate of the SFT policy")
+        private final Double ruleRateBefore;
+        @Schema(title = "Independent rule rate of the final policy")
+        private final Double ruleRateAfter;
+        @Schema(title = "The reference model's weights did not change")
+        private final boolean referenceFrozen;
+        @Schema(title = "A guard rail stopped the run early")
+        private final boolean stoppedEarly;
+        @Schema(title = "True when an earlier identical run was reused")
+        private final boolean reused;
+    }
+}

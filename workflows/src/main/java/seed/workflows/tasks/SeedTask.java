@@ -1,0 +1,156 @@
+package seed.workflows.tasks;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import io.kestra.core.models.property.Property;
+import io.kestra.core.models.tasks.Output;
+import io.kestra.core.models.tasks.RunnableTask;
+import io.kestra.core.models.tasks.Task;
+import io.kestra.core.runners.RunContext;
+import io.swagger.v3.oas.annotations.media.Schema;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import lombok.AccessLevel;
+import lombok.Builder;
+import lombok.EqualsAndHashCode;
+import lombok.Getter;
+import lombok.NoArgsConstructor;
+import lombok.ToString;
+import lombok.experimental.SuperBuilder;
+import seed.workflows.store.ArtifactStore;
+
+/**
+ * What every Seed task shares: the artifact store (reuse by inputs and settings), stage progress lines routed into
+ * the task's Kestra logger, and cancellation (Kestra's kill interrupts the stage's thread, and the stages stop between
+ * steps). Subclasses only render their inputs and call a stage's library API.
+ */
+@SuperBuilder
+@ToString
+@EqualsAndHashCode(callSuper = true)
+@Getter
+@NoArgsConstructor
+public abstract class SeedTask<O extends Output> extends Task implements RunnableTask<O> {
+
+    @Schema(title = "Root of the artifact store", description = "A local folder by default; a path on shared storage "
+            + "when workers run on several machines.")
+    @Builder.Default
+    protected Property<String> store = Property.ofExpression("{{ globals.store }}");
+
+    @JsonIgnore
+    @Getter(AccessLevel.NONE)
+    @ToString.Exclude
+    @EqualsAndHashCode.Exclude
+    private transient volatile Thread runningOn;
+
+    /** The work of a stage in its own work folder: returns its outputs (paths) and metrics. */
+    @FunctionalInterface
+    protected interface StageBody {
+        StageOutcome run(Path workDir, PrintStream console) throws Exception;
+    }
+
+    /** What a stage produced. */
+    protected record StageOutcome(Map<String, Path> outputs, Map<String, Object> metrics) {
+    }
+
+    /** A stage run, fresh or reused. */
+    protected record Result(ArtifactStore.Done done, boolean reused) {
+        public String path(String output) {
+            return done.outputs().get(output).path();
+        }
+
+        public String sha256(String output) {
+            return done.outputs().get(output).sha256();
+        }
+
+        public Object metric(String name) {
+            return done.metrics().get(name);
+        }
+    }
+
+    @Override
+    public final O run(RunContext runContext) throws Exception {
+        runningOn = Thread.currentThread();
+        try {
+            return execute(runContext);
+        } finally {
+            runningOn = null;
+        }
+    }
+
+    /** The task's body: render inputs, call {@link #stage}, build the output. */
+    protected abstract O execute(RunContext runContext) throws Exception;
+
+    /** Kestra calls this on cancel: the stage's thread is interrupted and stops at its next step boundary. */
+    @Override
+    public void kill() {
+        Thread t = runningOn;
+        if (t != null) {
+            t.interrupt();
+        }
+    }
+
+    /**
+     * Runs {@code body} in the store folder addressed by (stage, settings, input hashes), or reuses that folder's
+     * outputs when an earlier run completed there and they still hash the same.
+     */
+    protected Result stage(RunContext rc, String stage, Map<String, Object> settings, Map<String, Path> inputs,
+            StageBody body) throws Exception {
+        ArtifactStore store = ArtifactStore.at(Path.of(required(rc, this.store, "store")));
+        ArtifactStore.Key key = store.key(stage, settings, inputs);
+        Optional<ArtifactStore.Done> earlier = store.done(key);
+        if (earlier.isPresent()) {
+            rc.logger().info("{}: reusing {} (same inputs and settings, outputs verified by SHA-256)", stage,
+                    store.workDir(key));
+            return new Result(earlier.get(), true);
+        }
+        Path dir = store.workDir(key);
+        rc.logger().info("{}: running in {}", stage, dir);
+        try (PrintStream console = new LoggerPrintStream(rc.logger())) {
+            StageOutcome outcome = body.run(dir, console);
+            // a stage that returned because it was cancelled must never be recorded as complete
+            seed.stages.control.Cancellation.check(stage);
+            return new Result(store.complete(key, outcome.outputs(), outcome.metrics()), false);
+        }
+    }
+
+    /** The id of the execution this task runs in. */
+    protected static String executionId(RunContext rc) {
+        Object execution = rc.getVariables().get("execution");
+        if (execution instanceof Map<?, ?> m && m.get("id") != null) {
+            return m.get("id").toString();
+        }
+        throw new IllegalStateException("no execution id in the task's context");
+    }
+
+    /** A rendered input that must be present. */
+    protected static <T> T required(RunContext rc, Property<T> property, String name, Class<T> type) throws Exception {
+        if (property == null) {
+            throw new IllegalArgumentException("input '" + name + "' is required");
+        }
+        return rc.render(property).as(type).orElseThrow(() -> new IllegalArgumentException("input '" + name
+                + "' is required"));
+    }
+
+    protected static String required(RunContext rc, Property<String> property, String name) throws Exception {
+        String value = required(rc, property, name, String.class);
+        if (value.isBlank()) {
+            throw new IllegalArgumentException("input '" + name + "' is empty");
+        }
+        return value;
+    }
+
+    /** A rendered input with a default. */
+    protected static <T> T optional(RunContext rc, Property<T> property, Class<T> type, T fallback) throws Exception {
+        return property == null ? fallback : rc.render(property).as(type).orElse(fallback);
+    }
+
+    /** A path input that must exist. */
+    protected static Path existing(RunContext rc, Property<String> property, String name) throws Exception {
+        Path p = Path.of(required(rc, property, name));
+        if (!java.nio.file.Files.exists(p)) {
+            throw new IllegalArgumentException("input '" + name + "': " + p + " does not exist");
+        }
+        return p;
+    }
+}

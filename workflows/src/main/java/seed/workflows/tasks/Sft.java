@@ -1,0 +1,106 @@
+package seed.workflows.tasks;
+
+import io.kestra.core.models.annotations.Example;
+import io.kestra.core.models.annotations.Plugin;
+import io.kestra.core.models.property.Property;
+import io.kestra.core.runners.RunContext;
+import io.swagger.v3.oas.annotations.media.Schema;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import lombok.Builder;
+import lombok.EqualsAndHashCode;
+import lombok.Getter;
+import lombok.NoArgsConstructor;
+import lombok.ToString;
+import lombok.experimental.SuperBuilder;
+import seed.stages.sft.SftRequest;
+import seed.stages.train.TrainResult;
+import seed.stages.train.TrainSettings;
+
+/** Stage 2 as a Kestra task: supervised instruction tuning (loss on response tokens only). */
+@SuperBuilder
+@ToString
+@EqualsAndHashCode(callSuper = true)
+@Getter
+@NoArgsConstructor
+@Schema(title = "Supervised fine-tuning on prompt/response pairs (stage 2).",
+        description = "Starts from a pretrained checkpoint; reuses a completed identical run, resumes an interrupted one.")
+@Plugin(examples = @Example(title = "Tune a base checkpoint", full = true, code = """
+        id: sft
+        namespace: seed
+        tasks:
+          - id: sft
+            type: seed.workflows.tasks.Sft
+            base: "{{ outputs.pretrain.checkpoint }}"
+            data: /data/sft.jsonl
+            steps: 400
+        """))
+public class Sft extends SeedTask<Sft.Output> {
+
+    @Schema(title = "Pretrained checkpoint (folder)")
+    private Property<String> base;
+
+    @Schema(title = "JSONL of {\"prompt\", \"response\"}")
+    private Property<String> data;
+
+    @Schema(title = "Optimizer steps")
+    @Builder.Default
+    private Property<Integer> steps = Property.ofValue(400);
+
+    @Schema(title = "Pairs per batch")
+    @Builder.Default
+    private Property<Integer> batch = Property.ofValue(16);
+
+    @Schema(title = "Peak learning rate")
+    @Builder.Default
+    private Property<Double> learningRate = Property.ofValue(2e-3);
+
+    @Schema(title = "Keep the end of prompts that do not fit the context instead of failing")
+    @Builder.Default
+    private Property<Boolean> truncatePromptLeft = Property.ofValue(true);
+
+    @Schema(title = "Seed of batch sampling")
+    @Builder.Default
+    private Property<Long> randomSeed = Property.ofValue(1338L);
+
+    @Override
+    protected Output execute(RunContext rc) throws Exception {
+        Path baseDir = existing(rc, base, "base");
+        Path dataFile = existing(rc, data, "data");
+        TrainSettings train = new TrainSettings(required(rc, steps, "steps", Integer.class),
+                required(rc, batch, "batch", Integer.class), required(rc, learningRate, "learningRate", Double.class)
+                .floatValue(), 2e-4f, 20, 0.0f, 1.0f, 100, 100, 2, required(rc, randomSeed, "randomSeed", Long.class), 2000);
+        boolean truncate = required(rc, truncatePromptLeft, "truncatePromptLeft", Boolean.class);
+        Map<String, Object> settings = Settings.of(train);
+        settings.put("truncate_prompt_left", truncate);
+        Result r = stage(rc, "sft", settings, Map.of("base", baseDir, "data", dataFile), (dir, console) -> {
+            Path resume = Files.exists(dir.resolve("latest")) ? dir : null;
+            TrainResult t = seed.stages.sft.Sft.run(new SftRequest(baseDir, dataFile, dir, train, truncate, resume, 0),
+                    console);
+            return new StageOutcome(Map.of("checkpoint", t.checkpoint(), "metrics", t.metrics(), "chart",
+                    t.lossChart()), Settings.trainMetrics(t));
+        });
+        return Output.builder().checkpoint(r.path("checkpoint")).sha256(r.sha256("checkpoint"))
+                .chart(r.path("chart")).reused(r.reused()).valLoss((Double) r.metric("val_loss"))
+                .firstValLoss((Double) r.metric("first_val_loss")).build();
+    }
+
+    /** The tuned checkpoint, its hash and held-out loss. */
+    @Builder
+    @Getter
+    public static class Output implements io.kestra.core.models.tasks.Output {
+        @Schema(title = "The SFT checkpoint folder")
+        private final String checkpoint;
+        @Schema(title = "SHA-256 of the checkpoint folder")
+        private final String sha256;
+        @Schema(title = "Loss chart (SVG)")
+        private final String chart;
+        @Schema(title = "Held-out response loss at the end")
+        private final Double valLoss;
+        @Schema(title = "Held-out response loss at the first evaluation")
+        private final Double firstValLoss;
+        @Schema(title = "True when an earlier identical run was reused")
+        private final boolean reused;
+    }
+}

@@ -1,0 +1,101 @@
+package seed.workflows.tasks;
+
+import io.kestra.core.models.annotations.Example;
+import io.kestra.core.models.annotations.Plugin;
+import io.kestra.core.models.property.Property;
+import io.kestra.core.runners.RunContext;
+import io.swagger.v3.oas.annotations.media.Schema;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import lombok.Builder;
+import lombok.EqualsAndHashCode;
+import lombok.Getter;
+import lombok.NoArgsConstructor;
+import lombok.ToString;
+import lombok.experimental.SuperBuilder;
+import seed.reward.RewardModelTrainer;
+import seed.reward.RewardResult;
+import seed.reward.RewardSettings;
+
+/** Trains the reward model (SFT backbone + scalar head) on a preference snapshot's K-wise rankings. */
+@SuperBuilder
+@ToString
+@EqualsAndHashCode(callSuper = true)
+@Getter
+@NoArgsConstructor
+@Schema(title = "Train a reward model on a preference snapshot.")
+@Plugin(examples = @Example(title = "Reward model from the latest snapshot", full = true, code = """
+        id: reward
+        namespace: seed
+        tasks:
+          - id: reward
+            type: seed.workflows.tasks.TrainRewardModel
+            base: "{{ outputs.sft.checkpoint }}"
+            rankings: "{{ outputs.snapshot.snapshot }}"
+            steps: 200
+        """))
+public class TrainRewardModel extends SeedTask<TrainRewardModel.Output> {
+
+    @Schema(title = "SFT checkpoint the backbone starts from")
+    private Property<String> base;
+
+    @Schema(title = "Rankings JSONL (a snapshot)")
+    private Property<String> rankings;
+
+    @Schema(title = "Optimizer steps")
+    @Builder.Default
+    private Property<Integer> steps = Property.ofValue(200);
+
+    @Schema(title = "Seed of the split, batch order and head initialisation")
+    @Builder.Default
+    private Property<Long> randomSeed = Property.ofValue(1L);
+
+    @Override
+    protected Output execute(RunContext rc) throws Exception {
+        Path baseDir = existing(rc, base, "base");
+        Path rankingFile = existing(rc, rankings, "rankings");
+        int n = required(rc, steps, "steps", Integer.class);
+        long s = required(rc, randomSeed, "randomSeed", Long.class);
+        RewardSettings shape = withSeed(RewardSettings.defaults(baseDir, rankingFile, Path.of("out")).withSteps(n), s);
+        Map<String, Object> settings = Settings.of(shape, "base", "rankings", "out");
+        Result r = stage(rc, "reward", settings, Map.of("base", baseDir, "rankings", rankingFile), (dir, console) -> {
+            RewardSettings run = withSeed(RewardSettings.defaults(baseDir, rankingFile, dir).withSteps(n), s);
+            RewardResult t = RewardModelTrainer.train(run, console, 0);
+            Map<String, Object> metrics = new LinkedHashMap<>();
+            metrics.put("val_accuracy", t.valAccuracy());
+            metrics.put("val_loss", t.valLoss());
+            metrics.put("train_accuracy", t.trainAccuracy());
+            metrics.put("held_out_pairs", t.heldOutPairs());
+            metrics.put("train_pairs", t.trainPairs());
+            return new StageOutcome(Map.of("model", t.modelDir(), "metrics", t.metrics(), "chart", t.chart()), metrics);
+        });
+        return Output.builder().model(r.path("model")).sha256(r.sha256("model")).chart(r.path("chart"))
+                .valAccuracy((Double) r.metric("val_accuracy")).heldOutPairs(((Number) r.metric("held_out_pairs"))
+                        .intValue()).reused(r.reused()).build();
+    }
+
+    private static RewardSettings withSeed(RewardSettings d, long seed) {
+        return new RewardSettings(d.base(), d.rankings(), d.out(), d.steps(), d.groupsPerBatch(), d.learningRate(),
+                d.minLearningRate(), d.warmupSteps(), d.weightDecay(), d.clipNorm(), d.heldOutFraction(), d.evalEvery(),
+                d.checkpointEvery(), seed, d.logEveryMs());
+    }
+
+    /** The reward model and its held-out accuracy. */
+    @Builder
+    @Getter
+    public static class Output implements io.kestra.core.models.tasks.Output {
+        @Schema(title = "Reward model folder (seed rlhf --reward takes it)")
+        private final String model;
+        @Schema(title = "SHA-256 of the model folder")
+        private final String sha256;
+        @Schema(title = "Accuracy chart (SVG)")
+        private final String chart;
+        @Schema(title = "Held-out pairwise accuracy")
+        private final Double valAccuracy;
+        @Schema(title = "Held-out pairs")
+        private final int heldOutPairs;
+        @Schema(title = "True when an earlier identical run was reused")
+        private final boolean reused;
+    }
+}
