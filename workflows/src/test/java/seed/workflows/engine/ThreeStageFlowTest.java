@@ -56,6 +56,15 @@ class ThreeStageFlowTest {
             assertTrue(Files.isDirectory(Path.of((String) outputs.get("policy"))), outputs.toString());
             assertTrue(Files.size(Path.of((String) outputs.get("report"))) > 1000);
             assertTrue(((String) outputs.get("table")).contains("rule_rate_policy"), outputs.toString());
+
+            // seed.retrain reads PostgreSQL: no ranking arrived since the snapshot, so it snapshots and trains nothing
+            Execution retrain = engine.launch("seed.retrain", Map.of("min_new_rankings", 1, "prompts",
+                    inputs.get("prompts"), "held_out_prompts", inputs.get("held_out_prompts")), "test");
+            Execution checked = engine.awaitTerminated(retrain.getId(), Duration.ofMinutes(2));
+            assertEquals(State.Type.SUCCESS, checked.getState().getCurrent(), () -> describe(engine, retrain.getId()));
+            assertEquals(Boolean.FALSE, checked.getTaskRunList().stream().filter(t -> t.getTaskId().equals("check"))
+                    .findFirst().orElseThrow().getOutputs().get("enough"));
+            assertTrue(engine.children(retrain.getId()).isEmpty(), "nothing to re-train, yet a stage ran");
         }
     }
 
