@@ -131,7 +131,8 @@ public final class RewardModelTrainer {
                     data.heldOut().size(), model.config().describe());
             LearningRateSchedule schedule = new LearningRateSchedule(s.learningRate(), s.minLearningRate(),
                     Math.min(s.warmupSteps(), s.steps()), s.steps());
-            int batchesPerEpoch = (data.train().size() + s.groupsPerBatch() - 1) / s.groupsPerBatch();
+            int groupsPerBatch = groupsPerBatch(data.train(), s.rankingsPerBatch());
+            int batchesPerEpoch = (data.train().size() + groupsPerBatch - 1) / groupsPerBatch;
             Progress progress = new Progress("reward", s.steps(), "pairs", console, s.logEveryMs());
             Eval eval = null;
             double runningAcc = 0;
@@ -144,7 +145,7 @@ public final class RewardModelTrainer {
                     seed.stages.control.Cancellation.check("reward-model step " + step);
                     int epoch = step / batchesPerEpoch;
                     if (epoch != epochOfBatches) {
-                        epochBatches = batches(data.train(), s.groupsPerBatch(), new Random(s.seed() * 1_000_003L + epoch));
+                        epochBatches = batches(data.train(), groupsPerBatch, new Random(s.seed() * 1_000_003L + epoch));
                         epochOfBatches = epoch;
                     }
                     List<EncodedGroup> batch = epochBatches.get(step % batchesPerEpoch);
@@ -264,6 +265,15 @@ public final class RewardModelTrainer {
             }
         }
         return out;
+    }
+
+    /**
+     * Whole prompt groups per batch so that a batch holds about {@code rankingsPerBatch} rankings: a prompt ranked by
+     * four annotators counts four times, so merging rankings per prompt does not quietly multiply the batch size.
+     */
+    static int groupsPerBatch(List<EncodedGroup> groups, int rankingsPerBatch) {
+        double perGroup = groups.stream().mapToInt(g -> g.group().rankings()).average().orElse(1);
+        return Math.max(1, (int) Math.round(rankingsPerBatch / perGroup));
     }
 
     /** Shuffles the groups with {@code random} and cuts them into batches of {@code groupsPerBatch} whole groups. */

@@ -124,7 +124,7 @@ class LongConversationsTest {
         assertFalse(Files.exists(dir.resolve("rm-refused")));
 
         Result cut = run(new RewardCommand(), "train", "--base", base.toString(), "--rankings", preferences.toString(),
-                "--out", dir.resolve("rm").toString(), "--steps", "2", "--eval-every", "2", "--groups-per-batch", "4",
+                "--out", dir.resolve("rm").toString(), "--steps", "2", "--eval-every", "2", "--rankings-per-batch", "4",
                 "--held-out", "0.25", "--truncate-prompt", "left", "--truncate-response", "right");
         assertEquals(0, cut.code(), cut.err());
         // the implicit prompt (what chosen and rejected share) is cut once for both; long responses lose their end

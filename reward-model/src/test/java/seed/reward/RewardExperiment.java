@@ -40,7 +40,7 @@ class RewardExperiment {
             int steps = Integer.parseInt(f[1]);
             RewardSettings d = RewardSettings.defaults(sft, rankings, dir.resolve("rm-" + cfg.replace(':', '_')));
             RewardSettings s = new RewardSettings(d.base(), d.rankings(), d.out(), steps,
-                    Integer.getInteger("x.groups", d.groupsPerBatch()), lr, lr / 10, d.warmupSteps(), d.weightDecay(),
+                    Integer.getInteger("x.groups", d.rankingsPerBatch()), lr, lr / 10, d.warmupSteps(), d.weightDecay(),
                     d.clipNorm(), d.heldOutFraction(), Integer.getInteger("x.evalEvery", Math.max(25, steps / 8)), steps,
                     d.seed(), 60_000, Integer.getInteger("x.patience", 0), RlhfEndToEndTest.CUT);
             long t0 = System.nanoTime();

@@ -51,8 +51,9 @@ public final class RewardCommand implements Runnable {
         @Option(names = "--steps", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
         int steps = 200;
 
-        @Option(names = "--groups-per-batch", description = "Rankings (prompt groups) per batch (default: ${DEFAULT-VALUE}).")
-        int groups = 8;
+        @Option(names = "--rankings-per-batch", description = "Rankings per batch, packed as whole prompt groups (all "
+                + "rankings of a prompt share a batch) (default: ${DEFAULT-VALUE}).")
+        int groups = RewardSettings.defaults(null, null, null).rankingsPerBatch();
 
         @Option(names = "--lr", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
         float lr = 1e-3f;

@@ -51,9 +51,11 @@ public record PreferenceData(List<PromptGroup> train, List<PromptGroup> heldOut)
         Map<String, List<String>> responses = new LinkedHashMap<>();
         Map<String, List<PreferencePair>> pairs = new LinkedHashMap<>();
         Map<String, Integer> lines = new LinkedHashMap<>();
+        Map<String, Integer> counts = new LinkedHashMap<>();
         for (Ranking r : rankings) {
             List<String> known = responses.computeIfAbsent(r.prompt(), p -> new ArrayList<>());
             lines.putIfAbsent(r.prompt(), r.line());
+            counts.merge(r.prompt(), 1, Integer::sum);
             int[] index = new int[r.k()];
             for (int i = 0; i < r.k(); i++) {
                 int at = known.indexOf(r.responses().get(i));
@@ -74,7 +76,7 @@ public record PreferenceData(List<PromptGroup> train, List<PromptGroup> heldOut)
         for (var e : responses.entrySet()) {
             List<PreferencePair> ps = pairs.get(e.getKey());
             if (!ps.isEmpty()) {
-                out.add(new PromptGroup(e.getKey(), e.getValue(), ps, lines.get(e.getKey())));
+                out.add(new PromptGroup(e.getKey(), e.getValue(), ps, lines.get(e.getKey()), counts.get(e.getKey())));
             }
         }
         return out;
