@@ -9,6 +9,8 @@ import seed.annotation.core.Annotator;
 import seed.annotation.core.Catalog;
 import seed.annotation.core.Item;
 import seed.annotation.core.RankingProducer;
+import seed.annotation.core.Signing;
+import seed.annotation.core.WalFlusher;
 import seed.annotation.core.Submission;
 import seed.annotation.core.SubmissionService;
 import seed.annotation.core.SubmitOutcome;
@@ -28,6 +30,8 @@ public final class Annotation implements AutoCloseable {
 
     private final Infra infra;
     private final Catalog catalog;
+    private final Signing signing;
+    private final WalFlusher flusher;
     private final RankingProducer producer;
     private final SubmissionService submissions;
     private final Snapshots snapshots;
@@ -36,8 +40,11 @@ public final class Annotation implements AutoCloseable {
     private Annotation(Infra infra) {
         this.infra = infra;
         this.catalog = new Catalog(infra.dataSource(), infra.claimsDataSource());
-        this.producer = new RankingProducer(infra.kafkaBootstrap(), infra.config().topic());
-        this.submissions = new SubmissionService(catalog, producer);
+        this.signing = Signing.load(infra.dataSource());
+        this.producer = new RankingProducer(infra.kafkaBootstrap(), infra.config().topic(), infra.config().kafkaClientProperties(),
+                signing);
+        this.flusher = new WalFlusher(infra.dataSource());
+        this.submissions = new SubmissionService(catalog, producer, RankingProducer.deliveryTimeoutMs() + 5_000, flusher);
         this.snapshots = new Snapshots(infra.dataSource(), infra.config().dataDir().resolve("snapshots"));
     }
 
@@ -73,7 +80,17 @@ public final class Annotation implements AutoCloseable {
         return catalog.loadCandidates(jsonl, annotatorsPerItem);
     }
 
-    /** Creates an annotator ("annotator" or "operator"); the returned token is not stored in clear anywhere. */
+    /** The record signing keys (tests sign hostile content with them to reach the checks behind the signature). */
+    public Signing signing() {
+        return signing;
+    }
+
+    /** The running ingester, or null when none was started in this process. */
+    public synchronized Ingester ingester() {
+        return ingester;
+    }
+
+    /** Creates an identity with one of {@code Annotator.ROLES}; the returned token is not stored in clear anywhere. */
     public Catalog.NewAnnotator addAnnotator(String name, String role) {
         return catalog.createAnnotator(name, role);
     }
@@ -96,8 +113,8 @@ public final class Annotation implements AutoCloseable {
     /** Starts the background ingester (once) with the given options. */
     public synchronized Ingester startIngester(Ingester.Options options) {
         if (ingester == null) {
-            ingester = new Ingester(infra.kafkaBootstrap(), infra.config().topic(), infra.config().deadLetterTopic(),
-                    infra.dataSource(), options, null).start();
+            ingester = new Ingester(infra.kafkaBootstrap(), infra.config().kafkaClientProperties(), infra.config().topic(),
+                    infra.config().deadLetterTopic(), infra.ingesterDataSource(), options, null).start();
         }
         return ingester;
     }
@@ -119,6 +136,11 @@ public final class Annotation implements AutoCloseable {
         return snapshots.create();
     }
 
+    /** Same, admitting only annotators whose gold agreement (Spearman) is at least {@code minGoldAgreement}. */
+    public SnapshotInfo snapshot(double minGoldAgreement) {
+        return snapshots.create(Long.MAX_VALUE, minGoldAgreement);
+    }
+
     /** Agreement per item and per annotator. */
     public Agreement.Report stats() throws SQLException {
         return Agreement.compute(infra.dataSource());
@@ -130,6 +152,7 @@ public final class Annotation implements AutoCloseable {
             ingester.close();
         }
         producer.close();
+        flusher.close();
         infra.close();
     }
 }

@@ -137,22 +137,24 @@ class AnnotationPathTest {
         var ds = a.infra().dataSource();
         long rejectedBefore = Fixtures.count(ds, "SELECT count(*) FROM rejected_events");
         UUID id = UUID.randomUUID();
-        RankingEvent e = new RankingEvent(id, item, ann.id(), List.of(1, 0), List.of(), false, List.of(), "test", Instant.now());
-        try (RankingProducer p = new RankingProducer(a.infra().kafkaBootstrap(), a.infra().config().topic())) {
+        RankingEvent e = new RankingEvent(id, item, ann.id(), List.of(1, 0), List.of(), false, List.of(), "api", Instant.now());
+        assertEquals(seed.annotation.core.Catalog.Claim.CLAIMED, a.catalog().claim(item, ann.id(), id));
+        try (RankingProducer p = new RankingProducer(a.infra().kafkaBootstrap(), a.infra().config().topic(), java.util.Map.of(),
+                a.signing())) {
             p.send(e).get();
             p.send(e).get(); // the same event twice (e.g. a client retry): one row
-            p.sendRaw("x", "{not json".getBytes(StandardCharsets.UTF_8)).get();
-            p.send(new RankingEvent(UUID.randomUUID(), 424242, ann.id(), List.of(0, 1), List.of(), false, List.of(), "test", Instant.now())).get();
-            p.send(new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(0, 0), List.of(), false, List.of(), "test", Instant.now())).get();
-            p.send(new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(0, 1), List.of(), false, List.of(), "test", Instant.now())).get();
+            p.sendSigned("x", "{not json".getBytes(StandardCharsets.UTF_8), "api").get();
+            p.send(new RankingEvent(UUID.randomUUID(), 424242, ann.id(), List.of(0, 1), List.of(), false, List.of(), "api", Instant.now())).get();
+            p.send(new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(0, 0), List.of(), false, List.of(), "api", Instant.now())).get();
+            p.send(new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(0, 1), List.of(), false, List.of(), "api", Instant.now())).get();
             Annotator stranger = annotator("stranger");
-            p.send(new RankingEvent(UUID.randomUUID(), item, stranger.id(), List.of(0, 1), List.of(), false, List.of(), "test", Instant.now())).get();
+            p.send(new RankingEvent(UUID.randomUUID(), item, stranger.id(), List.of(0, 1), List.of(), false, List.of(), "api", Instant.now())).get();
         }
         a.ingestUntilCaughtUp(Duration.ofSeconds(60));
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE event_id = ?", id));
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ?", item));
         assertEquals(rejectedBefore + 5, Fixtures.count(ds, "SELECT count(*) FROM rejected_events"));
-        for (String reason : List.of("malformed JSON", "unknown item 424242", "repeats index 0", "duplicate submission",
+        for (String reason : List.of("malformed JSON", "unknown item 424242", "repeats index 0", "not the claimed submission",
                 "is not assigned item")) {
             assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM rejected_events WHERE reason LIKE ? AND id > ?",
                     "%" + reason + "%", rejectedBefore), reason);
@@ -292,5 +294,85 @@ class AnnotationPathTest {
         Catalog.LoadException e = assertThrows(Catalog.LoadException.class, () -> a.loadCandidates(f, 1));
         assertTrue(e.getMessage().contains("bad-candidates.jsonl:2") && e.getMessage().contains("responses"), e.getMessage());
         assertEquals(0, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM prompts WHERE text = 'p2'"));
+    }
+
+    /** --min-gold-agreement: only annotators whose gold rankings agree with the gold order enter the snapshot. */
+    @Test
+    void goldGateKeepsOutAnnotatorsWhoDisagreeWithGold() throws Exception {
+        List<Long> gold = a.loadCandidates(Fixtures.candidates(dir, 3, 3, List.of(0, 1, 2)), 2).itemIds();
+        Annotator good = annotator("gold-good");
+        Annotator bad = annotator("gold-bad");
+        for (long it : gold) {
+            a.catalog().assign(it, good.id());
+            a.catalog().assign(it, bad.id());
+            assertInstanceOf(SubmitOutcome.Accepted.class, a.submit(good, Submission.ranked(it, List.of(0, 1, 2))));
+            assertInstanceOf(SubmitOutcome.Accepted.class, a.submit(bad, Submission.ranked(it, List.of(2, 1, 0))));
+        }
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        SnapshotInfo s = a.snapshot(0.5);
+        List<String> lines = java.nio.file.Files.readAllLines(s.path());
+        assertEquals(3, lines.size(), "only the three rankings of the annotator who agrees with gold: " + lines);
+        for (String l : lines) {
+            String id = seed.annotation.core.EventCodec.JSON.readTree(l).get("event_id").asText();
+            assertEquals(good.id(), Fixtures.count(a.infra().dataSource(), "SELECT annotator_id FROM ranking_events WHERE event_id = ?::uuid", id));
+        }
+        assertEquals(1, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM preference_snapshots WHERE id = ?"
+                + " AND min_gold_agreement = 0.5 AND ? = ANY (excluded_annotators) AND NOT (? = ANY (excluded_annotators))",
+                s.id(), bad.id(), good.id()));
+        assertTrue(Snapshots.verify(s));
+    }
+
+    /** TRL exports: metadata columns, the conversational form, and one majority line per pair across annotators. */
+    @Test
+    void trlExportsCarryMetadataAndAggregate() throws Exception {
+        long item = a.loadCandidates(Fixtures.candidates(dir, 1, 3, null), 3).itemIds().get(0);
+        List<List<Integer>> orders = List.of(List.of(0, 1, 2), List.of(0, 2, 1), List.of(1, 0, 2));
+        for (List<Integer> o : orders) {
+            Annotator who = annotator("trl");
+            a.catalog().assign(item, who.id());
+            assertInstanceOf(SubmitOutcome.Accepted.class, a.submit(who, Submission.ranked(item, o)));
+        }
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        SnapshotInfo s = a.snapshot();
+        var json = seed.annotation.core.EventCodec.JSON;
+        java.util.function.Function<Snapshots.TrlFormat, List<com.fasterxml.jackson.databind.JsonNode>> export = f -> {
+            try {
+                Path out = dir.resolve("trl-" + f + ".jsonl");
+                Snapshots.exportTrl(s.path(), out, f);
+                List<com.fasterxml.jackson.databind.JsonNode> mine = new ArrayList<>();
+                for (String l : java.nio.file.Files.readAllLines(out)) {
+                    var n = json.readTree(l);
+                    if (n.get("item_id").asLong() == item) {
+                        mine.add(n);
+                    }
+                }
+                return mine;
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        List<com.fasterxml.jackson.databind.JsonNode> pairs = export.apply(Snapshots.TrlFormat.PAIRS);
+        assertEquals(9, pairs.size(), "3 annotators x 3 pairs");
+        for (var p : pairs) {
+            assertTrue(p.get("prompt").isTextual() && p.get("prompt_id").asLong() > 0 && p.get("annotator_id").asLong() > 0
+                    && p.get("event_id").asText().length() == 36, p.toString());
+        }
+        var conv = export.apply(Snapshots.TrlFormat.CONVERSATIONAL);
+        assertEquals(9, conv.size());
+        assertEquals("user", conv.get(0).get("prompt").get(0).get("role").asText());
+        assertEquals("assistant", conv.get(0).get("chosen").get(0).get("role").asText());
+        var agg = export.apply(Snapshots.TrlFormat.AGGREGATED);
+        assertEquals(3, agg.size(), agg.toString());
+        String r0 = "response 0 to ";
+        for (var p : agg) {
+            assertEquals(3, p.get("annotators").asInt());
+            if (p.get("rejected").asText().startsWith("response 2")) {
+                assertEquals(p.get("chosen").asText().startsWith(r0) ? 3 : 2, p.get("votes_chosen").asInt(), p.toString());
+            } else {
+                assertTrue(p.get("chosen").asText().startsWith(r0), "0 beats 1 by 2 votes to 1: " + p);
+                assertEquals(2, p.get("votes_chosen").asInt());
+                assertEquals(1, p.get("votes_rejected").asInt());
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 package seed.annotation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -59,7 +60,9 @@ class BrowserTest {
         }
         a = Annotation.start(InfraConfig.embedded(dir.resolve("data")));
         a.startIngester(seed.annotation.ingest.Ingester.Options.defaults());
-        server = new AnnotationServer(a.catalog(), a.submissions());
+        server = new AnnotationServer(a.catalog(), a.submissions(), AnnotationServer.Options.defaults()
+                .withIngester(a.ingester()::health)
+                .withGuidelines("## What best means\n\n**Helpful** first, then `correct`.\n\n- kind\n- short"));
         base = "http://127.0.0.1:" + server.start("127.0.0.1", 0);
     }
 
@@ -115,43 +118,83 @@ class BrowserTest {
                 .map(li -> Integer.parseInt(li.getAttribute("data-index"))).toList();
     }
 
+    /** Moves response {@code index} to position {@code pos} with its arrow buttons. */
+    private void place(int index, int pos) {
+        while (order().indexOf(index) > pos) {
+            driver.findElement(By.cssSelector("#responses li[data-index='" + index + "'] button.up")).click();
+        }
+    }
+
     @Test
     void annotatorRanksInTheBrowserAndTheRowLandsInPostgres() throws Exception {
         Path cands = dir.resolve("cands.jsonl");
-        Files.writeString(cands, "{\"prompt\": \"Write a haiku about autumn.\", \"responses\": ["
+        Files.writeString(cands, "{\"prompt\": \"Write a haiku about **autumn**.\", \"responses\": ["
                 + "\"Leaves drift on cold wind / the maple lets go of red / evening comes early\", "
-                + "\"Autumn is a season.\", \"Pumpkin spice everything, forever and ever.\"], \"checkpoint\": \"runs/sft/ckpt-3\"}\n");
+                + "\"Autumn is a season. <img src=x onerror=alert(1)><script>alert(2)</script>\", "
+                + "\"```\\nprint('pumpkin spice')\\n```\"], \"checkpoint\": \"runs/sft/ckpt-3\"}\n");
         long item = a.loadCandidates(cands, 1).itemIds().get(0);
         String token = a.addAnnotator("browser-ann", "annotator").token();
 
         WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
-        driver.get(base + "/");
+        driver.get(base + "/?undo_ms=1000");
         driver.findElement(By.id("token")).sendKeys(token);
         driver.findElement(By.id("login")).click();
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("item-view")));
-        assertEquals("Write a haiku about autumn.", driver.findElement(By.id("prompt")).getText());
-        assertEquals(List.of(0, 1, 2), order());
+        // markdown rendered safely: bold and code become elements, HTML stays text
+        assertEquals("autumn", driver.findElement(By.cssSelector("#prompt strong")).getText());
+        assertEquals("print('pumpkin spice')", driver.findElement(By.cssSelector("#responses pre code")).getText());
+        assertEquals(0, driver.findElements(By.cssSelector("#responses img, #responses script")).size());
+        assertTrue(driver.findElement(By.cssSelector("#responses li[data-index='1']")).getText().contains("<img src=x"));
+        // guidelines and progress
+        new Actions(driver).sendKeys("g").perform(); // opens the guidelines
+        wait.until(d -> "Helpful".equals(d.findElement(By.cssSelector("#guidelines strong")).getText()));
+        wait.until(d -> d.findElement(By.id("progress")).getText().contains("0 done"));
+        // responses in a per-annotator order, and no submit before a deliberate action
+        List<Integer> shown = order();
+        assertEquals(java.util.Set.of(0, 1, 2), java.util.Set.copyOf(shown));
+        assertFalse(driver.findElement(By.id("submit")).isEnabled(), "an untouched order cannot be submitted");
 
         // drag and drop: the last response onto the first
         List<WebElement> lis = driver.findElements(By.cssSelector("#responses li"));
         new Actions(driver).dragAndDrop(lis.get(2), lis.get(0)).perform();
-        wait.until(d -> order().equals(List.of(2, 0, 1)));
-        // keyboard: focus the now-first response (2) and move it down once -> [0, 2, 1]
+        List<Integer> dragged = List.of(shown.get(2), shown.get(0), shown.get(1));
+        wait.until(d -> order().equals(dragged));
+        assertTrue(driver.findElement(By.id("submit")).isEnabled());
+        // keyboard: focus the first response and move it down once
         WebElement first = driver.findElements(By.cssSelector("#responses li")).get(0);
         first.click();
         first.sendKeys(Keys.ARROW_DOWN);
-        wait.until(d -> order().equals(List.of(0, 2, 1)));
-        // button: response 1 is last; its up button moves it above 2 -> [0, 1, 2]
-        driver.findElement(By.cssSelector("#responses li[data-index='1'] button.up")).click();
+        wait.until(d -> order().equals(List.of(dragged.get(1), dragged.get(0), dragged.get(2))));
+        // buttons: into the order 0, 1, 2
+        place(0, 0);
+        place(1, 1);
         wait.until(d -> order().equals(List.of(0, 1, 2)));
-        // tie: response 2 (last) with the one above (1); unsafe: response 2
+        // tie: response 2 (last) with the one above (1) by its box; unsafe: response 2 by the u key
         driver.findElement(By.cssSelector("#responses li[data-index='2'] input.tie")).click();
-        driver.findElement(By.cssSelector("#responses li[data-index='2'] input.unsafe")).click();
+        driver.findElement(By.cssSelector("#responses li[data-index='2']")).sendKeys("u");
+        assertTrue(driver.findElement(By.cssSelector("#responses li[data-index='2'] input.unsafe")).isSelected());
+        // the help overlay opens with ? and closes with Esc
+        driver.findElement(By.cssSelector("#responses li[data-index='0']")).sendKeys("?");
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("help")));
+        driver.findElement(By.id("help-close")).sendKeys(Keys.ESCAPE);
+        wait.until(ExpectedConditions.invisibilityOfElementLocated(By.id("help")));
         Path shot = Path.of("target", "annotator-page.png");
         Files.createDirectories(shot.getParent());
         Files.copy(driver.getScreenshotAs(OutputType.FILE).toPath(), shot, StandardCopyOption.REPLACE_EXISTING);
 
+        // submit, then undo within the window: nothing leaves, the item stays as it was
         driver.findElement(By.id("submit")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("undo-bar")));
+        new Actions(driver).keyDown(Keys.CONTROL).sendKeys("z").keyUp(Keys.CONTROL).perform();
+        wait.until(d -> d.findElement(By.id("status")).getText().contains("Undone"));
+        Thread.sleep(1500); // longer than the test's undo window: had it not been undone, it would be sent by now
+        assertEquals(List.of(0, 1, 2), order());
+        assertEquals(0, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM assignments s JOIN annotators a"
+                + " ON a.id = s.annotator_id WHERE a.name = 'browser-ann' AND s.submitted_event_id IS NOT NULL"));
+        // a comment (the c key focuses the box), then submit with Ctrl+Enter from inside it
+        driver.findElement(By.cssSelector("#responses li[data-index='0']")).sendKeys("c");
+        new Actions(driver).sendKeys("first one scans best").perform();
+        new Actions(driver).keyDown(Keys.CONTROL).sendKeys(Keys.ENTER).keyUp(Keys.CONTROL).perform();
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("done-view")));
         assertTrue(driver.findElement(By.id("status")).getText().contains("Submitted item " + item),
                 driver.findElement(By.id("status")).getText());
@@ -159,7 +202,36 @@ class BrowserTest {
         a.ingestUntilCaughtUp(Duration.ofSeconds(60));
         assertEquals(1, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM ranking_events r JOIN annotators a"
                 + " ON a.id = r.annotator_id WHERE a.name = 'browser-ann' AND r.item_id = ? AND r.ranking = '{0,1,2}'"
-                + " AND r.ties = '{1,2}' AND r.unsafe = '{2}' AND NOT r.skip AND r.source = 'web'", item));
+                + " AND r.ties = '{1,2}' AND r.unsafe = '{2}' AND NOT r.skip AND r.source = 'web'"
+                + " AND r.comment = 'first one scans best'", item));
+
+        // the operator's view: annotators' progress, and no ranking controls
+        String op = a.addAnnotator("browser-op", "operator").token();
+        driver.executeScript("sessionStorage.clear()");
+        driver.get(base + "/");
+        driver.findElement(By.id("token")).sendKeys(op);
+        driver.findElement(By.id("login")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("operator-view")));
+        wait.until(d -> d.findElement(By.id("progress-table")).getText().contains("browser-ann"));
+        assertFalse(driver.findElement(By.id("item-view")).isDisplayed());
+    }
+
+    /** At phone width the response text gets the width, the controls go below it. */
+    @Test
+    void phoneWidthKeepsTextReadable() throws Exception {
+        Path cands = dir.resolve("phone.jsonl");
+        Files.writeString(cands, "{\"prompt\": \"Say hi.\", \"responses\": [\"Hello there, nice to meet you today.\","
+                + " \"Hi.\"], \"checkpoint\": \"c\"}\n");
+        a.loadCandidates(cands, 1);
+        String token = a.addAnnotator("browser-phone", "annotator").token();
+        driver.manage().window().setSize(new org.openqa.selenium.Dimension(390, 844));
+        WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
+        driver.get(base + "/");
+        driver.findElement(By.id("token")).sendKeys(token);
+        driver.findElement(By.id("login")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("item-view")));
+        int width = driver.findElement(By.cssSelector("#responses li .text")).getSize().getWidth();
+        assertTrue(width > 220, "response text column is " + width + " px wide at 390 px");
     }
 
     @Test

@@ -74,6 +74,17 @@ class CliTest {
         Run badRole = external("add-annotator", "--name", "x", "--role", "root");
         assertEquals(2, badRole.code());
         assertTrue(badRole.err().contains("--role"), badRole.err());
+        Run auditor = external("add-annotator", "--name", "cli-auditor", "--role", "auditor");
+        assertEquals(0, auditor.code(), auditor.err());
+        assertEquals("auditor", value(auditor.out(), "role"));
+        // a bad candidates file is refused with its line before any service starts
+        Path bad = dir.resolve("bad.jsonl");
+        Files.writeString(bad, "{\"prompt\": \"p\", \"responses\": [\"a\", \"b\"], \"checkpoint\": \"c\"}\n{\"prompt\": 1}\n");
+        Path fresh = dir.resolve("never-started");
+        Run badLoad = run(List.of("load", bad.toString(), "--data-dir", fresh.toString()));
+        assertEquals(2, badLoad.code(), badLoad.err());
+        assertTrue(badLoad.err().contains("bad.jsonl:2") && badLoad.err().contains("prompt"), badLoad.err());
+        assertTrue(!Files.exists(fresh.resolve("postgres")), "no embedded service was started for a bad file");
 
         Path cands = Fixtures.candidates(dir, 3, 3, null);
         Run load = external("load", cands.toString(), "--annotators", "2");

@@ -87,6 +87,11 @@ class FaultTest {
         return ids;
     }
 
+    /** The claim the API makes before producing (the ingester stores only an assignment's claimed event). */
+    static void claim(RankingEvent e) {
+        assertEquals(seed.annotation.core.Catalog.Claim.CLAIMED, a.catalog().claim(e.itemId(), e.annotatorId(), e.eventId()));
+    }
+
     static Set<UUID> storedIds(Annotator ann) throws Exception {
         Set<UUID> out = new HashSet<>();
         try (Connection c = a.infra().dataSource().getConnection();
@@ -132,12 +137,13 @@ class FaultTest {
         int n = 3000;
         List<Long> items = assignedItems(ann, n);
         Set<UUID> sent = new HashSet<>();
-        try (RankingProducer p = new RankingProducer(shared.kafkaBootstrap(), topic)) {
+        try (RankingProducer p = new RankingProducer(shared.kafkaBootstrap(), topic, java.util.Map.of(), a.signing())) {
             List<java.util.concurrent.CompletableFuture<?>> fs = new ArrayList<>();
             for (long item : items) {
                 RankingEvent e = new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(1, 0), List.of(), false,
-                        List.of(), "fault", Instant.now());
+                        List.of(), "api", Instant.now());
                 sent.add(e.eventId());
+                claim(e);
                 fs.add(p.send(e));
             }
             for (var f : fs) {
@@ -191,12 +197,13 @@ class FaultTest {
         Annotator ann = a.addAnnotator(Fixtures.uniqueName("killtx"), "annotator").annotator();
         int n = 2000;
         Set<UUID> sent = new HashSet<>();
-        try (RankingProducer p = new RankingProducer(shared.kafkaBootstrap(), topic)) {
+        try (RankingProducer p = new RankingProducer(shared.kafkaBootstrap(), topic, java.util.Map.of(), a.signing())) {
             List<java.util.concurrent.CompletableFuture<?>> fs = new ArrayList<>();
             for (long item : assignedItems(ann, n)) {
                 RankingEvent e = new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(0, 1), List.of(), false,
-                        List.of(), "fault", Instant.now());
+                        List.of(), "api", Instant.now());
                 sent.add(e.eventId());
+                claim(e);
                 fs.add(p.send(e));
             }
             for (var f : fs) {
@@ -232,7 +239,7 @@ class FaultTest {
         List<Future<?>> fs = new ArrayList<>();
         for (long item : items) {
             fs.add(pool.submit(() -> {
-                SubmitOutcome o = a.submit(ann, Submission.ranked(item, List.of(0, 1)), "fault");
+                SubmitOutcome o = a.submit(ann, Submission.ranked(item, List.of(0, 1)), "api");
                 if (o instanceof SubmitOutcome.Accepted acc) {
                     accepted.add(acc.eventId());
                 } else {
@@ -261,5 +268,51 @@ class FaultTest {
         // and the path still works after the restart
         long extra = assignedItems(ann, 1).get(0);
         assertInstanceOf(SubmitOutcome.Accepted.class, a.submit(ann, Submission.ranked(extra, List.of(1, 0))));
+    }
+
+    /**
+     * A second ingester joins the group mid-stream (cooperative-sticky: the first keeps half its partitions): every
+     * event stored once, none refused, both did work, and the revoked batch in flight was committed before the
+     * hand-over, so at most one batch is read twice.
+     */
+    @Test
+    void ingesterJoiningMidStreamHandsOverCleanly() throws Exception {
+        String topic = "fault.rebalance";
+        InfraConfig tc = a.infra().config().withTopic(topic).withPartitions(4);
+        Infra.createTopics(a.infra().kafkaBootstrap(), tc);
+        Annotator ann = a.addAnnotator(Fixtures.uniqueName("rebalance"), "annotator").annotator();
+        int n = 3000;
+        List<Long> items = assignedItems(ann, n);
+        try (RankingProducer p = new RankingProducer(a.infra().kafkaBootstrap(), topic, java.util.Map.of(), a.signing())) {
+            List<java.util.concurrent.CompletableFuture<?>> fs = new ArrayList<>();
+            for (long item : items) {
+                RankingEvent e = new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(1, 0), List.of(), false,
+                        List.of(), "api", Instant.now());
+                claim(e);
+                fs.add(p.send(e));
+            }
+            for (var f : fs) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        }
+        // small batches with a pause after each DB commit, so the second one joins while the first is busy
+        Ingester.Options opts = new Ingester.Options(1, 100, 150, "rebalance", null, 2);
+        try (Ingester first = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(),
+                a.infra().ingesterDataSource(), opts, null).start()) {
+            while (first.stats().inserted() < 300) {
+                Thread.sleep(20);
+            }
+            try (Ingester second = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(),
+                    a.infra().ingesterDataSource(), opts, null).start()) {
+                assertTrue(second.awaitCaughtUp(Duration.ofSeconds(120)), "caught up");
+                long records = first.stats().records() + second.stats().records();
+                long inserted = first.stats().inserted() + second.stats().inserted();
+                assertEquals(n, inserted, "every event inserted once across both");
+                assertEquals(0, first.stats().rejected() + second.stats().rejected());
+                assertTrue(second.stats().inserted() > 0, "the joiner got partitions: " + second.stats());
+                assertTrue(records - n <= opts.maxPollRecords(), "at most one batch read twice: " + records + " records for " + n);
+            }
+        }
+        assertEquals(n, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM ranking_events WHERE annotator_id = ?", ann.id()));
     }
 }

@@ -89,6 +89,10 @@ class HttpApiTest {
 
         assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1"), 400, "malformed JSON");
         assertError(call("POST", "/api/submissions", token, "[1,2]"), 400, "JSON object");
+        // strict JSON: nothing after the object, no repeated key (the second "ranking" would silently win)
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1]} }}not json{{"), 400, "malformed JSON");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1], \"ranking\": [0,1,2]}"), 400, "Duplicate field");
+        assertError(call("POST", "/api/login", null, "{\"token\": \"" + token + "\"} trailing"), 400, "malformed JSON");
         assertError(call("POST", "/api/submissions", token, "{\"item_id\": 987654321, \"ranking\": [0,1,2]}"), 404, "unknown item");
         assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,1]}"), 400, "permutation");
         assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1]}"), 400, "permutation");
@@ -100,7 +104,12 @@ class HttpApiTest {
         String huge = "{\"item_id\": " + id + ", \"ranking\": [0,1,2], \"pad\": \"" + "x".repeat(AnnotationServer.MAX_BODY_BYTES) + "\"}";
         assertEquals(413, call("POST", "/api/submissions", token, huge).statusCode());
 
-        HttpResponse<String> ok = call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1], \"ties\": [[0,1]]}");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1], \"comment\": \""
+                + "x".repeat(2001) + "\"}"), 400, "at most 2000");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1], \"comment\": \"a\\u0000b\"}"),
+                400, "control character");
+        HttpResponse<String> ok = call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1], \"ties\": [[0,1]],"
+                + " \"comment\": \"tab\\there, a \\\\ backslash\\nand a line\"}");
         assertEquals(202, ok.statusCode(), ok.body());
         assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2]}"), 409, "already submitted");
 
@@ -111,7 +120,8 @@ class HttpApiTest {
 
         a.ingestUntilCaughtUp(Duration.ofSeconds(60));
         assertEquals(before + 2, Fixtures.count(ds, "SELECT count(*) FROM ranking_events"), "only the two accepted submissions are stored");
-        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND ranking = '{2,0,1}'", id));
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND ranking = '{2,0,1}'"
+                + " AND comment = E'tab\\there, a \\\\ backslash\\nand a line'", id));
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND skip AND unsafe = '{1}'", id2));
         assertEquals(0, Fixtures.count(ds, "SELECT count(*) FROM rejected_events"));
     }
@@ -125,6 +135,57 @@ class HttpApiTest {
         assertEquals(200, r.statusCode(), r.body());
         assertTrue(EventCodec.JSON.readTree(r.body()).has("items"));
         assertError(call("GET", "/api/nothing-here", op, null), 404, "no such endpoint");
+    }
+
+    /** Every role over the real server: what each may do, and a 403 with the reason for what it may not. */
+    @Test
+    void rolesAreEnforced() throws Exception {
+        a.loadCandidates(Fixtures.candidates(dir, 1, 3, null), 1);
+        String ann = a.addAnnotator(Fixtures.uniqueName("ranker"), "annotator").token();
+        String op = a.addAnnotator(Fixtures.uniqueName("operator"), "operator").token();
+        String aud = a.addAnnotator(Fixtures.uniqueName("auditor"), "auditor").token();
+        String jsonl = "{\"prompt\": \"p-" + Fixtures.uniqueName("roles") + "\", \"responses\": [\"a\", \"b\"],"
+                + " \"checkpoint\": \"c\"}\n";
+
+        // an operator manages but does not rank
+        assertError(call("GET", "/api/items/next", op, null), 403, "operators manage annotation and do not rank");
+        assertError(call("POST", "/api/submissions", op, "{\"item_id\": 1, \"ranking\": [0,1,2]}"), 403, "do not rank");
+        assertEquals(201, call("POST", "/api/items?annotators=1", op, jsonl).statusCode());
+        assertEquals(200, call("GET", "/api/stats", op, null).statusCode());
+        HttpResponse<String> progress = call("GET", "/api/progress", op, null);
+        assertEquals(200, progress.statusCode(), progress.body());
+        assertTrue(EventCodec.JSON.readTree(progress.body()).isArray());
+
+        // an auditor reads statistics and changes nothing
+        assertEquals(200, call("GET", "/api/stats", aud, null).statusCode());
+        assertEquals(200, call("GET", "/api/progress", aud, null).statusCode());
+        assertError(call("POST", "/api/items?annotators=1", aud, jsonl), 403, "auditors read and change nothing");
+        assertError(call("GET", "/api/items/next", aud, null), 403, "auditors read statistics and change nothing");
+        assertError(call("POST", "/api/submissions", aud, "{\"item_id\": 1, \"ranking\": [0,1,2]}"), 403, "change nothing");
+
+        // an annotator ranks and cannot read statistics, others' progress, or load
+        assertError(call("GET", "/api/stats", ann, null), 403, "operators and auditors");
+        assertError(call("GET", "/api/progress", ann, null), 403, "operators and auditors");
+        assertError(call("POST", "/api/items?annotators=1", ann, jsonl), 403, "for operators");
+        HttpResponse<String> next = call("GET", "/api/items/next", ann, null);
+        assertEquals(200, next.statusCode(), next.body());
+        long id = EventCodec.JSON.readTree(next.body()).get("item_id").longValue();
+        int k = EventCodec.JSON.readTree(next.body()).get("responses").size();
+        String order = k == 3 ? "[2,1,0]" : "[1,0]";
+        assertEquals(202, call("POST", "/api/submissions", ann, "{\"item_id\": " + id + ", \"ranking\": " + order + "}").statusCode());
+        JsonNode mine = EventCodec.JSON.readTree(call("GET", "/api/me/progress", ann, null).body());
+        assertEquals(1, mine.get("done").asLong());
+
+        // Basic auth with the token as password and a lower-case bearer both work; login reports the role
+        String basic = java.util.Base64.getEncoder().encodeToString(("x:" + aud).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        HttpResponse<String> viaBasic = http.send(HttpRequest.newBuilder(URI.create(base + "/api/stats"))
+                .header("Authorization", "Basic " + basic).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, viaBasic.statusCode(), viaBasic.body());
+        HttpResponse<String> lower = http.send(HttpRequest.newBuilder(URI.create(base + "/api/stats"))
+                .header("Authorization", "bearer " + op).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, lower.statusCode(), lower.body());
+        HttpResponse<String> login = call("POST", "/api/login", null, "{\"token\": \"" + aud + "\"}");
+        assertEquals("auditor", EventCodec.JSON.readTree(login.body()).get("role").asText());
     }
 
     @Test

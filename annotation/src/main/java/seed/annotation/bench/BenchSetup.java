@@ -86,4 +86,23 @@ final class BenchSetup {
             return new Items(first, last);
         }
     }
+
+    /** Marks the assignments as claimed by these event ids, as the API does before producing (bulk, one statement). */
+    static void claim(DataSource ds, long[] items, long[] annotators, java.util.UUID[] eventIds) throws SQLException {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("UPDATE assignments a SET submitted_event_id = x.e, submitted_at = now()"
+                     + " FROM unnest(?::bigint[], ?::bigint[], ?::uuid[]) AS x(i, n, e)"
+                     + " WHERE a.item_id = x.i AND a.annotator_id = x.n")) {
+            Long[] bi = new Long[items.length];
+            Long[] ba = new Long[items.length];
+            for (int j = 0; j < items.length; j++) {
+                bi[j] = items[j];
+                ba[j] = annotators[j];
+            }
+            ps.setArray(1, c.createArrayOf("int8", bi));
+            ps.setArray(2, c.createArrayOf("int8", ba));
+            ps.setArray(3, c.createArrayOf("uuid", eventIds));
+            ps.executeUpdate();
+        }
+    }
 }

@@ -82,9 +82,51 @@ public final class IngestBenchCommand implements Callable<Integer> {
                 out.flush();
                 best = Math.max(best, rate);
             }
+            out.printf("limit_postgres_copy_rows_per_s=%.0f%n", copyCeiling(a));
         }
         out.printf("rankings_per_s=%.0f%n", best);
         return 0;
+    }
+
+    /**
+     * The ceiling printed beside the result: PostgreSQL's own COPY of the same number of ranking rows, in the same
+     * batch size with a commit (fsync) each, into a table with ranking_events' columns, indexes and CHECKs, on the
+     * same machine at the same moment. No Kafka, no decoding, no checks of claims: what the database alone can take.
+     */
+    private double copyCeiling(Annotation a) throws Exception {
+        String table = "bench_copy_ceiling_" + System.nanoTime();
+        try (java.sql.Connection c = a.infra().ownerDataSource().getConnection()) {
+            try (java.sql.Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE " + table + " (LIKE ranking_events INCLUDING DEFAULTS INCLUDING INDEXES"
+                        + " INCLUDING CONSTRAINTS)");
+            }
+            c.setAutoCommit(false);
+            var copy = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+            String at = Instant.now().toString();
+            long t0 = System.nanoTime();
+            for (int done = 0; done < events; done += batch) {
+                StringBuilder sb = new StringBuilder(batch * 160);
+                for (int i = done; i < Math.min(events, done + batch); i++) {
+                    sb.append(seed.annotation.core.EventIds.next()).append('\t').append(1_000_000_000L + i).append('\t')
+                            .append(1 + i % 8).append("\t{").append(i % k);
+                    for (int j = 1; j < k; j++) {
+                        sb.append(',').append((i + j) % k);
+                    }
+                    sb.append("}\t{}\tf\t{}\tbench\t").append(at).append("\t0\t").append(i).append("\t\\\\x")
+                            .append("ab".repeat(32)).append('\n');
+                }
+                byte[] rows = sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                copy.copyIn("COPY " + table + "(event_id, item_id, annotator_id, ranking, ties, skip, unsafe, source,"
+                        + " submitted_at, kafka_partition, kafka_offset, payload_mac) FROM STDIN", new java.io.ByteArrayInputStream(rows));
+                c.commit();
+            }
+            double rate = events / ((System.nanoTime() - t0) / 1e9);
+            c.setAutoCommit(true);
+            try (java.sql.Statement st = c.createStatement()) {
+                st.execute("DROP TABLE " + table);
+            }
+            return rate;
+        }
     }
 
     private double run(Annotation a, int p, PrintWriter out, String label) throws Exception {
@@ -101,6 +143,9 @@ public final class IngestBenchCommand implements Callable<Integer> {
         List<byte[]> values = new ArrayList<>(events);
         List<String> keys = new ArrayList<>(events);
         Instant now = Instant.now();
+        UUID[] eventIds = new UUID[events];
+        long[] itemIds = new long[events];
+        long[] annIds = new long[events];
         for (int i = 0; i < events; i++) {
             long item = items.first() + i;
             long ann = anns.get(i % anns.size());
@@ -111,23 +156,29 @@ public final class IngestBenchCommand implements Callable<Integer> {
                     order.add((i + j) % k);
                 }
             }
-            values.add(EventCodec.encode(new RankingEvent(seed.annotation.core.EventIds.next(), item, ann, order, List.of(), false, List.of(),
+            eventIds[i] = seed.annotation.core.EventIds.next();
+            itemIds[i] = item;
+            annIds[i] = ann;
+            values.add(EventCodec.encode(new RankingEvent(eventIds[i], item, ann, order, List.of(), false, List.of(),
                     "bench", now)));
             keys.add(Long.toString(item));
         }
+        // the claims the API would have made (the ingester stores only an assignment's claimed event)
+        BenchSetup.claim(a.infra().dataSource(), itemIds, annIds, eventIds);
+        seed.annotation.core.Signing signing = seed.annotation.core.Signing.load(a.infra().dataSource());
         Ingester.Options opts = new Ingester.Options(Math.min(p, 4), batch, 0, "bench-" + topic, null, dbConnections);
         long t0;
         long producedAt;
-        try (Ingester ing = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(), a.infra().dataSource(), opts, null).start();
+        try (Ingester ing = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(), a.infra().ingesterDataSource(), opts, null).start();
              RankingProducer prod = new RankingProducer(a.infra().kafkaBootstrap(), topic,
-                     java.util.Map.of("compression.type", System.getProperty("seed.bench.compression", "lz4")))) {
+                     java.util.Map.of("compression.type", System.getProperty("seed.bench.compression", "lz4")), signing)) {
             t0 = System.nanoTime();
             if (Boolean.getBoolean("seed.ingest.trace")) {
                 System.err.println("t=" + System.currentTimeMillis() % 100000 + " first produce");
             }
             List<CompletableFuture<?>> fs = new ArrayList<>(events);
             for (int i = 0; i < events; i++) {
-                fs.add(prod.sendRaw(keys.get(i), values.get(i)));
+                fs.add(prod.sendSigned(keys.get(i), values.get(i), seed.annotation.core.Signing.API_KEY));
             }
             prod.flush();
             for (CompletableFuture<?> f : fs) {

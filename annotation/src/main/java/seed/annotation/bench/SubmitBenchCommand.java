@@ -69,7 +69,7 @@ public final class SubmitBenchCommand implements Callable<Integer> {
         boolean dataDirGiven = spec.commandLine().getParseResult().matchedOption("--data-dir") != null;
         try (BenchSetup.Workspace workspace = BenchSetup.workspace(infra.config(), dataDirGiven, "submit");
                 Annotation a = Annotation.start(workspace.config())) {
-            a.startIngester(Ingester.Options.defaults());
+            Ingester ingester = a.startIngester(Ingester.Options.defaults());
             List<String> tokens = new ArrayList<>();
             List<Long> ids = new ArrayList<>();
             for (int i = 0; i < annotators; i++) {
@@ -78,7 +78,10 @@ public final class SubmitBenchCommand implements Callable<Integer> {
                 ids.add(n.annotator().id());
             }
             BenchSetup.Items items = BenchSetup.items(a.catalog(), a.infra().dataSource(), total, 4, ids);
-            try (AnnotationServer server = new AnnotationServer(a.catalog(), a.submissions())) {
+            // the real server with its real checks, minus the per-address budget (one load generator sends it all)
+            AnnotationServer.Options serverOpts = AnnotationServer.Options.defaults()
+                    .withLimits(AnnotationServer.Limits.unlimited()).withIngester(ingester::health);
+            try (AnnotationServer server = new AnnotationServer(a.catalog(), a.submissions(), serverOpts)) {
                 int port = server.start("127.0.0.1", 0);
                 out.println("bench=submit rate=" + rate + " seconds=" + seconds + " warmup_seconds=" + warmup
                         + " clients=" + clients + " annotators=" + annotators + " cores=" + Runtime.getRuntime().availableProcessors());
@@ -101,6 +104,7 @@ public final class SubmitBenchCommand implements Callable<Integer> {
                 out.printf("submit_p90_ms=%.2f%n", pct(measured, 0.90));
                 out.printf("submit_p99_ms=%.2f%n", pct(measured, 0.99));
                 out.printf("submit_max_ms=%.2f%n", measured[measured.length - 1] / 1e6);
+                limits(a, out);
                 exec.shutdown();
                 return errors.get() == 0 ? 0 : 1;
             }
@@ -163,6 +167,44 @@ public final class SubmitBenchCommand implements Callable<Integer> {
         }
         lastAchieved = count / ((System.nanoTime() - start) / 1e9);
         return latNs;
+    }
+
+    /**
+     * The floors under the HTTP latency, measured in the same run, each 500 times sequentially: the claim alone (an
+     * asynchronous commit), a Kafka acks=all round trip alone, and the WAL flush that makes the claim durable (one
+     * fsync).
+     */
+    private void limits(Annotation a, PrintWriter out) throws Exception {
+        Catalog.NewAnnotator n = a.addAnnotator("bench-limits-" + UUID.randomUUID(), "annotator");
+        BenchSetup.Items items = BenchSetup.items(a.catalog(), a.infra().dataSource(), 500, 4, List.of(n.annotator().id()));
+        long[] claim = new long[500];
+        long[] ack = new long[500];
+        long[] flush = new long[500];
+        try (seed.annotation.core.RankingProducer p = new seed.annotation.core.RankingProducer(a.infra().kafkaBootstrap(),
+                a.infra().config().topic(), java.util.Map.of(), a.signing());
+             seed.annotation.core.WalFlusher flusher = new seed.annotation.core.WalFlusher(a.infra().dataSource())) {
+            for (int i = 0; i < 500; i++) {
+                UUID id = seed.annotation.core.EventIds.next();
+                long t0 = System.nanoTime();
+                a.catalog().claim(items.first() + i, n.annotator().id(), id);
+                long t1 = System.nanoTime();
+                p.send(new seed.annotation.core.RankingEvent(id, items.first() + i, n.annotator().id(), List.of(0, 1, 2, 3),
+                        List.of(), false, List.of(), "bench", java.time.Instant.now())).get(60, TimeUnit.SECONDS);
+                long t2 = System.nanoTime();
+                flusher.flush().get(60, TimeUnit.SECONDS);
+                long t3 = System.nanoTime();
+                claim[i] = t1 - t0;
+                ack[i] = t2 - t1;
+                flush[i] = t3 - t2;
+                LockSupport.parkNanos(1_000_000);
+            }
+        }
+        Arrays.sort(claim);
+        Arrays.sort(ack);
+        out.printf("limit_claim_p50_ms=%.2f%nlimit_claim_p99_ms=%.2f%n", pct(claim, 0.5), pct(claim, 0.99));
+        out.printf("limit_kafka_ack_p50_ms=%.2f%nlimit_kafka_ack_p99_ms=%.2f%n", pct(ack, 0.5), pct(ack, 0.99));
+        Arrays.sort(flush);
+        out.printf("limit_wal_flush_p50_ms=%.2f%nlimit_wal_flush_p99_ms=%.2f%n", pct(flush, 0.5), pct(flush, 0.99));
     }
 
     private static double pct(long[] sorted, double q) {

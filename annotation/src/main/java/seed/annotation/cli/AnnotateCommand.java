@@ -86,13 +86,41 @@ public final class AnnotateCommand implements Runnable {
         @Option(names = "--no-ingest", description = "do not run the ingester in this process")
         boolean noIngest;
 
+        @Option(names = "--instance-id", description = "static group membership id for the ingester in this process: a"
+                + " restarted serve with the same id resumes ingesting at once (never give two running ones the same id)")
+        String instanceId;
+
+        @Option(names = "--guidelines", description = "markdown file of annotation guidelines shown on the page")
+        Path guidelines;
+
+        @Option(names = "--tls-keystore", description = "PKCS12 keystore: serve HTTPS only (env SEED_TLS_KEYSTORE)",
+                defaultValue = "${env:SEED_TLS_KEYSTORE}")
+        Path tlsKeystore;
+
+        @Option(names = "--tls-password", description = "keystore password (env SEED_TLS_PASSWORD)",
+                defaultValue = "${env:SEED_TLS_PASSWORD}")
+        String tlsPassword;
+
         @Override
         int body() throws Exception {
-            Annotation a = Annotation.start(infra.config());
-            if (!noIngest) {
-                a.startIngester(Ingester.Options.defaults());
+            if (tlsKeystore != null && !Files.isRegularFile(tlsKeystore)) {
+                throw new IllegalArgumentException("no such keystore: " + tlsKeystore);
             }
-            AnnotationServer server = new AnnotationServer(a.catalog(), a.submissions());
+            if (guidelines != null && !Files.isRegularFile(guidelines)) {
+                throw new IllegalArgumentException("no such guidelines file: " + guidelines);
+            }
+            String guidelinesText = guidelines == null ? null : Files.readString(guidelines);
+            Annotation a = Annotation.start(infra.config());
+            AnnotationServer.Options opts = AnnotationServer.Options.defaults();
+            if (!noIngest) {
+                Ingester ing = a.startIngester(Ingester.Options.defaults().withInstanceId(instanceId));
+                opts = opts.withIngester(ing::health);
+            }
+            if (tlsKeystore != null) {
+                opts = opts.withTls(tlsKeystore, tlsPassword);
+            }
+            opts = opts.withGuidelines(guidelinesText);
+            AnnotationServer server = new AnnotationServer(a.catalog(), a.submissions(), opts);
             int p = server.start(host, port);
             CountDownLatch stop = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -100,7 +128,8 @@ public final class AnnotateCommand implements Runnable {
                 a.close();
                 stop.countDown();
             }));
-            out().println("serving http://" + host + ":" + p + "/  (kafka " + a.infra().kafkaBootstrap() + ", ingest "
+            out().println("serving " + (tlsKeystore != null ? "https" : "http") + "://" + host + ":" + p + "/  (kafka "
+                    + a.infra().kafkaBootstrap() + ", ingest "
                     + (noIngest ? "off" : "on") + "; Ctrl-C to stop)");
             out().flush();
             stop.await();
@@ -109,18 +138,19 @@ public final class AnnotateCommand implements Runnable {
     }
 
     @Command(name = "add-annotator", mixinStandardHelpOptions = true,
-            description = "Create an annotator or operator and print their personal token (shown only this once).")
+            description = "Create an annotator, operator, auditor or importer and print their personal token (shown only this once).")
     static final class AddAnnotator extends Base {
         @Option(names = "--name", required = true)
         String name;
 
-        @Option(names = "--role", defaultValue = "annotator", description = "annotator | operator (default ${DEFAULT-VALUE})")
+        @Option(names = "--role", defaultValue = "annotator", description = "annotator | operator | auditor | importer (default ${DEFAULT-VALUE})")
         String role;
 
         @Override
         int body() {
-            if (!role.equals("annotator") && !role.equals("operator")) {
-                throw new IllegalArgumentException("--role must be annotator or operator, got " + role);
+            if (!seed.annotation.core.Annotator.ROLES.contains(role)) {
+                throw new IllegalArgumentException("--role must be one of "
+                        + String.join(", ", seed.annotation.core.Annotator.ROLES) + ", got " + role);
             }
             try (Annotation a = Annotation.start(infra.config())) {
                 Catalog.NewAnnotator n = a.addAnnotator(name, role);
@@ -147,8 +177,13 @@ public final class AnnotateCommand implements Runnable {
             if (!Files.isRegularFile(file)) {
                 throw new IllegalArgumentException("no such file: " + file);
             }
+            if (annotators < 1) {
+                throw new IllegalArgumentException("--annotators must be >= 1, got " + annotators);
+            }
+            // every line checked before any service starts: a bad file answers at once, with the line and the reason
+            var candidates = Catalog.parseCandidates(file);
             try (Annotation a = Annotation.start(infra.config())) {
-                var r = a.loadCandidates(file, annotators);
+                var r = new Catalog.LoadResult(a.catalog().createItems(candidates, annotators, "candidates"));
                 out().println("items=" + r.itemIds().size());
                 out().println("first_item_id=" + r.itemIds().get(0));
                 return 0;
@@ -183,8 +218,9 @@ public final class AnnotateCommand implements Runnable {
         int body() throws Exception {
             try (Infra inf = Infra.start(infra.config())) {
                 PrintWriter o = out();
-                Ingester ing = new Ingester(inf.kafkaBootstrap(), inf.config().topic(), inf.config().deadLetterTopic(),
-                        inf.dataSource(), Ingester.Options.defaults().withThreads(threads).withGroup(group).withInstanceId(instanceId)
+                Ingester ing = new Ingester(inf.kafkaBootstrap(), inf.config().kafkaClientProperties(), inf.config().topic(),
+                        inf.config().deadLetterTopic(),
+                        inf.ingesterDataSource(), Ingester.Options.defaults().withThreads(threads).withGroup(group).withInstanceId(instanceId)
                                 .withDbConnections(dbConnections).withPause(pause),
                         new Ingester.BatchListener() {
                             @Override
@@ -212,8 +248,12 @@ public final class AnnotateCommand implements Runnable {
                                 + " rejected=" + ing.stats().rejected());
                         return 0;
                     }
-                    Thread.currentThread().join();
-                    return 0;
+                    // run until stopped; exit non-zero when the ingester fails so a supervisor restarts it
+                    while (ing.health().state() != Ingester.State.FAILED) {
+                        Thread.sleep(200);
+                    }
+                    spec.commandLine().getErr().println("seed annotate ingest: ingester failed: " + ing.health().lastError());
+                    return 1;
                 } finally {
                     ing.close();
                 }
@@ -259,11 +299,18 @@ public final class AnnotateCommand implements Runnable {
     @Command(name = "snapshot", mixinStandardHelpOptions = true,
             description = "Ingest everything produced so far, then freeze all accepted rankings into an immutable K-wise JSONL snapshot.")
     static final class Snapshot extends Base {
+        @Option(names = "--min-gold-agreement", description = "admit only annotators whose mean Spearman with gold items"
+                + " is at least this (-1..1); annotators without gold rankings are left out too")
+        Double minGold;
+
         @Override
         int body() throws Exception {
+            if (minGold != null && (minGold < -1 || minGold > 1)) {
+                throw new IllegalArgumentException("--min-gold-agreement must be between -1 and 1, got " + minGold);
+            }
             try (Annotation a = Annotation.start(infra.config())) {
                 a.ingestUntilCaughtUp(Duration.ofMinutes(10));
-                SnapshotInfo s = a.snapshot();
+                SnapshotInfo s = minGold == null ? a.snapshot() : a.snapshot(minGold);
                 out().println("snapshot_id=" + s.id());
                 out().println("path=" + s.path());
                 out().println("sha256=" + s.sha256());
@@ -280,7 +327,8 @@ public final class AnnotateCommand implements Runnable {
         @Option(names = "--snapshot", required = true, description = "snapshot id")
         long id;
 
-        @Option(names = "--format", defaultValue = "pairs", description = "pairs | kwise (default ${DEFAULT-VALUE})")
+        @Option(names = "--format", defaultValue = "pairs", description = "pairs | kwise | trl | trl-conversational |"
+                + " trl-aggregated (default ${DEFAULT-VALUE}); trl* carry prompt_id, item_id, annotator_id, event_id columns")
         String format;
 
         @Option(names = "--out", required = true)
@@ -295,6 +343,11 @@ public final class AnnotateCommand implements Runnable {
                 }
                 switch (format) {
                     case "pairs" -> out().println("pairs=" + Snapshots.exportPairs(s.path(), out));
+                    case "trl" -> out().println("pairs=" + Snapshots.exportTrl(s.path(), out, Snapshots.TrlFormat.PAIRS));
+                    case "trl-conversational" -> out().println("pairs="
+                            + Snapshots.exportTrl(s.path(), out, Snapshots.TrlFormat.CONVERSATIONAL));
+                    case "trl-aggregated" -> out().println("pairs="
+                            + Snapshots.exportTrl(s.path(), out, Snapshots.TrlFormat.AGGREGATED));
                     case "kwise" -> {
                         Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
                         Files.copy(s.path(), tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -302,7 +355,8 @@ public final class AnnotateCommand implements Runnable {
                                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
                         out().println("rankings=" + s.count());
                     }
-                    default -> throw new IllegalArgumentException("--format must be pairs or kwise, got " + format);
+                    default -> throw new IllegalArgumentException("--format must be pairs, kwise, trl, trl-conversational or"
+                            + " trl-aggregated, got " + format);
                 }
                 out().println("sha256=" + s.sha256());
                 return 0;

@@ -14,6 +14,10 @@ public final class InfraOptions {
             description = "Kafka bootstrap servers (env SEED_KAFKA_BOOTSTRAP); unset = in-process KRaft broker")
     String kafkaBootstrap;
 
+    @Option(names = "--kafka-properties", defaultValue = "${env:SEED_KAFKA_PROPERTIES}",
+            description = "properties file of Kafka client settings for SASL/TLS, given to every client (env SEED_KAFKA_PROPERTIES)")
+    String kafkaProperties;
+
     @Option(names = "--jdbc-url", defaultValue = "${env:SEED_JDBC_URL}",
             description = "PostgreSQL JDBC URL (env SEED_JDBC_URL); unset = embedded PostgreSQL 17")
     String jdbcUrl;
@@ -35,6 +39,7 @@ public final class InfraOptions {
     int partitions;
 
     public InfraConfig config() {
-        return new InfraConfig(kafkaBootstrap, jdbcUrl, jdbcUser, jdbcPassword, dataDir, topic, partitions);
+        return new InfraConfig(kafkaBootstrap, jdbcUrl, jdbcUser, jdbcPassword, dataDir, topic, partitions,
+                InfraConfig.kafkaPropertiesFile(kafkaProperties));
     }
 }

@@ -37,8 +37,8 @@ public final class Catalog {
     }
 
     /**
-     * @param claimsDs optional pool whose sessions run with synchronous_commit off, used only for {@link #claim};
-     *                 null = claim on {@code ds} with a per-call SET
+     * @param claimsDs optional separate pool for {@link #claim} (the HTTP hot path, so claims never queue behind
+     *                 slower queries); null = claim on {@code ds}
      */
     public Catalog(DataSource ds, DataSource claimsDs) {
         this.ds = ds;
@@ -73,22 +73,42 @@ public final class Catalog {
      * line's own "annotators"). Every line is checked before anything is written; one transaction for the file.
      */
     public LoadResult loadCandidates(Path jsonl, int annotatorsPerItem) throws IOException {
-        List<Candidate> cands = new ArrayList<>();
+        return new LoadResult(createItems(parseCandidates(jsonl), annotatorsPerItem, "candidates"));
+    }
+
+    /**
+     * Reads and checks every line of a candidates file without writing anything, so a command can refuse a bad file
+     * before it starts any service.
+     */
+    public static List<Candidate> parseCandidates(Path jsonl) throws IOException {
         try (BufferedReader r = Files.newBufferedReader(jsonl, StandardCharsets.UTF_8)) {
-            String line;
-            int no = 0;
-            while ((line = r.readLine()) != null) {
-                no++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                cands.add(parseCandidate(line, jsonl + ":" + no));
+            return parseCandidates(r, jsonl.toString());
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new LoadException(jsonl + ": not UTF-8 text");
+        }
+    }
+
+    /** Same as {@link #loadCandidates} for JSONL text (the operators' HTTP load); {@code where} names it in errors. */
+    public LoadResult loadCandidatesText(String jsonl, String where, int annotatorsPerItem) throws IOException {
+        return new LoadResult(createItems(parseCandidates(new BufferedReader(new java.io.StringReader(jsonl)), where),
+                annotatorsPerItem, "candidates"));
+    }
+
+    private static List<Candidate> parseCandidates(BufferedReader r, String where) throws IOException {
+        List<Candidate> cands = new ArrayList<>();
+        String line;
+        int no = 0;
+        while ((line = r.readLine()) != null) {
+            no++;
+            if (line.isBlank()) {
+                continue;
             }
+            cands.add(parseCandidate(line, where + ":" + no));
         }
         if (cands.isEmpty()) {
-            throw new LoadException(jsonl + ": no candidate lines");
+            throw new LoadException(where + ": no candidate lines");
         }
-        return new LoadResult(createItems(cands, annotatorsPerItem, "candidates"));
+        return cands;
     }
 
     /** Parses and checks one candidates line; {@code where} ("file:line") prefixes every error. */
@@ -212,12 +232,16 @@ public final class Catalog {
     public record NewAnnotator(Annotator annotator, String token) {
     }
 
+    /** Creates a person with one of {@link Annotator#ROLES}; names are unique and at most 200 characters. */
     public NewAnnotator createAnnotator(String name, String role) {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("annotator name is empty");
         }
-        if (!List.of("annotator", "operator", "importer").contains(role)) {
-            throw new IllegalArgumentException("role must be annotator, operator or importer, got " + role);
+        if (name.length() > 200 || name.chars().anyMatch(Character::isISOControl)) {
+            throw new IllegalArgumentException("annotator name must be at most 200 characters without control characters");
+        }
+        if (!Annotator.ROLES.contains(role)) {
+            throw new IllegalArgumentException("role must be one of " + String.join(", ", Annotator.ROLES) + ", got " + role);
         }
         String token = Tokens.newToken();
         try (Connection c = ds.getConnection();
@@ -248,7 +272,11 @@ public final class Catalog {
         }
     }
 
-    /** The annotator a token belongs to, or empty for an unknown token. */
+    /**
+     * The identity a personal token belongs to, or empty for an unknown token: the one entry point every Seed HTTP
+     * server (annotator page, operator API, auditor page) authenticates through; pair it with
+     * {@code seed.annotation.web.AuthHeader.token} for the header. Only the token's SHA-256 is looked up.
+     */
     public Optional<Annotator> authenticate(String token) {
         if (token == null || token.isBlank() || token.length() > 200) {
             return Optional.empty();
@@ -374,17 +402,12 @@ public final class Catalog {
 
     /**
      * Marks the annotator's assignment of the item as submitted with this event id, atomically: the second of two
-     * concurrent submissions finds it taken. Runs with synchronous_commit off: the Kafka record is the durable truth,
-     * and a claim lost in a database crash only lets a duplicate reach the ingester, which rejects it by the
-     * (item, annotator) uniqueness of ranking_events.
+     * concurrent submissions finds it taken. On the claims pool it commits with synchronous_commit off; the caller
+     * makes it durable with a {@link WalFlusher} before acknowledging, because the ingester stores only the claimed
+     * event of an assignment, so a claim lost in a database crash would lose an acknowledged ranking.
      */
     public Claim claim(long itemId, long annotatorId, UUID eventId) {
         try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
-            if (claimsDs == null) {
-                try (Statement st = c.createStatement()) {
-                    st.execute("SET synchronous_commit = off");
-                }
-            }
             try (PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = ?, submitted_at = now()"
                     + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id IS NULL")) {
                 ps.setObject(1, eventId);
@@ -392,12 +415,6 @@ public final class Catalog {
                 ps.setLong(3, annotatorId);
                 if (ps.executeUpdate() == 1) {
                     return Claim.CLAIMED;
-                }
-            } finally {
-                if (claimsDs == null) {
-                    try (Statement st = c.createStatement()) {
-                        st.execute("SET synchronous_commit = on");
-                    }
                 }
             }
             try (PreparedStatement ps = c.prepareStatement(
@@ -413,17 +430,66 @@ public final class Catalog {
         }
     }
 
-    /** Gives a claim back when Kafka did not take the record, so the annotator can submit again. */
+    /**
+     * Gives a claim back when Kafka did not take the record, so the annotator can submit again; never when the event
+     * is stored after all.
+     */
     public void releaseClaim(long itemId, long annotatorId, UUID eventId) {
         try (Connection c = ds.getConnection();
              PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = NULL, submitted_at = NULL"
-                     + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id = ?")) {
+                     + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id = ?"
+                     + " AND NOT EXISTS (SELECT 1 FROM ranking_events r WHERE r.event_id = ?)")) {
             ps.setLong(1, itemId);
             ps.setLong(2, annotatorId);
             ps.setObject(3, eventId);
+            ps.setObject(4, eventId);
             ps.executeUpdate();
         } catch (SQLException e) {
             throw new IllegalStateException("releasing claim: " + e.getMessage(), e);
+        }
+    }
+
+    /** One annotator's progress: assignments submitted, held, and items they could still take. */
+    public record Progress(long done, long assigned, long open) {
+    }
+
+    /** The caller's own progress for the page (done / assigned / left to take). */
+    public Progress progress(long annotatorId) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT count(submitted_event_id), count(*),"
+                     + " (SELECT count(*) FROM annotation_items i WHERE i.assigned_count < i.annotators_needed AND NOT EXISTS"
+                     + "   (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ?))"
+                     + " FROM assignments WHERE annotator_id = ?")) {
+            ps.setLong(1, annotatorId);
+            ps.setLong(2, annotatorId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                long done = rs.getLong(1);
+                long assigned = rs.getLong(2);
+                return new Progress(done, assigned, assigned - done + rs.getLong(3));
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("reading progress: " + e.getMessage(), e);
+        }
+    }
+
+    /** Assignments held and submitted per annotator, for the operators' progress view. */
+    public record AnnotatorProgress(long annotatorId, String name, String role, long assigned, long done) {
+    }
+
+    public List<AnnotatorProgress> progressByAnnotator() {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT a.id, a.name, a.role, count(s.item_id), count(s.submitted_event_id)"
+                     + " FROM annotators a LEFT JOIN assignments s ON s.annotator_id = a.id"
+                     + " WHERE a.role IN ('annotator', 'importer') GROUP BY a.id ORDER BY a.name");
+             ResultSet rs = ps.executeQuery()) {
+            List<AnnotatorProgress> out = new ArrayList<>();
+            while (rs.next()) {
+                out.add(new AnnotatorProgress(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5)));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IllegalStateException("reading progress: " + e.getMessage(), e);
         }
     }
 

@@ -19,10 +19,29 @@ import java.util.UUID;
  */
 public final class EventCodec {
 
-    public static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * The one JSON mapper: strict on input (no duplicate keys, nothing after the value), used by the API, the
+     * candidate loader and the ingester alike.
+     */
+    public static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
 
     private EventCodec() {
     }
+
+    /** Largest record value the decoder reads (a ranking of 100 responses is ~1 KB). */
+    public static final int MAX_RECORD_BYTES = 64 * 1024;
+
+    /** Where a ranking may come from; anything else is refused (it is stored and shown, so it must not be free text). */
+    public static final java.util.Set<String> SOURCES = java.util.Set.of("web", "api", "import", "synthetic", "bench");
+
+    /** Earliest accepted submitted_at_ms (2020-01-01T00:00:00Z); the latest is now + {@link #MAX_CLOCK_SKEW_MS}. */
+    public static final long MIN_SUBMITTED_AT_MS = 1_577_836_800_000L;
+
+    /** How far in the future a submission time may be (clock skew between API hosts and the ingester). */
+    public static final long MAX_CLOCK_SKEW_MS = 24L * 3600 * 1000;
 
     /** Thrown when a record's bytes are not a well-formed ranking event; the message names the field. */
     public static final class DecodeException extends Exception {
@@ -49,6 +68,9 @@ public final class EventCodec {
         e.unsafe().forEach(u::add);
         n.put("source", e.source());
         n.put("submitted_at_ms", e.submittedAt().toEpochMilli());
+        if (e.comment() != null) {
+            n.put("comment", e.comment());
+        }
         try {
             return JSON.writeValueAsBytes(n);
         } catch (JsonProcessingException ex) {
@@ -64,6 +86,9 @@ public final class EventCodec {
         if (bytes == null) {
             throw new DecodeException("record has no value");
         }
+        if (bytes.length > MAX_RECORD_BYTES) {
+            throw new DecodeException("record of " + bytes.length + " bytes is larger than the limit of " + MAX_RECORD_BYTES);
+        }
         String eventId = null;
         Long item = null;
         Long annotator = null;
@@ -73,6 +98,7 @@ public final class EventCodec {
         List<Integer> unsafe = new ArrayList<>();
         String source = null;
         Long at = null;
+        String comment = null;
         try (JsonParser p = JSON.getFactory().createParser(bytes)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new DecodeException("value is not a JSON object");
@@ -91,6 +117,8 @@ public final class EventCodec {
                             : t == JsonToken.VALUE_FALSE ? Boolean.FALSE : fail("skip is missing or not a boolean");
                     case "source" -> source = t == JsonToken.VALUE_STRING ? p.getText() : fail("source is missing or not a string");
                     case "ties" -> ties = tiesArray(p, t);
+                    case "comment" -> comment = t == JsonToken.VALUE_STRING ? p.getText()
+                            : t == JsonToken.VALUE_NULL ? null : fail("comment must be a string");
                     default -> p.skipChildren();
                 }
             }
@@ -98,7 +126,8 @@ public final class EventCodec {
                 throw new DecodeException("trailing data after the JSON object");
             }
         } catch (IOException ex) {
-            throw new DecodeException("malformed JSON: " + firstLine(ex.getMessage()));
+            String m = firstLine(ex instanceof JsonProcessingException jp ? jp.getOriginalMessage() : ex.getMessage());
+            throw new DecodeException("malformed JSON: " + (m.length() > 200 ? m.substring(0, 200) + "..." : m));
         }
         if (eventId == null) {
             throw new DecodeException("event_id is missing or not a string");
@@ -124,10 +153,26 @@ public final class EventCodec {
         if (source == null) {
             throw new DecodeException("source is missing or not a string");
         }
+        if (!SOURCES.contains(source)) {
+            throw new DecodeException("source must be one of " + new java.util.TreeSet<>(SOURCES) + ", got "
+                    + (source.length() > 40 ? "a " + source.length() + "-character string" : "'" + printable(source) + "'"));
+        }
+        if (item <= 0 || annotator <= 0) {
+            throw new DecodeException((item <= 0 ? "item_id " + item : "annotator_id " + annotator) + " is not a positive id");
+        }
         if (at == null) {
             throw new DecodeException("submitted_at_ms is missing or not an integer");
         }
-        return new RankingEvent(id, item, annotator, ranking, ties, skip, unsafe, source, Instant.ofEpochMilli(at));
+        long latest = System.currentTimeMillis() + MAX_CLOCK_SKEW_MS;
+        if (at < MIN_SUBMITTED_AT_MS || at > latest) {
+            throw new DecodeException("submitted_at_ms " + at + " is outside the accepted range " + MIN_SUBMITTED_AT_MS
+                    + ".." + latest + " (2020-01-01 to one day from now)");
+        }
+        String badComment = RankingEvent.checkComment(comment);
+        if (badComment != null) {
+            throw new DecodeException(badComment);
+        }
+        return new RankingEvent(id, item, annotator, ranking, ties, skip, unsafe, source, Instant.ofEpochMilli(at), comment);
     }
 
     private static <T> T fail(String msg) throws DecodeException {
@@ -229,6 +274,13 @@ public final class EventCodec {
             throw new DecodeException(field + " is missing or not an integer");
         }
         return v.longValue();
+    }
+
+    /** Control characters shown as '?', so a reason can quote attacker text safely. */
+    static String printable(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> sb.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        return sb.toString();
     }
 
     /** First line of a (multi-line) parser message, without Jackson's source excerpt. */

@@ -12,9 +12,36 @@ import java.util.UUID;
  * @param ties    pairs of response indices judged equal
  * @param unsafe  indices of responses the annotator flagged unsafe
  * @param source  where it came from: "web", "api", "import", "synthetic", "bench"
+ * @param comment the annotator's optional note (null = none)
  */
 public record RankingEvent(UUID eventId, long itemId, long annotatorId, List<Integer> ranking, List<Tie> ties,
-                           boolean skip, List<Integer> unsafe, String source, Instant submittedAt) {
+                           boolean skip, List<Integer> unsafe, String source, Instant submittedAt, String comment) {
+
+    /** Longest comment accepted (characters). */
+    public static final int MAX_COMMENT_CHARS = 2000;
+
+    /** Without a comment. */
+    public RankingEvent(UUID eventId, long itemId, long annotatorId, List<Integer> ranking, List<Tie> ties,
+                        boolean skip, List<Integer> unsafe, String source, Instant submittedAt) {
+        this(eventId, itemId, annotatorId, ranking, ties, skip, unsafe, source, submittedAt, null);
+    }
+
+    /** Why a comment cannot be stored, or null when it can (or there is none). */
+    public static String checkComment(String c) {
+        if (c == null) {
+            return null;
+        }
+        if (c.length() > MAX_COMMENT_CHARS) {
+            return "comment has " + c.length() + " characters; at most " + MAX_COMMENT_CHARS + " are kept";
+        }
+        for (int i = 0; i < c.length(); i++) {
+            char ch = c.charAt(i);
+            if (Character.isISOControl(ch) && ch != '\n' && ch != '\t') {
+                return "comment holds a control character (U+" + String.format("%04X", (int) ch) + ")";
+            }
+        }
+        return null;
+    }
 
     /** Two responses judged equally good. */
     public record Tie(int a, int b) {

@@ -12,18 +12,39 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * Produces ranking events to the rankings topic: acks=all, idempotent (no duplicates from retries), keyed by item so
- * the rankings of one item stay ordered in one partition. Thread-safe; one per process.
+ * the rankings of one item stay ordered in one partition, each signed (see {@link Signing}) so the ingester knows it
+ * came from Seed. Thread-safe; one per process.
  */
 public final class RankingProducer implements AutoCloseable {
 
+    /**
+     * How long the producer keeps trying to deliver a record (-Dseed.kafka.delivery-timeout-ms, default 30 s). The
+     * API waits longer than this for the acknowledgement, and claims are reconciled only after it, so a claim never
+     * ends while Kafka may still deliver its event.
+     */
+    public static long deliveryTimeoutMs() {
+        return Long.getLong("seed.kafka.delivery-timeout-ms", 30_000);
+    }
+
     private final KafkaProducer<String, byte[]> producer;
     private final String topic;
+    private final Signing signing;
 
+    /** An unsigned producer (its records are refused by the ingester; for tests of exactly that). */
     public RankingProducer(String bootstrap, String topic) {
-        this(bootstrap, topic, Map.of());
+        this(bootstrap, topic, Map.of(), null);
     }
 
     public RankingProducer(String bootstrap, String topic, Map<String, Object> overrides) {
+        this(bootstrap, topic, overrides, null);
+    }
+
+    /**
+     * @param overrides extra producer settings (SASL/TLS client settings, tuning)
+     * @param signing   keys to sign records with, or null for unsigned records
+     */
+    public RankingProducer(String bootstrap, String topic, Map<String, ?> overrides, Signing signing) {
+        this.signing = signing;
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -33,8 +54,9 @@ public final class RankingProducer implements AutoCloseable {
         p.put(ProducerConfig.LINGER_MS_CONFIG, Integer.getInteger("seed.producer.linger.ms", 1));
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120_000);
-        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 30_000);
+        long delivery = deliveryTimeoutMs();
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) delivery);
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(1000, Math.min(10_000, delivery / 3)));
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "seed-rankings-producer");
         p.putAll(overrides);
         this.producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
@@ -43,13 +65,26 @@ public final class RankingProducer implements AutoCloseable {
 
     /** Sends the event; the future completes once every in-sync replica has it. */
     public CompletableFuture<RecordMetadata> send(RankingEvent e) {
-        return sendRaw(Long.toString(e.itemId()), EventCodec.encode(e));
+        return sendSigned(Long.toString(e.itemId()), EventCodec.encode(e), Signing.keyFor(e.source()));
     }
 
-    /** Sends raw bytes (the benchmarks and the bad-record tests use this). */
+    /** Sends raw bytes unsigned (the bad-record tests use this). */
     public CompletableFuture<RecordMetadata> sendRaw(String key, byte[] value) {
+        return send(new ProducerRecord<>(topic, key, value));
+    }
+
+    /** Sends raw bytes signed with the named key (the benchmarks; tests of content the ingester must refuse). */
+    public CompletableFuture<RecordMetadata> sendSigned(String key, byte[] value, String keyName) {
+        ProducerRecord<String, byte[]> r = new ProducerRecord<>(topic, key, value);
+        if (signing != null) {
+            signing.sign(keyName, value, r.headers());
+        }
+        return send(r);
+    }
+
+    private CompletableFuture<RecordMetadata> send(ProducerRecord<String, byte[]> r) {
         CompletableFuture<RecordMetadata> f = new CompletableFuture<>();
-        producer.send(new ProducerRecord<>(topic, key, value), (md, ex) -> {
+        producer.send(r, (md, ex) -> {
             if (ex != null) {
                 f.completeExceptionally(ex);
             } else {

@@ -8,14 +8,22 @@ import java.util.List;
  * @param ranking response indices best first; empty when {@code skip}
  * @param ties    pairs of response indices judged equal
  * @param unsafe  indices of responses flagged unsafe
+ * @param comment the annotator's optional note on this ranking (null = none), at most
+ *                {@link RankingEvent#MAX_COMMENT_CHARS} characters
  */
 public record Submission(long itemId, List<Integer> ranking, List<RankingEvent.Tie> ties, boolean skip,
-                         List<Integer> unsafe) {
+                         List<Integer> unsafe, String comment) {
 
     public Submission {
         ranking = List.copyOf(ranking);
         ties = List.copyOf(ties);
         unsafe = List.copyOf(unsafe);
+        comment = comment == null || comment.isBlank() ? null : comment;
+    }
+
+    /** Without a comment. */
+    public Submission(long itemId, List<Integer> ranking, List<RankingEvent.Tie> ties, boolean skip, List<Integer> unsafe) {
+        this(itemId, ranking, ties, skip, unsafe, null);
     }
 
     /** A plain full ranking without ties or flags. */

@@ -20,12 +20,23 @@ public final class SubmissionService {
     private final Catalog catalog;
     private final RankingProducer producer;
     private final long ackTimeoutMs;
+    private final WalFlusher flusher;
 
+    /** Waits for the acknowledgement a little longer than the producer tries to deliver, so a 503 is final. */
     public SubmissionService(Catalog catalog, RankingProducer producer) {
-        this(catalog, producer, 60_000);
+        this(catalog, producer, RankingProducer.deliveryTimeoutMs() + 5_000);
     }
 
     public SubmissionService(Catalog catalog, RankingProducer producer, long ackTimeoutMs) {
+        this(catalog, producer, ackTimeoutMs, null);
+    }
+
+    /**
+     * @param flusher makes the (asynchronously committed) claim durable before the answer, in parallel with the
+     *                Kafka send; null when claims commit synchronously anyway
+     */
+    public SubmissionService(Catalog catalog, RankingProducer producer, long ackTimeoutMs, WalFlusher flusher) {
+        this.flusher = flusher;
         this.catalog = catalog;
         this.producer = producer;
         this.ackTimeoutMs = ackTimeoutMs;
@@ -37,11 +48,17 @@ public final class SubmissionService {
 
     /** Submits on behalf of {@code who}; blocks until Kafka acknowledged or refused. */
     public SubmitOutcome submit(Annotator who, Submission s, String source) {
+        if (!EventCodec.SOURCES.contains(source)) {
+            throw new IllegalArgumentException("source must be one of " + EventCodec.SOURCES + ", got " + source);
+        }
         var item = catalog.item(s.itemId());
         if (item.isEmpty()) {
             return new SubmitOutcome.Refused(404, "unknown item " + s.itemId());
         }
         String bad = RankingRules.check(s.ranking(), s.ties(), s.skip(), s.unsafe(), item.get().k());
+        if (bad == null) {
+            bad = RankingEvent.checkComment(s.comment());
+        }
         if (bad != null) {
             return new SubmitOutcome.Refused(400, bad);
         }
@@ -60,14 +77,26 @@ public final class SubmissionService {
         }
         long t1 = System.nanoTime();
         RankingEvent e = new RankingEvent(eventId, s.itemId(), who.id(), s.ranking(), s.ties(), s.skip(), s.unsafe(),
-                source, Instant.now());
+                source, Instant.now(), s.comment());
         try {
-            RecordMetadata md = producer.send(e).get(ackTimeoutMs, TimeUnit.MILLISECONDS);
+            java.util.concurrent.CompletableFuture<RecordMetadata> sent = producer.send(e);
+            if (flusher != null) {
+                try {
+                    flusher.flush().get(ackTimeoutMs, TimeUnit.MILLISECONDS);
+                } catch (ExecutionException | TimeoutException ex) {
+                    // the claim may not be durable: do not acknowledge; if it was lost, the ingester refuses the
+                    // event as unclaimed, and if not, a retry is told it is already submitted
+                    return new SubmitOutcome.Refused(503, "the database did not confirm the claim; try again");
+                }
+            }
+            RecordMetadata md = sent.get(ackTimeoutMs, TimeUnit.MILLISECONDS);
             if (TRACE) {
                 System.err.printf("submit claim=%.2fms kafka=%.2fms%n", (t1 - t0) / 1e6, (System.nanoTime() - t1) / 1e6);
             }
             return new SubmitOutcome.Accepted(eventId, md.partition(), md.offset());
         } catch (ExecutionException | TimeoutException ex) {
+            // the producer gave up (delivery timeout passed): give the claim back so the annotator can retry; if a
+            // copy still lands, the ingester refuses it as no longer the claimed event
             catalog.releaseClaim(s.itemId(), who.id(), eventId);
             Throwable cause = ex instanceof ExecutionException ? ex.getCause() : ex;
             return new SubmitOutcome.Refused(503, "Kafka did not acknowledge the ranking: " + cause);

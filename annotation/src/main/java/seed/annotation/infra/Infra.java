@@ -32,13 +32,18 @@ public final class Infra implements AutoCloseable {
 
     private final InfraConfig config;
     private final EmbeddedKafka kafka;
-    private final EmbeddedPostgres postgres;
+    private EmbeddedPostgres postgres;
     private final HikariDataSource dataSource;
     private final HikariDataSource claimsDataSource;
+    private final HikariDataSource ownerDataSource;
+    private final HikariDataSource ingesterDataSource;
     private final String bootstrap;
 
-    private Infra(InfraConfig config, EmbeddedKafka kafka, EmbeddedPostgres postgres, HikariDataSource dataSource,
-                  HikariDataSource claimsDataSource, String bootstrap) {
+    private Infra(InfraConfig config, EmbeddedKafka kafka, EmbeddedPostgres postgres, HikariDataSource ownerDataSource,
+                  HikariDataSource dataSource, HikariDataSource claimsDataSource, HikariDataSource ingesterDataSource,
+                  String bootstrap) {
+        this.ownerDataSource = ownerDataSource;
+        this.ingesterDataSource = ingesterDataSource;
         this.config = config;
         this.kafka = kafka;
         this.postgres = postgres;
@@ -53,6 +58,8 @@ public final class Infra implements AutoCloseable {
         EmbeddedPostgres pg = null;
         HikariDataSource ds = null;
         HikariDataSource claims = null;
+        HikariDataSource owner = null;
+        HikariDataSource ingest = null;
         try {
             Files.createDirectories(config.dataDir());
             String jdbcUrl = config.jdbcUrl();
@@ -60,24 +67,23 @@ public final class Infra implements AutoCloseable {
             String password = config.jdbcPassword();
             if (jdbcUrl == null) {
                 long t0 = System.nanoTime();
-                pg = EmbeddedPostgres.builder()
-                        .setDataDirectory(config.dataDir().resolve("postgres"))
-                        .setCleanDataDirectory(false)
-                        .setServerConfig("synchronous_commit", "on")
-                        .setServerConfig("fsync", "on")
-                        .setServerConfig("max_connections", "100")
-                        .setServerConfig("shared_buffers", "256MB")
-                        .setServerConfig("max_wal_size", "2GB")
-                        .start();
+                OrphanedPostgres.reclaim(config.dataDir().resolve("postgres"));
+                pg = startPostgres(config.dataDir(), 0);
                 jdbcUrl = pg.getJdbcUrl("postgres", "postgres");
                 user = "postgres";
                 password = null;
                 log.info("embedded PostgreSQL up on port {} in {} ms", pg.getPort(), (System.nanoTime() - t0) / 1_000_000);
             }
-            ds = pool(jdbcUrl, user, password, "seed-annotation", null);
-            claims = pool(jdbcUrl, user, password, "seed-claims", "SET synchronous_commit = off");
-            int applied = Migrations.apply(ds);
+            owner = pool(jdbcUrl, user, password, "seed-owner", null, 4);
+            int applied = Migrations.apply(owner);
             log.info("schema current ({} migration(s) applied)", applied);
+            seed.annotation.core.Signing.load(owner); // creates the record signing keys once, for every process
+            String apiRole = roleIfMember(owner, "seed_api");
+            String ingesterRole = roleIfMember(owner, "seed_ingester");
+            ds = pool(jdbcUrl, user, password, "seed-annotation", apiRole == null ? null : "SET ROLE " + apiRole);
+            claims = pool(jdbcUrl, user, password, "seed-claims", (apiRole == null ? "" : "SET ROLE " + apiRole + "; ")
+                    + "SET synchronous_commit = off");
+            ingest = pool(jdbcUrl, user, password, "seed-ingester", ingesterRole == null ? null : "SET ROLE " + ingesterRole);
             String bootstrap = config.kafkaBootstrap();
             if (bootstrap == null) {
                 long t0 = System.nanoTime();
@@ -86,19 +92,112 @@ public final class Infra implements AutoCloseable {
                 log.info("in-process Kafka broker up at {} in {} ms", bootstrap, (System.nanoTime() - t0) / 1_000_000);
             }
             createTopics(bootstrap, config);
-            return new Infra(config, kafka, pg, ds, claims, bootstrap);
+            return new Infra(config, kafka, pg, owner, ds, claims, ingest, bootstrap);
         } catch (IOException e) {
+            closeQuietly(owner, null, null);
+            closeQuietly(ingest, null, null);
             closeQuietly(claims, null, null);
             closeQuietly(ds, kafka, pg);
-            throw new UncheckedIOException("starting annotation infrastructure under " + config.dataDir(), e);
+            throw new IllegalStateException("starting annotation infrastructure under " + config.dataDir() + ": "
+                    + causes(e) + logHint(config.dataDir()), e);
         } catch (RuntimeException e) {
+            closeQuietly(owner, null, null);
+            closeQuietly(ingest, null, null);
             closeQuietly(claims, null, null);
             closeQuietly(ds, kafka, pg);
             throw e;
         }
     }
 
+    /**
+     * Starts the embedded PostgreSQL on its data folder ({@code port} 0 = a free one). Its own output goes to
+     * {@code postgres.log} under the data dir, not to the console.
+     */
+    private static EmbeddedPostgres startPostgres(java.nio.file.Path dataDir, int port) throws IOException {
+        java.io.File logFile = dataDir.resolve("postgres.log").toFile();
+        EmbeddedPostgres.Builder b = EmbeddedPostgres.builder()
+                .setDataDirectory(dataDir.resolve("postgres"))
+                .setCleanDataDirectory(false)
+                .setOutputRedirector(ProcessBuilder.Redirect.appendTo(logFile))
+                .setErrorRedirector(ProcessBuilder.Redirect.appendTo(logFile))
+                .setServerConfig("synchronous_commit", "on")
+                .setServerConfig("fsync", "on")
+                .setServerConfig("max_connections", "100")
+                .setServerConfig("shared_buffers", "256MB")
+                .setServerConfig("max_wal_size", "2GB");
+        if (port > 0) {
+            b.setPort(port);
+        }
+        return b.start();
+    }
+
+    /** Every distinct message in the cause chain, so a startup failure names its real cause. */
+    static String causes(Throwable e) {
+        StringBuilder sb = new StringBuilder();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+            if (seen.add(m)) {
+                sb.append(sb.length() > 0 ? ": " : "").append(m);
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String logHint(java.nio.file.Path dataDir) {
+        java.nio.file.Path log = dataDir.resolve("postgres.log");
+        return Files.exists(log) ? " (PostgreSQL's own log: " + log + ")" : "";
+    }
+
+    /**
+     * Test hook for outage tests: stops the embedded PostgreSQL (fast shutdown; connections break) and keeps its data.
+     */
+    public synchronized void stopEmbeddedPostgres() throws IOException {
+        if (postgres == null) {
+            throw new IllegalStateException("no embedded PostgreSQL in this process");
+        }
+        int port = postgres.getPort();
+        postgres.close();
+        stoppedPort = port;
+    }
+
+    /** Starts the embedded PostgreSQL stopped by {@link #stopEmbeddedPostgres} again, on the same port. */
+    public synchronized void startEmbeddedPostgres() throws IOException {
+        if (stoppedPort == 0) {
+            throw new IllegalStateException("embedded PostgreSQL was not stopped");
+        }
+        postgres = startPostgres(config.dataDir(), stoppedPort);
+        stoppedPort = 0;
+    }
+
+    private int stoppedPort;
+
+    /**
+     * The least-privilege role (V4) the login user can switch to, or null (with a warning) when it is not a member:
+     * then Seed works with the login user's own privileges.
+     */
+    private static String roleIfMember(DataSource owner, String role) {
+        try (java.sql.Connection c = owner.getConnection();
+             java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_has_role(current_user, ?, 'MEMBER')")) {
+            ps.setString(1, role);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && rs.getBoolean(1)) {
+                    return role;
+                }
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("checking membership of role " + role + ": " + e.getMessage(), e);
+        }
+        log.warn("the database user is not a member of {}: working with its own privileges (GRANT {} TO <user> for"
+                + " least privilege)", role, role);
+        return null;
+    }
+
     static HikariDataSource pool(String url, String user, String password, String name, String initSql) {
+        return pool(url, user, password, name, initSql, 16);
+    }
+
+    static HikariDataSource pool(String url, String user, String password, String name, String initSql, int size) {
         HikariConfig hc = new HikariConfig();
         if (initSql != null) {
             hc.setConnectionInitSql(initSql);
@@ -106,16 +205,20 @@ public final class Infra implements AutoCloseable {
         hc.setJdbcUrl(url);
         hc.setUsername(user);
         hc.setPassword(password);
-        hc.setMaximumPoolSize(16);
+        hc.setMaximumPoolSize(size);
         hc.setMinimumIdle(1);
         hc.setPoolName(name);
+        // an outage shows as a failed borrow within seconds, not a 30 s stall per caller
+        hc.setConnectionTimeout(5_000);
         hc.addDataSourceProperty("reWriteBatchedInserts", "true");
         return new HikariDataSource(hc);
     }
 
     /** Creates the rankings topic and its dead-letter topic if missing (replication 1 on a one-node broker). */
     public static void createTopics(String bootstrap, InfraConfig config) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        Map<String, Object> ap = new java.util.HashMap<>(config.kafkaClientProperties());
+        ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        try (Admin admin = Admin.create(ap)) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             int nodes = admin.describeCluster().nodes().get(30, TimeUnit.SECONDS).size();
             short rf = (short) Math.min(3, nodes);
@@ -142,8 +245,19 @@ public final class Infra implements AutoCloseable {
         return config;
     }
 
+    /** Connections as the API role (seed_api): catalog, claims, snapshots, stats; it cannot write rankings. */
     public DataSource dataSource() {
         return dataSource;
+    }
+
+    /** Connections as the ingester role (seed_ingester): appends rankings and refusals, releases stranded claims. */
+    public DataSource ingesterDataSource() {
+        return ingesterDataSource;
+    }
+
+    /** Connections as the login user, which owns the schema (migrations; tests that break things on purpose). */
+    public DataSource ownerDataSource() {
+        return ownerDataSource;
     }
 
     /**
@@ -179,12 +293,14 @@ public final class Infra implements AutoCloseable {
     /** The config another process should use to share these exact services (no new embedded ones). */
     public InfraConfig sharedConfig() {
         return new InfraConfig(bootstrap, jdbcUrl(), jdbcUser(), jdbcPassword(), config.dataDir(), config.topic(),
-                config.partitions());
+                config.partitions(), config.kafkaClientProperties());
     }
 
     @Override
     public void close() {
         closeQuietly(claimsDataSource, null, null);
+        closeQuietly(ingesterDataSource, null, null);
+        closeQuietly(ownerDataSource, null, null);
         closeQuietly(dataSource, kafka, postgres);
     }
 
@@ -203,7 +319,7 @@ public final class Infra implements AutoCloseable {
             try {
                 pg.close();
             } catch (IOException | RuntimeException e) {
-                log.warn("stopping embedded PostgreSQL: {}", e.toString());
+                log.warn("stopping embedded PostgreSQL: {}", causes(e));
             }
         }
     }

@@ -14,9 +14,12 @@ import java.util.Map;
  * @param dataDir        folder for embedded data (Kafka logs, PostgreSQL cluster) and snapshot files
  * @param topic          the rankings topic
  * @param partitions     partitions to create the topic with when it does not exist
+ * @param kafkaClientProperties extra settings for every Kafka client (producer, consumer, admin, dead-letter
+ *                       producer): SASL and TLS ({@code security.protocol}, {@code sasl.mechanism},
+ *                       {@code sasl.jaas.config}, {@code ssl.truststore.location}, ...), read from a properties file
  */
 public record InfraConfig(String kafkaBootstrap, String jdbcUrl, String jdbcUser, String jdbcPassword, Path dataDir,
-                          String topic, int partitions) {
+                          String topic, int partitions, Map<String, String> kafkaClientProperties) {
 
     public static final String DEFAULT_TOPIC = "seed.rankings";
 
@@ -32,6 +35,44 @@ public record InfraConfig(String kafkaBootstrap, String jdbcUrl, String jdbcUser
         }
         kafkaBootstrap = blankToNull(kafkaBootstrap);
         jdbcUrl = blankToNull(jdbcUrl);
+        kafkaClientProperties = kafkaClientProperties == null ? Map.of() : Map.copyOf(kafkaClientProperties);
+    }
+
+    public InfraConfig(String kafkaBootstrap, String jdbcUrl, String jdbcUser, String jdbcPassword, Path dataDir,
+                       String topic, int partitions) {
+        this(kafkaBootstrap, jdbcUrl, jdbcUser, jdbcPassword, dataDir, topic, partitions, Map.of());
+    }
+
+    /** Reads Kafka client settings from a properties file (null or blank = none); a missing file is an error. */
+    public static Map<String, String> kafkaPropertiesFile(String file) {
+        if (file == null || file.isBlank()) {
+            return Map.of();
+        }
+        java.util.Properties p = new java.util.Properties();
+        try (var in = java.nio.file.Files.newInputStream(Path.of(file))) {
+            p.load(in);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot read Kafka client properties file " + file + ": " + e.getMessage());
+        }
+        Map<String, String> m = new java.util.HashMap<>();
+        p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k)));
+        return m;
+    }
+
+    /** Secrets never appear: the JDBC password and every Kafka setting that may hold one are masked. */
+    @Override
+    public String toString() {
+        Map<String, String> kafka = new java.util.TreeMap<>();
+        kafkaClientProperties.forEach((k, v) -> kafka.put(k, isSecret(k) ? "***" : v));
+        return "InfraConfig[kafkaBootstrap=" + kafkaBootstrap + ", jdbcUrl=" + jdbcUrl + ", jdbcUser=" + jdbcUser
+                + ", jdbcPassword=" + (jdbcPassword == null ? "none" : "***") + ", dataDir=" + dataDir + ", topic=" + topic
+                + ", partitions=" + partitions + ", kafkaClientProperties=" + kafka + "]";
+    }
+
+    static boolean isSecret(String key) {
+        String k = key.toLowerCase(java.util.Locale.ROOT);
+        return k.contains("password") || k.contains("jaas") || k.contains("secret") || k.contains("token")
+                || k.endsWith(".key");
     }
 
     /** Embedded Kafka and PostgreSQL under {@code dataDir}, one partition. */
@@ -40,22 +81,23 @@ public record InfraConfig(String kafkaBootstrap, String jdbcUrl, String jdbcUser
     }
 
     /**
-     * Reads SEED_KAFKA_BOOTSTRAP, SEED_JDBC_URL, SEED_JDBC_USER, SEED_JDBC_PASSWORD, SEED_DATA_DIR and SEED_TOPIC from
+     * Reads SEED_KAFKA_BOOTSTRAP, SEED_KAFKA_PROPERTIES (a properties file of client settings), SEED_JDBC_URL,
+     * SEED_JDBC_USER, SEED_JDBC_PASSWORD, SEED_DATA_DIR and SEED_TOPIC from
      * the given environment; {@code defaultDataDir} is used when SEED_DATA_DIR is unset.
      */
     public static InfraConfig fromEnv(Map<String, String> env, Path defaultDataDir) {
         String dir = env.get("SEED_DATA_DIR");
         return new InfraConfig(env.get("SEED_KAFKA_BOOTSTRAP"), env.get("SEED_JDBC_URL"), env.get("SEED_JDBC_USER"),
                 env.get("SEED_JDBC_PASSWORD"), dir == null || dir.isBlank() ? defaultDataDir : Path.of(dir),
-                env.get("SEED_TOPIC"), 1);
+                env.get("SEED_TOPIC"), 1, kafkaPropertiesFile(env.get("SEED_KAFKA_PROPERTIES")));
     }
 
     public InfraConfig withPartitions(int n) {
-        return new InfraConfig(kafkaBootstrap, jdbcUrl, jdbcUser, jdbcPassword, dataDir, topic, n);
+        return new InfraConfig(kafkaBootstrap, jdbcUrl, jdbcUser, jdbcPassword, dataDir, topic, n, kafkaClientProperties);
     }
 
     public InfraConfig withTopic(String t) {
-        return new InfraConfig(kafkaBootstrap, jdbcUrl, jdbcUser, jdbcPassword, dataDir, t, partitions);
+        return new InfraConfig(kafkaBootstrap, jdbcUrl, jdbcUser, jdbcPassword, dataDir, t, partitions, kafkaClientProperties);
     }
 
     /** The dead-letter topic paired with {@link #topic()}. */

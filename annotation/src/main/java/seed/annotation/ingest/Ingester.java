@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -49,6 +50,7 @@ import org.slf4j.LoggerFactory;
 import seed.annotation.core.EventCodec;
 import seed.annotation.core.RankingEvent;
 import seed.annotation.core.RankingRules;
+import seed.annotation.core.Signing;
 
 /**
  * Kafka -> PostgreSQL: a consumer group (read_committed) whose workers each own one database connection and write
@@ -113,6 +115,28 @@ public final class Ingester implements AutoCloseable {
         }
     }
 
+    /** What the ingester is doing, for /health and supervisors. */
+    public enum State {
+        STARTING, RUNNING,
+        /** a transient failure (database or Kafka unreachable): rolled back, retrying with backoff */
+        RETRYING,
+        /** stopped by an error it cannot handle; the process should exit so a supervisor restarts it */
+        FAILED,
+        STOPPED;
+
+        /** Whether rankings produced now will be stored without anyone's intervention. */
+        public boolean isUp() {
+            return this == STARTING || this == RUNNING || this == RETRYING;
+        }
+    }
+
+    /**
+     * @param lag       records in Kafka not yet written, summed over this ingester's partitions (-1 unknown)
+     * @param lastError the last failure (transient or fatal), or null
+     */
+    public record Health(State state, long lag, String lastError, java.time.Instant lastErrorAt) {
+    }
+
     /** Running totals since start. */
     public record Stats(long records, long inserted, long rejected, long batches) {
     }
@@ -132,6 +156,9 @@ public final class Ingester implements AutoCloseable {
      */
     private static final long PAUSE_BEFORE_COMMIT_MS = Long.getLong("seed.ingest.pause-before-commit-ms", 0);
 
+    private final Map<String, Object> clientProps;
+    private final Signing signing;
+    private final ClaimReconciler reconciler;
     private final String bootstrap;
     private final String topic;
     private final String dlqTopic;
@@ -146,9 +173,24 @@ public final class Ingester implements AutoCloseable {
     private final AtomicLong rejected = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile State state = State.STARTING;
+    private volatile String lastError;
+    private volatile java.time.Instant lastErrorAt;
+    private final ConcurrentHashMap<Integer, Long> lagByWorker = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Integer> itemK = new ConcurrentHashMap<>();
 
     public Ingester(String bootstrap, String topic, String dlqTopic, DataSource ds, Options options, BatchListener listener) {
+        this(bootstrap, Map.of(), topic, dlqTopic, ds, options, listener);
+    }
+
+    /**
+     * @param clientProps extra Kafka client settings for every client it opens (SASL, TLS: security.protocol,
+     *                    sasl.jaas.config, ssl.truststore.location, ...)
+     */
+    public Ingester(String bootstrap, Map<String, ?> clientProps, String topic, String dlqTopic, DataSource ds,
+                    Options options, BatchListener listener) {
+        this.clientProps = Map.copyOf(clientProps);
+        this.signing = Signing.load(ds);
         this.bootstrap = bootstrap;
         this.topic = topic;
         this.dlqTopic = dlqTopic;
@@ -160,7 +202,13 @@ public final class Ingester implements AutoCloseable {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "seed-ingester-dlq");
+        // room for a capped payload plus the reason headers (see DLQ_MAX_VALUE_BYTES)
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1024 * 1024);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        p.putAll(this.clientProps);
         this.dlq = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+        this.reconciler = new ClaimReconciler(bootstrap, this.clientProps, topic, options.groupId(), ds);
     }
 
     /** Starts the consumer threads; returns at once. */
@@ -173,11 +221,30 @@ public final class Ingester implements AutoCloseable {
             w.thread = t;
             t.start();
         }
+        reconciler.start();
         return this;
     }
 
     public Stats stats() {
         return new Stats(records.get(), inserted.get(), rejected.get(), batches.get());
+    }
+
+    /** State, lag and last error, for /health. */
+    public Health health() {
+        long lag = 0;
+        for (long l : lagByWorker.values()) {
+            if (l < 0) {
+                lag = -1;
+                break;
+            }
+            lag += l;
+        }
+        return new Health(state, lag, lastError, lastErrorAt);
+    }
+
+    private void noteError(String what) {
+        lastError = what.length() > 500 ? what.substring(0, 500) + "..." : what;
+        lastErrorAt = java.time.Instant.now();
     }
 
     /** The first error that stopped a worker, if any. */
@@ -192,13 +259,20 @@ public final class Ingester implements AutoCloseable {
      * @return false on timeout
      */
     public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
-        return awaitCaughtUp(bootstrap, topic, options.groupId(), timeout, failure);
+        return awaitCaughtUp(bootstrap, clientProps, topic, options.groupId(), timeout, failure);
     }
 
-    static boolean awaitCaughtUp(String bootstrap, String topic, String group, Duration timeout,
-                                 AtomicReference<Throwable> failure) throws InterruptedException {
+    /** The reconciler of stranded claims this ingester runs (tests call {@link ClaimReconciler#runOnce}). */
+    public ClaimReconciler reconciler() {
+        return reconciler;
+    }
+
+    static boolean awaitCaughtUp(String bootstrap, Map<String, Object> clientProps, String topic, String group,
+                                 Duration timeout, AtomicReference<Throwable> failure) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        Map<String, Object> ap = new HashMap<>(clientProps);
+        ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        try (Admin admin = Admin.create(ap)) {
             Map<TopicPartition, Long> ends = endOffsets(admin, topic);
             while (System.nanoTime() < deadline) {
                 if (failure != null && failure.get() != null) {
@@ -245,6 +319,9 @@ public final class Ingester implements AutoCloseable {
     @Override
     public void close() {
         running.set(false);
+        if (state != State.FAILED) {
+            state = State.STOPPED;
+        }
         for (Worker w : workers) {
             if (w.consumer != null) {
                 w.consumer.wakeup();
@@ -257,21 +334,75 @@ public final class Ingester implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        reconciler.close();
         dlq.close();
     }
 
-    /** One consumer + one database connection. */
-    private final class Worker implements Runnable {
+    /** How the ingester treats a failure. */
+    enum Failure {
+        /** the record is wrong (22xxx data exception, 23514 check violation, 23502 ...): dead-letter it, go on */
+        DATA,
+        /** the database or Kafka is briefly unavailable (08xxx, 40001, 40P01, 57P0x, 53300): roll back, retry */
+        TRANSIENT,
+        /** anything else: stop loudly so a supervisor restarts the process and a person looks */
+        FATAL
+    }
+
+    /** Classifies a failure by its SQLState (the first SQLException in the cause chain) or Kafka exception type. */
+    static Failure classify(Throwable t) {
+        for (Throwable x = t; x != null; x = x.getCause()) {
+            if (x instanceof SQLException e) {
+                String st = e.getSQLState();
+                if (st == null) {
+                    return e instanceof java.sql.SQLTransientException || e instanceof java.sql.SQLRecoverableException
+                            ? Failure.TRANSIENT : Failure.FATAL;
+                }
+                if (st.startsWith("22") || st.equals("23514") || st.equals("23502") || st.equals("54000")) {
+                    return Failure.DATA;
+                }
+                if (st.startsWith("08") || st.equals("40001") || st.equals("40P01") || st.startsWith("57P")
+                        || st.equals("53300") || st.equals("55P03") || st.equals("53400")) {
+                    return Failure.TRANSIENT;
+                }
+                return Failure.FATAL;
+            }
+            if (x instanceof org.apache.kafka.common.errors.RetriableException
+                    || x instanceof org.apache.kafka.common.errors.TimeoutException
+                    || x instanceof org.apache.kafka.clients.consumer.CommitFailedException
+                    || x instanceof org.apache.kafka.common.errors.RebalanceInProgressException
+                    || x instanceof org.apache.kafka.common.errors.DisconnectException) {
+                return Failure.TRANSIENT;
+            }
+        }
+        return Failure.FATAL;
+    }
+
+    /** Longest backoff between retries after a transient failure. */
+    private static final long MAX_BACKOFF_MS = 5_000;
+
+    /**
+     * One consumer, its lookup connection and {@code dbConnections} writer connections. Failures: a bad record is
+     * dead-lettered inside {@link #write}; a transient failure rolls back, seeks every partition back to its
+     * committed offset and retries with backoff (rows already committed are absorbed by the event-id key); anything
+     * else ends the worker and sets the ingester FAILED.
+     */
+    private final class Worker implements Runnable, org.apache.kafka.clients.consumer.ConsumerRebalanceListener {
         final int index;
         Thread thread;
         volatile KafkaConsumer<String, byte[]> consumer;
+        private final List<Connection> dbs = new ArrayList<>();
+        private Connection lookups;
+        private java.util.concurrent.ExecutorService dbThreads;
+        private List<java.util.concurrent.Future<int[]>> pending;
+        private Prepared pendingBatch;
+        /** Offsets of durable batches whose commit failed (e.g. during a rebalance): committed again after a poll. */
+        private final Map<TopicPartition, OffsetAndMetadata> uncommitted = new HashMap<>();
 
         Worker(int index) {
             this.index = index;
         }
 
-        @Override
-        public void run() {
+        private Properties consumerProps() {
             Properties p = new Properties();
             p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
             p.put(ConsumerConfig.GROUP_ID_CONFIG, options.groupId());
@@ -286,91 +417,235 @@ public final class Ingester implements AutoCloseable {
             p.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, 256 * 1024);
             p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 200);
             p.put(ConsumerConfig.CLIENT_ID_CONFIG, "seed-ingester-" + index);
+            // Incremental rebalances: a joining or leaving ingester moves only the partitions that must move, and the
+            // others keep ingesting.
+            p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+                    org.apache.kafka.clients.consumer.CooperativeStickyAssignor.class.getName());
             if (options.instanceId() != null) {
                 // Static membership: a restarted ingester (same id, same worker index) takes over its partitions at
                 // once instead of waiting for the killed member's session to time out.
                 p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, options.instanceId() + "-" + index);
             }
             p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 15_000);
-            int parts = options.dbConnections();
-            java.util.concurrent.ExecutorService dbThreads = java.util.concurrent.Executors.newFixedThreadPool(parts, r -> {
-                Thread t = new Thread(r, "seed-ingester-db-" + index);
-                t.setDaemon(true);
-                return t;
-            });
-            List<Connection> dbs = new ArrayList<>();
-            try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
-                 Connection lookups = ds.getConnection()) {
-                consumer = c;
-                for (int i = 0; i < parts; i++) {
-                    Connection db = ds.getConnection();
-                    dbs.add(db);
+            p.putAll(clientProps);
+            return p;
+        }
+
+        /** Opens the lookup and writer connections if they are not open (after a failure they were closed). */
+        private void ensureConnections() throws SQLException {
+            if (lookups == null) {
+                lookups = ds.getConnection();
+            }
+            while (dbs.size() < options.dbConnections()) {
+                Connection db = ds.getConnection();
+                try {
                     db.setAutoCommit(false);
                     try (Statement st = db.createStatement()) {
                         st.execute("CREATE TEMP TABLE IF NOT EXISTS ranking_staging (event_id uuid, item_id bigint,"
                                 + " annotator_id bigint, ranking int[], ties int[], skip boolean, unsafe int[], source text,"
-                                + " submitted_at timestamptz, kafka_partition int, kafka_offset bigint) ON COMMIT DELETE ROWS");
+                                + " submitted_at timestamptz, kafka_partition int, kafka_offset bigint, payload_mac bytea,"
+                                + " comment text)"
+                                + " ON COMMIT DELETE ROWS");
                         // The staging table has no statistics, so the planner would hash the whole assignments table
                         // for every batch; index probes per staged row are far cheaper. Only these connections.
                         st.execute("SET enable_hashjoin = off");
                         st.execute("SET enable_mergejoin = off");
                     }
                     db.commit();
+                } catch (SQLException e) {
+                    closeQuietly(db);
+                    throw e;
                 }
-                c.subscribe(List.of(topic));
+                dbs.add(db);
+            }
+        }
+
+        private void closeConnections() {
+            for (Connection db : dbs) {
+                closeQuietly(db);
+            }
+            dbs.clear();
+            if (lookups != null) {
+                closeQuietly(lookups);
+                lookups = null;
+            }
+        }
+
+        @Override
+        public void run() {
+            int parts = options.dbConnections();
+            dbThreads = java.util.concurrent.Executors.newFixedThreadPool(parts, r -> {
+                Thread t = new Thread(r, "seed-ingester-db-" + index);
+                t.setDaemon(true);
+                return t;
+            });
+            try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(consumerProps(), new StringDeserializer(),
+                    new ByteArrayDeserializer())) {
+                consumer = c;
+                c.subscribe(List.of(topic), this);
+                int attempt = 0;
+                boolean recover = false;
                 // Two-stage pipeline: this thread polls, decodes and validates batch N+1 while the writer threads
                 // write batch N (split by item into parts, one connection each). Batch N's offsets are committed only
                 // after all its parts committed, and batch N+1 is written only after that.
-                List<java.util.concurrent.Future<int[]>> pending = null;
-                Prepared pendingBatch = null;
-                try {
-                    while (running.get()) {
-                        ConsumerRecords<String, byte[]> recs;
-                        try {
-                            recs = c.poll(Duration.ofMillis(pending == null ? 200 : 5));
-                        } catch (WakeupException e) {
+                while (running.get()) {
+                    try {
+                        if (recover) {
+                            seekToCommitted(c);
+                            recover = false;
+                        }
+                        ensureConnections();
+                        step(c, parts);
+                        if (state == State.STARTING || state == State.RETRYING) {
+                            state = State.RUNNING;
+                        }
+                        if (attempt > 0) {
+                            log.info("ingester worker {} recovered after {} retries", index, attempt);
+                            attempt = 0;
+                        }
+                    } catch (WakeupException e) {
+                        break;
+                    } catch (Exception e) {
+                        if (!running.get()) {
                             break;
                         }
-                        Prepared next = recs.isEmpty() ? null : prepare(lookups, recs, parts);
-                        if (pending != null) {
-                            finish(c, pendingBatch, pending);
-                            pending = null;
+                        if (classify(e) != Failure.TRANSIENT) {
+                            throw e;
                         }
-                        if (next != null) {
-                            pending = new ArrayList<>();
-                            for (int i = 0; i < parts; i++) {
-                                final Connection db = dbs.get(i);
-                                final int part = i;
-                                pending.add(dbThreads.submit(() -> write(db, next, part)));
-                            }
-                            pendingBatch = next;
-                        }
+                        attempt++;
+                        state = State.RETRYING;
+                        noteError(e.toString());
+                        long backoff = Math.min(MAX_BACKOFF_MS, 100L << Math.min(attempt, 10));
+                        log.warn("ingester worker {}: transient failure (attempt {}), rolling back and retrying in {} ms: {}",
+                                index, attempt, backoff, e.toString());
+                        abandonPending();
+                        closeConnections();
+                        recover = true;
+                        sleepWhileRunning(backoff);
                     }
-                } finally {
-                    if (pending != null) {
-                        try {
-                            finish(c, pendingBatch, pending);
-                        } catch (Exception e) {
-                            log.warn("last batch of worker {} not completed: {}", index, e.toString());
-                        }
+                }
+                if (pending != null) {
+                    try {
+                        finish(c, pendingBatch, pending);
+                    } catch (Exception e) {
+                        log.warn("last batch of worker {} not completed (it will be redelivered): {}", index, e.toString());
+                    } finally {
+                        pending = null;
                     }
                 }
             } catch (Throwable t) {
                 Throwable cause = t instanceof java.util.concurrent.ExecutionException && t.getCause() != null ? t.getCause() : t;
                 if (running.get()) {
                     failure.compareAndSet(null, cause);
+                    noteError(cause.toString());
+                    state = State.FAILED;
                     log.error("ingester worker {} stopped: {}", index, cause.toString(), cause);
                 }
             } finally {
                 dbThreads.shutdownNow();
-                for (Connection db : dbs) {
-                    try {
-                        db.close();
-                    } catch (SQLException e) {
-                        log.debug("closing connection: {}", e.toString());
-                    }
+                closeConnections();
+            }
+        }
+
+        /** One poll: decode the new records, finish the batch being written, hand the new one to the writers. */
+        private void step(KafkaConsumer<String, byte[]> c, int parts) throws Exception {
+            ConsumerRecords<String, byte[]> recs = c.poll(Duration.ofMillis(pending == null ? 200 : 5));
+            retryCommit(c);
+            lagByWorker.put(index, lagOf(c));
+            Prepared next = recs.isEmpty() ? null : prepare(lookups, recs, parts);
+            if (pending != null) {
+                List<java.util.concurrent.Future<int[]>> f = pending;
+                pending = null;
+                finish(c, pendingBatch, f);
+            }
+            if (next != null) {
+                List<java.util.concurrent.Future<int[]>> fs = new ArrayList<>();
+                for (int i = 0; i < parts; i++) {
+                    final Connection db = dbs.get(i);
+                    final int part = i;
+                    fs.add(dbThreads.submit(() -> write(db, next, part)));
+                }
+                pending = fs;
+                pendingBatch = next;
+            }
+        }
+
+        /** Waits for the writers of the batch in flight (whatever they did is rolled back or idempotent), drops it. */
+        private void abandonPending() {
+            if (pending == null) {
+                return;
+            }
+            for (java.util.concurrent.Future<int[]> f : pending) {
+                try {
+                    f.get(60, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    f.cancel(true);
                 }
             }
+            pending = null;
+            pendingBatch = null;
+        }
+
+        /** After a failure: every assigned partition restarts from its committed offset (or the beginning). */
+        private void seekToCommitted(KafkaConsumer<String, byte[]> c) {
+            Set<TopicPartition> assigned = c.assignment();
+            if (assigned.isEmpty()) {
+                return;
+            }
+            Map<TopicPartition, OffsetAndMetadata> committed = c.committed(assigned, Duration.ofSeconds(10));
+            List<TopicPartition> fromStart = new ArrayList<>();
+            for (TopicPartition tp : assigned) {
+                OffsetAndMetadata o = committed.get(tp);
+                if (o == null) {
+                    fromStart.add(tp);
+                } else {
+                    c.seek(tp, o);
+                }
+            }
+            if (!fromStart.isEmpty()) {
+                c.seekToBeginning(fromStart);
+            }
+        }
+
+        private void sleepWhileRunning(long ms) {
+            long end = System.nanoTime() + ms * 1_000_000;
+            while (running.get() && System.nanoTime() < end) {
+                try {
+                    Thread.sleep(Math.min(100, ms));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+
+        /**
+         * Partitions are being taken away (another ingester joined, or this one leaves): write and commit the batch
+         * in flight now, while this worker still owns its partitions, so the new owner does not redo it.
+         */
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> revoked) {
+            if (pending == null || revoked.isEmpty()) {
+                return;
+            }
+            List<java.util.concurrent.Future<int[]>> f = pending;
+            pending = null;
+            try {
+                finish(consumer, pendingBatch, f);
+            } catch (Exception e) {
+                // the rows are rolled back or durable; the new owner redelivers from the committed offsets
+                log.warn("batch in flight at revocation not committed (it will be redelivered): {}", e.toString());
+            }
+        }
+
+        /** Partitions lost without a clean hand-over: another member may own them already, so commit nothing. */
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> lost) {
+            abandonPending();
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> assigned) {
         }
 
         /** Waits for every part of a batch, counts it, reports it, then commits its offsets. */
@@ -378,10 +653,20 @@ public final class Ingester implements AutoCloseable {
                 throws Exception {
             int ins = 0;
             int rej = 0;
+            Exception first = null;
             for (java.util.concurrent.Future<int[]> f : parts) {
-                int[] r = f.get();
-                ins += r[0];
-                rej += r[1];
+                try {
+                    int[] r = f.get();
+                    ins += r[0];
+                    rej += r[1];
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (first == null) {
+                        first = e.getCause() instanceof Exception ex ? ex : e;
+                    }
+                }
+            }
+            if (first != null) {
+                throw first;
             }
             records.addAndGet(batch.all().size());
             inserted.addAndGet(ins);
@@ -405,14 +690,79 @@ public final class Ingester implements AutoCloseable {
                 running.set(false);
             } catch (org.apache.kafka.common.KafkaException e) {
                 // The rows are already durable; a lost offset commit only means a redelivery, which the
-                // event-id uniqueness absorbs. Keep consuming.
-                log.warn("offset commit failed (batch will be redelivered if needed): {}", e.toString());
+                // event-id uniqueness absorbs. Keep consuming, and commit these offsets again after the next poll:
+                // otherwise a partition that receives nothing more would never look caught up.
+                offsets.forEach((tp, o) -> uncommitted.merge(tp, o, (x, y) -> x.offset() >= y.offset() ? x : y));
+                log.warn("offset commit failed (retried after the next poll): {}", e.toString());
+            }
+        }
+
+        /** Commits the offsets a failed commit left behind, for the partitions this worker still owns. */
+        private void retryCommit(KafkaConsumer<String, byte[]> c) {
+            if (uncommitted.isEmpty()) {
+                return;
+            }
+            Map<TopicPartition, OffsetAndMetadata> mine = new HashMap<>();
+            Set<TopicPartition> owned = c.assignment();
+            uncommitted.forEach((tp, o) -> {
+                if (owned.contains(tp)) {
+                    mine.put(tp, o);
+                }
+            });
+            try {
+                if (!mine.isEmpty()) {
+                    c.commitSync(mine);
+                }
+                uncommitted.clear();
+            } catch (org.apache.kafka.common.KafkaException e) {
+                log.debug("offset commit retry failed, trying again after the next poll: {}", e.toString());
             }
         }
     }
 
+    private static void closeQuietly(Connection c) {
+        try {
+            if (!c.getAutoCommit()) {
+                c.rollback();
+            }
+        } catch (SQLException e) {
+            log.debug("rollback: {}", e.toString());
+        }
+        try {
+            c.close();
+        } catch (SQLException e) {
+            log.debug("closing connection: {}", e.toString());
+        }
+    }
+
+    /** Records behind the end of the assigned partitions as the consumer last saw them (-1 unknown). */
+    private static long lagOf(KafkaConsumer<String, byte[]> c) {
+        long lag = 0;
+        for (TopicPartition tp : c.assignment()) {
+            java.util.OptionalLong l = c.currentLag(tp);
+            if (l.isEmpty()) {
+                return -1;
+            }
+            lag += l.getAsLong();
+        }
+        return lag;
+    }
+
+    /** Longest reason stored or sent (reasons may quote record content). */
+    static final int MAX_REASON_CHARS = 900;
+
+    /** Longest payload kept in rejected_events (characters) and in the dead-letter record (bytes). */
+    static final int MAX_STORED_PAYLOAD = 64 * 1024;
+
+    static String capReason(String r) {
+        return r == null ? "unknown" : r.length() <= MAX_REASON_CHARS ? r : r.substring(0, MAX_REASON_CHARS) + "...";
+    }
+
     /** A record refused with the reason. */
     private record Reject(ConsumerRecord<String, byte[]> rec, String eventId, String reason) {
+        Reject {
+            reason = capReason(reason);
+        }
     }
 
     /** -Dseed.ingest.trace=true prints per-batch timings (decode+copy, insert, commit) to stderr. */
@@ -420,7 +770,7 @@ public final class Ingester implements AutoCloseable {
 
     /** A decoded, validated batch ready to write: COPY text of the valid rows, the refusals so far, the offsets. */
     private record Prepared(List<ConsumerRecord<String, byte[]>> all, int[] valid, byte[][] copyData,
-                            long[][] items, long[][] annotators, List<Reject> rejects,
+                            long[][] items, long[][] annotators, UUID[][] eventIds, List<Reject> rejects,
                             Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey,
                             Map<TopicPartition, OffsetAndMetadata> offsets, long decodeNanos) {
     }
@@ -432,18 +782,28 @@ public final class Ingester implements AutoCloseable {
         recs.forEach(all::add);
         List<RankingEvent> events = new ArrayList<>(all.size());
         List<ConsumerRecord<String, byte[]>> okRecs = new ArrayList<>(all.size());
+        List<byte[]> okMacs = new ArrayList<>(all.size());
         List<Reject> rejects = new ArrayList<>();
         Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey = new HashMap<>();
         List<RankingEvent> decoded = new ArrayList<>(all.size());
         Set<Long> unknown = new HashSet<>();
+        List<byte[]> macs = new ArrayList<>(all.size());
         for (ConsumerRecord<String, byte[]> r : all) {
             try {
+                if (r.value() != null && r.value().length > EventCodec.MAX_RECORD_BYTES) {
+                    throw new EventCodec.DecodeException("record of " + r.value().length
+                            + " bytes is larger than the limit of " + EventCodec.MAX_RECORD_BYTES);
+                }
+                macs.add(signing.verify(r.value(), r.headers()));
                 RankingEvent e = EventCodec.decode(r.value());
                 decoded.add(e);
                 if (!itemK.containsKey(e.itemId())) {
                     unknown.add(e.itemId());
                 }
             } catch (EventCodec.DecodeException ex) {
+                if (macs.size() < decoded.size() + 1) {
+                    macs.add(null);
+                }
                 decoded.add(null);
                 rejects.add(new Reject(r, null, ex.getMessage()));
             }
@@ -465,6 +825,7 @@ public final class Ingester implements AutoCloseable {
             } else {
                 events.add(e);
                 okRecs.add(r);
+                okMacs.add(macs.get(i));
                 byOffsetKey.put(key(r.partition(), r.offset()), r);
             }
         }
@@ -477,19 +838,22 @@ public final class Ingester implements AutoCloseable {
         for (int i = 0; i < events.size(); i++) {
             int part = (int) Math.floorMod(events.get(i).itemId(), (long) parts);
             partOf[i] = part;
-            appendRow(sb[part], events.get(i), okRecs.get(i));
+            appendRow(sb[part], events.get(i), okRecs.get(i), okMacs.get(i));
             valid[part]++;
         }
         long[][] items = new long[parts][];
         long[][] annotators = new long[parts][];
+        UUID[][] eventIds = new UUID[parts][];
         int[] fill = new int[parts];
         for (int i = 0; i < parts; i++) {
             items[i] = new long[valid[i]];
             annotators[i] = new long[valid[i]];
+            eventIds[i] = new UUID[valid[i]];
         }
         for (int i = 0; i < events.size(); i++) {
             int part = partOf[i];
             items[part][fill[part]] = events.get(i).itemId();
+            eventIds[part][fill[part]] = events.get(i).eventId();
             annotators[part][fill[part]++] = events.get(i).annotatorId();
         }
         byte[][] copyData = new byte[parts][];
@@ -501,30 +865,64 @@ public final class Ingester implements AutoCloseable {
             List<ConsumerRecord<String, byte[]>> l = recs.records(tp);
             offsets.put(tp, new OffsetAndMetadata(l.get(l.size() - 1).offset() + 1));
         }
-        return new Prepared(all, valid, copyData, items, annotators, rejects, byOffsetKey, offsets, System.nanoTime() - tStart);
+        return new Prepared(all, valid, copyData, items, annotators, eventIds, rejects, byOffsetKey, offsets,
+                System.nanoTime() - tStart);
     }
 
     /**
      * Writes one part of a prepared batch in one transaction, then dead-letters its refusals (the decode-stage
-     * refusals go with part 0). Runs on a writer thread; returns {inserted, rejected}.
+     * refusals go with part 0) and waits until the dead-letter topic has them. Runs on a writer thread; returns
+     * {inserted, rejected}. When the database refuses a record's data (a CHECK, a value out of range), the part is
+     * rolled back and written again one row at a time, so the bad row is dead-lettered with the database's reason and
+     * every other row is stored. Transient and other failures roll back and propagate.
      */
     private int[] write(Connection db, Prepared p, int part) throws Exception {
+        try {
+            return writeOnce(db, p, part, false);
+        } catch (SQLException e) {
+            rollbackQuietly(db);
+            if (classify(e) != Failure.DATA) {
+                throw e;
+            }
+            log.warn("database refused a record's data in a batch of {} ({}); writing that part row by row to find it",
+                    p.valid()[part], e.getMessage());
+            try {
+                return writeOnce(db, p, part, true);
+            } catch (Exception again) {
+                rollbackQuietly(db);
+                throw again;
+            }
+        } catch (Exception e) {
+            rollbackQuietly(db);
+            throw e;
+        }
+    }
+
+    private static void rollbackQuietly(Connection db) {
+        try {
+            db.rollback();
+        } catch (SQLException e) {
+            log.debug("rollback: {}", e.toString());
+        }
+    }
+
+    private int[] writeOnce(Connection db, Prepared p, int part, boolean rowByRow) throws Exception {
         long tStart = System.nanoTime();
         long tCopy = tStart;
         long tInsert = tStart;
         List<ConsumerRecord<String, byte[]>> all = p.all();
         List<Reject> rejects = part == 0 ? new ArrayList<>(p.rejects()) : new ArrayList<>();
-        Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey = p.byOffsetKey();
         int insertedNow = 0;
         boolean fast = false;
-        if (p.valid()[part] > 0 && FAST_COPY && allAssigned(db, p.items()[part], p.annotators()[part])) {
-            // Fast path (the common case): COPY straight into ranking_events. Any duplicate (redelivery, repeated
-            // event id, second ranking of an item by the same person) makes the COPY fail on a unique index; then
-            // the savepoint undoes it and the staging path below sorts the batch out row by row.
+        if (!rowByRow && p.valid()[part] > 0 && FAST_COPY
+                && allClaimed(db, p.items()[part], p.annotators()[part], p.eventIds()[part])) {
+            // Fast path (the common case): every row is the event its assignment claimed; COPY straight into
+            // ranking_events. Any duplicate (redelivery, repeated event id) makes the COPY fail on a unique index;
+            // then the savepoint undoes it and the staging path below sorts the batch out row by row.
             Savepoint sp = db.setSavepoint();
             try {
                 copyIn(db, "COPY ranking_events(event_id, item_id, annotator_id, ranking, ties, skip, unsafe, source,"
-                        + " submitted_at, kafka_partition, kafka_offset) FROM STDIN", p.copyData()[part]);
+                        + " submitted_at, kafka_partition, kafka_offset, payload_mac, comment) FROM STDIN", p.copyData()[part]);
                 db.releaseSavepoint(sp);
                 insertedNow = p.valid()[part];
                 fast = true;
@@ -538,31 +936,34 @@ public final class Ingester implements AutoCloseable {
             tInsert = tCopy;
         }
         if (p.valid()[part] > 0 && !fast) {
-            copyIn(db, "COPY ranking_staging FROM STDIN", p.copyData()[part]);
-            tCopy = System.nanoTime();
-            try (Statement st = db.createStatement()) {
-                insertedNow = st.executeUpdate("INSERT INTO ranking_events(event_id, item_id, annotator_id, ranking, ties,"
-                        + " skip, unsafe, source, submitted_at, kafka_partition, kafka_offset)"
-                        + " SELECT s.event_id, s.item_id, s.annotator_id, s.ranking, s.ties, s.skip, s.unsafe, s.source,"
-                        + " s.submitted_at, s.kafka_partition, s.kafka_offset FROM ranking_staging s"
-                        + " WHERE EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = s.item_id AND a.annotator_id = s.annotator_id)"
-                        + " ON CONFLICT DO NOTHING");
-                tInsert = System.nanoTime();
-                if (insertedNow < p.valid()[part]) {
-                    // Not all went in: redeliveries (same event id, fine) or refusals (find and report them).
-                    try (ResultSet rs = st.executeQuery("SELECT s.kafka_partition, s.kafka_offset, s.event_id::text, CASE"
-                            + " WHEN NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = s.item_id AND a.annotator_id = s.annotator_id)"
-                            + "   THEN 'annotator ' || s.annotator_id || ' is not assigned item ' || s.item_id"
-                            + " WHEN r.event_id IS NOT NULL"
-                            + "   THEN 'duplicate submission: annotator ' || s.annotator_id || ' already ranked item ' || s.item_id || ' (event ' || r.event_id || ')'"
-                            + " ELSE 'event id ' || s.event_id || ' is already used by another ranking' END"
-                            + " FROM ranking_staging s"
-                            + " LEFT JOIN ranking_events r ON r.item_id = s.item_id AND r.annotator_id = s.annotator_id"
-                            + " WHERE r.event_id IS DISTINCT FROM s.event_id")) {
-                        while (rs.next()) {
-                            ConsumerRecord<String, byte[]> r = byOffsetKey.get(key(rs.getInt(1), rs.getLong(2)));
-                            rejects.add(new Reject(r, rs.getString(3), rs.getString(4)));
+            if (!rowByRow) {
+                insertedNow = carefulInsert(db, p.copyData()[part], p.byOffsetKey(), rejects);
+                tCopy = System.nanoTime();
+                tInsert = tCopy;
+            } else {
+                byte[] data = p.copyData()[part];
+                int start = 0;
+                for (int i = 0; i < data.length; i++) {
+                    if (data[i] != '\n') {
+                        continue;
+                    }
+                    byte[] line = java.util.Arrays.copyOfRange(data, start, i + 1);
+                    start = i + 1;
+                    Savepoint sp = db.setSavepoint();
+                    try {
+                        insertedNow += carefulInsert(db, line, p.byOffsetKey(), rejects);
+                        try (Statement st = db.createStatement()) {
+                            st.execute("DELETE FROM ranking_staging");
                         }
+                        db.releaseSavepoint(sp);
+                    } catch (SQLException e) {
+                        db.rollback(sp);
+                        if (classify(e) != Failure.DATA) {
+                            throw e;
+                        }
+                        ConsumerRecord<String, byte[]> r = p.byOffsetKey().get(lineKey(line));
+                        rejects.add(new Reject(r, lineEventId(line), "the database refused the record: "
+                                + EventCodec.firstLine(e.getMessage())));
                     }
                 }
             }
@@ -575,9 +976,8 @@ public final class Ingester implements AutoCloseable {
                     ps.setInt(2, r.rec().partition());
                     ps.setLong(3, r.rec().offset());
                     ps.setString(4, r.eventId());
-                    ps.setString(5, r.rec().value() == null ? "" : new String(r.rec().value(), StandardCharsets.UTF_8)
-                            .replace("\u0000", "\\u0000"));
-                    ps.setString(6, r.reason());
+                    ps.setString(5, storedPayload(r.rec().value()));
+                    ps.setString(6, r.reason().replace("\u0000", "\\u0000"));
                     ps.addBatch();
                 }
                 ps.executeBatch();
@@ -599,16 +999,113 @@ public final class Ingester implements AutoCloseable {
         }
         if (!rejects.isEmpty()) {
             // After the DB commit, before the offset commit: a crash here re-sends on replay (at-least-once DLQ).
+            // Every send is awaited: a dead letter that did not arrive fails the batch (retried), so the offsets
+            // never move past a refusal that only PostgreSQL knows about.
+            List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> sent = new ArrayList<>();
             for (Reject r : rejects) {
-                ProducerRecord<String, byte[]> pr = new ProducerRecord<>(dlqTopic, r.rec().key(), r.rec().value());
-                pr.headers().add("seed.reason", r.reason().getBytes(StandardCharsets.UTF_8));
-                pr.headers().add("seed.source", (r.rec().topic() + "/" + r.rec().partition() + "@" + r.rec().offset())
-                        .getBytes(StandardCharsets.UTF_8));
-                dlq.send(pr);
+                sent.add(dlq.send(deadLetter(r)));
             }
-            dlq.flush();
+            for (var f : sent) {
+                try {
+                    f.get(60, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw e.getCause() instanceof Exception ex ? ex : e;
+                }
+            }
         }
         return new int[] {insertedNow, rejects.size()};
+    }
+
+    /**
+     * The staging path: COPY into the temp table, insert the rows that are their assignment's claimed event (no
+     * conflict), and name the reason of every other row that is not a plain redelivery. Returns rows inserted.
+     */
+    private static int carefulInsert(Connection db, byte[] copyData, Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey,
+                                     List<Reject> rejects) throws SQLException {
+        copyIn(db, "COPY ranking_staging FROM STDIN", copyData);
+        int n;
+        try (Statement st = db.createStatement()) {
+            n = st.executeUpdate("INSERT INTO ranking_events(event_id, item_id, annotator_id, ranking, ties,"
+                    + " skip, unsafe, source, submitted_at, kafka_partition, kafka_offset, payload_mac, comment)"
+                    + " SELECT s.event_id, s.item_id, s.annotator_id, s.ranking, s.ties, s.skip, s.unsafe, s.source,"
+                    + " s.submitted_at, s.kafka_partition, s.kafka_offset, s.payload_mac, s.comment FROM ranking_staging s"
+                    + " WHERE EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = s.item_id AND a.annotator_id = s.annotator_id"
+                    + "   AND a.submitted_event_id = s.event_id)"
+                    + " ON CONFLICT DO NOTHING");
+            // Everything that is not now stored exactly as staged (same event id, same content) is refused, with why.
+            try (ResultSet rs = st.executeQuery("SELECT * FROM (SELECT s.kafka_partition, s.kafka_offset, s.event_id::text, CASE"
+                    + " WHEN a.item_id IS NULL"
+                    + "   THEN 'annotator ' || s.annotator_id || ' is not assigned item ' || s.item_id"
+                    + " WHEN a.submitted_event_id IS NULL"
+                    + "   THEN 'event ' || s.event_id || ' was not accepted by the API: the assignment of item ' || s.item_id"
+                    + "     || ' to annotator ' || s.annotator_id || ' has no claimed submission'"
+                    + " WHEN a.submitted_event_id <> s.event_id"
+                    + "   THEN 'event ' || s.event_id || ' was not accepted by the API: it is not the claimed submission of item '"
+                    + "     || s.item_id || ' by annotator ' || s.annotator_id"
+                    + " WHEN e.event_id IS NOT NULL AND e.payload_mac IS DISTINCT FROM s.payload_mac"
+                    + "   THEN 'event id ' || s.event_id || ' was already stored with different content'"
+                    + " WHEN e.event_id IS NOT NULL AND (e.item_id <> s.item_id OR e.annotator_id <> s.annotator_id)"
+                    + "   THEN 'event id ' || s.event_id || ' is already used by another ranking'"
+                    + " WHEN r.event_id IS NOT NULL AND r.event_id <> s.event_id"
+                    + "   THEN 'duplicate submission: annotator ' || s.annotator_id || ' already ranked item ' || s.item_id"
+                    + " END AS reason"
+                    + " FROM ranking_staging s"
+                    + " LEFT JOIN assignments a ON a.item_id = s.item_id AND a.annotator_id = s.annotator_id"
+                    + " LEFT JOIN ranking_events e ON e.event_id = s.event_id"
+                    + " LEFT JOIN ranking_events r ON r.item_id = s.item_id AND r.annotator_id = s.annotator_id) x"
+                    + " WHERE reason IS NOT NULL")) {
+                while (rs.next()) {
+                    ConsumerRecord<String, byte[]> r = byOffsetKey.get(key(rs.getInt(1), rs.getLong(2)));
+                    rejects.add(new Reject(r, rs.getString(3), rs.getString(4)));
+                }
+            }
+        }
+        return n;
+    }
+
+    /** The record key (partition, offset) of a COPY line: its 10th and 11th tab-separated fields. */
+    private static long lineKey(byte[] line) {
+        String[] f = new String(line, StandardCharsets.UTF_8).split("\t", -1);
+        return key(Integer.parseInt(f[9]), Long.parseLong(f[10]));
+    }
+
+    private static String lineEventId(byte[] line) {
+        String s = new String(line, StandardCharsets.UTF_8);
+        return s.substring(0, s.indexOf('\t'));
+    }
+
+    /** The payload as stored in rejected_events: UTF-8 text, NUL escaped, at most MAX_STORED_PAYLOAD characters. */
+    static String storedPayload(byte[] value) {
+        if (value == null) {
+            return "";
+        }
+        String s = new String(value, 0, Math.min(value.length, MAX_STORED_PAYLOAD + 4), StandardCharsets.UTF_8)
+                .replace("\u0000", "\\u0000");
+        if (s.length() > MAX_STORED_PAYLOAD || value.length > MAX_STORED_PAYLOAD) {
+            s = s.substring(0, Math.min(s.length(), MAX_STORED_PAYLOAD)) + "...[" + value.length + " bytes in all]";
+        }
+        return s;
+    }
+
+    /**
+     * The dead-letter record of a refusal: the original key and value (the value cut to MAX_STORED_PAYLOAD bytes,
+     * with its full length and SHA-256 in headers) and the reason and origin in headers, so it always fits the
+     * topic's record size limit.
+     */
+    private ProducerRecord<String, byte[]> deadLetter(Reject r) {
+        byte[] v = r.rec().value();
+        ProducerRecord<String, byte[]> pr;
+        if (v != null && v.length > MAX_STORED_PAYLOAD) {
+            pr = new ProducerRecord<>(dlqTopic, r.rec().key(), java.util.Arrays.copyOf(v, MAX_STORED_PAYLOAD));
+            pr.headers().add("seed.truncated_from_bytes", Integer.toString(v.length).getBytes(StandardCharsets.UTF_8));
+            pr.headers().add("seed.value_sha256", seed.annotation.core.Tokens.sha256Hex(v).getBytes(StandardCharsets.UTF_8));
+        } else {
+            pr = new ProducerRecord<>(dlqTopic, r.rec().key(), v);
+        }
+        pr.headers().add("seed.reason", r.reason().getBytes(StandardCharsets.UTF_8));
+        pr.headers().add("seed.source", (r.rec().topic() + "/" + r.rec().partition() + "@" + r.rec().offset())
+                .getBytes(StandardCharsets.UTF_8));
+        return pr;
     }
 
     /** -Dseed.ingest.fast-copy=false forces the staging path for every batch (for comparison). */
@@ -626,12 +1123,14 @@ public final class Ingester implements AutoCloseable {
         }
     }
 
-    /** Whether every (item, annotator) pair of a part has an assignment (one query, index probes). */
-    private static boolean allAssigned(Connection db, long[] items, long[] annotators) throws SQLException {
-        try (PreparedStatement ps = db.prepareStatement("SELECT count(*) FROM unnest(?::bigint[], ?::bigint[]) AS x(i, a)"
-                + " WHERE NOT EXISTS (SELECT 1 FROM assignments s WHERE s.item_id = x.i AND s.annotator_id = x.a)")) {
+    /** Whether every row of a part is the event its (item, annotator) assignment claimed (one query, index probes). */
+    private static boolean allClaimed(Connection db, long[] items, long[] annotators, UUID[] eventIds) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT count(*) FROM unnest(?::bigint[], ?::bigint[], ?::uuid[])"
+                + " AS x(i, a, e) WHERE NOT EXISTS (SELECT 1 FROM assignments s WHERE s.item_id = x.i AND s.annotator_id = x.a"
+                + " AND s.submitted_event_id = x.e)")) {
             ps.setArray(1, db.createArrayOf("int8", box(items)));
             ps.setArray(2, db.createArrayOf("int8", box(annotators)));
+            ps.setArray(3, db.createArrayOf("uuid", eventIds));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getLong(1) == 0;
@@ -666,7 +1165,9 @@ public final class Ingester implements AutoCloseable {
         }
     }
 
-    private static void appendRow(StringBuilder sb, RankingEvent e, ConsumerRecord<String, byte[]> r) {
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+    private static void appendRow(StringBuilder sb, RankingEvent e, ConsumerRecord<String, byte[]> r, byte[] mac) {
         sb.append(e.eventId()).append('\t').append(e.itemId()).append('\t').append(e.annotatorId()).append('\t');
         intArray(sb, e.ranking());
         sb.append('\t').append('{');
@@ -682,7 +1183,19 @@ public final class Ingester implements AutoCloseable {
         intArray(sb, e.unsafe());
         sb.append('\t');
         escape(sb, e.source());
-        sb.append('\t').append(e.submittedAt()).append('\t').append(r.partition()).append('\t').append(r.offset()).append('\n');
+        sb.append('\t').append(e.submittedAt()).append('\t').append(r.partition()).append('\t').append(r.offset()).append('\t');
+        // bytea in COPY text format: \\x then hex (the backslash itself escaped)
+        sb.append("\\\\x");
+        for (byte b : mac) {
+            sb.append(HEX[(b >> 4) & 0xf]).append(HEX[b & 0xf]);
+        }
+        sb.append('\t');
+        if (e.comment() == null) {
+            sb.append("\\N");
+        } else {
+            escape(sb, e.comment());
+        }
+        sb.append('\n');
     }
 
     private static void intArray(StringBuilder sb, List<Integer> l) {

@@ -1,5 +1,6 @@
 package seed.annotation.snapshot;
 
+import seed.annotation.stats.Agreement;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -20,9 +21,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
@@ -58,6 +61,31 @@ public final class Snapshots {
      * ranking_events while it reads, so no in-flight ingester transaction can later add a row below the watermark.
      */
     public SnapshotInfo create(long upTo) {
+        return create(upTo, null);
+    }
+
+    /**
+     * Annotators a gold gate keeps out: those whose mean Spearman with the gold order is below {@code min}, and those
+     * who ranked no gold item (nothing vouches for them).
+     */
+    public static java.util.Set<Long> belowGold(Agreement.Report r, double min) {
+        java.util.Set<Long> out = new java.util.TreeSet<>();
+        for (Agreement.AnnotatorAgreement a : r.annotators()) {
+            if (a.goldItems() == 0 || a.spearmanWithGold() == null || a.spearmanWithGold() < min) {
+                out.add(a.annotatorId());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Like {@link #create(long)}, admitting only the rankings of annotators who pass the gold gate
+     * ({@code minGoldAgreement}, null = everyone); the gate and who it kept out are recorded with the snapshot.
+     */
+    public SnapshotInfo create(long upTo, Double minGoldAgreement) {
+        if (minGoldAgreement != null && (minGoldAgreement < -1 || minGoldAgreement > 1 || minGoldAgreement.isNaN())) {
+            throw new IllegalArgumentException("min gold agreement must be between -1 and 1, got " + minGoldAgreement);
+        }
         try {
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, "snapshot-", ".jsonl.tmp");
@@ -67,6 +95,10 @@ public final class Snapshots {
                     try (Statement st = c.createStatement()) {
                         st.execute("LOCK TABLE ranking_events IN SHARE MODE");
                     }
+                    // with the lock held no ranking can arrive, so the agreement is that of exactly these rows
+                    Long[] excluded = minGoldAgreement == null ? new Long[0]
+                            : belowGold(Agreement.compute(ds), minGoldAgreement).toArray(Long[]::new);
+                    java.sql.Array excludedArr = c.createArrayOf("int8", excluded);
                     long watermark;
                     try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(max(seq), 0) FROM ranking_events WHERE seq <= ?")) {
                         ps.setLong(1, upTo);
@@ -81,16 +113,20 @@ public final class Snapshots {
                          DigestOutputStream dos = new DigestOutputStream(fo, md);
                          BufferedWriter w = new BufferedWriter(new OutputStreamWriter(dos, StandardCharsets.UTF_8), 1 << 16);
                          PreparedStatement ps = c.prepareStatement("SELECT r.event_id::text, p.text, s.responses, r.ranking,"
-                                 + " r.ties, r.unsafe FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id"
+                                 + " r.ties, r.unsafe, p.id, r.item_id, r.annotator_id FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id"
                                  + " JOIN candidate_sets s ON s.id = i.candidate_set_id JOIN prompts p ON p.id = s.prompt_id"
-                                 + " WHERE r.seq <= ? AND NOT r.skip ORDER BY r.seq")) {
+                                 + " WHERE r.seq <= ? AND NOT r.skip AND NOT (r.annotator_id = ANY (?)) ORDER BY r.seq")) {
                         ps.setFetchSize(2000);
                         ps.setLong(1, watermark);
+                        ps.setArray(2, excludedArr);
                         try (ResultSet rs = ps.executeQuery()) {
                             while (rs.next()) {
-                                w.write(line(rs.getString(1), rs.getString(2), (String[]) rs.getArray(3).getArray(),
+                                String l = line(rs.getString(1), rs.getString(2), (String[]) rs.getArray(3).getArray(),
                                         (Integer[]) rs.getArray(4).getArray(), (Integer[]) rs.getArray(5).getArray(),
-                                        (Integer[]) rs.getArray(6).getArray()));
+                                        (Integer[]) rs.getArray(6).getArray());
+                                // provenance for exports: which prompt, which item, who ranked it
+                                w.write(l.substring(0, l.length() - 1) + ",\"prompt_id\":" + rs.getLong(7) + ",\"item_id\":"
+                                        + rs.getLong(8) + ",\"annotator_id\":" + rs.getLong(9) + "}");
                                 w.write('\n');
                                 count++;
                             }
@@ -98,7 +134,8 @@ public final class Snapshots {
                     }
                     if (count == 0) {
                         throw new IllegalStateException("no accepted (non-skipped) rankings up to watermark " + watermark
-                                + ": nothing to snapshot");
+                                + (excluded.length > 0 ? " from annotators who pass the gold gate (" + excluded.length
+                                + " kept out)" : "") + ": nothing to snapshot");
                     }
                     try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
                         ch.force(true);
@@ -111,8 +148,10 @@ public final class Snapshots {
                         id = rs.getLong(1);
                     }
                     Path finalPath = dir.resolve("snapshot-" + id + ".jsonl").toAbsolutePath();
-                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO preference_snapshots(id, watermark, count, sha256, path)"
-                            + " VALUES (?, ?, ?, ?, ?)")) {
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO preference_snapshots(id, watermark, count, sha256, path,"
+                            + " min_gold_agreement, excluded_annotators) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                        ps.setObject(6, minGoldAgreement);
+                        ps.setArray(7, excludedArr);
                         ps.setLong(1, id);
                         ps.setLong(2, watermark);
                         ps.setInt(3, count);
@@ -121,9 +160,11 @@ public final class Snapshots {
                         ps.executeUpdate();
                     }
                     try (PreparedStatement ps = c.prepareStatement("INSERT INTO snapshot_members(snapshot_id, event_id, line)"
-                            + " SELECT ?, event_id, row_number() OVER (ORDER BY seq) FROM ranking_events WHERE seq <= ? AND NOT skip")) {
+                            + " SELECT ?, event_id, row_number() OVER (ORDER BY seq) FROM ranking_events WHERE seq <= ? AND NOT skip"
+                            + " AND NOT (annotator_id = ANY (?))")) {
                         ps.setLong(1, id);
                         ps.setLong(2, watermark);
+                        ps.setArray(3, excludedArr);
                         int members = ps.executeUpdate();
                         if (members != count) {
                             throw new IllegalStateException("snapshot members " + members + " != lines " + count);
@@ -210,6 +251,111 @@ public final class Snapshots {
      *
      * @return number of pairs written
      */
+    /** TRL preference formats an export can take. */
+    public enum TrlFormat {
+        /** {"prompt","chosen","rejected"} strings, one line per ordered pair, with metadata columns */
+        PAIRS,
+        /** TRL's conversational form: "prompt" a user message list, "chosen"/"rejected" assistant message lists */
+        CONVERSATIONAL,
+        /**
+         * one line per (prompt, pair) across annotators: the majority's choice, with the votes; pairs the annotators
+         * split evenly on are left out
+         */
+        AGGREGATED
+    }
+
+    /**
+     * Exports a snapshot for TRL's reward/DPO trainers. Every line carries the metadata columns {@code prompt_id},
+     * {@code item_id}, {@code annotator_id} and {@code event_id} (aggregated: {@code prompt_id}, {@code item_id},
+     * {@code votes_chosen}, {@code votes_rejected}, {@code annotators}). Ties yield no pair. Returns lines written.
+     */
+    public static long exportTrl(Path snapshotFile, Path out, TrlFormat format) throws IOException {
+        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
+        long n = 0;
+        // aggregated: item -> (chosen, rejected) -> votes, and who ranked the item
+        Map<Long, Map<Long, int[]>> votes = new java.util.LinkedHashMap<>();
+        Map<Long, JsonNode> firstLine = new HashMap<>();
+        Map<Long, Set<Long>> annotators = new HashMap<>();
+        try (BufferedReader r = Files.newBufferedReader(snapshotFile, StandardCharsets.UTF_8);
+             BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                JsonNode j = EventCodec.JSON.readTree(line);
+                JsonNode resp = j.get("responses");
+                JsonNode rank = j.get("ranking");
+                long item = j.path("item_id").asLong(-1);
+                Set<Long> ties = new HashSet<>();
+                for (JsonNode t : j.get("ties")) {
+                    ties.add(pairKey(t.get(0).intValue(), t.get(1).intValue()));
+                }
+                if (format == TrlFormat.AGGREGATED) {
+                    firstLine.putIfAbsent(item, j);
+                    annotators.computeIfAbsent(item, x -> new HashSet<>()).add(j.path("annotator_id").asLong());
+                }
+                for (int i = 0; i < rank.size(); i++) {
+                    for (int k = i + 1; k < rank.size(); k++) {
+                        int a = rank.get(i).intValue();
+                        int b = rank.get(k).intValue();
+                        if (ties.contains(pairKey(a, b))) {
+                            continue;
+                        }
+                        if (format == TrlFormat.AGGREGATED) {
+                            long key = pairKey(a, b);
+                            int[] v = votes.computeIfAbsent(item, x -> new java.util.LinkedHashMap<>())
+                                    .computeIfAbsent(key, x -> new int[2]);
+                            v[a < b ? 0 : 1]++; // v[0]: the lower index won, v[1]: the higher one
+                            continue;
+                        }
+                        ObjectNode p = EventCodec.JSON.createObjectNode();
+                        if (format == TrlFormat.PAIRS) {
+                            p.put("prompt", j.get("prompt").textValue());
+                            p.put("chosen", resp.get(a).textValue());
+                            p.put("rejected", resp.get(b).textValue());
+                        } else {
+                            p.putArray("prompt").addObject().put("role", "user").put("content", j.get("prompt").textValue());
+                            p.putArray("chosen").addObject().put("role", "assistant").put("content", resp.get(a).textValue());
+                            p.putArray("rejected").addObject().put("role", "assistant").put("content", resp.get(b).textValue());
+                        }
+                        p.set("prompt_id", j.get("prompt_id"));
+                        p.set("item_id", j.get("item_id"));
+                        p.set("annotator_id", j.get("annotator_id"));
+                        p.put("event_id", j.get("event_id").textValue());
+                        w.write(p.toString());
+                        w.write('\n');
+                        n++;
+                    }
+                }
+            }
+            for (var e : votes.entrySet()) {
+                JsonNode j = firstLine.get(e.getKey());
+                for (var pv : e.getValue().entrySet()) {
+                    int lo = (int) (pv.getKey() >>> 32);
+                    int hi = (int) (pv.getKey() & 0xffffffffL);
+                    int[] v = pv.getValue();
+                    if (v[0] == v[1]) {
+                        continue;
+                    }
+                    int chosen = v[0] > v[1] ? lo : hi;
+                    int rejected = v[0] > v[1] ? hi : lo;
+                    ObjectNode p = EventCodec.JSON.createObjectNode();
+                    p.put("prompt", j.get("prompt").textValue());
+                    p.put("chosen", j.get("responses").get(chosen).textValue());
+                    p.put("rejected", j.get("responses").get(rejected).textValue());
+                    p.set("prompt_id", j.get("prompt_id"));
+                    p.set("item_id", j.get("item_id"));
+                    p.put("votes_chosen", Math.max(v[0], v[1]));
+                    p.put("votes_rejected", Math.min(v[0], v[1]));
+                    p.put("annotators", annotators.get(e.getKey()).size());
+                    w.write(p.toString());
+                    w.write('\n');
+                    n++;
+                }
+            }
+        }
+        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return n;
+    }
+
     public static long exportPairs(Path snapshotFile, Path out) throws IOException {
         Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
         long n = 0;

@@ -9,8 +9,17 @@ import io.javalin.http.HttpStatus;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Supplier;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import seed.annotation.core.Annotator;
 import seed.annotation.core.Catalog;
 import seed.annotation.core.EventCodec;
@@ -19,50 +28,166 @@ import seed.annotation.core.RankingEvent;
 import seed.annotation.core.Submission;
 import seed.annotation.core.SubmissionService;
 import seed.annotation.core.SubmitOutcome;
+import seed.annotation.ingest.Ingester;
 import seed.annotation.stats.Agreement;
 
 /**
  * The annotators' web page and the JSON API behind it (also for tools). Every API call carries the personal token
- * as {@code Authorization: Bearer TOKEN}; annotators see and submit only their own assignments; operators also see
- * agreement stats. Bodies are bounded; every refusal is a 4xx with {@code {"error": reason}} and stores nothing.
+ * ({@code Authorization: Bearer TOKEN}, or Basic with the token as password, see {@link AuthHeader}). Roles: an
+ * annotator ranks its own assignments and sees nothing of others; an operator manages (loads candidates, reads
+ * stats and progress) but does not rank; an auditor reads stats and progress and changes nothing; the importer
+ * submits like an annotator. Every refusal is a 4xx with {@code {"error": reason}} and stores nothing; a 500 never
+ * shows internals (it carries a reference to the server log line).
  *
  * <pre>
+ * GET  /health                                         -> {"status","ingester":{state,lag,last_error}} (503 when down)
  * POST /api/login              {"token"}               -> {"annotator_id","name","role"}
- * GET  /api/items/next                                 -> {"item_id","prompt","responses"} | 204 when none left
- * GET  /api/items/{id}                                 -> same, only for an item assigned to the caller
- * POST /api/submissions        {"item_id","ranking","ties"?,"skip"?,"unsafe"?,"annotator_id"?}
+ * GET  /api/items/next         (rankers)               -> {"item_id","prompt","responses"} | 204 when none left
+ * GET  /api/items/{id}         (rankers)               -> same, only for an item assigned to the caller
+ * POST /api/submissions        (rankers) {"item_id","ranking","ties"?,"skip"?,"unsafe"?,"annotator_id"?,"comment"?}
  *                                                      -> 202 {"event_id","partition","offset"}
- * GET  /api/stats              (operators)             -> agreement report
+ * GET  /api/me/progress        (anyone)                -> {"done","assigned","open"}
+ * GET  /api/guidelines         (anyone)                -> {"markdown"} (null when none configured)
+ * GET  /api/stats              (operators, auditors)   -> agreement report
+ * GET  /api/progress           (operators, auditors)   -> per annotator: assigned, done, agreement
+ * POST /api/items?annotators=N (operators) candidates JSONL body -> {"items","first_item_id"}
  * </pre>
  */
 public final class AnnotationServer implements AutoCloseable {
 
+    private static final Logger log = LoggerFactory.getLogger(AnnotationServer.class);
+
     /** Largest accepted request body. */
     public static final int MAX_BODY_BYTES = 64 * 1024;
 
+    /**
+     * Request budgets. Failed authentications (unknown token, malformed header) per client address per minute;
+     * submissions per token and per address per second (with a burst). Over budget = 429 with Retry-After.
+     */
+    public record Limits(double failedAuthPerMinute, double submitsPerSecondPerToken, double submitsPerSecondPerAddress) {
+        /**
+         * Guessing tokens is slowed to 20 failures a minute per address. Submissions are flood control, not a human
+         * pace: tools (the pipeline's synthetic annotators, importers) submit hundreds a second per token, and one
+         * address may carry a whole team (NAT); the burst is four times the rate per token, twice per address.
+         */
+        public static Limits defaults() {
+            return new Limits(20, 100, 2000);
+        }
+
+        /** For benchmarks that drive thousands of submissions a second from one address. */
+        public static Limits unlimited() {
+            return new Limits(1e9, 1e9, 1e9);
+        }
+    }
+
+    /**
+     * Server settings.
+     *
+     * @param limits       request budgets
+     * @param ingester     the ingester's health when it runs in this process (or null): /health reports it and
+     *                     submissions are refused with 503 while it is down, because they would not be stored
+     * @param tlsKeystore  PKCS12 keystore to serve HTTPS only, or null for plain HTTP
+     * @param tlsPassword  the keystore's password (never logged)
+     * @param guidelines   the project's annotation guidelines (markdown) shown on the page, or null
+     */
+    public record Options(Limits limits, Supplier<Ingester.Health> ingester, Path tlsKeystore, String tlsPassword,
+                          String guidelines) {
+        public static Options defaults() {
+            return new Options(Limits.defaults(), null, null, null, null);
+        }
+
+        public Options withIngester(Supplier<Ingester.Health> h) {
+            return new Options(limits, h, tlsKeystore, tlsPassword, guidelines);
+        }
+
+        public Options withLimits(Limits l) {
+            return new Options(l, ingester, tlsKeystore, tlsPassword, guidelines);
+        }
+
+        public Options withTls(Path keystore, String password) {
+            return new Options(limits, ingester, keystore, password, guidelines);
+        }
+
+        public Options withGuidelines(String markdown) {
+            return new Options(limits, ingester, tlsKeystore, tlsPassword, markdown);
+        }
+
+        @Override
+        public String toString() {
+            return "Options[limits=" + limits + ", ingester=" + (ingester != null) + ", tlsKeystore=" + tlsKeystore
+                    + ", tlsPassword=" + (tlsPassword == null ? "none" : "***") + "]";
+        }
+    }
+
+    private static final Set<String> SUBMISSION_FIELDS = Set.of("item_id", "ranking", "ties", "skip", "unsafe", "annotator_id", "comment");
+
     private final Catalog catalog;
     private final SubmissionService submissions;
+    private final Options options;
+    private final RateLimiter failedAuth;
+    private final RateLimiter submitsPerToken;
+    private final RateLimiter submitsPerAddress;
     private final Javalin app;
+    /** Where the TLS connector listens (set by {@link #start} before Jetty builds its connectors). */
+    private volatile String bindHost;
+    private volatile int bindPort;
 
     public AnnotationServer(Catalog catalog, SubmissionService submissions) {
+        this(catalog, submissions, Options.defaults());
+    }
+
+    public AnnotationServer(Catalog catalog, SubmissionService submissions, Options options) {
         this.catalog = catalog;
         this.submissions = submissions;
+        this.options = options;
+        Limits l = options.limits();
+        this.failedAuth = new RateLimiter(l.failedAuthPerMinute() / 60.0, Math.max(1, l.failedAuthPerMinute()));
+        this.submitsPerToken = new RateLimiter(l.submitsPerSecondPerToken(), Math.max(1, 4 * l.submitsPerSecondPerToken()));
+        this.submitsPerAddress = new RateLimiter(l.submitsPerSecondPerAddress(), Math.max(1, 2 * l.submitsPerSecondPerAddress()));
         this.app = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
             cfg.http.maxRequestSize = MAX_BODY_BYTES;
             cfg.useVirtualThreads = false;
+            if (options.tlsKeystore() != null) {
+                cfg.jetty.addConnector((server, httpConfig) -> {
+                    SslContextFactory.Server ssl = new SslContextFactory.Server();
+                    ssl.setKeyStorePath(options.tlsKeystore().toAbsolutePath().toString());
+                    ssl.setKeyStorePassword(options.tlsPassword());
+                    ssl.setKeyStoreType("PKCS12");
+                    ServerConnector c = new ServerConnector(server, ssl);
+                    c.setHost(bindHost);
+                    c.setPort(bindPort);
+                    return c;
+                });
+            }
         });
-        app.before("/api/*", this::limitBody);
+        app.before(this::limitBody);
+        app.after(this::securityHeaders);
         app.get("/", ctx -> resource(ctx, "index.html", "text/html; charset=utf-8"));
         app.get("/app.js", ctx -> resource(ctx, "app.js", "text/javascript; charset=utf-8"));
         app.get("/app.css", ctx -> resource(ctx, "app.css", "text/css; charset=utf-8"));
+        app.get("/health", this::health);
         app.post("/api/login", this::login);
         app.get("/api/items/next", this::next);
         app.get("/api/items/{id}", this::item);
+        app.post("/api/items", this::load);
         app.post("/api/submissions", this::submit);
+        app.get("/api/me/progress", this::myProgress);
+        app.get("/api/guidelines", ctx -> {
+            auth(ctx);
+            ObjectNode n = EventCodec.JSON.createObjectNode();
+            n.put("markdown", options.guidelines());
+            ctx.contentType("application/json").result(n.toString());
+        });
         app.get("/api/stats", this::stats);
-        app.exception(ApiError.class, (e, ctx) -> error(ctx, e.status, e.getMessage()));
-        app.exception(Exception.class, (e, ctx) -> error(ctx, 500, "internal error: " + e));
+        app.get("/api/progress", this::progress);
+        app.exception(ApiError.class, (e, ctx) -> {
+            if (e.retryAfter > 0) {
+                ctx.header("Retry-After", Long.toString(e.retryAfter));
+            }
+            error(ctx, e.status, e.getMessage());
+        });
+        app.exception(Exception.class, this::internalError);
         app.error(404, ctx -> {
             String body = ctx.result();
             if (body == null || !body.startsWith("{")) {
@@ -72,13 +197,22 @@ public final class AnnotationServer implements AutoCloseable {
         app.error(413, ctx -> error(ctx, 413, "request body larger than " + MAX_BODY_BYTES + " bytes"));
     }
 
-    /** Starts on the given port (0 = a free one) and returns the port. */
+    /** Starts on the given port (0 = a free one) and returns the port (the HTTPS one when TLS is configured). */
     public int start(String host, int port) {
+        bindHost = host;
+        bindPort = port;
         app.start(host, port);
-        return app.port();
+        return port();
     }
 
     public int port() {
+        if (options.tlsKeystore() != null) {
+            for (var c : app.jettyServer().server().getConnectors()) {
+                if (c instanceof ServerConnector sc && sc.getDefaultConnectionFactory().getProtocol().startsWith("SSL")) {
+                    return sc.getLocalPort();
+                }
+            }
+        }
         return app.port();
     }
 
@@ -91,10 +225,16 @@ public final class AnnotationServer implements AutoCloseable {
     static final class ApiError extends RuntimeException {
         private static final long serialVersionUID = 1L;
         final int status;
+        final long retryAfter;
 
         ApiError(int status, String reason) {
+            this(status, reason, 0);
+        }
+
+        ApiError(int status, String reason, long retryAfter) {
             super(reason);
             this.status = status;
+            this.retryAfter = retryAfter;
         }
     }
 
@@ -102,6 +242,45 @@ public final class AnnotationServer implements AutoCloseable {
         ObjectNode n = EventCodec.JSON.createObjectNode();
         n.put("error", reason);
         ctx.status(status).contentType("application/json").result(n.toString());
+    }
+
+    /**
+     * An unexpected failure: logged in full with a reference, answered without internals. A database that cannot be
+     * reached is a 503 (try again), not a 500.
+     */
+    private void internalError(Exception e, Context ctx) {
+        String ref = UUID.randomUUID().toString().substring(0, 8);
+        if (databaseUnavailable(e)) {
+            log.warn("{} {} [ref {}]: database unavailable: {}", ctx.method(), ctx.path(), ref, e.toString());
+            error(ctx, 503, "the database is unavailable; try again shortly (ref " + ref + ")");
+            return;
+        }
+        log.error("{} {} [ref {}] failed", ctx.method(), ctx.path(), ref, e);
+        error(ctx, 500, "internal error (ref " + ref + "; the server log has the details)");
+    }
+
+    private static boolean databaseUnavailable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s && s.getSQLState() != null
+                    && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P"))) {
+                return true;
+            }
+            if (t instanceof java.sql.SQLTransientConnectionException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void securityHeaders(Context ctx) {
+        ctx.header("X-Content-Type-Options", "nosniff");
+        ctx.header("X-Frame-Options", "DENY");
+        ctx.header("Referrer-Policy", "no-referrer");
+        ctx.header("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+        ctx.header("Cache-Control", "no-store");
+        if (options.tlsKeystore() != null) {
+            ctx.header("Strict-Transport-Security", "max-age=31536000");
+        }
     }
 
     private void limitBody(Context ctx) {
@@ -116,21 +295,54 @@ public final class AnnotationServer implements AutoCloseable {
             if (in == null) {
                 throw new ApiError(404, "missing resource " + name);
             }
-            ctx.contentType(type).header("Cache-Control", "no-store")
-                    .header("Content-Security-Policy", "default-src 'self'")
-                    .result(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            ctx.contentType(type).result(new String(in.readAllBytes(), StandardCharsets.UTF_8));
         }
+    }
+
+    /** Refuses the caller's address once it has used up its budget of failed authentications. */
+    private void checkAuthBudget(Context ctx) {
+        String addr = ctx.ip();
+        if (!failedAuth.tryAcquire(addr)) {
+            throw new ApiError(429, "too many failed sign-ins from " + addr + "; wait before trying again",
+                    failedAuth.retryAfterSeconds(addr));
+        }
+    }
+
+    private Annotator authToken(Context ctx, String token) {
+        Optional<Annotator> a = token == null ? Optional.empty() : catalog.authenticate(token);
+        if (a.isEmpty()) {
+            checkAuthBudget(ctx);
+            throw new ApiError(401, token == null ? "missing Authorization: Bearer <token> header" : "unknown token");
+        }
+        return a.get();
     }
 
     private Annotator auth(Context ctx) {
-        String h = ctx.header("Authorization");
-        if (h == null || !h.startsWith("Bearer ")) {
-            throw new ApiError(401, "missing Authorization: Bearer <token> header");
-        }
-        return catalog.authenticate(h.substring(7).trim())
-                .orElseThrow(() -> new ApiError(401, "unknown token"));
+        return authToken(ctx, AuthHeader.token(ctx.header("Authorization")).orElse(null));
     }
 
+    /** The caller, who must be allowed to rank (annotator or importer); others get 403 with the reason. */
+    private Annotator ranker(Context ctx) {
+        Annotator a = auth(ctx);
+        if (!a.mayRank()) {
+            throw new ApiError(403, a.isOperator()
+                    ? "operators manage annotation and do not rank; sign in with an annotator token to rank"
+                    : "auditors read statistics and change nothing; ranking needs an annotator token");
+        }
+        return a;
+    }
+
+    /** The caller, who must be allowed to read statistics (operator or auditor). */
+    private Annotator statsReader(Context ctx) {
+        Annotator a = auth(ctx);
+        if (!a.mayReadStats()) {
+            throw new ApiError(403, "agreement statistics and progress show other annotators' rankings; they are for"
+                    + " operators and auditors, not for " + a.role() + "s");
+        }
+        return a;
+    }
+
+    /** Parses a body as one strict JSON object (no trailing content, no duplicate keys). */
     private static JsonNode body(Context ctx) {
         byte[] b = ctx.bodyAsBytes();
         if (b.length > MAX_BODY_BYTES) {
@@ -143,8 +355,25 @@ public final class AnnotationServer implements AutoCloseable {
             }
             return n;
         } catch (IOException e) {
-            throw new ApiError(400, "malformed JSON: " + EventCodec.firstLine(e.getMessage()));
+            throw new ApiError(400, "malformed JSON: " + EventCodec.firstLine(e instanceof com.fasterxml.jackson.core.JsonProcessingException jp
+                    ? jp.getOriginalMessage() : e.getMessage()));
         }
+    }
+
+    private void health(Context ctx) {
+        ObjectNode n = EventCodec.JSON.createObjectNode();
+        boolean up = true;
+        if (options.ingester() != null) {
+            Ingester.Health h = options.ingester().get();
+            ObjectNode i = n.putObject("ingester");
+            i.put("state", h.state().name().toLowerCase());
+            i.put("lag", h.lag());
+            i.put("last_error", h.lastError());
+            i.put("last_error_at", h.lastErrorAt() == null ? null : h.lastErrorAt().toString());
+            up = h.state().isUp();
+        }
+        n.put("status", up ? "up" : "down");
+        ctx.status(up ? 200 : 503).contentType("application/json").result(n.toString());
     }
 
     private void login(Context ctx) {
@@ -153,7 +382,7 @@ public final class AnnotationServer implements AutoCloseable {
         if (t == null || !t.isTextual()) {
             throw new ApiError(400, "field \"token\" is missing or not a string");
         }
-        Annotator a = catalog.authenticate(t.textValue()).orElseThrow(() -> new ApiError(401, "unknown token"));
+        Annotator a = authToken(ctx, t.textValue());
         ObjectNode n = EventCodec.JSON.createObjectNode();
         n.put("annotator_id", a.id()).put("name", a.name()).put("role", a.role());
         ctx.json(n);
@@ -169,7 +398,7 @@ public final class AnnotationServer implements AutoCloseable {
     }
 
     private void next(Context ctx) {
-        Annotator a = auth(ctx);
+        Annotator a = ranker(ctx);
         Optional<Item> it = catalog.nextItem(a.id());
         if (it.isEmpty()) {
             ctx.status(HttpStatus.NO_CONTENT);
@@ -179,7 +408,7 @@ public final class AnnotationServer implements AutoCloseable {
     }
 
     private void item(Context ctx) {
-        Annotator a = auth(ctx);
+        Annotator a = ranker(ctx);
         long id = parseId(ctx.pathParam("id"));
         Item it = catalog.item(id).orElseThrow(() -> new ApiError(404, "unknown item " + id));
         if (!catalog.isAssigned(id, a.id())) {
@@ -196,22 +425,64 @@ public final class AnnotationServer implements AutoCloseable {
         }
     }
 
-    private void submit(Context ctx) {
+    private void load(Context ctx) throws IOException {
         Annotator a = auth(ctx);
+        if (!a.isOperator()) {
+            throw new ApiError(403, a.isAuditor() ? "auditors read and change nothing; loading candidates is for operators"
+                    : "loading candidates is for operators");
+        }
+        int per;
+        try {
+            per = Integer.parseInt(Optional.ofNullable(ctx.queryParam("annotators")).orElse("3"));
+        } catch (NumberFormatException e) {
+            throw new ApiError(400, "query parameter annotators must be an integer");
+        }
+        if (per < 1 || per > 1000) {
+            throw new ApiError(400, "query parameter annotators must be between 1 and 1000, got " + per);
+        }
+        Catalog.LoadResult r;
+        try {
+            r = catalog.loadCandidatesText(ctx.body(), "body", per);
+        } catch (Catalog.LoadException | IllegalArgumentException e) {
+            throw new ApiError(400, e.getMessage());
+        }
+        ObjectNode n = EventCodec.JSON.createObjectNode();
+        n.put("items", r.itemIds().size()).put("first_item_id", r.itemIds().get(0));
+        ctx.status(201).contentType("application/json").result(n.toString());
+    }
+
+    private void submit(Context ctx) {
+        Annotator a = ranker(ctx);
+        String addr = ctx.ip();
+        if (!submitsPerAddress.tryAcquire(addr)) {
+            throw new ApiError(429, "too many submissions from " + addr, submitsPerAddress.retryAfterSeconds(addr));
+        }
+        String tokenKey = Long.toString(a.id());
+        if (!submitsPerToken.tryAcquire(tokenKey)) {
+            throw new ApiError(429, "too many submissions by annotator " + a.name() + "; slow down",
+                    submitsPerToken.retryAfterSeconds(tokenKey));
+        }
+        if (options.ingester() != null) {
+            Ingester.Health h = options.ingester().get();
+            if (!h.state().isUp()) {
+                throw new ApiError(503, "rankings cannot be stored right now (ingester " + h.state().name().toLowerCase()
+                        + "); try again later");
+            }
+        }
         JsonNode b = body(ctx);
+        for (var it = b.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!SUBMISSION_FIELDS.contains(f)) {
+                throw new ApiError(400, "unknown field \"" + (f.length() > 40 ? f.substring(0, 40) + "..." : f) + "\"");
+            }
+        }
         JsonNode item = b.get("item_id");
         if (item == null || !item.isIntegralNumber() || !item.canConvertToLong()) {
             throw new ApiError(400, "field \"item_id\" is missing or not an integer");
         }
         JsonNode claimed = b.get("annotator_id");
         if (claimed != null && !claimed.isNull() && (!claimed.isIntegralNumber() || claimed.longValue() != a.id())) {
-            throw new ApiError(403, "annotator_id " + claimed + " does not match the annotator of this token");
-        }
-        for (var it = b.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!List.of("item_id", "ranking", "ties", "skip", "unsafe", "annotator_id").contains(f)) {
-                throw new ApiError(400, "unknown field \"" + f + "\"");
-            }
+            throw new ApiError(403, "annotator_id does not match the annotator of this token");
         }
         JsonNode skipNode = b.get("skip");
         if (skipNode != null && !skipNode.isNull() && !skipNode.isBoolean()) {
@@ -231,7 +502,13 @@ public final class AnnotationServer implements AutoCloseable {
         } catch (EventCodec.DecodeException e) {
             throw new ApiError(400, e.getMessage());
         }
-        SubmitOutcome o = submissions.submit(a, new Submission(item.longValue(), ranking, ties, skip, unsafe), "web");
+        JsonNode commentNode = b.get("comment");
+        if (commentNode != null && !commentNode.isNull() && !commentNode.isTextual()) {
+            throw new ApiError(400, "field \"comment\" must be a string");
+        }
+        String comment = commentNode == null || commentNode.isNull() ? null : commentNode.textValue();
+        String source = a.role().equals(Annotator.IMPORTER) ? "import" : "web";
+        SubmitOutcome o = submissions.submit(a, new Submission(item.longValue(), ranking, ties, skip, unsafe, comment), source);
         switch (o) {
             case SubmitOutcome.Accepted acc -> {
                 ObjectNode n = EventCodec.JSON.createObjectNode();
@@ -242,12 +519,35 @@ public final class AnnotationServer implements AutoCloseable {
         }
     }
 
-    private void stats(Context ctx) throws Exception {
+    private void myProgress(Context ctx) {
         Annotator a = auth(ctx);
-        if (!a.isOperator()) {
-            throw new ApiError(403, "agreement stats are for operators");
-        }
+        Catalog.Progress p = catalog.progress(a.id());
+        ObjectNode n = EventCodec.JSON.createObjectNode();
+        n.put("done", p.done()).put("assigned", p.assigned()).put("open", p.open());
+        ctx.contentType("application/json").result(n.toString());
+    }
+
+    private void stats(Context ctx) throws Exception {
+        statsReader(ctx);
         Agreement.Report r = Agreement.compute(catalog.dataSource());
         ctx.contentType("application/json").result(EventCodec.JSON.writeValueAsString(r));
+    }
+
+    private void progress(Context ctx) throws Exception {
+        statsReader(ctx);
+        Agreement.Report r = Agreement.compute(catalog.dataSource());
+        ArrayNode out = EventCodec.JSON.createArrayNode();
+        for (Catalog.AnnotatorProgress p : catalog.progressByAnnotator()) {
+            ObjectNode n = out.addObject();
+            n.put("annotator_id", p.annotatorId()).put("name", p.name()).put("assigned", p.assigned()).put("done", p.done())
+                    .put("open", p.assigned() - p.done());
+            for (Agreement.AnnotatorAgreement x : r.annotators()) {
+                if (x.annotatorId() == p.annotatorId()) {
+                    n.put("spearman_with_others", x.spearmanWithOthers());
+                    n.put("spearman_with_gold", x.spearmanWithGold());
+                }
+            }
+        }
+        ctx.contentType("application/json").result(out.toString());
     }
 }

@@ -4,6 +4,70 @@
   const $ = (id) => document.getElementById(id);
   let token = sessionStorage.getItem("seed.token");
   let item = null;
+  let me = null;
+  let touched = false; // a submit needs a deliberate action: a move, or "the shown order is my ranking"
+
+  // --- safe markdown: text only ever reaches the page through textContent; only these elements are created ---
+  function markdown(el, src) {
+    el.replaceChildren();
+    const parts = String(src).split(/^```[^\n]*\n?/m);
+    parts.forEach((part, i) => {
+      if (i % 2 === 1) { // inside a fence
+        const pre = document.createElement("pre");
+        const code = document.createElement("code");
+        code.textContent = part.replace(/\n$/, "");
+        pre.append(code);
+        el.append(pre);
+        return;
+      }
+      let list = null;
+      for (const block of part.split(/\n{2,}/)) {
+        if (!block.trim()) continue;
+        const lines = block.split("\n");
+        if (lines.every((l) => /^\s*([-*]|\d+\.)\s+/.test(l))) {
+          list = document.createElement(/^\s*\d+\./.test(lines[0]) ? "ol" : "ul");
+          lines.forEach((l) => { const li = document.createElement("li"); inline(li, l.replace(/^\s*([-*]|\d+\.)\s+/, "")); list.append(li); });
+          el.append(list);
+          continue;
+        }
+        const h = /^(#{1,3})\s+(.*)$/.exec(lines[0]);
+        const node = document.createElement(h ? "h" + (h[1].length + 2) : "p");
+        inline(node, h ? h[2] : block);
+        el.append(node);
+      }
+    });
+  }
+
+  // `code`, **bold** and *emphasis*; line breaks kept
+  function inline(el, text) {
+    const re = /(`[^`]+`|\*\*[^*]+\*\*|\*[^*]+\*)/g;
+    let last = 0;
+    let m;
+    const add = (t) => t.split("\n").forEach((seg, i) => { if (i > 0) el.append(document.createElement("br")); if (seg) el.append(document.createTextNode(seg)); });
+    while ((m = re.exec(text)) !== null) {
+      add(text.slice(last, m.index));
+      const tok = m[0];
+      const node = document.createElement(tok.startsWith("`") ? "code" : tok.startsWith("**") ? "strong" : "em");
+      node.textContent = tok.startsWith("**") ? tok.slice(2, -2) : tok.slice(1, -1);
+      el.append(node);
+      last = m.index + tok.length;
+    }
+    add(text.slice(last));
+  }
+
+  // per-annotator, per-item order (position bias): a seeded shuffle, mapped back by data-index on submit
+  function shuffled(n, seed) {
+    let x = seed >>> 0 || 1;
+    const rnd = () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x / 4294967296; };
+    const idx = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [idx[i], idx[j]] = [idx[j], idx[i]]; }
+    return idx;
+  }
+
+  function setTouched(on) {
+    touched = on;
+    $("submit").disabled = !on;
+  }
 
   function status(text, kind) {
     const s = $("status");
@@ -27,7 +91,43 @@
   }
 
   function show(view) {
-    for (const v of ["login-view", "item-view", "done-view"]) $(v).hidden = v !== view;
+    for (const v of ["login-view", "item-view", "done-view", "operator-view"]) $(v).hidden = v !== view;
+  }
+
+  async function signedIn(who) {
+    me = who;
+    $("who").hidden = false;
+    $("who").textContent = who.name + " (" + who.role + ")";
+    try {
+      const g = await api("GET", "/api/guidelines");
+      if (g.data && g.data.markdown) { markdown($("guidelines"), g.data.markdown); $("guidelines-box").hidden = false; }
+    } catch (e) { /* no guidelines configured */ }
+    if (who.role === "operator" || who.role === "auditor") { await loadProgress(); return; }
+    await loadNext();
+  }
+
+  async function loadProgress() {
+    const r = await api("GET", "/api/progress");
+    const body = $("progress-table").querySelector("tbody");
+    body.replaceChildren();
+    const fmt = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(2));
+    for (const p of r.data) {
+      const tr = document.createElement("tr");
+      for (const v of [p.name, p.done, p.assigned, p.open, fmt(p.spearman_with_others), fmt(p.spearman_with_gold)]) {
+        const td = document.createElement("td");
+        td.textContent = String(v);
+        tr.append(td);
+      }
+      body.append(tr);
+    }
+    show("operator-view");
+  }
+
+  async function loadProgressLine() {
+    try {
+      const p = (await api("GET", "/api/me/progress")).data;
+      $("progress").textContent = p.done + " done · " + p.assigned + " assigned · " + p.open + " left";
+    } catch (e) { $("progress").textContent = ""; }
   }
 
   async function login(ev) {
@@ -36,10 +136,8 @@
     try {
       const r = await api("POST", "/api/login", { token });
       sessionStorage.setItem("seed.token", token);
-      $("who").hidden = false;
-      $("who").textContent = r.data.name + " (" + r.data.role + ")";
       status("");
-      await loadNext();
+      await signedIn(r.data);
     } catch (e) {
       token = null;
       status("Sign-in failed: " + e.message, "error");
@@ -55,11 +153,16 @@
     }
     item = r.data;
     $("item-id").textContent = "item " + item.item_id;
-    $("prompt").textContent = item.prompt;
+    markdown($("prompt"), item.prompt);
     const ol = $("responses");
-    ol.innerHTML = "";
-    item.responses.forEach((text, i) => ol.appendChild(row(text, i)));
+    ol.replaceChildren();
+    for (const i of shuffled(item.responses.length, (me ? me.annotator_id : 0) * 1000003 + item.item_id)) {
+      ol.appendChild(row(item.responses[i], i));
+    }
+    setTouched(false);
+    $("comment").value = "";
     show("item-view");
+    loadProgressLine();
   }
 
   function row(text, index) {
@@ -70,8 +173,8 @@
     li.dataset.index = String(index);
     li.setAttribute("aria-label", "Response " + (index + 1));
     const t = document.createElement("div");
-    t.className = "text";
-    t.textContent = text;
+    t.className = "text md";
+    markdown(t, text);
     const controls = document.createElement("div");
     controls.className = "controls";
     const moves = document.createElement("div");
@@ -79,7 +182,7 @@
     const up = button("↑", "up", "Move up", () => move(li, -1));
     const down = button("↓", "down", "Move down", () => move(li, 1));
     moves.append(up, down);
-    const tie = checkbox("tie", "tie with the one above", (on) => li.classList.toggle("tied", on));
+    const tie = checkbox("tie", "tie with the one above", (on) => { li.classList.toggle("tied", on); setTouched(true); });
     const unsafe = checkbox("unsafe", "flag unsafe", (on) => li.classList.toggle("unsafe", on));
     controls.append(moves, tie, unsafe);
     li.append(t, controls); // the rank number in front comes from a CSS counter
@@ -99,6 +202,7 @@
       if (!from || from === li) return;
       const items = Array.from($("responses").children);
       if (items.indexOf(from) < items.indexOf(li)) li.after(from); else li.before(from);
+      setTouched(true);
       from.focus();
     });
     return li;
@@ -131,8 +235,8 @@
   }
 
   function move(li, delta) {
-    if (delta < 0 && li.previousElementSibling) li.previousElementSibling.before(li);
-    if (delta > 0 && li.nextElementSibling) li.nextElementSibling.after(li);
+    if (delta < 0 && li.previousElementSibling) { li.previousElementSibling.before(li); setTouched(true); }
+    if (delta > 0 && li.nextElementSibling) { li.nextElementSibling.after(li); setTouched(true); }
     li.focus();
   }
 
@@ -150,11 +254,26 @@
 
   async function submit(skip) {
     if (!item) return;
+    if (!skip && !touched) {
+      status("Rank first: move at least one response, or confirm with “The shown order is my ranking”.", "error");
+      return;
+    }
     const c = collect();
     const body = skip
       ? { item_id: item.item_id, skip: true, ranking: [], ties: [], unsafe: c.unsafe }
       : { item_id: item.item_id, ranking: c.ranking, ties: c.ties, unsafe: c.unsafe };
+    const note = $("comment").value.trim();
+    if (note) body.comment = note;
     $("submit").disabled = $("skip").disabled = true;
+    // undo window: the ranking leaves the browser only after UNDO_MS, so "Undo" (or Ctrl+Z) takes it back
+    // before anything is claimed or sent to Kafka
+    const undone = await undoWindow(skip);
+    if (undone) {
+      $("skip").disabled = false;
+      $("submit").disabled = !touched;
+      status("Undone: item " + item.item_id + " was not submitted; change what you like.", "ok");
+      return;
+    }
     try {
       const r = await api("POST", "/api/submissions", body);
       status((skip ? "Skipped" : "Submitted") + " item " + item.item_id + " (event " + r.data.event_id + ")", "ok");
@@ -162,17 +281,92 @@
     } catch (e) {
       status("Not submitted: " + e.message, "error");
     } finally {
-      $("submit").disabled = $("skip").disabled = false;
+      $("skip").disabled = false;
+      $("submit").disabled = !touched;
     }
   }
+
+  const UNDO_MS = Number(new URLSearchParams(location.search).get("undo_ms") || 4000);
+  let cancelPending = null;
+
+  function undoWindow(skip) {
+    return new Promise((resolve) => {
+      const bar = $("undo-bar");
+      const end = Date.now() + UNDO_MS;
+      const tick = () => { $("undo-text").textContent = (skip ? "Skipping" : "Submitting") + " in " + Math.max(0, Math.ceil((end - Date.now()) / 1000)) + " s"; };
+      tick();
+      bar.hidden = false;
+      $("item-view").classList.add("pending");
+      const timer = setInterval(tick, 250);
+      const finish = (undone) => {
+        clearInterval(timer);
+        clearTimeout(to);
+        bar.hidden = true;
+        $("item-view").classList.remove("pending");
+        cancelPending = null;
+        resolve(undone);
+      };
+      const to = setTimeout(() => finish(false), UNDO_MS);
+      cancelPending = () => finish(true);
+      $("undo").focus();
+    });
+  }
+
+  function help(open) { $("help").hidden = !open; if (open) $("help-close").focus(); }
+
+  function focused() {
+    const a = document.activeElement;
+    return a && a.closest ? a.closest("#responses li") : null;
+  }
+
+  // every action has a key; none fires while typing in a field
+  document.addEventListener("keydown", (ev) => {
+    if (ev.target && ev.target.id === "comment" && ev.key === "Escape") { ev.target.blur(); return; }
+    if (ev.target && ev.target.id === "comment" && ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); submit(false); return; }
+    if (ev.target && (ev.target.tagName === "INPUT" && ev.target.type !== "checkbox" || ev.target.tagName === "TEXTAREA")) return;
+    if (ev.key === "Escape") { help(false); return; }
+    if (cancelPending && (ev.key === "z" && (ev.ctrlKey || ev.metaKey))) { ev.preventDefault(); cancelPending(); return; }
+    if (cancelPending) return; // nothing else while a submission waits to leave
+    if (ev.key === "?") { ev.preventDefault(); help($("help").hidden); return; }
+    if ($("item-view").hidden || !$("help").hidden) return;
+    const lis = Array.from($("responses").children);
+    const cur = focused();
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); submit(false); return; }
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (/^[1-9]$/.test(ev.key) && lis[Number(ev.key) - 1]) { ev.preventDefault(); lis[Number(ev.key) - 1].focus(); return; }
+    if (ev.key === "j" || ev.key === "k") {
+      ev.preventDefault();
+      const i = cur ? lis.indexOf(cur) : -1;
+      const n = ev.key === "j" ? Math.min(lis.length - 1, i + 1) : Math.max(0, i - 1);
+      if (lis[n]) lis[n].focus();
+      return;
+    }
+    if ((ev.key === "t" || ev.key === "u") && cur) {
+      ev.preventDefault();
+      const box = cur.querySelector(ev.key === "t" ? "input.tie" : "input.unsafe");
+      if (ev.key === "t" && !cur.previousElementSibling) return;
+      box.click();
+      cur.focus();
+      return;
+    }
+    if (ev.key === "o") { ev.preventDefault(); setTouched(true); status("Shown order confirmed; submit with Ctrl+Enter.", "ok"); return; }
+    if (ev.key === "s") { ev.preventDefault(); submit(true); return; }
+    if (ev.key === "c") { ev.preventDefault(); $("comment").focus(); return; }
+    if (ev.key === "g" && !$("guidelines-box").hidden) { ev.preventDefault(); $("guidelines-box").open = !$("guidelines-box").open; }
+  });
 
   $("login-form").addEventListener("submit", login);
   $("submit").addEventListener("click", () => submit(false));
   $("skip").addEventListener("click", () => submit(true));
+  $("undo").addEventListener("click", () => { if (cancelPending) cancelPending(); });
+  $("keep").addEventListener("click", () => { setTouched(true); status("Shown order confirmed.", "ok"); });
+  $("help-open").addEventListener("click", () => help(true));
+  $("help-close").addEventListener("click", () => help(false));
+  $("progress-refresh").addEventListener("click", () => loadProgress().catch((e) => status(e.message, "error")));
   $("refresh").addEventListener("click", () => loadNext().catch((e) => status(e.message, "error")));
   if (token) {
     api("POST", "/api/login", { token })
-      .then((r) => { $("who").hidden = false; $("who").textContent = r.data.name + " (" + r.data.role + ")"; return loadNext(); })
+      .then((r) => signedIn(r.data))
       .catch(() => { token = null; sessionStorage.removeItem("seed.token"); show("login-view"); });
   }
 })();

@@ -1,0 +1,168 @@
+package seed.annotation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import seed.annotation.cli.AnnotateCommand;
+import seed.annotation.core.EventCodec;
+import seed.annotation.infra.InfraConfig;
+
+/**
+ * {@code kill -9} of {@code seed annotate serve} (embedded Kafka and PostgreSQL in it) while annotators submit over
+ * HTTP, then one restart: it must succeed the first time (the orphaned PostgreSQL is reclaimed), every acknowledged
+ * ranking ends up stored exactly once, and no assignment stays stranded as submitted without a stored event.
+ */
+class ServeCrashTest {
+
+    @TempDir
+    Path dir;
+    final List<Process> forked = new ArrayList<>();
+
+    @AfterEach
+    void killForked() throws InterruptedException {
+        for (Process p : forked) {
+            if (p.isAlive()) {
+                p.destroyForcibly();
+                p.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** Starts serve in its own JVM and returns its port once it prints the "serving" line. */
+    private int serve(Path data, List<String> output) throws Exception {
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dseed.kafka.delivery-timeout-ms=3000", "-Dseed.claims.release-after-ms=5000",
+                "-cp", System.getProperty("java.class.path"), AnnotateCommand.class.getName(), "serve", "--port", "0",
+                "--data-dir", data.toString(), "--instance-id", "crash-test");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        forked.add(p);
+        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        long deadline = System.currentTimeMillis() + 120_000;
+        String line;
+        while (System.currentTimeMillis() < deadline && (line = r.readLine()) != null) {
+            output.add(line);
+            if (line.startsWith("serving http://")) {
+                Thread drain = new Thread(() -> {
+                    try {
+                        r.lines().forEach(output::add);
+                    } catch (RuntimeException e) {
+                        // process gone
+                    }
+                });
+                drain.setDaemon(true);
+                drain.start();
+                return Integer.parseInt(line.replaceAll("serving http://[^:]+:(\\d+)/.*", "$1"));
+            }
+        }
+        throw new AssertionError("serve did not start: " + String.join("\n", output));
+    }
+
+    @Test
+    void killDashNineDuringLoadThenOneRestart() throws Exception {
+        Path data = dir.resolve("data");
+        List<String> tokens = new ArrayList<>();
+        try (Annotation a = Annotation.start(InfraConfig.embedded(data))) {
+            a.loadCandidates(Fixtures.candidates(dir, 400, 2, null), 1);
+            for (int i = 0; i < 8; i++) {
+                tokens.add(a.addAnnotator("crash-" + i, "annotator").token());
+            }
+        }
+        List<String> out1 = java.util.Collections.synchronizedList(new ArrayList<>());
+        int port = serve(data, out1);
+        Process first = forked.get(0);
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        Set<UUID> acked = ConcurrentHashMap.newKeySet();
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Thread> clients = new ArrayList<>();
+        for (String token : tokens) {
+            Thread t = new Thread(() -> {
+                while (!stop.get()) {
+                    try {
+                        HttpResponse<String> next = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/items/next"))
+                                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(10)).build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        if (next.statusCode() != 200) {
+                            Thread.sleep(next.statusCode() == 429 ? 200 : 50);
+                            continue;
+                        }
+                        long item = EventCodec.JSON.readTree(next.body()).get("item_id").longValue();
+                        HttpResponse<String> sub = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/submissions"))
+                                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(10))
+                                .POST(HttpRequest.BodyPublishers.ofString("{\"item_id\": " + item + ", \"ranking\": [1, 0]}")).build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        if (sub.statusCode() == 202) {
+                            acked.add(UUID.fromString(EventCodec.JSON.readTree(sub.body()).get("event_id").asText()));
+                        } else if (sub.statusCode() == 429) {
+                            Thread.sleep(200);
+                        }
+                    } catch (Exception e) {
+                        return; // the server died
+                    }
+                }
+            });
+            t.start();
+            clients.add(t);
+        }
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (acked.size() < 120 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        first.destroyForcibly(); // SIGKILL, in the middle of the load
+        first.waitFor(30, TimeUnit.SECONDS);
+        stop.set(true);
+        for (Thread t : clients) {
+            t.join(20_000);
+        }
+        assertTrue(acked.size() >= 120, "load was running when killed: " + acked.size() + " acknowledged");
+
+        // one restart, which must succeed the first time despite the orphaned PostgreSQL
+        List<String> out2 = java.util.Collections.synchronizedList(new ArrayList<>());
+        serve(data, out2);
+        Process second = forked.get(1);
+        // the new ingester takes the killed one's partitions at once (same static instance id), ingests what Kafka
+        // holds, then releases claims older than 5 s whose event is nowhere
+        long until = System.currentTimeMillis() + 90_000;
+        while (System.currentTimeMillis() < until
+                && out2.stream().noneMatch(l -> l.contains("first claim reconciliation done"))) {
+            Thread.sleep(200);
+        }
+        second.destroy(); // SIGTERM: a clean stop
+        assertTrue(second.waitFor(60, TimeUnit.SECONDS), "serve stops on SIGTERM");
+
+        try (Annotation a = Annotation.start(InfraConfig.embedded(data))) {
+            a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+            var ds = a.infra().dataSource();
+            long strandedAfterRestart = Fixtures.count(ds, "SELECT count(*) FROM assignments a WHERE a.submitted_event_id IS NOT NULL"
+                    + " AND NOT EXISTS (SELECT 1 FROM ranking_events r WHERE r.item_id = a.item_id AND r.annotator_id = a.annotator_id)");
+            System.err.println("stranded after the restarted serve: " + strandedAfterRestart);
+            for (UUID id : acked) {
+                assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE event_id = ?", id),
+                        "acknowledged ranking " + id + " stored once");
+            }
+            assertEquals(0, Fixtures.count(ds, "SELECT count(*) FROM assignments a WHERE a.submitted_event_id IS NOT NULL"
+                    + " AND NOT EXISTS (SELECT 1 FROM ranking_events r WHERE r.item_id = a.item_id AND r.annotator_id = a.annotator_id)"),
+                    "no stranded assignment; restart output:\n" + String.join("\n", out2));
+            assertEquals(Fixtures.count(ds, "SELECT count(*) FROM ranking_events"),
+                    Fixtures.count(ds, "SELECT count(DISTINCT (item_id, annotator_id)) FROM ranking_events"));
+        }
+    }
+}
