@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import seed.stages.checkpoint.HostTensor;
 import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
+import seed.stages.model.KvCache;
 import seed.stages.model.NoGrad;
 import seed.stages.rlhf.RewardFunction;
 import seed.stages.tokenizer.Tokenizer;
@@ -146,6 +147,79 @@ public final class RewardModel implements RewardFunction {
         NDArray last = hidden.get(new NDIndex(":, -1, :"));
         // last is the first operand so every result lands in the caller's manager, not the head's
         return last.mul(headWeight).sum(new int[] {1}).add(headBias);
+    }
+
+    /**
+     * The same raw scores as {@link #rawScores(NDManager, List)} for {@code sequences} that come in groups of
+     * {@code groupSizes[g]} consecutive sequences sharing a prompt, computing each group's shared prefix once: the
+     * prefixes run as one batch into a KV cache, each response's row of the cache is a (differentiable) view of its
+     * group's row, and the responses run on top of it. Gradients flow through both parts, so for training this is
+     * the per-sequence loss at a fraction of the cost when prompts are long (K responses: the prompt once, not K
+     * times). The shared prefix is the longest common token prefix of the group (so sequences cut from the left to
+     * the context share less, or nothing, and still score exactly), leaving each response at least one own token.
+     */
+    public NDArray groupedRawScores(NDManager manager, List<int[]> sequences, int[] groupSizes) {
+        int groups = groupSizes.length;
+        int[] groupOf = new int[sequences.size()];
+        int[] shared = new int[groups];
+        int longestPrefix = 0;
+        int longestRest = 1;
+        for (int g = 0, start = 0; g < groups; start += groupSizes[g], g++) {
+            int[] first = sequences.get(start);
+            int common = first.length - 1;
+            for (int i = start; i < start + groupSizes[g]; i++) {
+                int[] s = sequences.get(i);
+                int k = 0;
+                while (k < common && k < s.length - 1 && s[k] == first[k]) {
+                    k++;
+                }
+                common = k;
+                groupOf[i] = g;
+            }
+            shared[g] = Math.max(common, 0);
+            longestPrefix = Math.max(longestPrefix, shared[g]);
+            for (int i = start; i < start + groupSizes[g]; i++) {
+                longestRest = Math.max(longestRest, sequences.get(i).length - shared[g]);
+            }
+        }
+        if (groupOf.length != Arrays.stream(groupSizes).sum()) {
+            throw new IllegalArgumentException(sequences.size() + " sequences but groups of " + Arrays.toString(groupSizes));
+        }
+        KvCache prefixes = backbone.newCache(manager, groups);
+        if (longestPrefix > 0) {
+            List<int[]> heads = new ArrayList<>();
+            for (int g = 0, start = 0; g < groups; start += groupSizes[g], g++) {
+                heads.add(Arrays.copyOf(sequences.get(start), shared[g]));
+            }
+            NDArray[] ids = leftPadded(manager, heads, longestPrefix);
+            backbone.hidden(ids[0], ids[1], prefixes);
+        }
+        List<int[]> rests = new ArrayList<>();
+        for (int i = 0; i < sequences.size(); i++) {
+            int[] s = sequences.get(i);
+            rests.add(Arrays.copyOfRange(s, shared[groupOf[i]], s.length));
+        }
+        NDArray[] ids = leftPadded(manager, rests, longestRest);
+        NDArray hidden = backbone.hidden(ids[0], ids[1], prefixes.select(manager, groupOf));
+        NDArray last = hidden.get(new NDIndex(":, -1, :"));
+        return last.mul(headWeight).sum(new int[] {1}).add(headBias);
+    }
+
+    /** Token ids (B, length) int64 and mask (B, length) float, left-padded: padding first, then the tokens. */
+    private static NDArray[] leftPadded(NDManager manager, List<int[]> sequences, int length) {
+        int batch = sequences.size();
+        long[] ids = new long[batch * length];
+        float[] mask = new float[batch * length];
+        for (int b = 0; b < batch; b++) {
+            int[] s = sequences.get(b);
+            int pad = length - s.length;
+            for (int t = 0; t < s.length; t++) {
+                ids[b * length + pad + t] = s[t];
+                mask[b * length + pad + t] = 1f;
+            }
+        }
+        Shape shape = new Shape(batch, length);
+        return new NDArray[] {manager.create(ids, shape), manager.create(mask, shape)};
     }
 
     /** Raw scores as floats, without gradients, in batches. */

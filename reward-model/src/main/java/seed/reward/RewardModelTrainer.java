@@ -303,7 +303,8 @@ public final class RewardModelTrainer {
         float loss, acc;
         try (NDManager m = NDManager.newBaseManager();
              GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray scores = model.rawScores(m, seqs);
+            // each group's prompt is computed once for its K responses (equal to rawScores to 1e-5: SharedPrefixTest)
+            NDArray scores = model.groupedRawScores(m, seqs, batch.stream().mapToInt(g -> g.sequences().size()).toArray());
             NDArray diff = pairDifferences(m, scores, pairs, seqs.size());
             NDArray l = softplusNeg(diff).mean();
             gc.backward(l);

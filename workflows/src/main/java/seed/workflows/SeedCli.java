@@ -47,6 +47,7 @@ public final class SeedCli implements Runnable {
         // -- annotation
         cli.addSubcommand("annotate", new seed.annotation.cli.AnnotateCommand());
 
+        cli.addSubcommand("export", new seed.stages.cli.ExportCommand());
         CommandLine bench = new CommandLine(new BenchCommand());
         // Benchmarks (`seed bench NAME`), one line each, grouped by module.
         // -- stages bench
@@ -54,6 +55,7 @@ public final class SeedCli implements Runnable {
         bench.addSubcommand("generate", new seed.stages.cli.BenchGenerateCommand());
         // -- reward-model / rlhf bench
         bench.addSubcommand("rlhf", new seed.reward.cli.RlhfBenchCommand());
+        bench.addSubcommand("reward", new seed.reward.cli.RewardBenchCommand());
         // -- annotation bench
         bench.addSubcommand("ingest", new seed.annotation.bench.IngestBenchCommand());
         bench.addSubcommand("submit", new seed.annotation.bench.SubmitBenchCommand());

@@ -80,6 +80,9 @@ public final class RewardCommand implements Runnable {
         @picocli.CommandLine.Mixin
         seed.stages.cli.TruncationOptions truncation;
 
+        @picocli.CommandLine.Mixin
+        seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
+
         @Override
         public Integer call() throws Exception {
             RewardSettings d = RewardSettings.defaults(base, rankings, out);
@@ -87,6 +90,7 @@ public final class RewardCommand implements Runnable {
                     d.weightDecay(), d.clipNorm(), heldOut, evalEvery, checkpointEvery, seed, d.logEveryMs(), patience,
                     truncation.truncation());
             Threads.configure(threads);
+            compute.apply();
             RewardResult r = RewardModelTrainer.train(s, System.out, 0);
             System.out.printf("model=%s%nmetrics=%s%nchart=%s%n", r.modelDir(), r.metrics(), r.chart());
             System.out.printf("train_pairs=%d held_out_pairs=%d val_loss=%.4f norm_mean=%.4f norm_std=%.4f%n",

@@ -32,10 +32,12 @@ public final class BenchGenerateCommand implements Callable<Integer> {
     @Option(names = "--repeats", description = "Runs per mode; the best is kept (default: ${DEFAULT-VALUE}).")
     int repeats = 3;
     @Option(names = "--threads", description = "default: ${DEFAULT-VALUE}") int threads = 1;
+    @picocli.CommandLine.Mixin ComputeOptions compute = new ComputeOptions();
 
     @Override
     public Integer call() throws Exception {
         Threads.configure(threads);
+        compute.apply();
         Tokenizer tokenizer = Checkpoints.loadTokenizer(model);
         try (Gpt gpt = Checkpoints.loadModel(model)) {
             Generator generator = new Generator(gpt, tokenizer);

@@ -15,6 +15,7 @@ import seed.stages.data.TextCorpus;
 import seed.stages.metrics.Memory;
 import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
+import seed.stages.model.Precision;
 import seed.stages.tokenizer.ByteTokenizer;
 import seed.stages.train.Threads;
 import seed.stages.train.TrainSettings;
@@ -23,7 +24,9 @@ import seed.stages.train.Trainer;
 /**
  * {@code seed bench train}: median training-step throughput at a given shape, byte vocabulary, Adam, the same
  * measurement as the PyTorch reference trainer (forward + backward + optimizer step, batch sampling excluded).
- * With {@code --reference} it runs that trainer right after, with the same shape and threads, and prints the ratio.
+ * With {@code --reference} it alternates with that trainer ({@code --rounds} times: Seed, PyTorch, Seed, ...) at the
+ * same shape, threads and precision, because on a shared machine only side-by-side numbers compare; it prints the
+ * medians, the range of the per-round ratios and the median ratio.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Training throughput benchmark; prints tokens_per_s=, step_ms=, peak_rss_mib= (name=value).")
@@ -40,6 +43,11 @@ public final class BenchTrainCommand implements Callable<Integer> {
     @Option(names = "--steps", description = "Timed steps (default: ${DEFAULT-VALUE}).") int steps = 100;
     @Option(names = "--warmup", description = "Untimed steps first (default: ${DEFAULT-VALUE}).") int warmup = 5;
     @Option(names = "--threads", description = "default: ${DEFAULT-VALUE}") int threads = 1;
+    @Option(names = "--precision", description = "fp32 or bf16 (default: ${DEFAULT-VALUE}); the reference then runs "
+            + "under torch.autocast(bfloat16).") String precision = "fp32";
+    @Option(names = "--device", description = "auto, cpu, gpu, gpu:N (default: ${DEFAULT-VALUE}).") String device = "auto";
+    @Option(names = "--rounds", description = "Alternating Seed/reference rounds with --reference "
+            + "(default: ${DEFAULT-VALUE}).") int rounds = 1;
 
     @Option(names = "--reference", description = "Also run this PyTorch reference script (torch_reference.py) with "
             + "the same shape and threads, and print torch_tokens_per_s= and ratio=.")
@@ -55,31 +63,63 @@ public final class BenchTrainCommand implements Callable<Integer> {
         // The reference trains on raw bytes (vocabulary 256); ours adds 3 special tokens, which costs nothing.
         GptConfig config = new GptConfig(tokenizer.vocabSize(), context, layers, dModel, heads);
         TrainSettings settings = new TrainSettings(warmup + steps, batch, 1e-3f, 1e-3f, 0, 0f, 0f, 1_000_000, 1_000_000,
-                1, 0, 1_000_000);
+                1, 0, 1_000_000, Precision.parse(precision), device);
         TextCorpus data = new TextCorpus(TextCorpus.tokenize(corpus, tokenizer), 0.1, batch, context, 0, 1);
-        double[] timed;
-        try (Gpt model = Gpt.initialize(config, 0)) {
-            timed = new Trainer("bench", model, tokenizer, data, settings, Files.createTempDirectory("seed-bench"),
-                    System.err).timeSteps(warmup, steps);
+        List<Double> seed = new ArrayList<>();
+        List<Double> torch = new ArrayList<>();
+        double lastLoss = Double.NaN;
+        for (int round = 0; round < (reference == null ? 1 : rounds); round++) {
+            double[] timed;
+            try (Gpt model = Gpt.initialize(config, 0)) {
+                timed = new Trainer("bench", model, tokenizer, data, settings,
+                        Files.createTempDirectory("seed-bench"), System.err).timeSteps(warmup, steps);
+            }
+            double[] seconds = Arrays.copyOf(timed, steps);
+            Arrays.sort(seconds);
+            seed.add(batch * context / seconds[steps / 2]);
+            lastLoss = timed[steps];
+            System.err.printf("round %d: seed %.0f tokens/s%n", round + 1, seed.get(round));
+            if (reference != null) {
+                torch.add(runReference());
+                System.err.printf("round %d: torch %.0f tokens/s (ratio %.3f)%n", round + 1, torch.get(round),
+                        seed.get(round) / torch.get(round));
+            }
         }
-        double[] seconds = Arrays.copyOf(timed, steps);
-        Arrays.sort(seconds);
-        double median = seconds[steps / 2];
-        double tokensPerSecond = batch * context / median;
-        System.out.printf("params=%d threads=%d%n", config.parameterCount(), threads);
+        double tokensPerSecond = median(seed);
+        System.out.printf("params=%d threads=%d precision=%s%n", config.parameterCount(), threads,
+                settings.precision().name().toLowerCase(java.util.Locale.ROOT));
         System.out.printf("tokens_per_s=%.0f%nstep_ms=%.1f%nfinal_loss=%.4f%npeak_rss_mib=%d%n", tokensPerSecond,
-                median * 1000, timed[steps], Memory.peakRssMib());
+                batch * context / tokensPerSecond * 1000, lastLoss, Memory.peakRssMib());
         if (reference != null) {
-            double torch = runReference();
-            System.out.printf("torch_tokens_per_s=%.0f%nratio=%.3f%n", torch, tokensPerSecond / torch);
+            List<Double> ratios = new ArrayList<>();
+            for (int i = 0; i < seed.size(); i++) {
+                ratios.add(seed.get(i) / torch.get(i));
+            }
+            System.out.printf("tokens_per_s_rounds=%s%ntorch_tokens_per_s_rounds=%s%n", join(seed), join(torch));
+            System.out.printf("torch_tokens_per_s=%.0f%nratio=%.3f%nratio_min=%.3f%nratio_max=%.3f%n", median(torch),
+                    median(ratios), java.util.Collections.min(ratios), java.util.Collections.max(ratios));
         }
         return 0;
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        java.util.Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    private static String join(List<Double> values) {
+        return String.join(",", values.stream().map(v -> String.format("%.0f", v)).toList());
     }
 
     private double runReference() throws Exception {
         List<String> command = new ArrayList<>(List.of(python, reference.toString(), "--corpus", corpus.toString(),
                 "--layers", "" + layers, "--d-model", "" + dModel, "--heads", "" + heads, "--context", "" + context,
                 "--batch", "" + batch, "--steps", "" + steps, "--warmup", "" + warmup, "--threads", "" + threads));
+        if (Precision.parse(precision) == Precision.BF16) {
+            command.add("--bf16");
+        }
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         double tokens = Double.NaN;
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(),

@@ -26,11 +26,14 @@ public final class CandidatesCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "default: ${DEFAULT-VALUE}") long seed = 1;
     @Option(names = "--threads", description = "default: ${DEFAULT-VALUE}") int threads = 1;
     @picocli.CommandLine.Mixin TruncationOptions truncation;
+    @picocli.CommandLine.Mixin
+    seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
 
     @Override
     public Integer call() throws Exception {
         Truncation t = truncation.truncation();
         Threads.configure(threads);
+        compute.apply();
         SamplingSettings sampling = new SamplingSettings(temperature, 0, 1f, maxNewTokens, List.of(), seed, true);
         Candidates.Result r = Candidates.generate(model, prompts, k, sampling, t, out, System.out);
         System.out.printf("checkpoint_sha256=%s%nprompts=%d%nresponses=%d%ncandidates=%s%n", r.checkpointSha256(),

@@ -56,12 +56,17 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "libtorch intra-op threads (default: ${DEFAULT-VALUE}).")
     int threads = 1;
 
+    @picocli.CommandLine.Mixin
+
+    seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
+
     @Override
     public Integer call() throws Exception {
         if (samples < 1) {
             throw new IllegalArgumentException("--samples must be at least 1, got " + samples);
         }
         Threads.configure(threads);
+        compute.apply();
         Tokenizer tokenizer = Checkpoints.loadTokenizer(model);
         try (Gpt gpt = Checkpoints.loadModel(model)) {
             Generator generator = new Generator(gpt, tokenizer);

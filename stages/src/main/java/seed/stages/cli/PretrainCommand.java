@@ -39,6 +39,10 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Checkpoint or run folder to continue from.")
     Path resume;
 
+    @Option(names = "--init", description = "Start from a Hugging Face GPT-2 folder (seed export --format hf, or "
+            + "GPT-2 style weights with Seed's special tokens): its weights, shape and tokenizer.")
+    Path init;
+
     @Mixin
     TrainOptions train;
 
@@ -46,7 +50,7 @@ public final class PretrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Threads.configure(train.threads);
         TrainResult result = Pretraining.run(new PretrainRequest(corpus, out, tokenizer, context, layers, dModel, heads,
-                train.settings(), resume, train.stopAt), System.out);
+                train.settings(), resume, train.stopAt, init), System.out);
         System.out.printf("checkpoint=%s%nmetrics=%s%nchart=%s%n", result.checkpoint(), result.metrics(),
                 result.lossChart());
         System.out.printf("val_loss=%.4f%n", result.valLoss());

@@ -127,6 +127,9 @@ public final class RlhfCommand implements Callable<Integer> {
     @Mixin
     TruncationOptions truncation;
 
+    @picocli.CommandLine.Mixin
+    seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
+
     /** The settings these flags describe (defaults for everything not on the command line). */
     PpoSettings settings() {
         if (!guard.equals("stop") && !guard.equals("warn")) {
@@ -159,6 +162,7 @@ public final class RlhfCommand implements Callable<Integer> {
         PpoSettings s = settings();
         Evaluator evaluator = evaluator(check);
         Threads.configure(threads);
+        compute.apply();
         PpoResult r;
         try (RewardFunction rm = loader.load(reward)) {
             r = PpoTrainer.train(s, rm, evaluator, truncation.truncation(), System.out, stopAt);

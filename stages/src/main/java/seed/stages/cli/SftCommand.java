@@ -19,8 +19,12 @@ import seed.stages.train.TrainResult;
                 + "--truncate-response (TRL's meanings) or refused naming the line.")
 public final class SftCommand implements Callable<Integer> {
 
-    @Option(names = "--base", required = true, description = "Pretrained checkpoint or run folder.")
+    @Option(names = "--base", description = "Pretrained checkpoint or run folder (or --from-hf).")
     Path base;
+
+    @Option(names = "--from-hf", description = "Start from a Hugging Face GPT-2 folder instead of --base "
+            + "(imported into OUT/hf-import/).")
+    Path fromHf;
 
     @Option(names = "--data", required = true, description = "JSONL file of {\"prompt\", \"response\"} or {\"messages\"}.")
     Path data;
@@ -41,6 +45,12 @@ public final class SftCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Truncation t = truncation.truncation();
         Threads.configure(train.threads);
+        if ((base == null) == (fromHf == null)) {
+            throw new IllegalArgumentException("give exactly one of --base and --from-hf");
+        }
+        if (fromHf != null) {
+            base = seed.stages.model.HuggingFace.importAsCheckpoint(fromHf, out.resolve("hf-import"));
+        }
         TrainResult result = Sft.run(new SftRequest(base, data, out, train.settings(), t, resume, train.stopAt), System.out);
         System.out.printf("checkpoint=%s%nmetrics=%s%nchart=%s%n", result.checkpoint(), result.metrics(),
                 result.lossChart());

@@ -1,6 +1,7 @@
 package seed.stages.cli;
 
 import picocli.CommandLine.Option;
+import seed.stages.model.Precision;
 import seed.stages.train.TrainSettings;
 
 /** The optimisation flags shared by {@code seed pretrain} and {@code seed sft} (a picocli mixin). */
@@ -48,8 +49,16 @@ public final class TrainOptions {
             + "machine over); --resume continues. 0 = run to the end (default).")
     long stopAt = 0;
 
+    @Option(names = "--precision", description = "fp32 or bf16 (mixed precision: fp32 master weights and AdamW "
+            + "moments, bf16 matmuls). Default: ${DEFAULT-VALUE}.")
+    String precision = "fp32";
+
+    @Option(names = "--device", description = "auto (GPU 0 if libtorch sees one, else the CPU), cpu, gpu or gpu:N. "
+            + "Default: ${DEFAULT-VALUE}.")
+    String device = "auto";
+
     public TrainSettings settings() {
         return new TrainSettings(steps, batch, lr, minLr != null ? minLr : lr / 10, warmup, weightDecay, clip,
-                evalEvery, checkpointEvery, keep, seed, 2000);
+                evalEvery, checkpointEvery, keep, seed, 2000, Precision.parse(precision), device);
     }
 }

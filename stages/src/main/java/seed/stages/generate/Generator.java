@@ -80,7 +80,7 @@ public final class Generator {
             samplers[b] = new Sampler(settings, settings.seed() + b);
             produced.add(new ArrayList<>());
         }
-        try (NDManager manager = NDManager.newBaseManager()) {
+        try (NDManager manager = NDManager.newBaseManager(model.device())) {
             KvCache cache = null;
             int[] next = null;
             for (int step = 0; step < maxNew && !allDone(reasons); step++) {
@@ -129,16 +129,19 @@ public final class Generator {
         int batch = sequences.size();
         int longest = sequences.stream().mapToInt(p -> p.length).max().orElse(1);
         long[] ids = new long[batch * longest];
-        boolean[][] real = new boolean[batch][longest];
+        float[] mask = new float[batch * longest];
+        boolean padded = false;
         for (int b = 0; b < batch; b++) {
             int[] p = sequences.get(b);
             int pad = longest - p.length;
+            padded |= pad > 0;
             for (int t = 0; t < longest; t++) {
                 ids[b * longest + t] = t < pad ? tokenizer.endOfTextId() : p[t - pad];
-                real[b][t] = t >= pad;
+                mask[b * longest + t] = t < pad ? 0f : 1f;
             }
         }
-        return model.forwardCached(m.create(ids, new Shape(batch, longest)), real, cache);
+        Shape shape = new Shape(batch, longest);
+        return model.forward(m.create(ids, shape), padded ? m.create(mask, shape) : null, cache);
     }
 
     /** With the cache: one new token per sequence. */
@@ -148,7 +151,7 @@ public final class Generator {
         for (int b = 0; b < batch; b++) {
             ids[b] = next[b];
         }
-        return model.forwardCached(m.create(ids, new Shape(batch, 1)), null, cache);
+        return model.forward(m.create(ids, new Shape(batch, 1)), null, cache);
     }
 
     /** The last {@code limit} tokens of prompt + produced, per sequence (nanoGPT's crop to the context). */

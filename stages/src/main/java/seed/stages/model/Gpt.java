@@ -1,5 +1,6 @@
 package seed.stages.model;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -16,16 +17,21 @@ import seed.stages.checkpoint.HostTensor;
 
 /**
  * A decoder-only transformer of GPT-2's shape: token + learned position embeddings, pre-LayerNorm blocks of causal
- * multi-head attention and a GELU MLP (4x wide), a final LayerNorm and an untied linear head.
+ * multi-head attention and a GELU MLP (4x wide), a final LayerNorm and a linear head (untied and exact GELU by
+ * default; GPT-2's tied embeddings and tanh GELU as {@link GptConfig} options, for Hugging Face interop).
  *
  * <p>The whole model is this file, written with raw DJL NDArray ops on the PyTorch engine (fused {@code linear},
  * {@code layerNorm} and {@code embedding} kernels) so that nothing is hidden behind a framework. Parameters live in the
  * model's own NDManager as an ordered name -> array map with gradients attached; every activation lives in the
  * manager of the input tokens, so a caller closes one per-step manager and leaks nothing.
  *
- * <p>Three entry points: {@link #forward} for training (whole sequences, optional left-padding mask),
- * {@link #hidden}/{@link #logits} for heads that sit on the final hidden states (value head, reward head), and
- * {@link #forwardCached} for generation with a {@link KvCache}.
+ * <p>One forward path, {@link #hidden(NDArray, NDArray, KvCache)} (logits: {@link #forward(NDArray, NDArray, KvCache)}):
+ * without a cache it is the training path; with a {@link KvCache} new tokens attend to the cached keys and values
+ * and append their own (generation, and the reward model's shared prompt prefix). {@link #logits} is the head on
+ * its own for heads that sit on the final hidden states (value head, reward head).
+ *
+ * <p>{@link #setPrecision} switches the matrix products to bf16 (see {@link Precision}); {@link #moveTo} places the
+ * parameters on a device, and inputs from another device are copied to it.
  */
 public final class Gpt implements AutoCloseable {
 
@@ -33,14 +39,73 @@ public final class Gpt implements AutoCloseable {
 
     private final GptConfig config;
     private final NDManager manager;
+    /** Mutable only through {@link #moveTo}; callers see the read-only view {@link #parameters()}. */
+    private final Map<String, NDArray> parameterArrays;
     private final Map<String, NDArray> parameters;
     /** Causal attention biases by sequence length, created once per length in the model's manager (read-only). */
     private final Map<Long, NDArray> causalBiases = new ConcurrentHashMap<>();
+    private volatile Precision precision = Precision.FP32;
+    private volatile Device device;
+
+    /** What models created from now on in this process compute in (the --precision / --device flags set these). */
+    private static volatile Precision defaultPrecision = Precision.FP32;
+    private static volatile Device defaultDevice;
+
+    /**
+     * Sets the precision and device every model created afterwards in this process starts with (the flags of commands
+     * whose stages load their own models: generate, candidates, reward, rlhf). Trainers that take {@code TrainSettings}
+     * apply the settings' own precision and device instead. null device = DJL's default (the best available).
+     */
+    public static void setProcessDefaults(Precision precision, Device device) {
+        defaultPrecision = precision;
+        defaultDevice = device;
+    }
 
     private Gpt(GptConfig config, NDManager manager, Map<String, NDArray> parameters) {
         this.config = config;
         this.manager = manager;
+        this.parameterArrays = parameters;
         this.parameters = Collections.unmodifiableMap(parameters);
+        this.device = manager.getDevice();
+        this.precision = defaultPrecision;
+        if (defaultDevice != null) {
+            moveTo(defaultDevice);
+        }
+    }
+
+    /** The number format of the matrix products from now on (fp32 by default); returns this model. */
+    public Gpt setPrecision(Precision precision) {
+        this.precision = precision;
+        return this;
+    }
+
+    public Precision precision() {
+        return precision;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    /**
+     * Moves every parameter to {@code target} in place (same names, gradients re-attached) and returns this model;
+     * a no-op on the current device. Arrays taken from {@link #parameters()} before the move are stale after it.
+     */
+    public Gpt moveTo(Device target) {
+        if (target.equals(device)) {
+            return this;
+        }
+        for (Map.Entry<String, NDArray> e : parameterArrays.entrySet()) {
+            NDArray moved = e.getValue().toDevice(target, true);
+            moved.setName(e.getKey());
+            moved.setRequiresGradient(true);
+            e.getValue().close();
+            e.setValue(moved);
+        }
+        causalBiases.values().forEach(NDArray::close);
+        causalBiases.clear();
+        device = target;
+        return this;
     }
 
     /** A freshly initialised model (GPT-2 initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2L)). */
@@ -128,7 +193,9 @@ public final class Gpt implements AutoCloseable {
         }
         shapes.put("lnf.weight", new long[] {d});
         shapes.put("lnf.bias", new long[] {d});
-        shapes.put("head.weight", new long[] {c.vocabSize(), d});
+        if (!c.tiedEmbeddings()) {
+            shapes.put("head.weight", new long[] {c.vocabSize(), d});
+        }
         return shapes;
     }
 
@@ -160,46 +227,70 @@ public final class Gpt implements AutoCloseable {
         return fromWeights(config, weights());
     }
 
-    /** Logits (B, T, V) for token ids (B, T); no padding. */
+    /** Logits (B, T, V) for token ids (B, T); no padding, no cache (the training path). */
     public NDArray forward(NDArray tokens) {
-        return logits(hidden(tokens, null));
+        return forward(tokens, null, null);
     }
 
     /** Logits (B, T, V) for left-padded token ids (B, T) with {@code attentionMask} (B, T): 1 real token, 0 padding. */
     public NDArray forward(NDArray tokens, NDArray attentionMask) {
-        return logits(hidden(tokens, attentionMask));
+        return forward(tokens, attentionMask, null);
+    }
+
+    /** The one forward pass: logits (B, t, V) of {@link #hidden(NDArray, NDArray, KvCache)}. */
+    public NDArray forward(NDArray tokens, NDArray attentionMask, KvCache cache) {
+        return logits(hidden(tokens, attentionMask, cache));
+    }
+
+    /** Final hidden states without a cache: {@link #hidden(NDArray, NDArray, KvCache)} with none. */
+    public NDArray hidden(NDArray tokens, NDArray attentionMask) {
+        return hidden(tokens, attentionMask, null);
     }
 
     /**
-     * Final hidden states (B, T, D) after the last LayerNorm. With a mask, padded keys are ignored and position ids
-     * count real tokens only, so a left-padded sequence sees exactly what it would see unpadded.
+     * Final hidden states (B, t, D) after the last LayerNorm, for new tokens (B, t) that attend to everything already
+     * in {@code cache} (null = nothing before them: training, scoring) and whose keys and values are appended to it.
+     * {@code attentionMask} (B, t) marks real tokens with 1 and padding with 0 (null = all real): padded keys are
+     * ignored and position ids count real tokens only, so a padded sequence sees exactly what it would see unpadded.
+     * Prompts are left-padded; padding may also sit between a cached prefix and new tokens (the grouped reward model).
      */
-    public NDArray hidden(NDArray tokens, NDArray attentionMask) {
-        long batch = tokens.getShape().get(0);
-        long length = tokens.getShape().get(1);
-        checkLength(length);
+    public NDArray hidden(NDArray tokens, NDArray attentionMask, KvCache cache) {
         NDManager m = tokens.getManager();
+        tokens = onDevice(tokens);
+        NDArray mask = attentionMask == null ? null : onDevice(attentionMask);
         NDArray positions;
         NDArray bias;
-        if (attentionMask == null) {
-            positions = m.arange(0, (int) length, 1, DataType.INT64);
-            bias = causalBias(length);
+        if (cache == null) {
+            long batch = tokens.getShape().get(0);
+            long length = tokens.getShape().get(1);
+            checkLength(length);
+            if (mask == null) {
+                positions = m.arange(0, (int) length, 1, DataType.INT64, device);
+                bias = causalBias(length);
+            } else {
+                NDArray real = mask.toType(DataType.FLOAT32, false);
+                positions = real.cumSum(1).sub(1).maximum(0).toType(DataType.INT64, false);
+                NDArray padding = real.sub(1).mul(-MASKED).reshape(batch, 1, 1, length);
+                bias = padding.add(causalBias(length));
+            }
         } else {
-            NDArray mask = attentionMask.toType(DataType.FLOAT32, false);
-            positions = mask.cumSum(1).sub(1).maximum(0).toType(DataType.INT64, false);
-            NDArray padding = mask.sub(1).mul(-MASKED).reshape(batch, 1, 1, length);
-            bias = padding.add(causalBias(length));
+            NDArray[] positionsAndBias = cache.advance(m, mask == null ? null : mask.toFloatArray(),
+                    (int) tokens.getShape().get(0), (int) tokens.getShape().get(1), config.context(), device);
+            positions = positionsAndBias[0];
+            bias = positionsAndBias[1];
         }
+        long b = tokens.getShape().get(0);
+        long t = tokens.getShape().get(1);
         NDArray x = embed(tokens, param("wte.weight")).add(embed(positions, param("wpe.weight")));
         for (int layer = 0; layer < config.layers(); layer++) {
-            x = block(layer, x, bias, null);
+            x = block(layer, x, b, t, bias, cache);
         }
         return layerNorm(x, "lnf");
     }
 
-    /** The language-model head: hidden states (..., D) to logits (..., V). */
+    /** The language-model head: hidden states (..., D) to logits (..., V), in fp32 whatever the precision. */
     public NDArray logits(NDArray hidden) {
-        return linear(hidden, "head", false);
+        return linear(hidden, config.tiedEmbeddings() ? "wte" : "head", false, true);
     }
 
     /** A new, empty KV cache for {@code batch} sequences whose arrays live in {@code manager}. */
@@ -207,83 +298,28 @@ public final class Gpt implements AutoCloseable {
         return new KvCache(manager, config.layers(), batch);
     }
 
-    /**
-     * Runs new tokens (B, t) through the model, attending to everything in {@code cache} and appending their keys and
-     * values to it. {@code real[b][i]} says whether new token i of sequence b is a real token (false = left padding);
-     * null means all real. Returns logits (B, t, V).
-     */
-    public NDArray forwardCached(NDArray tokens, boolean[][] real, KvCache cache) {
-        int batch = (int) tokens.getShape().get(0);
-        int fresh = (int) tokens.getShape().get(1);
-        int past = (int) cache.length();
-        int total = past + fresh;
-        if (batch != cache.batchSize()) {
-            throw new IllegalArgumentException("cache holds " + cache.batchSize() + " sequences, got " + batch);
-        }
-        long[] positions = new long[batch * fresh];
-        boolean[][] keyReal = new boolean[batch][total];
-        for (int b = 0; b < batch; b++) {
-            if (cache.real != null) {
-                System.arraycopy(cache.real[b], 0, keyReal[b], 0, past);
-            }
-            for (int i = 0; i < fresh; i++) {
-                boolean isReal = real == null || real[b][i];
-                keyReal[b][past + i] = isReal;
-                positions[b * fresh + i] = isReal ? cache.nextPosition[b]++ : 0;
-                if (cache.nextPosition[b] > config.context()) {
-                    throw new IllegalArgumentException("sequence " + b + " is longer than the model's context ("
-                            + config.context() + " tokens)");
-                }
-            }
-        }
-        float[] biasData = new float[batch * fresh * total];
-        for (int b = 0; b < batch; b++) {
-            for (int i = 0; i < fresh; i++) {
-                int row = (b * fresh + i) * total;
-                for (int j = 0; j < total; j++) {
-                    biasData[row + j] = j <= past + i && keyReal[b][j] ? 0f : MASKED;
-                }
-            }
-        }
-        cache.real = keyReal;
-        boolean padded = false;
-        for (boolean[] row : keyReal) {
-            for (boolean isReal : row) {
-                padded |= !isReal;
-            }
-        }
-        NDManager m = tokens.getManager();
-        // one new token with no padding anywhere attends to every cached position: no bias needed (the common
-        // decode step, so one op and one host-to-tensor copy fewer per layer)
-        NDArray bias = fresh == 1 && !padded ? null : m.create(biasData, new Shape(batch, 1, fresh, total));
-        NDArray pos = m.create(positions, new Shape(batch, fresh));
-        NDArray x = embed(tokens, param("wte.weight")).add(embed(pos, param("wpe.weight")));
-        for (int layer = 0; layer < config.layers(); layer++) {
-            x = block(layer, x, bias, cache);
-        }
-        return logits(layerNorm(x, "lnf"));
-    }
-
     /** One pre-LayerNorm transformer block; with a cache, keys and values of earlier tokens are reused. */
-    private NDArray block(int layer, NDArray x, NDArray bias, KvCache cache) {
+    private NDArray block(int layer, NDArray x, long b, long t, NDArray bias, KvCache cache) {
         String p = "h." + layer + ".";
-        long b = x.getShape().get(0);
-        long t = x.getShape().get(1);
         int h = config.heads();
         int hs = config.headSize();
-        NDList qkv = linear(layerNorm(x, p + "ln1"), p + "attn.qkv", true).split(3, 2);
+        // in bf16 the attention products stay fp32 (~8% of the FLOPs at d512, ctx 256): fp32 q, k, v
+        NDArray qkv = linear(layerNorm(x, p + "ln1"), p + "attn.qkv", true, true);
         NDArray q;
         NDArray keysT;
         NDArray v;
         if (t == 1) {
-            // one token (a decode step): moving the head axis across a length-1 axis is a plain reshape
-            q = qkv.get(0).mul(1.0 / Math.sqrt(hs)).reshape(b, h, 1, hs);
-            keysT = qkv.get(1).reshape(b, h, hs, 1);
-            v = qkv.get(2).reshape(b, h, 1, hs);
+            // one token (a decode step, where per-op overhead dominates): (B,1,3D) viewed as (B,3H,1,hs) splits
+            // straight into q, k, v per head; only k needs turning into a column
+            NDList parts = qkv.reshape(b, 3L * h, 1, hs).split(3, 1);
+            q = parts.get(0).mul(attentionScale());
+            keysT = parts.get(1).reshape(b, h, hs, 1);
+            v = parts.get(2);
         } else {
-            q = qkv.get(0).mul(1.0 / Math.sqrt(hs)).reshape(b, t, h, hs).transpose(0, 2, 1, 3); // (B,H,T,hs)
-            keysT = qkv.get(1).reshape(b, t, h, hs).transpose(0, 2, 3, 1); // (B,H,hs,T): ready for q @ k^T
-            v = qkv.get(2).reshape(b, t, h, hs).transpose(0, 2, 1, 3); // (B,H,T,hs)
+            NDList parts = qkv.split(3, 2);
+            q = parts.get(0).mul(attentionScale()).reshape(b, t, h, hs).transpose(0, 2, 1, 3); // (B,H,T,hs)
+            keysT = parts.get(1).reshape(b, t, h, hs).transpose(0, 2, 3, 1); // (B,H,hs,T): ready for q @ k^T
+            v = parts.get(2).reshape(b, t, h, hs).transpose(0, 2, 1, 3); // (B,H,T,hs)
         }
         if (cache != null) {
             keysT = appendToCache(cache.keys, layer, keysT, 3, cache);
@@ -293,9 +329,18 @@ public final class Gpt implements AutoCloseable {
         NDArray attention = (bias == null ? scores : scores.add(bias)).softmax(-1);
         NDArray heads = attention.matMul(v); // (B,H,T,hs)
         NDArray y = (t == 1 ? heads : heads.transpose(0, 2, 1, 3)).reshape(b, t, config.dModel());
-        x = x.add(linear(y, p + "attn.proj", true));
-        NDArray hidden = linear(layerNorm(x, p + "ln2"), p + "mlp.fc", true).getNDArrayInternal().gelu();
-        return x.add(linear(hidden, p + "mlp.proj", true));
+        x = x.add(linear(y, p + "attn.proj", true, true));
+        NDArray hidden = gelu(linear(layerNorm(x, p + "ln2"), p + "mlp.fc", true));
+        return x.add(linear(hidden, p + "mlp.proj", true, true));
+    }
+
+    /** Exact GELU (one fused kernel), or GPT-2's tanh approximation 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))). */
+    private NDArray gelu(NDArray x) {
+        if (config.activation() == GptConfig.Activation.GELU) {
+            return x.getNDArrayInternal().gelu();
+        }
+        NDArray inner = x.pow(3).mul(0.044715f).add(x).mul((float) Math.sqrt(2 / Math.PI));
+        return inner.tanh().add(1f).mul(x).mul(0.5f);
     }
 
     /** Appends new keys or values along the sequence axis; the cache owns the result and frees the old array. */
@@ -310,6 +355,17 @@ public final class Gpt implements AutoCloseable {
         return all;
     }
 
+    /**
+     * 1/sqrt(head size) as a 0-d array made once per device: {@code mul(Number)} in DJL creates, multiplies by and
+     * closes a new scalar array on every call (three native calls and a direct buffer instead of one).
+     */
+    private NDArray attentionScale() {
+        return causalBiases.computeIfAbsent(-1L, k -> {
+            NDArray scale = manager.create((float) (1.0 / Math.sqrt(config.headSize())));
+            return scale.getDevice().equals(device) ? scale : scale.toDevice(device, false);
+        });
+    }
+
     private NDArray causalBias(long length) {
         return causalBiases.computeIfAbsent(length, t -> {
             float[] data = new float[(int) (t * t)];
@@ -318,7 +374,8 @@ public final class Gpt implements AutoCloseable {
                     data[(int) (i * t + j)] = MASKED;
                 }
             }
-            return torchOwned(manager.create(data, new Shape(t, t)));
+            NDArray bias = torchOwned(manager.create(data, new Shape(t, t)));
+            return bias.getDevice().equals(device) ? bias : bias.toDevice(device, false);
         });
     }
 
@@ -326,9 +383,35 @@ public final class Gpt implements AutoCloseable {
         return ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
     }
 
+    /** A linear layer whose output stays in the compute precision (bf16 in mixed precision): see below. */
     private NDArray linear(NDArray x, String name, boolean withBias) {
+        return linear(x, name, withBias, false);
+    }
+
+    /**
+     * torch's fused linear. In bf16 the input, weight and bias are cast to bf16 (differentiable casts, see
+     * {@link Bf16}); with {@code fp32Out} the bias is added in fp32 instead, which brings the product back to fp32
+     * (the projections into the residual stream, the head, and q/k/v). As under PyTorch's autocast: the linear layers'
+     * products in bf16; residual stream, LayerNorm, softmax and loss in fp32; GELU on the bf16 product.
+     */
+    private NDArray linear(NDArray x, String name, boolean withBias, boolean fp32Out) {
+        NDArray weight = param(name + ".weight");
         NDArray bias = withBias ? param(name + ".bias") : null;
-        return x.getNDArrayInternal().linear(x, param(name + ".weight"), bias).singletonOrThrow();
+        if (precision == Precision.BF16) {
+            NDManager step = x.getManager();
+            NDArray weight16 = Bf16.cast(weight);
+            weight16.attach(step); // a cast of a parameter would belong to the model's manager and pile up there
+            NDArray bias16 = null;
+            if (bias != null && !fp32Out) {
+                bias16 = Bf16.cast(bias);
+                bias16.attach(step);
+            }
+            NDArray x16 = Bf16.cast(x);
+            // no bias inside the bf16 product: libtorch's bf16 addmm path is measurably slower than mm + add
+            NDArray product = x16.getNDArrayInternal().linear(x16, weight16, null).singletonOrThrow();
+            return fp32Out ? Bf16.toFp32(product, bias) : bias16 == null ? product : product.add(bias16);
+        }
+        return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
     }
 
     private NDArray layerNorm(NDArray x, String name) {
@@ -339,6 +422,11 @@ public final class Gpt implements AutoCloseable {
 
     private NDArray param(String name) {
         return parameters.get(name);
+    }
+
+    /** Inputs created on another device (e.g. a CPU manager while the model is on a GPU) are copied to the model's. */
+    private NDArray onDevice(NDArray array) {
+        return array.getDevice().equals(device) ? array : array.toDevice(device, false);
     }
 
     private void checkLength(long length) {

@@ -1,39 +1,121 @@
 package seed.stages.model;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 
 /**
  * Keys and values of every layer for the tokens seen so far, so generating one more token costs one token's
  * forward pass instead of the whole sequence's. Lives in the caller's NDManager; one cache per batch of sequences.
  *
- * <p>Also tracks, per sequence, which cached positions are real tokens (left padding is masked) and the position id
- * the next token gets, so batches of prompts of different lengths generate correctly.
+ * <p>Also tracks, per sequence, which cached positions are real tokens (padding is masked) and the position id
+ * the next token gets, so batches of prompts of different lengths generate correctly. The arrays keep their
+ * autograd history: a prefix cached with gradients on passes gradients back from whatever attends to it
+ * ({@link #select} shares one prompt's keys among several responses).
  */
 public final class KvCache implements AutoCloseable {
+
+    private static final float MASKED = -1e9f;
 
     final NDManager manager;
     final NDArray[] keys;
     final NDArray[] values;
-    /** real[b][j]: whether cached position j of sequence b is a real token (false = left padding). */
-    boolean[][] real;
+    /** real[b][j]: whether cached position j of sequence b is a real token (false = padding). */
+    private boolean[][] real;
+    /** Whether any cached position is padding (if not, a one-token step needs no attention bias at all). */
+    private boolean padded;
     /** Position id of the next token of each sequence (B). */
-    long[] nextPosition;
+    private final long[] nextPosition;
 
     KvCache(NDManager manager, int layers, int batch) {
         this.manager = manager;
         this.keys = new NDArray[layers];
         this.values = new NDArray[layers];
         this.nextPosition = new long[batch];
+        this.real = new boolean[batch][0];
     }
 
     /** Number of positions cached so far (padding included). */
     public long length() {
-        return real == null ? 0 : real[0].length;
+        return real[0].length;
     }
 
     public int batchSize() {
         return nextPosition.length;
+    }
+
+    /**
+     * A cache of {@code rows.length} sequences whose row i is a view of this cache's row {@code rows[i]} (gathered,
+     * differentiably), in {@code target}: one prompt prefix computed once and continued by several responses.
+     */
+    public KvCache select(NDManager target, int[] rows) {
+        KvCache out = new KvCache(target, keys.length, rows.length);
+        long[] index = new long[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            index[i] = rows[i];
+            out.real[i] = real[rows[i]].clone();
+            out.nextPosition[i] = nextPosition[rows[i]];
+        }
+        out.padded = padded;
+        NDArray idx = null;
+        for (int layer = 0; layer < keys.length; layer++) {
+            if (keys[layer] == null) {
+                continue;
+            }
+            if (idx == null) {
+                idx = target.create(index).toDevice(keys[layer].getDevice(), false);
+            }
+            out.keys[layer] = keys[layer].get(idx);
+            out.values[layer] = values[layer].get(idx);
+            out.keys[layer].attach(target);
+            out.values[layer].attach(target);
+        }
+        return out;
+    }
+
+    /**
+     * Books {@code fresh} new tokens per sequence (padding where {@code mask} (B*t, row-major) is 0; null = all real)
+     * and returns their position ids (B, t) and the additive attention bias over cached + new keys (B, 1, t, total),
+     * or a null bias when every key may be attended (one token, no padding anywhere).
+     */
+    NDArray[] advance(NDManager m, float[] mask, int batch, int fresh, int context, Device device) {
+        if (batch != nextPosition.length) {
+            throw new IllegalArgumentException("cache holds " + nextPosition.length + " sequences, got " + batch);
+        }
+        int past = (int) length();
+        int total = past + fresh;
+        long[] positions = new long[batch * fresh];
+        boolean[][] keyReal = new boolean[batch][total];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(real[b], 0, keyReal[b], 0, past);
+            for (int i = 0; i < fresh; i++) {
+                boolean isReal = mask == null || mask[b * fresh + i] > 0;
+                keyReal[b][past + i] = isReal;
+                padded |= !isReal;
+                positions[b * fresh + i] = isReal ? nextPosition[b]++ : 0;
+                if (nextPosition[b] > context) {
+                    throw new IllegalArgumentException("sequence " + b + " is longer than the model's context ("
+                            + context + " tokens)");
+                }
+            }
+        }
+        real = keyReal;
+        NDArray pos = m.create(positions, new Shape(batch, fresh)).toDevice(device, false);
+        if (fresh == 1 && !padded) {
+            return new NDArray[] {pos, null}; // the common decode step: one op and one copy fewer per layer
+        }
+        float[] biasData = new float[batch * fresh * total];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < fresh; i++) {
+                int row = (b * fresh + i) * total;
+                for (int j = 0; j < total; j++) {
+                    biasData[row + j] = j <= past + i && keyReal[b][j] ? 0f : MASKED;
+                }
+            }
+        }
+        NDArray bias = m.create(biasData, new Shape(batch, 1, fresh, total)).toDevice(device, false);
+        return new NDArray[] {pos, bias};
     }
 
     /** Frees the cached arrays (closes the manager the cache was created with). */

@@ -16,7 +16,14 @@ import seed.stages.train.TrainSettings;
  * @param settings     optimisation settings
  * @param resumeFrom   checkpoint or run folder to continue from (null = fresh)
  * @param stopAt       stop after this step with a resumable checkpoint (0 = run to the end)
+ * @param initFrom     Hugging Face GPT-2 folder to start from (its weights, shape and tokenizer; null = random init)
  */
 public record PretrainRequest(Path corpus, Path outDir, Path tokenizerDir, int context, int layers, int dModel,
-        int heads, TrainSettings settings, Path resumeFrom, long stopAt) {
+        int heads, TrainSettings settings, Path resumeFrom, long stopAt, Path initFrom) {
+
+    /** A run from random initialisation (no {@code initFrom}). */
+    public PretrainRequest(Path corpus, Path outDir, Path tokenizerDir, int context, int layers, int dModel, int heads,
+            TrainSettings settings, Path resumeFrom, long stopAt) {
+        this(corpus, outDir, tokenizerDir, context, layers, dModel, heads, settings, resumeFrom, stopAt, null);
+    }
 }

@@ -7,6 +7,7 @@ import seed.stages.checkpoint.Checkpoints;
 import seed.stages.data.TextCorpus;
 import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
+import seed.stages.model.HuggingFace;
 import seed.stages.tokenizer.ByteTokenizer;
 import seed.stages.tokenizer.Tokenizer;
 import seed.stages.train.TrainResult;
@@ -22,17 +23,20 @@ public final class Pretraining {
     }
 
     public static TrainResult run(PretrainRequest request, PrintStream out) throws IOException {
+        Path init = request.initFrom();
         Tokenizer tokenizer = request.resumeFrom() != null ? Checkpoints.loadTokenizer(request.resumeFrom())
+                : init != null ? HuggingFace.loadTokenizer(init)
                 : request.tokenizerDir() != null ? Tokenizer.load(request.tokenizerDir()) : new ByteTokenizer();
-        GptConfig config = new GptConfig(tokenizer.vocabSize(), request.context(), request.layers(), request.dModel(),
-                request.heads());
-        if (request.resumeFrom() != null) {
-            requireSameShape(config, request.resumeFrom());
-        }
-        int[] tokens = TextCorpus.tokenize(request.corpus(), tokenizer);
-        TextCorpus corpus = new TextCorpus(tokens, 0.1, request.settings().batchSize(), request.context(),
-                request.settings().seed(), 8);
-        try (Gpt model = Gpt.initialize(config, request.settings().seed())) {
+        // --init: the Hugging Face folder's weights and shape (its config.json) replace the shape flags
+        try (Gpt model = init != null ? HuggingFace.load(init) : Gpt.initialize(new GptConfig(tokenizer.vocabSize(),
+                request.context(), request.layers(), request.dModel(), request.heads()), request.settings().seed())) {
+            GptConfig config = model.config();
+            if (request.resumeFrom() != null) {
+                requireSameShape(config, request.resumeFrom());
+            }
+            int[] tokens = TextCorpus.tokenize(request.corpus(), tokenizer);
+            TextCorpus corpus = new TextCorpus(tokens, 0.1, request.settings().batchSize(), config.context(),
+                    request.settings().seed(), 8);
             Trainer trainer = new Trainer("pretrain", model, tokenizer, corpus, request.settings(), request.outDir(), out);
             return trainer.run(request.resumeFrom(), request.stopAt());
         }

@@ -52,8 +52,10 @@ public final class AdamW implements AutoCloseable {
         float correctedRate = (float) (learningRate * Math.sqrt(c2) / c1);
         for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
             NDArray weight = e.getValue();
-            NDArray mean = means.computeIfAbsent(e.getKey(), k -> manager.zeros(weight.getShape()));
-            NDArray variance = variances.computeIfAbsent(e.getKey(), k -> manager.zeros(weight.getShape()));
+            NDArray mean = means.computeIfAbsent(e.getKey(), k -> 
+                    manager.zeros(weight.getShape(), weight.getDataType(), weight.getDevice()));
+            NDArray variance = variances.computeIfAbsent(e.getKey(), k -> 
+                    manager.zeros(weight.getShape(), weight.getDataType(), weight.getDevice()));
             float decay = weight.getShape().dimension() >= 2 ? weightDecay : 0f;
             NDArray grad = weight.getGradient();
             weight.getNDArrayInternal().adamUpdate(new NDList(weight, grad, mean, variance), new NDList(weight),

@@ -19,6 +19,7 @@ import seed.stages.checkpoint.SafeTensors;
 import seed.stages.metrics.MetricsLog;
 import seed.stages.metrics.Progress;
 import seed.stages.metrics.SvgChart;
+import seed.stages.model.Devices;
 import seed.stages.model.Gpt;
 import seed.stages.model.NoGrad;
 import seed.stages.tokenizer.Tokenizer;
@@ -57,6 +58,7 @@ public final class Trainer {
      * {@code settings.steps()}, or stops early after step {@code stopAt} (0 = never) with a resumable checkpoint.
      */
     public TrainResult run(Path resumeFrom, long stopAt) throws IOException {
+        useCompute(); // a missing GPU fails here, before anything is written
         Files.createDirectories(outDir);
         try (AdamW optimizer = AdamW.withWeightDecay(settings.weightDecay())) {
             long step = 0;
@@ -135,6 +137,7 @@ public final class Trainer {
      * between: the measurement behind {@code seed bench train}. Returns {seconds of each timed step..., last loss}.
      */
     public double[] timeSteps(int warmup, int count) {
+        useCompute();
         double[] out = new double[count + 1];
         try (AdamW optimizer = AdamW.withWeightDecay(settings.weightDecay())) {
             for (int step = 0; step < warmup + count; step++) {
@@ -150,9 +153,14 @@ public final class Trainer {
         return out;
     }
 
+    /** Puts the model on the settings' device and precision (validating the device before any work is done). */
+    private void useCompute() {
+        model.moveTo(Devices.parse(settings.device())).setPrecision(settings.precision());
+    }
+
     /** One optimizer step; returns {loss, gradient norm before clipping}. */
     private float[] trainStep(Batch batch, AdamW optimizer, float rate) {
-        try (NDManager manager = NDManager.newBaseManager();
+        try (NDManager manager = NDManager.newBaseManager(model.device());
                 GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             NDArray loss = loss(manager, batch);
             collector.backward(loss);
@@ -182,7 +190,7 @@ public final class Trainer {
         long tokens = 0;
         try (NoGrad ignored = NoGrad.enter()) {
             for (Batch batch : data.validationBatches()) {
-                try (NDManager manager = NDManager.newBaseManager()) {
+                try (NDManager manager = NDManager.newBaseManager(model.device())) {
                     long counted = batch.countedTokens();
                     total += loss(manager, batch).getFloat() * counted;
                     tokens += counted;

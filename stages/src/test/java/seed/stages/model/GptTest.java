@@ -28,11 +28,11 @@ class GptTest {
             float[] full = model.forward(m.create(ids, new Shape(1, ids.length))).toFloatArray();
             KvCache cache = model.newCache(m, 1);
             // prefill three tokens, then one at a time
-            float[] prefix = model.forwardCached(m.create(new long[] {3, 7, 1}, new Shape(1, 3)), null, cache)
+            float[] prefix = model.forward(m.create(new long[] {3, 7, 1}, new Shape(1, 3)), null, cache)
                     .toFloatArray();
             assertArrayEquals(java.util.Arrays.copyOf(full, 3 * 40), prefix, 1e-4f);
             for (int t = 3; t < ids.length; t++) {
-                float[] step = model.forwardCached(m.create(new long[] {ids[t]}, new Shape(1, 1)), null, cache)
+                float[] step = model.forward(m.create(new long[] {ids[t]}, new Shape(1, 1)), null, cache)
                         .toFloatArray();
                 assertArrayEquals(java.util.Arrays.copyOfRange(full, t * 40, (t + 1) * 40), step, 1e-4f,
                         "position " + t);
@@ -84,6 +84,47 @@ class GptTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> model.forward(m.create(new long[17], new Shape(1, 17))));
             assertTrue(e.getMessage().contains("context"), e.getMessage());
+        }
+    }
+
+    @Test
+    void bf16LogitsTrackFp32AndGradientsReachTheFp32MasterWeights() {
+        try (Gpt model = Gpt.initialize(TINY, 6); NDManager m = NDManager.newBaseManager()) {
+            NDArray ids = m.create(new long[] {5, 9, 2, 33, 17, 4}, new Shape(1, 6));
+            float[] fp32 = model.forward(ids).toFloatArray();
+            model.setPrecision(Precision.BF16);
+            float[] bf16;
+            try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                NDArray logits = model.forward(ids);
+                bf16 = logits.toFloatArray();
+                gc.backward(logits.square().mean());
+            }
+            double worst = 0;
+            double scale = 0;
+            for (int i = 0; i < fp32.length; i++) {
+                worst = Math.max(worst, Math.abs(fp32[i] - bf16[i]));
+                scale = Math.max(scale, Math.abs(fp32[i]));
+            }
+            // bf16 keeps 8 bits of mantissa: products agree to ~1% of the logits' scale, and are not identical
+            assertTrue(worst < 0.03 * scale && worst > 0, "worst difference " + worst + " at scale " + scale);
+            for (Map.Entry<String, NDArray> p : model.parameters().entrySet()) {
+                NDArray grad = p.getValue().getGradient();
+                assertEquals(ai.djl.ndarray.types.DataType.FLOAT32, grad.getDataType(), p.getKey());
+                assertTrue(grad.abs().sum().getFloat() > 0, "no gradient reached " + p.getKey());
+            }
+        }
+    }
+
+    @Test
+    void aGpuThatIsNotThereIsAClearError() {
+        assertEquals(ai.djl.Device.cpu(), Devices.parse("cpu"));
+        assertThrows(IllegalArgumentException.class, () -> Devices.parse("tpu"));
+        if (Devices.gpuCount() == 0) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Devices.parse("gpu:0"));
+            assertTrue(e.getMessage().contains("no GPU"), e.getMessage());
+            assertEquals(ai.djl.Device.cpu(), Devices.parse("auto"));
+        } else {
+            assertEquals(ai.djl.Device.gpu(0), Devices.parse("gpu"));
         }
     }
 }

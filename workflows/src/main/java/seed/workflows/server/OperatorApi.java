@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.kestra.core.models.executions.Execution;
-import java.nio.charset.StandardCharsets;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -162,37 +160,9 @@ public final class OperatorApi implements AutoCloseable {
     }
 
     private Annotator caller(Context ctx) {
-        String token = token(ctx.header("Authorization"))
+        String token = seed.annotation.web.AuthHeader.token(ctx.header("Authorization"))
                 .orElseThrow(() -> new ApiError(401, "missing token: send 'Authorization: Bearer <token>'"));
         return authenticate.apply(token).orElseThrow(() -> new ApiError(401, "unknown token"));
-    }
-
-    /** The token of a Bearer (any case, as HTTP says) or Basic (the password part) Authorization header. */
-    static Optional<String> token(String header) {
-        if (header == null) {
-            return Optional.empty();
-        }
-        String h = header.strip();
-        int space = h.indexOf(' ');
-        if (space < 0) {
-            return Optional.empty();
-        }
-        String scheme = h.substring(0, space);
-        String value = h.substring(space + 1).strip();
-        if (scheme.equalsIgnoreCase("bearer")) {
-            return value.isEmpty() ? Optional.empty() : Optional.of(value);
-        }
-        if (scheme.equalsIgnoreCase("basic")) {
-            try {
-                String decoded = new String(Base64.getDecoder().decode(value), StandardCharsets.UTF_8);
-                int colon = decoded.indexOf(':');
-                String password = colon < 0 ? decoded : decoded.substring(colon + 1);
-                return password.isEmpty() ? Optional.empty() : Optional.of(password);
-            } catch (IllegalArgumentException e) {
-                return Optional.empty();
-            }
-        }
-        return Optional.empty();
     }
 
     @FunctionalInterface

@@ -44,6 +44,7 @@ class OperatorApiTest {
     static String base;
     static String operator;
     static String annotator;
+    static String auditor;
     static final HttpClient http = HttpClient.newHttpClient();
 
     @BeforeAll
@@ -53,6 +54,7 @@ class OperatorApiTest {
         base = "http://127.0.0.1:" + api.start("127.0.0.1", 0);
         operator = host.annotation().addAnnotator("op", "operator").token();
         annotator = host.annotation().addAnnotator("ann", "annotator").token();
+        auditor = host.annotation().addAnnotator("aud", "auditor").token();
     }
 
     @AfterAll
@@ -154,6 +156,11 @@ class OperatorApiTest {
         HttpResponse<String> ann = call("POST", "/api/runs", "{\"flow\": \"seed.pretrain\"}", bearer(annotator));
         assertEquals(403, ann.statusCode());
         assertTrue(ann.body().contains("annotator"), ann.body());
+        HttpResponse<String> audits = call("GET", "/api/runs", null, bearer(auditor));
+        assertEquals(200, audits.statusCode(), "auditors read runs: " + audits.body());
+        HttpResponse<String> auditorLaunch = call("POST", "/api/v1/dags/seed.pretrain/dagRuns", "{}", bearer(auditor));
+        assertEquals(403, auditorLaunch.statusCode());
+        assertTrue(auditorLaunch.body().contains("auditor"), auditorLaunch.body());
         HttpResponse<String> unknownFlow = call("POST", "/api/runs", "{\"flow\": \"seed.nope\"}", bearer(operator));
         assertEquals(400, unknownFlow.statusCode());
         assertTrue(unknownFlow.body().contains("unknown flow"), unknownFlow.body());
