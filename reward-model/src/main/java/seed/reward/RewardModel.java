@@ -88,6 +88,15 @@ public final class RewardModel implements RewardFunction {
         return w;
     }
 
+    /**
+     * Makes every parameter (backbone and head) require no gradient: a reward model used to score, as the RL stage
+     * does, then cannot take part in any backward pass. {@link RewardModelFiles#load} returns frozen models.
+     */
+    public RewardModel frozen() {
+        parameters().values().forEach(p -> p.setRequiresGradient(false));
+        return this;
+    }
+
     public float normMean() {
         return mean;
     }
@@ -244,9 +253,27 @@ public final class RewardModel implements RewardFunction {
         return raw;
     }
 
+    /**
+     * Scores the policy's own token sequences (its framed, possibly truncated prompt, then the response and the end
+     * token), so the reward model judges exactly what the policy saw; {@link #checkCompatible} has made sure both
+     * tokenizers encode alike. A sequence longer than the context falls back to {@link #encode}.
+     */
     @Override
     public float[] score(List<Sample> samples) {
-        return score(samples.stream().map(Sample::prompt).toList(), samples.stream().map(Sample::response).toList());
+        List<int[]> seqs = new ArrayList<>(samples.size());
+        for (Sample s : samples) {
+            int[] p = s.promptTokens();
+            int[] r = s.responseTokens();
+            int[] ids = Arrays.copyOf(p, p.length + r.length + 1);
+            System.arraycopy(r, 0, ids, p.length, r.length);
+            ids[ids.length - 1] = tokenizer.endOfTextId();
+            seqs.add(ids.length <= backbone.config().context() ? ids : encode(s.prompt(), s.response()));
+        }
+        float[] raw = rawScores(seqs);
+        for (int i = 0; i < raw.length; i++) {
+            raw[i] = (raw[i] - mean) / std;
+        }
+        return raw;
     }
 
     @Override

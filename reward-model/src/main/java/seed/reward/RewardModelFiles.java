@@ -60,14 +60,14 @@ public final class RewardModelFiles {
         return JSON.readValue(resolve(path).resolve(REWARD_JSON).toFile(), Info.class);
     }
 
-    /** Loads a trained reward model with its normalisation. */
+    /** Loads a trained reward model with its normalisation, frozen (no parameter requires a gradient: it scores). */
     public static RewardModel load(Path path) throws IOException {
         Path dir = resolve(path);
         Info info = JSON.readValue(dir.resolve(REWARD_JSON).toFile(), Info.class);
         RewardModel model = fromWeights(Checkpoints.readConfig(dir), SafeTensors.read(dir.resolve(Checkpoints.MODEL)),
                 Tokenizer.load(dir), dir);
         model.setNormalisation(info.mean(), info.std());
-        return model;
+        return model.frozen();
     }
 
     /** Rebuilds a reward model (backbone + head) from a weight map holding both. */

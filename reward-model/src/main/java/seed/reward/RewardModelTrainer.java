@@ -14,12 +14,14 @@ import seed.reward.data.PromptGroup;
 import seed.reward.data.Ranking;
 import seed.reward.data.RankingsFile;
 import seed.stages.checkpoint.Checkpoints;
+import seed.stages.data.ExampleEncoder;
 import seed.stages.checkpoint.SafeTensors;
 import seed.stages.metrics.MetricsLog;
 import seed.stages.metrics.Progress;
 import seed.stages.metrics.SvgChart;
 import seed.stages.model.Gpt;
 import seed.stages.rlhf.Gradients;
+import seed.stages.rlhf.ResumeCheck;
 import seed.stages.tokenizer.Tokenizer;
 import seed.stages.train.AdamW;
 import seed.stages.train.LearningRateSchedule;
@@ -29,17 +31,20 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
 /**
- * Trains a reward model on K-wise rankings as InstructGPT did: each batch holds whole prompt groups, every response
- * of a group is scored once, and the loss is the mean over the group's C(K,2) ordered pairs of
- * -log sigmoid(r_better - r_worse). Reports held-out pairwise accuracy and loss, saves the normalisation statistics
- * with the model, checkpoints and resumes exactly (weights, AdamW moments, step; batch order is a function of the
- * seed and the step).
+ * Trains a reward model on K-wise rankings as InstructGPT did: each batch holds whole prompt groups (all rankings of
+ * a prompt merged), every distinct response of a group is scored once, and the loss is the mean over the batch's
+ * ordered pairs of -log sigmoid(r_better - r_worse). Examples that do not fit the backbone are cut or refused by the
+ * settings' truncation. Reports held-out pairwise accuracy and loss; with early stopping, stops when the held-out loss
+ * has not improved for {@code patience} evaluations and keeps the best model. Saves the normalisation statistics
+ * (over distinct training responses) with the model, checkpoints and resumes exactly (weights, AdamW moments, step,
+ * early-stopping state; batch order is a function of the seed and the step).
  */
 public final class RewardModelTrainer {
 
@@ -66,11 +71,11 @@ public final class RewardModelTrainer {
     public static RewardResult train(RewardSettings s, PrintStream console, int stopAt) throws IOException {
         long start = System.nanoTime();
         List<Ranking> rankings = RankingsFile.read(s.rankings());
-        PreferenceData data = PreferenceData.split(rankings, s.heldOutFraction(), s.seed());
-        if (data.train().isEmpty()) {
+        PreferenceData split = PreferenceData.split(rankings, s.heldOutFraction(), s.seed());
+        if (split.train().isEmpty()) {
             throw new IllegalArgumentException(s.rankings() + ": no ranking yields a preference pair (all tied?)");
         }
-        if (data.heldOut().isEmpty()) {
+        if (split.heldOut().isEmpty()) {
             throw new IllegalArgumentException(s.rankings() + ": too few distinct prompts (" + rankings.size()
                     + " rankings) to hold any out; need at least 2 prompts");
         }
@@ -81,11 +86,26 @@ public final class RewardModelTrainer {
             throw new IllegalArgumentException(s.base() + ": tokenizer has " + tokenizer.vocabSize()
                     + " ids but the model's vocabulary is " + backbone.config().vocabSize());
         }
+        ExampleEncoder encoder;
+        Encoded data;
+        try {
+            encoder = new ExampleEncoder(tokenizer, s.truncation(), backbone.config().context());
+            data = new Encoded(encode(split.train(), encoder, s.rankings()), encode(split.heldOut(), encoder, s.rankings()));
+            encoder.requireSome(data.train().size(), s.rankings() + " (training prompts)");
+            encoder.requireSome(data.heldOut().size(), s.rankings() + " (held-out prompts)");
+        } catch (RuntimeException e) {
+            backbone.close();
+            throw e;
+        }
+        if (encoder.promptsCut() + encoder.responsesCut() + encoder.dropped() > 0) {
+            console.println("reward    truncation: " + encoder.report());
+        }
         Path out = s.out();
         Files.createDirectories(out);
         try (RewardModel model = RewardModel.withFreshHead(backbone, tokenizer);
              AdamW adam = AdamW.withWeightDecay(s.weightDecay())) {
             int startStep = 0;
+            Best best = new Best(Double.POSITIVE_INFINITY, 0, 0);
             Path latest = out.resolve(Checkpoints.LATEST);
             if (Files.exists(latest)) {
                 Path ckpt = out.resolve(Checkpoints.DIR).resolve(Files.readString(latest).trim());
@@ -96,30 +116,39 @@ public final class RewardModelTrainer {
                 }
                 adam.restore(SafeTensors.read(ckpt.resolve(Checkpoints.OPTIMIZER)));
                 JsonNode state = RewardModelFiles.readJson(ckpt.resolve(Checkpoints.STATE));
+                if (state.has("settings")) {
+                    ResumeCheck.requireSame(state.get("settings"), fingerprint(s, model), out);
+                }
                 startStep = state.path("step").asInt();
+                best = new Best(state.path("best_loss").asDouble(Double.POSITIVE_INFINITY), state.path("best_step").asInt(0),
+                        state.path("evals_since_best").asInt(0));
                 console.println("reward    resuming from " + ckpt.getFileName() + " (step " + startStep + ")");
             }
-            int trainPairs = PreferenceData.pairCount(data.train());
-            int heldPairs = PreferenceData.pairCount(data.heldOut());
-            console.printf("reward    %d rankings -> %d train pairs (%d prompts groups), %d held-out pairs; model %s%n",
-                    rankings.size(), trainPairs, data.train().size(), heldPairs, model.config().describe());
+            int trainPairs = data.train().stream().mapToInt(g -> g.group().pairs().size()).sum();
+            int heldPairs = data.heldOut().stream().mapToInt(g -> g.group().pairs().size()).sum();
+            console.printf("reward    %d rankings -> %d train pairs (%d prompt groups), %d held-out pairs (%d prompts); "
+                            + "model %s%n", rankings.size(), trainPairs, data.train().size(), heldPairs,
+                    data.heldOut().size(), model.config().describe());
             LearningRateSchedule schedule = new LearningRateSchedule(s.learningRate(), s.minLearningRate(),
                     Math.min(s.warmupSteps(), s.steps()), s.steps());
-            int batchesPerEpoch = (data.train().size() + s.groupsPerBatch() - 1) / s.groupsPerBatch();
+            int groupsPerBatch = groupsPerBatch(data.train(), s.rankingsPerBatch());
+            int batchesPerEpoch = (data.train().size() + groupsPerBatch - 1) / groupsPerBatch;
             Progress progress = new Progress("reward", s.steps(), "pairs", console, s.logEveryMs());
             Eval eval = null;
             double runningAcc = 0;
+            Path bestDir = out.resolve("best");
+            boolean earlyStopped = false;
             try (MetricsLog metrics = MetricsLog.open(out.resolve("metrics.jsonl"), startStep)) {
-                List<List<PromptGroup>> epochBatches = null;
+                List<List<EncodedGroup>> epochBatches = null;
                 int epochOfBatches = -1;
                 for (int step = startStep; step < s.steps(); step++) {
                     seed.stages.control.Cancellation.check("reward-model step " + step);
                     int epoch = step / batchesPerEpoch;
                     if (epoch != epochOfBatches) {
-                        epochBatches = PreferenceData.batches(data.train(), s.groupsPerBatch(), new Random(s.seed() * 1_000_003L + epoch));
+                        epochBatches = batches(data.train(), groupsPerBatch, new Random(s.seed() * 1_000_003L + epoch));
                         epochOfBatches = epoch;
                     }
-                    List<PromptGroup> batch = epochBatches.get(step % batchesPerEpoch);
+                    List<EncodedGroup> batch = epochBatches.get(step % batchesPerEpoch);
                     float lr = schedule.at(step);
                     float[] lossAcc = trainStep(model, adam, batch, lr, s.clipNorm());
                     runningAcc = step == startStep ? lossAcc[1] : 0.9 * runningAcc + 0.1 * lossAcc[1];
@@ -135,12 +164,24 @@ public final class RewardModelTrainer {
                         record.put("val_loss", eval.loss());
                         console.printf("reward    step %d: val_accuracy %.4f val_loss %.4f (%d held-out pairs)%n",
                                 done, eval.accuracy(), eval.loss(), eval.pairs());
+                        if (s.patience() > 0) {
+                            if (eval.loss() < best.loss()) {
+                                best = new Best(eval.loss(), done, 0);
+                                RewardModelFiles.save(bestDir, model, new RewardModelFiles.Info(0, 1, eval.accuracy(),
+                                        eval.loss(), tokenizer.kind(), tokenizer.vocabSize()));
+                            } else {
+                                best = new Best(best.loss(), best.step(), best.evalsSince() + 1);
+                                earlyStopped = best.evalsSince() >= s.patience();
+                            }
+                        }
                     }
                     metrics.log(record);
                     progress.update(done, lossAcc[2], String.format("loss %.4f | acc %.3f", lossAcc[0], runningAcc));
-                    boolean stop = stopAt > 0 && done >= stopAt && done < s.steps();
-                    if (done % s.checkpointEvery() == 0 || done == s.steps() || stop) {
-                        Map<String, Object> state = Map.of("step", done, "seed", s.seed());
+                    boolean stop = stopAt > 0 && done >= stopAt && done < s.steps() && !earlyStopped;
+                    if (done % s.checkpointEvery() == 0 || done == s.steps() || stop || earlyStopped) {
+                        Map<String, Object> state = Map.of("step", done, "seed", s.seed(), "best_loss",
+                                Double.isInfinite(best.loss()) ? -1 : best.loss(), "best_step", best.step(),
+                                "evals_since_best", best.evalsSince(), "settings", fingerprint(s, model));
                         Checkpoints.commit(out, Checkpoints.nameFor(done), 2, folder -> {
                             RewardModelFiles.writeInto(folder, model, new RewardModelFiles.Info(0, 1, Double.NaN, Double.NaN,
                                     tokenizer.kind(), tokenizer.vocabSize()));
@@ -153,7 +194,20 @@ public final class RewardModelTrainer {
                         return new RewardResult(Double.NaN, Double.NaN, Double.NaN, trainPairs, heldPairs, 0, 1, done,
                                 (System.nanoTime() - start) / 1e9, out, null, out.resolve("metrics.jsonl"), null);
                     }
+                    if (earlyStopped) {
+                        console.printf("reward    early stop at step %d: held-out loss has not improved for %d evaluations; "
+                                + "keeping step %d (val_loss %.4f)%n", done, s.patience(), best.step(), best.loss());
+                        break;
+                    }
                 }
+            }
+            if (s.patience() > 0 && best.step() > 0 && Files.exists(bestDir)) {
+                Map<String, NDArray> target = model.parameters();
+                try (RewardModel restored = RewardModelFiles.fromWeights(model.config(),
+                        SafeTensors.read(bestDir.resolve(Checkpoints.MODEL)), tokenizer, bestDir)) {
+                    restored.parameters().forEach((k, v) -> target.get(k).set(v.toFloatArray()));
+                }
+                eval = evaluate(model, data.heldOut());
             }
             if (eval == null) {
                 eval = evaluate(model, data.heldOut());
@@ -172,21 +226,75 @@ public final class RewardModelTrainer {
                     .write(chart);
             double trainAcc = evaluate(model, data.train().subList(0, Math.min(200, data.train().size()))).accuracy();
             LOG.info("reward model saved to {} (val accuracy {})", modelDir, eval.accuracy());
-            return new RewardResult(eval.accuracy(), eval.loss(), trainAcc, trainPairs, heldPairs, norm[0], norm[1], s.steps(),
+            long stepsDone = MetricsLog.read(metricsFile).size();
+            return new RewardResult(eval.accuracy(), eval.loss(), trainAcc, trainPairs, heldPairs, norm[0], norm[1], stepsDone,
                     (System.nanoTime() - start) / 1e9, out, modelDir, metricsFile, chart);
         }
     }
 
+    /** The settings that shape the run (paths, logging and checkpoint cadence left out) and the model's shape. */
+    static com.fasterxml.jackson.databind.node.ObjectNode fingerprint(RewardSettings s, RewardModel model) {
+        var n = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(s);
+        n.remove(List.of("base", "rankings", "out", "logEveryMs", "checkpointEvery"));
+        n.put("shape", model.config().describe());
+        return n;
+    }
+
+    /** A prompt group with its responses encoded (and cut by the truncation rule) once, for every step. */
+    record EncodedGroup(PromptGroup group, List<int[]> sequences) {
+    }
+
+    /** The encoded train and held-out groups. */
+    private record Encoded(List<EncodedGroup> train, List<EncodedGroup> heldOut) {
+    }
+
+    /** Early-stopping state: the best held-out loss so far, its step, evaluations since. */
+    private record Best(double loss, int step, int evalsSince) {
+        Best {
+            loss = loss < 0 ? Double.POSITIVE_INFINITY : loss;
+        }
+    }
+
+    /** Encodes every group with the truncation rule; groups the rule drops are left out. */
+    static List<EncodedGroup> encode(List<PromptGroup> groups, ExampleEncoder encoder, Path source) {
+        List<EncodedGroup> out = new ArrayList<>();
+        for (PromptGroup g : groups) {
+            List<ExampleEncoder.Encoded> e = encoder.group(g.prompt(), g.responses(), source + ":" + g.line());
+            if (e != null) {
+                out.add(new EncodedGroup(g, e.stream().map(ExampleEncoder.Encoded::ids).toList()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Whole prompt groups per batch so that a batch holds about {@code rankingsPerBatch} rankings: a prompt ranked by
+     * four annotators counts four times, so merging rankings per prompt does not quietly multiply the batch size.
+     */
+    static int groupsPerBatch(List<EncodedGroup> groups, int rankingsPerBatch) {
+        double perGroup = groups.stream().mapToInt(g -> g.group().rankings()).average().orElse(1);
+        return Math.max(1, (int) Math.round(rankingsPerBatch / perGroup));
+    }
+
+    /** Shuffles the groups with {@code random} and cuts them into batches of {@code groupsPerBatch} whole groups. */
+    static List<List<EncodedGroup>> batches(List<EncodedGroup> groups, int groupsPerBatch, Random random) {
+        List<EncodedGroup> order = new ArrayList<>(groups);
+        Collections.shuffle(order, random);
+        List<List<EncodedGroup>> out = new ArrayList<>();
+        for (int i = 0; i < order.size(); i += groupsPerBatch) {
+            out.add(List.copyOf(order.subList(i, Math.min(order.size(), i + groupsPerBatch))));
+        }
+        return out;
+    }
+
     /** One optimizer step on whole prompt groups; returns {loss, batch pairwise accuracy, pairs}. */
-    static float[] trainStep(RewardModel model, AdamW adam, List<PromptGroup> batch, float lr, float clipNorm) {
+    static float[] trainStep(RewardModel model, AdamW adam, List<EncodedGroup> batch, float lr, float clipNorm) {
         List<int[]> seqs = new ArrayList<>();
         List<int[]> pairs = new ArrayList<>();
-        for (PromptGroup g : batch) {
+        for (EncodedGroup g : batch) {
             int offset = seqs.size();
-            for (String r : g.responses()) {
-                seqs.add(model.encode(g.prompt(), r));
-            }
-            for (PreferencePair p : g.pairs()) {
+            seqs.addAll(g.sequences());
+            for (PreferencePair p : g.group().pairs()) {
                 pairs.add(new int[] {offset + p.better(), offset + p.worse()});
             }
         }
@@ -196,7 +304,7 @@ public final class RewardModelTrainer {
         try (NDManager m = NDManager.newBaseManager();
              GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             // each group's prompt is computed once for its K responses (equal to rawScores to 1e-5: SharedPrefixTest)
-            NDArray scores = model.groupedRawScores(m, seqs, batch.stream().mapToInt(g -> g.responses().size()).toArray());
+            NDArray scores = model.groupedRawScores(m, seqs, batch.stream().mapToInt(g -> g.sequences().size()).toArray());
             NDArray diff = pairDifferences(m, scores, pairs, seqs.size());
             NDArray l = softplusNeg(diff).mean();
             gc.backward(l);
@@ -229,38 +337,42 @@ public final class RewardModelTrainer {
     }
 
     /** Held-out pairwise accuracy (a tie counts as half right) and mean pair loss. */
-    public static Eval evaluate(RewardModel model, List<PromptGroup> groups) {
+    static Eval evaluate(RewardModel model, List<EncodedGroup> groups) {
         List<int[]> seqs = new ArrayList<>();
-        for (PromptGroup g : groups) {
-            for (String r : g.responses()) {
-                seqs.add(model.encode(g.prompt(), r));
-            }
+        for (EncodedGroup g : groups) {
+            seqs.addAll(g.sequences());
         }
         float[] scores = model.rawScores(seqs);
         double right = 0, loss = 0;
         int n = 0, offset = 0;
-        for (PromptGroup g : groups) {
-            for (PreferencePair p : g.pairs()) {
+        for (EncodedGroup g : groups) {
+            for (PreferencePair p : g.group().pairs()) {
                 double d = scores[offset + p.better()] - scores[offset + p.worse()];
                 right += d > 0 ? 1 : d == 0 ? 0.5 : 0;
                 loss += Math.max(-d, 0) + Math.log1p(Math.exp(-Math.abs(d)));
                 n++;
             }
-            offset += g.responses().size();
+            offset += g.sequences().size();
         }
         return new Eval(n == 0 ? Double.NaN : right / n, n == 0 ? Double.NaN : loss / n, n);
     }
 
-    /** Mean and std of raw scores over (up to NORM_SAMPLE) training responses: the reference set. */
-    static float[] normalisation(RewardModel model, List<PromptGroup> groups) {
+    /**
+     * Mean and std of raw scores over (up to NORM_SAMPLE) distinct training responses: the reference set. Groups hold
+     * each distinct response of a prompt once, so a response several annotators ranked is not counted several times.
+     */
+    static float[] normalisation(RewardModel model, List<EncodedGroup> groups) {
         List<int[]> seqs = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
         outer:
-        for (PromptGroup g : groups) {
-            for (String r : g.responses()) {
+        for (EncodedGroup g : groups) {
+            for (int i = 0; i < g.sequences().size(); i++) {
                 if (seqs.size() >= NORM_SAMPLE) {
                     break outer;
                 }
-                seqs.add(model.encode(g.prompt(), r));
+                if (seen.add(g.group().prompt() + "\u0000" + g.group().responses().get(i))) {
+                    seqs.add(g.sequences().get(i));
+                }
             }
         }
         float[] s = model.rawScores(seqs);

@@ -1,5 +1,6 @@
 package seed.reward;
 
+import seed.stages.rlhf.Evaluator;
 import seed.stages.rlhf.PpoResult;
 import seed.stages.rlhf.PpoSettings;
 import seed.stages.rlhf.PpoTrainer;
@@ -16,9 +17,15 @@ public final class Rlhf {
     private Rlhf() {
     }
 
+    /** With no task-specific checks: the result's rule rates are NaN (see {@link #train(PpoSettings, Evaluator, PrintStream)}). */
     public static PpoResult train(PpoSettings settings, PrintStream console) throws IOException {
+        return train(settings, Evaluator.generic(), console);
+    }
+
+    /** With the caller's independent checks and guard thresholds (the demo: {@code PoliteCorrectRule.evaluator()}). */
+    public static PpoResult train(PpoSettings settings, Evaluator evaluator, PrintStream console) throws IOException {
         try (RewardModel reward = RewardModelFiles.load(settings.reward())) {
-            return PpoTrainer.train(settings, reward, console);
+            return PpoTrainer.train(settings, reward, evaluator, console, 0);
         }
     }
 }

@@ -32,8 +32,12 @@ public final class RewardCommand implements Runnable {
     @Command(name = "train", mixinStandardHelpOptions = true,
             description = "Train a reward model (SFT backbone + scalar head) on rankings JSONL: each line "
                     + "{\"prompt\", \"responses\": [...], \"ranking\": [best..worst], \"ties\": [[i,j]]} or "
-                    + "{\"prompt\", \"chosen\", \"rejected\"}. Every ranking becomes its C(K,2) ordered pairs, kept in one "
-                    + "batch; tied pairs give no pair. A folder with a checkpoint is resumed.")
+                    + "{\"prompt\", \"chosen\", \"rejected\"}; prompt and responses may be {\"role\", \"content\"} message "
+                    + "lists (TRL's conversational formats, also chosen/rejected conversations with an implicit prompt). "
+                    + "Every ranking becomes its C(K,2) ordered pairs; all rankings of a prompt share one batch; tied pairs "
+                    + "give no pair. Examples longer than --max-length are cut by --truncate-prompt / --truncate-response "
+                    + "(chosen and rejected by the same rule) or refused naming the line. A folder with a checkpoint is "
+                    + "resumed.")
     static final class Train implements Callable<Integer> {
         @Option(names = "--base", required = true, description = "SFT checkpoint or run folder for the backbone.")
         Path base;
@@ -47,8 +51,9 @@ public final class RewardCommand implements Runnable {
         @Option(names = "--steps", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
         int steps = 200;
 
-        @Option(names = "--groups-per-batch", description = "Rankings (prompt groups) per batch (default: ${DEFAULT-VALUE}).")
-        int groups = 8;
+        @Option(names = "--rankings-per-batch", description = "Rankings per batch, packed as whole prompt groups (all "
+                + "rankings of a prompt share a batch) (default: ${DEFAULT-VALUE}).")
+        int groups = RewardSettings.defaults(null, null, null).rankingsPerBatch();
 
         @Option(names = "--lr", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
         float lr = 1e-3f;
@@ -68,18 +73,25 @@ public final class RewardCommand implements Runnable {
         @Option(names = "--threads", description = "libtorch intra-op threads (default: ${DEFAULT-VALUE}).")
         int threads = 1;
 
-        @picocli.CommandLine.Mixin
+        @Option(names = "--patience", description = "Early stopping: stop after this many evaluations (every --eval-every "
+                + "steps) without a lower held-out loss and keep the best model; 0 = off (default: ${DEFAULT-VALUE}).")
+        int patience = RewardSettings.defaults(null, null, null).patience();
 
+        @picocli.CommandLine.Mixin
+        seed.stages.cli.TruncationOptions truncation;
+
+        @picocli.CommandLine.Mixin
         seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
 
         @Override
         public Integer call() throws Exception {
-            Threads.configure(threads);
-            compute.apply();
             RewardSettings d = RewardSettings.defaults(base, rankings, out);
             RewardSettings s = new RewardSettings(base, rankings, out, steps, groups, lr, lr / 10, d.warmupSteps(),
-                    d.weightDecay(), d.clipNorm(), heldOut, evalEvery, checkpointEvery, seed, d.logEveryMs());
-            RewardResult r = RewardModelTrainer.train(s);
+                    d.weightDecay(), d.clipNorm(), heldOut, evalEvery, checkpointEvery, seed, d.logEveryMs(), patience,
+                    truncation.truncation());
+            Threads.configure(threads);
+            compute.apply();
+            RewardResult r = RewardModelTrainer.train(s, System.out, 0);
             System.out.printf("model=%s%nmetrics=%s%nchart=%s%n", r.modelDir(), r.metrics(), r.chart());
             System.out.printf("train_pairs=%d held_out_pairs=%d val_loss=%.4f norm_mean=%.4f norm_std=%.4f%n",
                     r.trainPairs(), r.heldOutPairs(), r.valLoss(), r.normMean(), r.normStd());

@@ -66,12 +66,10 @@ public final class RlhfBenchCommand implements Callable<Integer> {
                 lines.append("{\"prompt\": \"").append(e.prompt()).append("\"}\n");
             }
             Files.writeString(prompts, lines);
-            PpoSettings d = PpoSettings.defaults(policyDir, dir.resolve("rm"), prompts, dir.resolve("run"));
-            PpoSettings s = new PpoSettings(policyDir, dir.resolve("rm"), prompts, dir.resolve("run"), iterations + 1,
-                    rolloutBatch, d.minibatches(), d.ppoEpochs(), d.learningRate(), d.clipRange(), d.valueClip(),
-                    d.valueCoef(), d.entropyCoef(), d.gamma(), d.lambda(), d.initKlCoef(), d.targetKl(), d.klHorizon(),
-                    1e9, maxNewTokens, d.temperature(), d.missingEndPenalty(), d.scoreClip(), false, null, 0, d.clipNorm(),
-                    8, false, 1000, 1, 60_000, null);
+            PpoSettings s = PpoSettings.defaults(policyDir, dir.resolve("rm"), prompts, dir.resolve("run"))
+                    .withRollout(r -> r.withBatch(rolloutBatch, 1).withMaxNewTokens(maxNewTokens))
+                    .withGuards(g -> new PpoSettings.Guards(1e9, false, 8, null))
+                    .withRun(new PpoSettings.Run(iterations + 1, 1, 1000, 60_000));
             try (RewardModel rm = RewardModel.withFreshHead(Gpt.initialize(config, 2), tokenizer)) {
                 PpoTrainer.train(s, rm, new PrintStream(OutputStream.nullOutputStream()));
             }

@@ -4,15 +4,21 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * All C(K,2) ordered pairs of one ranking, kept together so they land in the same batch (InstructGPT's recipe:
+ * All ordered pairs of the rankings of one prompt ({@code rankings} of them; one for {@link #expand}). Originally: all
+ * C(K,2) ordered pairs of one ranking, kept together so they land in the same batch (InstructGPT's recipe:
  * each response is scored once and every pair of the prompt shares those scores, which avoids over-fitting to
  * a prompt whose pairs would otherwise be seen as many separate examples).
  */
-public record PromptGroup(String prompt, List<String> responses, List<PreferencePair> pairs, int line) {
+public record PromptGroup(String prompt, List<String> responses, List<PreferencePair> pairs, int line, int rankings) {
 
     public PromptGroup {
         responses = List.copyOf(responses);
         pairs = List.copyOf(pairs);
+    }
+
+    /** One ranking's group. */
+    public PromptGroup(String prompt, List<String> responses, List<PreferencePair> pairs, int line) {
+        this(prompt, responses, pairs, line, 1);
     }
 
     /**

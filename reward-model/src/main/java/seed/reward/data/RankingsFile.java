@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import seed.stages.data.ChatTemplate;
+
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,8 +19,11 @@ import java.util.List;
 /**
  * Reads and writes rankings JSONL. Each line is either a K-wise ranking
  * {@code {"prompt": ..., "responses": [...], "ranking": [best..worst], "ties": [[i,j],...]}} or a pairwise
- * {@code {"prompt": ..., "chosen": ..., "rejected": ...}}. Every line is validated up front, so a bad file fails
- * with its line number before any training starts (and so before anything is written).
+ * {@code {"prompt": ..., "chosen": ..., "rejected": ...}}. As in TRL's conversational formats, the prompt may be a list
+ * of {role, content} messages, a response may be a message list ending with the assistant's message, and
+ * {@code chosen}/{@code rejected} may be whole conversations with an implicit prompt (what they share); conversations
+ * are rendered by the one {@link ChatTemplate}. Every line is validated up front, so a bad file fails with its line
+ * number before any training starts (and so before anything is written).
  */
 public final class RankingsFile {
 
@@ -58,23 +63,31 @@ public final class RankingsFile {
         if (node == null || !node.isObject()) {
             throw new RankingFormatException(where + "expected a JSON object");
         }
-        String prompt = text(node, "prompt", where);
+        String loc = source + ":" + line;
         if (node.has("chosen") || node.has("rejected")) {
             if (node.has("responses") || node.has("ranking")) {
                 throw new RankingFormatException(where + "mixes pairwise fields (chosen/rejected) with K-wise fields (responses/ranking)");
             }
-            return Ranking.pairwise(prompt, text(node, "chosen", where), text(node, "rejected", where), line);
+            if (!node.has("prompt") && node.path("chosen").isArray() && node.path("rejected").isArray()) {
+                return implicitPrompt(node, line, where, loc);
+            }
+            String prompt = prompt(node, where, loc);
+            return Ranking.pairwise(prompt, response(node, "chosen", where, loc), response(node, "rejected", where, loc), line);
         }
+        String prompt = prompt(node, where, loc);
         JsonNode responsesNode = node.get("responses");
         if (responsesNode == null || !responsesNode.isArray()) {
             throw new RankingFormatException(where + "field \"responses\" must be an array of strings (or give \"chosen\" and \"rejected\")");
         }
         List<String> responses = new ArrayList<>();
         for (JsonNode r : responsesNode) {
-            if (!r.isTextual()) {
-                throw new RankingFormatException(where + "field \"responses\" must hold only strings");
+            if (r.isArray()) {
+                responses.add(lastContent(r, where, loc, "responses"));
+            } else if (!r.isTextual()) {
+                throw new RankingFormatException(where + "field \"responses\" must hold only strings (or message lists)");
+            } else {
+                responses.add(r.asText());
             }
-            responses.add(r.asText());
         }
         int k = responses.size();
         if (k < 2) {
@@ -118,6 +131,62 @@ public final class RankingsFile {
             }
         }
         return new Ranking(prompt, responses, order, ties, line);
+    }
+
+    /** The prompt: a string, or a list of messages rendered by the chat template. */
+    private static String prompt(JsonNode node, String where, String loc) {
+        if (node.path("prompt").isArray()) {
+            try {
+                return ChatTemplate.render(ChatTemplate.messages(node.get("prompt"), loc, "prompt"));
+            } catch (IllegalArgumentException e) {
+                throw new RankingFormatException(e.getMessage());
+            }
+        }
+        return text(node, "prompt", where);
+    }
+
+    /** A response: a string, or a message list whose last message is the assistant's response. */
+    private static String response(JsonNode node, String field, String where, String loc) {
+        if (node.path(field).isArray()) {
+            return lastContent(node.get(field), where, loc, field);
+        }
+        return text(node, field, where);
+    }
+
+    private static String lastContent(JsonNode list, String where, String loc, String field) {
+        List<ChatTemplate.Message> turns;
+        try {
+            turns = ChatTemplate.messages(list, loc, field);
+        } catch (IllegalArgumentException e) {
+            throw new RankingFormatException(e.getMessage());
+        }
+        ChatTemplate.Message last = turns.get(turns.size() - 1);
+        if (!last.role().equals("assistant")) {
+            throw new RankingFormatException(where + "field \"" + field + "\" must end with an assistant message (the response)");
+        }
+        return last.content();
+    }
+
+    /**
+     * TRL's implicit-prompt preference line: {@code chosen} and {@code rejected} are whole conversations that share
+     * everything but the last (assistant) message, which is the response; the shared part is the prompt.
+     */
+    private static Ranking implicitPrompt(JsonNode node, int line, String where, String loc) {
+        List<ChatTemplate.Message> chosen, rejected;
+        try {
+            chosen = ChatTemplate.messages(node.get("chosen"), loc, "chosen");
+            rejected = ChatTemplate.messages(node.get("rejected"), loc, "rejected");
+        } catch (IllegalArgumentException e) {
+            throw new RankingFormatException(e.getMessage());
+        }
+        if (chosen.size() < 2 || chosen.size() != rejected.size()
+                || !chosen.subList(0, chosen.size() - 1).equals(rejected.subList(0, rejected.size() - 1))) {
+            throw new RankingFormatException(where + "without \"prompt\", \"chosen\" and \"rejected\" must be conversations "
+                    + "that differ only in their last message (the implicit prompt is what they share)");
+        }
+        String prompt = ChatTemplate.render(chosen.subList(0, chosen.size() - 1));
+        return Ranking.pairwise(prompt, lastContent(node.get("chosen"), where, loc, "chosen"),
+                lastContent(node.get("rejected"), where, loc, "rejected"), line);
     }
 
     private static String text(JsonNode node, String field, String where) {

@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.ToIntBiFunction;
 
 /**
  * Synthetic annotators for Seed's arithmetic task: for each prompt, K candidate responses (polite or curt,
@@ -17,11 +18,26 @@ import java.util.SplittableRandom;
  */
 public final class SyntheticPreferences {
 
-    /** Knobs of the generator; {@link #defaults()} gives the values the tests use. */
+    /**
+     * Knobs of the generator; {@link #defaults()} gives the values the tests use.
+     *
+     * @param correctnessFirst rank by {@link PoliteCorrectRule#correctnessFirstScore} (the right sum beats any wrong
+     *                         sum) instead of the style-first {@link PoliteCorrectRule#score}
+     */
     public record Settings(int count, int k, int maxOperand, double politeProbability, double wrongProbability,
-                           double malformedProbability, double noise, long seed) {
+                           double malformedProbability, double noise, long seed, boolean correctnessFirst) {
+        public Settings(int count, int k, int maxOperand, double politeProbability, double wrongProbability,
+                double malformedProbability, double noise, long seed) {
+            this(count, k, maxOperand, politeProbability, wrongProbability, malformedProbability, noise, seed, false);
+        }
+
         public static Settings defaults() {
             return new Settings(400, 4, 9, 0.5, 0.1, 0.1, 0.0, 7);
+        }
+
+        public Settings withCorrectnessFirst(boolean on) {
+            return new Settings(count, k, maxOperand, politeProbability, wrongProbability, malformedProbability, noise,
+                    seed, on);
         }
     }
 
@@ -45,7 +61,8 @@ public final class SyntheticPreferences {
                     responses.add(r);
                 }
             }
-            out.add(rank(prompt, responses, s.noise(), random));
+            out.add(rank(prompt, responses, s.noise(), random,
+                    s.correctnessFirst() ? PoliteCorrectRule::correctnessFirstScore : PoliteCorrectRule::score));
         }
         return out;
     }
@@ -56,11 +73,17 @@ public final class SyntheticPreferences {
      * adjacent swap (annotator noise). Needs at least 2 responses.
      */
     public static Ranking rank(String prompt, List<String> responses, double noise, SplittableRandom random) {
+        return rank(prompt, responses, noise, random, PoliteCorrectRule::score);
+    }
+
+    /** As {@link #rank(String, List, double, SplittableRandom)}, ordered by {@code rule} (higher is better). */
+    public static Ranking rank(String prompt, List<String> responses, double noise, SplittableRandom random,
+            ToIntBiFunction<String, String> rule) {
         int k = responses.size();
         if (k < 2) {
             throw new IllegalArgumentException("a ranking needs at least 2 responses, got " + k);
         }
-        int[] scores = responses.stream().mapToInt(r -> PoliteCorrectRule.score(prompt, r)).toArray();
+        int[] scores = responses.stream().mapToInt(r -> rule.applyAsInt(prompt, r)).toArray();
         Integer[] order = new Integer[k];
         for (int i = 0; i < k; i++) {
             order[i] = i;

@@ -93,4 +93,36 @@ class RankingDataTest {
         var batches = PreferenceData.batches(d.train(), 8, new Random(1));
         assertEquals(d.train().size(), batches.stream().mapToInt(List::size).sum());
     }
+
+    @Test
+    void rankingsOfOnePromptMergeIntoOneGroupOverDistinctResponses() {
+        Ranking a = RankingsFile.parseLine("{\"prompt\":\"p\",\"responses\":[\"x\",\"y\",\"z\"],\"ranking\":[0,1,2]}", 1, "f");
+        Ranking b = RankingsFile.parseLine("{\"prompt\":\"p\",\"responses\":[\"z\",\"x\",\"w\"],\"ranking\":[1,0,2]}", 2, "f");
+        Ranking c = RankingsFile.parseLine("{\"prompt\":\"q\",\"chosen\":\"x\",\"rejected\":\"y\"}", 3, "f");
+        List<PromptGroup> merged = PreferenceData.mergeByPrompt(List.of(a, b, c));
+        assertEquals(2, merged.size());
+        PromptGroup p = merged.get(0);
+        assertEquals(List.of("x", "y", "z", "w"), p.responses(), "each distinct response once");
+        assertEquals(6, p.pairs().size(), "3 + 3 pairs, re-indexed");
+        assertTrue(p.pairs().contains(new PreferencePair(0, 2)));  // x > z, from both annotators
+        assertEquals(2, p.pairs().stream().filter(x -> x.equals(new PreferencePair(0, 2))).count());
+        assertTrue(p.pairs().contains(new PreferencePair(2, 3)));  // z > w, second annotator
+        assertEquals(1, p.line());
+    }
+
+    @Test
+    void conversationalPreferencesParseAsTrlWritesThem() {
+        String user = "{\"role\":\"user\",\"content\":\"Hi\"}";
+        Ranking implicit = RankingsFile.parseLine("{\"chosen\":[" + user + ",{\"role\":\"assistant\",\"content\":\"Hello!\"}],"
+                + "\"rejected\":[" + user + ",{\"role\":\"assistant\",\"content\":\"Go away.\"}]}", 4, "f");
+        assertEquals("Hi", implicit.prompt());
+        assertEquals(List.of("Hello!", "Go away."), implicit.responses());
+        Ranking explicit = RankingsFile.parseLine("{\"prompt\":[{\"role\":\"system\",\"content\":\"S\"}," + user + "],"
+                + "\"chosen\":[{\"role\":\"assistant\",\"content\":\"a\"}],\"rejected\":\"b\"}", 5, "f");
+        assertEquals("System: S\nUser: Hi", explicit.prompt());
+        assertEquals(List.of("a", "b"), explicit.responses());
+        assertBad("{\"chosen\":[" + user + ",{\"role\":\"assistant\",\"content\":\"a\"}],\"rejected\":[{\"role\":\"user\","
+                + "\"content\":\"other\"},{\"role\":\"assistant\",\"content\":\"b\"}]}", "differ only in their last message");
+        assertBad("{\"prompt\":\"p\",\"chosen\":[" + user + "],\"rejected\":\"b\"}", "must end with an assistant message");
+    }
 }

@@ -5,13 +5,16 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import seed.stages.data.Truncation;
 import seed.stages.generate.Candidates;
 import seed.stages.generate.SamplingSettings;
 import seed.stages.train.Threads;
 
 /** {@code seed candidates}: K sampled responses per prompt, the input of annotation ({@code seed annotate load}). */
 @Command(name = "candidates", mixinStandardHelpOptions = true,
-        description = "Sample K responses per prompt from a checkpoint into a candidates JSONL for annotators.")
+        description = "Sample K responses per prompt from a checkpoint into a candidates JSONL for annotators. Prompts "
+                + "(plain or {\"messages\"} conversations) that leave no room for --max-new-tokens within --max-length are "
+                + "cut at the left with --truncate-prompt left, or refused naming the line.")
 public final class CandidatesCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "SFT checkpoint or run folder.") Path model;
@@ -22,15 +25,17 @@ public final class CandidatesCommand implements Callable<Integer> {
     @Option(names = "--max-new-tokens", description = "default: ${DEFAULT-VALUE}") int maxNewTokens = 64;
     @Option(names = "--seed", description = "default: ${DEFAULT-VALUE}") long seed = 1;
     @Option(names = "--threads", description = "default: ${DEFAULT-VALUE}") int threads = 1;
+    @picocli.CommandLine.Mixin TruncationOptions truncation;
     @picocli.CommandLine.Mixin
     seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
 
     @Override
     public Integer call() throws Exception {
+        Truncation t = truncation.truncation();
         Threads.configure(threads);
         compute.apply();
-        Candidates.Result r = Candidates.generate(model, prompts, k,
-                new SamplingSettings(temperature, 0, 1f, maxNewTokens, List.of(), seed, true), out, System.out);
+        SamplingSettings sampling = new SamplingSettings(temperature, 0, 1f, maxNewTokens, List.of(), seed, true);
+        Candidates.Result r = Candidates.generate(model, prompts, k, sampling, t, out, System.out);
         System.out.printf("checkpoint_sha256=%s%nprompts=%d%nresponses=%d%ncandidates=%s%n", r.checkpointSha256(),
                 r.prompts(), r.responses(), r.file());
         return 0;

@@ -1,7 +1,10 @@
 package seed.stages.cli;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import seed.stages.rlhf.Evaluator;
+import seed.stages.rlhf.PoliteCorrectRule;
 import seed.stages.rlhf.PpoResult;
 import seed.stages.rlhf.PpoSettings;
 import seed.stages.rlhf.PpoTrainer;
@@ -18,8 +21,9 @@ import java.util.concurrent.Callable;
  * The last line printed is {@code reward_gain=<x> kl=<x>}.
  */
 @Command(name = "rlhf", mixinStandardHelpOptions = true,
-        description = "Stage 3: PPO (InstructGPT-style) of an SFT policy against a reward model, with a per-token KL "
-                + "penalty to the frozen SFT reference (adaptive controller), GAE, clipped losses and guard rails.")
+        description = "Stage 3: RL of an SFT policy against a reward model with a KL penalty to the frozen SFT reference "
+                + "(adaptive controller), clipped surrogate and guard rails: PPO (value head, GAE), RLOO or GRPO "
+                + "(critic-free, k samples per prompt).")
 public final class RlhfCommand implements Callable<Integer> {
 
     private final RewardLoader loader;
@@ -41,16 +45,24 @@ public final class RlhfCommand implements Callable<Integer> {
             + "A folder with a checkpoint is resumed exactly.")
     Path out;
 
-    @Option(names = "--iterations", description = "PPO iterations (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--algorithm", description = "ppo (value head + GAE), rloo (leave-one-out baseline) or grpo "
+            + "(group-normalised advantages) (default: ${DEFAULT-VALUE}).")
+    String algorithm = "ppo";
+
+    @Option(names = "--iterations", description = "RL iterations (default: ${DEFAULT-VALUE}).")
     int iterations = 40;
 
-    @Option(names = "--rollout-batch", description = "Prompts per iteration (default: ${DEFAULT-VALUE}).")
-    int rolloutBatch = 32;
+    @Option(names = "--rollout-batch", description = "Prompts per iteration (default: 32 for ppo, 8 for rloo/grpo: "
+            + "the same 32 sequences).")
+    Integer rolloutBatch;
 
-    @Option(names = "--minibatches", description = "Minibatches per PPO epoch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--samples-per-prompt", description = "Responses per prompt (default: 1 for ppo, 4 for rloo/grpo).")
+    Integer samplesPerPrompt;
+
+    @Option(names = "--minibatches", description = "Minibatches per epoch (default: ${DEFAULT-VALUE}).")
     int minibatches = 2;
 
-    @Option(names = "--ppo-epochs", description = "PPO epochs per rollout batch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--ppo-epochs", description = "Epochs per rollout batch (default: ${DEFAULT-VALUE}).")
     int ppoEpochs = 4;
 
     @Option(names = "--lr", description = "Learning rate (default: ${DEFAULT-VALUE}).")
@@ -69,10 +81,15 @@ public final class RlhfCommand implements Callable<Integer> {
     @Option(names = "--guard", description = "What a guard rail does: 'stop' (default) or 'warn'.")
     String guard = "stop";
 
+    @Option(names = "--check", description = "Independent checks reported before/after and per iteration: 'none' "
+            + "(default; generic guard thresholds) or 'polite-correct' (the demo task's rule and its thresholds).")
+    String check = "none";
+
     @Option(names = "--max-new-tokens", description = "Response length limit (default: ${DEFAULT-VALUE}).")
     int maxNewTokens = 48;
 
-    @Option(names = "--temperature", description = "Sampling temperature (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--temperature", description = "Sampling temperature, > 0; log-probabilities and the KL use it too "
+            + "(default: ${DEFAULT-VALUE}).")
     float temperature = 1.0f;
 
     @Option(names = "--missing-end-penalty", description = "Subtracted from the score of a response without an end token "
@@ -107,26 +124,48 @@ public final class RlhfCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "libtorch intra-op threads (default: ${DEFAULT-VALUE}).")
     int threads = 1;
 
-    @picocli.CommandLine.Mixin
+    @Mixin
+    TruncationOptions truncation;
 
+    @picocli.CommandLine.Mixin
     seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
 
-    @Override
-    public Integer call() throws Exception {
+    /** The settings these flags describe (defaults for everything not on the command line). */
+    PpoSettings settings() {
         if (!guard.equals("stop") && !guard.equals("warn")) {
             throw new IllegalArgumentException("--guard must be 'stop' or 'warn', got '" + guard + "'");
         }
+        PpoSettings s = PpoSettings.defaults(policy, reward, prompts, out).withAlgorithm(PpoSettings.Algorithm.parse(algorithm));
+        PpoSettings.Rollout r = s.rollout();
+        int prompts = rolloutBatch != null ? rolloutBatch : r.promptsPerIteration();
+        int samples = samplesPerPrompt != null ? samplesPerPrompt : r.samplesPerPrompt();
+        return s.withRollout(x -> new PpoSettings.Rollout(prompts, samples, maxNewTokens, temperature, missingEndPenalty,
+                        x.scoreClip(), whitenScores))
+                .withOptimisation(o -> o.withSchedule(minibatches, ppoEpochs).withLearningRate(learningRate)
+                        .withPtx(ptxData, ptxCoef))
+                .withKl(new PpoSettings.KlControl(klCoef, targetKl, s.kl().horizon()))
+                .withGuards(g -> new PpoSettings.Guards(klBound, guard.equals("stop"), heldOut, heldOutFile))
+                .withRun(new PpoSettings.Run(iterations, seed, checkpointEvery, s.run().logEveryMs()));
+    }
+
+    /** The evaluator named by {@code --check}. */
+    static Evaluator evaluator(String name) {
+        return switch (name) {
+            case "none" -> Evaluator.generic();
+            case "polite-correct" -> PoliteCorrectRule.evaluator();
+            default -> throw new IllegalArgumentException("--check must be 'none' or 'polite-correct', got '" + name + "'");
+        };
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        PpoSettings s = settings();
+        Evaluator evaluator = evaluator(check);
         Threads.configure(threads);
         compute.apply();
-        PpoSettings d = PpoSettings.defaults(policy, reward, prompts, out);
-        PpoSettings s = new PpoSettings(policy, reward, prompts, out, iterations, rolloutBatch, minibatches, ppoEpochs,
-                learningRate, d.clipRange(), d.valueClip(), d.valueCoef(), d.entropyCoef(), d.gamma(), d.lambda(), klCoef,
-                targetKl, d.klHorizon(), klBound, maxNewTokens, temperature, missingEndPenalty, d.scoreClip(), whitenScores,
-                ptxData, ptxCoef, d.clipNorm(), heldOut, guard.equals("stop"), checkpointEvery, seed, d.logEveryMs(),
-                heldOutFile);
         PpoResult r;
         try (RewardFunction rm = loader.load(reward)) {
-            r = PpoTrainer.train(s, rm, System.out, stopAt);
+            r = PpoTrainer.train(s, rm, evaluator, truncation.truncation(), System.out, stopAt);
         }
         if (r.policyDir() == null) {
             System.out.printf("stopped at iteration %d; resume with the same command%n", r.iterations());
@@ -134,8 +173,11 @@ public final class RlhfCommand implements Callable<Integer> {
         }
         System.out.printf("policy=%s%nmetrics=%s%nreward_chart=%s%nkl_chart=%s%n", r.policyDir(), r.metrics(),
                 r.rewardChart(), r.klChart());
-        System.out.printf("reward_before=%.4f reward_after=%.4f rule_rate_before=%.4f rule_rate_after=%.4f reference_frozen=%s%n",
-                r.rewardBefore(), r.rewardAfter(), r.ruleRateBefore(), r.ruleRateAfter(), r.referenceFrozen());
+        StringBuilder checks = new StringBuilder();
+        r.checksBefore().forEach((name, before) -> checks.append(String.format(" %s_rate_before=%.4f %s_rate_after=%.4f",
+                name, before, name, r.checksAfter().getOrDefault(name, Double.NaN))));
+        System.out.printf("algorithm=%s reward_before=%.4f reward_after=%.4f%s reference_frozen=%s seconds=%.1f%n",
+                r.algorithm(), r.rewardBefore(), r.rewardAfter(), checks, r.referenceFrozen(), r.seconds());
         if (!r.guardEvents().isEmpty()) {
             System.out.println("guard_events=" + r.guardEvents().size() + (r.stoppedEarly() ? " (stopped early)" : ""));
         }

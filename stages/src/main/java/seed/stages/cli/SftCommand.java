@@ -5,6 +5,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import seed.stages.data.Truncation;
 import seed.stages.sft.Sft;
 import seed.stages.sft.SftRequest;
 import seed.stages.train.Threads;
@@ -12,8 +13,10 @@ import seed.stages.train.TrainResult;
 
 /** {@code seed sft}: stage 2 from the command line. The last line printed is {@code val_loss=<x>}. */
 @Command(name = "sft", mixinStandardHelpOptions = true,
-        description = "Stage 2: supervised fine-tuning on JSONL {\"prompt\", \"response\"} pairs; the loss counts "
-                + "response tokens only.")
+        description = "Stage 2: supervised fine-tuning on JSONL {\"prompt\", \"response\"} pairs or {\"messages\": "
+                + "[{\"role\", \"content\"}, ...]} conversations (last message: the assistant's response); the loss counts "
+                + "response tokens only. Examples longer than --max-length are cut by --truncate-prompt / "
+                + "--truncate-response (TRL's meanings) or refused naming the line.")
 public final class SftCommand implements Callable<Integer> {
 
     @Option(names = "--base", description = "Pretrained checkpoint or run folder (or --from-hf).")
@@ -23,15 +26,14 @@ public final class SftCommand implements Callable<Integer> {
             + "(imported into OUT/hf-import/).")
     Path fromHf;
 
-    @Option(names = "--data", required = true, description = "JSONL file of {\"prompt\": ..., \"response\": ...}.")
+    @Option(names = "--data", required = true, description = "JSONL file of {\"prompt\", \"response\"} or {\"messages\"}.")
     Path data;
 
     @Option(names = "--out", required = true, description = "Run folder: checkpoints, metrics.jsonl, report/.")
     Path out;
 
-    @Option(names = "--truncate-prompt", description = "What to do with prompts longer than the context: 'error' "
-            + "(default) or 'left' (keep the end of the prompt and report how many were cut).")
-    String truncatePrompt = "error";
+    @Mixin
+    TruncationOptions truncation;
 
     @Option(names = "--resume", description = "SFT checkpoint or run folder to continue from.")
     Path resume;
@@ -41,9 +43,7 @@ public final class SftCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!truncatePrompt.equals("error") && !truncatePrompt.equals("left")) {
-            throw new IllegalArgumentException("--truncate-prompt must be 'error' or 'left', got '" + truncatePrompt + "'");
-        }
+        Truncation t = truncation.truncation();
         Threads.configure(train.threads);
         if ((base == null) == (fromHf == null)) {
             throw new IllegalArgumentException("give exactly one of --base and --from-hf");
@@ -51,8 +51,7 @@ public final class SftCommand implements Callable<Integer> {
         if (fromHf != null) {
             base = seed.stages.model.HuggingFace.importAsCheckpoint(fromHf, out.resolve("hf-import"));
         }
-        TrainResult result = Sft.run(new SftRequest(base, data, out, train.settings(), truncatePrompt.equals("left"),
-                resume, train.stopAt), System.out);
+        TrainResult result = Sft.run(new SftRequest(base, data, out, train.settings(), t, resume, train.stopAt), System.out);
         System.out.printf("checkpoint=%s%nmetrics=%s%nchart=%s%n", result.checkpoint(), result.metrics(),
                 result.lossChart());
         System.out.printf("val_loss=%.4f%n", result.valLoss());

@@ -14,9 +14,9 @@ import seed.stages.train.BatchSource;
  * the batch; because attention is causal, padding after a sequence never changes what its real tokens see, and padded
  * positions are masked out of the loss.
  *
- * <p>A prompt that does not fit the context is an error naming its line, unless {@code truncateLeft} is set: then
- * the start of the prompt is dropped (the end, nearest the response, is kept) and the number of cut prompts is
- * reported by {@link #truncatedPrompts()}.
+ * <p>Examples that do not fit {@code --max-length} are cut or refused by a {@link Truncation} (TRL's meanings: prompts
+ * lose their beginning, responses their end, {@code drop} skips); {@link #encoder()} reports what was cut. A response
+ * cut at the right has no end token, so the model is never taught to stop where the data did not.
  */
 public final class InstructionDataset implements BatchSource {
 
@@ -28,48 +28,38 @@ public final class InstructionDataset implements BatchSource {
     private final List<Encoded> heldOut = new ArrayList<>();
     private final int batchSize;
     private final long seed;
-    private final int truncated;
+    private final ExampleEncoder encoder;
     private final List<Batch> validation;
+    private final int padId;
 
+    /** The old form: {@code truncateLeft} = {@code --truncate-prompt left}, responses that do not fit are errors. */
     public InstructionDataset(List<InstructionExample> examples, Tokenizer tokenizer, int context, int batchSize,
             double heldOutFraction, long seed, boolean truncateLeft) {
+        this(examples, tokenizer, context, batchSize, heldOutFraction, seed,
+                new Truncation(0, 0, truncateLeft ? Truncation.Prompt.LEFT : Truncation.Prompt.ERROR,
+                        Truncation.Response.ERROR), "line");
+    }
+
+    /**
+     * @param source names the data in errors ({@code source:line}); with {@code "line"} errors read "line N"
+     */
+    public InstructionDataset(List<InstructionExample> examples, Tokenizer tokenizer, int context, int batchSize,
+            double heldOutFraction, long seed, Truncation truncation, String source) {
         this.batchSize = batchSize;
         this.seed = seed;
-        int cut = 0;
+        this.encoder = new ExampleEncoder(tokenizer, truncation, context + 1); // inputs and targets: context + 1 tokens
         List<Encoded> all = new ArrayList<>();
         for (InstructionExample example : examples) {
-            int[] prompt = tokenizer.encode(example.prompt());
-            int[] response = tokenizer.encode(example.response());
-            int needed = prompt.length + response.length + 3; // <|prompt|> <|response|> <|endoftext|>
-            int limit = context + 1; // inputs and targets are shifted views of context + 1 tokens
-            if (response.length + 3 >= limit) {
-                throw new IllegalArgumentException("line " + example.lineNumber() + ": the response alone ("
-                        + response.length + " tokens) does not fit the context of " + context + " tokens");
+            String where = source.equals("line") ? "line " + example.lineNumber() : source + ":" + example.lineNumber();
+            ExampleEncoder.Encoded e = encoder.example(example.prompt(), example.response(), where);
+            if (e != null) {
+                all.add(new Encoded(e.ids(), e.promptLength()));
             }
-            if (needed > limit) {
-                if (!truncateLeft) {
-                    throw new IllegalArgumentException("line " + example.lineNumber() + ": prompt + response need "
-                            + needed + " tokens but the context is " + context
-                            + "; shorten it or pass --truncate-prompt left to keep the end of the prompt");
-                }
-                int keep = limit - response.length - 3;
-                int[] kept = new int[keep];
-                System.arraycopy(prompt, prompt.length - keep, kept, 0, keep);
-                prompt = kept;
-                cut++;
-            }
-            int[] ids = new int[prompt.length + response.length + 3];
-            ids[0] = tokenizer.promptId();
-            System.arraycopy(prompt, 0, ids, 1, prompt.length);
-            ids[prompt.length + 1] = tokenizer.responseId();
-            System.arraycopy(response, 0, ids, prompt.length + 2, response.length);
-            ids[ids.length - 1] = tokenizer.endOfTextId();
-            all.add(new Encoded(ids, prompt.length + 2));
         }
-        this.truncated = cut;
+        encoder.requireSome(all.size(), source.equals("line") ? "the SFT data" : source);
         List<Encoded> shuffled = new ArrayList<>(all);
         Collections.shuffle(shuffled, new Random(seed));
-        int held = examples.size() < 2 ? 0 : (int) Math.max(1, Math.round(examples.size() * heldOutFraction));
+        int held = all.size() < 2 ? 0 : (int) Math.max(1, Math.round(all.size() * heldOutFraction));
         heldOut.addAll(shuffled.subList(0, held));
         train.addAll(shuffled.subList(held, shuffled.size()));
         if (train.isEmpty()) {
@@ -83,11 +73,14 @@ public final class InstructionDataset implements BatchSource {
         this.padId = tokenizer.endOfTextId();
     }
 
-    private final int padId;
+    /** What truncation did to the data (counts of cut and dropped examples). */
+    public ExampleEncoder encoder() {
+        return encoder;
+    }
 
     /** How many prompts were cut at the left to fit the context. */
     public int truncatedPrompts() {
-        return truncated;
+        return encoder.promptsCut();
     }
 
     /** Batch of step s: examples in a per-epoch shuffled order derived from (seed, epoch). */
@@ -126,8 +119,9 @@ public final class InstructionDataset implements BatchSource {
 
     @Override
     public String describe() {
+        int cut = encoder.promptsCut() + encoder.responsesCut() + encoder.dropped();
         return String.format("%,d train examples, %,d held out%s", train.size(), heldOut.size(),
-                truncated > 0 ? ", " + truncated + " prompts truncated at the left" : "");
+                cut > 0 ? "; truncation: " + encoder.report() : "");
     }
 
     private static Batch collate(List<Encoded> examples, int padId) {

@@ -13,8 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reads SFT data: JSONL, one {@code {"prompt": ..., "response": ...}} object per line. Any malformed line stops the
- * read with an error that names the file, the line number and what is wrong with it.
+ * Reads SFT data: JSONL, one example per line, either {@code {"prompt": ..., "response": ...}} (also
+ * {@code "completion"} for the response, as TRL names it) or conversational as TRL's formats:
+ * {@code {"messages": [{"role", "content"}, ...]}} whose last message is the assistant's response, or
+ * {@code "prompt"} / {@code "completion"} as message lists. Conversations become prompt text through the one
+ * {@link ChatTemplate}. Any malformed line stops the read with an error naming the file, the line and what is wrong.
  */
 public final class InstructionFile {
 
@@ -53,9 +56,38 @@ public final class InstructionFile {
             throw new IOException(file + " line " + number + ": not valid JSON (" + e.getOriginalMessage() + ")");
         }
         if (node == null || !node.isObject()) {
-            throw new IOException(file + " line " + number + ": expected a JSON object with \"prompt\" and \"response\"");
+            throw new IOException(file + " line " + number + ": expected a JSON object with \"prompt\" and \"response\" "
+                    + "(or \"messages\")");
         }
-        return new InstructionExample(text(file, node, "prompt", number), text(file, node, "response", number), number);
+        String where = file + ":" + number;
+        try {
+            if (node.has("messages")) {
+                String[] pr = ChatTemplate.promptAndResponse(ChatTemplate.messages(node.get("messages"), where, "messages"), where);
+                return new InstructionExample(pr[0], nonEmpty(pr[1], where, "messages"), number);
+            }
+            String prompt = node.path("prompt").isArray()
+                    ? ChatTemplate.render(ChatTemplate.messages(node.get("prompt"), where, "prompt"))
+                    : text(file, node, "prompt", number);
+            String field = node.has("completion") && !node.has("response") ? "completion" : "response";
+            JsonNode r = node.get(field);
+            String response;
+            if (r != null && r.isArray()) {
+                List<ChatTemplate.Message> turns = ChatTemplate.messages(r, where, field);
+                response = nonEmpty(turns.get(turns.size() - 1).content(), where, field);
+            } else {
+                response = text(file, node, field, number);
+            }
+            return new InstructionExample(prompt, response, number);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    private static String nonEmpty(String text, String where, String field) {
+        if (text.isEmpty()) {
+            throw new IllegalArgumentException(where + ": the response in \"" + field + "\" is empty");
+        }
+        return text;
     }
 
     private static String text(Path file, JsonNode node, String field, int number) throws IOException {

@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 import seed.stages.checkpoint.Checkpoints;
 import seed.stages.checkpoint.Hashes;
+import seed.stages.data.ExampleEncoder;
+import seed.stages.data.Truncation;
 import seed.stages.metrics.Progress;
 import seed.stages.model.Gpt;
 import seed.stages.rlhf.PromptFile;
@@ -41,26 +43,43 @@ public final class Candidates {
 
     public static Result generate(Path model, Path promptsFile, int k, SamplingSettings sampling, Path out,
             PrintStream console) throws IOException {
+        return generate(model, promptsFile, k, sampling, Truncation.strict(), out, console);
+    }
+
+    /**
+     * As above; prompts that leave no room for {@code sampling.maxNewTokens()} within the truncation's max length are
+     * cut at the left or refused naming their line (the candidates file keeps the full prompt text).
+     */
+    public static Result generate(Path model, Path promptsFile, int k, SamplingSettings sampling, Truncation truncation,
+            Path out, PrintStream console) throws IOException {
         if (k < 2) {
             throw new IllegalArgumentException("--k must be at least 2 (annotators rank K responses), got " + k);
         }
         Path checkpoint = Checkpoints.resolve(model);
         String sha = Hashes.sha256(checkpoint);
-        List<String> prompts = PromptFile.read(promptsFile);
+        List<PromptFile.Prompt> prompts = PromptFile.readPrompts(promptsFile);
         Tokenizer tokenizer = Checkpoints.loadTokenizer(checkpoint);
         StringBuilder lines = new StringBuilder();
         try (Gpt gpt = Checkpoints.loadModel(checkpoint)) {
             Generator generator = new Generator(gpt, tokenizer);
+            ExampleEncoder encoder = new ExampleEncoder(tokenizer, truncation, gpt.config().context());
+            List<int[]> encoded = new ArrayList<>();
+            for (PromptFile.Prompt p : prompts) {
+                encoded.add(encoder.prompt(p.text(), sampling.maxNewTokens(), promptsFile + ":" + p.line()));
+            }
+            if (encoder.promptsCut() > 0) {
+                console.println("candidates truncation: " + encoder.report());
+            }
             Progress progress = new Progress("candidates", prompts.size(), "responses", console, 2000);
             for (int i = 0; i < prompts.size(); i++) {
                 seed.stages.control.Cancellation.check("candidates for prompt " + i);
                 List<int[]> batch = new ArrayList<>();
                 for (int j = 0; j < k; j++) {
-                    batch.add(generator.instructionPrompt(prompts.get(i)));
+                    batch.add(encoded.get(i));
                 }
                 List<Generation> samples = generator.generate(batch, sampling.withSeed(sampling.seed() + 1000L * i));
                 Map<String, Object> line = new LinkedHashMap<>();
-                line.put("prompt", prompts.get(i));
+                line.put("prompt", prompts.get(i).text());
                 line.put("responses", samples.stream().map(g -> displayable(g.text())).toList());
                 line.put("checkpoint", checkpoint.toAbsolutePath().toString());
                 line.put("checkpoint_sha256", sha);

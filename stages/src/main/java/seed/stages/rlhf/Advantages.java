@@ -69,4 +69,54 @@ public final class Advantages {
             }
         }
     }
+
+    /**
+     * RLOO's baseline (Ahmadian et al. 2024): each sample's reward minus the mean reward of the other k-1 samples of
+     * the same prompt. {@code rewards} holds groups of {@code k} consecutive samples; k >= 2.
+     */
+    public static float[] leaveOneOut(double[] rewards, int k) {
+        checkGroups(rewards, k);
+        float[] adv = new float[rewards.length];
+        for (int g = 0; g < rewards.length; g += k) {
+            double sum = 0;
+            for (int i = g; i < g + k; i++) {
+                sum += rewards[i];
+            }
+            for (int i = g; i < g + k; i++) {
+                adv[i] = (float) (rewards[i] - (sum - rewards[i]) / (k - 1));
+            }
+        }
+        return adv;
+    }
+
+    /**
+     * GRPO's advantage (Shao et al. 2024): (reward - group mean) / (group std + 1e-4), the std over the k samples of a
+     * prompt (unbiased, as TRL). A group whose samples all score the same gets advantage 0: nothing to learn from it.
+     */
+    public static float[] groupNormalised(double[] rewards, int k) {
+        checkGroups(rewards, k);
+        float[] adv = new float[rewards.length];
+        for (int g = 0; g < rewards.length; g += k) {
+            double mean = 0;
+            for (int i = g; i < g + k; i++) {
+                mean += rewards[i];
+            }
+            mean /= k;
+            double var = 0;
+            for (int i = g; i < g + k; i++) {
+                var += (rewards[i] - mean) * (rewards[i] - mean);
+            }
+            double std = Math.sqrt(var / (k - 1));
+            for (int i = g; i < g + k; i++) {
+                adv[i] = (float) ((rewards[i] - mean) / (std + 1e-4));
+            }
+        }
+        return adv;
+    }
+
+    private static void checkGroups(double[] rewards, int k) {
+        if (k < 2 || rewards.length % k != 0) {
+            throw new IllegalArgumentException("need groups of k >= 2 samples, got " + rewards.length + " rewards for k = " + k);
+        }
+    }
 }

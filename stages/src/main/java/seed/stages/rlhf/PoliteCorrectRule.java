@@ -1,5 +1,6 @@
 package seed.stages.rlhf;
 
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -57,6 +58,30 @@ public final class PoliteCorrectRule {
     /** Higher is better: 4 polite-correct, 3 polite-wrong, 2 curt-correct, 1 curt-wrong, 0 malformed. */
     public static int score(String prompt, String response) {
         return 4 - classify(prompt, response).ordinal();
+    }
+
+    /**
+     * The correctness-dominant order, as rankers who check facts first rank: the right sum beats any wrong sum, and
+     * among equally correct answers the polite one wins (4 polite-correct, 3 curt-correct, 2 polite-wrong,
+     * 1 curt-wrong, 0 malformed). Harder for a reward model than {@link #score}: it must check the sum.
+     */
+    public static int correctnessFirstScore(String prompt, String response) {
+        return switch (classify(prompt, response)) {
+            case POLITE_CORRECT -> 4;
+            case CURT_CORRECT -> 3;
+            case POLITE_WRONG -> 2;
+            case CURT_WRONG -> 1;
+            case MALFORMED -> 0;
+        };
+    }
+
+    /**
+     * The demo task's evaluator for the RL stage: the check {@code rule} (polite and correct) and guard thresholds
+     * tuned to it. Polite answers are legitimately ~3x longer than curt ones, so only extremes count as collapse
+     * (below 40% of the SFT length) or explosion (above 4x, or most responses running into the token limit).
+     */
+    public static Evaluator evaluator() {
+        return new Evaluator(List.of(new Evaluator.Check("rule", PoliteCorrectRule::politeAndCorrect)), 0.4, 4.0, 0.5, 0.5);
     }
 
     /** The independent success metric of the RLHF stage: polite, correct, and well-formed. */

@@ -3,109 +3,299 @@ package seed.stages.rlhf;
 import java.nio.file.Path;
 
 /**
- * Everything a PPO run needs: explicit inputs (SFT policy, reward model folder, prompts), the output folder, and the
- * hyper-parameters of InstructGPT-style PPO with defaults that work at Seed's tiny shapes.
+ * Everything an RL run needs (PPO, RLOO or GRPO): explicit inputs (SFT policy, reward model folder, prompts), the
+ * output folder, and four small groups of hyper-parameters with defaults that work at Seed's tiny shapes. Change one
+ * knob with the {@code with...} methods, e.g. {@code defaults(...).withRollout(r -> r.withTemperature(0.7f))}.
  *
- * @param policy            SFT checkpoint or run folder: initial policy and frozen reference
- * @param reward            reward model folder (loaded by the caller's {@link RewardLoader})
- * @param prompts           prompts JSONL ({"prompt": ...} per line; other fields ignored)
- * @param out               run folder: checkpoints, final policy in {@code out/policy}, metrics.jsonl, report/*.svg
- * @param iterations        PPO iterations (rollout batch + optimisation)
- * @param rolloutBatch      prompts per iteration (one response each)
- * @param minibatches       minibatches per PPO epoch
- * @param ppoEpochs         passes over each rollout batch
- * @param learningRate      AdamW learning rate (constant)
- * @param clipRange         PPO ratio clip epsilon
- * @param valueClip         value clip epsilon
- * @param valueCoef         weight of the value loss
- * @param entropyCoef       weight of an entropy bonus (0 = none)
- * @param gamma             discount
- * @param lambda            GAE lambda
- * @param initKlCoef        initial coefficient of the per-token KL penalty
- * @param targetKl          target KL per response (nats) of the adaptive controller; 0 = fixed coefficient
- * @param klHorizon         horizon of the adaptive controller (Ziegler et al.)
- * @param klBound           guard rail: KL per response (nats) above which the run warns or stops
- * @param maxNewTokens      response length limit
- * @param temperature       sampling temperature of rollouts and held-out evaluation
- * @param missingEndPenalty subtracted from the score of a response that did not produce the end token
- * @param scoreClip         scores are clipped to [-scoreClip, scoreClip] (after optional whitening)
- * @param whitenScores      whiten scores over each rollout batch before shaping
- * @param ptxData           optional SFT/pretraining JSONL for PPO-ptx (null = off)
- * @param ptxCoef           weight of the PPO-ptx language-model loss
- * @param clipNorm          global gradient-norm clip
- * @param heldOutPrompts    prompts held out to measure reward gain, KL and the rule metric before and after
- * @param guardStop         true: a guard rail stops the run (with a checkpoint); false: it only warns
- * @param checkpointEvery   checkpoint every N iterations (and at the end)
- * @param seed              seeds the prompt order, sampling and minibatch order
- * @param logEveryMs        at most one progress line per this many milliseconds (default 0: every iteration)
- * @param heldOutFile       optional prompts JSONL for the before/after measurement; null = hold out
- *                          {@code heldOutPrompts} prompts of {@code prompts}
+ * <p>The name stays {@code PpoSettings} for the callers that already use it; {@link #algorithm()} picks the method.
+ *
+ * @param policy       SFT checkpoint or run folder: initial policy and frozen reference
+ * @param reward       reward model folder (loaded by the caller's {@link RewardLoader})
+ * @param prompts      prompts JSONL ({"prompt": ...} or {"messages": [...]} per line; other fields ignored)
+ * @param out          run folder: checkpoints, final policy in {@code out/policy}, metrics.jsonl, report/*.svg
+ * @param algorithm    PPO (value head + GAE) or a critic-free method (RLOO, GRPO)
+ * @param rollout      what is sampled each iteration and how
+ * @param optimisation the update
+ * @param kl           the KL penalty to the reference and its controller
+ * @param guards       when to stop (or warn) and what is held out to measure the run
+ * @param run          iterations, seed, checkpoint interval, logging
  */
-public record PpoSettings(Path policy, Path reward, Path prompts, Path out, int iterations, int rolloutBatch,
-        int minibatches, int ppoEpochs, float learningRate, double clipRange, double valueClip, double valueCoef,
-        double entropyCoef, double gamma, double lambda, double initKlCoef, double targetKl, double klHorizon,
-        double klBound, int maxNewTokens, float temperature, double missingEndPenalty, double scoreClip,
-        boolean whitenScores, Path ptxData, double ptxCoef, float clipNorm, int heldOutPrompts, boolean guardStop,
-        int checkpointEvery, long seed, long logEveryMs, Path heldOutFile) {
+public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algorithm algorithm, Rollout rollout,
+        Optimisation optimisation, KlControl kl, Guards guards, Run run) {
 
-    public static PpoSettings defaults(Path policy, Path reward, Path prompts, Path out) {
-        return new PpoSettings(policy, reward, prompts, out, 40, 32, 2, 4, 1e-4f, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95,
-                0.1, 2.0, 1000, 10.0, 48, 1.0f, 1.0, 5.0, false, null, 0.0, 1.0f, 64, true, 10, 1, 0, null);
+    /** The RL method. PPO learns a value head; RLOO and GRPO use the other samples of the same prompt as baseline. */
+    public enum Algorithm {
+        /** InstructGPT-style PPO: per-token KL-shaped rewards, value head, GAE, whitened advantages. */
+        PPO,
+        /** REINFORCE leave-one-out (Ahmadian et al. 2024): advantage = reward - mean reward of the prompt's other samples. */
+        RLOO,
+        /** Group relative policy optimisation (Shao et al. 2024): advantage = (reward - group mean) / group std. */
+        GRPO;
+
+        public boolean usesCritic() {
+            return this == PPO;
+        }
+
+        /** Parses {@code ppo|rloo|grpo} (any case); the error names the accepted values. */
+        public static Algorithm parse(String name) {
+            for (Algorithm a : values()) {
+                if (a.name().equalsIgnoreCase(name)) {
+                    return a;
+                }
+            }
+            throw new IllegalArgumentException("--algorithm must be ppo, rloo or grpo, got '" + name + "'");
+        }
+    }
+
+    /**
+     * What each iteration samples.
+     *
+     * @param promptsPerIteration prompts per iteration
+     * @param samplesPerPrompt    responses per prompt (1 for PPO; RLOO and GRPO need at least 2: the group baseline)
+     * @param maxNewTokens        response length limit
+     * @param temperature         sampling temperature of rollouts and evaluation (> 0); log-probabilities of the policy
+     *                            and the reference, and so the KL, are taken at this temperature too
+     * @param missingEndPenalty   subtracted from the score of a response that did not produce the end token
+     * @param scoreClip           scores are clipped to [-scoreClip, scoreClip] (after optional whitening)
+     * @param whitenScores        whiten scores over each rollout batch before shaping
+     */
+    public record Rollout(int promptsPerIteration, int samplesPerPrompt, int maxNewTokens, float temperature,
+            double missingEndPenalty, double scoreClip, boolean whitenScores) {
+        public Rollout {
+            if (promptsPerIteration <= 0 || samplesPerPrompt <= 0) {
+                throw new IllegalArgumentException("prompts per iteration and samples per prompt must be positive, got "
+                        + promptsPerIteration + " and " + samplesPerPrompt);
+            }
+            if (maxNewTokens <= 0) {
+                throw new IllegalArgumentException("max new tokens must be positive, got " + maxNewTokens);
+            }
+            if (!(temperature > 0)) {
+                throw new IllegalArgumentException("temperature must be > 0 for RL (log-probabilities and the KL are "
+                        + "taken at the sampling temperature; 0 would be greedy decoding), got " + temperature);
+            }
+        }
+
+        /** Sequences per iteration. */
+        public int sequences() {
+            return promptsPerIteration * samplesPerPrompt;
+        }
+
+        public Rollout withTemperature(float t) {
+            return new Rollout(promptsPerIteration, samplesPerPrompt, maxNewTokens, t, missingEndPenalty, scoreClip, whitenScores);
+        }
+
+        public Rollout withBatch(int prompts, int samples) {
+            return new Rollout(prompts, samples, maxNewTokens, temperature, missingEndPenalty, scoreClip, whitenScores);
+        }
+
+        public Rollout withMaxNewTokens(int n) {
+            return new Rollout(promptsPerIteration, samplesPerPrompt, n, temperature, missingEndPenalty, scoreClip, whitenScores);
+        }
+
+        public Rollout withScoreShaping(double missingEnd, double clip, boolean whiten) {
+            return new Rollout(promptsPerIteration, samplesPerPrompt, maxNewTokens, temperature, missingEnd, clip, whiten);
+        }
+    }
+
+    /**
+     * The update on each rollout batch.
+     *
+     * @param minibatches  minibatches per epoch
+     * @param epochs       passes over each rollout batch
+     * @param learningRate AdamW learning rate (constant)
+     * @param clipNorm     global gradient-norm clip
+     * @param clipRange    ratio clip epsilon of the surrogate (all three algorithms)
+     * @param valueClip    value clip epsilon (PPO)
+     * @param valueCoef    weight of the value loss (PPO)
+     * @param entropyCoef  weight of an entropy bonus (0 = none)
+     * @param gamma        discount (PPO)
+     * @param lambda       GAE lambda (PPO)
+     * @param ptxData      optional SFT/pretraining JSONL for PPO-ptx (null = off)
+     * @param ptxCoef      weight of the PPO-ptx language-model loss
+     */
+    public record Optimisation(int minibatches, int epochs, float learningRate, float clipNorm, double clipRange,
+            double valueClip, double valueCoef, double entropyCoef, double gamma, double lambda, Path ptxData,
+            double ptxCoef) {
+        public Optimisation {
+            if (minibatches <= 0 || epochs <= 0) {
+                throw new IllegalArgumentException("minibatches and epochs must be positive, got " + minibatches + " and " + epochs);
+            }
+            if (!(learningRate > 0)) {
+                throw new IllegalArgumentException("learning rate must be positive, got " + learningRate);
+            }
+        }
+
+        public Optimisation withLearningRate(float lr) {
+            return new Optimisation(minibatches, epochs, lr, clipNorm, clipRange, valueClip, valueCoef, entropyCoef, gamma,
+                    lambda, ptxData, ptxCoef);
+        }
+
+        public Optimisation withSchedule(int minibatchCount, int epochCount) {
+            return new Optimisation(minibatchCount, epochCount, learningRate, clipNorm, clipRange, valueClip, valueCoef,
+                    entropyCoef, gamma, lambda, ptxData, ptxCoef);
+        }
+
+        public Optimisation withEntropyCoef(double coef) {
+            return new Optimisation(minibatches, epochs, learningRate, clipNorm, clipRange, valueClip, valueCoef, coef, gamma,
+                    lambda, ptxData, ptxCoef);
+        }
+
+        public Optimisation withPtx(Path data, double coef) {
+            return new Optimisation(minibatches, epochs, learningRate, clipNorm, clipRange, valueClip, valueCoef, entropyCoef,
+                    gamma, lambda, data, coef);
+        }
+    }
+
+    /**
+     * The KL penalty against the frozen reference: per token for PPO, per response in the reward for RLOO and GRPO.
+     *
+     * @param initCoef initial coefficient
+     * @param target   target KL per response (nats) of the adaptive controller of Ziegler et al.; 0 = fixed coefficient
+     * @param horizon  horizon of the adaptive controller
+     */
+    public record KlControl(double initCoef, double target, double horizon) {
+        public KlControl {
+            if (!(initCoef >= 0) || !(target >= 0)) {
+                throw new IllegalArgumentException("KL coefficient and target must be >= 0, got " + initCoef + " and " + target);
+            }
+        }
+
+        /** The controller these settings start with. */
+        public KlController initialController() {
+            return target > 0 ? new KlController.Adaptive(Math.max(initCoef, 1e-6), target, horizon)
+                    : new KlController.Fixed(initCoef);
+        }
+    }
+
+    /**
+     * Guard rails and the before/after measurement. The data-specific thresholds (what length is "collapsed") come
+     * with the caller's {@link Evaluator}.
+     *
+     * @param klBound        KL per response (nats) above which the run warns or stops
+     * @param stop           true: a guard rail stops the run (with a checkpoint); false: it only warns
+     * @param heldOutPrompts prompts held out of {@code prompts} when {@code heldOutFile} is null
+     * @param heldOutFile    optional prompts JSONL for the before/after measurement
+     */
+    public record Guards(double klBound, boolean stop, int heldOutPrompts, Path heldOutFile) {
+        public Guards {
+            if (!(klBound > 0)) {
+                throw new IllegalArgumentException("the KL bound must be > 0, got " + klBound);
+            }
+            if (heldOutPrompts < 1) {
+                throw new IllegalArgumentException("held-out prompts must be at least 1, got " + heldOutPrompts);
+            }
+        }
+
+        public Guards withKlBound(double bound, boolean stopRun) {
+            return new Guards(bound, stopRun, heldOutPrompts, heldOutFile);
+        }
+    }
+
+    /**
+     * The run itself.
+     *
+     * @param iterations      RL iterations (rollout + update)
+     * @param seed            seeds the prompt order, sampling and minibatch order
+     * @param checkpointEvery checkpoint every N iterations (and at the end)
+     * @param logEveryMs      at most one progress line per this many milliseconds (0: every iteration)
+     */
+    public record Run(int iterations, long seed, int checkpointEvery, long logEveryMs) {
+        public Run {
+            if (iterations <= 0 || checkpointEvery < 1) {
+                throw new IllegalArgumentException("iterations and the checkpoint interval must be positive, got "
+                        + iterations + " and " + checkpointEvery);
+            }
+        }
     }
 
     public PpoSettings {
-        if (iterations <= 0 || rolloutBatch <= 0 || minibatches <= 0 || ppoEpochs <= 0) {
-            throw new IllegalArgumentException("iterations, rollout batch, minibatches and PPO epochs must be positive");
+        if (rollout.samplesPerPrompt() < 2 && !algorithm.usesCritic()) {
+            throw new IllegalArgumentException(algorithm.name().toLowerCase() + " needs at least 2 samples per prompt "
+                    + "(the other samples of a prompt are its baseline), got " + rollout.samplesPerPrompt());
         }
-        if (minibatches > rolloutBatch) {
-            throw new IllegalArgumentException("minibatches (" + minibatches + ") exceed the rollout batch (" + rolloutBatch + ")");
-        }
-        if (!(learningRate > 0)) {
-            throw new IllegalArgumentException("learning rate must be positive, got " + learningRate);
-        }
-        if (maxNewTokens <= 0) {
-            throw new IllegalArgumentException("max new tokens must be positive, got " + maxNewTokens);
-        }
-        if (!(initKlCoef >= 0) || !(targetKl >= 0) || !(klBound > 0)) {
-            throw new IllegalArgumentException("KL coefficient and target must be >= 0 and the KL bound > 0");
-        }
-        if (heldOutPrompts < 1 || checkpointEvery < 1) {
-            throw new IllegalArgumentException("held-out prompts and checkpoint interval must be at least 1");
+        if (optimisation.minibatches() > rollout.sequences()) {
+            throw new IllegalArgumentException("minibatches (" + optimisation.minibatches() + ") exceed the sequences per "
+                    + "iteration (" + rollout.sequences() + ")");
         }
     }
 
-    /** The controller these settings start with. */
-    public KlController initialController() {
-        return targetKl > 0 ? new KlController.Adaptive(Math.max(initKlCoef, 1e-6), targetKl, klHorizon)
-                : new KlController.Fixed(initKlCoef);
+    /** InstructGPT-style PPO at Seed's demo size: 40 iterations of 32 prompts, adaptive KL toward 2 nats. */
+    public static PpoSettings defaults(Path policy, Path reward, Path prompts, Path out) {
+        return new PpoSettings(policy, reward, prompts, out, Algorithm.PPO,
+                new Rollout(32, 1, 48, 1.0f, 1.0, 5.0, false),
+                new Optimisation(2, 4, 1e-4f, 1.0f, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95, null, 0.0),
+                new KlControl(0.1, 2.0, 1000), new Guards(10.0, true, 64, null), new Run(40, 1, 10, 0));
+    }
+
+    /**
+     * Switches the method. RLOO and GRPO get 4 samples per prompt and a quarter of the prompts (the same number of
+     * sequences per iteration), unless the rollout already has several samples per prompt.
+     */
+    public PpoSettings withAlgorithm(Algorithm a) {
+        Rollout r = rollout;
+        if (!a.usesCritic() && r.samplesPerPrompt() < 2) {
+            r = r.withBatch(Math.max(1, r.promptsPerIteration() / 4), 4);
+        } else if (a.usesCritic() && algorithm != Algorithm.PPO && r.samplesPerPrompt() > 1) {
+            r = r.withBatch(r.sequences(), 1);
+        }
+        return new PpoSettings(policy, reward, prompts, out, a, r, optimisation, kl, guards, run);
+    }
+
+    public PpoSettings withRollout(java.util.function.UnaryOperator<Rollout> change) {
+        return new PpoSettings(policy, reward, prompts, out, algorithm, change.apply(rollout), optimisation, kl, guards, run);
+    }
+
+    public PpoSettings withOptimisation(java.util.function.UnaryOperator<Optimisation> change) {
+        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, change.apply(optimisation), kl, guards, run);
+    }
+
+    public PpoSettings withKl(KlControl k) {
+        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, optimisation, k, guards, run);
+    }
+
+    public PpoSettings withGuards(java.util.function.UnaryOperator<Guards> change) {
+        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, optimisation, kl, change.apply(guards), run);
+    }
+
+    public PpoSettings withRun(Run r) {
+        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, optimisation, kl, guards, r);
     }
 
     public PpoSettings withIterations(int n) {
-        return new PpoSettings(policy, reward, prompts, out, n, rolloutBatch, minibatches, ppoEpochs, learningRate, clipRange,
-                valueClip, valueCoef, entropyCoef, gamma, lambda, initKlCoef, targetKl, klHorizon, klBound, maxNewTokens,
-                temperature, missingEndPenalty, scoreClip, whitenScores, ptxData, ptxCoef, clipNorm, heldOutPrompts,
-                guardStop, checkpointEvery, seed, logEveryMs, heldOutFile);
+        return withRun(new Run(n, run.seed(), run.checkpointEvery(), run.logEveryMs()));
+    }
+
+    public PpoSettings withSeed(long seed) {
+        return withRun(new Run(run.iterations(), seed, run.checkpointEvery(), run.logEveryMs()));
     }
 
     public PpoSettings withOut(Path newOut) {
-        return new PpoSettings(policy, reward, prompts, newOut, iterations, rolloutBatch, minibatches, ppoEpochs, learningRate,
-                clipRange, valueClip, valueCoef, entropyCoef, gamma, lambda, initKlCoef, targetKl, klHorizon, klBound,
-                maxNewTokens, temperature, missingEndPenalty, scoreClip, whitenScores, ptxData, ptxCoef, clipNorm,
-                heldOutPrompts, guardStop, checkpointEvery, seed, logEveryMs, heldOutFile);
+        return new PpoSettings(policy, reward, prompts, newOut, algorithm, rollout, optimisation, kl, guards, run);
     }
 
     /** PPO-ptx: mix the language-model loss on {@code data} (SFT or pretraining JSONL) with weight {@code coef}. */
     public PpoSettings withPtx(Path data, double coef) {
-        return new PpoSettings(policy, reward, prompts, out, iterations, rolloutBatch, minibatches, ppoEpochs, learningRate,
-                clipRange, valueClip, valueCoef, entropyCoef, gamma, lambda, initKlCoef, targetKl, klHorizon, klBound,
-                maxNewTokens, temperature, missingEndPenalty, scoreClip, whitenScores, data, coef, clipNorm,
-                heldOutPrompts, guardStop, checkpointEvery, seed, logEveryMs, heldOutFile);
+        return withOptimisation(o -> o.withPtx(data, coef));
     }
 
     public PpoSettings withHeldOutFile(Path file) {
-        return new PpoSettings(policy, reward, prompts, out, iterations, rolloutBatch, minibatches, ppoEpochs, learningRate,
-                clipRange, valueClip, valueCoef, entropyCoef, gamma, lambda, initKlCoef, targetKl, klHorizon, klBound,
-                maxNewTokens, temperature, missingEndPenalty, scoreClip, whitenScores, ptxData, ptxCoef, clipNorm,
-                heldOutPrompts, guardStop, checkpointEvery, seed, logEveryMs, file);
+        return withGuards(g -> new Guards(g.klBound(), g.stop(), g.heldOutPrompts(), file));
+    }
+
+    /** Kept for callers of the flat record: the first fields by their old names. */
+    public int iterations() {
+        return run.iterations();
+    }
+
+    public long seed() {
+        return run.seed();
+    }
+
+    public double klBound() {
+        return guards.klBound();
+    }
+
+    public Path heldOutFile() {
+        return guards.heldOutFile();
     }
 }

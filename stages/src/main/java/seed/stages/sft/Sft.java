@@ -3,6 +3,7 @@ package seed.stages.sft;
 import java.io.IOException;
 import java.io.PrintStream;
 import seed.stages.checkpoint.Checkpoints;
+import seed.stages.data.ExampleEncoder;
 import seed.stages.data.InstructionDataset;
 import seed.stages.data.InstructionFile;
 import seed.stages.model.Gpt;
@@ -12,8 +13,9 @@ import seed.stages.train.TrainResult;
 import seed.stages.train.Trainer;
 
 /**
- * Stage 2: supervised instruction tuning of a pretrained model on prompt/response pairs, loss on response tokens
- * only. The model starts from {@code base}; the optimizer starts fresh (as is usual for fine-tuning).
+ * Stage 2: supervised instruction tuning of a pretrained model on prompt/response pairs (or conversations), loss on
+ * response tokens only. Examples that do not fit are cut, dropped or refused by the request's truncation, and what
+ * was cut is reported. The model starts from {@code base}; the optimizer starts fresh (as is usual for fine-tuning).
  */
 public final class Sft {
 
@@ -33,10 +35,11 @@ public final class Sft {
                 }
             }
             InstructionDataset dataset = new InstructionDataset(examples, tokenizer, config.context(),
-                    request.settings().batchSize(), 0.1, request.settings().seed(), request.truncateLeft());
-            if (dataset.truncatedPrompts() > 0) {
-                out.printf("sft: %d prompt(s) longer than the context were cut at the left (--truncate-prompt left)%n",
-                        dataset.truncatedPrompts());
+                    request.settings().batchSize(), 0.1, request.settings().seed(), request.truncation(),
+                    request.data().toString());
+            ExampleEncoder cut = dataset.encoder();
+            if (cut.promptsCut() + cut.responsesCut() + cut.dropped() > 0) {
+                out.println("sft       truncation: " + cut.report());
             }
             Trainer trainer = new Trainer("sft", model, tokenizer, dataset, request.settings(), request.outDir(), out);
             return trainer.run(request.resumeFrom(), request.stopAt());

@@ -99,7 +99,7 @@ class BadInputTest {
                 ("{\"prompt\": \"" + longPrompt + "\", \"response\": \"ok\"}\n").repeat(3)
                         + "{\"prompt\": \"hi\", \"response\": \"ok\"}\n".repeat(7));
         assertFails(run(new SftCommand(), "--base", base.toString(), "--data", data.toString(), "--out",
-                dir.resolve("t1").toString(), "--steps", "2", "--batch", "2"), "line 1", "--truncate-prompt left");
+                dir.resolve("t1").toString(), "--steps", "2", "--batch", "2"), "long.jsonl:1", "--truncate-prompt left");
         Result ok = run(new SftCommand(), "--base", base.toString(), "--data", data.toString(), "--out",
                 dir.resolve("t2").toString(), "--steps", "2", "--batch", "2", "--truncate-prompt", "left");
         assertEquals(0, ok.code, ok.err);
@@ -120,5 +120,19 @@ class BadInputTest {
         Path empty = Files.createDirectories(dir.resolve("not-a-run"));
         assertFails(run(new PretrainCommand(), "--corpus", corpus.toString(), "--out", dir.resolve("r2").toString(),
                 "--resume", empty.toString()), "not-a-run", "holds no checkpoint");
+    }
+
+    @Test
+    void candidatesRefuseALongPromptNamingTheLineOrCutItAtTheLeft() throws Exception {
+        Path prompts = Files.writeString(dir.resolve("cand.jsonl"), "{\"prompt\": \"hi\"}\n"
+                + "{\"messages\": [{\"role\": \"user\", \"content\": \"" + "word ".repeat(10) + "\"}]}\n");
+        assertFails(run(new CandidatesCommand(), "--model", base.toString(), "--prompts", prompts.toString(), "--out",
+                dir.resolve("c1.jsonl").toString(), "--k", "2", "--max-new-tokens", "4"), "cand.jsonl:2", "--truncate-prompt left");
+        assertFalse(Files.exists(dir.resolve("c1.jsonl")));
+        Result ok = run(new CandidatesCommand(), "--model", base.toString(), "--prompts", prompts.toString(), "--out",
+                dir.resolve("c2.jsonl").toString(), "--k", "2", "--max-new-tokens", "4", "--truncate-prompt", "left");
+        assertEquals(0, ok.code, ok.err);
+        assertEquals(2, Files.readAllLines(dir.resolve("c2.jsonl")).size());
+        assertTrue(Files.readAllLines(dir.resolve("c2.jsonl")).get(1).contains("word word"), "the file keeps the full prompt");
     }
 }

@@ -55,27 +55,45 @@ class PpoTrainerTest {
     }
 
     static PpoSettings small(Path out, int iterations) {
-        PpoSettings d = PpoSettings.defaults(sft, shared.resolve("no-rm"), prompts, out);
-        return new PpoSettings(sft, d.reward(), prompts, out, iterations, 8, 2, 2, 3e-4f, d.clipRange(), d.valueClip(),
-                d.valueCoef(), d.entropyCoef(), d.gamma(), d.lambda(), d.initKlCoef(), d.targetKl(), d.klHorizon(),
-                d.klBound(), 40, 1.0f, 1.0, 5.0, true, null, 0.0, 1f, 4, true, 2, 7, 60_000, null);
+        return PpoSettings.defaults(sft, shared.resolve("no-rm"), prompts, out)
+                .withRollout(r -> new PpoSettings.Rollout(8, 1, 40, 1.0f, 1.0, 5.0, true))
+                .withOptimisation(o -> o.withSchedule(2, 2).withLearningRate(3e-4f))
+                .withGuards(g -> new PpoSettings.Guards(g.klBound(), true, 4, null))
+                .withRun(new PpoSettings.Run(iterations, 7, 2, 60_000));
     }
 
-    @Test
-    void resumeIsExact(@TempDir Path dir) throws Exception {
-        PpoResult straight = PpoTrainer.train(small(dir.resolve("a"), 4), new RuleReward(), QUIET);
-        PpoResult first = PpoTrainer.train(small(dir.resolve("b"), 4), new RuleReward(), QUIET, 3);
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = PpoSettings.Algorithm.class, names = {"PPO", "GRPO"})
+    void resumeIsExact(PpoSettings.Algorithm algorithm, @TempDir Path dir) throws Exception {
+        // temperature 0.7: the log-probabilities and KL of the update are taken at the sampling temperature
+        java.util.function.Function<Path, PpoSettings> settings = out -> {
+            PpoSettings s = small(out, 4).withRollout(r -> r.withTemperature(0.7f));
+            return algorithm == PpoSettings.Algorithm.PPO ? s
+                    : s.withAlgorithm(algorithm).withRollout(r -> r.withBatch(2, 4));
+        };
+        PpoResult straight = PpoTrainer.train(settings.apply(dir.resolve("a")), new RuleReward(), QUIET);
+        PpoResult first = PpoTrainer.train(settings.apply(dir.resolve("b")), new RuleReward(), QUIET, 3);
         assertTrue(first.stoppedEarly());
         assertNull(first.policyDir());
-        PpoResult resumed = PpoTrainer.train(small(dir.resolve("b"), 4), new RuleReward(), QUIET);
+        // the checkpoint carries the prompt position and the guard rails' first reward
+        var state = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                seed.stages.checkpoint.Checkpoints.resolve(dir.resolve("b")).resolve("state.json").toFile());
+        assertEquals(3L * settings.apply(dir).rollout().promptsPerIteration(), state.get("prompt_position").asLong());
+        assertEquals(((Number) MetricsLog.read(first.metrics()).get(0).get("reward")).doubleValue(),
+                state.get("first_reward").asDouble(), 1e-9);
+        PpoResult resumed = PpoTrainer.train(settings.apply(dir.resolve("b")), new RuleReward(), QUIET);
         assertEquals(4, resumed.iterations());
         Map<String, HostTensor> a = SafeTensors.read(straight.policyDir().resolve("model.safetensors"));
         Map<String, HostTensor> b = SafeTensors.read(resumed.policyDir().resolve("model.safetensors"));
         for (var e : a.entrySet()) {
             assertArrayEquals(e.getValue().data(), b.get(e.getKey()).data(), e.getKey());
         }
-        assertArrayEquals(SafeTensors.read(straight.policyDir().resolve(PpoTrainer.VALUE_HEAD)).get("value_head.weight").data(),
-                SafeTensors.read(resumed.policyDir().resolve(PpoTrainer.VALUE_HEAD)).get("value_head.weight").data());
+        if (algorithm == PpoSettings.Algorithm.PPO) {
+            assertArrayEquals(SafeTensors.read(straight.policyDir().resolve(PpoTrainer.VALUE_HEAD)).get("value_head.weight").data(),
+                    SafeTensors.read(resumed.policyDir().resolve(PpoTrainer.VALUE_HEAD)).get("value_head.weight").data());
+        } else {
+            assertFalse(Files.exists(straight.policyDir().resolve(PpoTrainer.VALUE_HEAD)), "critic-free: no value head");
+        }
         assertEquals(straight.rewardAfter(), resumed.rewardAfter());
         assertEquals(straight.kl(), resumed.kl());
         List<Map<String, Object>> ma = MetricsLog.read(straight.metrics());
@@ -83,6 +101,7 @@ class PpoTrainerTest {
         assertEquals(4, mb.size());
         for (int i = 0; i < 4; i++) {
             for (String k : List.of("reward", "kl", "kl_coef", "value_loss", "clip_fraction", "approx_kl", "entropy")) {
+                assertEquals(algorithm == PpoSettings.Algorithm.PPO || !k.equals("value_loss"), ma.get(i).containsKey(k), k);
                 assertEquals(ma.get(i).get(k), mb.get(i).get(k), "iteration " + (i + 1) + " " + k);
             }
         }
@@ -90,12 +109,71 @@ class PpoTrainerTest {
     }
 
     @Test
+    void resumeWithChangedSettingsIsRefusedNamingThem(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("run");
+        PpoTrainer.train(small(out, 3), new RuleReward(), QUIET, 1);
+        PpoSettings changed = small(out, 3).withSeed(8).withRollout(r -> r.withBatch(4, 1));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PpoTrainer.train(changed, new RuleReward(), QUIET));
+        assertTrue(e.getMessage().contains("run.seed: 7 -> 8"), e.getMessage());
+        assertTrue(e.getMessage().contains("rollout.promptsPerIteration: 8 -> 4"), e.getMessage());
+        assertFalse(e.getMessage().contains("learningRate"), e.getMessage());
+        IllegalArgumentException steps = assertThrows(IllegalArgumentException.class,
+                () -> PpoTrainer.train(small(out, 5), new RuleReward(), QUIET));
+        assertTrue(steps.getMessage().contains("run.iterations: 3 -> 5"), steps.getMessage());
+        // unchanged settings still resume
+        assertEquals(3, PpoTrainer.train(small(out, 3), new RuleReward(), QUIET).iterations());
+    }
+
+    @Test
+    void settingsRefuseTemperatureZeroAndCriticFreeWithOneSample() {
+        PpoSettings d = small(shared.resolve("x"), 1);
+        IllegalArgumentException t = assertThrows(IllegalArgumentException.class, () -> d.withRollout(r -> r.withTemperature(0f)));
+        assertTrue(t.getMessage().contains("temperature must be > 0"), t.getMessage());
+        IllegalArgumentException k = assertThrows(IllegalArgumentException.class,
+                () -> new PpoSettings(d.policy(), d.reward(), d.prompts(), d.out(), PpoSettings.Algorithm.RLOO, d.rollout(),
+                        d.optimisation(), d.kl(), d.guards(), d.run()));
+        assertTrue(k.getMessage().contains("rloo needs at least 2 samples per prompt"), k.getMessage());
+        assertEquals(8, d.withAlgorithm(PpoSettings.Algorithm.GRPO).rollout().sequences(), "same sequences per iteration");
+    }
+
+    @Test
+    void logProbabilitiesAreTakenAtTheSamplingTemperature() {
+        try (Gpt gpt = Gpt.initialize(new GptConfig(259, 16, 1, 16, 2), 3); ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            var g = new seed.stages.generate.Generation(new int[] {256, 65, 66, 257}, new int[] {67, 68, 258}, "CD",
+                    seed.stages.generate.Generation.StopReason.END_OF_TEXT);
+            RolloutBatch rb = new RolloutBatch(List.of(g), 258);
+            float[] hot = rb.forward(m, gpt, null, 0.5f).logp().toFloatArray();
+            float[] logits = gpt.forward(m.create(new long[] {256, 65, 66, 257, 67, 68, 258}, new ai.djl.ndarray.types.Shape(1, 7)))
+                    .toFloatArray();
+            for (int t = 0; t < 6; t++) {
+                int target = (int) rb.targets[t];
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int v = 0; v < 259; v++) {
+                    max = Math.max(max, logits[t * 259 + v] / 0.5);
+                }
+                for (int v = 0; v < 259; v++) {
+                    sum += Math.exp(logits[t * 259 + v] / 0.5 - max);
+                }
+                assertEquals(logits[t * 259 + target] / 0.5 - max - Math.log(sum), hot[t], 1e-4, "position " + t);
+            }
+        }
+    }
+
+    @Test
+    void theReferenceIsCreatedWithoutGradients() {
+        try (Gpt gpt = Gpt.initialize(new GptConfig(259, 16, 1, 16, 2), 3); Gpt ref = PpoTrainer.frozenCopy(gpt)) {
+            assertTrue(gpt.parameters().values().stream().allMatch(ai.djl.ndarray.NDArray::hasGradient));
+            assertTrue(ref.parameters().values().stream().noneMatch(ai.djl.ndarray.NDArray::hasGradient));
+        }
+    }
+
+    @Test
     void klGuardRailStopsTheRun(@TempDir Path dir) throws Exception {
-        PpoSettings d = small(dir.resolve("run"), 6);
         // a huge step size and no KL penalty: the policy leaves the reference at once and the bound trips
-        PpoSettings hot = new PpoSettings(d.policy(), d.reward(), d.prompts(), d.out(), 6, 8, 2, 4, 1e-2f, d.clipRange(),
-                d.valueClip(), d.valueCoef(), 0, d.gamma(), d.lambda(), 0.0, 0.0, d.klHorizon(), 0.05, 40, 1.0f, 1.0, 5.0,
-                true, null, 0, 1f, 4, true, 100, 7, 60_000, null);
+        PpoSettings hot = small(dir.resolve("run"), 6).withOptimisation(o -> o.withSchedule(2, 4).withLearningRate(1e-2f))
+                .withKl(new PpoSettings.KlControl(0, 0, 1000)).withGuards(g -> g.withKlBound(0.05, true))
+                .withRun(new PpoSettings.Run(6, 7, 100, 60_000));
         PpoResult r = PpoTrainer.train(hot, new RuleReward(), QUIET);
         assertTrue(r.stoppedEarly(), "expected the KL guard to stop the run");
         assertTrue(r.iterations() < 6);
@@ -105,20 +183,28 @@ class PpoTrainerTest {
     }
 
     @Test
-    void promptFilesWithoutUsablePromptsFailAndWriteNothing(@TempDir Path dir) throws Exception {
+    void promptsThatDoNotFitAreRefusedNamingTheLineOrCutWithTruncatePromptLeft(@TempDir Path dir) throws Exception {
         Path tooLong = dir.resolve("long.jsonl");
-        Files.writeString(tooLong, "{\"prompt\": \"" + "x".repeat(200) + "\"}\n\n{\"prompt\": \"   \"}\n");
-        PpoSettings s = small(dir.resolve("out1"), 2);
-        PpoSettings bad = new PpoSettings(s.policy(), s.reward(), tooLong, s.out(), 2, 8, 2, 2, 3e-4f, 0.2, 0.2, 0.1, 0, 1,
-                0.95, 0.1, 2, 1000, 10, 40, 1f, 1, 5, false, null, 0, 1f, 4, true, 2, 7, 60_000, null);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PpoTrainer.train(bad, new RuleReward(), QUIET));
-        assertTrue(e.getMessage().contains("no usable prompts"), e.getMessage());
+        Files.writeString(tooLong, "{\"prompt\": \"What is 1 plus 2?\"}\n{\"prompt\": \"" + "x".repeat(200)
+                + " What is 3 plus 1?\"}\n\n{\"prompt\": \"   \"}\n{\"messages\": [{\"role\": \"user\", \"content\": \"Add 2 and 2.\"}]}\n");
+        PpoSettings d = small(dir.resolve("out1"), 1).withRollout(r -> r.withBatch(2, 1)).withGuards(g -> new PpoSettings.Guards(10, true, 1, null));
+        PpoSettings s = new PpoSettings(d.policy(), d.reward(), tooLong, d.out(), d.algorithm(), d.rollout(), d.optimisation(),
+                d.kl(), d.guards(), d.run());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PpoTrainer.train(s, new RuleReward(), QUIET));
+        assertTrue(e.getMessage().contains("long.jsonl:2") && e.getMessage().contains("--truncate-prompt left"), e.getMessage());
         assertFalse(Files.exists(s.out()));
+        java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+        PpoResult cut = PpoTrainer.train(s, new RuleReward(), Evaluator.generic(),
+                new seed.stages.data.Truncation(0, 0, seed.stages.data.Truncation.Prompt.LEFT, seed.stages.data.Truncation.Response.ERROR),
+                new PrintStream(console, true), 0);
+        assertEquals(1, cut.iterations());
+        assertTrue(console.toString().contains("1 prompt(s) cut at the left"), console.toString());
+        assertTrue(Double.isNaN(cut.ruleRateBefore()) && cut.checksBefore().isEmpty(), "no checks were given");
 
         Path broken = dir.resolve("broken.jsonl");
         Files.writeString(broken, "{\"prompt\": \"What is 1 plus 2?\"}\n{\"prompt\": 3}\n");
-        PpoSettings bad2 = new PpoSettings(s.policy(), s.reward(), broken, dir.resolve("out2"), 2, 8, 2, 2, 3e-4f, 0.2, 0.2, 0.1,
-                0, 1, 0.95, 0.1, 2, 1000, 10, 40, 1f, 1, 5, false, null, 0, 1f, 4, true, 2, 7, 60_000, null);
+        PpoSettings bad2 = new PpoSettings(s.policy(), s.reward(), broken, dir.resolve("out2"), s.algorithm(), s.rollout(),
+                s.optimisation(), s.kl(), s.guards(), s.run());
         e = assertThrows(IllegalArgumentException.class, () -> PpoTrainer.train(bad2, new RuleReward(), QUIET));
         assertTrue(e.getMessage().contains("broken.jsonl:2") && e.getMessage().contains("\"prompt\""), e.getMessage());
         assertFalse(Files.exists(dir.resolve("out2")));
@@ -132,10 +218,8 @@ class PpoTrainerTest {
             lines.append("{\"prompt\": \"").append(e.prompt()).append("\", \"response\": \"").append(e.response()).append("\"}\n");
         }
         Files.writeString(sftData, lines);
-        PpoSettings d = small(dir.resolve("run"), 2);
-        PpoSettings ptx = new PpoSettings(d.policy(), d.reward(), d.prompts(), d.out(), 2, 8, 2, 2, 3e-4f, d.clipRange(),
-                d.valueClip(), d.valueCoef(), 0.01, d.gamma(), d.lambda(), d.initKlCoef(), d.targetKl(), d.klHorizon(),
-                d.klBound(), 40, 1.0f, 1.0, 5.0, false, sftData, 0.5, 1f, 4, true, 2, 7, 60_000, null);
+        PpoSettings ptx = small(dir.resolve("run"), 2).withOptimisation(o -> o.withEntropyCoef(0.01).withPtx(sftData, 0.5))
+                .withRollout(r -> r.withScoreShaping(1.0, 5.0, false));
         Path heldOut = dir.resolve("held.jsonl");
         Files.writeString(heldOut, "{\"prompt\": \"What is 1 plus 1?\"}\n{\"prompt\": \"Add 2 and 2.\"}\n");
         PpoResult r = PpoTrainer.train(ptx.withHeldOutFile(heldOut), new RuleReward(), QUIET);
@@ -163,12 +247,11 @@ class PpoTrainerTest {
 
     @Test
     void aRewardHackedPolicyIsCaughtByTheGuardRailsAndTheIndependentCheck(@TempDir Path dir) throws Exception {
-        PpoSettings d = small(dir.resolve("run"), 25);
         // no KL penalty, a large step: the policy learns to spam '!' (the design note's REINFORCE probe, reproduced)
-        PpoSettings hack = new PpoSettings(d.policy(), d.reward(), d.prompts(), d.out(), 25, 8, 2, 4, 3e-3f, d.clipRange(),
-                d.valueClip(), d.valueCoef(), 0, d.gamma(), d.lambda(), 0.0, 0.0, d.klHorizon(), 1e9, 40, 1.0f, 0.0, 10.0,
-                false, null, 0, 1f, 4, false, 100, 7, 60_000, null);
-        PpoResult r = PpoTrainer.train(hack, new BangReward(), System.out);
+        PpoSettings hack = small(dir.resolve("run"), 25).withOptimisation(o -> o.withSchedule(2, 4).withLearningRate(3e-3f))
+                .withKl(new PpoSettings.KlControl(0, 0, 1000)).withGuards(g -> g.withKlBound(1e9, false))
+                .withRollout(r -> r.withScoreShaping(0.0, 10.0, false)).withRun(new PpoSettings.Run(25, 7, 100, 60_000));
+        PpoResult r = PpoTrainer.train(hack, new BangReward(), PoliteCorrectRule.evaluator(), System.out, 0);
         System.out.printf("hacked: reward_gain=%.3f kl=%.3f rule %.3f -> %.3f degenerate %.3f events %s%n", r.rewardGain(),
                 r.kl(), r.ruleRateBefore(), r.ruleRateAfter(), r.degenerateRateAfter(), r.guardEvents());
         assertTrue(r.rewardGain() > 0.5, "the hackable reward went up: " + r.rewardGain());

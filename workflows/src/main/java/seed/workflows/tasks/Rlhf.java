@@ -86,7 +86,8 @@ public class Rlhf extends SeedTask<Rlhf.Output> {
                 "heldOutFile");
         Result r = stage(rc, "rlhf", settings, inputs, (dir, console) -> {
             PpoSettings run = settings(policyDir, rewardDir, promptFile, dir, n, heldOut, ptxFile, coef);
-            PpoResult t = seed.reward.Rlhf.train(run, console);
+            // the demo task's independent check (polite and correct) and the guard thresholds tuned to it
+            PpoResult t = seed.reward.Rlhf.train(run, seed.stages.rlhf.PoliteCorrectRule.evaluator(), console);
             Map<String, Object> metrics = new LinkedHashMap<>();
             metrics.put("reward_gain", t.rewardGain());
             metrics.put("kl", t.kl());

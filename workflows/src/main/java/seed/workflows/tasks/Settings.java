@@ -19,15 +19,26 @@ final class Settings {
     private Settings() {
     }
 
-    /** Every component of a settings record, by name, paths as strings. */
+    /**
+     * Every component of a settings record, by name, paths as strings; nested settings records (e.g. PpoSettings'
+     * rollout, optimisation, ...) become nested maps, and {@code pathsToDrop} are dropped at any depth.
+     */
     static Map<String, Object> of(Object settingsRecord, String... pathsToDrop) {
         Map<String, Object> m = new TreeMap<>(JSON.convertValue(settingsRecord,
                 new TypeReference<Map<String, Object>>() { }));
         // inputs are addressed by their SHA-256 and the output folder by the address itself: paths stay out
-        for (String key : pathsToDrop) {
-            m.remove(key);
-        }
+        drop(m, List.of(pathsToDrop));
         return m;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void drop(Map<String, Object> m, List<String> keys) {
+        keys.forEach(m::remove);
+        for (Object v : m.values()) {
+            if (v instanceof Map<?, ?> nested) {
+                drop((Map<String, Object>) nested, keys);
+            }
+        }
     }
 
     /** Final and first validation loss of a training run, from its metrics log. */

@@ -76,7 +76,7 @@ public class TrainRewardModel extends SeedTask<TrainRewardModel.Output> {
     }
 
     private static RewardSettings withSeed(RewardSettings d, long seed) {
-        return new RewardSettings(d.base(), d.rankings(), d.out(), d.steps(), d.groupsPerBatch(), d.learningRate(),
+        return new RewardSettings(d.base(), d.rankings(), d.out(), d.steps(), d.rankingsPerBatch(), d.learningRate(),
                 d.minLearningRate(), d.warmupSteps(), d.weightDecay(), d.clipNorm(), d.heldOutFraction(), d.evalEvery(),
                 d.checkpointEvery(), seed, d.logEveryMs());
     }
