@@ -215,9 +215,9 @@ final class TinyChain {
                             Map.of("val_accuracy", r.valAccuracy()), null);
                 });
 
-        PpoSettings ppo = new PpoSettings(artifacts.get("sft"), artifacts.get("reward"), artifacts.get("prompts"),
-                run.resolve("rlhf"), 1, 4, 1, 1, 1e-4f, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95, 0.1, 2.0, 1000, 10.0, 10, 1.0f,
-                1.0, 5.0, false, null, 0.0, 1.0f, 4, true, 10, 1, 0, artifacts.get("heldout"));
+        PpoSettings ppo = PpoSettings.defaults(artifacts.get("sft"), artifacts.get("reward"), artifacts.get("prompts"),
+                run.resolve("rlhf")).withIterations(1).withRollout(r -> r.withBatch(4, 1).withMaxNewTokens(10))
+                .withHeldOutFile(artifacts.get("heldout"));
         task("seed.rlhf", "ppo", "rlhf", describe(ppo, Map.of()),
                 List.of(ArtifactRef.of("policy", artifacts.get("sft"), "checkpoint"),
                         ArtifactRef.of("reward", artifacts.get("reward"), "reward_model"),
