@@ -162,6 +162,14 @@ public final class SeedEngine implements AutoCloseable {
             }
         }
         context.getBean(LocalFlowRepositoryLoader.class).load(TENANT, dir.toFile());
+        // Kestra's loader skips a file it cannot parse without saying so: refuse to run with a flow missing
+        for (String name : FLOW_FILES) {
+            String id = name.substring(NAMESPACE.length() + 1, name.length() - ".yaml".length());
+            if (flows.findById(TENANT, NAMESPACE, id, Optional.empty()).isEmpty()) {
+                throw new IOException("flow " + name + " did not load into Kestra (invalid YAML or an unknown task "
+                        + "property); check it with `seed deploy` against a Kestra server, or run the tests");
+            }
+        }
     }
 
     /** The flow, or a clear error naming the ones that exist. */
