@@ -35,7 +35,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--reward-steps", description = "reward-model steps (default 200)")
     Integer rewardSteps;
 
-    @Option(names = "--ppo-iterations", description = "PPO iterations (default 40)")
+    @Option(names = "--ppo-iterations", description = "PPO iterations (default 60)")
     Integer ppoIterations;
 
     @Option(names = "--annotation-port", defaultValue = "0", description = "port of the annotator page (0 = any)")

@@ -199,6 +199,9 @@ public final class OperatorCommands {
                     String state = s.path("state").asText();
                     if (Set.of("SUCCESS", "FAILED", "KILLED", "WARNING", "CANCELLED").contains(state)
                             && !"RESTARTED".equals(state)) {
+                        if (s.path("outputs").hasNonNull("table")) {
+                            System.out.println(s.path("outputs").path("table").asText());
+                        }
                         System.out.println("execution=" + run);
                         System.out.println("state=" + state);
                         s.path("outputs").fields().forEachRemaining(f -> {

@@ -25,7 +25,7 @@ public record DemoInputs(long seed, int context, int layers, int dModel, int hea
 
     /** The sizes of the README's main job (the numbers it reports). */
     public static DemoInputs defaults() {
-        return new DemoInputs(1337, 96, 3, 96, 4, 300, 400, 200, 40, 256);
+        return new DemoInputs(1337, 96, 3, 96, 4, 300, 400, 200, 60, 256);
     }
 
     /** Writes the demo data under {@code dataDir} and returns the flow's inputs. */
