@@ -19,7 +19,28 @@ public final class OperatorCommands {
 
     private static final ObjectMapper PRETTY = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+    /** States a run does not leave by itself. */
+    static final Set<String> TERMINAL = Set.of("SUCCESS", "FAILED", "KILLED", "WARNING", "CANCELLED");
+
     private OperatorCommands() {
+    }
+
+    /** Prints the run's log lines not printed before (the API returns them all, oldest first). */
+    static void printNewLogs(OperatorClient c, String path, Set<String> seen, boolean withTimeAndLevel)
+            throws Exception {
+        for (JsonNode l : c.get(path)) {
+            String key = l.path("time").asText() + l.path("task").asText() + l.path("message").asText();
+            if (!seen.add(key)) {
+                continue;
+            }
+            if (withTimeAndLevel) {
+                System.out.printf("%s [%s/%s] %s %s%n", l.path("time").asText(), l.path("flow").asText(),
+                        l.path("task").asText(), l.path("level").asText(), l.path("message").asText());
+            } else {
+                System.out.printf("[%s/%s] %s%n", l.path("flow").asText(), l.path("task").asText(),
+                        l.path("message").asText());
+            }
+        }
     }
 
     /** Where the operator API is: the same options on every command. */
@@ -120,18 +141,12 @@ public final class OperatorCommands {
                 Set<String> seen = new HashSet<>();
                 String q = stage == null ? "" : "?stage=" + URLEncoder.encode(stage, StandardCharsets.UTF_8);
                 while (true) {
-                    for (JsonNode l : c.get("/api/runs/" + run + "/logs" + q)) {
-                        String key = l.path("time").asText() + l.path("task").asText() + l.path("message").asText();
-                        if (seen.add(key)) {
-                            System.out.printf("%s [%s/%s] %s %s%n", l.path("time").asText(), l.path("flow").asText(),
-                                    l.path("task").asText(), l.path("level").asText(), l.path("message").asText());
-                        }
-                    }
+                    printNewLogs(c, "/api/runs/" + run + "/logs" + q, seen, true);
                     if (!follow) {
                         return 0;
                     }
                     String state = c.get("/api/runs/" + run).path("state").asText();
-                    if (Set.of("SUCCESS", "FAILED", "KILLED", "WARNING", "CANCELLED").contains(state)) {
+                    if (TERMINAL.contains(state)) {
                         System.out.println("state=" + state);
                         return "SUCCESS".equals(state) ? 0 : 1;
                     }
@@ -188,17 +203,10 @@ public final class OperatorCommands {
                 }
                 Set<String> seen = new HashSet<>();
                 while (true) {
-                    for (JsonNode l : c.get("/api/runs/" + run + "/logs")) {
-                        String key = l.path("time").asText() + l.path("task").asText() + l.path("message").asText();
-                        if (seen.add(key)) {
-                            System.out.printf("[%s/%s] %s%n", l.path("flow").asText(), l.path("task").asText(),
-                                    l.path("message").asText());
-                        }
-                    }
+                    printNewLogs(c, "/api/runs/" + run + "/logs", seen, false);
                     JsonNode s = c.get("/api/runs/" + run);
                     String state = s.path("state").asText();
-                    if (Set.of("SUCCESS", "FAILED", "KILLED", "WARNING", "CANCELLED").contains(state)
-                            && !"RESTARTED".equals(state)) {
+                    if (TERMINAL.contains(state)) {
                         if (s.path("outputs").hasNonNull("table")) {
                             System.out.println(s.path("outputs").path("table").asText());
                         }
