@@ -452,6 +452,9 @@ public final class PpoTrainer {
             for (int start = 0; start < rb.batch; start += size) {
                 int[] rows = order.subList(start, Math.min(rb.batch, start + size)).stream().mapToInt(Integer::intValue).toArray();
                 Gradients.zero(params.values());
+                boolean finite;
+                float vlPart = 0;
+                float pxPart = 0;
                 try (NDManager m = NDManager.newBaseManager();
                      GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     RolloutBatch.Forward f = rb.forward(m, policy, rows, temperature);
@@ -463,7 +466,7 @@ public final class PpoTrainer {
                         NDArray valueLoss = PpoLosses.valueLoss(valueHead.values(f.hidden()), rb.rows(m, rb.oldValues, rows),
                                 rb.rows(m, rb.returns, rows), mask, o.valueClip());
                         loss = loss.add(valueLoss.mul((float) o.valueCoef()));
-                        vl += valueLoss.getFloat();
+                        vlPart = valueLoss.getFloat();
                     }
                     if (o.entropyCoef() > 0) {
                         NDArray entropy = PpoLosses.maskedMean(f.logProbs().exp().mul(f.logProbs()).sum(new int[] {-1}).neg(), mask);
@@ -471,15 +474,27 @@ public final class PpoTrainer {
                     }
                     if (ptx != null) {
                         NDArray ptxLoss = lmLoss(m, ptx.trainBatch((long) iteration * o.epochs() * o.minibatches() + steps));
-                        px += ptxLoss.getFloat();
+                        pxPart = ptxLoss.getFloat();
                         loss = loss.add(ptxLoss.mul((float) o.ptxCoef()));
                     }
-                    gc.backward(loss);
-                    pl += policyLoss.getFloat();
-                    try (NoGrad ignored = NoGrad.enter()) {
-                        cf += PpoLosses.clipFraction(f.logp(), old, mask, o.clipRange());
-                        ak += PpoLosses.approxKl(f.logp(), old, mask);
+                    finite = Float.isFinite(loss.getFloat());
+                    if (finite) {
+                        gc.backward(loss);
+                        vl += vlPart;
+                        px += pxPart;
+                        pl += policyLoss.getFloat();
+                        try (NoGrad ignored = NoGrad.enter()) {
+                            cf += PpoLosses.clipFraction(f.logp(), old, mask, o.clipRange());
+                            ak += PpoLosses.approxKl(f.logp(), old, mask);
+                        }
                     }
+                }
+                if (!finite) {
+                    // a non-finite loss would put NaN into every weight (seen once in ~60 demo iterations): skip
+                    // this minibatch's step, as loss scalers skip overflowing steps, and say so
+                    console.printf("rlhf      WARNING iteration %d: non-finite loss in a minibatch, its update skipped%n",
+                            iteration + 1);
+                    continue;
                 }
                 adam.step(params, o.learningRate(), o.clipNorm());
                 steps++;
