@@ -23,7 +23,7 @@ final class Follow {
         while (true) {
             Execution e = engine.require(id);
             print(engine, e, seen, out);
-            if (terminated(e)) {
+            if (SeedEngine.finished(e)) {
                 Thread.sleep(300); // last log lines of the final task arrive shortly after its state
                 print(engine, engine.require(id), seen, out);
                 return engine.require(id);
@@ -34,16 +34,6 @@ final class Follow {
             }
             Thread.sleep(500);
         }
-    }
-
-    /** Finished for good: a FAILED execution with a task still to retry is not (Kestra passes through FAILED). */
-    static boolean terminated(Execution e) {
-        State.Type s = e.getState().getCurrent();
-        if (s == State.Type.KILLING || !e.getState().isTerminated()) {
-            return false;
-        }
-        return e.getTaskRunList() == null || e.getTaskRunList().stream()
-                .noneMatch(t -> t.getState().getCurrent() == State.Type.RETRYING);
     }
 
     private static void print(SeedEngine engine, Execution e, Set<String> seen, PrintStream out) {

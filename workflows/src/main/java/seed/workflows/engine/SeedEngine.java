@@ -272,7 +272,19 @@ public final class SeedEngine implements AutoCloseable {
 
     /** Until the execution is terminated (SUCCESS, FAILED, KILLED, WARNING, CANCELLED). */
     public Execution awaitTerminated(String id, Duration timeout) throws InterruptedException {
-        return await(id, e -> e.getState().isTerminated() && e.getState().getCurrent() != State.Type.KILLING, timeout);
+        return await(id, SeedEngine::finished, timeout);
+    }
+
+    /**
+     * Finished for good: terminated, not still KILLING, and no task about to retry (Kestra passes a retried task
+     * through FAILED before RETRYING, so FAILED alone is not an outcome).
+     */
+    public static boolean finished(Execution e) {
+        if (e.getState().getCurrent() == State.Type.KILLING || !e.getState().isTerminated()) {
+            return false;
+        }
+        return e.getTaskRunList() == null || e.getTaskRunList().stream()
+                .noneMatch(t -> t.getState().getCurrent() == State.Type.RETRYING);
     }
 
     /** Asks Kestra to kill a running execution and its subflow executions; the task's thread is interrupted. */
