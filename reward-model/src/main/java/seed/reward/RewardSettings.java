@@ -92,6 +92,12 @@ public record RewardSettings(Path base, Path rankings, Path out, int steps, int 
                 weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, t);
     }
 
+    /** Seeds the split, the batch order and the head. */
+    public RewardSettings withSeed(long newSeed) {
+        return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, newSeed, logEveryMs, patience, truncation);
+    }
+
     public RewardSettings withOut(Path newOut) {
         return new RewardSettings(base, rankings, newOut, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
                 weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation);

@@ -24,8 +24,14 @@ public final class Rlhf {
 
     /** With the caller's independent checks and guard thresholds (the demo: {@code PoliteCorrectRule.evaluator()}). */
     public static PpoResult train(PpoSettings settings, Evaluator evaluator, PrintStream console) throws IOException {
+        return train(settings, evaluator, seed.stages.data.Truncation.strict(), console);
+    }
+
+    /** As above, with prompts that do not fit cut or refused by {@code truncation} (the responses are generated). */
+    public static PpoResult train(PpoSettings settings, Evaluator evaluator, seed.stages.data.Truncation truncation,
+            PrintStream console) throws IOException {
         try (RewardModel reward = RewardModelFiles.load(settings.reward())) {
-            return PpoTrainer.train(settings, reward, evaluator, console, 0);
+            return PpoTrainer.train(settings, reward, evaluator, truncation, console, 0);
         }
     }
 }

@@ -15,6 +15,7 @@ import lombok.Getter;
 import lombok.NoArgsConstructor;
 import lombok.ToString;
 import lombok.experimental.SuperBuilder;
+import seed.stages.data.Truncation;
 import seed.stages.generate.Candidates;
 import seed.stages.generate.SamplingSettings;
 
@@ -36,7 +37,7 @@ import seed.stages.generate.SamplingSettings;
             prompts: /data/prompts.jsonl
             k: 4
         """))
-public class GenerateCandidates extends SeedTask<GenerateCandidates.Output> {
+public class GenerateCandidates extends TruncatingTask<GenerateCandidates.Output> {
 
     @Schema(title = "Checkpoint to sample from")
     private Property<String> model;
@@ -68,12 +69,14 @@ public class GenerateCandidates extends SeedTask<GenerateCandidates.Output> {
         SamplingSettings sampling = new SamplingSettings(required(rc, temperature, "temperature", Double.class)
                 .floatValue(), 0, 1f, required(rc, maxNewTokens, "maxNewTokens", Integer.class), List.of(),
                 required(rc, randomSeed, "randomSeed", Long.class), true);
+        Truncation truncation = truncation(rc);
         Map<String, Object> settings = new TreeMap<>(Settings.of(sampling));
         settings.put("k", count);
+        settings.put("truncation", describe(truncation));
         Result r = stage(rc, "candidates", settings, Map.of("model", modelDir, "prompts", promptFile),
                 (dir, console) -> {
                     Candidates.Result c = Candidates.generate(modelDir, promptFile, count, sampling,
-                            dir.resolve("candidates.jsonl"), console);
+                            truncation, dir.resolve("candidates.jsonl"), console);
                     return new StageOutcome(Map.of("candidates", c.file()), Map.of("prompts", c.prompts(),
                             "responses", c.responses()));
                 });

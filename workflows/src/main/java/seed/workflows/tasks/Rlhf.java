@@ -15,6 +15,7 @@ import lombok.Getter;
 import lombok.NoArgsConstructor;
 import lombok.ToString;
 import lombok.experimental.SuperBuilder;
+import seed.stages.data.Truncation;
 import seed.stages.rlhf.PpoResult;
 import seed.stages.rlhf.PpoSettings;
 
@@ -38,7 +39,7 @@ import seed.stages.rlhf.PpoSettings;
             ptxData: /data/sft.jsonl
             iterations: 40
         """))
-public class Rlhf extends SeedTask<Rlhf.Output> {
+public class Rlhf extends TruncatingTask<Rlhf.Output> {
 
     @Schema(title = "SFT checkpoint: the starting policy and the frozen reference")
     private Property<String> policy;
@@ -63,6 +64,18 @@ public class Rlhf extends SeedTask<Rlhf.Output> {
     @Builder.Default
     private Property<Integer> iterations = Property.ofValue(40);
 
+    @Schema(title = "RL method: 'ppo' (value head + GAE), 'rloo' (leave-one-out baseline) or 'grpo' (group-normalised "
+            + "advantages)", allowableValues = {"ppo", "rloo", "grpo"},
+            description = "RLOO and GRPO sample several responses per prompt (default 4, on a quarter of PPO's prompts: "
+                    + "the same sequences per iteration) and need no critic.")
+    @Builder.Default
+    private Property<String> algorithm = Property.ofValue("ppo");
+
+    @Schema(title = "Responses sampled per prompt (0 = the algorithm's default: 1 for ppo, 4 for rloo and grpo; "
+            + "rloo and grpo need at least 2)")
+    @Builder.Default
+    private Property<Integer> samplesPerPrompt = Property.ofValue(0);
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path policyDir = existing(rc, policy, "policy");
@@ -73,6 +86,13 @@ public class Rlhf extends SeedTask<Rlhf.Output> {
         Path ptxFile = ptx.isBlank() ? null : existing(rc, ptxData, "ptxData");
         double coef = required(rc, ptxCoef, "ptxCoef", Double.class);
         int n = required(rc, iterations, "iterations", Integer.class);
+        PpoSettings.Algorithm method = PpoSettings.Algorithm.parse(required(rc, algorithm, "algorithm"));
+        int samples = required(rc, samplesPerPrompt, "samplesPerPrompt", Integer.class);
+        if (samples < 0) {
+            throw new IllegalArgumentException("input 'samplesPerPrompt' must be >= 0 (0 = the algorithm's default), got "
+                    + samples);
+        }
+        Truncation truncation = truncation(rc);
         Map<String, Path> inputs = new LinkedHashMap<>();
         inputs.put("policy", policyDir);
         inputs.put("reward", rewardDir);
@@ -81,14 +101,19 @@ public class Rlhf extends SeedTask<Rlhf.Output> {
         if (ptxFile != null) {
             inputs.put("ptx_data", ptxFile);
         }
-        PpoSettings shape = settings(policyDir, rewardDir, promptFile, Path.of("out"), n, heldOut, ptxFile, coef);
+        PpoSettings shape = settings(policyDir, rewardDir, promptFile, Path.of("out"), n, heldOut, ptxFile, coef, method,
+                samples);
+        // the algorithm and samples per prompt are part of PpoSettings (so of the hash); truncation is passed beside it
         Map<String, Object> settings = Settings.of(shape, "policy", "reward", "prompts", "out", "ptxData",
                 "heldOutFile");
+        settings.put("truncation", describe(truncation));
         Result r = stage(rc, "rlhf", settings, inputs, (dir, console) -> {
-            PpoSettings run = settings(policyDir, rewardDir, promptFile, dir, n, heldOut, ptxFile, coef);
             // the demo task's independent check (polite and correct) and the guard thresholds tuned to it
-            PpoResult t = seed.reward.Rlhf.train(run, seed.stages.rlhf.PoliteCorrectRule.evaluator(), console);
+            PpoResult t = seed.reward.Rlhf.train(shape.withOut(dir), seed.stages.rlhf.PoliteCorrectRule.evaluator(),
+                    truncation, console);
             Map<String, Object> metrics = new LinkedHashMap<>();
+            metrics.put("algorithm", t.algorithm());
+            metrics.put("samples_per_prompt", shape.rollout().samplesPerPrompt());
             metrics.put("reward_gain", t.rewardGain());
             metrics.put("kl", t.kl());
             metrics.put("reward_before", t.rewardBefore());
@@ -106,13 +131,18 @@ public class Rlhf extends SeedTask<Rlhf.Output> {
                 .rewardBefore((Double) r.metric("reward_before")).rewardAfter((Double) r.metric("reward_after"))
                 .ruleRateBefore((Double) r.metric("rule_rate_before")).ruleRateAfter((Double) r.metric("rule_rate_after"))
                 .referenceFrozen(Boolean.TRUE.equals(r.metric("reference_frozen")))
-                .stoppedEarly(Boolean.TRUE.equals(r.metric("stopped_early"))).reused(r.reused()).build();
+                .stoppedEarly(Boolean.TRUE.equals(r.metric("stopped_early"))).algorithm((String) r.metric("algorithm"))
+                .reused(r.reused()).build();
     }
 
+    /** The library's defaults with the rendered inputs, as {@code seed rlhf} builds them from its flags. */
     private static PpoSettings settings(Path policy, Path reward, Path prompts, Path out, int iterations, Path heldOut,
-            Path ptx, double coef) {
-        PpoSettings s = PpoSettings.defaults(policy, reward, prompts, out).withIterations(iterations)
-                .withHeldOutFile(heldOut);
+            Path ptx, double coef, PpoSettings.Algorithm algorithm, int samplesPerPrompt) {
+        PpoSettings s = PpoSettings.defaults(policy, reward, prompts, out).withAlgorithm(algorithm)
+                .withIterations(iterations).withHeldOutFile(heldOut);
+        if (samplesPerPrompt > 0) {
+            s = s.withRollout(r -> r.withBatch(r.promptsPerIteration(), samplesPerPrompt));
+        }
         return ptx == null ? s : s.withPtx(ptx, coef);
     }
 
@@ -142,6 +172,8 @@ public class Rlhf extends SeedTask<Rlhf.Output> {
         private final Double ruleRateAfter;
         @Schema(title = "The reference model's weights did not change")
         private final boolean referenceFrozen;
+        @Schema(title = "The RL method that ran (ppo, rloo or grpo)")
+        private final String algorithm;
         @Schema(title = "A guard rail stopped the run early")
         private final boolean stoppedEarly;
         @Schema(title = "True when an earlier identical run was reused")

@@ -14,6 +14,7 @@ import lombok.Getter;
 import lombok.NoArgsConstructor;
 import lombok.ToString;
 import lombok.experimental.SuperBuilder;
+import seed.stages.data.Truncation;
 import seed.stages.sft.SftRequest;
 import seed.stages.train.TrainResult;
 import seed.stages.train.TrainSettings;
@@ -36,7 +37,7 @@ import seed.stages.train.TrainSettings;
             data: /data/sft.jsonl
             steps: 400
         """))
-public class Sft extends SeedTask<Sft.Output> {
+public class Sft extends TruncatingTask<Sft.Output> {
 
     @Schema(title = "Pretrained checkpoint (folder)")
     private Property<String> base;
@@ -56,13 +57,20 @@ public class Sft extends SeedTask<Sft.Output> {
     @Builder.Default
     private Property<Double> learningRate = Property.ofValue(2e-3);
 
-    @Schema(title = "Keep the end of prompts that do not fit the context instead of failing")
+    @Schema(title = "A response that does not fit after the prompt: 'right' cuts its end (it then has no end token), "
+            + "'drop' skips the example, 'error' stops the stage naming the line", allowableValues = {"right", "drop", "error"})
     @Builder.Default
-    private Property<Boolean> truncatePromptLeft = Property.ofValue(true);
+    private Property<String> truncateResponse = Property.ofValue("error");
 
     @Schema(title = "Seed of batch sampling")
     @Builder.Default
     private Property<Long> randomSeed = Property.ofValue(1338L);
+
+    /** Prompts that do not fit lose their beginning unless told otherwise: what this task always did. */
+    @Override
+    protected String defaultTruncatePrompt() {
+        return "left";
+    }
 
     @Override
     protected Output execute(RunContext rc) throws Exception {
@@ -71,12 +79,12 @@ public class Sft extends SeedTask<Sft.Output> {
         TrainSettings train = new TrainSettings(required(rc, steps, "steps", Integer.class),
                 required(rc, batch, "batch", Integer.class), required(rc, learningRate, "learningRate", Double.class)
                 .floatValue(), 2e-4f, 20, 0.0f, 1.0f, 100, 100, 2, required(rc, randomSeed, "randomSeed", Long.class), 2000);
-        boolean truncate = required(rc, truncatePromptLeft, "truncatePromptLeft", Boolean.class);
+        Truncation truncation = truncation(rc, required(rc, truncateResponse, "truncateResponse"));
         Map<String, Object> settings = Settings.of(train);
-        settings.put("truncate_prompt_left", truncate);
+        settings.put("truncation", describe(truncation));
         Result r = stage(rc, "sft", settings, Map.of("base", baseDir, "data", dataFile), (dir, console) -> {
             Path resume = Files.exists(dir.resolve("latest")) ? dir : null;
-            TrainResult t = seed.stages.sft.Sft.run(new SftRequest(baseDir, dataFile, dir, train, truncate, resume, 0),
+            TrainResult t = seed.stages.sft.Sft.run(new SftRequest(baseDir, dataFile, dir, train, truncation, resume, 0),
                     console);
             return new StageOutcome(Map.of("checkpoint", t.checkpoint(), "metrics", t.metrics(), "chart",
                     t.lossChart()), Settings.trainMetrics(t));

@@ -35,7 +35,7 @@ import seed.reward.RewardSettings;
             rankings: "{{ outputs.snapshot.snapshot }}"
             steps: 200
         """))
-public class TrainRewardModel extends SeedTask<TrainRewardModel.Output> {
+public class TrainRewardModel extends TruncatingTask<TrainRewardModel.Output> {
 
     @Schema(title = "SFT checkpoint the backbone starts from")
     private Property<String> base;
@@ -51,34 +51,47 @@ public class TrainRewardModel extends SeedTask<TrainRewardModel.Output> {
     @Builder.Default
     private Property<Long> randomSeed = Property.ofValue(1L);
 
+    @Schema(title = "Held-out evaluation every this many steps (and at the end)")
+    @Builder.Default
+    private Property<Integer> evalEvery = Property.ofValue(100);
+
+    @Schema(title = "Early stopping: stop after this many evaluations without a lower held-out loss and keep the best "
+            + "model (0 = off: train every step, keep the last)")
+    @Builder.Default
+    private Property<Integer> patience = Property.ofValue(0);
+
+    @Schema(title = "Responses that do not fit after the prompt: 'right' cuts their end, 'drop' skips the ranking, "
+            + "'error' stops the stage naming the line (all K responses of a ranking are cut by the same rule)",
+            allowableValues = {"right", "drop", "error"})
+    @Builder.Default
+    private Property<String> truncateResponse = Property.ofValue("error");
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path baseDir = existing(rc, base, "base");
         Path rankingFile = existing(rc, rankings, "rankings");
-        int n = required(rc, steps, "steps", Integer.class);
-        long s = required(rc, randomSeed, "randomSeed", Long.class);
-        RewardSettings shape = withSeed(RewardSettings.defaults(baseDir, rankingFile, Path.of("out")).withSteps(n), s);
+        RewardSettings shape = RewardSettings.defaults(baseDir, rankingFile, Path.of("out"))
+                .withSteps(required(rc, steps, "steps", Integer.class))
+                .withSeed(required(rc, randomSeed, "randomSeed", Long.class))
+                .withEarlyStopping(required(rc, evalEvery, "evalEvery", Integer.class),
+                        required(rc, patience, "patience", Integer.class))
+                .withTruncation(truncation(rc, required(rc, truncateResponse, "truncateResponse")));
+        // every setting that shapes the model, truncation and early stopping included, addresses the store folder
         Map<String, Object> settings = Settings.of(shape, "base", "rankings", "out");
         Result r = stage(rc, "reward", settings, Map.of("base", baseDir, "rankings", rankingFile), (dir, console) -> {
-            RewardSettings run = withSeed(RewardSettings.defaults(baseDir, rankingFile, dir).withSteps(n), s);
-            RewardResult t = RewardModelTrainer.train(run, console, 0);
+            RewardResult t = RewardModelTrainer.train(shape.withOut(dir), console, 0);
             Map<String, Object> metrics = new LinkedHashMap<>();
             metrics.put("val_accuracy", t.valAccuracy());
             metrics.put("val_loss", t.valLoss());
             metrics.put("train_accuracy", t.trainAccuracy());
             metrics.put("held_out_pairs", t.heldOutPairs());
             metrics.put("train_pairs", t.trainPairs());
+            metrics.put("steps", t.steps());
             return new StageOutcome(Map.of("model", t.modelDir(), "metrics", t.metrics(), "chart", t.chart()), metrics);
         });
         return Output.builder().model(r.path("model")).sha256(r.sha256("model")).chart(r.path("chart"))
                 .valAccuracy((Double) r.metric("val_accuracy")).heldOutPairs(((Number) r.metric("held_out_pairs"))
                         .intValue()).reused(r.reused()).build();
-    }
-
-    private static RewardSettings withSeed(RewardSettings d, long seed) {
-        return new RewardSettings(d.base(), d.rankings(), d.out(), d.steps(), d.rankingsPerBatch(), d.learningRate(),
-                d.minLearningRate(), d.warmupSteps(), d.weightDecay(), d.clipNorm(), d.heldOutFraction(), d.evalEvery(),
-                d.checkpointEvery(), seed, d.logEveryMs());
     }
 
     /** The reward model and its held-out accuracy. */

@@ -46,7 +46,14 @@ class FlowLineageTest {
     @Test
     void aFlowRunIsTraceableFromItsPolicyAndVerifies(@TempDir Path dir) throws Exception {
         try (SeedHost host = SeedHost.start(new SeedHost.Options(dir, 0, false, 2), Map.of())) {
-            Map<String, Object> inputs = TINY.write(dir.resolve("data"), dir.resolve("report"));
+            Map<String, Object> inputs = new java.util.LinkedHashMap<>(TINY.write(dir.resolve("data"), dir.resolve("report")));
+            // issue 10's settings as flow inputs, not their defaults: they must reach the stages (and their hashes)
+            inputs.put("rl_algorithm", "grpo");
+            inputs.put("rl_samples_per_prompt", 2);
+            inputs.put("reward_eval_every", 10);
+            inputs.put("reward_patience", 3);
+            inputs.put("truncate_response", "right");
+            inputs.put("max_prompt_length", 40);
             SeedEngine engine = host.engine();
             Execution run = engine.launch("seed.three-stage", inputs, "alice");
             Execution done = engine.awaitTerminated(run.getId(), Duration.ofMinutes(8));
@@ -85,6 +92,23 @@ class FlowLineageTest {
             assertEquals(run.getId(), rlhf.run().parentExecutionId(), "the RLHF subflow's parent is the run");
             assertEquals("alice", rlhf.run().launchedBy(), "the operator's identity reaches every stage");
             assertEquals(1, rlhf.run().attempt());
+            Map<String, Object> rl = rlhf.run().settings();
+            assertEquals("GRPO", rl.get("algorithm"), rl.toString());
+            assertEquals(2, ((Map<?, ?>) rl.get("rollout")).get("samplesPerPrompt"), rl.toString());
+            assertEquals(Map.of("maxLength", 0, "maxPromptLength", 40, "prompt", "LEFT", "response", "ERROR"),
+                    rl.get("truncation"), "generated responses are never cut");
+            assertEquals("grpo", rlhf.run().metrics().get("algorithm"), "the stage ran GRPO");
+            assertEquals("grpo", done.getOutputs().get("table") == null ? null
+                    : ((String) done.getOutputs().get("table")).contains("algorithm=grpo") ? "grpo" : "missing");
+            Map<String, Object> rm = g.nodes().stream().filter(n -> n.run().stage().equals("reward")).findFirst()
+                    .orElseThrow().run().settings();
+            assertEquals(3, rm.get("patience"), rm.toString());
+            assertEquals(10, rm.get("evalEvery"), rm.toString());
+            assertEquals("RIGHT", ((Map<?, ?>) rm.get("truncation")).get("response"), rm.toString());
+            Map<String, Object> sftSettings = g.nodes().stream().filter(n -> n.run().stage().equals("sft")).findFirst()
+                    .orElseThrow().run().settings();
+            assertEquals(Map.of("maxLength", 0, "maxPromptLength", 40, "prompt", "LEFT", "response", "RIGHT"),
+                    sftSettings.get("truncation"), sftSettings.toString());
             assertEquals("policy", rlhf.run().outputs().stream().filter(a -> a.name().equals("policy")).findFirst()
                     .orElseThrow().kind());
             assertTrue(g.nodes().stream().filter(n -> n.run().stage().equals("pretrain")).flatMap(n -> n.run().inputs().stream())
