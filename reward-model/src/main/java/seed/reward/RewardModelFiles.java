@@ -76,12 +76,17 @@ public final class RewardModelFiles {
         Map<String, HostTensor> backbone = new LinkedHashMap<>(weights);
         HostTensor w = backbone.remove("reward_head.weight");
         HostTensor b = backbone.remove("reward_head.bias");
+        HostTensor lp = backbone.remove("reward_head.logprob");
         if (w == null || b == null) {
             throw new IOException(where + ": model.safetensors has no reward_head.* tensors (an SFT checkpoint, not a reward model?)");
         }
         Gpt gpt = Gpt.fromWeights(config, backbone);
         try {
-            return new RewardModel(gpt, tokenizer, w, b);
+            RewardModel model = new RewardModel(gpt, tokenizer, w, b);
+            if (lp != null) {
+                model.readLogProbs(lp); // the log-probability read-out (Readout.END_LOGPROB) was trained
+            }
+            return model;
         } catch (RuntimeException e) {
             gpt.close();
             throw e;

@@ -102,7 +102,7 @@ public final class RewardModelTrainer {
         }
         Path out = s.out();
         Files.createDirectories(out);
-        try (RewardModel model = RewardModel.withFreshHead(backbone, tokenizer);
+        try (RewardModel model = RewardModel.withFreshHead(backbone, tokenizer, s.readout());
              AdamW adam = AdamW.withWeightDecay(s.weightDecay())) {
             int startStep = 0;
             Best best = new Best(Double.POSITIVE_INFINITY, 0, 0);

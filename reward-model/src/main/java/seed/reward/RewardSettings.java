@@ -27,10 +27,20 @@ import java.nio.file.Path;
  * @param patience         early stopping: stop after this many evaluations without a lower held-out loss, and keep
  *                         the model of the best one (0 = off: train all steps, keep the last model)
  * @param truncation       what to do with examples that do not fit the backbone's context (TRL's meanings)
+ * @param readout          what the scalar head reads: the end token's hidden state, or that and the backbone's own
+ *                         log-probability of the response ({@link RewardModel.Readout})
  */
 public record RewardSettings(Path base, Path rankings, Path out, int steps, int rankingsPerBatch, float learningRate,
         float minLearningRate, int warmupSteps, float weightDecay, float clipNorm, double heldOutFraction, int evalEvery,
-        int checkpointEvery, long seed, long logEveryMs, int patience, Truncation truncation) {
+        int checkpointEvery, long seed, long logEveryMs, int patience, Truncation truncation, RewardModel.Readout readout) {
+
+    /** The form before the read-out was a setting: the end token alone. */
+    public RewardSettings(Path base, Path rankings, Path out, int steps, int rankingsPerBatch, float learningRate,
+            float minLearningRate, int warmupSteps, float weightDecay, float clipNorm, double heldOutFraction,
+            int evalEvery, int checkpointEvery, long seed, long logEveryMs, int patience, Truncation truncation) {
+        this(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps, weightDecay, clipNorm,
+                heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, RewardModel.Readout.END);
+    }
 
     /** The earlier form, without early stopping and with strict truncation. */
     public RewardSettings(Path base, Path rankings, Path out, int steps, int rankingsPerBatch, float learningRate,
@@ -66,6 +76,9 @@ public record RewardSettings(Path base, Path rankings, Path out, int steps, int 
         if (patience < 0) {
             throw new IllegalArgumentException("patience must be >= 0 (0 = no early stopping), got " + patience);
         }
+        if (readout == null) {
+            throw new IllegalArgumentException("readout must be given (RewardModel.Readout.END is InstructGPT's)");
+        }
         if (truncation == null) {
             throw new IllegalArgumentException("truncation must be given (Truncation.strict() refuses what does not fit)");
         }
@@ -73,33 +86,39 @@ public record RewardSettings(Path base, Path rankings, Path out, int steps, int 
 
     public RewardSettings withSteps(int n) {
         return new RewardSettings(base, rankings, out, n, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout);
     }
 
     public RewardSettings withLearningRate(float peak, float floor) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, peak, floor, warmupSteps, weightDecay,
-                clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation);
+                clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout);
     }
 
     /** Early stopping on held-out loss, evaluated every {@code every} steps. */
     public RewardSettings withEarlyStopping(int every, int evaluations) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, every, checkpointEvery, seed, logEveryMs, evaluations, truncation);
+                weightDecay, clipNorm, heldOutFraction, every, checkpointEvery, seed, logEveryMs, evaluations, truncation, readout);
     }
 
     public RewardSettings withTruncation(Truncation t) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, t);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, t, readout);
+    }
+
+    /** What the scalar head reads ({@link RewardModel.Readout}). */
+    public RewardSettings withReadout(RewardModel.Readout r) {
+        return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, r);
     }
 
     /** Seeds the split, the batch order and the head. */
     public RewardSettings withSeed(long newSeed) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, newSeed, logEveryMs, patience, truncation);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, newSeed, logEveryMs, patience, truncation, readout);
     }
 
     public RewardSettings withOut(Path newOut) {
         return new RewardSettings(base, rankings, newOut, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout);
     }
 }

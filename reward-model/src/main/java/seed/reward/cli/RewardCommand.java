@@ -77,6 +77,11 @@ public final class RewardCommand implements Runnable {
                 + "steps) without a lower held-out loss and keep the best model; 0 = off (default: ${DEFAULT-VALUE}).")
         int patience = RewardSettings.defaults(null, null, null).patience();
 
+        @Option(names = "--readout", description = "What the scalar head reads: 'end' (the end token's hidden state) or "
+                + "'end-logprob' (that and the backbone's own log-probability of the response's tokens, min and mean: "
+                + "learns rankers who check facts, e.g. sums, from far fewer rankings) (default: ${DEFAULT-VALUE}).")
+        String readout = "end";
+
         @picocli.CommandLine.Mixin
         seed.stages.cli.TruncationOptions truncation;
 
@@ -85,10 +90,11 @@ public final class RewardCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            RewardModel.Readout head = RewardModel.Readout.parse(readout);
             RewardSettings d = RewardSettings.defaults(base, rankings, out);
             RewardSettings s = new RewardSettings(base, rankings, out, steps, groups, lr, lr / 10, d.warmupSteps(),
                     d.weightDecay(), d.clipNorm(), heldOut, evalEvery, checkpointEvery, seed, d.logEveryMs(), patience,
-                    truncation.truncation());
+                    truncation.truncation(), head);
             Threads.configure(threads);
             compute.apply();
             RewardResult r = RewardModelTrainer.train(s, System.out, 0);
