@@ -14,6 +14,7 @@ import lombok.Getter;
 import lombok.NoArgsConstructor;
 import lombok.ToString;
 import lombok.experimental.SuperBuilder;
+import seed.reward.RewardModel;
 import seed.reward.RewardModelTrainer;
 import seed.reward.RewardResult;
 import seed.reward.RewardSettings;
@@ -66,6 +67,12 @@ public class TrainRewardModel extends TruncatingTask<TrainRewardModel.Output> {
     @Builder.Default
     private Property<String> truncateResponse = Property.ofValue("error");
 
+    @Schema(title = "What the scalar head reads: 'end' (the end token's hidden state, InstructGPT's) or 'end-logprob' "
+            + "(that and the backbone's own log-probability of the response's tokens: learns rankers who check facts)",
+            allowableValues = {"end", "end-logprob"})
+    @Builder.Default
+    private Property<String> readout = Property.ofValue("end");
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path baseDir = existing(rc, base, "base");
@@ -75,7 +82,8 @@ public class TrainRewardModel extends TruncatingTask<TrainRewardModel.Output> {
                 .withSeed(required(rc, randomSeed, "randomSeed", Long.class))
                 .withEarlyStopping(required(rc, evalEvery, "evalEvery", Integer.class),
                         required(rc, patience, "patience", Integer.class))
-                .withTruncation(truncation(rc, required(rc, truncateResponse, "truncateResponse")));
+                .withTruncation(truncation(rc, required(rc, truncateResponse, "truncateResponse")))
+                .withReadout(RewardModel.Readout.parse(required(rc, readout, "readout")));
         // every setting that shapes the model, truncation and early stopping included, addresses the store folder
         Map<String, Object> settings = Settings.of(shape, "base", "rankings", "out");
         Result r = stage(rc, "reward", settings, Map.of("base", baseDir, "rankings", rankingFile), (dir, console) -> {

@@ -52,6 +52,7 @@ class FlowLineageTest {
             inputs.put("rl_samples_per_prompt", 2);
             inputs.put("reward_eval_every", 10);
             inputs.put("reward_patience", 3);
+            inputs.put("reward_readout", "end-logprob");
             inputs.put("truncate_response", "right");
             inputs.put("max_prompt_length", 40);
             SeedEngine engine = host.engine();
@@ -104,6 +105,7 @@ class FlowLineageTest {
                     .orElseThrow().run().settings();
             assertEquals(3, rm.get("patience"), rm.toString());
             assertEquals(10, rm.get("evalEvery"), rm.toString());
+            assertEquals("END_LOGPROB", rm.get("readout"), rm.toString());
             assertEquals("RIGHT", ((Map<?, ?>) rm.get("truncation")).get("response"), rm.toString());
             Map<String, Object> sftSettings = g.nodes().stream().filter(n -> n.run().stage().equals("sft")).findFirst()
                     .orElseThrow().run().settings();
