@@ -25,10 +25,12 @@ import java.util.stream.Collectors;
 /**
  * Not part of the suite (no *Test suffix): the reward-model investigation of issue 10, run by hand with
  * {@code -Dtest=RewardExperiment} and {@code -Dx.*} properties (shape, SFT steps, learning rate x steps, seeds of the
- * split, patience, {@code x.readout=lp} for {@link RewardModel.Readout#END_LOGPROB}). Besides the trainer's own held-out accuracy (~10 prompts, ~230 pairs) it measures a larger
- * evaluation: thousands of fresh rankings (another generator seed) of the same held-out prompts, so that candidate
- * sampling noise stops hiding differences; and it prints a checksum of the SFT and reward weights, so that two
- * processes can be compared bit for bit.
+ * split, patience, {@code x.readout=lp} for {@link RewardModel.Readout#END_LOGPROB}); run it with
+ * {@code -pl reward-model -am} so that the stages code is this worktree's, not whatever another build installed.
+ * Besides the trainer's own held-out accuracy (~10 prompts, ~230 pairs) it measures a larger evaluation: thousands of
+ * fresh rankings (another generator seed) of the same held-out prompts, so that candidate sampling noise stops hiding
+ * differences; and it prints a checksum of the SFT and reward weights, so that two processes can be compared bit for
+ * bit.
  */
 class RewardExperiment {
 

@@ -61,8 +61,8 @@ class RlhfEndToEndTest {
 
     @Test
     void rewardModelLearnsTheStyleFirstRule() throws Exception {
-        // measured 0.93, 0.93 and 0.87 for this seed in three processes (libtorch's last bits differ by process):
-        // a 0.90 gate would pass or fail by process
+        // measured 0.93, 0.93 and 0.87 for this seed in three processes (with the same code a process repeats bit for
+        // bit; those runs most likely resolved different stages builds from a shared ~/.m2, see reward-model/README.md)
         assertTrue(rm.valAccuracy() >= 0.85, "held-out pairwise accuracy " + rm.valAccuracy());
         assertTrue(rm.heldOutPairs() > 100, "held-out pairs " + rm.heldOutPairs());
         // per-category accuracy, printed for the report: style and format are learned; sums are the hard part
@@ -89,6 +89,69 @@ class RlhfEndToEndTest {
         }
         assertTrue(Files.exists(rm.chart()));
     }
+
+    /**
+     * Rankers who put correctness first (the right sum beats any wrong sum, then polite beats curt; 40% wrong
+     * candidates): the reward model must check sums, not only see style. With the end-token read-out this SFT gave
+     * 0.76-0.83 held-out across three splits and 0.80-0.85 with 5x the steps; reading the backbone's own
+     * log-probability of the response as well gave 0.93-0.94 (reward-model/README.md). Held-out twice: the trainer's
+     * split (~10 prompts, ~230 pairs) and 4000 fresh rankings of those same unseen prompts (~2100 pairs), so that the
+     * bar is not met by a lucky draw of candidates.
+     */
+    @Test
+    void correctnessFirstRankingsReachNinetyPercentHeldOut(@TempDir Path dir) throws Exception {
+        SyntheticPreferences.Settings rule = new SyntheticPreferences.Settings(400, 4, TinySft.MAX_OPERAND, 0.5, 0.4, 0.1,
+                0.0, 7, true);
+        Path file = dir.resolve("correctness-first.jsonl");
+        RankingsFile.write(file, SyntheticPreferences.generate(rule));
+        RewardSettings s = RewardSettings.defaults(sft, file, dir.resolve("rm")).withTruncation(CUT).withSteps(CORRECTNESS_STEPS)
+                .withReadout(RewardModel.Readout.END_LOGPROB);
+        long t0 = System.nanoTime();
+        RewardResult r = RewardModelTrainer.train(s, QUIET, 0);
+        // the same held-out prompts (the trainer's split), 4000 fresh rankings of them from another generator seed
+        PreferenceData split = PreferenceData.split(RankingsFile.read(file), s.heldOutFraction(), s.seed());
+        java.util.Set<String> unseen = new java.util.HashSet<>();
+        split.heldOut().forEach(g -> unseen.add(g.prompt()));
+        split.train().forEach(g -> assertFalse(unseen.contains(g.prompt()), "a held-out prompt is trained on"));
+        List<PromptGroup> fresh = PreferenceData.mergeByPrompt(SyntheticPreferences.generate(new SyntheticPreferences.Settings(
+                4000, 4, TinySft.MAX_OPERAND, 0.5, 0.4, 0.1, 0.0, 1234, true)).stream()
+                .filter(x -> unseen.contains(x.prompt())).toList());
+        Map<String, int[]> byCategory = new TreeMap<>();
+        int right = 0, pairs = 0;
+        try (RewardModel model = RewardModelFiles.load(r.modelDir())) {
+            assertEquals(RewardModel.Readout.END_LOGPROB, model.readout(), "the saved model keeps its read-out");
+            for (PromptGroup g : fresh) {
+                float[] sc = model.score(Collections.nCopies(g.responses().size(), g.prompt()), g.responses());
+                for (PreferencePair p : g.pairs()) {
+                    String key = PoliteCorrectRule.classify(g.prompt(), g.responses().get(p.better())) + " > "
+                            + PoliteCorrectRule.classify(g.prompt(), g.responses().get(p.worse()));
+                    int[] c = byCategory.computeIfAbsent(key, k -> new int[2]);
+                    int ok = sc[p.better()] > sc[p.worse()] ? 1 : 0;
+                    c[0] += ok;
+                    c[1]++;
+                    right += ok;
+                    pairs++;
+                }
+            }
+        }
+        double fresh4000 = (double) right / pairs;
+        System.out.printf("correctness-first: val_accuracy=%.4f val_loss=%.4f (%d held-out pairs), fresh rankings of the "
+                        + "held-out prompts %.4f (%d pairs), %.1f s%n", r.valAccuracy(), r.valLoss(), r.heldOutPairs(),
+                fresh4000, pairs, (System.nanoTime() - t0) / 1e9);
+        byCategory.forEach((k, c) -> System.out.printf("  %-32s %d/%d%n", k, c[0], c[1]));
+        assertTrue(r.heldOutPairs() > 100, "held-out pairs " + r.heldOutPairs());
+        assertTrue(pairs > 1000, "fresh held-out pairs " + pairs);
+        assertTrue(r.valAccuracy() >= 0.90, "held-out pairwise accuracy " + r.valAccuracy());
+        assertTrue(fresh4000 >= 0.90, "pairwise accuracy on fresh rankings of the held-out prompts " + fresh4000);
+        // the sum is checked, not only the style: wrong sums lose within each style
+        for (String pair : List.of("CURT_CORRECT > CURT_WRONG", "POLITE_CORRECT > POLITE_WRONG")) {
+            int[] c = byCategory.get(pair);
+            assertTrue(c[0] >= 0.9 * c[1], pair + ": " + c[0] + "/" + c[1]);
+        }
+    }
+
+    /** Reward-model steps of the correctness-first test (the rule needs more passes than style-first's 200). */
+    static final int CORRECTNESS_STEPS = 400;
 
     /** Side-by-side numbers of the three algorithms, printed after the class (they are the closing note's table). */
     static final java.util.Map<String, String> SIDE_BY_SIDE = new java.util.concurrent.ConcurrentSkipListMap<>();
