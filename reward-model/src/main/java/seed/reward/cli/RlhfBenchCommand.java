@@ -87,6 +87,9 @@ public final class RlhfBenchCommand implements Callable<Integer> {
             System.out.printf("iteration_s=%.3f%n", iteration[iteration.length / 2]);
             System.out.printf("rollout_share=%.3f%n", rollout / total);
             System.out.printf("rollout_tokens_per_s=%.0f%n", tokens / rollout);
+            // the whole iteration's throughput: generated tokens over rollout + scoring + forward passes + updates
+            System.out.printf("iteration_tokens_per_s=%.0f%n", tokens / total);
+            System.out.printf("peak_rss_mib=%d%n", seed.stages.metrics.Memory.peakRssMib());
             return 0;
         } finally {
             Checkpoints.deleteTree(dir);

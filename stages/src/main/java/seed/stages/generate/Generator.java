@@ -95,8 +95,19 @@ public final class Generator {
                         if (refill) {
                             cache.close();
                         }
-                        cache = model.newCache(manager.newSubManager(), batch);
-                        logits = prefill(stepManager, refill ? window(prompts, produced, context / 2) : prompts, cache);
+                        List<int[]> sequences = refill ? window(prompts, produced, context / 2) : prompts;
+                        SharedPrompts shared = SharedPrompts.of(sequences);
+                        if (shared.distinct().size() == batch) {
+                            cache = model.newCache(manager.newSubManager(), batch);
+                            logits = prefill(stepManager, sequences, cache);
+                        } else {
+                            // k samples of one prompt (RLOO/GRPO rollouts): each distinct prompt is prefilled once
+                            // and its keys and values are shared by its rows
+                            KvCache once = model.newCache(stepManager, shared.distinct().size());
+                            NDArray distinctLogits = prefill(stepManager, shared.distinct(), once);
+                            cache = once.select(manager.newSubManager(), shared.rowOf());
+                            logits = distinctLogits.get(stepManager.create(shared.rowOfLong()));
+                        }
                     } else {
                         logits = cachedStep(stepManager, next, cache);
                     }
@@ -122,6 +133,28 @@ public final class Generator {
             out.add(new Generation(prompts.get(b), tokens, visibleText(tokens, reason, settings), reason));
         }
         return out;
+    }
+
+    /** The distinct sequences of a batch, and for each row the index of its sequence among them. */
+    record SharedPrompts(List<int[]> distinct, int[] rowOf) {
+
+        static SharedPrompts of(List<int[]> sequences) {
+            java.util.Map<java.util.List<Integer>, Integer> index = new java.util.HashMap<>();
+            List<int[]> distinct = new ArrayList<>();
+            int[] rowOf = new int[sequences.size()];
+            for (int i = 0; i < sequences.size(); i++) {
+                int[] s = sequences.get(i);
+                rowOf[i] = index.computeIfAbsent(Arrays.stream(s).boxed().toList(), k -> {
+                    distinct.add(s);
+                    return distinct.size() - 1;
+                });
+            }
+            return new SharedPrompts(distinct, rowOf);
+        }
+
+        long[] rowOfLong() {
+            return Arrays.stream(rowOf).asLongStream().toArray();
+        }
     }
 
     /** Runs left-padded sequences through the model, filling an empty cache. */

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -20,10 +19,13 @@ import seed.stages.checkpoint.HostTensor;
  * multi-head attention and a GELU MLP (4x wide), a final LayerNorm and a linear head (untied and exact GELU by
  * default; GPT-2's tied embeddings and tanh GELU as {@link GptConfig} options, for Hugging Face interop).
  *
- * <p>The whole model is this file, written with raw DJL NDArray ops on the PyTorch engine (fused {@code linear},
- * {@code layerNorm} and {@code embedding} kernels) so that nothing is hidden behind a framework. Parameters live in the
- * model's own NDManager as an ordered name -> array map with gradients attached; every activation lives in the
- * manager of the input tokens, so a caller closes one per-step manager and leaks nothing.
+ * <p>The math is {@link #PROGRAM}, forty lines of TorchScript that libtorch compiles once per shape (see
+ * {@link TorchScript}): a whole forward pass is one native call on fused kernels (linear, LayerNorm, GELU, flash
+ * attention), where DJL's op-by-op API cost ~100 calls and could reach neither fused attention nor bf16. This class
+ * owns the parameters (an ordered name -> array map in the model's own NDManager, gradients attached, passed to the
+ * program as arguments so optimizers and checkpoints see plain DJL arrays), prepares position ids and attention
+ * masks, and keeps the KV cache. Activations live in the manager of the input tokens, so a caller closes one
+ * per-step manager and leaks nothing.
  *
  * <p>One forward path, {@link #hidden(NDArray, NDArray, KvCache)} (logits: {@link #forward(NDArray, NDArray, KvCache)}):
  * without a cache it is the training path; with a {@link KvCache} new tokens attend to the cached keys and values
@@ -42,8 +44,12 @@ public final class Gpt implements AutoCloseable {
     /** Mutable only through {@link #moveTo}; callers see the read-only view {@link #parameters()}. */
     private final Map<String, NDArray> parameterArrays;
     private final Map<String, NDArray> parameters;
-    /** Causal attention biases by sequence length, created once per length in the model's manager (read-only). */
-    private final Map<Long, NDArray> causalBiases = new ConcurrentHashMap<>();
+    /** The parameters in {@link #parameterShapes} order, as the program's weight list (replaced by {@link #moveTo}). */
+    private volatile TorchScript.FixedList weightList;
+    /** Read-only position ids and attention masks by key, created once in the model's manager. */
+    private final Map<String, NDArray> constants = new ConcurrentHashMap<>();
+    /** The compiled {@link #PROGRAM} by precision (for this shape and device). */
+    private final Map<Precision, TorchScript> programs = new ConcurrentHashMap<>();
     private volatile Precision precision = Precision.FP32;
     private volatile Device device;
 
@@ -66,6 +72,7 @@ public final class Gpt implements AutoCloseable {
         this.manager = manager;
         this.parameterArrays = parameters;
         this.parameters = Collections.unmodifiableMap(parameters);
+        this.weightList = new TorchScript.FixedList(parameters.values().toArray(new NDArray[0]));
         this.device = manager.getDevice();
         this.precision = defaultPrecision;
         if (defaultDevice != null) {
@@ -102,8 +109,11 @@ public final class Gpt implements AutoCloseable {
             e.getValue().close();
             e.setValue(moved);
         }
-        causalBiases.values().forEach(NDArray::close);
-        causalBiases.clear();
+        constants.values().forEach(NDArray::close);
+        constants.clear();
+        programs.values().forEach(program -> program.forget(weightList));
+        programs.clear();
+        weightList = new TorchScript.FixedList(parameterArrays.values().toArray(new NDArray[0]));
         device = target;
         return this;
     }
@@ -239,7 +249,7 @@ public final class Gpt implements AutoCloseable {
 
     /** The one forward pass: logits (B, t, V) of {@link #hidden(NDArray, NDArray, KvCache)}. */
     public NDArray forward(NDArray tokens, NDArray attentionMask, KvCache cache) {
-        return logits(hidden(tokens, attentionMask, cache));
+        return pass(tokens, attentionMask, cache, true);
     }
 
     /** Final hidden states without a cache: {@link #hidden(NDArray, NDArray, KvCache)} with none. */
@@ -253,20 +263,29 @@ public final class Gpt implements AutoCloseable {
      * {@code attentionMask} (B, t) marks real tokens with 1 and padding with 0 (null = all real): padded keys are
      * ignored and position ids count real tokens only, so a padded sequence sees exactly what it would see unpadded.
      * Prompts are left-padded; padding may also sit between a cached prefix and new tokens (the grouped reward model).
+     *
+     * <p>The math is {@link #PROGRAM}, run in one native call; this method prepares position ids and the attention
+     * bias (none at all for the causal, unpadded case, where the fused attention kernel applies the causal rule).
      */
     public NDArray hidden(NDArray tokens, NDArray attentionMask, KvCache cache) {
+        return pass(tokens, attentionMask, cache, false);
+    }
+
+    /** {@link #hidden(NDArray, NDArray, KvCache)}, or with {@code toLogits} the logits in the same native call. */
+    private NDArray pass(NDArray tokens, NDArray attentionMask, KvCache cache, boolean toLogits) {
         NDManager m = tokens.getManager();
         tokens = onDevice(tokens);
         NDArray mask = attentionMask == null ? null : onDevice(attentionMask);
+        long batch = tokens.getShape().get(0);
+        long length = tokens.getShape().get(1);
         NDArray positions;
         NDArray bias;
+        long start = 0;
         if (cache == null) {
-            long batch = tokens.getShape().get(0);
-            long length = tokens.getShape().get(1);
             checkLength(length);
             if (mask == null) {
-                positions = m.arange(0, (int) length, 1, DataType.INT64, device);
-                bias = causalBias(length);
+                positions = constant("positions/" + length, () -> manager.arange(0, (int) length, 1, DataType.INT64));
+                bias = noBias();
             } else {
                 NDArray real = mask.toType(DataType.FLOAT32, false);
                 positions = real.cumSum(1).sub(1).maximum(0).toType(DataType.INT64, false);
@@ -274,23 +293,47 @@ public final class Gpt implements AutoCloseable {
                 bias = padding.add(causalBias(length));
             }
         } else {
+            start = cache.length();
+            if (ai.djl.pytorch.jni.JniUtils.isGradMode()) {
+                cache.toArrays(); // recording: the cache must be arrays with autograd history (before advance)
+            }
             NDArray[] positionsAndBias = cache.advance(m, mask == null ? null : mask.toFloatArray(),
-                    (int) tokens.getShape().get(0), (int) tokens.getShape().get(1), config.context(), device);
+                    (int) batch, (int) length, config.context(), device);
             positions = positionsAndBias[0];
-            bias = positionsAndBias[1];
+            bias = positionsAndBias[1] == null ? noBias() : positionsAndBias[1];
         }
-        long b = tokens.getShape().get(0);
-        long t = tokens.getShape().get(1);
-        NDArray x = embed(tokens, param("wte.weight")).add(embed(positions, param("wpe.weight")));
+        return run(tokens, positions, bias, cache, start, toLogits);
+    }
+
+    /**
+     * Runs the program on prepared inputs: hidden states, or with {@code toLogits} the logits in the same call.
+     * Without recording, a cache is filled in place (its fast form); with it, the layers' new keys and values come
+     * back as arrays that keep their autograd history.
+     */
+    private NDArray run(NDArray tokens, NDArray positions, NDArray bias, KvCache cache, long start, boolean toLogits) {
+        NDManager m = tokens.getManager();
+        if (cache == null) {
+            return program().call(toLogits ? "logits" : "hidden", m, tokens, positions, bias, weightList).get(0);
+        }
+        if (!ai.djl.pytorch.jni.JniUtils.isGradMode()) {
+            ai.djl.pytorch.jni.IValue[] lists = cache.lists();
+            return program().call("extend", m, tokens, positions, bias, weightList, lists[0], lists[1], start,
+                    toLogits).get(0);
+        }
+        NDList out = cache.keys[0] == null
+                ? program().call("prefill_recorded", m, tokens, positions, bias, weightList)
+                : program().call("extend_recorded", m, tokens, positions, bias, weightList, cache.keys,
+                        cache.values);
         for (int layer = 0; layer < config.layers(); layer++) {
-            x = block(layer, x, b, t, bias, cache);
+            replace(cache, cache.keys, layer, out.get(1 + layer));
+            replace(cache, cache.values, layer, out.get(1 + config.layers() + layer));
         }
-        return layerNorm(x, "lnf");
+        return toLogits ? logits(out.get(0)) : out.get(0);
     }
 
     /** The language-model head: hidden states (..., D) to logits (..., V), in fp32 whatever the precision. */
     public NDArray logits(NDArray hidden) {
-        return linear(hidden, config.tiedEmbeddings() ? "wte" : "head", false, true);
+        return program().call("head", hidden.getManager(), hidden, weightList).get(0);
     }
 
     /** A new, empty KV cache for {@code batch} sequences whose arrays live in {@code manager}. */
@@ -298,130 +341,170 @@ public final class Gpt implements AutoCloseable {
         return new KvCache(manager, config.layers(), batch);
     }
 
-    /** One pre-LayerNorm transformer block; with a cache, keys and values of earlier tokens are reused. */
-    private NDArray block(int layer, NDArray x, long b, long t, NDArray bias, KvCache cache) {
-        String p = "h." + layer + ".";
-        int h = config.heads();
-        int hs = config.headSize();
-        // in bf16 the attention products stay fp32 (~8% of the FLOPs at d512, ctx 256): fp32 q, k, v
-        NDArray qkv = linear(layerNorm(x, p + "ln1"), p + "attn.qkv", true, true);
-        NDArray q;
-        NDArray keysT;
-        NDArray v;
-        if (t == 1) {
-            // one token (a decode step, where per-op overhead dominates): (B,1,3D) viewed as (B,3H,1,hs) splits
-            // straight into q, k, v per head; only k needs turning into a column
-            NDList parts = qkv.reshape(b, 3L * h, 1, hs).split(3, 1);
-            q = parts.get(0).mul(attentionScale());
-            keysT = parts.get(1).reshape(b, h, hs, 1);
-            v = parts.get(2);
-        } else {
-            NDList parts = qkv.split(3, 2);
-            q = parts.get(0).mul(attentionScale()).reshape(b, t, h, hs).transpose(0, 2, 1, 3); // (B,H,T,hs)
-            keysT = parts.get(1).reshape(b, t, h, hs).transpose(0, 2, 3, 1); // (B,H,hs,T): ready for q @ k^T
-            v = parts.get(2).reshape(b, t, h, hs).transpose(0, 2, 1, 3); // (B,H,T,hs)
-        }
-        if (cache != null) {
-            keysT = appendToCache(cache.keys, layer, keysT, 3, cache);
-            v = appendToCache(cache.values, layer, v, 2, cache);
-        }
-        NDArray scores = q.matMul(keysT);
-        NDArray attention = (bias == null ? scores : scores.add(bias)).softmax(-1);
-        NDArray heads = attention.matMul(v); // (B,H,T,hs)
-        NDArray y = (t == 1 ? heads : heads.transpose(0, 2, 1, 3)).reshape(b, t, config.dModel());
-        x = x.add(linear(y, p + "attn.proj", true, true));
-        NDArray hidden = gelu(linear(layerNorm(x, p + "ln2"), p + "mlp.fc", true));
-        return x.add(linear(hidden, p + "mlp.proj", true, true));
-    }
-
-    /** Exact GELU (one fused kernel), or GPT-2's tanh approximation 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))). */
-    private NDArray gelu(NDArray x) {
-        if (config.activation() == GptConfig.Activation.GELU) {
-            return x.getNDArrayInternal().gelu();
-        }
-        NDArray inner = x.pow(3).mul(0.044715f).add(x).mul((float) Math.sqrt(2 / Math.PI));
-        return inner.tanh().add(1f).mul(x).mul(0.5f);
-    }
-
-    /** Appends new keys or values along the sequence axis; the cache owns the result and frees the old array. */
-    private static NDArray appendToCache(NDArray[] slots, int layer, NDArray fresh, int axis, KvCache cache) {
-        NDArray old = slots[layer];
-        NDArray all = old == null ? fresh : old.concat(fresh, axis);
-        all.attach(cache.manager);
-        if (old != null) {
-            old.close();
-        }
-        slots[layer] = all;
-        return all;
-    }
-
     /**
-     * 1/sqrt(head size) as a 0-d array made once per device: {@code mul(Number)} in DJL creates, multiplies by and
-     * closes a new scalar array on every call (three native calls and a direct buffer instead of one).
+     * The model's math, in TorchScript (the language libtorch compiles; Python syntax), with this model's shape and
+     * precision substituted for the capitals. Weights come in as {@code p}, a list in {@link #parameterShapes}
+     * order (embeddings, 12 per block, final LayerNorm, head).
+     *
+     * <ul>
+     *   <li>Methods: {@code hidden} / {@code logits}: the training and scoring path (no cache). {@code extend}: new
+     *       tokens after {@code start} cached positions, writing their keys and values into the per-layer buffers of
+     *       {@code keys} / {@code values} in place (generation; no autograd). {@code prefill_recorded} /
+     *       {@code extend_recorded}: the same with autograd, returning the grown keys and values as new tensors.
+     *   <li>Attention is torch's fused {@code scaled_dot_product_attention} (flash attention on CPU: no (T x T)
+     *       probability matrix is stored for backward). The causal rule is the kernel's own when nothing is cached
+     *       and nothing is padded; otherwise {@code bias} (B, 1, t, T) carries it (0 = may attend, -1e9 = not), and
+     *       an empty {@code bias} with a cache means one new token that may see everything.
+     *   <li>Mixed precision as PyTorch's CPU autocast: with LOW = bfloat16 the inputs, weights and biases of every
+     *       linear layer and the attention inputs are cast to bf16 (differentiable casts, fp32 master weights);
+     *       residual stream, LayerNorm, softmax statistics and the logits stay fp32. With LOW = float32 every cast
+     *       is a no-op.
+     * </ul>
      */
-    private NDArray attentionScale() {
-        return causalBiases.computeIfAbsent(-1L, k -> {
-            NDArray scale = manager.create((float) (1.0 / Math.sqrt(config.headSize())));
-            return scale.getDevice().equals(device) ? scale : scale.toDevice(device, false);
+    static final String PROGRAM = """
+            class Gpt(Module):
+              __parameters__ = []
+              __buffers__ = []
+              training : bool
+              _is_full_backward_hook : Optional[bool]
+              def hidden(self: __torch__.Gpt, tokens: Tensor, positions: Tensor, bias: Tensor,
+                         p: List[Tensor]) -> List[Tensor]:
+                none : List[Tensor] = []
+                return [__torch__.layers(tokens, positions, bias, p, none, none, -1)]
+              def logits(self: __torch__.Gpt, tokens: Tensor, positions: Tensor, bias: Tensor,
+                         p: List[Tensor]) -> List[Tensor]:
+                none : List[Tensor] = []
+                return [__torch__.head(__torch__.layers(tokens, positions, bias, p, none, none, -1), p)]
+              def head(self: __torch__.Gpt, hidden: Tensor, p: List[Tensor]) -> List[Tensor]:
+                return [__torch__.head(hidden, p)]
+              def extend(self: __torch__.Gpt, tokens: Tensor, positions: Tensor, bias: Tensor, p: List[Tensor],
+                         keys: List[Tensor], values: List[Tensor], start: int, to_logits: bool) -> List[Tensor]:
+                x = __torch__.layers(tokens, positions, bias, p, keys, values, start)
+                if to_logits:
+                  x = __torch__.head(x, p)
+                return [x]
+              def prefill_recorded(self: __torch__.Gpt, tokens: Tensor, positions: Tensor, bias: Tensor,
+                                   p: List[Tensor]) -> List[Tensor]:
+                keys : List[Tensor] = []
+                values : List[Tensor] = []
+                x = __torch__.layers(tokens, positions, bias, p, keys, values, -2)
+                return [x] + keys + values
+              def extend_recorded(self: __torch__.Gpt, tokens: Tensor, positions: Tensor, bias: Tensor,
+                                  p: List[Tensor], keys: List[Tensor], values: List[Tensor]) -> List[Tensor]:
+                x = __torch__.layers(tokens, positions, bias, p, keys, values, -2)
+                return [x] + keys + values
+            def head(hidden: Tensor, p: List[Tensor]) -> Tensor:
+                return torch.linear(hidden.to(LOW), p[HEAD].to(LOW), None).float()
+            def layers(tokens: Tensor, positions: Tensor, bias: Tensor, p: List[Tensor],
+                       keys: List[Tensor], values: List[Tensor], start: int) -> Tensor:
+                # start: -1 = no cache; -2 = grow keys/values by concatenation (autograd); >= 0 = write in place
+                # the residual stream is 2-D (B * t, D): torch's linear on 2-D inputs is one addmm, no reshapes
+                b = tokens.size(0)
+                t = tokens.size(1)
+                x = torch.add(torch.embedding(p[0], tokens), torch.embedding(p[1], positions)).view([b * t, DMODEL])
+                for i in range(LAYERS):
+                  x = __torch__.block(x, b, t, p[2 + 12 * i:14 + 12 * i], bias, keys, values, start, i)
+                x = torch.layer_norm(x, [DMODEL], p[2 + 12 * LAYERS], p[3 + 12 * LAYERS], 1e-5, False)
+                return x.view([b, t, DMODEL])
+            def block(x: Tensor, b: int, t: int, w: List[Tensor], bias: Tensor, keys: List[Tensor],
+                      values: List[Tensor], start: int, i: int) -> Tensor:
+                ln1_weight, ln1_bias, qkv_weight, qkv_bias = w[0], w[1], w[2], w[3]
+                proj_weight, proj_bias, ln2_weight, ln2_bias = w[4], w[5], w[6], w[7]
+                fc_weight, fc_bias, out_weight, out_bias = w[8], w[9], w[10], w[11]
+                h = torch.layer_norm(x, [DMODEL], ln1_weight, ln1_bias, 1e-5, False)
+                qkv = torch.linear(h.to(LOW), qkv_weight.to(LOW), qkv_bias.to(LOW))
+                qkv = qkv.view([b, t, 3, HEADS, HEAD_SIZE]).permute([2, 0, 3, 1, 4])
+                q = qkv[0]
+                k = qkv[1]
+                v = qkv[2]
+                past = 0
+                if start == -2:
+                  if len(keys) > i:
+                    past = keys[i].size(2)
+                    k = torch.cat([keys[i], k], 2)
+                    v = torch.cat([values[i], v], 2)
+                    keys[i] = k
+                    values[i] = v
+                  else:
+                    keys.append(k)
+                    values.append(v)
+                elif start >= 0:
+                  past = start
+                  if len(keys) <= i:
+                    keys.append(torch.zeros([b, HEADS, CONTEXT, HEAD_SIZE], dtype=k.dtype, device=k.device))
+                    values.append(torch.zeros([b, HEADS, CONTEXT, HEAD_SIZE], dtype=v.dtype, device=v.device))
+                  elif keys[i].size(2) < CONTEXT:
+                    grow = [b, HEADS, CONTEXT - keys[i].size(2), HEAD_SIZE]
+                    keys[i] = torch.cat([keys[i], torch.zeros(grow, dtype=k.dtype, device=k.device)], 2)
+                    values[i] = torch.cat([values[i], torch.zeros(grow, dtype=v.dtype, device=v.device)], 2)
+                  torch.narrow(keys[i], 2, start, t).copy_(k)
+                  torch.narrow(values[i], 2, start, t).copy_(v)
+                  k = torch.narrow(keys[i], 2, 0, start + t)
+                  v = torch.narrow(values[i], 2, 0, start + t)
+                if bias.numel() == 0:
+                  y = torch.scaled_dot_product_attention(q, k, v, None, 0.0, past == 0 and t > 1)
+                else:
+                  y = torch.scaled_dot_product_attention(q, k, v, bias.to(q.dtype), 0.0, False)
+                y = y.transpose(1, 2).reshape([b * t, DMODEL])
+                x = torch.add(x, torch.linear(y, proj_weight.to(LOW), proj_bias.to(LOW)))
+                h = torch.layer_norm(x, [DMODEL], ln2_weight, ln2_bias, 1e-5, False)
+                h = torch.gelu(torch.linear(h.to(LOW), fc_weight.to(LOW), fc_bias.to(LOW)), approximate=GELU)
+                return torch.add(x, torch.linear(h, out_weight.to(LOW), out_bias.to(LOW)))
+            """;
+
+    /** {@link #PROGRAM} for this model's shape and precision, compiled once per shape, precision and device. */
+    private TorchScript program() {
+        TorchScript compiled = programs.get(precision);
+        return compiled != null ? compiled : programs.computeIfAbsent(precision, p -> TorchScript.compile("Gpt",
+                source(config, p), device));
+    }
+
+    /** {@link #PROGRAM} with the capitals replaced for {@code config} and {@code precision}. */
+    static String source(GptConfig config, Precision precision) {
+        return PROGRAM.replace("LAYERS", String.valueOf(config.layers()))
+                .replace("DMODEL", String.valueOf(config.dModel()))
+                .replace("HEAD_SIZE", String.valueOf(config.headSize()))
+                .replace("CONTEXT", String.valueOf(config.context()))
+                .replace("HEADS", String.valueOf(config.heads()))
+                .replace("HEAD", config.tiedEmbeddings() ? "0" : String.valueOf(4 + 12 * config.layers()))
+                // torch's dtype codes: 15 = bfloat16; in fp32 the casts are left out (each is a dispatched op)
+                .replace(precision == Precision.BF16 ? "LOW" : ".to(LOW)", precision == Precision.BF16 ? "15" : "")
+                .replace("GELU", config.activation() == GptConfig.Activation.GELU ? "\"none\"" : "\"tanh\"");
+    }
+
+    /** Stores a layer's new keys or values in the cache, which owns them from now on, and frees the old array. */
+    private static void replace(KvCache cache, NDArray[] slots, int layer, NDArray fresh) {
+        fresh.attach(cache.manager);
+        if (slots[layer] != null) {
+            slots[layer].close();
+        }
+        slots[layer] = fresh;
+    }
+
+    /** An empty array: "no attention bias" for the program (TorchScript arguments cannot be left out). */
+    private NDArray noBias() {
+        return constant("no-bias", () -> manager.zeros(new Shape(0)));
+    }
+
+    /** Read-only arrays made once per model and device (position ids, masks), in the model's manager. */
+    private NDArray constant(String key, java.util.function.Supplier<NDArray> make) {
+        return constants.computeIfAbsent(key, k -> {
+            NDArray made = make.get();
+            return made.getDevice().equals(device) ? made : made.toDevice(device, false);
         });
     }
 
     private NDArray causalBias(long length) {
-        return causalBiases.computeIfAbsent(length, t -> {
-            float[] data = new float[(int) (t * t)];
+        return constant("causal/" + length, () -> {
+            int t = (int) length;
+            float[] data = new float[t * t];
             for (int i = 0; i < t; i++) {
                 for (int j = i + 1; j < t; j++) {
-                    data[(int) (i * t + j)] = MASKED;
+                    data[i * t + j] = MASKED;
                 }
             }
-            NDArray bias = torchOwned(manager.create(data, new Shape(t, t)));
-            return bias.getDevice().equals(device) ? bias : bias.toDevice(device, false);
+            return torchOwned(manager.create(data, new Shape(t, t)));
         });
-    }
-
-    private NDArray embed(NDArray ids, NDArray table) {
-        return ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
-    }
-
-    /** A linear layer whose output stays in the compute precision (bf16 in mixed precision): see below. */
-    private NDArray linear(NDArray x, String name, boolean withBias) {
-        return linear(x, name, withBias, false);
-    }
-
-    /**
-     * torch's fused linear. In bf16 the input, weight and bias are cast to bf16 (differentiable casts, see
-     * {@link Bf16}); with {@code fp32Out} the bias is added in fp32 instead, which brings the product back to fp32
-     * (the projections into the residual stream, the head, and q/k/v). As under PyTorch's autocast: the linear layers'
-     * products in bf16; residual stream, LayerNorm, softmax and loss in fp32; GELU on the bf16 product.
-     */
-    private NDArray linear(NDArray x, String name, boolean withBias, boolean fp32Out) {
-        NDArray weight = param(name + ".weight");
-        NDArray bias = withBias ? param(name + ".bias") : null;
-        if (precision == Precision.BF16) {
-            NDManager step = x.getManager();
-            NDArray weight16 = Bf16.cast(weight);
-            weight16.attach(step); // a cast of a parameter would belong to the model's manager and pile up there
-            NDArray bias16 = null;
-            if (bias != null && !fp32Out) {
-                bias16 = Bf16.cast(bias);
-                bias16.attach(step);
-            }
-            NDArray x16 = Bf16.cast(x);
-            // no bias inside the bf16 product: libtorch's bf16 addmm path is measurably slower than mm + add
-            NDArray product = x16.getNDArrayInternal().linear(x16, weight16, null).singletonOrThrow();
-            return fp32Out ? Bf16.toFp32(product, bias) : bias16 == null ? product : product.add(bias16);
-        }
-        return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
-    }
-
-    private NDArray layerNorm(NDArray x, String name) {
-        return x.getNDArrayInternal()
-                .layerNorm(x, new Shape(config.dModel()), param(name + ".weight"), param(name + ".bias"), 1e-5f)
-                .singletonOrThrow();
-    }
-
-    private NDArray param(String name) {
-        return parameters.get(name);
     }
 
     /** Inputs created on another device (e.g. a CPU manager while the model is on a GPU) are copied to the model's. */
@@ -438,6 +521,7 @@ public final class Gpt implements AutoCloseable {
 
     @Override
     public void close() {
+        programs.values().forEach(program -> program.forget(weightList));
         manager.close();
     }
 }

@@ -3,24 +3,37 @@ package seed.stages.model;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.IValue;
 
 /**
  * Keys and values of every layer for the tokens seen so far, so generating one more token costs one token's
  * forward pass instead of the whole sequence's. Lives in the caller's NDManager; one cache per batch of sequences.
+ * Each layer's keys and values are (B, heads, T, head size), in the model's compute precision (bf16 halves them).
  *
  * <p>Also tracks, per sequence, which cached positions are real tokens (padding is masked) and the position id
- * the next token gets, so batches of prompts of different lengths generate correctly. The arrays keep their
- * autograd history: a prefix cached with gradients on passes gradients back from whatever attends to it
- * ({@link #select} shares one prompt's keys among several responses).
+ * the next token gets, so batches of prompts of different lengths generate correctly.
+ *
+ * <p>The content is held in one of two forms, converted on demand. With autograd recording (training through a
+ * shared prefix), as DJL arrays that keep their autograd history, so gradients flow back from whatever attends to
+ * them ({@link #select} shares one prompt's keys among several responses). Without it (generation, scoring), as
+ * two libtorch lists of per-layer buffers sized to the context, which the model's program fills in place: a decode
+ * step then passes two handles instead of converting 2 x layers arrays each way and re-copying the whole cache.
  */
 public final class KvCache implements AutoCloseable {
 
     private static final float MASKED = -1e9f;
 
     final NDManager manager;
+    /** Recorded form: per layer (B, H, T, hs), or null entries (nothing cached, or the content is in the lists). */
     final NDArray[] keys;
     final NDArray[] values;
+    /** Fast form: libtorch lists of per-layer (B, H, context, hs) buffers whose first {@link #length()} are valid. */
+    private IValue keyList;
+    private IValue valueList;
     /** real[b][j]: whether cached position j of sequence b is a real token (false = padding). */
     private boolean[][] real;
     /** Whether any cached position is padding (if not, a one-token step needs no attention bias at all). */
@@ -50,6 +63,7 @@ public final class KvCache implements AutoCloseable {
      * differentiably), in {@code target}: one prompt prefix computed once and continued by several responses.
      */
     public KvCache select(NDManager target, int[] rows) {
+        toArrays();
         KvCache out = new KvCache(target, keys.length, rows.length);
         long[] index = new long[rows.length];
         for (int i = 0; i < rows.length; i++) {
@@ -74,6 +88,69 @@ public final class KvCache implements AutoCloseable {
         return out;
     }
 
+    /** Whether nothing has been cached yet. */
+    boolean isEmpty() {
+        return length() == 0;
+    }
+
+    /**
+     * The content in recorded form ({@link #keys}, {@link #values} filled, cut to the cached length); a no-op if it
+     * is in that form already.
+     */
+    void toArrays() {
+        if (keyList == null) {
+            return;
+        }
+        PtNDArray[] k = keyList.toTensorArray((PtNDManager) manager);
+        PtNDArray[] v = valueList.toTensorArray((PtNDManager) manager);
+        NDIndex valid = new NDIndex(":, :, :{}", length());
+        for (int layer = 0; layer < keys.length; layer++) {
+            keys[layer] = k[layer].get(valid);
+            values[layer] = v[layer].get(valid);
+            k[layer].close();
+            v[layer].close();
+        }
+        closeLists();
+    }
+
+    /** The content in fast form (two libtorch lists, empty when nothing is cached), for the model's program. */
+    IValue[] lists() {
+        if (keyList == null) {
+            // the lists are native values outside DJL's arrays: the manager frees them when it closes
+            manager.attachInternal("kv-cache-lists-" + System.identityHashCode(this), this::closeLists);
+            if (keys[0] == null) {
+                keyList = IValue.listFrom(new PtNDArray[0]);
+                valueList = IValue.listFrom(new PtNDArray[0]);
+            } else {
+                keyList = IValue.listFrom(asTensors(keys));
+                valueList = IValue.listFrom(asTensors(values));
+                for (int layer = 0; layer < keys.length; layer++) {
+                    keys[layer].close(); // the lists hold their own references to the tensors
+                    values[layer].close();
+                    keys[layer] = null;
+                    values[layer] = null;
+                }
+            }
+        }
+        return new IValue[] {keyList, valueList};
+    }
+
+    private static PtNDArray[] asTensors(NDArray[] arrays) {
+        PtNDArray[] out = new PtNDArray[arrays.length];
+        for (int i = 0; i < arrays.length; i++) {
+            out[i] = (PtNDArray) arrays[i];
+        }
+        return out;
+    }
+
+    private synchronized void closeLists() {
+        if (keyList != null) {
+            keyList.close();
+            valueList.close();
+            keyList = null;
+            valueList = null;
+        }
+    }
     /**
      * Books {@code fresh} new tokens per sequence (padding where {@code mask} (B*t, row-major) is 0; null = all real)
      * and returns their position ids (B, t) and the additive attention bias over cached + new keys (B, 1, t, total),
@@ -121,6 +198,7 @@ public final class KvCache implements AutoCloseable {
     /** Frees the cached arrays (closes the manager the cache was created with). */
     @Override
     public void close() {
+        closeLists();
         manager.close();
     }
 }

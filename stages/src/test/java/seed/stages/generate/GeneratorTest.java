@@ -17,6 +17,25 @@ class GeneratorTest {
     private final ByteTokenizer tokenizer = new ByteTokenizer();
 
     @Test
+    void repeatedPromptsArePrefilledOnceAndSampleWhatAFullRecomputeSamples() {
+        try (Gpt model = Gpt.initialize(new GptConfig(259, 32, 2, 32, 4), 9)) {
+            Generator generator = new Generator(model, tokenizer);
+            int[] p = tokenizer.encode("Hello");
+            int[] q = tokenizer.encode("Other prompt");
+            List<int[]> prompts = List.of(p, p, q, p); // k samples of a prompt, as RLOO/GRPO rollouts ask for
+            assertEquals(2, Generator.SharedPrompts.of(prompts).distinct().size());
+            SamplingSettings settings = new SamplingSettings(1.0f, 20, 0.95f, 18, List.of(), 5, true);
+            List<Generation> shared = generator.generate(prompts, settings);
+            List<Generation> full = generator.generate(prompts, settings.withKvCache(false));
+            for (int i = 0; i < prompts.size(); i++) {
+                assertArrayEquals(full.get(i).tokens(), shared.get(i).tokens(), "row " + i);
+            }
+            assertNotEquals(java.util.Arrays.toString(shared.get(0).tokens()),
+                    java.util.Arrays.toString(shared.get(1).tokens()), "rows of one prompt sample differently");
+        }
+    }
+
+    @Test
     void kvCacheAndFullRecomputeSampleTheSameTokensForABatchOfUnequalPrompts() {
         try (Gpt model = Gpt.initialize(new GptConfig(259, 32, 2, 32, 4), 9)) {
             Generator generator = new Generator(model, tokenizer);
