@@ -278,6 +278,8 @@ public final class Gpt implements AutoCloseable {
         NDArray mask = attentionMask == null ? null : onDevice(attentionMask);
         long batch = tokens.getShape().get(0);
         long length = tokens.getShape().get(1);
+        // recording (autograd on) decides the cache's form here and the program's call path in TorchScript.call
+        boolean recording = ai.djl.pytorch.jni.JniUtils.isGradMode();
         NDArray positions;
         NDArray bias;
         long start = 0;
@@ -294,7 +296,7 @@ public final class Gpt implements AutoCloseable {
             }
         } else {
             start = cache.length();
-            if (ai.djl.pytorch.jni.JniUtils.isGradMode()) {
+            if (recording) {
                 cache.toArrays(); // recording: the cache must be arrays with autograd history (before advance)
             }
             NDArray[] positionsAndBias = cache.advance(m, mask == null ? null : mask.toFloatArray(),
@@ -302,7 +304,7 @@ public final class Gpt implements AutoCloseable {
             positions = positionsAndBias[0];
             bias = positionsAndBias[1] == null ? noBias() : positionsAndBias[1];
         }
-        return run(tokens, positions, bias, cache, start, toLogits);
+        return run(tokens, positions, bias, cache, start, recording, toLogits);
     }
 
     /**
@@ -310,12 +312,13 @@ public final class Gpt implements AutoCloseable {
      * Without recording, a cache is filled in place (its fast form); with it, the layers' new keys and values come
      * back as arrays that keep their autograd history.
      */
-    private NDArray run(NDArray tokens, NDArray positions, NDArray bias, KvCache cache, long start, boolean toLogits) {
+    private NDArray run(NDArray tokens, NDArray positions, NDArray bias, KvCache cache, long start, boolean recording,
+            boolean toLogits) {
         NDManager m = tokens.getManager();
         if (cache == null) {
             return program().call(toLogits ? "logits" : "hidden", m, tokens, positions, bias, weightList).get(0);
         }
-        if (!ai.djl.pytorch.jni.JniUtils.isGradMode()) {
+        if (!recording) {
             ai.djl.pytorch.jni.IValue[] lists = cache.lists();
             return program().call("extend", m, tokens, positions, bias, weightList, lists[0], lists[1], start,
                     toLogits).get(0);

@@ -88,11 +88,6 @@ public final class KvCache implements AutoCloseable {
         return out;
     }
 
-    /** Whether nothing has been cached yet. */
-    boolean isEmpty() {
-        return length() == 0;
-    }
-
     /**
      * The content in recorded form ({@link #keys}, {@link #values} filled, cut to the cached length); a no-op if it
      * is in that form already.
