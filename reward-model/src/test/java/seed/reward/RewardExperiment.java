@@ -3,19 +3,16 @@ package seed.reward;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import seed.reward.data.PreferenceData;
-import seed.reward.data.PreferencePair;
 import seed.reward.data.PromptGroup;
 import seed.reward.data.Ranking;
 import seed.reward.data.RankingsFile;
 import seed.reward.data.SyntheticPreferences;
 import seed.stages.checkpoint.HostTensor;
 import seed.stages.checkpoint.SafeTensors;
-import seed.stages.rlhf.PoliteCorrectRule;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -80,29 +77,16 @@ class RewardExperiment {
                                 ((Number) rec.get("val_loss")).doubleValue()));
                     }
                 }
-                Map<String, int[]> byCategory = new TreeMap<>();
-                int right = 0, total = 0;
+                PairAccuracy accuracy;
                 try (RewardModel model = RewardModelFiles.load(r.modelDir())) {
-                    for (PromptGroup g : big) {
-                        float[] sc = model.score(Collections.nCopies(g.responses().size(), g.prompt()), g.responses());
-                        for (PreferencePair p : g.pairs()) {
-                            String key = PoliteCorrectRule.classify(g.prompt(), g.responses().get(p.better())) + " > "
-                                    + PoliteCorrectRule.classify(g.prompt(), g.responses().get(p.worse()));
-                            int[] c = byCategory.computeIfAbsent(key, k -> new int[2]);
-                            int ok = sc[p.better()] > sc[p.worse()] ? 1 : 0;
-                            c[0] += ok;
-                            c[1]++;
-                            right += ok;
-                            total++;
-                        }
-                    }
+                    accuracy = PairAccuracy.of(model, big);
                 }
                 System.out.printf("EXP seed=%d cfg=%s val_acc=%.4f val_loss=%.4f big_acc=%.4f (%d pairs, %d prompts) "
                                 + "train_acc=%.4f steps=%d rm=%s %.0fs%n", splitSeed, cfg, r.valAccuracy(), r.valLoss(),
-                        (double) right / total, total, big.size(), r.trainAccuracy(), r.steps(),
+                        accuracy.accuracy(), accuracy.pairs(), big.size(), r.trainAccuracy(), r.steps(),
                         checksum(r.modelDir().resolve("model.safetensors")), seconds);
                 System.out.println("EXP   curve" + curve);
-                byCategory.forEach((k, c) -> System.out.printf("EXP   %-32s %d/%d%n", k, c[0], c[1]));
+                accuracy.print("EXP   ");
             }
         }
     }

@@ -4,7 +4,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import seed.reward.data.PreferenceData;
-import seed.reward.data.PreferencePair;
 import seed.reward.data.PromptGroup;
 import seed.reward.data.RankingsFile;
 import seed.reward.data.SyntheticPreferences;
@@ -19,10 +18,8 @@ import seed.stages.rlhf.PpoTrainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -67,19 +64,8 @@ class RlhfEndToEndTest {
         assertTrue(rm.heldOutPairs() > 100, "held-out pairs " + rm.heldOutPairs());
         // per-category accuracy, printed for the report: style and format are learned; sums are the hard part
         PreferenceData data = PreferenceData.split(RankingsFile.read(rankings), 0.1, 1);
-        Map<String, int[]> byCategory = new TreeMap<>();
         try (RewardModel model = RewardModelFiles.load(rm.outDir())) {
-            for (PromptGroup g : data.heldOut()) {
-                float[] s = model.score(Collections.nCopies(g.responses().size(), g.prompt()), g.responses());
-                for (PreferencePair p : g.pairs()) {
-                    String key = PoliteCorrectRule.classify(g.prompt(), g.responses().get(p.better())) + " > "
-                            + PoliteCorrectRule.classify(g.prompt(), g.responses().get(p.worse()));
-                    int[] c = byCategory.computeIfAbsent(key, k -> new int[2]);
-                    c[0] += s[p.better()] > s[p.worse()] ? 1 : 0;
-                    c[1]++;
-                }
-            }
-            byCategory.forEach((k, c) -> System.out.printf("  %-32s %d/%d%n", k, c[0], c[1]));
+            PairAccuracy.of(model, data.heldOut()).print("  ");
             float[] s = model.score(List.of("What is 3 plus 4?", "What is 3 plus 4?", "What is 3 plus 4?"),
                     List.of("Sure! 3 plus 4 is 7. Happy to help.", "7.", "zzzzzzzzzz"));
             assertTrue(s[0] > s[1] && s[1] > s[2], Arrays.toString(s));
@@ -116,29 +102,18 @@ class RlhfEndToEndTest {
         List<PromptGroup> fresh = PreferenceData.mergeByPrompt(SyntheticPreferences.generate(new SyntheticPreferences.Settings(
                 4000, 4, TinySft.MAX_OPERAND, 0.5, 0.4, 0.1, 0.0, 1234, true)).stream()
                 .filter(x -> unseen.contains(x.prompt())).toList());
-        Map<String, int[]> byCategory = new TreeMap<>();
-        int right = 0, pairs = 0;
+        PairAccuracy accuracy;
         try (RewardModel model = RewardModelFiles.load(r.modelDir())) {
             assertEquals(RewardModel.Readout.END_LOGPROB, model.readout(), "the saved model keeps its read-out");
-            for (PromptGroup g : fresh) {
-                float[] sc = model.score(Collections.nCopies(g.responses().size(), g.prompt()), g.responses());
-                for (PreferencePair p : g.pairs()) {
-                    String key = PoliteCorrectRule.classify(g.prompt(), g.responses().get(p.better())) + " > "
-                            + PoliteCorrectRule.classify(g.prompt(), g.responses().get(p.worse()));
-                    int[] c = byCategory.computeIfAbsent(key, k -> new int[2]);
-                    int ok = sc[p.better()] > sc[p.worse()] ? 1 : 0;
-                    c[0] += ok;
-                    c[1]++;
-                    right += ok;
-                    pairs++;
-                }
-            }
+            accuracy = PairAccuracy.of(model, fresh);
         }
-        double fresh4000 = (double) right / pairs;
+        Map<String, int[]> byCategory = accuracy.byCategory;
+        int pairs = accuracy.pairs();
+        double fresh4000 = accuracy.accuracy();
         System.out.printf("correctness-first: val_accuracy=%.4f val_loss=%.4f (%d held-out pairs), fresh rankings of the "
                         + "held-out prompts %.4f (%d pairs), %.1f s%n", r.valAccuracy(), r.valLoss(), r.heldOutPairs(),
                 fresh4000, pairs, (System.nanoTime() - t0) / 1e9);
-        byCategory.forEach((k, c) -> System.out.printf("  %-32s %d/%d%n", k, c[0], c[1]));
+        accuracy.print("  ");
         assertTrue(r.heldOutPairs() > 100, "held-out pairs " + r.heldOutPairs());
         assertTrue(pairs > 1000, "fresh held-out pairs " + pairs);
         assertTrue(r.valAccuracy() >= 0.90, "held-out pairwise accuracy " + r.valAccuracy());
