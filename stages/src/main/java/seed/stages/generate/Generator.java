@@ -85,33 +85,36 @@ public final class Generator {
             int[] next = null;
             for (int step = 0; step < maxNew && !allDone(reasons); step++) {
                 float[][] rows;
-                try (NDManager stepManager = manager.newSubManager()) {
-                    NDArray logits;
-                    if (!settings.kvCache()) {
-                        logits = fullStep(stepManager, window(prompts, produced, context));
-                    } else if (cache == null || cache.length() >= context) {
-                        // First step, or the cache is full: (re)fill it from the last half-context of every sequence.
-                        boolean refill = cache != null;
-                        if (refill) {
-                            cache.close();
-                        }
-                        List<int[]> sequences = refill ? window(prompts, produced, context / 2) : prompts;
-                        SharedPrompts shared = SharedPrompts.of(sequences);
-                        if (shared.distinct().size() == batch) {
-                            cache = model.newCache(manager.newSubManager(), batch);
-                            logits = prefill(stepManager, sequences, cache);
+                if (settings.kvCache() && cache != null && cache.length() < context) {
+                    rows = model.nextLogits(next, cache); // the common step: one token per sequence, no arrays made
+                } else {
+                    try (NDManager stepManager = manager.newSubManager()) {
+                        NDArray logits;
+                        if (!settings.kvCache()) {
+                            logits = fullStep(stepManager, window(prompts, produced, context));
                         } else {
-                            // k samples of one prompt (RLOO/GRPO rollouts): each distinct prompt is prefilled once
-                            // and its keys and values are shared by its rows
-                            KvCache once = model.newCache(stepManager, shared.distinct().size());
-                            NDArray distinctLogits = prefill(stepManager, shared.distinct(), once);
-                            cache = once.select(manager.newSubManager(), shared.rowOf());
-                            logits = distinctLogits.get(stepManager.create(shared.rowOfLong()));
+                            // First step, or the cache is full: (re)fill it from the last half-context of every
+                            // sequence.
+                            boolean refill = cache != null;
+                            if (refill) {
+                                cache.close();
+                            }
+                            List<int[]> sequences = refill ? window(prompts, produced, context / 2) : prompts;
+                            SharedPrompts shared = SharedPrompts.of(sequences);
+                            if (shared.distinct().size() == batch) {
+                                cache = model.newCache(manager.newSubManager(), batch);
+                                logits = prefill(stepManager, sequences, cache);
+                            } else {
+                                // k samples of one prompt (RLOO/GRPO rollouts): each distinct prompt is prefilled
+                                // once and its keys and values are shared by its rows
+                                KvCache once = model.newCache(stepManager, shared.distinct().size());
+                                NDArray distinctLogits = prefill(stepManager, shared.distinct(), once);
+                                cache = once.select(manager.newSubManager(), shared.rowOf());
+                                logits = distinctLogits.get(stepManager.create(shared.rowOfLong()));
+                            }
                         }
-                    } else {
-                        logits = cachedStep(stepManager, next, cache);
+                        rows = lastRows(logits, batch);
                     }
-                    rows = lastRows(logits, batch);
                 }
                 next = new int[batch];
                 for (int b = 0; b < batch; b++) {
@@ -175,16 +178,6 @@ public final class Generator {
         }
         Shape shape = new Shape(batch, longest);
         return model.forward(m.create(ids, shape), padded ? m.create(mask, shape) : null, cache);
-    }
-
-    /** With the cache: one new token per sequence. */
-    private NDArray cachedStep(NDManager m, int[] next, KvCache cache) {
-        int batch = next.length;
-        long[] ids = new long[batch];
-        for (int b = 0; b < batch; b++) {
-            ids[b] = next[b];
-        }
-        return model.forward(m.create(ids, new Shape(batch, 1)), null, cache);
     }
 
     /** The last {@code limit} tokens of prompt + produced, per sequence (nanoGPT's crop to the context). */

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.IValue;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -299,12 +300,75 @@ public final class Gpt implements AutoCloseable {
             if (recording) {
                 cache.toArrays(); // recording: the cache must be arrays with autograd history (before advance)
             }
+            boolean decode = !recording && length == 1 && start > 0;
             NDArray[] positionsAndBias = cache.advance(m, mask == null ? null : mask.toFloatArray(),
-                    (int) batch, (int) length, config.context(), device);
-            positions = positionsAndBias[0];
+                    (int) batch, (int) length, config.context(), device, !decode);
             bias = positionsAndBias[1] == null ? noBias() : positionsAndBias[1];
+            if (decode) {
+                positions = positionsAndBias[0] == null ? noBias() : positionsAndBias[0];
+                return decode(tokens, positions, bias, cache, start, toLogits);
+            }
+            positions = positionsAndBias[0];
         }
         return run(tokens, positions, bias, cache, start, recording, toLogits);
+    }
+
+    /**
+     * One new token per sequence after {@code start} cached positions, without recording: the program's
+     * {@code decode}, generation's step. Where {@code extend} runs the general path (any number of tokens, the
+     * model's own weight list) in ~130 dispatched ops a step, decode runs the same math in ~100 on weights laid out
+     * for it, which the cache holds (see {@link #decodeWeights}). {@code positions} and {@code bias} are empty
+     * unless the cache holds padding.
+     */
+    private NDArray decode(NDArray tokens, NDArray positions, NDArray bias, KvCache cache, long start,
+            boolean toLogits) {
+        IValue[] lists = cache.lists();
+        IValue[] state = cache.decodeState(this::decodeWeights);
+        return program().call("decode", tokens.getManager(), tokens, positions, bias, state[0], lists[0], lists[1],
+                state[1], start, toLogits, noBias()).get(0);
+    }
+
+    /**
+     * Logits, one row of V per sequence, for one new token per sequence after everything in {@code cache} (which
+     * must hold something), whose keys and values are appended: generation's step. The math of
+     * {@link #forward(NDArray, NDArray, KvCache)} on (B, 1) token ids, but the ids and logits pass through Java
+     * memory that libtorch tensors alias (see {@code KvCache}), so a step makes no arrays. Without recording only;
+     * with it, or on a GPU, it runs {@code forward}.
+     */
+    public float[][] nextLogits(int[] tokens, KvCache cache) {
+        if (cache.length() == 0) {
+            throw new IllegalArgumentException("nextLogits continues a cache: prefill it with forward first");
+        }
+        if (ai.djl.pytorch.jni.JniUtils.isGradMode() || !Device.Type.CPU.equals(device.getDeviceType())) {
+            try (NDManager m = manager.newSubManager(device)) {
+                long[] ids = java.util.Arrays.stream(tokens).asLongStream().toArray();
+                float[] flat = forward(m.create(ids, new Shape(tokens.length, 1)), null, cache).toFloatArray();
+                float[][] rows = new float[tokens.length][];
+                for (int b = 0; b < rows.length; b++) {
+                    rows[b] = java.util.Arrays.copyOfRange(flat, b * config.vocabSize(), (b + 1) * config.vocabSize());
+                }
+                return rows;
+            }
+        }
+        long start = cache.length();
+        IValue[] lists = cache.lists();
+        IValue[] state = cache.decodeState(this::decodeWeights);
+        IValue[] io = cache.stepInputs(tokens, config.vocabSize(), config.context(), noBias());
+        program().callValue("decode", io[0], io[1], io[2], state[0], lists[0], lists[1], state[1], start, true,
+                io[3]).close();
+        return cache.stepLogits(config.vocabSize());
+    }
+
+    /**
+     * The weights in the layout of the program's {@code decode}, as a libtorch list the caller owns: each linear
+     * weight transposed to a contiguous (in, out) copy in the compute precision, so a one-token step is a plain
+     * GEMV per layer (torch's (out, in) layout makes it a strided GEMM, and bf16 would cast every weight every
+     * step). A copy of the weights at this moment: a cache takes one at its first decode step and keeps it for its
+     * lifetime, so training the model while one of its caches is in use leaves that cache on the old weights
+     * (generation makes a new cache per call).
+     */
+    private IValue decodeWeights() {
+        return program().callValue("decode_weights", weightList);
     }
 
     /**
@@ -386,6 +450,85 @@ public final class Gpt implements AutoCloseable {
                 if to_logits:
                   x = __torch__.head(x, p)
                 return [x]
+              def decode_weights(self: __torch__.Gpt, p: List[Tensor]) -> List[Tensor]:
+                # the weights as decode wants them, made once per cache (see Gpt.decodeWeights); same order as p.
+                # bf16: cast once here instead of every step. fp32: 1/sqrt(head size) folded into the query columns
+                # and the erf form's 0.5 into mlp.proj's weights (both exact in math; the 0.5 also in rounding)
+                scale = torch.ones([3 * DMODEL], dtype=p[0].dtype, device=p[0].device)
+                scale[0:DMODEL] = float(HEAD_SIZE) ** -0.5 if DECODE_FP32 else 1.0
+                half = 0.5 if DECODE_ERF else 1.0
+                w : List[Tensor] = [p[0], p[1]]
+                for i in range(LAYERS):
+                  l = p[2 + 12 * i:14 + 12 * i]
+                  w += [l[0], l[1], __torch__.decode_matrix(l[2] * scale.view([-1, 1])), (l[3] * scale).to(LOW),
+                        __torch__.decode_matrix(l[4]), l[5].to(LOW), l[6], l[7], __torch__.decode_matrix(l[8]),
+                        l[9].to(LOW), __torch__.decode_matrix(l[10] * half), l[11].to(LOW)]
+                w += [p[2 + 12 * LAYERS], p[3 + 12 * LAYERS], __torch__.decode_matrix(p[HEAD])]
+                w += [torch.full([1], 0.5 ** 0.5, dtype=p[0].dtype, device=p[0].device)]
+                return w
+              def decode(self: __torch__.Gpt, tokens: Tensor, positions: Tensor, bias: Tensor, w: List[Tensor],
+                         keys: List[Tensor], values: List[Tensor], views: List[Tensor], start: int,
+                         to_logits: bool, out: Tensor) -> List[Tensor]:
+                # extend for one new token per sequence (generation's step), in as few dispatched ops as possible:
+                # w from decode_weights; positions and bias empty unless the cache holds padding (bias may span
+                # more keys than there are); the result is copied into out unless out is empty
+                b = tokens.size(0)
+                t = start + 1
+                if len(views) == 0:
+                  # (B * H, ...) views of the buffers for batched products, made once per cache: (hs, T) keys, values
+                  for i in range(LAYERS):
+                    __torch__.full_context(keys, values, i, keys[i])
+                    views.append(keys[i].view([b * HEADS, CONTEXT, HEAD_SIZE]).transpose(1, 2))
+                    views.append(values[i].view([b * HEADS, CONTEXT, HEAD_SIZE]))
+                if positions.numel() == 0:
+                  position = torch.select(w[1], 0, start)
+                else:
+                  position = torch.embedding(w[1], positions).view([b, DMODEL])
+                x = torch.add(torch.embedding(w[0], tokens).view([b, DMODEL]), position)
+                padded = bias.numel() > 0
+                if padded:
+                  bias = torch.narrow(bias, 3, 0, t)
+                for i in range(LAYERS):
+                  j = 2 + 12 * i
+                  h = torch.layer_norm(x, [DMODEL], w[j], w[j + 1], 1e-5, False)
+                  qkv = __torch__.dense(h.to(LOW), w[j + 2], w[j + 3]).view([b, 3, HEADS, 1, HEAD_SIZE])
+                  torch.narrow(keys[i], 2, start, 1).copy_(torch.select(qkv, 1, 1))
+                  torch.narrow(values[i], 2, start, 1).copy_(torch.select(qkv, 1, 2))
+                  q = torch.select(qkv, 1, 0)
+                  if DECODE_FP32:
+                    # softmax(q K^T) V as two batched GEMVs over all heads: cheaper than the fused kernel for one query
+                    s = torch.bmm(q.reshape([b * HEADS, 1, HEAD_SIZE]), torch.narrow(views[2 * i], 2, 0, t))
+                    if padded:
+                      s = torch.add(s.view([b, HEADS, 1, t]), bias).view([b * HEADS, 1, t])
+                    y = torch.bmm(torch.softmax(s, -1), torch.narrow(views[2 * i + 1], 1, 0, t))
+                  else:
+                    # bf16 as extend computes it: the fused kernel (a small bf16 product costs ~20 us a call here)
+                    k = torch.narrow(keys[i], 2, 0, t)
+                    v = torch.narrow(values[i], 2, 0, t)
+                    if padded:
+                      y = torch.scaled_dot_product_attention(q, k, v, bias.to(q.dtype), 0.0, False)
+                    else:
+                      y = torch.scaled_dot_product_attention(q, k, v, None, 0.0, False)
+                  x = torch.add(x, __torch__.dense(y.view([b, DMODEL]), w[j + 4], w[j + 5]))
+                  h = torch.layer_norm(x, [DMODEL], w[j + 6], w[j + 7], 1e-5, False)
+                  z = __torch__.dense(h.to(LOW), w[j + 8], w[j + 9])
+                  if DECODE_ERF:
+                    # exact gelu as 2 * gelu(z) = z + z * erf(z / sqrt 2), the 0.5 being in w[j + 10]: three cheap
+                    # ops where torch.gelu's exact form goes through a oneDNN primitive (~8 us a call at this size)
+                    h = torch.addcmul(z, z, torch.mul(z, w[5 + 12 * LAYERS]).erf_())
+                  else:
+                    h = torch.gelu(z, approximate=GELU)
+                  x = torch.add(x, __torch__.dense(h, w[j + 10], w[j + 11]))
+                x = torch.layer_norm(x, [DMODEL], w[2 + 12 * LAYERS], w[3 + 12 * LAYERS], 1e-5, False)
+                if not to_logits:
+                  x = x.view([b, 1, DMODEL])
+                elif DECODE_FP32:
+                  x = torch.mm(x, w[4 + 12 * LAYERS]).view([b, 1, -1])
+                else:
+                  x = torch.linear(x.to(LOW), w[4 + 12 * LAYERS], None).float().view([b, 1, -1])
+                if out.numel() == 0:
+                  return [x]
+                return [out.copy_(x)]
               def prefill_recorded(self: __torch__.Gpt, tokens: Tensor, positions: Tensor, bias: Tensor,
                                    p: List[Tensor]) -> List[Tensor]:
                 keys : List[Tensor] = []
@@ -409,6 +552,28 @@ public final class Gpt implements AutoCloseable {
                   x = __torch__.block(x, b, t, p[2 + 12 * i:14 + 12 * i], bias, keys, values, start, i)
                 x = torch.layer_norm(x, [DMODEL], p[2 + 12 * LAYERS], p[3 + 12 * LAYERS], 1e-5, False)
                 return x.view([b, t, DMODEL])
+            def decode_matrix(weight: Tensor) -> Tensor:
+                # fp32: transposed to contiguous (in, out), so a one-token step is a plain GEMV by addmm (half the
+                # cost of linear's strided (out, in) product); bf16: cast, as extend's linear layers take it
+                if DECODE_FP32:
+                  return weight.t().contiguous()
+                return weight.to(LOW)
+            def dense(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+                # a linear layer on decode_weights: fp32 (in, out) weights by addmm; bf16 as extend (same rounding)
+                if DECODE_FP32:
+                  return torch.addmm(bias, x, weight)
+                return torch.linear(x, weight, bias)
+            def full_context(keys: List[Tensor], values: List[Tensor], i: int, like: Tensor):
+                # layer i's buffers of the fast form, (B, H, context, hs) in like's type; made, or grown when the
+                # cache came from shorter arrays
+                b = like.size(0)
+                if len(keys) <= i:
+                  keys.append(torch.zeros([b, HEADS, CONTEXT, HEAD_SIZE], dtype=like.dtype, device=like.device))
+                  values.append(torch.zeros([b, HEADS, CONTEXT, HEAD_SIZE], dtype=like.dtype, device=like.device))
+                elif keys[i].size(2) < CONTEXT:
+                  grow = [b, HEADS, CONTEXT - keys[i].size(2), HEAD_SIZE]
+                  keys[i] = torch.cat([keys[i], torch.zeros(grow, dtype=like.dtype, device=like.device)], 2)
+                  values[i] = torch.cat([values[i], torch.zeros(grow, dtype=like.dtype, device=like.device)], 2)
             def block(x: Tensor, b: int, t: int, w: List[Tensor], bias: Tensor, keys: List[Tensor],
                       values: List[Tensor], start: int, i: int) -> Tensor:
                 ln1_weight, ln1_bias, qkv_weight, qkv_bias = w[0], w[1], w[2], w[3]
@@ -433,13 +598,7 @@ public final class Gpt implements AutoCloseable {
                     values.append(v)
                 elif start >= 0:
                   past = start
-                  if len(keys) <= i:
-                    keys.append(torch.zeros([b, HEADS, CONTEXT, HEAD_SIZE], dtype=k.dtype, device=k.device))
-                    values.append(torch.zeros([b, HEADS, CONTEXT, HEAD_SIZE], dtype=v.dtype, device=v.device))
-                  elif keys[i].size(2) < CONTEXT:
-                    grow = [b, HEADS, CONTEXT - keys[i].size(2), HEAD_SIZE]
-                    keys[i] = torch.cat([keys[i], torch.zeros(grow, dtype=k.dtype, device=k.device)], 2)
-                    values[i] = torch.cat([values[i], torch.zeros(grow, dtype=v.dtype, device=v.device)], 2)
+                  __torch__.full_context(keys, values, i, k)
                   torch.narrow(keys[i], 2, start, t).copy_(k)
                   torch.narrow(values[i], 2, start, t).copy_(v)
                   k = torch.narrow(keys[i], 2, 0, start + t)
@@ -472,6 +631,10 @@ public final class Gpt implements AutoCloseable {
                 .replace("HEAD", config.tiedEmbeddings() ? "0" : String.valueOf(4 + 12 * config.layers()))
                 // torch's dtype codes: 15 = bfloat16; in fp32 the casts are left out (each is a dispatched op)
                 .replace(precision == Precision.BF16 ? "LOW" : ".to(LOW)", precision == Precision.BF16 ? "15" : "")
+                // decode's fp32 forms (see the comments there); bf16 keeps the fused attention and torch's gelu
+                .replace("DECODE_FP32", precision == Precision.FP32 ? "True" : "False")
+                .replace("DECODE_ERF", precision == Precision.FP32
+                        && config.activation() == GptConfig.Activation.GELU ? "True" : "False")
                 .replace("GELU", config.activation() == GptConfig.Activation.GELU ? "\"none\"" : "\"tanh\"");
     }
 

@@ -4,10 +4,15 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 
 /**
  * Keys and values of every layer for the tokens seen so far, so generating one more token costs one token's
@@ -34,6 +39,15 @@ public final class KvCache implements AutoCloseable {
     /** Fast form: libtorch lists of per-layer (B, H, context, hs) buffers whose first {@link #length()} are valid. */
     private IValue keyList;
     private IValue valueList;
+    /**
+     * Fast form, one-token steps only (see {@code Gpt}'s decode): the model's weights in decode layout, taken at this
+     * cache's first such step, and (B * H) views of the buffers, which the program makes on that step. Both go with
+     * the lists, so a cache never outlives the weights it copied unless the model is trained while it is in use.
+     */
+    private IValue decodeWeights;
+    private IValue decodeViews;
+    /** Java memory shared with libtorch for {@code Gpt.nextLogits}'s steps (see {@link StepBuffers}). */
+    private StepBuffers step;
     /** real[b][j]: whether cached position j of sequence b is a real token (false = padding). */
     private boolean[][] real;
     /** Whether any cached position is padding (if not, a one-token step needs no attention bias at all). */
@@ -138,6 +152,18 @@ public final class KvCache implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The decode state of the fast form ({@link #lists()} first): the weights in decode layout, made by
+     * {@code weights} on the first call, and the list the program fills with views of the buffers.
+     */
+    IValue[] decodeState(java.util.function.Supplier<IValue> weights) {
+        if (decodeWeights == null) {
+            decodeWeights = weights.get();
+            decodeViews = IValue.listFrom(new PtNDArray[0]);
+        }
+        return new IValue[] {decodeWeights, decodeViews};
+    }
+
     private synchronized void closeLists() {
         if (keyList != null) {
             keyList.close();
@@ -145,13 +171,46 @@ public final class KvCache implements AutoCloseable {
             keyList = null;
             valueList = null;
         }
+        if (decodeWeights != null) {
+            decodeWeights.close();
+            decodeViews.close();
+            decodeWeights = null;
+            decodeViews = null;
+        }
     }
     /**
      * Books {@code fresh} new tokens per sequence (padding where {@code mask} (B*t, row-major) is 0; null = all real)
      * and returns their position ids (B, t) and the additive attention bias over cached + new keys (B, 1, t, total),
-     * or a null bias when every key may be attended (one token, no padding anywhere).
+     * or a null bias when every key may be attended (one token, no padding anywhere). In that case every sequence's
+     * new token sits at position {@link #length()} before the call, and the position ids are null too unless
+     * {@code positionsWanted}.
      */
-    NDArray[] advance(NDManager m, float[] mask, int batch, int fresh, int context, Device device) {
+    NDArray[] advance(NDManager m, float[] mask, int batch, int fresh, int context, Device device,
+            boolean positionsWanted) {
+        long[] positions = book(mask, batch, fresh, context);
+        if (fresh == 1 && !padded) {
+            // the common decode step: no bias (no padding anywhere, so every position id equals the old length)
+            return new NDArray[] {positionsWanted ? m.create(positions, new Shape(batch, 1)).toDevice(device, false)
+                    : null, null};
+        }
+        NDArray pos = m.create(positions, new Shape(batch, fresh)).toDevice(device, false);
+        int total = (int) length();
+        int past = total - fresh;
+        float[] biasData = new float[batch * fresh * total];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < fresh; i++) {
+                int row = (b * fresh + i) * total;
+                for (int j = 0; j < total; j++) {
+                    biasData[row + j] = j <= past + i && real[b][j] ? 0f : MASKED;
+                }
+            }
+        }
+        NDArray bias = m.create(biasData, new Shape(batch, 1, fresh, total)).toDevice(device, false);
+        return new NDArray[] {pos, bias};
+    }
+
+    /** The bookkeeping of {@link #advance}: marks the new positions real or padding; returns their position ids. */
+    private long[] book(float[] mask, int batch, int fresh, int context) {
         if (batch != nextPosition.length) {
             throw new IllegalArgumentException("cache holds " + nextPosition.length + " sequences, got " + batch);
         }
@@ -173,27 +232,105 @@ public final class KvCache implements AutoCloseable {
             }
         }
         real = keyReal;
-        NDArray pos = m.create(positions, new Shape(batch, fresh)).toDevice(device, false);
-        if (fresh == 1 && !padded) {
-            return new NDArray[] {pos, null}; // the common decode step: one op and one copy fewer per layer
+        return positions;
+    }
+
+    /**
+     * Books one real token per sequence for {@code Gpt.nextLogits} and writes the step's inputs into the step
+     * buffers (made on first use): returns {tokens (B, 1), positions (B, 1), bias (B, 1, 1, context), logits
+     * (B, 1, vocab)} as libtorch values, positions and bias {@code empty} unless the cache holds padding.
+     */
+    IValue[] stepInputs(int[] tokens, int vocab, int context, NDArray empty) {
+        if (step == null) {
+            step = new StepBuffers(manager, tokens.length, vocab, context, empty);
+            manager.attachInternal("kv-cache-step-" + System.identityHashCode(this), this::closeStep);
         }
-        float[] biasData = new float[batch * fresh * total];
-        for (int b = 0; b < batch; b++) {
-            for (int i = 0; i < fresh; i++) {
-                int row = (b * fresh + i) * total;
-                for (int j = 0; j < total; j++) {
-                    biasData[row + j] = j <= past + i && keyReal[b][j] ? 0f : MASKED;
-                }
+        long[] positions = book(null, tokens.length, 1, context);
+        for (int b = 0; b < tokens.length; b++) {
+            step.tokens.put(b, tokens[b]);
+        }
+        if (!padded) {
+            return new IValue[] {step.tokensValue, step.empty, step.empty, step.logitsValue};
+        }
+        int total = (int) length();
+        for (int b = 0; b < tokens.length; b++) {
+            step.positions.put(b, positions[b]);
+            for (int j = 0; j < total; j++) { // a new token may see every real cached token and itself
+                step.bias.put(b * context + j, real[b][j] ? 0f : MASKED);
             }
         }
-        NDArray bias = m.create(biasData, new Shape(batch, 1, fresh, total)).toDevice(device, false);
-        return new NDArray[] {pos, bias};
+        return new IValue[] {step.tokensValue, step.positionsValue, step.biasValue, step.logitsValue};
+    }
+
+    private synchronized void closeStep() {
+        if (step != null) {
+            step.close();
+            step = null;
+        }
+    }
+
+    /** The logits the last step wrote into the step buffers, one row per sequence. */
+    float[][] stepLogits(int vocab) {
+        float[][] rows = new float[nextPosition.length][vocab];
+        for (int b = 0; b < rows.length; b++) {
+            step.logits.get(b * vocab, rows[b]);
+        }
+        return rows;
+    }
+
+    /**
+     * Java memory that libtorch tensors alias (DJL makes arrays of direct buffers without copying): a decode step
+     * writes its token ids and reads its logits here, so it creates and converts no arrays. In a step of the
+     * benchmark model those two cost ~100 us, a fifth of the step: the 3 MB of weights each step streams push
+     * the code and data of every array creation out of the caches.
+     */
+    private static final class StepBuffers {
+
+        final LongBuffer tokens;
+        final LongBuffer positions;
+        final FloatBuffer bias;
+        final FloatBuffer logits;
+        final IValue tokensValue;
+        final IValue positionsValue;
+        final IValue biasValue;
+        final IValue logitsValue;
+        final IValue empty;
+
+        StepBuffers(NDManager manager, int batch, int vocab, int context, NDArray empty) {
+            ByteBuffer t = direct(8L * batch);
+            ByteBuffer p = direct(8L * batch);
+            ByteBuffer b = direct(4L * batch * context);
+            ByteBuffer l = direct(4L * batch * vocab);
+            tokens = t.asLongBuffer();
+            positions = p.asLongBuffer();
+            bias = b.asFloatBuffer();
+            logits = l.asFloatBuffer();
+            tokensValue = IValue.from((PtNDArray) manager.create(t, new Shape(batch, 1), DataType.INT64));
+            positionsValue = IValue.from((PtNDArray) manager.create(p, new Shape(batch, 1), DataType.INT64));
+            biasValue = IValue.from((PtNDArray) manager.create(b, new Shape(batch, 1, 1, context),
+                    DataType.FLOAT32));
+            logitsValue = IValue.from((PtNDArray) manager.create(l, new Shape(batch, 1, vocab), DataType.FLOAT32));
+            this.empty = IValue.from((PtNDArray) empty);
+        }
+
+        private static ByteBuffer direct(long bytes) {
+            return ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.nativeOrder());
+        }
+
+        void close() {
+            tokensValue.close();
+            positionsValue.close();
+            biasValue.close();
+            logitsValue.close();
+            empty.close();
+        }
     }
 
     /** Frees the cached arrays (closes the manager the cache was created with). */
     @Override
     public void close() {
         closeLists();
+        closeStep();
         manager.close();
     }
 }

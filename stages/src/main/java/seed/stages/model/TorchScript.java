@@ -42,6 +42,8 @@ final class TorchScript {
     private static final ThreadLocal<Boolean> PLAIN_EXECUTOR = ThreadLocal.withInitial(() -> false);
     private static final Map<String, PtSymbolBlock> COMPILED = new ConcurrentHashMap<>();
     private static final NDManager MANAGER = NDManager.newBaseManager();
+    private static final IValue TRUE = IValue.from(true);
+    private static final IValue FALSE = IValue.from(false);
 
     private final PtSymbolBlock module;
     /** Arrays named {@code module_method:METHOD}: how DJL's named-array mapping selects a method. */
@@ -144,6 +146,21 @@ final class TorchScript {
     }
 
     private NDList callFast(String method, NDManager results, Object[] arguments) {
+        try (IValue result = callValue(method, arguments)) {
+            return result.toNDList((PtNDManager) results);
+        }
+    }
+
+    /**
+     * Runs {@code method} without recording (the thread's grad mode must be off) and returns its result as a libtorch
+     * value, which the caller owns: for results that go back into the program as they are (a cache's decode-layout
+     * weights). Arguments as for {@link #call}.
+     */
+    IValue callValue(String method, Object... arguments) {
+        if (!PLAIN_EXECUTOR.get()) {
+            JniUtils.setGraphExecutorOptimize(false); // see call
+            PLAIN_EXECUTOR.set(true);
+        }
         IValue[] values = new IValue[arguments.length];
         boolean[] owned = new boolean[arguments.length];
         try {
@@ -164,8 +181,7 @@ final class TorchScript {
                     values[i] = IValue.from(number);
                     owned[i] = true;
                 } else if (arguments[i] instanceof Boolean flag) {
-                    values[i] = IValue.from(flag);
-                    owned[i] = true;
+                    values[i] = flag ? TRUE : FALSE; // kept: two JNI calls fewer per decode step
                 } else if (arguments[i] instanceof FixedList fixed) {
                     values[i] = fixedLists.computeIfAbsent(fixed, f -> {
                         PtNDArray[] tensors = new PtNDArray[f.arrays().length];
@@ -178,9 +194,7 @@ final class TorchScript {
                     throw new IllegalArgumentException("unsupported argument " + arguments[i]);
                 }
             }
-            try (IValue result = IValueUtils.runMethod(module, method, values)) {
-                return result.toNDList((PtNDManager) results);
-            }
+            return IValueUtils.runMethod(module, method, values);
         } finally {
             for (int i = 0; i < values.length; i++) {
                 if (owned[i] && values[i] != null) {

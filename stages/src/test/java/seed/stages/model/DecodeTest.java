@@ -1,0 +1,94 @@
+package seed.stages.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The one-token decode step (the program's {@code decode}, which generation runs without gradients on weights laid
+ * out for it) gives the logits of a full recompute of the whole sequence, for one sequence and for a left-padded
+ * batch, in fp32 and bf16, for Seed's shape and GPT-2's options; and a new cache sees weights changed since the last.
+ */
+class DecodeTest {
+
+    private static final GptConfig SHAPE = new GptConfig(40, 16, 2, 32, 4);
+
+    /** Two rows: row 0 left-padded by 3 (a shorter prompt), row 1 full length. */
+    private static final long[] TOKENS = {0, 0, 0, 4, 8, 15, 16, 23, 42 % 40, 7, 1, 9, 3, 7, 1, 9, 22, 5, 13, 2, 30,
+        11, 4, 8};
+    private static final float[] MASK = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    private static final int LENGTH = 12;
+    private static final int PREFILL = 5;
+
+    @ParameterizedTest
+    @CsvSource({"FP32, seed, 1", "FP32, seed, 2", "FP32, gpt2, 1", "FP32, gpt2, 2", "BF16, seed, 1", "BF16, seed, 2",
+        "BF16, gpt2, 2"})
+    void oneTokenStepsGiveTheLogitsOfAFullRecompute(Precision precision, String style, int batch) {
+        GptConfig config = style.equals("gpt2") ? SHAPE.gpt2Style() : SHAPE;
+        try (Gpt model = large(config).setPrecision(precision); NDManager m = NDManager.newBaseManager();
+                NoGrad ignored = NoGrad.enter()) {
+            int first = batch == 1 ? 1 : 0; // batch 1 is row 1 alone (no padding)
+            long[] ids = java.util.Arrays.copyOfRange(TOKENS, first * LENGTH, (first + batch) * LENGTH);
+            float[] mask = java.util.Arrays.copyOfRange(MASK, first * LENGTH, (first + batch) * LENGTH);
+            NDArray attention = batch == 1 ? null : m.create(mask, new Shape(batch, LENGTH));
+            float[] full = model.forward(m.create(ids, new Shape(batch, LENGTH)), attention).toFloatArray();
+            // the same steps through forward (arrays in and out) and nextLogits (generation's step buffers)
+            KvCache cache = model.newCache(m, batch);
+            KvCache buffered = model.newCache(m, batch);
+            NDArray all = m.create(ids, new Shape(batch, LENGTH));
+            for (KvCache c : new KvCache[] {cache, buffered}) {
+                model.forward(all.get(new NDIndex(":, :{}", PREFILL)),
+                        attention == null ? null : attention.get(new NDIndex(":, :{}", PREFILL)), c);
+            }
+            int vocab = config.vocabSize();
+            double worst = 0;
+            double scale = 0;
+            for (int t = PREFILL; t < LENGTH; t++) {
+                float[] step = model.forward(all.get(new NDIndex(":, {}:{}", t, t + 1)), null, cache).toFloatArray();
+                int[] next = new int[batch];
+                for (int b = 0; b < batch; b++) {
+                    next[b] = (int) ids[b * LENGTH + t];
+                }
+                float[][] rows = model.nextLogits(next, buffered);
+                for (int b = 0; b < batch; b++) {
+                    for (int v = 0; v < vocab; v++) {
+                        float expected = full[(b * LENGTH + t) * vocab + v];
+                        worst = Math.max(worst, Math.abs(expected - step[b * vocab + v]));
+                        worst = Math.max(worst, Math.abs(expected - rows[b][v]));
+                        scale = Math.max(scale, Math.abs(expected));
+                    }
+                }
+            }
+            assertEquals(LENGTH, cache.length());
+            assertEquals(LENGTH, buffered.length());
+            // fp32: the same math in another order of operations; bf16: the same operations (decode_weights only
+            // hoists the casts), so equal here
+            double tolerance = 1e-5;
+            System.out.printf("decode %s %s batch %d: worst %.3g scale %.3g%n", precision, style, batch, worst, scale);
+            assertTrue(worst <= tolerance * scale, "worst difference " + worst + " at logit scale " + scale);
+        }
+    }
+
+    /** Weights 10x GPT-2's initialisation, so logits and activations are not tiny (as in {@link ReferenceMathTest}). */
+    private static Gpt large(GptConfig config) {
+        java.util.Map<String, seed.stages.checkpoint.HostTensor> weights = new java.util.LinkedHashMap<>();
+        try (Gpt init = Gpt.initialize(config, 11)) {
+            init.weights().forEach((name, w) -> {
+                float[] data = w.data().clone();
+                if (w.shape().length == 2) {
+                    for (int i = 0; i < data.length; i++) {
+                        data[i] *= 10f;
+                    }
+                }
+                weights.put(name, new seed.stages.checkpoint.HostTensor(w.shape(), data));
+            });
+        }
+        return Gpt.fromWeights(config, weights);
+    }
+}
