@@ -85,35 +85,19 @@ public final class Generator {
             int[] next = null;
             for (int step = 0; step < maxNew && !allDone(reasons); step++) {
                 float[][] rows;
-                if (settings.kvCache() && cache != null && cache.length() < context) {
+                if (!settings.kvCache()) {
+                    try (NDManager stepManager = manager.newSubManager()) {
+                        rows = lastRows(fullStep(stepManager, window(prompts, produced, context)), batch);
+                    }
+                } else if (cache != null && cache.length() < context) {
                     rows = model.nextLogits(next, cache); // the common step: one token per sequence, no arrays made
                 } else {
+                    // First step, or the cache is full: (re)fill it from the last half-context of every sequence.
+                    List<int[]> sequences = cache == null ? prompts : window(prompts, produced, context / 2);
                     try (NDManager stepManager = manager.newSubManager()) {
-                        NDArray logits;
-                        if (!settings.kvCache()) {
-                            logits = fullStep(stepManager, window(prompts, produced, context));
-                        } else {
-                            // First step, or the cache is full: (re)fill it from the last half-context of every
-                            // sequence.
-                            boolean refill = cache != null;
-                            if (refill) {
-                                cache.close();
-                            }
-                            List<int[]> sequences = refill ? window(prompts, produced, context / 2) : prompts;
-                            SharedPrompts shared = SharedPrompts.of(sequences);
-                            if (shared.distinct().size() == batch) {
-                                cache = model.newCache(manager.newSubManager(), batch);
-                                logits = prefill(stepManager, sequences, cache);
-                            } else {
-                                // k samples of one prompt (RLOO/GRPO rollouts): each distinct prompt is prefilled
-                                // once and its keys and values are shared by its rows
-                                KvCache once = model.newCache(stepManager, shared.distinct().size());
-                                NDArray distinctLogits = prefill(stepManager, shared.distinct(), once);
-                                cache = once.select(manager.newSubManager(), shared.rowOf());
-                                logits = distinctLogits.get(stepManager.create(shared.rowOfLong()));
-                            }
-                        }
-                        rows = lastRows(logits, batch);
+                        Filled filled = fill(manager, stepManager, sequences, cache);
+                        cache = filled.cache();
+                        rows = lastRows(filled.logits(), batch);
                     }
                 }
                 next = new int[batch];
@@ -158,6 +142,35 @@ public final class Generator {
         long[] rowOfLong() {
             return Arrays.stream(rowOf).asLongStream().toArray();
         }
+    }
+
+    /** A filled cache and the logits of its sequences. */
+    private record Filled(KvCache cache, NDArray logits) {
+    }
+
+    /**
+     * A cache prefilled with {@code sequences} (arrays in {@code manager}, temporaries in {@code step}) and their
+     * logits. A refill reuses {@code old}, cleared: it keeps its buffers and the decode weights its first step
+     * copied, the same weights within one generation. k samples of one prompt (RLOO/GRPO rollouts) prefill each
+     * distinct prompt once and share its keys and values among its rows.
+     */
+    private Filled fill(NDManager manager, NDManager step, List<int[]> sequences, KvCache old) {
+        int batch = sequences.size();
+        SharedPrompts shared = SharedPrompts.of(sequences);
+        if (shared.distinct().size() == batch) {
+            KvCache cache = old != null ? old : model.newCache(manager.newSubManager(), batch);
+            if (old != null) {
+                old.clear();
+            }
+            return new Filled(cache, prefill(step, sequences, cache));
+        }
+        if (old != null) {
+            old.close();
+        }
+        KvCache once = model.newCache(step, shared.distinct().size());
+        NDArray distinctLogits = prefill(step, shared.distinct(), once);
+        return new Filled(once.select(manager.newSubManager(), shared.rowOf()),
+                distinctLogits.get(step.create(shared.rowOfLong())));
     }
 
     /** Runs left-padded sequences through the model, filling an empty cache. */

@@ -103,6 +103,27 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
+     * Forgets every cached token but keeps the memory: the fast form's buffers and, if a decode step ran, the
+     * decode-layout weights it copied. A generation's refill when the context is full clears and refills its cache
+     * instead of making a new one, which saves re-copying the weights (~1 ms here, 1-2% of a 128-token
+     * generation). The kept weights are the model's as of the first decode step, so clear a cache only within one
+     * generation, not across training steps.
+     */
+    public void clear() {
+        for (int layer = 0; layer < keys.length; layer++) {
+            if (keys[layer] != null) {
+                keys[layer].close();
+                values[layer].close();
+                keys[layer] = null;
+                values[layer] = null;
+            }
+        }
+        real = new boolean[nextPosition.length][0];
+        java.util.Arrays.fill(nextPosition, 0);
+        padded = false;
+    }
+
+    /**
      * The content in recorded form ({@link #keys}, {@link #values} filled, cut to the cached length); a no-op if it
      * is in that form already.
      */
