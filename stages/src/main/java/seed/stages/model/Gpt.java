@@ -323,9 +323,8 @@ public final class Gpt implements AutoCloseable {
     private NDArray decode(NDArray tokens, NDArray positions, NDArray bias, KvCache cache, long start,
             boolean toLogits) {
         IValue[] lists = cache.lists();
-        IValue[] state = cache.decodeState(this::decodeWeights);
-        return program().call("decode", tokens.getManager(), tokens, positions, bias, state[0], lists[0], lists[1],
-                state[1], start, toLogits, noBias()).get(0);
+        return program().call("decode", tokens.getManager(), tokens, positions, bias, decodeWeights(cache), lists[0],
+                lists[1], cache.decodeViews(), start, toLogits, noBias()).get(0);
     }
 
     /**
@@ -352,23 +351,26 @@ public final class Gpt implements AutoCloseable {
         }
         long start = cache.length();
         IValue[] lists = cache.lists();
-        IValue[] state = cache.decodeState(this::decodeWeights);
+        Object weights = decodeWeights(cache);
         IValue[] io = cache.stepInputs(tokens, config.vocabSize(), config.context(), noBias());
-        program().callValue("decode", io[0], io[1], io[2], state[0], lists[0], lists[1], state[1], start, true,
-                io[3]).close();
+        program().callValue("decode", io[0], io[1], io[2], weights, lists[0], lists[1], cache.decodeViews(), start,
+                true, io[3]).close();
         return cache.stepLogits(config.vocabSize());
     }
 
     /**
-     * The weights in the layout of the program's {@code decode}, as a libtorch list the caller owns: each linear
-     * weight transposed to a contiguous (in, out) copy in the compute precision, so a one-token step is a plain
-     * GEMV per layer (torch's (out, in) layout makes it a strided GEMM, and bf16 would cast every weight every
-     * step). A copy of the weights at this moment: a cache takes one at its first decode step and keeps it for its
-     * lifetime, so training the model while one of its caches is in use leaves that cache on the old weights
-     * (generation makes a new cache per call).
+     * The weights the program's decode takes for {@code cache}'s sequences. One sequence in fp32: the model's own
+     * (GEMVs on their (out, in) rows cost no more than on any other layout). A batch, or bf16: the cache's copy in
+     * decode layout (see the program's decode_matrix: transposed for addmm in fp32, 25% faster at batch 16; cast
+     * once instead of every step in bf16), made at its first decode step and kept for its lifetime, so training the
+     * model while one of its caches is in use leaves that cache on the old weights (generation makes a new cache
+     * per call).
      */
-    private IValue decodeWeights() {
-        return program().callValue("decode_weights", weightList);
+    private Object decodeWeights(KvCache cache) {
+        if (precision == Precision.FP32 && cache.batchSize() == 1) {
+            return weightList;
+        }
+        return cache.decodeWeights(() -> program().callValue("decode_weights", weightList));
     }
 
     /**
@@ -451,53 +453,55 @@ public final class Gpt implements AutoCloseable {
                   x = __torch__.head(x, p)
                 return [x]
               def decode_weights(self: __torch__.Gpt, p: List[Tensor]) -> List[Tensor]:
-                # the weights as decode wants them, made once per cache (see Gpt.decodeWeights); same order as p.
-                # bf16: cast once here instead of every step. fp32: 1/sqrt(head size) folded into the query columns
-                # and the erf form's 0.5 into mlp.proj's weights (both exact in math; the 0.5 also in rounding)
-                scale = torch.ones([3 * DMODEL], dtype=p[0].dtype, device=p[0].device)
-                scale[0:DMODEL] = float(HEAD_SIZE) ** -0.5 if DECODE_FP32 else 1.0
-                half = 0.5 if DECODE_ERF else 1.0
+                # the weights as decode takes them for a batch, made once per cache (see Gpt.decodeWeights), in p's
+                # order with the head at 4 + 12 * layers: linear weights as decode_matrix makes them
                 w : List[Tensor] = [p[0], p[1]]
                 for i in range(LAYERS):
                   l = p[2 + 12 * i:14 + 12 * i]
-                  w += [l[0], l[1], __torch__.decode_matrix(l[2] * scale.view([-1, 1])), (l[3] * scale).to(LOW),
-                        __torch__.decode_matrix(l[4]), l[5].to(LOW), l[6], l[7], __torch__.decode_matrix(l[8]),
-                        l[9].to(LOW), __torch__.decode_matrix(l[10] * half), l[11].to(LOW)]
-                w += [p[2 + 12 * LAYERS], p[3 + 12 * LAYERS], __torch__.decode_matrix(p[HEAD])]
-                w += [torch.full([1], 0.5 ** 0.5, dtype=p[0].dtype, device=p[0].device)]
-                return w
+                  w += [l[0], l[1], __torch__.decode_matrix(l[2]), l[3].to(LOW), __torch__.decode_matrix(l[4]),
+                        l[5].to(LOW), l[6], l[7], __torch__.decode_matrix(l[8]), l[9].to(LOW),
+                        __torch__.decode_matrix(l[10]), l[11].to(LOW)]
+                return w + [p[2 + 12 * LAYERS], p[3 + 12 * LAYERS], __torch__.decode_matrix(p[HEAD])]
               def decode(self: __torch__.Gpt, tokens: Tensor, positions: Tensor, bias: Tensor, w: List[Tensor],
                          keys: List[Tensor], values: List[Tensor], views: List[Tensor], start: int,
                          to_logits: bool, out: Tensor) -> List[Tensor]:
-                # extend for one new token per sequence (generation's step), in as few dispatched ops as possible:
-                # w from decode_weights; positions and bias empty unless the cache holds padding (bias may span
-                # more keys than there are); the result is copied into out unless out is empty
+                # extend for one new token per sequence (generation's step) in as few dispatched ops as possible.
+                # w: fp32 and one sequence, the model's own p (GEMVs on its (out, in) rows); else decode_weights.
+                # positions and bias are empty unless the cache holds padding (bias may span more keys than there
+                # are); the result is copied into out unless out is empty
                 b = tokens.size(0)
                 t = start + 1
+                vector = DECODE_FP32 and b == 1
                 if len(views) == 0:
-                  # (B * H, ...) views of the buffers for batched products, made once per cache: (hs, T) keys, values
+                  # made once per cache: (B * H) views of the buffers for batched products, (hs, T) keys and
+                  # (T, hs) values, then the constants 1/sqrt(2) and 0 (an input baddbmm ignores)
                   for i in range(LAYERS):
                     __torch__.full_context(keys, values, i, keys[i])
                     views.append(keys[i].view([b * HEADS, CONTEXT, HEAD_SIZE]).transpose(1, 2))
                     views.append(values[i].view([b * HEADS, CONTEXT, HEAD_SIZE]))
+                  views.append(torch.full([1], 0.5 ** 0.5, dtype=w[0].dtype, device=w[0].device))
+                  views.append(torch.zeros([1], dtype=w[0].dtype, device=w[0].device))
+                shape = [DMODEL] if vector else [b, DMODEL]
                 if positions.numel() == 0:
                   position = torch.select(w[1], 0, start)
                 else:
-                  position = torch.embedding(w[1], positions).view([b, DMODEL])
-                x = torch.add(torch.embedding(w[0], tokens).view([b, DMODEL]), position)
+                  position = torch.embedding(w[1], positions).view(shape)
+                x = torch.add(torch.embedding(w[0], tokens).view(shape), position)
                 padded = bias.numel() > 0
                 if padded:
                   bias = torch.narrow(bias, 3, 0, t)
                 for i in range(LAYERS):
                   j = 2 + 12 * i
                   h = torch.layer_norm(x, [DMODEL], w[j], w[j + 1], 1e-5, False)
-                  qkv = __torch__.dense(h.to(LOW), w[j + 2], w[j + 3]).view([b, 3, HEADS, 1, HEAD_SIZE])
+                  qkv = __torch__.dense(h.to(LOW), w[j + 2], w[j + 3], 1.0).view([b, 3, HEADS, 1, HEAD_SIZE])
                   torch.narrow(keys[i], 2, start, 1).copy_(torch.select(qkv, 1, 1))
                   torch.narrow(values[i], 2, start, 1).copy_(torch.select(qkv, 1, 2))
                   q = torch.select(qkv, 1, 0)
                   if DECODE_FP32:
-                    # softmax(q K^T) V as two batched GEMVs over all heads: cheaper than the fused kernel for one query
-                    s = torch.bmm(q.reshape([b * HEADS, 1, HEAD_SIZE]), torch.narrow(views[2 * i], 2, 0, t))
+                    # softmax(q K^T / sqrt(hs)) V as two batched GEMVs over all heads: cheaper than the fused
+                    # kernel for one query
+                    s = torch.baddbmm(views[2 * LAYERS + 1], q.reshape([b * HEADS, 1, HEAD_SIZE]),
+                                      torch.narrow(views[2 * i], 2, 0, t), beta=0.0, alpha=float(HEAD_SIZE) ** -0.5)
                     if padded:
                       s = torch.add(s.view([b, HEADS, 1, t]), bias).view([b * HEADS, 1, t])
                     y = torch.bmm(torch.softmax(s, -1), torch.narrow(views[2 * i + 1], 1, 0, t))
@@ -509,19 +513,21 @@ public final class Gpt implements AutoCloseable {
                       y = torch.scaled_dot_product_attention(q, k, v, bias.to(q.dtype), 0.0, False)
                     else:
                       y = torch.scaled_dot_product_attention(q, k, v, None, 0.0, False)
-                  x = torch.add(x, __torch__.dense(y.view([b, DMODEL]), w[j + 4], w[j + 5]))
+                  x = torch.add(x, __torch__.dense(y.view(shape), w[j + 4], w[j + 5], 1.0))
                   h = torch.layer_norm(x, [DMODEL], w[j + 6], w[j + 7], 1e-5, False)
-                  z = __torch__.dense(h.to(LOW), w[j + 8], w[j + 9])
+                  z = __torch__.dense(h.to(LOW), w[j + 8], w[j + 9], 1.0)
                   if DECODE_ERF:
-                    # exact gelu as 2 * gelu(z) = z + z * erf(z / sqrt 2), the 0.5 being in w[j + 10]: three cheap
+                    # exact gelu as 0.5 (z + z erf(z / sqrt 2)), the 0.5 applied by the next product: three cheap
                     # ops where torch.gelu's exact form goes through a oneDNN primitive (~8 us a call at this size)
-                    h = torch.addcmul(z, z, torch.mul(z, w[5 + 12 * LAYERS]).erf_())
+                    h = torch.addcmul(z, z, torch.mul(z, views[2 * LAYERS]).erf_())
+                    x = torch.add(x, __torch__.dense(h, w[j + 10], w[j + 11], 0.5))
                   else:
-                    h = torch.gelu(z, approximate=GELU)
-                  x = torch.add(x, __torch__.dense(h, w[j + 10], w[j + 11]))
+                    x = torch.add(x, __torch__.dense(torch.gelu(z, approximate=GELU), w[j + 10], w[j + 11], 1.0))
                 x = torch.layer_norm(x, [DMODEL], w[2 + 12 * LAYERS], w[3 + 12 * LAYERS], 1e-5, False)
                 if not to_logits:
                   x = x.view([b, 1, DMODEL])
+                elif vector:
+                  x = torch.mv(w[HEAD], x).view([b, 1, -1])
                 elif DECODE_FP32:
                   x = torch.mm(x, w[4 + 12 * LAYERS]).view([b, 1, -1])
                 else:
@@ -553,15 +559,19 @@ public final class Gpt implements AutoCloseable {
                 x = torch.layer_norm(x, [DMODEL], p[2 + 12 * LAYERS], p[3 + 12 * LAYERS], 1e-5, False)
                 return x.view([b, t, DMODEL])
             def decode_matrix(weight: Tensor) -> Tensor:
-                # fp32: transposed to contiguous (in, out), so a one-token step is a plain GEMV by addmm (half the
-                # cost of linear's strided (out, in) product); bf16: cast, as extend's linear layers take it
+                # fp32: transposed to a contiguous (in, out) copy, so a batch's product is a plain GEMM by addmm
+                # (25% faster than linear's strided (out, in) one at batch 16); bf16: cast, as extend's linear takes it
                 if DECODE_FP32:
                   return weight.t().contiguous()
                 return weight.to(LOW)
-            def dense(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-                # a linear layer on decode_weights: fp32 (in, out) weights by addmm; bf16 as extend (same rounding)
+            def dense(x: Tensor, weight: Tensor, bias: Tensor, alpha: float) -> Tensor:
+                # bias + alpha * (x @ weight^T) on decode's weights: fp32 one sequence (x 1-D), a GEMV on the model's
+                # own (out, in) weight (as fast as on a transposed copy, and no copy); fp32 batch, addmm on
+                # decode_matrix's (in, out); bf16 as extend (alpha is 1 there)
                 if DECODE_FP32:
-                  return torch.addmm(bias, x, weight)
+                  if x.dim() == 1:
+                    return torch.addmv(bias, weight, x, beta=1.0, alpha=alpha)
+                  return torch.addmm(bias, x, weight, beta=1.0, alpha=alpha)
                 return torch.linear(x, weight, bias)
             def full_context(keys: List[Tensor], values: List[Tensor], i: int, like: Tensor):
                 # layer i's buffers of the fast form, (B, H, context, hs) in like's type; made, or grown when the

@@ -40,9 +40,10 @@ public final class KvCache implements AutoCloseable {
     private IValue keyList;
     private IValue valueList;
     /**
-     * Fast form, one-token steps only (see {@code Gpt}'s decode): the model's weights in decode layout, taken at this
-     * cache's first such step, and (B * H) views of the buffers, which the program makes on that step. Both go with
-     * the lists, so a cache never outlives the weights it copied unless the model is trained while it is in use.
+     * Fast form, one-token steps only (see {@code Gpt}'s decode): (B * H) views of the buffers, which the program
+     * makes on the first such step, and for a batch or bf16 the model's weights in decode layout, copied then. Both
+     * go with the lists, so a cache never outlives the weights it copied unless the model is trained while it is in
+     * use.
      */
     private IValue decodeWeights;
     private IValue decodeViews;
@@ -173,16 +174,20 @@ public final class KvCache implements AutoCloseable {
         return out;
     }
 
-    /**
-     * The decode state of the fast form ({@link #lists()} first): the weights in decode layout, made by
-     * {@code weights} on the first call, and the list the program fills with views of the buffers.
-     */
-    IValue[] decodeState(java.util.function.Supplier<IValue> weights) {
-        if (decodeWeights == null) {
-            decodeWeights = weights.get();
+    /** The list the program's decode fills with views of the fast form's buffers ({@link #lists()} first). */
+    IValue decodeViews() {
+        if (decodeViews == null) {
             decodeViews = IValue.listFrom(new PtNDArray[0]);
         }
-        return new IValue[] {decodeWeights, decodeViews};
+        return decodeViews;
+    }
+
+    /** The weights in decode layout, made by {@code make} on the first call ({@link #lists()} first). */
+    IValue decodeWeights(java.util.function.Supplier<IValue> make) {
+        if (decodeWeights == null) {
+            decodeWeights = make.get();
+        }
+        return decodeWeights;
     }
 
     private synchronized void closeLists() {
@@ -194,8 +199,10 @@ public final class KvCache implements AutoCloseable {
         }
         if (decodeWeights != null) {
             decodeWeights.close();
-            decodeViews.close();
             decodeWeights = null;
+        }
+        if (decodeViews != null) {
+            decodeViews.close();
             decodeViews = null;
         }
     }
