@@ -209,12 +209,13 @@ public final class KvCache implements AutoCloseable {
     /**
      * Books {@code fresh} new tokens per sequence (padding where {@code mask} (B*t, row-major) is 0; null = all real)
      * and returns their position ids (B, t) and the additive attention bias over cached + new keys (B, 1, t, total),
-     * or a null bias when every key may be attended (one token, no padding anywhere). In that case every sequence's
-     * new token sits at position {@link #length()} before the call, and the position ids are null too unless
-     * {@code positionsWanted}.
+     * or a null bias when no padding is cached or new and either one token comes (it may see every key) or nothing
+     * was cached (the attention kernel's own causal rule). In the one-token case every sequence's new token sits at
+     * position {@link #length()} before the call, and the position ids are null too unless {@code positionsWanted}.
      */
     NDArray[] advance(NDManager m, float[] mask, int batch, int fresh, int context, Device device,
             boolean positionsWanted) {
+        int past = (int) length();
         long[] positions = book(mask, batch, fresh, context);
         if (fresh == 1 && !padded) {
             // the common decode step: no bias (no padding anywhere, so every position id equals the old length)
@@ -222,8 +223,10 @@ public final class KvCache implements AutoCloseable {
                     : null, null};
         }
         NDArray pos = m.create(positions, new Shape(batch, fresh)).toDevice(device, false);
-        int total = (int) length();
-        int past = total - fresh;
+        if (past == 0 && !padded) {
+            return new NDArray[] {pos, null}; // a prompt into an empty cache: causal, as without a cache
+        }
+        int total = past + fresh;
         float[] biasData = new float[batch * fresh * total];
         for (int b = 0; b < batch; b++) {
             for (int i = 0; i < fresh; i++) {

@@ -13,7 +13,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * The one-token decode step (the program's {@code decode}, which generation runs without gradients on weights laid
  * out for it) gives the logits of a full recompute of the whole sequence, for one sequence and for a left-padded
- * batch, in fp32 and bf16, for Seed's shape and GPT-2's options; and a new cache sees weights changed since the last.
+ * batch, in fp32 and bf16, for Seed's shape and GPT-2's options; and a new cache sees weights changed since the last
+ * (a cache may copy the weights in decode layout: it must not outlive them, nor share them with the next cache).
  */
 class DecodeTest {
 
@@ -72,6 +73,35 @@ class DecodeTest {
             double tolerance = 1e-5;
             System.out.printf("decode %s %s batch %d: worst %.3g scale %.3g%n", precision, style, batch, worst, scale);
             assertTrue(worst <= tolerance * scale, "worst difference " + worst + " at logit scale " + scale);
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"FP32, 1", "FP32, 2", "BF16, 1"})
+    void aNewCacheSeesWeightsChangedSinceTheLastOne(Precision precision, int batch) {
+        try (Gpt model = large(SHAPE).setPrecision(precision); Gpt other = Gpt.initialize(SHAPE, 5);
+                NDManager m = NDManager.newBaseManager(); NoGrad ignored = NoGrad.enter()) {
+            long[] ids = java.util.Arrays.copyOfRange(TOKENS, LENGTH, LENGTH + 6);
+            long[] rows = new long[batch * 6];
+            for (int b = 0; b < batch; b++) {
+                System.arraycopy(ids, 0, rows, b * 6, 6);
+            }
+            int[] last = new int[batch];
+            java.util.Arrays.fill(last, (int) ids[5]);
+            for (int round = 0; round < 2; round++) { // before and after training-like in-place updates
+                float[] full = model.forward(m.create(rows, new Shape(batch, 6))).toFloatArray();
+                KvCache cache = model.newCache(m.newSubManager(), batch);
+                model.forward(m.create(rows, new Shape(batch, 6)).get(new NDIndex(":, :5")), null, cache);
+                float[][] step = model.nextLogits(last, cache);
+                int vocab = SHAPE.vocabSize();
+                for (int v = 0; v < vocab; v++) {
+                    float expected = full[5 * vocab + v];
+                    assertTrue(Math.abs(expected - step[batch - 1][v]) <= 1e-4f * Math.max(1, Math.abs(expected)),
+                            "round " + round + ", logit " + v + ": " + step[batch - 1][v] + " vs " + expected);
+                }
+                cache.close();
+                other.parameters().forEach((name, w) -> model.parameters().get(name).set(w.toFloatArray()));
+            }
         }
     }
 
