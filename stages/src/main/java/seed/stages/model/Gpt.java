@@ -30,8 +30,10 @@ import seed.stages.checkpoint.HostTensor;
  *
  * <p>One forward path, {@link #hidden(NDArray, NDArray, KvCache)} (logits: {@link #forward(NDArray, NDArray, KvCache)}):
  * without a cache it is the training path; with a {@link KvCache} new tokens attend to the cached keys and values
- * and append their own (generation, and the reward model's shared prompt prefix). {@link #logits} is the head on
- * its own for heads that sit on the final hidden states (value head, reward head).
+ * and append their own (generation, and the reward model's shared prompt prefix). One new token per sequence
+ * without recording (generation's step) runs the program's {@code decode} instead, the same math in fewer ops;
+ * {@link #nextLogits} is that step with token ids and logits in Java arrays. {@link #logits} is the head on its own
+ * for heads that sit on the final hidden states (value head, reward head).
  *
  * <p>{@link #setPrecision} switches the matrix products to bf16 (see {@link Precision}); {@link #moveTo} places the
  * parameters on a device, and inputs from another device are copied to it.
@@ -418,8 +420,11 @@ public final class Gpt implements AutoCloseable {
      * <ul>
      *   <li>Methods: {@code hidden} / {@code logits}: the training and scoring path (no cache). {@code extend}: new
      *       tokens after {@code start} cached positions, writing their keys and values into the per-layer buffers of
-     *       {@code keys} / {@code values} in place (generation; no autograd). {@code prefill_recorded} /
-     *       {@code extend_recorded}: the same with autograd, returning the grown keys and values as new tensors.
+     *       {@code keys} / {@code values} in place (generation; no autograd). {@code decode}: extend for one token
+     *       per sequence, straight-line and in ~100 dispatched ops instead of ~130 (a step of the benchmark model is
+     *       mostly per-op cost), on the weights of {@code decode_weights} for a batch or bf16.
+     *       {@code prefill_recorded} / {@code extend_recorded}: the same with autograd, returning the grown keys and
+     *       values as new tensors.
      *   <li>Attention is torch's fused {@code scaled_dot_product_attention} (flash attention on CPU: no (T x T)
      *       probability matrix is stored for backward). The causal rule is the kernel's own when nothing is cached
      *       and nothing is padded; otherwise {@code bias} (B, 1, t, T) carries it (0 = may attend, -1e9 = not), and
