@@ -491,7 +491,10 @@ public final class Gpt implements AutoCloseable {
                   position = torch.select(w[1], 0, start)
                 else:
                   position = torch.embedding(w[1], positions).view(shape)
-                x = torch.add(torch.embedding(w[0], tokens).view(shape), position)
+                if vector:
+                  x = torch.add(torch.select(w[0], 0, int(tokens.item())), position) # a row is cheaper than a gather
+                else:
+                  x = torch.add(torch.embedding(w[0], tokens).view(shape), position)
                 padded = bias.numel() > 0
                 if padded:
                   bias = torch.narrow(bias, 3, 0, t)
