@@ -105,6 +105,27 @@ class DecodeTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void nextLogitsWithRecordingOnTakesForwardsPathAndGivesTheSameLogits() {
+        try (Gpt model = large(SHAPE); NDManager m = NDManager.newBaseManager()) {
+            NDArray prompt = m.create(java.util.Arrays.copyOf(TOKENS, 5), new Shape(1, 5));
+            float[][] plain;
+            try (NoGrad ignored = NoGrad.enter()) {
+                KvCache cache = model.newCache(m.newSubManager(), 1);
+                model.forward(prompt, null, cache);
+                plain = model.nextLogits(new int[] {7}, cache);
+                cache.close();
+            }
+            try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                KvCache cache = model.newCache(m.newSubManager(), 1);
+                model.forward(prompt, null, cache);
+                float[][] recorded = model.nextLogits(new int[] {7}, cache);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(plain[0], recorded[0], 1e-4f);
+                cache.close();
+            }
+        }
+    }
+
     /** Weights 10x GPT-2's initialisation, so logits and activations are not tiny (as in {@link ReferenceMathTest}). */
     private static Gpt large(GptConfig config) {
         java.util.Map<String, seed.stages.checkpoint.HostTensor> weights = new java.util.LinkedHashMap<>();
