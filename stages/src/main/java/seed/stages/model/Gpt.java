@@ -448,14 +448,20 @@ public final class Gpt implements AutoCloseable {
                   v = torch.narrow(values[i], 2, 0, start + t)
                 if EXPLICIT and torch.is_grad_enabled():
                   # bf16 training: attention written out; the softmax kernel accumulates in fp32 and its bf16
-                  # output is what autocast would cast the probabilities to before multiplying by v
-                  scores = torch.mul(torch.matmul(q, k.transpose(-2, -1)), SCALE)
+                  # output is what autocast would cast the probabilities to before multiplying by v. One baddbmm
+                  # computes scale * q k^T + mask (PyTorch's reference spends three passes on it).
+                  keys_seen = k.size(2)
+                  mask = torch.zeros([1, 1], dtype=q.dtype, layout=None, device=x.device, pin_memory=None)
                   if bias.numel() > 0:
-                    scores = torch.add(scores, bias.to(q.dtype))
+                    mask = bias.to(q.dtype).expand([b, HEADS, t, keys_seen]).reshape([b * HEADS, t, keys_seen])
                   elif past == 0 and t > 1:
                     causal = torch.full([t, t], -1e9, dtype=q.dtype, layout=None, device=x.device, pin_memory=None)
-                    scores = torch.add(scores, torch.triu(causal, 1))
-                  y = torch.matmul(torch.softmax(scores, -1), v)
+                    mask = torch.triu(causal, 1)
+                  scores = torch.baddbmm(mask, q.reshape([b * HEADS, t, HEAD_SIZE]),
+                                         k.reshape([b * HEADS, keys_seen, HEAD_SIZE]).transpose(1, 2),
+                                         beta=1.0, alpha=SCALE)
+                  y = torch.bmm(torch.softmax(scores, -1), v.reshape([b * HEADS, keys_seen, HEAD_SIZE]))
+                  y = y.view([b, HEADS, t, HEAD_SIZE])
                 elif bias.numel() == 0:
                   y = torch.scaled_dot_product_attention(q, k, v, None, 0.0, past == 0 and t > 1)
                 else:
