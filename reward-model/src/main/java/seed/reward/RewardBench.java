@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
-import seed.stages.rlhf.Gradients;
 import seed.stages.tokenizer.ByteTokenizer;
 import seed.stages.train.AdamW;
 
@@ -79,17 +78,15 @@ public final class RewardBench {
     /** One training step; {seconds, loss}. sizes null = the per-sequence forward. */
     private static double[] step(RewardModel model, AdamW adam, List<int[]> seqs, List<int[]> pairs, int[] sizes) {
         long started = System.nanoTime();
-        Gradients.zero(model.parameters().values());
         float loss;
         try (NDManager m = NDManager.newBaseManager();
                 GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray scores = sizes == null ? model.rawScores(m, seqs) : model.groupedRawScores(m, seqs, sizes);
             NDArray l = RewardModelTrainer.softplusNeg(RewardModelTrainer.pairDifferences(m, scores, pairs,
                     seqs.size())).mean();
-            gc.backward(l);
             loss = l.getFloat();
+            adam.step(l, model.parameters(), 1e-4f, 1f);
         }
-        adam.step(model.parameters(), 1e-4f, 1f);
         return new double[] {(System.nanoTime() - started) / 1e9, loss};
     }
 

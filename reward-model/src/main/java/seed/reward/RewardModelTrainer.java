@@ -20,7 +20,6 @@ import seed.stages.metrics.MetricsLog;
 import seed.stages.metrics.Progress;
 import seed.stages.metrics.SvgChart;
 import seed.stages.model.Gpt;
-import seed.stages.rlhf.Gradients;
 import seed.stages.rlhf.ResumeCheck;
 import seed.stages.tokenizer.Tokenizer;
 import seed.stages.train.AdamW;
@@ -299,7 +298,6 @@ public final class RewardModelTrainer {
             }
         }
         Map<String, NDArray> params = model.parameters();
-        Gradients.zero(params.values());
         float loss, acc;
         try (NDManager m = NDManager.newBaseManager();
              GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -307,8 +305,8 @@ public final class RewardModelTrainer {
             NDArray scores = model.groupedRawScores(m, seqs, batch.stream().mapToInt(g -> g.sequences().size()).toArray());
             NDArray diff = pairDifferences(m, scores, pairs, seqs.size());
             NDArray l = softplusNeg(diff).mean();
-            gc.backward(l);
             loss = l.getFloat();
+            adam.step(l, params, lr, clipNorm);
             float[] d = diff.toFloatArray();
             int right = 0;
             for (float v : d) {
@@ -316,7 +314,6 @@ public final class RewardModelTrainer {
             }
             acc = (float) right / d.length;
         }
-        adam.step(params, lr, clipNorm);
         return new float[] {loss, acc, pairs.size()};
     }
 

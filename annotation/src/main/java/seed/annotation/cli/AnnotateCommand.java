@@ -111,7 +111,8 @@ public final class AnnotateCommand implements Runnable {
             }
             String guidelinesText = guidelines == null ? null : Files.readString(guidelines);
             Annotation a = Annotation.start(infra.config());
-            AnnotationServer.Options opts = AnnotationServer.Options.defaults();
+            AnnotationServer.Options opts = AnnotationServer.Options.defaults()
+                    .withLimits(AnnotationServer.Limits.fromEnv(System.getenv()));
             if (!noIngest) {
                 Ingester ing = a.startIngester(Ingester.Options.defaults().withInstanceId(instanceId));
                 opts = opts.withIngester(ing::health);

@@ -78,6 +78,35 @@ public final class AnnotationServer implements AutoCloseable {
         public static Limits unlimited() {
             return new Limits(1e9, 1e9, 1e9);
         }
+
+        /**
+         * The defaults, each overridable from the environment (SEED_FAILED_AUTH_PER_MINUTE,
+         * SEED_SUBMITS_PER_SECOND_PER_TOKEN, SEED_SUBMITS_PER_SECOND_PER_ADDRESS), so a host's budgets are set where
+         * its services are (e.g. low ones in a test of how clients take a 429). A value that is not a positive
+         * number is an error, not a silent default.
+         */
+        public static Limits fromEnv(java.util.Map<String, String> env) {
+            Limits d = defaults();
+            return new Limits(positive(env, "SEED_FAILED_AUTH_PER_MINUTE", d.failedAuthPerMinute()),
+                    positive(env, "SEED_SUBMITS_PER_SECOND_PER_TOKEN", d.submitsPerSecondPerToken()),
+                    positive(env, "SEED_SUBMITS_PER_SECOND_PER_ADDRESS", d.submitsPerSecondPerAddress()));
+        }
+
+        private static double positive(java.util.Map<String, String> env, String name, double fallback) {
+            String v = env.get(name);
+            if (v == null || v.isBlank()) {
+                return fallback;
+            }
+            try {
+                double x = Double.parseDouble(v.trim());
+                if (x > 0 && Double.isFinite(x)) {
+                    return x;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new IllegalArgumentException(name + " must be a positive number, got '" + v + "'");
+        }
     }
 
     /**

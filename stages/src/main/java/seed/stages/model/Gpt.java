@@ -428,7 +428,11 @@ public final class Gpt implements AutoCloseable {
      *   <li>Attention is torch's fused {@code scaled_dot_product_attention} (flash attention on CPU: no (T x T)
      *       probability matrix is stored for backward). The causal rule is the kernel's own when nothing is cached
      *       and nothing is padded; otherwise {@code bias} (B, 1, t, T) carries it (0 = may attend, -1e9 = not), and
-     *       an empty {@code bias} with a cache means one new token that may see everything.
+     *       an empty {@code bias} with a cache means one new token that may see everything. One exception, bf16
+     *       training (EXPLICIT, with autograd on): attention is written out (bf16 products; the softmax kernel
+     *       accumulates in fp32 and returns bf16, which is what autocast feeds the next product), because libtorch
+     *       2.7.1's bf16 flash-attention backward is slow on CPU (measured at 8 layers d512 ctx 256: backward
+     *       950 -> 760 ms, forward 345 -> 420 ms per step). In fp32 the fused kernel is as fast or faster: it stays.
      *   <li>Mixed precision as PyTorch's CPU autocast: with LOW = bfloat16 the inputs, weights and biases of every
      *       linear layer and the attention inputs are cast to bf16 (differentiable casts, fp32 master weights);
      *       residual stream, LayerNorm, softmax statistics and the logits stay fp32. With LOW = float32 every cast
@@ -600,9 +604,7 @@ public final class Gpt implements AutoCloseable {
                 h = torch.layer_norm(x, [DMODEL], ln1_weight, ln1_bias, 1e-5, False)
                 qkv = torch.linear(h.to(LOW), qkv_weight.to(LOW), qkv_bias.to(LOW))
                 qkv = qkv.view([b, t, 3, HEADS, HEAD_SIZE]).permute([2, 0, 3, 1, 4])
-                q = qkv[0]
-                k = qkv[1]
-                v = qkv[2]
+                q, k, v = torch.unbind(qkv, 0)
                 past = 0
                 if start == -2:
                   if len(keys) > i:
@@ -621,7 +623,23 @@ public final class Gpt implements AutoCloseable {
                   torch.narrow(values[i], 2, start, t).copy_(v)
                   k = torch.narrow(keys[i], 2, 0, start + t)
                   v = torch.narrow(values[i], 2, 0, start + t)
-                if bias.numel() == 0:
+                if EXPLICIT and torch.is_grad_enabled():
+                  # bf16 training: attention written out; the softmax kernel accumulates in fp32 and its bf16
+                  # output is what autocast would cast the probabilities to before multiplying by v. One baddbmm
+                  # computes scale * q k^T + mask (PyTorch's reference spends three passes on it).
+                  keys_seen = k.size(2)
+                  mask = torch.zeros([1, 1], dtype=q.dtype, layout=None, device=x.device, pin_memory=None)
+                  if bias.numel() > 0:
+                    mask = bias.to(q.dtype).expand([b, HEADS, t, keys_seen]).reshape([b * HEADS, t, keys_seen])
+                  elif past == 0 and t > 1:
+                    causal = torch.full([t, t], -1e9, dtype=q.dtype, layout=None, device=x.device, pin_memory=None)
+                    mask = torch.triu(causal, 1)
+                  scores = torch.baddbmm(mask, q.reshape([b * HEADS, t, HEAD_SIZE]),
+                                         k.reshape([b * HEADS, keys_seen, HEAD_SIZE]).transpose(1, 2),
+                                         beta=1.0, alpha=SCALE)
+                  y = torch.bmm(torch.softmax(scores, -1), v.reshape([b * HEADS, keys_seen, HEAD_SIZE]))
+                  y = y.view([b, HEADS, t, HEAD_SIZE])
+                elif bias.numel() == 0:
                   y = torch.scaled_dot_product_attention(q, k, v, None, 0.0, past == 0 and t > 1)
                 else:
                   y = torch.scaled_dot_product_attention(q, k, v, bias.to(q.dtype), 0.0, False)
@@ -641,7 +659,9 @@ public final class Gpt implements AutoCloseable {
 
     /** {@link #PROGRAM} with the capitals replaced for {@code config} and {@code precision}. */
     static String source(GptConfig config, Precision precision) {
-        return PROGRAM.replace("LAYERS", String.valueOf(config.layers()))
+        return PROGRAM.replace("EXPLICIT", precision == Precision.BF16 ? "True" : "False")
+                .replace("SCALE", String.valueOf(1.0 / Math.sqrt(config.headSize())))
+                .replace("LAYERS", String.valueOf(config.layers()))
                 .replace("DMODEL", String.valueOf(config.dModel()))
                 .replace("HEAD_SIZE", String.valueOf(config.headSize()))
                 .replace("CONTEXT", String.valueOf(config.context()))

@@ -37,7 +37,7 @@ import java.util.zip.ZipOutputStream;
  *
  * <p>{@link #call} takes Java values for the program's argument types and returns its tensors.
  */
-final class TorchScript {
+public final class TorchScript {
 
     private static final ThreadLocal<Boolean> PLAIN_EXECUTOR = ThreadLocal.withInitial(() -> false);
     private static final Map<String, PtSymbolBlock> COMPILED = new ConcurrentHashMap<>();
@@ -56,7 +56,7 @@ final class TorchScript {
     }
 
     /** The program {@code source} (TorchScript defining module class {@code className}) compiled for {@code device}. */
-    static TorchScript compile(String className, String source, Device device) {
+    public static TorchScript compile(String className, String source, Device device) {
         PtSymbolBlock module = COMPILED.computeIfAbsent(device + "\n" + source, key -> {
             try {
                 NDManager scratch = MANAGER.newSubManager(device);
@@ -74,7 +74,7 @@ final class TorchScript {
     /**
      * Runs {@code method} on {@code arguments} in order: an {@link NDArray} is a {@code Tensor} argument, an
      * {@code NDArray[]} or a {@link FixedList} a {@code List[Tensor]}; without
-     * recording also a {@link Long} ({@code int}), a {@link Boolean} ({@code bool}) or a libtorch value as is (a list
+     * recording also a {@link Long} ({@code int}), a {@link Double} ({@code float}), a {@link Boolean} ({@code bool}) or a libtorch value as is (a list
      * the method may change in place). Returns the tensors of the method's {@code List[Tensor]} result, in
      * {@code results}.
      *
@@ -83,7 +83,7 @@ final class TorchScript {
      * libtorch values directly: DJL's mapping costs ~4 us per array (~250 us for a model's ~50 weights, measured),
      * more than a whole decode step's compute.
      */
-    NDList call(String method, NDManager results, Object... arguments) {
+    public NDList call(String method, NDManager results, Object... arguments) {
         if (!PLAIN_EXECUTOR.get()) {
             // libtorch's optimizing executor would replace autograd by TorchScript's own symbolic derivatives, which
             // fail on mixed fp32/bf16 linear layers ("expected m1 and m2 to have the same dtype") and re-specialise
@@ -182,6 +182,9 @@ final class TorchScript {
                     owned[i] = true;
                 } else if (arguments[i] instanceof Boolean flag) {
                     values[i] = flag ? TRUE : FALSE; // kept: two JNI calls fewer per decode step
+                } else if (arguments[i] instanceof Double number) {
+                    values[i] = IValue.from(number);
+                    owned[i] = true;
                 } else if (arguments[i] instanceof FixedList fixed) {
                     values[i] = fixedLists.computeIfAbsent(fixed, f -> {
                         PtNDArray[] tensors = new PtNDArray[f.arrays().length];

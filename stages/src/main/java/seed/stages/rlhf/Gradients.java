@@ -7,10 +7,10 @@ import ai.djl.pytorch.jni.JniUtils;
 import java.util.Collection;
 
 /**
- * Gradient housekeeping the RL and reward trainers need: libtorch accumulates gradients across backward passes
- * (measured: three backward passes in three collectors give 3x the gradient). DJL's fused Adam update happens to zero
- * the gradient of each updated weight, but the trainers zero their own parameters before every backward so that
- * correctness never depends on that detail of the optimizer.
+ * Gradient housekeeping for code that calls libtorch's accumulating backward itself (tests comparing gradients):
+ * libtorch adds each backward pass into the kept {@code .grad} buffers (measured: three passes in three collectors
+ * give 3x the gradient). The trainers do not need it: {@link seed.stages.train.AdamW#step} takes the gradients of
+ * its loss as new tensors and never leaves any behind.
  */
 public final class Gradients {
 

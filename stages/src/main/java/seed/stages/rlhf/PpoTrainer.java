@@ -451,7 +451,6 @@ public final class PpoTrainer {
             int size = (rb.batch + o.minibatches() - 1) / o.minibatches();
             for (int start = 0; start < rb.batch; start += size) {
                 int[] rows = order.subList(start, Math.min(rb.batch, start + size)).stream().mapToInt(Integer::intValue).toArray();
-                Gradients.zero(params.values());
                 boolean finite;
                 float vlPart = 0;
                 float pxPart = 0;
@@ -479,7 +478,8 @@ public final class PpoTrainer {
                     }
                     finite = Float.isFinite(loss.getFloat());
                     if (finite) {
-                        gc.backward(loss);
+                        adam.step(loss, params, o.learningRate(), o.clipNorm());
+                        steps++;
                         vl += vlPart;
                         px += pxPart;
                         pl += policyLoss.getFloat();
@@ -494,10 +494,7 @@ public final class PpoTrainer {
                     // this minibatch's step, as loss scalers skip overflowing steps, and say so
                     console.printf("rlhf      WARNING iteration %d: non-finite loss in a minibatch, its update skipped%n",
                             iteration + 1);
-                    continue;
                 }
-                adam.step(params, o.learningRate(), o.clipNorm());
-                steps++;
             }
         }
         return new Update(pl / steps, vl / steps, cf / steps, ak / steps, px / steps);

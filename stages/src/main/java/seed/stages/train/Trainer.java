@@ -163,9 +163,8 @@ public final class Trainer {
         try (NDManager manager = NDManager.newBaseManager(model.device());
                 GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             NDArray loss = loss(manager, batch);
-            collector.backward(loss);
             float value = loss.getFloat();
-            float norm = optimizer.step(model.parameters(), rate, settings.clipNorm());
+            float norm = optimizer.step(loss, model.parameters(), rate, settings.clipNorm());
             return new float[] {value, norm};
         }
     }

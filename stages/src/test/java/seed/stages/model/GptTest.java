@@ -115,6 +115,74 @@ class GptTest {
         }
     }
 
+    /**
+     * bf16 training writes attention out (libtorch 2.7.1's bf16 flash-attention backward is slow on CPU), while bf16
+     * inference keeps the fused kernel: both must compute the same function, padded rows included, and the written-out
+     * path's gradients must point where fp32's do.
+     */
+    @Test
+    void bf16TrainingAttentionAgreesWithTheFusedKernelAndWithFp32Gradients() {
+        try (Gpt model = Gpt.initialize(TINY, 8); NDManager m = NDManager.newBaseManager()) {
+            NDArray ids = m.create(new long[] {0, 0, 5, 9, 2, 33, 17, 4, 8, 1, 30, 12, 6, 19, 3, 27}, new Shape(2, 8));
+            NDArray mask = m.create(new float[] {0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, new Shape(2, 8));
+            for (NDArray attention : new NDArray[] {null, mask}) {
+                Map<String, float[]> fp32 = gradients(model, ids, attention);
+                model.setPrecision(Precision.BF16);
+                float[] fused;
+                try (NoGrad ignored = NoGrad.enter()) {
+                    fused = model.forward(ids, attention).toFloatArray();
+                }
+                float[] written;
+                try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                    written = model.forward(ids, attention).toFloatArray();
+                }
+                Map<String, float[]> bf16 = gradients(model, ids, attention);
+                model.setPrecision(Precision.FP32);
+                double worst = 0;
+                double scale = 0;
+                for (int i = 0; i < fused.length; i++) {
+                    worst = Math.max(worst, Math.abs(fused[i] - written[i]));
+                    scale = Math.max(scale, Math.abs(fused[i]));
+                }
+                String what = attention == null ? "causal" : "padded";
+                assertTrue(worst < 0.02 * scale, what + ": fused vs written-out attention differ by " + worst);
+                for (String name : fp32.keySet()) {
+                    double cosine = cosine(fp32.get(name), bf16.get(name));
+                    assertTrue(cosine > 0.99, what + ": bf16 gradient of " + name + " has cosine " + cosine);
+                }
+            }
+        }
+    }
+
+    /**
+     * Gradients of a fixed loss over the real (unpadded) positions, as the trainers count them, at the model's
+     * current precision; the parameters' gradients are cleared after. (A padding query attends to nothing real, so
+     * its output and the gradient through it are an artifact of whichever kernel computed them.)
+     */
+    private static Map<String, float[]> gradients(Gpt model, NDArray ids, NDArray mask) {
+        Map<String, float[]> out = new java.util.LinkedHashMap<>();
+        try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+            NDArray logits = model.forward(ids, mask);
+            NDArray picked = logits.logSoftmax(-1).get(new NDIndex(":, :, 3"));
+            gc.backward(mask == null ? picked.mean().neg() : picked.mul(mask).sum().div(mask.sum()).neg());
+        }
+        for (Map.Entry<String, NDArray> p : model.parameters().entrySet()) {
+            out.put(p.getKey(), p.getValue().getGradient().toFloatArray());
+        }
+        seed.stages.rlhf.Gradients.zero(model.parameters().values());
+        return out;
+    }
+
+    private static double cosine(float[] a, float[] b) {
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            na += (double) a[i] * a[i];
+            nb += (double) b[i] * b[i];
+        }
+        return na == 0 && nb == 0 ? 1 : dot / Math.sqrt(na * nb);
+    }
+
     @Test
     void aGpuThatIsNotThereIsAClearError() {
         assertEquals(ai.djl.Device.cpu(), Devices.parse("cpu"));

@@ -57,7 +57,9 @@ public final class SeedHost implements AutoCloseable {
             annotation.startIngester(Ingester.Options.defaults());
             // lineage (issue 8): tasks in this JVM record through this host's own services
             seed.workflows.lineage.Lineage.setLocal(seed.workflows.lineage.Lineage.open(annotation.infra()));
-            server = new AnnotationServer(annotation.catalog(), annotation.submissions());
+            // request budgets from the same environment as the services (defaults unless SEED_*_PER_* are set)
+            server = new AnnotationServer(annotation.catalog(), annotation.submissions(),
+                    AnnotationServer.Options.defaults().withLimits(AnnotationServer.Limits.fromEnv(env)));
             int port = server.start("127.0.0.1", options.annotationPort());
             String url = "http://127.0.0.1:" + port;
             InfraConfig shared = annotation.infra().sharedConfig();

@@ -80,13 +80,38 @@ public class SyntheticAnnotators extends AnnotationTask<SyntheticAnnotators.Outp
             }
         }
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        Result r = submitAll(http, base, tokens, p, random, rc.logger());
+        rc.logger().info("synthetic annotators: {} rankings accepted (HTTP 202), {} refused, {} waits after HTTP 429",
+                r.accepted(), r.refused(), r.rateLimited());
+        return Output.builder().accepted(r.accepted()).refused(r.refused()).rateLimited(r.rateLimited()).annotators(n)
+                .build();
+    }
+
+    /** Most consecutive 429 answers to one request before giving up (each waited out for its Retry-After). */
+    static final int MAX_RATE_LIMITED_RETRIES = 20;
+
+    /** Longest single wait a Retry-After may ask for; a longer one is cut to this (the budget refills meanwhile). */
+    static final long MAX_RETRY_AFTER_SECONDS = 60;
+
+    /** What one pass over the open items did; {@code rateLimited} counts the 429 answers waited out. */
+    record Result(int accepted, int refused, int rateLimited) {
+    }
+
+    /**
+     * Ranks every item the server hands each token until none is left, over the real HTTP API. A 429 (the server's
+     * request budget) is not a refusal: the request is sent again after the answer's Retry-After seconds, at most
+     * {@link #MAX_RATE_LIMITED_RETRIES} times in a row, each wait logged and counted.
+     */
+    static Result submitAll(HttpClient http, URI base, List<String> tokens, double noise, SplittableRandom random,
+                            org.slf4j.Logger log) throws Exception {
+        int[] rateLimited = {0};
         int accepted = 0;
         int refused = 0;
         for (String token : tokens) {
             while (true) {
                 seed.stages.control.Cancellation.check("synthetic annotators");
-                HttpResponse<String> next = http.send(HttpRequest.newBuilder(base.resolve("api/items/next"))
-                        .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> next = send(http, HttpRequest.newBuilder(base.resolve("api/items/next"))
+                        .header("Authorization", "Bearer " + token).GET().build(), log, rateLimited);
                 if (next.statusCode() == 204) {
                     break;
                 }
@@ -97,7 +122,7 @@ public class SyntheticAnnotators extends AnnotationTask<SyntheticAnnotators.Outp
                 JsonNode item = JSON.readTree(next.body());
                 List<String> responses = new ArrayList<>();
                 item.get("responses").forEach(r -> responses.add(r.asText()));
-                Ranking ranking = SyntheticPreferences.rank(item.get("prompt").asText(), responses, p, random);
+                Ranking ranking = SyntheticPreferences.rank(item.get("prompt").asText(), responses, noise, random);
                 ObjectNode body = JSON.createObjectNode();
                 body.put("item_id", item.get("item_id").asLong());
                 var order = body.putArray("ranking");
@@ -108,15 +133,14 @@ public class SyntheticAnnotators extends AnnotationTask<SyntheticAnnotators.Outp
                 for (int[] t : ranking.ties()) {
                     ties.addArray().add(t[0]).add(t[1]);
                 }
-                HttpResponse<String> sent = http.send(HttpRequest.newBuilder(base.resolve("api/submissions"))
+                HttpResponse<String> sent = send(http, HttpRequest.newBuilder(base.resolve("api/submissions"))
                         .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
-                        HttpResponse.BodyHandlers.ofString());
+                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), log, rateLimited);
                 if (sent.statusCode() == 202) {
                     accepted++;
                 } else {
                     refused++;
-                    rc.logger().warn("submission refused ({}): {}", sent.statusCode(), sent.body());
+                    log.warn("submission refused ({}): {}", sent.statusCode(), sent.body());
                     if (sent.statusCode() >= 500 || refused > 10) {
                         throw new IllegalStateException("annotation server refuses submissions: " + sent.statusCode()
                                 + " " + sent.body());
@@ -124,8 +148,58 @@ public class SyntheticAnnotators extends AnnotationTask<SyntheticAnnotators.Outp
                 }
             }
         }
-        rc.logger().info("synthetic annotators: {} rankings accepted (HTTP 202), {} refused", accepted, refused);
-        return Output.builder().accepted(accepted).refused(refused).annotators(n).build();
+        return new Result(accepted, refused, rateLimited[0]);
+    }
+
+    /**
+     * Sends a request; while the answer is 429, waits its Retry-After and sends it again (bounded). A request that
+     * is still rate limited after {@link #MAX_RATE_LIMITED_RETRIES} waits fails the task naming the limit.
+     */
+    private static HttpResponse<String> send(HttpClient http, HttpRequest req, org.slf4j.Logger log, int[] rateLimited)
+            throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 429) {
+                return r;
+            }
+            if (attempt > MAX_RATE_LIMITED_RETRIES) {
+                throw new IllegalStateException("annotation server still rate limits " + req.method() + " "
+                        + req.uri().getPath() + " after " + MAX_RATE_LIMITED_RETRIES + " waits: " + r.body());
+            }
+            long wait = retryAfterSeconds(r.headers().firstValue("Retry-After").orElse(null));
+            rateLimited[0]++;
+            log.info("annotation server rate limited {} {} (HTTP 429); waiting {} s as Retry-After asks (wait {} of at most {})",
+                    req.method(), req.uri().getPath(), wait, attempt, MAX_RATE_LIMITED_RETRIES);
+            sleepCancellable(wait * 1000);
+        }
+    }
+
+    /**
+     * Seconds to wait for a Retry-After value: its delta-seconds, cut to {@link #MAX_RETRY_AFTER_SECONDS}; 1 when it
+     * is missing or not a number (an HTTP-date, which the annotation server never sends).
+     */
+    static long retryAfterSeconds(String header) {
+        if (header != null) {
+            try {
+                return Math.max(0, Math.min(MAX_RETRY_AFTER_SECONDS, Long.parseLong(header.trim())));
+            } catch (NumberFormatException e) {
+                // fall through
+            }
+        }
+        return 1;
+    }
+
+    /** Sleeps in short steps so a cancelled execution stops waiting at once. */
+    private static void sleepCancellable(long ms) throws InterruptedException {
+        long end = System.nanoTime() + ms * 1_000_000;
+        while (true) {
+            seed.stages.control.Cancellation.check("synthetic annotators");
+            long left = (end - System.nanoTime()) / 1_000_000;
+            if (left <= 0) {
+                return;
+            }
+            Thread.sleep(Math.min(left, 100));
+        }
     }
 
     /** How the submissions went. */
@@ -136,6 +210,8 @@ public class SyntheticAnnotators extends AnnotationTask<SyntheticAnnotators.Outp
         private final int accepted;
         @Schema(title = "Rankings it refused")
         private final int refused;
+        @Schema(title = "HTTP 429 answers waited out (Retry-After) and retried")
+        private final int rateLimited;
         @Schema(title = "Synthetic annotators used")
         private final int annotators;
     }
