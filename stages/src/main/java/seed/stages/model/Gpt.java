@@ -513,7 +513,7 @@ public final class Gpt implements AutoCloseable {
                     # softmax(q K^T / sqrt(hs)) V as two batched GEMVs over all heads: cheaper than the fused
                     # kernel for one query
                     s = torch.baddbmm(views[2 * LAYERS + 1], q.reshape([b * HEADS, 1, HEAD_SIZE]),
-                                      torch.narrow(views[2 * i], 2, 0, t), beta=0.0, alpha=float(HEAD_SIZE) ** -0.5)
+                                      torch.narrow(views[2 * i], 2, 0, t), beta=0.0, alpha=SCALE)
                     if padded:
                       s = torch.add(s.view([b, HEADS, 1, t]), bias).view([b * HEADS, 1, t])
                     y = torch.bmm(torch.softmax(s, -1), torch.narrow(views[2 * i + 1], 1, 0, t))
