@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -282,7 +283,7 @@ public final class Gpt implements AutoCloseable {
         long batch = tokens.getShape().get(0);
         long length = tokens.getShape().get(1);
         // recording (autograd on) decides the cache's form here and the program's call path in TorchScript.call
-        boolean recording = ai.djl.pytorch.jni.JniUtils.isGradMode();
+        boolean recording = JniUtils.isGradMode();
         NDArray positions;
         NDArray bias;
         long start = 0;
@@ -317,10 +318,10 @@ public final class Gpt implements AutoCloseable {
 
     /**
      * One new token per sequence after {@code start} cached positions, without recording: the program's
-     * {@code decode}, generation's step. Where {@code extend} runs the general path (any number of tokens, the
-     * model's own weight list) in ~130 dispatched ops a step, decode runs the same math in ~100 on weights laid out
-     * for it, which the cache holds (see {@link #decodeWeights}). {@code positions} and {@code bias} are empty
-     * unless the cache holds padding.
+     * {@code decode}, generation's step. Where {@code extend} runs the general path (any number of tokens) in ~450
+     * dispatched ATen ops a step of the benchmark model, decode runs the same math in ~250 (libtorch's profiler;
+     * {@code linear} and the fused attention dispatch several each inside), on the weights of
+     * {@link #decodeWeights}. {@code positions} and {@code bias} are empty unless the cache holds padding.
      */
     private NDArray decode(NDArray tokens, NDArray positions, NDArray bias, KvCache cache, long start,
             boolean toLogits) {
@@ -340,13 +341,13 @@ public final class Gpt implements AutoCloseable {
         if (cache.length() == 0) {
             throw new IllegalArgumentException("nextLogits continues a cache: prefill it with forward first");
         }
-        if (ai.djl.pytorch.jni.JniUtils.isGradMode() || !Device.Type.CPU.equals(device.getDeviceType())) {
+        if (JniUtils.isGradMode() || !Device.Type.CPU.equals(device.getDeviceType())) {
             try (NDManager m = manager.newSubManager(device)) {
-                long[] ids = java.util.Arrays.stream(tokens).asLongStream().toArray();
+                long[] ids = Arrays.stream(tokens).asLongStream().toArray();
                 float[] flat = forward(m.create(ids, new Shape(tokens.length, 1)), null, cache).toFloatArray();
                 float[][] rows = new float[tokens.length][];
                 for (int b = 0; b < rows.length; b++) {
-                    rows[b] = java.util.Arrays.copyOfRange(flat, b * config.vocabSize(), (b + 1) * config.vocabSize());
+                    rows[b] = Arrays.copyOfRange(flat, b * config.vocabSize(), (b + 1) * config.vocabSize());
                 }
                 return rows;
             }
@@ -387,7 +388,7 @@ public final class Gpt implements AutoCloseable {
             return program().call(toLogits ? "logits" : "hidden", m, tokens, positions, bias, weightList).get(0);
         }
         if (!recording) {
-            ai.djl.pytorch.jni.IValue[] lists = cache.lists();
+            IValue[] lists = cache.lists();
             return program().call("extend", m, tokens, positions, bias, weightList, lists[0], lists[1], start,
                     toLogits).get(0);
         }
@@ -421,7 +422,7 @@ public final class Gpt implements AutoCloseable {
      *   <li>Methods: {@code hidden} / {@code logits}: the training and scoring path (no cache). {@code extend}: new
      *       tokens after {@code start} cached positions, writing their keys and values into the per-layer buffers of
      *       {@code keys} / {@code values} in place (generation; no autograd). {@code decode}: extend for one token
-     *       per sequence, straight-line and in ~100 dispatched ops instead of ~130 (a step of the benchmark model is
+     *       per sequence, straight-line, in ~250 dispatched ops instead of ~450 (a step of the benchmark model is
      *       mostly per-op cost), on the weights of {@code decode_weights} for a batch or bf16.
      *       {@code prefill_recorded} / {@code extend_recorded}: the same with autograd, returning the grown keys and
      *       values as new tensors.
@@ -518,7 +519,7 @@ public final class Gpt implements AutoCloseable {
                       s = torch.add(s.view([b, HEADS, 1, t]), bias).view([b * HEADS, 1, t])
                     y = torch.bmm(torch.softmax(s, -1), torch.narrow(views[2 * i + 1], 1, 0, t))
                   else:
-                    # bf16 as extend computes it: the fused kernel (a small bf16 product costs ~20 us a call here)
+                    # bf16 as extend computes it: the fused kernel (a small bf16 product costs ~25 us a call here)
                     k = torch.narrow(keys[i], 2, 0, t)
                     v = torch.narrow(values[i], 2, 0, t)
                     if padded:
