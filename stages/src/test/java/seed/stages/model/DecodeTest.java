@@ -32,8 +32,8 @@ class DecodeTest {
         "BF16, gpt2, 2"})
     void oneTokenStepsGiveTheLogitsOfAFullRecompute(Precision precision, String style, int batch) {
         GptConfig config = style.equals("gpt2") ? SHAPE.gpt2Style() : SHAPE;
-        try (Gpt model = large(config).setPrecision(precision); NDManager m = NDManager.newBaseManager();
-                NoGrad ignored = NoGrad.enter()) {
+        try (Gpt model = ReferenceMathTest.large(config).setPrecision(precision);
+                NDManager m = NDManager.newBaseManager(); NoGrad ignored = NoGrad.enter()) {
             int first = batch == 1 ? 1 : 0; // batch 1 is row 1 alone (no padding)
             long[] ids = java.util.Arrays.copyOfRange(TOKENS, first * LENGTH, (first + batch) * LENGTH);
             float[] mask = java.util.Arrays.copyOfRange(MASK, first * LENGTH, (first + batch) * LENGTH);
@@ -79,7 +79,7 @@ class DecodeTest {
     @ParameterizedTest
     @CsvSource({"FP32, 1", "FP32, 2", "BF16, 1"})
     void aNewCacheSeesWeightsChangedSinceTheLastOne(Precision precision, int batch) {
-        try (Gpt model = large(SHAPE).setPrecision(precision); Gpt other = Gpt.initialize(SHAPE, 5);
+        try (Gpt model = ReferenceMathTest.large(SHAPE).setPrecision(precision); Gpt other = Gpt.initialize(SHAPE, 5);
                 NDManager m = NDManager.newBaseManager(); NoGrad ignored = NoGrad.enter()) {
             long[] ids = java.util.Arrays.copyOfRange(TOKENS, LENGTH, LENGTH + 6);
             long[] rows = new long[batch * 6];
@@ -107,7 +107,7 @@ class DecodeTest {
 
     @org.junit.jupiter.api.Test
     void nextLogitsWithRecordingOnTakesForwardsPathAndGivesTheSameLogits() {
-        try (Gpt model = large(SHAPE); NDManager m = NDManager.newBaseManager()) {
+        try (Gpt model = ReferenceMathTest.large(SHAPE); NDManager m = NDManager.newBaseManager()) {
             NDArray prompt = m.create(java.util.Arrays.copyOf(TOKENS, 5), new Shape(1, 5));
             float[][] plain;
             try (NoGrad ignored = NoGrad.enter()) {
@@ -124,22 +124,5 @@ class DecodeTest {
                 cache.close();
             }
         }
-    }
-
-    /** Weights 10x GPT-2's initialisation, so logits and activations are not tiny (as in {@link ReferenceMathTest}). */
-    private static Gpt large(GptConfig config) {
-        java.util.Map<String, seed.stages.checkpoint.HostTensor> weights = new java.util.LinkedHashMap<>();
-        try (Gpt init = Gpt.initialize(config, 11)) {
-            init.weights().forEach((name, w) -> {
-                float[] data = w.data().clone();
-                if (w.shape().length == 2) {
-                    for (int i = 0; i < data.length; i++) {
-                        data[i] *= 10f;
-                    }
-                }
-                weights.put(name, new seed.stages.checkpoint.HostTensor(w.shape(), data));
-            });
-        }
-        return Gpt.fromWeights(config, weights);
     }
 }

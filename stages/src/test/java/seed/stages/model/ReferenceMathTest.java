@@ -60,7 +60,7 @@ class ReferenceMathTest {
      * A model whose weights are 10x GPT-2's initialisation, so activations reach the range where the two GELUs
      * differ (~1e-3 at |x| ~ 2; at the usual initialisation they agree to 1e-5 and a swapped GELU would pass).
      */
-    private static Gpt large(GptConfig config) {
+    static Gpt large(GptConfig config) {
         Map<String, seed.stages.checkpoint.HostTensor> weights = new java.util.LinkedHashMap<>();
         try (Gpt init = Gpt.initialize(config, 11)) {
             init.weights().forEach((name, w) -> {
