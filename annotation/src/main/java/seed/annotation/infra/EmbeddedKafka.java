@@ -33,9 +33,30 @@ public final class EmbeddedKafka implements AutoCloseable {
         this.controllerPort = controllerPort;
     }
 
-    /** Formats {@code logDir} if new and starts a broker on free ports. */
+    /**
+     * Formats {@code logDir} if new and starts a broker on two distinct free ports. A port picked free can be taken
+     * by another process before Kafka binds it, so a bind failure on a fresh start is retried on new ports (the
+     * ports live only in the config, not in the formatted log folder).
+     */
     public static EmbeddedKafka start(Path logDir) {
-        EmbeddedKafka k = new EmbeddedKafka(logDir, freePort(), freePort());
+        RuntimeException last = null;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            int[] ports = distinctFreePorts(2);
+            try {
+                return startOn(logDir, ports[0], ports[1]);
+            } catch (RuntimeException e) {
+                if (!isBindFailure(e)) {
+                    throw e;
+                }
+                last = e;
+            }
+        }
+        throw last;
+    }
+
+    /** Formats {@code logDir} if new and starts a broker on the given ports; a failed start leaves nothing running. */
+    static EmbeddedKafka startOn(Path logDir, int brokerPort, int controllerPort) {
+        EmbeddedKafka k = new EmbeddedKafka(logDir, brokerPort, controllerPort);
         k.format();
         k.startServer();
         return k;
@@ -64,7 +85,13 @@ public final class EmbeddedKafka implements AutoCloseable {
             return;
         }
         KafkaRaftServer s = new KafkaRaftServer(KafkaConfig.fromProps(properties(), false), Time.SYSTEM);
-        s.startup();
+        try {
+            s.startup();
+        } catch (RuntimeException e) {
+            s.shutdown();
+            s.awaitShutdown();
+            throw e;
+        }
         server = s;
     }
 
@@ -121,12 +148,42 @@ public final class EmbeddedKafka implements AutoCloseable {
         return p;
     }
 
-    static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
+    /**
+     * {@code n} free ports, all different: the sockets stay open until every port is picked, so the OS cannot hand
+     * out the same one twice (two one-at-a-time picks can, and Kafka then refuses two listeners on one port).
+     */
+    static int[] distinctFreePorts(int n) {
+        ServerSocket[] sockets = new ServerSocket[n];
+        try {
+            int[] ports = new int[n];
+            for (int i = 0; i < n; i++) {
+                sockets[i] = new ServerSocket(0);
+                sockets[i].setReuseAddress(true);
+                ports[i] = sockets[i].getLocalPort();
+            }
+            return ports;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } finally {
+            for (ServerSocket s : sockets) {
+                if (s != null) {
+                    try {
+                        s.close();
+                    } catch (IOException ignored) {
+                        // closing a probe socket cannot lose anything
+                    }
+                }
+            }
         }
+    }
+
+    static boolean isBindFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.net.BindException
+                    || (t.getMessage() != null && t.getMessage().contains("Address already in use"))) {
+                return true;
+            }
+        }
+        return false;
     }
 }
