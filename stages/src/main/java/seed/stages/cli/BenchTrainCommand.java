@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import seed.stages.data.TextCorpus;
 import seed.stages.metrics.Memory;
+import seed.stages.model.CpuFeatures;
 import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
 import seed.stages.model.Precision;
@@ -89,8 +90,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
             }
         }
         double tokensPerSecond = median(seed);
-        System.out.printf("params=%d threads=%d precision=%s%n", config.parameterCount(), threads,
-                settings.precision().name().toLowerCase(java.util.Locale.ROOT));
+        Boolean nativeBf16 = CpuFeatures.nativeBf16(CpuFeatures.flags());
+        System.out.printf("params=%d threads=%d precision=%s cpu_native_bf16=%s%n", config.parameterCount(), threads,
+                settings.precision().name().toLowerCase(java.util.Locale.ROOT), nativeBf16 == null ? "unknown" : nativeBf16);
         System.out.printf("tokens_per_s=%.0f%nstep_ms=%.1f%nfinal_loss=%.4f%npeak_rss_mib=%d%n", tokensPerSecond,
                 batch * context / tokensPerSecond * 1000, lastLoss, Memory.peakRssMib());
         if (reference != null) {

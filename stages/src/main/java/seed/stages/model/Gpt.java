@@ -654,8 +654,13 @@ public final class Gpt implements AutoCloseable {
     /** {@link #PROGRAM} for this model's shape and precision, compiled once per shape, precision and device. */
     private TorchScript program() {
         TorchScript compiled = programs.get(precision);
-        return compiled != null ? compiled : programs.computeIfAbsent(precision, p -> TorchScript.compile("Gpt",
-                source(config, p), device));
+        if (compiled != null) {
+            return compiled;
+        }
+        if (precision == Precision.BF16 && !device.isGpu()) {
+            CpuFeatures.warnIfBf16IsEmulated();
+        }
+        return programs.computeIfAbsent(precision, p -> TorchScript.compile("Gpt", source(config, p), device));
     }
 
     /** {@link #PROGRAM} with the capitals replaced for {@code config} and {@code precision}. */
