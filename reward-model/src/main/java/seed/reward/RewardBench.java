@@ -79,7 +79,7 @@ public final class RewardBench {
     private static double[] step(RewardModel model, AdamW adam, List<int[]> seqs, List<int[]> pairs, int[] sizes) {
         long started = System.nanoTime();
         float loss;
-        try (NDManager m = NDManager.newBaseManager();
+        try (NDManager m = NDManager.newBaseManager(model.device());
                 GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray scores = sizes == null ? model.rawScores(m, seqs) : model.groupedRawScores(m, seqs, sizes);
             NDArray l = RewardModelTrainer.softplusNeg(RewardModelTrainer.pairDifferences(m, scores, pairs,
@@ -93,7 +93,7 @@ public final class RewardBench {
     /** |loss_shared - loss_naive| at the current weights, without gradients. */
     private static double lossDifference(RewardModel model, List<int[]> seqs, List<int[]> pairs, int[] sizes) {
         try (seed.stages.model.NoGrad ignored = seed.stages.model.NoGrad.enter();
-                NDManager m = NDManager.newBaseManager()) {
+                NDManager m = NDManager.newBaseManager(model.device())) {
             float a = RewardModelTrainer.softplusNeg(RewardModelTrainer.pairDifferences(m,
                     model.groupedRawScores(m, seqs, sizes), pairs, seqs.size())).mean().getFloat();
             float b = RewardModelTrainer.softplusNeg(RewardModelTrainer.pairDifferences(m,

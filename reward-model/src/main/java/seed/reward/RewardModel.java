@@ -36,7 +36,8 @@ public final class RewardModel implements RewardFunction {
 
     private final Gpt backbone;
     private final Tokenizer tokenizer;
-    private final NDManager headManager = NDManager.newBaseManager();
+    /** The head's arrays, on the backbone's device (every score is computed there). */
+    private final NDManager headManager;
     private final NDArray headWeight;
     private final NDArray headBias;
     private float mean;
@@ -68,9 +69,15 @@ public final class RewardModel implements RewardFunction {
         }
     }
 
+    /** Where the backbone and the head live; step managers are made on it. */
+    public ai.djl.Device device() {
+        return backbone.device();
+    }
+
     RewardModel(Gpt backbone, Tokenizer tokenizer, HostTensor weight, HostTensor bias) {
         this.backbone = backbone;
         this.tokenizer = tokenizer;
+        this.headManager = NDManager.newBaseManager(backbone.device());
         if (tokenizer.vocabSize() != backbone.config().vocabSize()) {
             throw new IllegalArgumentException("tokenizer has " + tokenizer.vocabSize() + " ids but the model's vocabulary is "
                     + backbone.config().vocabSize());
@@ -321,7 +328,7 @@ public final class RewardModel implements RewardFunction {
         try (NoGrad ignored = NoGrad.enter()) {
             for (int i = 0; i < sequences.size(); i += SCORE_BATCH) {
                 List<int[]> chunk = sequences.subList(i, Math.min(sequences.size(), i + SCORE_BATCH));
-                try (NDManager m = NDManager.newBaseManager()) {
+                try (NDManager m = NDManager.newBaseManager(device())) {
                     float[] s = rawScores(m, chunk).toFloatArray();
                     System.arraycopy(s, 0, out, i, s.length);
                 }

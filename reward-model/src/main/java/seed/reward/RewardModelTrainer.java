@@ -299,7 +299,7 @@ public final class RewardModelTrainer {
         }
         Map<String, NDArray> params = model.parameters();
         float loss, acc;
-        try (NDManager m = NDManager.newBaseManager();
+        try (NDManager m = NDManager.newBaseManager(model.device());
              GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             // each group's prompt is computed once for its K responses (equal to rawScores to 1e-5: SharedPrefixTest)
             NDArray scores = model.groupedRawScores(m, seqs, batch.stream().mapToInt(g -> g.sequences().size()).toArray());

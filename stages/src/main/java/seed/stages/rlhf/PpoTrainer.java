@@ -85,7 +85,7 @@ public final class PpoTrainer {
         this.tokenizer = tokenizer;
         this.policy = policy;
         this.reference = frozenCopy(policy);
-        this.valueHead = s.algorithm().usesCritic() ? new ValueHead(policy.config().dModel()) : null;
+        this.valueHead = s.algorithm().usesCritic() ? new ValueHead(policy.config().dModel(), policy.device()) : null;
         this.trainPrompts = trainPrompts;
         this.trainTexts = trainTexts;
         this.ptx = ptx;
@@ -364,7 +364,7 @@ public final class PpoTrainer {
     /** Behaviour and reference log-probabilities (and PPO's old values) at the rollout temperature; returns entropy. */
     private double logProbabilities(RolloutBatch rb) {
         float temperature = s.rollout().temperature();
-        try (NoGrad ignored = NoGrad.enter(); NDManager m = NDManager.newBaseManager()) {
+        try (NoGrad ignored = NoGrad.enter(); NDManager m = NDManager.newBaseManager(policy.device())) {
             RolloutBatch.Forward f = rb.forward(m, policy, null, temperature);
             rb.oldLogp = f.logp().toFloatArray();
             rb.oldValues = valueHead != null ? valueHead.values(f.hidden()).toFloatArray() : new float[rb.oldLogp.length];
@@ -454,7 +454,7 @@ public final class PpoTrainer {
                 boolean finite;
                 float vlPart = 0;
                 float pxPart = 0;
-                try (NDManager m = NDManager.newBaseManager();
+                try (NDManager m = NDManager.newBaseManager(policy.device());
                      GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     RolloutBatch.Forward f = rb.forward(m, policy, rows, temperature);
                     NDArray mask = rb.rows(m, rb.responseMask, rows);
@@ -560,7 +560,7 @@ public final class PpoTrainer {
     /** KL(model || reference) summed over the response tokens of each generation, at the rollout temperature. */
     double[] klToReference(Gpt model, List<Generation> gens) {
         RolloutBatch rb = new RolloutBatch(gens, tokenizer.endOfTextId());
-        try (NoGrad ignored = NoGrad.enter(); NDManager m = NDManager.newBaseManager()) {
+        try (NoGrad ignored = NoGrad.enter(); NDManager m = NDManager.newBaseManager(model.device())) {
             rb.oldLogp = rb.forward(m, model, null, s.rollout().temperature()).logp().toFloatArray();
             rb.refLogp = rb.forward(m, reference, null, s.rollout().temperature()).logp().toFloatArray();
         }

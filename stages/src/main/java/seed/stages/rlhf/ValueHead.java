@@ -13,11 +13,13 @@ final class ValueHead implements AutoCloseable {
 
     static final String FILE = "value_head.safetensors";
 
-    private final NDManager manager = NDManager.newBaseManager();
+    private final NDManager manager;
     private final NDArray weight;
     private final NDArray bias;
 
-    ValueHead(int dModel) {
+    /** A zero head on {@code device}, the policy's, so values and the policy's hidden states share one device. */
+    ValueHead(int dModel, ai.djl.Device device) {
+        manager = NDManager.newBaseManager(device);
         weight = manager.zeros(new Shape(1, dModel));
         bias = manager.zeros(new Shape(1));
         weight.setRequiresGradient(true);

@@ -69,8 +69,8 @@ public final class AdamW implements AutoCloseable {
                     continue; // matrices are decayed, vectors not; frozen arrays are not trained
                 }
                 params.add(weight);
-                firstMoments.add(means.computeIfAbsent(e.getKey(), k -> zerosLike(weight)));
-                secondMoments.add(variances.computeIfAbsent(e.getKey(), k -> zerosLike(weight)));
+                firstMoments.add(onDeviceOf(weight, means, e.getKey()));
+                secondMoments.add(onDeviceOf(weight, variances, e.getKey()));
             }
             groups.add(params.toArray(new NDArray[0]));
             groups.add(firstMoments.toArray(new NDArray[0]));
@@ -84,6 +84,22 @@ public final class AdamW implements AutoCloseable {
                     (double) weightDecay, (double) clipNorm);
             return out.get(0).getFloat();
         }
+    }
+
+    /**
+     * The moment kept under {@code key}, created as zeros on first use and moved to the weight's device when it is
+     * elsewhere: {@link #restore} reads moments from host memory onto DJL's default device (a GPU where there is one),
+     * and the fused kernel needs every tensor of a group on one device.
+     */
+    private NDArray onDeviceOf(NDArray weight, Map<String, NDArray> moments, String key) {
+        NDArray moment = moments.computeIfAbsent(key, k -> zerosLike(weight));
+        if (!moment.getDevice().equals(weight.getDevice())) {
+            NDArray moved = moment.toDevice(weight.getDevice(), true);
+            moment.close();
+            moments.put(key, moved);
+            return moved;
+        }
+        return moment;
     }
 
     private NDArray zerosLike(NDArray weight) {
