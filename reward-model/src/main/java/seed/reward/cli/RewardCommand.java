@@ -8,6 +8,7 @@ import seed.reward.RewardModelFiles;
 import seed.reward.RewardModelTrainer;
 import seed.reward.RewardResult;
 import seed.reward.RewardSettings;
+import seed.stages.train.LearningRateSchedule;
 import seed.stages.train.Threads;
 
 import java.nio.file.Path;
@@ -92,7 +93,7 @@ public final class RewardCommand implements Runnable {
         public Integer call() throws Exception {
             RewardModel.Readout head = RewardModel.Readout.parse(readout);
             RewardSettings d = RewardSettings.defaults(base, rankings, out);
-            RewardSettings s = new RewardSettings(base, rankings, out, steps, groups, lr, lr / 10, d.warmupSteps(),
+            RewardSettings s = new RewardSettings(base, rankings, out, steps, groups, lr, LearningRateSchedule.tenthOf(lr), d.warmupSteps(),
                     d.weightDecay(), d.clipNorm(), heldOut, evalEvery, checkpointEvery, seed, d.logEveryMs(), patience,
                     truncation.truncation(), head);
             Threads.configure(threads);

@@ -2,6 +2,7 @@ package seed.stages.cli;
 
 import picocli.CommandLine.Option;
 import seed.stages.model.Precision;
+import seed.stages.train.LearningRateSchedule;
 import seed.stages.train.TrainSettings;
 
 /** The optimisation flags shared by {@code seed pretrain} and {@code seed sft} (a picocli mixin). */
@@ -58,7 +59,7 @@ public final class TrainOptions {
     String device = "auto";
 
     public TrainSettings settings() {
-        return new TrainSettings(steps, batch, lr, minLr != null ? minLr : lr / 10, warmup, weightDecay, clip,
+        return new TrainSettings(steps, batch, lr, minLr != null ? minLr : LearningRateSchedule.tenthOf(lr), warmup, weightDecay, clip,
                 evalEvery, checkpointEvery, keep, seed, 2000, Precision.parse(precision), device);
     }
 }
