@@ -113,7 +113,7 @@ public final class RewardModelTrainer {
                     Map<String, NDArray> target = model.parameters();
                     restored.parameters().forEach((k, v) -> target.get(k).set(v.toFloatArray()));
                 }
-                adam.restore(SafeTensors.read(ckpt.resolve(Checkpoints.OPTIMIZER)));
+                adam.restore(SafeTensors.read(ckpt.resolve(Checkpoints.OPTIMIZER)), model.device());
                 JsonNode state = RewardModelFiles.readJson(ckpt.resolve(Checkpoints.STATE));
                 if (state.has("settings")) {
                     ResumeCheck.requireSame(state.get("settings"), fingerprint(s, model), out);

@@ -52,7 +52,7 @@ public final class CpuFeatures {
 
     /** Logs, once per process, that bf16 on this CPU is emulated when the flags say so. */
     static void warnIfBf16IsEmulated() {
-        if (Boolean.FALSE.equals(nativeBf16(flags())) && WARNED.compareAndSet(false, true)) {
+        if (!WARNED.get() && Boolean.FALSE.equals(nativeBf16(flags())) && WARNED.compareAndSet(false, true)) {
             LOG.warn("--precision bf16: this CPU has no native bf16 matrix units (neither amx_bf16 nor avx512_bf16 in "
                     + "/proc/cpuinfo), so bf16 products are emulated: training measured ~13x slower than fp32 on an AVX2-only "
                     + "EPYC (PyTorch autocast ~10x); use --precision fp32 here, bf16 on AMX CPUs or GPUs");

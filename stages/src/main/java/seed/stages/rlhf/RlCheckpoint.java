@@ -82,7 +82,7 @@ final class RlCheckpoint {
         if (valueHead != null) {
             valueHead.load(SafeTensors.read(ckpt.resolve(ValueHead.FILE)));
         }
-        adam.restore(SafeTensors.read(ckpt.resolve(Checkpoints.OPTIMIZER)));
+        adam.restore(SafeTensors.read(ckpt.resolve(Checkpoints.OPTIMIZER)), policy.device());
         int iteration = state.path("iteration").asInt();
         long position = state.path("prompt_position").asLong(-1);
         if (position < 0) {

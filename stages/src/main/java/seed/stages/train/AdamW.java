@@ -69,8 +69,8 @@ public final class AdamW implements AutoCloseable {
                     continue; // matrices are decayed, vectors not; frozen arrays are not trained
                 }
                 params.add(weight);
-                firstMoments.add(onDeviceOf(weight, means, e.getKey()));
-                secondMoments.add(onDeviceOf(weight, variances, e.getKey()));
+                firstMoments.add(means.computeIfAbsent(e.getKey(), k -> zerosLike(weight)));
+                secondMoments.add(variances.computeIfAbsent(e.getKey(), k -> zerosLike(weight)));
             }
             groups.add(params.toArray(new NDArray[0]));
             groups.add(firstMoments.toArray(new NDArray[0]));
@@ -84,22 +84,6 @@ public final class AdamW implements AutoCloseable {
                     (double) weightDecay, (double) clipNorm);
             return out.get(0).getFloat();
         }
-    }
-
-    /**
-     * The moment kept under {@code key}, created as zeros on first use and moved to the weight's device when it is
-     * elsewhere: {@link #restore} reads moments from host memory onto DJL's default device (a GPU where there is one),
-     * and the fused kernel needs every tensor of a group on one device.
-     */
-    private NDArray onDeviceOf(NDArray weight, Map<String, NDArray> moments, String key) {
-        NDArray moment = moments.computeIfAbsent(key, k -> zerosLike(weight));
-        if (!moment.getDevice().equals(weight.getDevice())) {
-            NDArray moved = moment.toDevice(weight.getDevice(), true);
-            moment.close();
-            moments.put(key, moved);
-            return moved;
-        }
-        return moment;
     }
 
     private NDArray zerosLike(NDArray weight) {
@@ -180,8 +164,12 @@ public final class AdamW implements AutoCloseable {
         return out;
     }
 
-    /** Restores what {@link #state()} produced. */
-    public void restore(Map<String, HostTensor> state) {
+    /**
+     * Restores what {@link #state()} produced, the moments on {@code device} (the weights'): the fused kernel needs
+     * every tensor of a group on one device, and this optimizer's own manager is on DJL's default device, a GPU
+     * wherever there is one.
+     */
+    public void restore(Map<String, HostTensor> state, ai.djl.Device device) {
         means.values().forEach(NDArray::close);
         variances.values().forEach(NDArray::close);
         means.clear();
@@ -190,8 +178,12 @@ public final class AdamW implements AutoCloseable {
             if (key.equals("steps")) {
                 steps = (long) tensor.data()[0];
             } else {
-                NDArray array = seed.stages.model.Gpt.torchOwned(
+                NDArray read = seed.stages.model.Gpt.torchOwned(
                         manager.create(tensor.data(), new ai.djl.ndarray.types.Shape(tensor.shape())));
+                NDArray array = read.toDevice(device, false);
+                if (array != read) {
+                    read.close();
+                }
                 (key.startsWith("m.") ? means : variances).put(key.substring(2), array);
             }
         });

@@ -69,7 +69,7 @@ public final class Trainer {
                 TrainState state = Checkpoints.JSON_READER.readValue(checkpoint.resolve(Checkpoints.STATE).toFile(),
                         TrainState.class);
                 model.loadWeights(SafeTensors.read(checkpoint.resolve(Checkpoints.MODEL)));
-                optimizer.restore(SafeTensors.read(checkpoint.resolve(Checkpoints.OPTIMIZER)));
+                optimizer.restore(SafeTensors.read(checkpoint.resolve(Checkpoints.OPTIMIZER)), model.device());
                 step = state.step();
                 bestVal = state.bestValLoss();
                 tokensSeen = state.tokensSeen();
