@@ -15,6 +15,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * out for it) gives the logits of a full recompute of the whole sequence, for one sequence and for a left-padded
  * batch, in fp32 and bf16, for Seed's shape and GPT-2's options; and a new cache sees weights changed since the last
  * (a cache may copy the weights in decode layout: it must not outlive them, nor share them with the next cache).
+ * The Llama family (GQA, and Qwen2's biases and tied head) and a model with LoRA adapters have no decode fast path:
+ * their steps run the general cached path, which must equal the full recompute just the same.
  */
 class DecodeTest {
 
@@ -29,11 +31,25 @@ class DecodeTest {
 
     @ParameterizedTest
     @CsvSource({"FP32, seed, 1", "FP32, seed, 2", "FP32, gpt2, 1", "FP32, gpt2, 2", "BF16, seed, 1", "BF16, seed, 2",
-        "BF16, gpt2, 2"})
+        "BF16, gpt2, 2", "FP32, llama, 1", "FP32, llama, 2", "FP32, qwen2, 2", "BF16, llama, 2", "FP32, lora, 2"})
     void oneTokenStepsGiveTheLogitsOfAFullRecompute(Precision precision, String style, int batch) {
-        GptConfig config = style.equals("gpt2") ? SHAPE.gpt2Style() : SHAPE;
-        try (Gpt model = ReferenceMathTest.large(config).setPrecision(precision);
+        GptConfig config = switch (style) {
+            case "gpt2" -> SHAPE.gpt2Style();
+            case "llama", "lora" -> LlamaReferenceMathTest.config("llama").withContext(16);
+            case "qwen2" -> LlamaReferenceMathTest.config("qwen2").withContext(16);
+            default -> SHAPE;
+        };
+        try (Gpt model = (config.family() == Family.LLAMA ? LlamaReferenceMathTest.large(config)
+                        : ReferenceMathTest.large(config)).setPrecision(precision);
                 NDManager m = NDManager.newBaseManager(); NoGrad ignored = NoGrad.enter()) {
+            if (style.equals("lora")) { // adapters whose B is not zero, so the adapter path changes the logits
+                model.addAdapters(new LoraSettings(2, 4, 0, java.util.List.of("q", "v", "down"), false), 3);
+                model.parameters().forEach((name, w) -> {
+                    if (name.contains("lora_B")) {
+                        w.set(w.getManager().randomNormal(w.getShape()).mul(0.5f).toFloatArray());
+                    }
+                });
+            }
             int first = batch == 1 ? 1 : 0; // batch 1 is row 1 alone (no padding)
             long[] ids = java.util.Arrays.copyOfRange(TOKENS, first * LENGTH, (first + batch) * LENGTH);
             float[] mask = java.util.Arrays.copyOfRange(MASK, first * LENGTH, (first + batch) * LENGTH);
@@ -48,7 +64,7 @@ class DecodeTest {
                         attention == null ? null : attention.get(new NDIndex(":, :{}", PREFILL)), c);
             }
             int vocab = config.vocabSize();
-            double worst = 0;
+            double worst = 0; // compared below: forward with the cache, and nextLogits
             double scale = 0;
             for (int t = PREFILL; t < LENGTH; t++) {
                 float[] step = model.forward(all.get(new NDIndex(":, {}:{}", t, t + 1)), null, cache).toFloatArray();
