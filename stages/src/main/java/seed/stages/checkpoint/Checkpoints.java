@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
+import seed.stages.model.HuggingFace;
 import seed.stages.tokenizer.Tokenizer;
 
 /**
@@ -110,13 +111,13 @@ public final class Checkpoints {
         if (!Files.isDirectory(path)) {
             throw new NoSuchFileException(path.toString(), null, "no such checkpoint or run folder");
         }
-        if (Files.exists(path.resolve(MODEL))) {
+        if (Files.exists(path.resolve(MODEL)) || PeftAdapters.isAdapterFolder(path)) {
             return path;
         }
         Path latest = path.resolve(LATEST);
         if (Files.exists(latest)) {
             Path checkpoint = path.resolve(DIR).resolve(Files.readString(latest).trim());
-            if (Files.exists(checkpoint.resolve(MODEL))) {
+            if (Files.exists(checkpoint.resolve(MODEL)) || PeftAdapters.isAdapterFolder(checkpoint)) {
                 return checkpoint;
             }
             throw new IOException(path + ": 'latest' points at " + checkpoint + ", which has no " + MODEL);
@@ -132,16 +133,81 @@ public final class Checkpoints {
         }
     }
 
+    /**
+     * Writes a model: its config, tokenizer and weights; for a model with LoRA adapters, the adapters only, in
+     * PEFT's layout ({@link PeftAdapters}), naming the base folder they apply to.
+     */
     public static void writeModel(Path folder, Gpt model, Tokenizer tokenizer) throws IOException {
         JSON.writeValue(folder.resolve(CONFIG).toFile(), model.config());
-        SafeTensors.write(folder.resolve(MODEL), model.weights(), Map.of("format", "pt", "producer", "seed"));
+        if (model.lora() != null) {
+            PeftAdapters.write(folder, model, model.adapterBase());
+        } else {
+            SafeTensors.write(folder.resolve(MODEL), model.weights(), Map.of("format", "pt", "producer", "seed"));
+        }
         tokenizer.save(folder);
     }
 
-    /** Loads the model of a checkpoint or run folder (see {@link #resolve}). */
+    /**
+     * Loads the model of a checkpoint or run folder (see {@link #resolve}), a LoRA checkpoint (its base, with the
+     * base's own adapters folded in if it has any, plus these adapters), or a Hugging Face model folder.
+     */
     public static Gpt loadModel(Path path) throws IOException {
+        if (HuggingFace.isModelFolder(path)) {
+            return HuggingFace.load(path);
+        }
         Path checkpoint = resolve(path);
+        if (PeftAdapters.isAdapterFolder(checkpoint)) {
+            Path basePath = PeftAdapters.base(checkpoint);
+            Gpt model = mergedBase(basePath);
+            try {
+                model.addAdapters(PeftAdapters.readSettings(checkpoint), 0, basePath);
+                model.loadAdapterWeights(PeftAdapters.readWeights(checkpoint));
+                return model;
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
+        }
         return Gpt.fromWeights(readConfig(checkpoint), SafeTensors.read(checkpoint.resolve(MODEL)));
+    }
+
+    /**
+     * The model of {@code path} as one set of weights: a model with adapters comes back with them folded into its
+     * projections (the base new adapters are added to, e.g. RL with LoRA on a LoRA SFT model).
+     */
+    public static Gpt mergedBase(Path path) throws IOException {
+        Gpt model = loadModel(path);
+        if (model.lora() == null) {
+            return model;
+        }
+        try (model) {
+            return Gpt.fromWeights(model.config(), model.mergedWeights());
+        }
+    }
+
+    /**
+     * The folder whose weights {@code path} means, pinned: a Hugging Face folder itself, else the checkpoint a run
+     * folder's {@code latest} points at now (so adapters never silently move to a newer base).
+     */
+    public static Path modelFolder(Path path) throws IOException {
+        return HuggingFace.isModelFolder(path) ? path : resolve(path);
+    }
+
+    /** Overwrites {@code model}'s trained weights with a checkpoint's (all weights, or the adapters of a LoRA run). */
+    public static void loadWeightsInto(Gpt model, Path checkpoint) throws IOException {
+        if (PeftAdapters.isAdapterFolder(checkpoint)) {
+            if (model.lora() == null) {
+                throw new IllegalArgumentException(checkpoint + " holds LoRA adapters but this run trains all weights "
+                        + "(add the --lora-* settings it was trained with)");
+            }
+            model.loadAdapterWeights(PeftAdapters.readWeights(checkpoint));
+        } else {
+            if (model.lora() != null) {
+                throw new IllegalArgumentException(checkpoint + " holds a whole model but this run trains LoRA "
+                        + "adapters (drop --lora-rank to resume it)");
+            }
+            model.loadWeights(SafeTensors.read(checkpoint.resolve(MODEL)));
+        }
     }
 
     /** Loads the tokenizer stored with a checkpoint or run folder. */

@@ -10,12 +10,15 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import seed.stages.data.TextCorpus;
 import seed.stages.metrics.Memory;
 import seed.stages.model.CpuFeatures;
 import seed.stages.model.Gpt;
+import seed.stages.model.Family;
 import seed.stages.model.GptConfig;
+import seed.stages.model.LoraSettings;
 import seed.stages.model.Precision;
 import seed.stages.tokenizer.ByteTokenizer;
 import seed.stages.train.Threads;
@@ -54,6 +57,12 @@ public final class BenchTrainCommand implements Callable<Integer> {
             + "the same shape and threads, and print torch_tokens_per_s= and ratio=.")
     Path reference;
 
+    @Mixin
+    ArchitectureOptions architecture;
+
+    @Mixin
+    LoraOptions lora;
+
     @Option(names = "--python", description = "Python for --reference (default: ${DEFAULT-VALUE}).")
     String python = "/tmp/torch-ref-venv/bin/python";
 
@@ -62,7 +71,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
         Threads.configure(threads);
         ByteTokenizer tokenizer = new ByteTokenizer();
         // The reference trains on raw bytes (vocabulary 256); ours adds 3 special tokens, which costs nothing.
-        GptConfig config = new GptConfig(tokenizer.vocabSize(), context, layers, dModel, heads);
+        GptConfig config = architecture.architecture().config(tokenizer.vocabSize(), context, layers, dModel, heads);
+        LoraSettings adapters = lora.settings();
         TrainSettings settings = new TrainSettings(warmup + steps, batch, 1e-3f, 1e-3f, 0, 0f, 0f, 1_000_000, 1_000_000,
                 1, 0, 1_000_000, Precision.parse(precision), device);
         TextCorpus data = new TextCorpus(TextCorpus.tokenize(corpus, tokenizer), 0.1, batch, context, 0, 1);
@@ -72,6 +82,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
         for (int round = 0; round < (reference == null ? 1 : rounds); round++) {
             double[] timed;
             try (Gpt model = Gpt.initialize(config, 0)) {
+                if (adapters != null) {
+                    model.addAdapters(adapters, 0);
+                }
                 timed = new Trainer("bench", model, tokenizer, data, settings,
                         Files.createTempDirectory("seed-bench"), System.err).timeSteps(warmup, steps);
             }
@@ -91,6 +104,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
         }
         double tokensPerSecond = median(seed);
         Boolean nativeBf16 = CpuFeatures.nativeBf16(CpuFeatures.flags());
+        System.out.printf("arch=%s trainable_params=%d%n", config.family().name().toLowerCase(java.util.Locale.ROOT),
+                adapters == null ? config.parameterCount() : trainableAdapterCount(config, adapters));
         System.out.printf("params=%d threads=%d precision=%s cpu_native_bf16=%s%n", config.parameterCount(), threads,
                 settings.precision().name().toLowerCase(java.util.Locale.ROOT), nativeBf16 == null ? "unknown" : nativeBf16);
         System.out.printf("tokens_per_s=%.0f%nstep_ms=%.1f%nfinal_loss=%.4f%npeak_rss_mib=%d%n", tokensPerSecond,
@@ -105,6 +120,14 @@ public final class BenchTrainCommand implements Callable<Integer> {
                     median(ratios), java.util.Collections.min(ratios), java.util.Collections.max(ratios));
         }
         return 0;
+    }
+
+    /** Adapter scalars of a model of {@code config} with {@code adapters} (what LoRA trains). */
+    private static long trainableAdapterCount(GptConfig config, LoraSettings adapters) {
+        try (Gpt model = Gpt.initialize(config, 0)) {
+            model.addAdapters(adapters, 0);
+            return model.adapterWeights().values().stream().mapToLong(t -> t.data().length).sum();
+        }
     }
 
     private static double median(List<Double> values) {
@@ -124,6 +147,14 @@ public final class BenchTrainCommand implements Callable<Integer> {
                 "--batch", "" + batch, "--steps", "" + steps, "--warmup", "" + warmup, "--threads", "" + threads));
         if (Precision.parse(precision) == Precision.BF16) {
             command.add("--bf16");
+        }
+        GptConfig config = architecture.architecture().config(259, context, layers, dModel, heads);
+        if (config.family() == Family.LLAMA) {
+            command.addAll(List.of("--arch", "llama", "--kv-heads", "" + config.kvHeads(), "--ffn", "" + config.ffn(),
+                    "--rope-theta", "" + config.ropeTheta()));
+        }
+        if (lora.settings() != null) {
+            command.addAll(List.of("--lora", "" + lora.settings().rank()));
         }
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         double tokens = Double.NaN;

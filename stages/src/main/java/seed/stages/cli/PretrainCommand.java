@@ -44,13 +44,16 @@ public final class PretrainCommand implements Callable<Integer> {
     Path init;
 
     @Mixin
+    ArchitectureOptions architecture;
+
+    @Mixin
     TrainOptions train;
 
     @Override
     public Integer call() throws Exception {
         Threads.configure(train.threads);
         TrainResult result = Pretraining.run(new PretrainRequest(corpus, out, tokenizer, context, layers, dModel, heads,
-                train.settings(), resume, train.stopAt, init), System.out);
+                train.settings(), resume, train.stopAt, init, architecture.architecture()), System.out);
         System.out.printf("checkpoint=%s%nmetrics=%s%nchart=%s%n", result.checkpoint(), result.metrics(),
                 result.lossChart());
         System.out.printf("val_loss=%.4f%n", result.valLoss());

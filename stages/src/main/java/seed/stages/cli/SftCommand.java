@@ -41,6 +41,9 @@ public final class SftCommand implements Callable<Integer> {
     @Mixin
     TrainOptions train;
 
+    @Mixin
+    LoraOptions lora;
+
     @Override
     public Integer call() throws Exception {
         Truncation t = truncation.truncation();
@@ -51,7 +54,8 @@ public final class SftCommand implements Callable<Integer> {
         if (fromHf != null) {
             base = seed.stages.model.HuggingFace.importAsCheckpoint(fromHf, out.resolve("hf-import"));
         }
-        TrainResult result = Sft.run(new SftRequest(base, data, out, train.settings(), t, resume, train.stopAt), System.out);
+        TrainResult result = Sft.run(new SftRequest(base, data, out, train.settings(), t, resume, train.stopAt,
+                lora.settings()), System.out);
         System.out.printf("checkpoint=%s%nmetrics=%s%nchart=%s%n", result.checkpoint(), result.metrics(),
                 result.lossChart());
         System.out.printf("val_loss=%.4f%n", result.valLoss());

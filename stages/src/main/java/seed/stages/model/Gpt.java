@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.JniUtils;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
@@ -61,6 +62,7 @@ public final class Gpt implements AutoCloseable {
     private volatile Precision precision = Precision.FP32;
     /** The adapters this model carries (null = none): their parameters train, every other one is frozen. */
     private volatile LoraSettings lora;
+    private volatile Path adapterBase;
     /** False for a {@link #withoutAdapters()} view, which shares its parameters with the model it came from. */
     private final boolean ownsParameters;
     private volatile Device device;
@@ -484,6 +486,11 @@ public final class Gpt implements AutoCloseable {
 
     // ---- LoRA ----------------------------------------------------------------------------------------------------
 
+    /** The folder of the base model the adapters apply to (null when unknown), named by LoRA checkpoints. */
+    public Path adapterBase() {
+        return adapterBase;
+    }
+
     /** The adapters this model carries, or null. */
     public LoraSettings lora() {
         return lora;
@@ -505,6 +512,12 @@ public final class Gpt implements AutoCloseable {
      * own parameters, so the program reads them by name like any other.
      */
     public Gpt addAdapters(LoraSettings settings, long seed) {
+        return addAdapters(settings, seed, null);
+    }
+
+    /** {@link #addAdapters(LoraSettings, long)} on a base loaded from {@code baseFolder}, which checkpoints name. */
+    public Gpt addAdapters(LoraSettings settings, long seed, Path baseFolder) {
+        this.adapterBase = baseFolder;
         if (lora != null) {
             throw new IllegalStateException("this model already has adapters");
         }

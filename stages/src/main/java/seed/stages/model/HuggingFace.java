@@ -104,6 +104,19 @@ public final class HuggingFace {
     }
 
     /** Reads a Hugging Face GPT-2 folder (keys with or without the {@code transformer.} prefix) as a Seed model. */
+    /** Whether {@code dir} is a Hugging Face model folder (its config.json names a {@code model_type}). */
+    public static boolean isModelFolder(Path dir) {
+        Path config = dir.resolve("config.json");
+        if (!Files.isRegularFile(config)) {
+            return false;
+        }
+        try {
+            return JSON.readTree(config.toFile()).hasNonNull("model_type");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     public static Gpt load(Path dir) throws IOException {
         GptConfig c = readConfig(dir);
         Map<String, HostTensor> hf = SafeTensors.read(dir.resolve("model.safetensors"));

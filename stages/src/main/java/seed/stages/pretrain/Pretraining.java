@@ -28,8 +28,9 @@ public final class Pretraining {
                 : init != null ? HuggingFace.loadTokenizer(init)
                 : request.tokenizerDir() != null ? Tokenizer.load(request.tokenizerDir()) : new ByteTokenizer();
         // --init: the Hugging Face folder's weights and shape (its config.json) replace the shape flags
-        try (Gpt model = init != null ? HuggingFace.load(init) : Gpt.initialize(new GptConfig(tokenizer.vocabSize(),
-                request.context(), request.layers(), request.dModel(), request.heads()), request.settings().seed())) {
+        try (Gpt model = init != null ? HuggingFace.load(init) : Gpt.initialize(request.architecture().config(
+                tokenizer.vocabSize(), request.context(), request.layers(), request.dModel(), request.heads()),
+                request.settings().seed())) {
             GptConfig config = model.config();
             if (request.resumeFrom() != null) {
                 requireSameShape(config, request.resumeFrom());

@@ -25,7 +25,11 @@ public final class Sft {
     public static TrainResult run(SftRequest request, PrintStream out) throws IOException {
         Tokenizer tokenizer = Checkpoints.loadTokenizer(request.base());
         var examples = InstructionFile.read(request.data());
-        try (Gpt model = Checkpoints.loadModel(request.base())) {
+        // a base with adapters (a LoRA checkpoint) is folded into one set of weights first
+        try (Gpt model = Checkpoints.mergedBase(request.base())) {
+            if (request.lora() != null) {
+                model.addAdapters(request.lora(), request.settings().seed(), Checkpoints.modelFolder(request.base()));
+            }
             GptConfig config = model.config();
             if (request.resumeFrom() != null) {
                 GptConfig saved = Checkpoints.readConfig(Checkpoints.resolve(request.resumeFrom()));

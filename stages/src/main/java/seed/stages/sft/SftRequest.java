@@ -1,6 +1,7 @@
 package seed.stages.sft;
 
 import java.nio.file.Path;
+import seed.stages.model.LoraSettings;
 import seed.stages.data.Truncation;
 import seed.stages.train.TrainSettings;
 
@@ -14,9 +15,16 @@ import seed.stages.train.TrainSettings;
  * @param truncation what to do with examples that do not fit (TRL's meanings; {@link Truncation#strict()} refuses them)
  * @param resumeFrom an SFT checkpoint or run folder to continue from (null = start from base)
  * @param stopAt     stop after this step with a resumable checkpoint (0 = run to the end)
+ * @param lora       train LoRA adapters on a frozen base instead of every weight (null = full fine-tuning)
  */
 public record SftRequest(Path base, Path data, Path outDir, TrainSettings settings, Truncation truncation,
-        Path resumeFrom, long stopAt) {
+        Path resumeFrom, long stopAt, LoraSettings lora) {
+
+    /** Full fine-tuning (no adapters). */
+    public SftRequest(Path base, Path data, Path outDir, TrainSettings settings, Truncation truncation,
+            Path resumeFrom, long stopAt) {
+        this(base, data, outDir, settings, truncation, resumeFrom, stopAt, null);
+    }
 
     /** The earlier form: {@code truncateLeft} = {@code --truncate-prompt left}; responses that do not fit are errors. */
     public SftRequest(Path base, Path data, Path outDir, TrainSettings settings, boolean truncateLeft, Path resumeFrom,

@@ -68,16 +68,18 @@ public final class Trainer {
                 Path checkpoint = Checkpoints.resolve(resumeFrom);
                 TrainState state = Checkpoints.JSON_READER.readValue(checkpoint.resolve(Checkpoints.STATE).toFile(),
                         TrainState.class);
-                model.loadWeights(SafeTensors.read(checkpoint.resolve(Checkpoints.MODEL)));
+                Checkpoints.loadWeightsInto(model, checkpoint);
                 optimizer.restore(SafeTensors.read(checkpoint.resolve(Checkpoints.OPTIMIZER)), model.device());
                 step = state.step();
                 bestVal = state.bestValLoss();
                 tokensSeen = state.tokensSeen();
                 out.printf("%s: resumed from %s at step %d%n", stage, checkpoint, step);
             }
-            out.printf("%s: model %s (%,d parameters); data %s; %d steps of %d sequences%n", stage,
-                    model.config().describe(), model.config().parameterCount(), data.describe(), settings.steps(),
-                    settings.batchSize());
+            out.printf("%s: model %s (%,d parameters%s); data %s; %d steps of %d sequences%n", stage,
+                    model.config().describe(), model.config().parameterCount(), model.lora() == null ? ""
+                            : String.format("; LoRA rank %d trains %,d", model.lora().rank(),
+                                    model.adapterWeights().values().stream().mapToLong(t -> t.data().length).sum()),
+                    data.describe(), settings.steps(), settings.batchSize());
             LearningRateSchedule schedule = settings.schedule();
             Progress progress = new Progress(stage, settings.steps(), "tok", out, settings.logEveryMs());
             List<Double> stepThroughput = new ArrayList<>(); // tokens per second of each step (SFT batches vary)
