@@ -137,6 +137,18 @@ public final class RewardModel implements RewardFunction {
         return all;
     }
 
+    /** {@link #weights()} with the backbone's LoRA adapters folded in (the final model folder's form). */
+    public Map<String, HostTensor> mergedWeights() {
+        Map<String, HostTensor> w = weights();
+        Map<String, HostTensor> merged = new LinkedHashMap<>(backbone.mergedWeights());
+        w.forEach((k, v) -> {
+            if (k.startsWith("reward_head.")) {
+                merged.put(k, v);
+            }
+        });
+        return merged;
+    }
+
     /** All weights in Java memory (backbone + head), as saved in model.safetensors. */
     public Map<String, HostTensor> weights() {
         Map<String, HostTensor> w = new LinkedHashMap<>(backbone.weights());

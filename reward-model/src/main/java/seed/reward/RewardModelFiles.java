@@ -40,6 +40,36 @@ public final class RewardModelFiles {
         Files.writeString(folder.resolve(REWARD_JSON), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(info));
     }
 
+    /**
+     * The final model folder: as {@link #save}, with LoRA adapters folded into the backbone (W + scale B A), so
+     * the folder is one plain model that scores like the adapted one.
+     */
+    public static void saveMerged(Path dir, RewardModel model, Info info) throws IOException {
+        Checkpoints.replaceFolder(dir, folder -> {
+            Files.writeString(folder.resolve(Checkpoints.CONFIG),
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(model.config()));
+            SafeTensors.write(folder.resolve(Checkpoints.MODEL), model.mergedWeights(),
+                    Map.of("format", "pt", "producer", "seed-reward"));
+            model.tokenizer().save(folder);
+            Files.writeString(folder.resolve(REWARD_JSON), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(info));
+        });
+    }
+
+    /**
+     * Overwrites every parameter of {@code model} (backbone, adapters if any, head) with the same-named tensor of
+     * {@code weights}, a checkpoint's; fails naming the first one that is missing.
+     */
+    static void restoreInto(RewardModel model, Map<String, HostTensor> weights, Path where) throws IOException {
+        for (Map.Entry<String, ai.djl.ndarray.NDArray> p : model.parameters().entrySet()) {
+            HostTensor saved = weights.get(p.getKey());
+            if (saved == null) {
+                throw new IOException(where + ": " + Checkpoints.MODEL + " has no '" + p.getKey()
+                        + "' (a checkpoint of another kind of run?)");
+            }
+            p.getValue().set(saved.data());
+        }
+    }
+
     /** Writes a complete model folder atomically: into a hidden sibling temp folder, then renamed to {@code dir}. */
     public static void save(Path dir, RewardModel model, Info info) throws IOException {
         Checkpoints.replaceFolder(dir, folder -> writeInto(folder, model, info));

@@ -79,7 +79,11 @@ public final class RewardModelTrainer {
                     + " rankings) to hold any out; need at least 2 prompts");
         }
         Tokenizer tokenizer = Checkpoints.loadTokenizer(s.base());
-        Gpt backbone = Checkpoints.loadModel(s.base());
+        // one set of weights (a LoRA SFT model is folded first); with --lora-rank new adapters train on it
+        Gpt backbone = Checkpoints.mergedBase(s.base());
+        if (s.lora() != null) {
+            backbone.addAdapters(s.lora(), s.seed(), Checkpoints.modelFolder(s.base()));
+        }
         if (tokenizer.vocabSize() != backbone.config().vocabSize()) {
             backbone.close();
             throw new IllegalArgumentException(s.base() + ": tokenizer has " + tokenizer.vocabSize()
@@ -108,11 +112,7 @@ public final class RewardModelTrainer {
             Path latest = out.resolve(Checkpoints.LATEST);
             if (Files.exists(latest)) {
                 Path ckpt = out.resolve(Checkpoints.DIR).resolve(Files.readString(latest).trim());
-                var weights = SafeTensors.read(ckpt.resolve(Checkpoints.MODEL));
-                try (RewardModel restored = RewardModelFiles.fromWeights(model.config(), weights, tokenizer, ckpt)) {
-                    Map<String, NDArray> target = model.parameters();
-                    restored.parameters().forEach((k, v) -> target.get(k).set(v.toFloatArray()));
-                }
+                RewardModelFiles.restoreInto(model, SafeTensors.read(ckpt.resolve(Checkpoints.MODEL)), ckpt);
                 adam.restore(SafeTensors.read(ckpt.resolve(Checkpoints.OPTIMIZER)), model.device());
                 JsonNode state = RewardModelFiles.readJson(ckpt.resolve(Checkpoints.STATE));
                 if (state.has("settings")) {
@@ -201,11 +201,7 @@ public final class RewardModelTrainer {
                 }
             }
             if (s.patience() > 0 && best.step() > 0 && Files.exists(bestDir)) {
-                Map<String, NDArray> target = model.parameters();
-                try (RewardModel restored = RewardModelFiles.fromWeights(model.config(),
-                        SafeTensors.read(bestDir.resolve(Checkpoints.MODEL)), tokenizer, bestDir)) {
-                    restored.parameters().forEach((k, v) -> target.get(k).set(v.toFloatArray()));
-                }
+                RewardModelFiles.restoreInto(model, SafeTensors.read(bestDir.resolve(Checkpoints.MODEL)), bestDir);
                 eval = evaluate(model, data.heldOut());
             }
             if (eval == null) {
@@ -214,7 +210,7 @@ public final class RewardModelTrainer {
             float[] norm = normalisation(model, data.train());
             model.setNormalisation(norm[0], norm[1]);
             Path modelDir = out.resolve("model");
-            RewardModelFiles.save(modelDir, model, new RewardModelFiles.Info(norm[0], norm[1], eval.accuracy(), eval.loss(),
+            RewardModelFiles.saveMerged(modelDir, model, new RewardModelFiles.Info(norm[0], norm[1], eval.accuracy(), eval.loss(),
                     tokenizer.kind(), tokenizer.vocabSize()));
             Path metricsFile = out.resolve("metrics.jsonl");
             var records = MetricsLog.read(metricsFile);

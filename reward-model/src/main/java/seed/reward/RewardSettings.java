@@ -27,12 +27,22 @@ import java.nio.file.Path;
  * @param patience         early stopping: stop after this many evaluations without a lower held-out loss, and keep
  *                         the model of the best one (0 = off: train all steps, keep the last model)
  * @param truncation       what to do with examples that do not fit the backbone's context (TRL's meanings)
+ * @param lora             train LoRA adapters (plus the head) on a frozen backbone (null = every weight); the final
+ *                         model folder holds the adapters folded in
  * @param readout          what the scalar head reads: the end token's hidden state, or that and the backbone's own
  *                         log-probability of the response ({@link RewardModel.Readout})
  */
 public record RewardSettings(Path base, Path rankings, Path out, int steps, int rankingsPerBatch, float learningRate,
         float minLearningRate, int warmupSteps, float weightDecay, float clipNorm, double heldOutFraction, int evalEvery,
-        int checkpointEvery, long seed, long logEveryMs, int patience, Truncation truncation, RewardModel.Readout readout) {
+        int checkpointEvery, long seed, long logEveryMs, int patience, Truncation truncation, RewardModel.Readout readout, seed.stages.model.LoraSettings lora) {
+
+    /** Every weight trains (no adapters). */
+    public RewardSettings(Path base, Path rankings, Path out, int steps, int rankingsPerBatch, float learningRate,
+            float minLearningRate, int warmupSteps, float weightDecay, float clipNorm, double heldOutFraction, int evalEvery,
+            int checkpointEvery, long seed, long logEveryMs, int patience, Truncation truncation, RewardModel.Readout readout) {
+        this(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps, weightDecay, clipNorm,
+                heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, null);
+    }
 
     /** The form before the read-out was a setting: the end token alone. */
     public RewardSettings(Path base, Path rankings, Path out, int steps, int rankingsPerBatch, float learningRate,
@@ -84,41 +94,48 @@ public record RewardSettings(Path base, Path rankings, Path out, int steps, int 
         }
     }
 
+    /** The same run training LoRA adapters plus the head ({@code null} = every weight). */
+    public RewardSettings withLora(seed.stages.model.LoraSettings adapters) {
+        return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation,
+                readout, adapters);
+    }
+
     public RewardSettings withSteps(int n) {
         return new RewardSettings(base, rankings, out, n, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora);
     }
 
     public RewardSettings withLearningRate(float peak, float floor) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, peak, floor, warmupSteps, weightDecay,
-                clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout);
+                clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora);
     }
 
     /** Early stopping on held-out loss, evaluated every {@code every} steps. */
     public RewardSettings withEarlyStopping(int every, int evaluations) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, every, checkpointEvery, seed, logEveryMs, evaluations, truncation, readout);
+                weightDecay, clipNorm, heldOutFraction, every, checkpointEvery, seed, logEveryMs, evaluations, truncation, readout, lora);
     }
 
     public RewardSettings withTruncation(Truncation t) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, t, readout);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, t, readout, lora);
     }
 
     /** What the scalar head reads ({@link RewardModel.Readout}). */
     public RewardSettings withReadout(RewardModel.Readout r) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, r);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, r, lora);
     }
 
     /** Seeds the split, the batch order and the head. */
     public RewardSettings withSeed(long newSeed) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, newSeed, logEveryMs, patience, truncation, readout);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, newSeed, logEveryMs, patience, truncation, readout, lora);
     }
 
     public RewardSettings withOut(Path newOut) {
         return new RewardSettings(base, rankings, newOut, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora);
     }
 }

@@ -19,20 +19,31 @@ import seed.stages.tokenizer.ByteTokenizer;
 /**
  * The grouped forward (each prompt's prefix computed once, K responses on top of its cached keys and values) gives the
  * per-sequence scores, ranking loss and gradients: groups of different sizes, prompt lengths and response lengths,
- * a group with nothing in common (sequences cut from the left), and a random, non-zero reward head.
+ * a group with nothing in common (sequences cut from the left), and a random, non-zero reward head; for a GPT-2 and a
+ * Llama-family backbone, and a Llama backbone with LoRA adapters (only adapters and head train).
  */
 class SharedPrefixTest {
 
-    @Test
-    void groupedLossAndGradientsEqualThePerSequenceOnes() {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"gpt2", "llama", "llama-lora"})
+    void groupedLossAndGradientsEqualThePerSequenceOnes(String variant) {
         ByteTokenizer tokenizer = new ByteTokenizer();
-        GptConfig config = new GptConfig(tokenizer.vocabSize(), 48, 2, 32, 4);
+        GptConfig config = variant.equals("gpt2") ? new GptConfig(tokenizer.vocabSize(), 48, 2, 32, 4)
+                : GptConfig.llama(tokenizer.vocabSize(), 48, 2, 32, 4, 2, 0);
         List<int[]> seqs = new ArrayList<>();
         int[] sizes = {3, 2, 4, 2};
         String[] prompts = {"What is 2 plus 2?", "Hi", "Say something nice about the weather today.", ""};
         String[][] responses = {{"4.", "Four, I think!", "5"}, {"Hello there", "Go away"},
                 {"Sunny!", "It is lovely.", "Rain.", "Nice"}, {"a", "bb"}};
         try (Gpt backbone = Gpt.initialize(config, 5)) {
+            if (variant.endsWith("lora")) { // adapters with a non-zero B, so the adapter path matters
+                backbone.addAdapters(new seed.stages.model.LoraSettings(2, 4, 0, List.of("q", "v", "up"), false), 1);
+                backbone.parameters().forEach((name, w) -> {
+                    if (name.contains("lora_B")) {
+                        w.set(w.getManager().randomNormal(w.getShape()).mul(0.2f).toFloatArray());
+                    }
+                });
+            }
             RewardModel model = new RewardModel(backbone, tokenizer,
                     new seed.stages.checkpoint.HostTensor(new long[] {1, 32}, randomHead(32)),
                     new seed.stages.checkpoint.HostTensor(new long[] {1}, new float[] {0.1f}));
@@ -73,6 +84,9 @@ class SharedPrefixTest {
             gc.backward(loss);
             List<Float> grads = new ArrayList<>();
             for (NDArray p : params.values()) {
+                if (!p.hasGradient()) {
+                    continue; // a frozen base under LoRA
+                }
                 for (float v : p.getGradient().toFloatArray()) {
                     grads.add(v);
                 }

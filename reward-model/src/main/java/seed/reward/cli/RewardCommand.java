@@ -89,13 +89,16 @@ public final class RewardCommand implements Runnable {
         @picocli.CommandLine.Mixin
         seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
 
+        @picocli.CommandLine.Mixin
+        seed.stages.cli.LoraOptions lora = new seed.stages.cli.LoraOptions();
+
         @Override
         public Integer call() throws Exception {
             RewardModel.Readout head = RewardModel.Readout.parse(readout);
             RewardSettings d = RewardSettings.defaults(base, rankings, out);
             RewardSettings s = new RewardSettings(base, rankings, out, steps, groups, lr, LearningRateSchedule.tenthOf(lr), d.warmupSteps(),
                     d.weightDecay(), d.clipNorm(), heldOut, evalEvery, checkpointEvery, seed, d.logEveryMs(), patience,
-                    truncation.truncation(), head);
+                    truncation.truncation(), head).withLora(lora.settings());
             Threads.configure(threads);
             compute.apply();
             RewardResult r = RewardModelTrainer.train(s, System.out, 0);

@@ -127,6 +127,9 @@ public final class RlhfCommand implements Callable<Integer> {
     @Mixin
     TruncationOptions truncation;
 
+    @Mixin
+    LoraOptions lora;
+
     @picocli.CommandLine.Mixin
     seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
 
@@ -145,7 +148,8 @@ public final class RlhfCommand implements Callable<Integer> {
                         .withPtx(ptxData, ptxCoef))
                 .withKl(new PpoSettings.KlControl(klCoef, targetKl, s.kl().horizon()))
                 .withGuards(g -> new PpoSettings.Guards(klBound, guard.equals("stop"), heldOut, heldOutFile))
-                .withRun(new PpoSettings.Run(iterations, seed, checkpointEvery, s.run().logEveryMs()));
+                .withRun(new PpoSettings.Run(iterations, seed, checkpointEvery, s.run().logEveryMs()))
+                .withLora(lora.settings());
     }
 
     /** The evaluator named by {@code --check}. */

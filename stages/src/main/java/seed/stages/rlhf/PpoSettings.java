@@ -19,9 +19,11 @@ import java.nio.file.Path;
  * @param kl           the KL penalty to the reference and its controller
  * @param guards       when to stop (or warn) and what is held out to measure the run
  * @param run          iterations, seed, checkpoint interval, logging
+ * @param lora         train LoRA adapters on the policy (the SFT model, folded) instead of every weight; the frozen
+ *                     reference is then the same base with the adapters off, not a second copy (null = full)
  */
 public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algorithm algorithm, Rollout rollout,
-        Optimisation optimisation, KlControl kl, Guards guards, Run run) {
+        Optimisation optimisation, KlControl kl, Guards guards, Run run, seed.stages.model.LoraSettings lora) {
 
     /** The RL method. PPO learns a value head; RLOO and GRPO use the other samples of the same prompt as baseline. */
     public enum Algorithm {
@@ -208,6 +210,12 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
         }
     }
 
+    /** A run that trains every weight of the policy. */
+    public PpoSettings(Path policy, Path reward, Path prompts, Path out, Algorithm algorithm, Rollout rollout,
+            Optimisation optimisation, KlControl kl, Guards guards, Run run) {
+        this(policy, reward, prompts, out, algorithm, rollout, optimisation, kl, guards, run, null);
+    }
+
     public PpoSettings {
         if (rollout.samplesPerPrompt() < 2 && !algorithm.usesCritic()) {
             throw new IllegalArgumentException(algorithm.name().toLowerCase() + " needs at least 2 samples per prompt "
@@ -224,7 +232,7 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
         return new PpoSettings(policy, reward, prompts, out, Algorithm.PPO,
                 new Rollout(32, 1, 48, 1.0f, 1.0, 5.0, false),
                 new Optimisation(2, 4, 1e-4f, 1.0f, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95, null, 0.0),
-                new KlControl(0.1, 2.0, 1000), new Guards(10.0, true, 64, null), new Run(40, 1, 10, 0));
+                new KlControl(0.1, 2.0, 1000), new Guards(10.0, true, 64, null), new Run(40, 1, 10, 0), null);
     }
 
     /**
@@ -238,31 +246,36 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
         } else if (a.usesCritic() && algorithm != Algorithm.PPO && r.samplesPerPrompt() > 1) {
             r = r.withBatch(r.sequences(), 1);
         }
-        return new PpoSettings(policy, reward, prompts, out, a, r, optimisation, kl, guards, run);
+        return new PpoSettings(policy, reward, prompts, out, a, r, optimisation, kl, guards, run, lora);
     }
 
     public PpoSettings withRollout(java.util.function.UnaryOperator<Rollout> change) {
-        return new PpoSettings(policy, reward, prompts, out, algorithm, change.apply(rollout), optimisation, kl, guards, run);
+        return new PpoSettings(policy, reward, prompts, out, algorithm, change.apply(rollout), optimisation, kl, guards, run, lora);
     }
 
     public PpoSettings withOptimisation(java.util.function.UnaryOperator<Optimisation> change) {
-        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, change.apply(optimisation), kl, guards, run);
+        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, change.apply(optimisation), kl, guards, run, lora);
     }
 
     public PpoSettings withKl(KlControl k) {
-        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, optimisation, k, guards, run);
+        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, optimisation, k, guards, run, lora);
     }
 
     public PpoSettings withGuards(java.util.function.UnaryOperator<Guards> change) {
-        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, optimisation, kl, change.apply(guards), run);
+        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, optimisation, kl, change.apply(guards), run, lora);
     }
 
     public PpoSettings withRun(Run r) {
-        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, optimisation, kl, guards, r);
+        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, optimisation, kl, guards, r, lora);
     }
 
     public PpoSettings withIterations(int n) {
         return withRun(new Run(n, run.seed(), run.checkpointEvery(), run.logEveryMs()));
+    }
+
+    /** The same run training LoRA adapters ({@code null} = every weight). */
+    public PpoSettings withLora(seed.stages.model.LoraSettings adapters) {
+        return new PpoSettings(policy, reward, prompts, out, algorithm, rollout, optimisation, kl, guards, run, adapters);
     }
 
     public PpoSettings withSeed(long seed) {
@@ -270,7 +283,7 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
     }
 
     public PpoSettings withOut(Path newOut) {
-        return new PpoSettings(policy, reward, prompts, newOut, algorithm, rollout, optimisation, kl, guards, run);
+        return new PpoSettings(policy, reward, prompts, newOut, algorithm, rollout, optimisation, kl, guards, run, lora);
     }
 
     /** PPO-ptx: mix the language-model loss on {@code data} (SFT or pretraining JSONL) with weight {@code coef}. */

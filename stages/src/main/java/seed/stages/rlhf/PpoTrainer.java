@@ -84,7 +84,7 @@ public final class PpoTrainer {
         this.console = console;
         this.tokenizer = tokenizer;
         this.policy = policy;
-        this.reference = frozenCopy(policy);
+        this.reference = policy.lora() != null ? policy.withoutAdapters() : frozenCopy(policy);
         this.valueHead = s.algorithm().usesCritic() ? new ValueHead(policy.config().dModel(), policy.device()) : null;
         this.trainPrompts = trainPrompts;
         this.trainTexts = trainTexts;
@@ -118,7 +118,11 @@ public final class PpoTrainer {
             PrintStream console, int stopAt) throws IOException {
         List<PromptFile.Prompt> all = PromptFile.readPrompts(s.prompts());
         Tokenizer tokenizer = Checkpoints.loadTokenizer(s.policy());
-        Gpt policy = Checkpoints.loadModel(s.policy());
+        // one set of weights: an SFT model with adapters is folded first; LoRA RL then adds its own adapters
+        Gpt policy = Checkpoints.mergedBase(s.policy());
+        if (s.lora() != null) {
+            policy.addAdapters(s.lora(), s.seed(), Checkpoints.modelFolder(s.policy()));
+        }
         try {
             if (tokenizer.vocabSize() != policy.config().vocabSize()) {
                 throw new IllegalArgumentException(s.policy() + ": tokenizer has " + tokenizer.vocabSize()

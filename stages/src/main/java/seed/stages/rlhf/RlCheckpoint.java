@@ -78,7 +78,7 @@ final class RlCheckpoint {
         } else {
             ResumeCheck.requireSame(saved, fingerprint(s, policy), out);
         }
-        policy.loadWeights(SafeTensors.read(ckpt.resolve(Checkpoints.MODEL)));
+        Checkpoints.loadWeightsInto(policy, ckpt);
         if (valueHead != null) {
             valueHead.load(SafeTensors.read(ckpt.resolve(ValueHead.FILE)));
         }
