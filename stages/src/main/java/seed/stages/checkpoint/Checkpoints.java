@@ -212,6 +212,9 @@ public final class Checkpoints {
 
     /** Loads the tokenizer stored with a checkpoint or run folder. */
     public static Tokenizer loadTokenizer(Path path) throws IOException {
+        if (HuggingFace.isModelFolder(path)) {
+            return HuggingFace.loadTokenizer(path);
+        }
         return Tokenizer.load(resolve(path));
     }
 

@@ -2,15 +2,21 @@ package seed.stages.pretrain;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import seed.stages.checkpoint.Checkpoints;
 import seed.stages.data.TextCorpus;
+import seed.stages.metrics.MetricsLog;
+import seed.stages.metrics.SvgChart;
+import seed.stages.model.Family;
 import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
 import seed.stages.model.HuggingFace;
 import seed.stages.tokenizer.ByteTokenizer;
 import seed.stages.tokenizer.Tokenizer;
 import seed.stages.train.TrainResult;
+import seed.stages.train.TrainSettings;
 import seed.stages.train.Trainer;
 
 /**
@@ -25,11 +31,11 @@ public final class Pretraining {
     public static TrainResult run(PretrainRequest request, PrintStream out) throws IOException {
         Path init = request.initFrom();
         Tokenizer tokenizer = request.resumeFrom() != null ? Checkpoints.loadTokenizer(request.resumeFrom())
-                : init != null ? HuggingFace.loadTokenizer(init)
+                : init != null ? Checkpoints.loadTokenizer(init)
                 : request.tokenizerDir() != null ? Tokenizer.load(request.tokenizerDir()) : new ByteTokenizer();
-        // --init: the Hugging Face folder's weights and shape (its config.json) replace the shape flags
-        try (Gpt model = init != null ? HuggingFace.load(init) : Gpt.initialize(request.architecture().config(
-                tokenizer.vocabSize(), request.context(), request.layers(), request.dModel(), request.heads()),
+        // --init: the model's weights and shape (its config.json) replace the shape flags (continued pretraining)
+        try (Gpt model = init != null ? initModel(init, request.context()) : Gpt.initialize(request.architecture()
+                .config(tokenizer.vocabSize(), request.context(), request.layers(), request.dModel(), request.heads()),
                 request.settings().seed())) {
             GptConfig config = model.config();
             if (request.resumeFrom() != null) {
@@ -40,6 +46,50 @@ public final class Pretraining {
                     request.settings().seed(), 8);
             Trainer trainer = new Trainer("pretrain", model, tokenizer, corpus, request.settings(), request.outDir(), out);
             return trainer.run(request.resumeFrom(), request.stopAt());
+        }
+    }
+
+    /**
+     * The model to continue from: a Seed checkpoint, a LoRA checkpoint (folded) or a Hugging Face folder. A
+     * Llama-family model (RoPE: no table sized by the context) trains at {@code context} when that is shorter than
+     * the one it was made for, so a 4k-context model fine-tunes at the run's context.
+     */
+    static Gpt initModel(Path init, int context) throws IOException {
+        Gpt model = Checkpoints.mergedBase(init);
+        if (model.config().family() != Family.LLAMA || context <= 0 || context >= model.config().context()) {
+            return model;
+        }
+        try (model) {
+            return Gpt.fromWeights(model.config().withContext(context), model.weights());
+        }
+    }
+
+    /**
+     * A base model adopted as the pretraining stage's result without training (a flow given a base model and no
+     * pretraining steps): its checkpoint written into {@code outDir} as a run of 0 steps, its held-out loss on
+     * {@code corpus} measured as a pretraining run's would be, so later stages and the report read it the same way.
+     */
+    public static TrainResult adopt(Path base, Path corpus, Path outDir, int context, int batch, long seed,
+            PrintStream out) throws IOException {
+        Tokenizer tokenizer = Checkpoints.loadTokenizer(base);
+        try (Gpt model = initModel(base, context)) {
+            TextCorpus data = new TextCorpus(TextCorpus.tokenize(corpus, tokenizer), 0.1, batch,
+                    model.config().context(), seed, 8);
+            TrainSettings settings = new TrainSettings(1, batch, 1e-3f, 1e-4f, 0, 0f, 0f, 1, 1, 1, seed, 2000);
+            double valLoss = new Trainer("pretrain", model, tokenizer, data, settings, outDir, out).evaluate();
+            out.printf("pretrain: adopted %s (%s, %,d parameters) without training; held-out loss on the corpus %.4f%n",
+                    base, model.config().describe(), model.config().parameterCount(), valLoss);
+            Files.createDirectories(outDir);
+            Path metrics = outDir.resolve("metrics.jsonl");
+            try (MetricsLog log = MetricsLog.open(metrics, 0)) {
+                log.log(Map.of("step", 0, "val_loss", valLoss));
+            }
+            Path chart = Files.createDirectories(outDir.resolve("report")).resolve("loss.svg");
+            new SvgChart("pretrain loss (adopted base, not trained)", "step", "loss (nats/token)")
+                    .add("validation", 0, valLoss).write(chart);
+            Path checkpoint = Checkpoints.commit(outDir, Checkpoints.nameFor(0), 1,
+                    folder -> Checkpoints.writeModel(folder, model, tokenizer));
+            return new TrainResult(checkpoint, metrics, chart, 0, Double.NaN, valLoss, 0, true);
         }
     }
 

@@ -15,6 +15,8 @@ import lombok.Getter;
 import lombok.NoArgsConstructor;
 import lombok.ToString;
 import lombok.experimental.SuperBuilder;
+import seed.stages.model.Architecture;
+import seed.stages.model.Family;
 import seed.stages.pretrain.PretrainRequest;
 import seed.stages.pretrain.Pretraining;
 import seed.stages.train.TrainResult;
@@ -75,6 +77,20 @@ public class Pretrain extends SeedTask<Pretrain.Output> {
     @Builder.Default
     private Property<Integer> heads = Property.ofValue(4);
 
+    @Schema(title = "A model to start from instead of random weights: a Hugging Face folder (gpt2, llama, mistral, "
+            + "qwen2) or a Seed checkpoint. With steps 0 it is adopted as it is (pretraining skipped); with steps > 0 "
+            + "it is pretrained further on the corpus (domain adaptation). Empty = a new model.")
+    @Builder.Default
+    private Property<String> baseModel = Property.ofValue("");
+
+    @Schema(title = "Architecture of a new model", allowableValues = {"gpt2", "llama"})
+    @Builder.Default
+    private Property<String> arch = Property.ofValue("gpt2");
+
+    @Schema(title = "Key/value heads of a new Llama-family model (grouped-query attention; 0 = heads)")
+    @Builder.Default
+    private Property<Integer> kvHeads = Property.ofValue(0);
+
     @Schema(title = "Seed of initialisation and batch sampling")
     @Builder.Default
     private Property<Long> randomSeed = Property.ofValue(1337L);
@@ -82,8 +98,17 @@ public class Pretrain extends SeedTask<Pretrain.Output> {
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path corpusFile = existing(rc, corpus, "corpus");
+        String baseName = optional(rc, baseModel, String.class, "");
+        Path base = baseName.isBlank() ? null : existing(rc, baseModel, "baseModel");
+        int stepCount = required(rc, steps, "steps", Integer.class);
+        if (stepCount < 0 || (stepCount == 0 && base == null)) {
+            throw new IllegalArgumentException("input 'steps' must be positive, or 0 with a baseModel (adopt it "
+                    + "without pretraining), got " + stepCount);
+        }
+        Architecture architecture = base != null ? Architecture.GPT2 : new Architecture(
+                Family.parse(optional(rc, arch, String.class, "gpt2")), optional(rc, kvHeads, Integer.class, 0), 0, 0);
         TrainSettings d = TrainSettings.defaults();
-        TrainSettings train = new TrainSettings(required(rc, steps, "steps", Integer.class),
+        TrainSettings train = new TrainSettings(Math.max(1, stepCount),
                 required(rc, batch, "batch", Integer.class), required(rc, learningRate, "learningRate", Double.class)
                 .floatValue(), d.minLearningRate(), d.warmupSteps(), d.weightDecay(), d.clipNorm(), d.evalEvery(),
                 d.checkpointEvery(), d.keepCheckpoints(), required(rc, randomSeed, "randomSeed", Long.class), d.logEveryMs());
@@ -96,10 +121,23 @@ public class Pretrain extends SeedTask<Pretrain.Output> {
         settings.put("layers", nLayers);
         settings.put("d_model", modelWidth);
         settings.put("heads", nHeads);
-        Result r = stage(rc, "pretrain", settings, Map.of("corpus", corpusFile), (dir, console) -> {
+        Map<String, Path> inputs = new LinkedHashMap<>();
+        inputs.put("corpus", corpusFile);
+        if (base != null) {
+            inputs.put("base_model", base); // its hash addresses the store and enters the lineage
+            settings.put("steps", stepCount);
+        } else if (architecture.family() != Family.GPT2) {
+            settings.put("arch", architecture); // GPT-2 runs keep the address they always had
+        }
+        Result r = stage(rc, "pretrain", settings, inputs, (dir, console) -> {
+            if (base != null && stepCount == 0) {
+                TrainResult t = Pretraining.adopt(base, corpusFile, dir, ctx, train.batchSize(), train.seed(), console);
+                return new StageOutcome(Map.of("checkpoint", t.checkpoint(), "metrics", t.metrics(), "chart",
+                        t.lossChart()), Settings.trainMetrics(t));
+            }
             Path resume = Files.exists(dir.resolve("latest")) ? dir : null;
             TrainResult t = Pretraining.run(new PretrainRequest(corpusFile, dir, null, ctx, nLayers, modelWidth, nHeads,
-                    train, resume, 0), console);
+                    train, resume, 0, base, architecture), console);
             return new StageOutcome(Map.of("checkpoint", t.checkpoint(), "metrics", t.metrics(), "chart",
                     t.lossChart()), Settings.trainMetrics(t));
         });

@@ -76,6 +76,15 @@ public class Rlhf extends TruncatingTask<Rlhf.Output> {
     @Builder.Default
     private Property<Integer> samplesPerPrompt = Property.ofValue(0);
 
+    @Schema(title = "LoRA rank: train low-rank adapters on the frozen model instead of every weight (0 = every weight; "
+            + "Llama-family models)")
+    @Builder.Default
+    private Property<Integer> loraRank = Property.ofValue(0);
+
+    @Schema(title = "LoRA alpha: the adapters' update is scaled by alpha / rank (0 = 2 x rank)")
+    @Builder.Default
+    private Property<Double> loraAlpha = Property.ofValue(0.0);
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path policyDir = existing(rc, policy, "policy");
@@ -102,7 +111,7 @@ public class Rlhf extends TruncatingTask<Rlhf.Output> {
             inputs.put("ptx_data", ptxFile);
         }
         PpoSettings shape = settings(policyDir, rewardDir, promptFile, Path.of("out"), n, heldOut, ptxFile, coef, method,
-                samples);
+                samples).withLora(lora(rc, loraRank, loraAlpha));
         // the algorithm and samples per prompt are part of PpoSettings (so of the hash); truncation is passed beside it
         Map<String, Object> settings = Settings.of(shape, "policy", "reward", "prompts", "out", "ptxData",
                 "heldOutFile");

@@ -158,6 +158,17 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         return value;
     }
 
+    /** The LoRA settings of a training task's {@code loraRank} / {@code loraAlpha} inputs (null when rank is 0). */
+    protected static seed.stages.model.LoraSettings lora(RunContext rc, Property<Integer> rank, Property<Double> alpha)
+            throws Exception {
+        int r = optional(rc, rank, Integer.class, 0);
+        if (r < 0) {
+            throw new IllegalArgumentException("input 'loraRank' must be 0 (off) or positive, got " + r);
+        }
+        return r == 0 ? null : new seed.stages.model.LoraSettings(r, optional(rc, alpha, Double.class, 0.0), 0,
+                java.util.List.of("q", "k", "v", "o", "gate", "up", "down"), false);
+    }
+
     /** A rendered input with a default. */
     protected static <T> T optional(RunContext rc, Property<T> property, Class<T> type, T fallback) throws Exception {
         return property == null ? fallback : rc.render(property).as(type).orElse(fallback);

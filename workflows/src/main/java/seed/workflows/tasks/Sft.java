@@ -62,6 +62,15 @@ public class Sft extends TruncatingTask<Sft.Output> {
     @Builder.Default
     private Property<String> truncateResponse = Property.ofValue("error");
 
+    @Schema(title = "LoRA rank: train low-rank adapters on the frozen model instead of every weight (0 = every weight; "
+            + "Llama-family models)")
+    @Builder.Default
+    private Property<Integer> loraRank = Property.ofValue(0);
+
+    @Schema(title = "LoRA alpha: the adapters' update is scaled by alpha / rank (0 = 2 x rank)")
+    @Builder.Default
+    private Property<Double> loraAlpha = Property.ofValue(0.0);
+
     @Schema(title = "Seed of batch sampling")
     @Builder.Default
     private Property<Long> randomSeed = Property.ofValue(1338L);
@@ -82,9 +91,14 @@ public class Sft extends TruncatingTask<Sft.Output> {
         Truncation truncation = truncation(rc, required(rc, truncateResponse, "truncateResponse"));
         Map<String, Object> settings = Settings.of(train);
         settings.put("truncation", describe(truncation));
+        seed.stages.model.LoraSettings adapters = lora(rc, loraRank, loraAlpha);
+        if (adapters != null) {
+            settings.put("lora", adapters); // the store address differs from a full fine-tune's
+        }
         Result r = stage(rc, "sft", settings, Map.of("base", baseDir, "data", dataFile), (dir, console) -> {
             Path resume = Files.exists(dir.resolve("latest")) ? dir : null;
-            TrainResult t = seed.stages.sft.Sft.run(new SftRequest(baseDir, dataFile, dir, train, truncation, resume, 0),
+            TrainResult t = seed.stages.sft.Sft.run(new SftRequest(baseDir, dataFile, dir, train, truncation, resume, 0,
+                    adapters),
                     console);
             return new StageOutcome(Map.of("checkpoint", t.checkpoint(), "metrics", t.metrics(), "chart",
                     t.lossChart()), Settings.trainMetrics(t));

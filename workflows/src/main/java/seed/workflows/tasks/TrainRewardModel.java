@@ -73,6 +73,15 @@ public class TrainRewardModel extends TruncatingTask<TrainRewardModel.Output> {
     @Builder.Default
     private Property<String> readout = Property.ofValue("end");
 
+    @Schema(title = "LoRA rank: train low-rank adapters on the frozen model instead of every weight (0 = every weight; "
+            + "Llama-family models)")
+    @Builder.Default
+    private Property<Integer> loraRank = Property.ofValue(0);
+
+    @Schema(title = "LoRA alpha: the adapters' update is scaled by alpha / rank (0 = 2 x rank)")
+    @Builder.Default
+    private Property<Double> loraAlpha = Property.ofValue(0.0);
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path baseDir = existing(rc, base, "base");
@@ -83,7 +92,8 @@ public class TrainRewardModel extends TruncatingTask<TrainRewardModel.Output> {
                 .withEarlyStopping(required(rc, evalEvery, "evalEvery", Integer.class),
                         required(rc, patience, "patience", Integer.class))
                 .withTruncation(truncation(rc, required(rc, truncateResponse, "truncateResponse")))
-                .withReadout(RewardModel.Readout.parse(required(rc, readout, "readout")));
+                .withReadout(RewardModel.Readout.parse(required(rc, readout, "readout")))
+                .withLora(lora(rc, loraRank, loraAlpha));
         // every setting that shapes the model, truncation and early stopping included, addresses the store folder
         Map<String, Object> settings = Settings.of(shape, "base", "rankings", "out");
         Result r = stage(rc, "reward", settings, Map.of("base", baseDir, "rankings", rankingFile), (dir, console) -> {
