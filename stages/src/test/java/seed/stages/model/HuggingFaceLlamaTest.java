@@ -346,6 +346,61 @@ class HuggingFaceLlamaTest {
     }
 
     @Test
+    void exportOfAModelWithAdaptersIsMerged(@TempDir Path dir) throws Exception {
+        GptConfig c = GptConfig.llama(259, 16, 2, 32, 4, 2, 48);
+        LoraSettings lora = new LoraSettings(4, 8, 0, List.of("q", "k", "v", "o", "gate", "up", "down"), false);
+        try (Gpt model = Gpt.initialize(c, 3).addAdapters(lora, 4)) {
+            SplittableRandom random = new SplittableRandom(5);
+            Map<String, HostTensor> adapters = new LinkedHashMap<>();
+            model.adapterWeights().forEach((name, w) -> {
+                float[] data = w.data().clone();
+                for (int i = 0; i < data.length; i++) {
+                    data[i] += (float) (0.05 * random.nextGaussian()); // B leaves zero: the adapters matter
+                }
+                adapters.put(name, new HostTensor(w.shape(), data));
+            });
+            model.loadAdapterWeights(adapters);
+            float[] adapted = logits(model);
+            float[] base;
+            try (Gpt without = model.withoutAdapters()) {
+                base = logits(without);
+            }
+            HuggingFace.export(model, new seed.stages.tokenizer.ByteTokenizer(), dir.resolve("merged"));
+            assertEquals(hfKeys(new Spec("llama", 259, 16, 2, 32, 4, 2, 8, 48, 10_000, 1e-5, false, false)).keySet(),
+                    SafeTensors.read(dir.resolve("merged/model.safetensors")).keySet());
+            try (Gpt merged = HuggingFace.load(dir.resolve("merged"))) {
+                float[] ours = logits(merged);
+                LlamaReferenceMathTest.assertClose("merged logits", adapted, ours, null, 1);
+                double moved = 0;
+                for (int i = 0; i < base.length; i++) {
+                    moved = Math.max(moved, Math.abs(base[i] - adapted[i]));
+                }
+                assertTrue(moved > 1e-3, "the adapters should change the logits: " + moved);
+            }
+        }
+    }
+
+    @Test
+    void realGpt2KeysWithoutPrefixAndBuffersLoadAtASmallerContext(@TempDir Path dir) throws Exception {
+        GptConfig c = new GptConfig(259, 16, 2, 32, 4).gpt2Style();
+        try (Gpt model = Gpt.initialize(c, 6)) {
+            Path exported = dir.resolve("gpt2");
+            HuggingFace.export(model, new seed.stages.tokenizer.ByteTokenizer(), exported);
+            // GPT-2's own files: no "transformer." prefix, causal-mask buffers, bf16 shards are read the same way
+            Map<String, HostTensor> renamed = new LinkedHashMap<>();
+            SafeTensors.read(exported.resolve("model.safetensors"))
+                    .forEach((k, v) -> renamed.put(k.replaceFirst("^transformer\\.", ""), v));
+            renamed.put("h.0.attn.bias", new HostTensor(new long[] {1, 1, 16, 16}, new float[256]));
+            SafeTensors.write(exported.resolve("model.safetensors"), renamed, Map.of("format", "pt"));
+            try (Gpt back = HuggingFace.load(exported, new HuggingFace.LoadOptions(12, 1, Precision.FP32, null))) {
+                assertEquals(12, back.config().context());
+                assertArrayEquals(new long[] {12, 32}, back.weights().get("wpe.weight").shape());
+                assertArrayEquals(logits(model), logits(back), 0f);
+            }
+        }
+    }
+
+    @Test
     void memoryEstimateFollowsItsFormula() {
         GptConfig c = GptConfig.llama(1000, 64, 2, 32, 4, 2, 48);
         long p = c.parameterCount();
