@@ -35,8 +35,10 @@ import java.util.Locale;
  * @param moments     bytes of AdamW's two moments
  * @param activations bytes of the activations kept for backward at {@code batch x context}
  * @param loadHeap    bytes of Java heap the weights take while being loaded (fp32 copy)
+ * @param advice      what would make it smaller, for the refusal (options not already in use)
  */
-public record ModelMemory(long weights, long gradients, long moments, long activations, long loadHeap) {
+public record ModelMemory(long weights, long gradients, long moments, long activations, long loadHeap,
+        String advice) {
 
     /** The share of available memory the estimate may use; the rest is for what it does not count. */
     public static final double HEADROOM = 0.9;
@@ -74,8 +76,19 @@ public record ModelMemory(long weights, long gradients, long moments, long activ
             perTokenLayer += 4.0 * lora.rank() * lora.targets().size();
         }
         double activations = tokens * (perTokenLayer * config.layers() + 4.0 * 3 * config.vocabSize());
+        StringBuilder advice = new StringBuilder("Use a smaller --context");
+        if (batch > 1) {
+            advice.append(" or --batch");
+        }
+        if (lora == null) {
+            advice.append(", LoRA (--lora-rank)");
+        }
+        if (!bf16) {
+            advice.append(", bf16 (--precision bf16)");
+        }
+        advice.append(", or a machine with more memory.");
         return new ModelMemory(weights, 4 * trainable, 8 * trainable, (long) Math.min(activations, Long.MAX_VALUE),
-                4 * parameters);
+                4 * parameters, advice.toString());
     }
 
     /** Parameters of LoRA adapters on every layer's targeted projections: rank x (in + out) each. */
@@ -112,8 +125,8 @@ public record ModelMemory(long weights, long gradients, long moments, long activ
     public void check(String what, long availableBytes, long maxHeapBytes) {
         if (total() > HEADROOM * availableBytes) {
             throw new IllegalArgumentException(what + " does not fit this machine's memory: training it needs about "
-                    + describe() + ", but " + gib(availableBytes) + " is available. Use a smaller --context or "
-                    + "--batch, LoRA (--lora-rank), bf16 (--precision bf16), or a machine with more memory.");
+                    + describe() + ", but " + gib(availableBytes) + " is available (" + Math.round(HEADROOM * 100)
+                    + "% of it may be used). " + advice);
         }
         if (loadHeap > maxHeapBytes) {
             throw new IllegalArgumentException(what + ": its fp32 weights (" + gib(loadHeap) + ") pass through the "
