@@ -50,6 +50,7 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("lineage", new seed.workflows.lineage.LineageCommand());
 
         cli.addSubcommand("export", new seed.stages.cli.ExportCommand());
+        cli.addSubcommand("import", new seed.stages.cli.ImportCommand());
         CommandLine bench = new CommandLine(new BenchCommand());
         // Benchmarks (`seed bench NAME`), one line each, grouped by module.
         // -- stages bench

@@ -7,11 +7,18 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
 import seed.stages.checkpoint.Checkpoints;
+import seed.stages.checkpoint.Hashes;
 import seed.stages.checkpoint.HostTensor;
 import seed.stages.checkpoint.SafeTensors;
 import seed.stages.tokenizer.BpeModel;
@@ -21,23 +28,85 @@ import seed.stages.tokenizer.Tokenizer;
 import seed.stages.tokenizer.TokenizerJson;
 
 /**
- * Hugging Face interop in GPT-2's layout ({@code GPT2LMHeadModel}): {@code config.json}, {@code model.safetensors}
- * with GPT-2's key names ({@code transformer.h.0.attn.c_attn.weight}, ...) and its Conv1D orientation (weights stored
- * (in, out), the transpose of torch's linear), and {@code tokenizer.json}. Seed's model is GPT-2's architecture, so
- * the mapping is names and transposes only; Seed's defaults that differ from GPT-2 (an untied head, exact GELU) are
- * written as the GPT-2 config options that mean them ({@code tie_word_embeddings: false} plus {@code lm_head.weight},
- * {@code activation_function: "gelu"}), and GPT-2-style models ({@link GptConfig#gpt2Style()}) as GPT-2 itself.
+ * Hugging Face model folders in and out, for both families, so a team's own open model trains in Seed and goes back
+ * to Python tools as it came.
+ *
+ * <p><b>GPT-2</b> ({@code GPT2LMHeadModel}): GPT-2's key names ({@code transformer.h.0.attn.c_attn.weight}, ...) and
+ * its Conv1D orientation (weights stored (in, out), the transpose of torch's linear). Seed's defaults that differ
+ * from GPT-2 (an untied head, exact GELU) are written as the GPT-2 config options that mean them
+ * ({@code tie_word_embeddings: false} plus {@code lm_head.weight}, {@code activation_function: "gelu"}), and
+ * GPT-2-style models ({@link GptConfig#gpt2Style()}) as GPT-2 itself.
+ *
+ * <p><b>Llama family</b> ({@code LlamaForCausalLM}, {@code MistralForCausalLM}, {@code Qwen2ForCausalLM}): Seed's
+ * parameter names are Hugging Face's ({@link LlamaFamily}), so the mapping is the identity; {@link HuggingFaceConfig}
+ * reads and writes {@code config.json}. Exports are {@code LlamaForCausalLM}, or {@code Qwen2ForCausalLM} when the
+ * model has q/k/v biases.
+ *
+ * <p>Weights come from {@code model.safetensors} or shards listed in {@code model.safetensors.index.json}, in F32,
+ * BF16 or F16 (widened to fp32 exactly); keys the model does not use ({@code rotary_emb.inv_freq}, GPT-2's
+ * {@code attn.bias} buffers, a tied model's {@code lm_head.weight}) are skipped unread. Before any weight is read
+ * the configuration is checked against the machine's memory ({@link ModelMemory}) and every key and shape against
+ * the headers, so a wrong or too-large folder fails in milliseconds with a message naming the problem.
  */
 public final class HuggingFace {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+    /** The tokenizer's files of a Hugging Face folder, copied as they are into checkpoints and exports. */
+    public static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
+            "special_tokens_map.json", "generation_config.json");
+
+    /** Biases Hugging Face's Llama can have and Seed's cannot: refused by name rather than silently dropped. */
+    private static final Pattern UNSUPPORTED_BIAS = Pattern.compile(
+            "(^|\\.)layers\\.\\d+\\.(self_attn\\.o_proj|mlp\\.(gate|up|down)_proj)\\.bias$");
+
     private HuggingFace() {
     }
 
-    /** Seed parameter name -> (GPT-2 key, whether the weight is transposed: Conv1D). */
+    /**
+     * How to load a folder and for what: the context Seed gives the model (0 = the folder's own; real models
+     * declare 4k-128k, more than a CPU trains at) and the training {@link ModelMemory} checks before loading.
+     *
+     * @param context   tokens of context (0 = {@code max_position_embeddings} / {@code n_positions})
+     * @param batch     sequences per batch the memory estimate assumes
+     * @param precision the precision the memory estimate assumes
+     * @param lora      adapters the memory estimate assumes (null = every parameter trains)
+     */
+    public record LoadOptions(int context, int batch, Precision precision, LoraSettings lora) {
+
+        public LoadOptions {
+            precision = precision == null ? Precision.FP32 : precision;
+            if (context < 0 || batch <= 0) {
+                throw new IllegalArgumentException("context must be >= 0 and batch > 0, got " + context + ", " + batch);
+            }
+        }
+
+        /** The folder's own context, batch 1, fp32, full training. */
+        public static LoadOptions defaults() {
+            return new LoadOptions(0, 1, Precision.FP32, null);
+        }
+    }
+
+    /**
+     * What {@link #importFolder} wrote.
+     *
+     * @param checkpoint the Seed checkpoint folder
+     * @param config     the model's configuration
+     * @param memory     the memory estimate the import was checked against
+     * @param sha256     SHA-256 of the checkpoint's {@code model.safetensors}
+     */
+    public record Imported(Path checkpoint, GptConfig config, ModelMemory memory, String sha256) {
+    }
+
+    /** Seed parameter name -> (Hugging Face key, whether the weight is transposed: GPT-2's Conv1D). */
     static Map<String, Map.Entry<String, Boolean>> keyMap(GptConfig c) {
         Map<String, Map.Entry<String, Boolean>> keys = new LinkedHashMap<>();
+        if (c.family() == Family.LLAMA) {
+            for (String name : c.family().spec().parameterShapes(c).keySet()) {
+                keys.put(name, Map.entry(name, false)); // Seed's Llama names are Hugging Face's
+            }
+            return keys;
+        }
         keys.put("wte.weight", Map.entry("transformer.wte.weight", false));
         keys.put("wpe.weight", Map.entry("transformer.wpe.weight", false));
         for (int i = 0; i < c.layers(); i++) {
@@ -64,17 +133,46 @@ public final class HuggingFace {
         return keys;
     }
 
-    /** Writes {@code model} and {@code tokenizer} as a Hugging Face GPT-2 folder. */
+    // ---- export ---------------------------------------------------------------------------------------------------
+
+    /** Writes {@code model} and {@code tokenizer} as a Hugging Face folder in fp32 (see the five-argument form). */
     public static void export(Gpt model, Tokenizer tokenizer, Path outDir) throws IOException {
+        export(model, tokenizer, outDir, SafeTensors.Dtype.F32, null);
+    }
+
+    /**
+     * Writes {@code model} as a Hugging Face folder: {@code config.json}, {@code model.safetensors} in {@code dtype}
+     * (F32, or BF16 as most models ship) and the tokenizer. A model with LoRA adapters is written merged
+     * ({@link Gpt#mergedWeights()}: W + scale B A, PEFT's {@code merge_and_unload}), since a full model folder has
+     * no place for adapters. The tokenizer's files ({@link #TOKENIZER_FILES}) are copied as they are from
+     * {@code tokenizerSource} (the checkpoint the model came from; null = none), so an imported model's tokenizer,
+     * chat template and generation settings go back out byte for byte; a missing {@code tokenizer.json} is written
+     * from {@code tokenizer}.
+     */
+    public static void export(Gpt model, Tokenizer tokenizer, Path outDir, SafeTensors.Dtype dtype,
+            Path tokenizerSource) throws IOException {
         Files.createDirectories(outDir);
         GptConfig c = model.config();
-        Map<String, HostTensor> weights = model.weights();
+        Map<String, HostTensor> weights = model.mergedWeights();
         Map<String, HostTensor> out = new LinkedHashMap<>();
         keyMap(c).forEach((seedName, hf) -> {
             HostTensor w = weights.get(seedName);
             out.put(hf.getKey(), hf.getValue() ? transpose(w) : w);
         });
-        SafeTensors.write(outDir.resolve("model.safetensors"), out, Map.of("format", "pt"));
+        SafeTensors.write(outDir.resolve("model.safetensors"), out, Map.of("format", "pt"), dtype);
+        String torchDtype = switch (dtype) {
+            case F32 -> "float32";
+            case BF16 -> "bfloat16";
+            case F16 -> "float16";
+        };
+        ObjectNode config = c.family() == Family.LLAMA
+                ? HuggingFaceConfig.llamaJson(c, torchDtype, tokenizer.endOfTextId())
+                : gpt2Json(c, tokenizer, torchDtype);
+        JSON.writeValue(outDir.resolve("config.json").toFile(), config);
+        writeTokenizer(tokenizer, tokenizerSource, outDir);
+    }
+
+    private static ObjectNode gpt2Json(GptConfig c, Tokenizer tokenizer, String torchDtype) {
         ObjectNode config = JSON.createObjectNode();
         config.putArray("architectures").add("GPT2LMHeadModel");
         config.put("model_type", "gpt2");
@@ -94,16 +192,32 @@ public final class HuggingFace {
         config.put("scale_attn_weights", true);
         config.put("bos_token_id", tokenizer.endOfTextId());
         config.put("eos_token_id", tokenizer.endOfTextId());
-        config.put("torch_dtype", "float32");
-        JSON.writeValue(outDir.resolve("config.json").toFile(), config);
-        if (tokenizer instanceof ByteTokenizer) {
-            Files.write(outDir.resolve("tokenizer.json"), TokenizerJson.write(byteVocabulary()));
-        } else {
-            tokenizer.save(outDir);
+        config.put("torch_dtype", torchDtype);
+        return config;
+    }
+
+    /**
+     * Copies {@code source}'s tokenizer files into {@code outDir} as they are; where that leaves no
+     * {@code tokenizer.json}, writes {@code tokenizer}'s (Seed's byte tokenizer as a byte vocabulary).
+     */
+    private static void writeTokenizer(Tokenizer tokenizer, Path source, Path outDir) throws IOException {
+        if (source != null) {
+            for (String name : TOKENIZER_FILES) {
+                Path file = source.resolve(name);
+                if (Files.isRegularFile(file) && !file.toAbsolutePath().equals(outDir.resolve(name).toAbsolutePath())) {
+                    Files.copy(file, outDir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+        if (!Files.exists(outDir.resolve("tokenizer.json"))) {
+            if (tokenizer instanceof ByteTokenizer) {
+                Files.write(outDir.resolve("tokenizer.json"), TokenizerJson.write(byteVocabulary()));
+            } else {
+                tokenizer.save(outDir);
+            }
         }
     }
 
-    /** Reads a Hugging Face GPT-2 folder (keys with or without the {@code transformer.} prefix) as a Seed model. */
     /** Whether {@code dir} is a Hugging Face model folder (its config.json names a {@code model_type}). */
     public static boolean isModelFolder(Path dir) {
         Path config = dir.resolve("config.json");
@@ -117,24 +231,139 @@ public final class HuggingFace {
         }
     }
 
+    // ---- import ---------------------------------------------------------------------------------------------------
+
+    /** Reads a Hugging Face folder as a Seed model with {@link LoadOptions#defaults()}. */
     public static Gpt load(Path dir) throws IOException {
-        GptConfig c = readConfig(dir);
-        Map<String, HostTensor> hf = SafeTensors.read(dir.resolve("model.safetensors"));
-        Map<String, HostTensor> weights = new LinkedHashMap<>();
-        for (Map.Entry<String, Map.Entry<String, Boolean>> e : keyMap(c).entrySet()) {
+        return load(dir, LoadOptions.defaults());
+    }
+
+    /**
+     * Reads a Hugging Face folder (GPT-2 keys with or without the {@code transformer.} prefix; Llama-family keys as
+     * they are) as a Seed model at {@code options.context()}; refuses, before reading any weight, a model whose
+     * training (per {@code options}) does not fit this machine's memory.
+     */
+    public static Gpt load(Path dir, LoadOptions options) throws IOException {
+        GptConfig config = HuggingFaceConfig.read(dir, options.context());
+        checkMemory(dir, config, options);
+        return Gpt.fromWeights(config, readWeights(dir, config));
+    }
+
+    /** The memory estimate of training {@code config} per {@code options}; throws when it does not fit. */
+    static ModelMemory checkMemory(Path dir, GptConfig config, LoadOptions options) {
+        ModelMemory memory = ModelMemory.estimate(config, options.batch(), config.context(), options.precision(),
+                options.lora());
+        memory.check(dir + " (" + config.describe() + ", " + String.format("%,d", config.parameterCount())
+                + " parameters, batch " + options.batch() + ")");
+        return memory;
+    }
+
+    /**
+     * The weights of the folder {@code dir} under Seed's names, for {@code config} (from its config.json): every key
+     * the model needs is looked up in the safetensors headers and its shape checked before any data is read.
+     */
+    static Map<String, HostTensor> readWeights(Path dir, GptConfig config) throws IOException {
+        Map<Path, Map<String, SafeTensors.Entry>> files = weightFiles(dir);
+        Map<String, Path> fileOf = new LinkedHashMap<>();
+        Map<String, SafeTensors.Entry> entries = new LinkedHashMap<>();
+        files.forEach((file, header) -> header.forEach((key, entry) -> {
+            fileOf.putIfAbsent(key, file);
+            entries.putIfAbsent(key, entry);
+        }));
+        if (config.family() == Family.LLAMA) {
+            for (String key : entries.keySet()) {
+                if (UNSUPPORTED_BIAS.matcher(key).find()) {
+                    throw new IllegalArgumentException(dir + ": tensor '" + key + "' is a bias Seed's Llama family "
+                            + "does not implement (only q/k/v biases are: Qwen2, or attention_bias without an o_proj "
+                            + "bias)");
+                }
+            }
+        }
+        Map<String, long[]> shapes = Gpt.parameterShapes(config);
+        Map<String, String> found = new LinkedHashMap<>(); // Seed name -> key in the files
+        for (Map.Entry<String, Map.Entry<String, Boolean>> e : keyMap(config).entrySet()) {
             String key = e.getValue().getKey();
-            HostTensor w = hf.containsKey(key) ? hf.get(key) : hf.get(key.replaceFirst("^transformer\\.", ""));
-            if (w == null) {
-                throw new IllegalArgumentException(dir.resolve("model.safetensors") + " has no tensor '" + key + "'");
+            String actual = entries.containsKey(key) ? key : key.replaceFirst("^transformer\\.", "");
+            SafeTensors.Entry entry = entries.get(actual);
+            if (entry == null) {
+                throw new IllegalArgumentException(dir + ": no tensor '" + key + "' in " + names(files.keySet())
+                        + " (a model of " + config.describe() + " needs it)");
+            }
+            long[] expected = shapes.get(e.getKey()).clone();
+            if (e.getValue().getValue()) {
+                expected = new long[] {expected[1], expected[0]};
+            }
+            boolean positions = e.getKey().equals("wpe.weight") && entry.shape().length == 2
+                    && entry.shape()[0] >= expected[0] && entry.shape()[1] == expected[1]; // longer: cut to context
+            if (!positions && !Arrays.equals(entry.shape(), expected)) {
+                throw new IllegalArgumentException(dir + ": tensor '" + actual + "' has shape "
+                        + Arrays.toString(entry.shape()) + " but config.json (" + config.describe() + ") means "
+                        + Arrays.toString(expected));
+            }
+            found.put(e.getKey(), actual);
+        }
+        Set<String> wanted = new LinkedHashSet<>(found.values());
+        Map<String, HostTensor> read = new LinkedHashMap<>();
+        for (Path file : files.keySet()) {
+            read.putAll(SafeTensors.read(file, key -> wanted.contains(key) && fileOf.get(key).equals(file)));
+        }
+        Map<String, HostTensor> weights = new LinkedHashMap<>();
+        for (Map.Entry<String, Map.Entry<String, Boolean>> e : keyMap(config).entrySet()) {
+            HostTensor w = read.remove(found.get(e.getKey()));
+            if (e.getKey().equals("wpe.weight") && w.shape()[0] > config.context()) {
+                w = new HostTensor(new long[] {config.context(), w.shape()[1]},
+                        Arrays.copyOf(w.data(), (int) (config.context() * w.shape()[1])));
             }
             weights.put(e.getKey(), e.getValue().getValue() ? transpose(w) : w);
         }
-        return Gpt.fromWeights(c, weights);
+        return weights;
+    }
+
+    /**
+     * The weight files of {@code dir} with their headers: the shards {@code model.safetensors.index.json}'s
+     * weight_map names (in first-mention order), or {@code model.safetensors}.
+     */
+    static Map<Path, Map<String, SafeTensors.Entry>> weightFiles(Path dir) throws IOException {
+        Path index = dir.resolve("model.safetensors.index.json");
+        List<Path> files = new ArrayList<>();
+        if (Files.exists(index)) {
+            JsonNode map = JSON.readTree(index.toFile()).path("weight_map");
+            if (!map.isObject() || map.isEmpty()) {
+                throw new IllegalArgumentException(index + " has no weight_map");
+            }
+            for (Iterator<JsonNode> it = map.elements(); it.hasNext(); ) {
+                Path shard = dir.resolve(it.next().asText());
+                if (!shard.normalize().startsWith(dir.normalize())) {
+                    throw new IllegalArgumentException(index + " names a file outside the folder: " + shard);
+                }
+                if (!files.contains(shard)) {
+                    if (!Files.exists(shard)) {
+                        throw new IllegalArgumentException(index + " names " + shard.getFileName()
+                                + ", which is missing");
+                    }
+                    files.add(shard);
+                }
+            }
+        } else if (Files.exists(dir.resolve("model.safetensors"))) {
+            files.add(dir.resolve("model.safetensors"));
+        } else {
+            throw new IllegalArgumentException(dir + " has neither model.safetensors nor model.safetensors.index.json"
+                    + " (pytorch_model.bin is not read: save the model with safe_serialization=True)");
+        }
+        Map<Path, Map<String, SafeTensors.Entry>> out = new LinkedHashMap<>();
+        for (Path file : files) {
+            out.put(file, SafeTensors.entries(file));
+        }
+        return out;
+    }
+
+    private static String names(Set<Path> files) {
+        return files.stream().map(p -> p.getFileName().toString()).toList().toString();
     }
 
     /**
      * The tokenizer of a Hugging Face folder: Seed's byte vocabulary (256 bytes + its 3 special tokens, no merges)
-     * comes back as bytes, anything else as byte-level BPE (which must carry Seed's special tokens).
+     * comes back as bytes, anything else through {@link Tokenizer#load}.
      */
     public static Tokenizer loadTokenizer(Path dir) throws IOException {
         Path json = dir.resolve("tokenizer.json");
@@ -148,39 +377,43 @@ public final class HuggingFace {
         return plainBytes ? new ByteTokenizer() : Tokenizer.load(dir);
     }
 
-    /** Converts a Hugging Face folder into a Seed checkpoint folder {@code into} (config, weights, tokenizer). */
+    /** Converts a Hugging Face folder into a Seed checkpoint folder {@code into} with {@link LoadOptions#defaults()}. */
     public static Path importAsCheckpoint(Path hfDir, Path into) throws IOException {
-        Tokenizer tokenizer = loadTokenizer(hfDir);
-        try (Gpt model = load(hfDir)) {
-            if (tokenizer.vocabSize() != model.config().vocabSize()) {
-                throw new IllegalArgumentException(hfDir + ": tokenizer.json has " + tokenizer.vocabSize()
-                        + " ids but config.json says vocab_size " + model.config().vocabSize());
-            }
-            Files.createDirectories(into);
-            Checkpoints.writeModel(into, model, tokenizer);
-        }
-        return into;
+        return importFolder(hfDir, into, LoadOptions.defaults()).checkpoint();
     }
 
+    /**
+     * Converts a Hugging Face folder into a Seed checkpoint folder {@code into} (config.json, fp32
+     * model.safetensors, the folder's tokenizer files as they are), written atomically
+     * ({@link Checkpoints#replaceFolder}). In order: config.json is read and checked, the memory estimate is checked,
+     * the tokenizer loads (its ids must fit the embedding: real models often have spare rows), then the weights.
+     */
+    public static Imported importFolder(Path hfDir, Path into, LoadOptions options) throws IOException {
+        GptConfig config = HuggingFaceConfig.read(hfDir, options.context());
+        ModelMemory memory = checkMemory(hfDir, config, options);
+        Tokenizer tokenizer = loadTokenizer(hfDir);
+        if (tokenizer.vocabSize() > config.vocabSize()) {
+            throw new IllegalArgumentException(hfDir + ": tokenizer.json has " + tokenizer.vocabSize()
+                    + " ids but config.json says vocab_size " + config.vocabSize());
+        }
+        try (Gpt model = Gpt.fromWeights(config, readWeights(hfDir, config))) {
+            Checkpoints.replaceFolder(into, folder -> {
+                Checkpoints.writeModel(folder, model, tokenizer);
+                for (String name : TOKENIZER_FILES) {
+                    // Seed's byte tokenizer is marked by the absence of tokenizer.json: keep that form
+                    boolean keepBytes = name.equals("tokenizer.json") && tokenizer instanceof ByteTokenizer;
+                    if (Files.isRegularFile(hfDir.resolve(name)) && !keepBytes) {
+                        Files.copy(hfDir.resolve(name), folder.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+                    }
+                }
+            });
+        }
+        return new Imported(into, config, memory, Hashes.sha256(into.resolve(Checkpoints.MODEL)));
+    }
+
+    /** The configuration a Hugging Face folder loads as (see {@link HuggingFaceConfig#read}). */
     static GptConfig readConfig(Path dir) throws IOException {
-        JsonNode c = JSON.readTree(dir.resolve("config.json").toFile());
-        if (!"gpt2".equals(c.path("model_type").asText("gpt2"))) {
-            throw new IllegalArgumentException(dir + "/config.json: model_type '" + c.path("model_type").asText()
-                    + "' is not gpt2");
-        }
-        if (!c.path("n_inner").isNull() && !c.path("n_inner").isMissingNode()
-                && c.path("n_inner").asInt() != 4 * c.path("n_embd").asInt()) {
-            throw new IllegalArgumentException(dir + "/config.json: n_inner must be 4 * n_embd (or null)");
-        }
-        String activation = c.path("activation_function").asText("gelu_new");
-        GptConfig.Activation act = switch (activation) {
-            case "gelu_new", "gelu_pytorch_tanh" -> GptConfig.Activation.GELU_TANH;
-            case "gelu" -> GptConfig.Activation.GELU;
-            default -> throw new IllegalArgumentException(dir + "/config.json: activation_function '" + activation
-                    + "' is not supported (gelu, gelu_new)");
-        };
-        return new GptConfig(c.path("vocab_size").asInt(), c.path("n_positions").asInt(), c.path("n_layer").asInt(),
-                c.path("n_embd").asInt(), c.path("n_head").asInt(), c.path("tie_word_embeddings").asBoolean(true), act);
+        return HuggingFaceConfig.read(dir, 0);
     }
 
     /** Seed's byte tokenizer as a BPE vocabulary with no merges: ids 0..255 the bytes, then the special tokens. */

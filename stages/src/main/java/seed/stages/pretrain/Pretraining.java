@@ -13,6 +13,7 @@ import seed.stages.model.Family;
 import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
 import seed.stages.model.HuggingFace;
+import seed.stages.model.HuggingFaceConfig;
 import seed.stages.tokenizer.ByteTokenizer;
 import seed.stages.tokenizer.Tokenizer;
 import seed.stages.train.TrainResult;
@@ -55,6 +56,11 @@ public final class Pretraining {
      * the one it was made for, so a 4k-context model fine-tunes at the run's context.
      */
     static Gpt initModel(Path init, int context) throws IOException {
+        if (HuggingFace.isModelFolder(init)) { // at the run's context: the memory check sees what will be trained
+            int own = HuggingFaceConfig.read(init, 0).context();
+            return HuggingFace.load(init, new HuggingFace.LoadOptions(context > 0 && context < own ? context : 0, 1,
+                    null, null));
+        }
         Gpt model = Checkpoints.mergedBase(init);
         if (model.config().family() != Family.LLAMA || context <= 0 || context >= model.config().context()) {
             return model;
