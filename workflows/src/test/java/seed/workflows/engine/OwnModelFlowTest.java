@@ -17,13 +17,16 @@ import seed.stages.checkpoint.Checkpoints;
 import seed.stages.checkpoint.PeftAdapters;
 import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
+import seed.stages.model.HuggingFace;
 import seed.stages.tokenizer.ByteTokenizer;
 
 /**
  * A team's own model through the whole chain in the real embedded Kestra: {@code seed.three-stage} given a
- * Llama-family base (grouped-query attention) and {@code lora_rank}, with no pretraining steps. Pretraining adopts
- * the base as it is (its held-out loss on the corpus measured), and SFT, the reward model and RL train LoRA
- * adapters: the SFT and RL outputs are PEFT adapter folders on the pinned base, and the run ends SUCCESS.
+ * Hugging Face Llama folder (grouped-query attention, {@code LlamaForCausalLM}) and {@code lora_rank}: pretraining
+ * continues from the base on the corpus (domain adaptation), and SFT, the reward model and RL train LoRA adapters:
+ * the SFT and RL outputs are PEFT adapter folders on the pinned continued-pretraining checkpoint, and the run ends
+ * SUCCESS. (Adopting a base without pretraining steps is the same stage with {@code pretrain_steps} 0: see
+ * AdoptBaseTest.)
  */
 class OwnModelFlowTest {
 
@@ -32,14 +35,15 @@ class OwnModelFlowTest {
         Path base = dir.resolve("my-llama");
         ByteTokenizer tokenizer = new ByteTokenizer();
         try (Gpt model = Gpt.initialize(GptConfig.llama(tokenizer.vocabSize(), 96, 2, 64, 4, 2, 0), 3)) {
-            Checkpoints.replaceFolder(base, folder -> Checkpoints.writeModel(folder, model, tokenizer));
+            HuggingFace.export(model, tokenizer, base); // a LlamaForCausalLM folder, as a team would bring it
         }
         try (SeedHost host = SeedHost.start(new SeedHost.Options(dir, 0, true, 2), Map.of())) {
             Map<String, Object> inputs = new LinkedHashMap<>(ThreeStageFlowTest.TINY.write(dir.resolve("data"),
                     dir.resolve("report")));
             inputs.put("base_model", base.toString());
-            inputs.put("pretrain_steps", 0);
-            inputs.put("lora_rank", 4);
+            inputs.put("pretrain_steps", 60); // continued pretraining on the corpus (domain adaptation)
+            inputs.put("lora_rank", 8);
+            inputs.put("sft_learning_rate", 0.02); // adapters learn at a higher rate than full fine-tuning
             inputs.put("rl_algorithm", "grpo");
             SeedEngine engine = host.engine();
             Execution run = engine.launch("seed.three-stage", inputs, "test");
