@@ -31,17 +31,21 @@ public interface Tokenizer {
 
     int responseId();
 
-    /** Short kind name written into checkpoints: "bytes" or "bpe". */
+    /** Short kind name written into checkpoints: "bytes", "bpe" (Seed's own) or "hf" (a Hugging Face folder's). */
     String kind();
 
     /** Writes what {@link #load(Path)} needs to rebuild this tokenizer into {@code dir} (e.g. tokenizer.json). */
     void save(Path dir) throws IOException;
 
-    /** Loads the tokenizer saved in {@code dir}: a {@code tokenizer.json} means BPE, otherwise bytes. */
+    /**
+     * Loads the tokenizer saved in {@code dir}: no {@code tokenizer.json} means bytes; one with Seed's three special
+     * tokens is Seed's byte-level BPE (checked strictly, as always); any other is a Hugging Face folder's tokenizer
+     * ({@link HfTokenizer}, with its tokenizer_config.json).
+     */
     static Tokenizer load(Path dir) throws IOException {
         Path json = dir.resolve("tokenizer.json");
         if (Files.exists(json)) {
-            return BpeTokenizer.load(json);
+            return TokenizerJson.hasSeedSpecials(Files.readAllBytes(json)) ? BpeTokenizer.load(json) : HfTokenizer.load(dir);
         }
         return new ByteTokenizer();
     }
