@@ -12,6 +12,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -115,10 +116,23 @@ public final class JinjaChatFormat implements ChatFormat {
         this.stopId = stop;
     }
 
+    /**
+     * Formats already built, for the last few tokenizers (by identity): stages make a Generator per rollout, and the
+     * template's probes need not rerun. Bounded, since each entry keeps its tokenizer reachable.
+     */
+    private static final Map<HfTokenizer, JinjaChatFormat> BUILT = Collections.synchronizedMap(
+            new LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<HfTokenizer, JinjaChatFormat> eldest) {
+                    return size() > 8;
+                }
+            });
+
     /** The tokenizer's own chat template, or {@link #DEFAULT_TEMPLATE} when it has none. */
     public static JinjaChatFormat of(HfTokenizer tokenizer) {
-        return tokenizer.chatTemplate().map(t -> new JinjaChatFormat(tokenizer, t, "chat_template"))
-                .orElseGet(() -> new JinjaChatFormat(tokenizer, DEFAULT_TEMPLATE, "default_template"));
+        return BUILT.computeIfAbsent(tokenizer, t -> t.chatTemplate()
+                .map(template -> new JinjaChatFormat(t, template, "chat_template"))
+                .orElseGet(() -> new JinjaChatFormat(t, DEFAULT_TEMPLATE, "default_template")));
     }
 
     /** A given template (e.g. from a flag or a test) for {@code tokenizer}. */
