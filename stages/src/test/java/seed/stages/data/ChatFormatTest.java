@@ -65,6 +65,34 @@ class ChatFormatTest {
     }
 
     @Test
+    void seedBpeExampleIsTodaysFraming() throws IOException {
+        try (seed.stages.tokenizer.BpeTokenizer bpe = seed.stages.tokenizer.BpeTokenizer.of(
+                seed.stages.tokenizer.BpeTrainer.train(CORPUS, 300, line -> { }).model())) {
+            int[] p = bpe.encode("What is 2 plus 2?"), r = bpe.encode(" 4.");
+            int[] expected = HfTokenizerTestAccess.concat(new int[] {257}, p, new int[] {258}, r, new int[] {256});
+            assertArrayEquals(expected, new ExampleEncoder(bpe, Truncation.strict(), 64).example("What is 2 plus 2?", " 4.", "t").ids());
+            assertArrayEquals(Arrays.copyOf(expected, p.length + 2),
+                    new ExampleEncoder(bpe, Truncation.strict(), 64).prompt("What is 2 plus 2?", 8, "t"));
+        }
+    }
+
+    @Test
+    void sftConversationsReachTheTemplateAsMessages() throws IOException {
+        Path data = java.nio.file.Files.writeString(tmp.resolve("sft.jsonl"), "{\"messages\": ["
+                + "{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"Hi\"}, "
+                + "{\"role\": \"assistant\", \"content\": \"Hello!\"}]}\n");
+        InstructionExample example = InstructionFile.read(data).get(0);
+        assertEquals("System: Be brief.\nUser: Hi", example.prompt()); // Seed's rendering, as before
+        try (HfTokenizer tok = HfTokenizer.load(HfFolders.byteLevel(tmp.resolve("qwen"), CORPUS, 320,
+                List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
+                Map.of("eos_token", "<|im_end|>", "chat_template", HfFolders.CHATML_TEMPLATE)))) {
+            int[] ids = new ExampleEncoder(tok, Truncation.strict(), 256).example(example.conversation(), example.response(), "t").ids();
+            assertEquals("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+                    + "<|im_start|>assistant\nHello!<|im_end|>\n", tok.decode(ids));
+        }
+    }
+
+    @Test
     void chatMlTemplateRendersThreeTurnsExactly() throws IOException {
         try (HfTokenizer tok = HfTokenizer.load(HfFolders.byteLevel(tmp.resolve("qwen"), CORPUS, 320,
                 List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
