@@ -7,6 +7,8 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import seed.stages.checkpoint.HostTensor;
+import seed.stages.data.ChatFormat;
+import seed.stages.data.ChatTemplate;
 import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
 import seed.stages.model.KvCache;
@@ -36,6 +38,8 @@ public final class RewardModel implements RewardFunction {
 
     private final Gpt backbone;
     private final Tokenizer tokenizer;
+    /** How prompts and responses are framed (Seed's markers or the tokenizer's chat template), as in SFT. */
+    private final ChatFormat format;
     /** The head's arrays, on the backbone's device (every score is computed there). */
     private final NDManager headManager;
     private final NDArray headWeight;
@@ -77,6 +81,7 @@ public final class RewardModel implements RewardFunction {
     RewardModel(Gpt backbone, Tokenizer tokenizer, HostTensor weight, HostTensor bias) {
         this.backbone = backbone;
         this.tokenizer = tokenizer;
+        this.format = ChatFormat.of(tokenizer);
         this.headManager = NDManager.newBaseManager(backbone.device());
         if (tokenizer.vocabSize() != backbone.config().vocabSize()) {
             throw new IllegalArgumentException("tokenizer has " + tokenizer.vocabSize() + " ids but the model's vocabulary is "
@@ -182,16 +187,21 @@ public final class RewardModel implements RewardFunction {
         this.std = std > 1e-6f ? std : 1f;
     }
 
-    /** {@code [prompt] prompt [response] response [end]}, cut from the left to the context if longer. */
+    /** A plain prompt (one user message) and a response; see {@link #encode(List, String)}. */
     public int[] encode(String prompt, String response) {
-        int[] p = tokenizer.encode(prompt);
-        int[] r = tokenizer.encode(response);
-        int[] seq = new int[p.length + r.length + 3];
-        seq[0] = tokenizer.promptId();
-        System.arraycopy(p, 0, seq, 1, p.length);
-        seq[p.length + 1] = tokenizer.responseId();
-        System.arraycopy(r, 0, seq, p.length + 2, r.length);
-        seq[seq.length - 1] = tokenizer.endOfTextId();
+        return encode(ChatFormat.userTurn(prompt), response);
+    }
+
+    /**
+     * The framed sequence the model scores, {@code [prompt] prompt [response] response [end]} with Seed's tokenizers
+     * or the chat template's prompt, response and turn end; cut from the left to the context if longer.
+     */
+    public int[] encode(List<ChatTemplate.Message> conversation, String response) {
+        int[] p = format.prompt(conversation).ids();
+        ChatFormat.ResponseIds r = format.response(conversation, response);
+        int[] seq = Arrays.copyOf(p, p.length + r.text().length + r.end().length);
+        System.arraycopy(r.text(), 0, seq, p.length, r.text().length);
+        System.arraycopy(r.end(), 0, seq, p.length + r.text().length, r.end().length);
         int ctx = backbone.config().context();
         return seq.length <= ctx ? seq : Arrays.copyOfRange(seq, seq.length - ctx, seq.length);
     }
@@ -235,12 +245,7 @@ public final class RewardModel implements RewardFunction {
         for (int b = 0; b < batch; b++) {
             int[] s = sequences.get(b);
             int pad = length - s.length;
-            int start = 1;
-            for (int t = 0; t < s.length; t++) {
-                if (s[t] == tokenizer.responseId()) {
-                    start = t + 1;
-                }
-            }
+            int start = format.responseStart(s);
             for (int t = 0; t < steps; t++) {
                 next[b * steps + t] = ids[b * length + t + 1];
                 response[b * steps + t] = t + 1 - pad >= start ? 1f : 0f; // the token predicted at t is a response token
@@ -376,9 +381,10 @@ public final class RewardModel implements RewardFunction {
         for (Sample s : samples) {
             int[] p = s.promptTokens();
             int[] r = s.responseTokens();
-            int[] ids = Arrays.copyOf(p, p.length + r.length + 1);
+            int[] end = format.endOfTurn();
+            int[] ids = Arrays.copyOf(p, p.length + r.length + end.length);
             System.arraycopy(r, 0, ids, p.length, r.length);
-            ids[ids.length - 1] = tokenizer.endOfTextId();
+            System.arraycopy(end, 0, ids, p.length + r.length, end.length);
             seqs.add(ids.length <= backbone.config().context() ? ids : encode(s.prompt(), s.response()));
         }
         float[] raw = rawScores(seqs);

@@ -254,7 +254,7 @@ public final class RewardModelTrainer {
     static List<EncodedGroup> encode(List<PromptGroup> groups, ExampleEncoder encoder, Path source) {
         List<EncodedGroup> out = new ArrayList<>();
         for (PromptGroup g : groups) {
-            List<ExampleEncoder.Encoded> e = encoder.group(g.prompt(), g.responses(), source + ":" + g.line());
+            List<ExampleEncoder.Encoded> e = encoder.group(g.conversation(), g.responses(), source + ":" + g.line());
             if (e != null) {
                 out.add(new EncodedGroup(g, e.stream().map(ExampleEncoder.Encoded::ids).toList()));
             }

@@ -1,5 +1,7 @@
 package seed.reward.data;
 
+import seed.stages.data.ChatTemplate;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -52,7 +54,9 @@ public record PreferenceData(List<PromptGroup> train, List<PromptGroup> heldOut)
         Map<String, List<PreferencePair>> pairs = new LinkedHashMap<>();
         Map<String, Integer> lines = new LinkedHashMap<>();
         Map<String, Integer> counts = new LinkedHashMap<>();
+        Map<String, List<ChatTemplate.Message>> conversations = new LinkedHashMap<>();
         for (Ranking r : rankings) {
+            conversations.putIfAbsent(r.prompt(), r.conversation());
             List<String> known = responses.computeIfAbsent(r.prompt(), p -> new ArrayList<>());
             lines.putIfAbsent(r.prompt(), r.line());
             counts.merge(r.prompt(), 1, Integer::sum);
@@ -76,7 +80,8 @@ public record PreferenceData(List<PromptGroup> train, List<PromptGroup> heldOut)
         for (var e : responses.entrySet()) {
             List<PreferencePair> ps = pairs.get(e.getKey());
             if (!ps.isEmpty()) {
-                out.add(new PromptGroup(e.getKey(), e.getValue(), ps, lines.get(e.getKey()), counts.get(e.getKey())));
+                out.add(new PromptGroup(e.getKey(), e.getValue(), ps, lines.get(e.getKey()), counts.get(e.getKey()),
+                        conversations.get(e.getKey())));
             }
         }
         return out;

@@ -1,5 +1,8 @@
 package seed.reward.data;
 
+import seed.stages.data.ChatFormat;
+import seed.stages.data.ChatTemplate;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,11 +12,18 @@ import java.util.List;
  * each response is scored once and every pair of the prompt shares those scores, which avoids over-fitting to
  * a prompt whose pairs would otherwise be seen as many separate examples).
  */
-public record PromptGroup(String prompt, List<String> responses, List<PreferencePair> pairs, int line, int rankings) {
+public record PromptGroup(String prompt, List<String> responses, List<PreferencePair> pairs, int line, int rankings,
+                          List<ChatTemplate.Message> conversation) {
 
     public PromptGroup {
         responses = List.copyOf(responses);
         pairs = List.copyOf(pairs);
+        conversation = List.copyOf(conversation);
+    }
+
+    /** The group of a plain prompt (one user message). */
+    public PromptGroup(String prompt, List<String> responses, List<PreferencePair> pairs, int line, int rankings) {
+        this(prompt, responses, pairs, line, rankings, ChatFormat.userTurn(prompt));
     }
 
     /** One ranking's group. */
@@ -36,6 +46,6 @@ public record PromptGroup(String prompt, List<String> responses, List<Preference
                 }
             }
         }
-        return new PromptGroup(ranking.prompt(), ranking.responses(), pairs, ranking.line());
+        return new PromptGroup(ranking.prompt(), ranking.responses(), pairs, ranking.line(), 1, ranking.conversation());
     }
 }

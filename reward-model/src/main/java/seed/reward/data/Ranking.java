@@ -1,5 +1,8 @@
 package seed.reward.data;
 
+import seed.stages.data.ChatFormat;
+import seed.stages.data.ChatTemplate;
+
 import java.util.List;
 
 /**
@@ -8,18 +11,33 @@ import java.util.List;
  * (they produce no training pair). A pairwise chosen/rejected line is a ranking with K = 2.
  *
  * @param line the 1-based line of the source file (0 when built in code), kept for error messages
+ * @param conversation the messages the prompt text renders (one user message for a plain prompt), which a chat
+ *                     template frames in its own way
  */
-public record Ranking(String prompt, List<String> responses, int[] order, List<int[]> ties, int line) {
+public record Ranking(String prompt, List<String> responses, int[] order, List<int[]> ties, int line,
+                      List<ChatTemplate.Message> conversation) {
 
     public Ranking {
         responses = List.copyOf(responses);
         order = order.clone();
         ties = ties.stream().map(int[]::clone).toList();
+        conversation = List.copyOf(conversation);
     }
 
-    /** A chosen/rejected pair as a K = 2 ranking. */
+    /** A ranking of a plain prompt (one user message). */
+    public Ranking(String prompt, List<String> responses, int[] order, List<int[]> ties, int line) {
+        this(prompt, responses, order, ties, line, ChatFormat.userTurn(prompt));
+    }
+
+    /** A chosen/rejected pair of a plain prompt as a K = 2 ranking. */
     public static Ranking pairwise(String prompt, String chosen, String rejected, int line) {
-        return new Ranking(prompt, List.of(chosen, rejected), new int[] {0, 1}, List.of(), line);
+        return pairwise(ChatFormat.userTurn(prompt), chosen, rejected, line);
+    }
+
+    /** A chosen/rejected pair after a conversation as a K = 2 ranking. */
+    public static Ranking pairwise(List<ChatTemplate.Message> conversation, String chosen, String rejected, int line) {
+        return new Ranking(ChatTemplate.render(conversation), List.of(chosen, rejected), new int[] {0, 1}, List.of(),
+                line, conversation);
     }
 
     public int k() {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import seed.stages.data.ChatFormat;
 import seed.stages.data.ChatTemplate;
 
 import java.io.BufferedWriter;
@@ -71,10 +72,11 @@ public final class RankingsFile {
             if (!node.has("prompt") && node.path("chosen").isArray() && node.path("rejected").isArray()) {
                 return implicitPrompt(node, line, where, loc);
             }
-            String prompt = prompt(node, where, loc);
-            return Ranking.pairwise(prompt, response(node, "chosen", where, loc), response(node, "rejected", where, loc), line);
+            return Ranking.pairwise(conversation(node, where, loc), response(node, "chosen", where, loc),
+                    response(node, "rejected", where, loc), line);
         }
-        String prompt = prompt(node, where, loc);
+        List<ChatTemplate.Message> conversation = conversation(node, where, loc);
+        String prompt = ChatTemplate.render(conversation);
         JsonNode responsesNode = node.get("responses");
         if (responsesNode == null || !responsesNode.isArray()) {
             throw new RankingFormatException(where + "field \"responses\" must be an array of strings (or give \"chosen\" and \"rejected\")");
@@ -130,19 +132,19 @@ public final class RankingsFile {
                 ties.add(new int[] {a, b});
             }
         }
-        return new Ranking(prompt, responses, order, ties, line);
+        return new Ranking(prompt, responses, order, ties, line, conversation);
     }
 
-    /** The prompt: a string, or a list of messages rendered by the chat template. */
-    private static String prompt(JsonNode node, String where, String loc) {
+    /** The prompt: a string (one user message), or a list of messages. */
+    private static List<ChatTemplate.Message> conversation(JsonNode node, String where, String loc) {
         if (node.path("prompt").isArray()) {
             try {
-                return ChatTemplate.render(ChatTemplate.messages(node.get("prompt"), loc, "prompt"));
+                return ChatTemplate.messages(node.get("prompt"), loc, "prompt");
             } catch (IllegalArgumentException e) {
                 throw new RankingFormatException(e.getMessage());
             }
         }
-        return text(node, "prompt", where);
+        return ChatFormat.userTurn(text(node, "prompt", where));
     }
 
     /** A response: a string, or a message list whose last message is the assistant's response. */
@@ -184,8 +186,7 @@ public final class RankingsFile {
             throw new RankingFormatException(where + "without \"prompt\", \"chosen\" and \"rejected\" must be conversations "
                     + "that differ only in their last message (the implicit prompt is what they share)");
         }
-        String prompt = ChatTemplate.render(chosen.subList(0, chosen.size() - 1));
-        return Ranking.pairwise(prompt, lastContent(node.get("chosen"), where, loc, "chosen"),
+        return Ranking.pairwise(chosen.subList(0, chosen.size() - 1), lastContent(node.get("chosen"), where, loc, "chosen"),
                 lastContent(node.get("rejected"), where, loc, "rejected"), line);
     }
 

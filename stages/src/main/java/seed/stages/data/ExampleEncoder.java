@@ -7,7 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Encodes prompts and responses with the {@link ChatTemplate} framing and cuts what does not fit by a
+ * Encodes prompts and responses with a tokenizer's {@link ChatFormat} (Seed's markers or a chat template) and cuts what does not fit by a
  * {@link Truncation}, counting what it cut so every command can report it. One encoder per data set.
  *
  * <p>The prompt budget: a hard cap with {@code maxPromptLength}; without one, what the longest response leaves, but
@@ -21,7 +21,7 @@ public final class ExampleEncoder {
     public record Encoded(int[] ids, int promptLength, boolean ended) {
     }
 
-    private final Tokenizer tokenizer;
+    private final ChatFormat format;
     private final Truncation truncation;
     private final int maxLength;
     private int examples;
@@ -29,8 +29,13 @@ public final class ExampleEncoder {
     private int responsesCut;
     private int dropped;
 
+    /** With the tokenizer's own chat format ({@link ChatFormat#of}). */
     public ExampleEncoder(Tokenizer tokenizer, Truncation truncation, int context) {
-        this.tokenizer = tokenizer;
+        this(ChatFormat.of(tokenizer), truncation, context);
+    }
+
+    public ExampleEncoder(ChatFormat format, Truncation truncation, int context) {
+        this.format = format;
         this.truncation = truncation;
         this.maxLength = truncation.maxLengthFor(context);
         if (maxLength < 4) {
@@ -42,61 +47,85 @@ public final class ExampleEncoder {
         return maxLength;
     }
 
-    /**
-     * {@code <|prompt|> prompt <|response|>} for generation, leaving {@code maxNewTokens} of {@code maxLength} for
-     * the response. {@code where} (file:line) names the example in errors.
-     */
+    /** The chat format this encoder frames examples with. */
+    public ChatFormat format() {
+        return format;
+    }
+
+    /** A plain prompt as one user message; see {@link #prompt(List, int, String)}. */
     public int[] prompt(String prompt, int maxNewTokens, String where) {
+        return prompt(ChatFormat.userTurn(prompt), maxNewTokens, where);
+    }
+
+    /**
+     * The framed prompt for generation (Seed's {@code <|prompt|> prompt <|response|>}, or the chat template's
+     * rendering with the generation prompt), leaving {@code maxNewTokens} of {@code maxLength} for the response.
+     * {@code where} (file:line) names the example in errors.
+     */
+    public int[] prompt(List<ChatTemplate.Message> conversation, int maxNewTokens, String where) {
         examples++;
         int budget = maxLength - maxNewTokens;
         if (truncation.maxPromptLength() > 0) {
             budget = Math.min(budget, truncation.maxPromptLength());
         }
-        if (budget < 3) {
+        ChatFormat.PromptIds p = format.prompt(conversation);
+        if (budget < p.framing() + 1) {
             throw new IllegalArgumentException("--max-length " + maxLength + " with " + maxNewTokens
                     + " new tokens leaves no room for a prompt");
         }
-        int[] p = cutPrompt(tokenizer.encode(prompt), budget, where);
-        return frame(p, null, false);
+        return cutPrompt(p, budget, where).ids();
     }
 
     /** One prompt and its response; null when the example is dropped ({@code --truncate-response drop}). */
     public Encoded example(String prompt, String response, String where) {
-        List<Encoded> one = group(prompt, List.of(response), where);
+        return example(ChatFormat.userTurn(prompt), response, where);
+    }
+
+    /** A conversation and the assistant's response to it; null when the example is dropped. */
+    public Encoded example(List<ChatTemplate.Message> conversation, String response, String where) {
+        List<Encoded> one = group(conversation, List.of(response), where);
         return one == null ? null : one.get(0);
     }
 
     /** One prompt with several responses cut by the same rule; null when any response forces a drop. */
     public List<Encoded> group(String prompt, List<String> responses, String where) {
+        return group(ChatFormat.userTurn(prompt), responses, where);
+    }
+
+    /** One conversation with several responses cut by the same rule; null when any response forces a drop. */
+    public List<Encoded> group(List<ChatTemplate.Message> conversation, List<String> responses, String where) {
         examples++;
-        List<int[]> rs = new ArrayList<>();
+        List<ChatFormat.ResponseIds> rs = new ArrayList<>();
         int need = 0;
         for (String r : responses) {
-            int[] ids = tokenizer.encode(r);
+            ChatFormat.ResponseIds ids = format.response(conversation, r);
             rs.add(ids);
-            need = Math.max(need, ids.length + 1);
+            need = Math.max(need, ids.text().length + ids.end().length);
         }
         int budget = truncation.maxPromptLength() > 0 ? truncation.maxPromptLength()
                 : Math.max(maxLength / 2, maxLength - need);
-        int[] p = cutPrompt(tokenizer.encode(prompt), budget, where);
-        int room = maxLength - p.length - 2;
+        ChatFormat.PromptIds p = cutPrompt(format.prompt(conversation), budget, where);
+        int room = maxLength - p.length();
         boolean cut = false;
         List<Encoded> out = new ArrayList<>();
-        for (int[] r : rs) {
-            if (r.length + 1 <= room) {
-                out.add(new Encoded(frame(p, r, true), p.length + 2, true));
+        for (ChatFormat.ResponseIds r : rs) {
+            int whole = r.text().length + r.end().length;
+            if (whole <= room) {
+                out.add(new Encoded(frame(p, r.text(), r.end()), p.length(), true));
                 continue;
             }
             switch (truncation.response()) {
-                case ERROR -> throw new IllegalArgumentException(where + ": the response has " + r.length
-                        + " tokens but only " + (room - 1) + " fit after the prompt (--max-length " + maxLength
+                case ERROR -> throw new IllegalArgumentException(where + ": the response has " + r.text().length
+                        + " tokens but only " + (room - r.end().length) + " fit after the prompt (--max-length " + maxLength
                         + "); pass --truncate-response right to cut its end or drop to skip the example");
                 case DROP -> {
                     dropped++;
                     return null;
                 }
                 case RIGHT -> {
-                    out.add(new Encoded(frame(p, Arrays.copyOf(r, room), false), p.length + 2, false));
+                    // the first `room` ids of response + turn end: the end is cut first, as TRL cuts completion ids
+                    out.add(new Encoded(frame(p, Arrays.copyOf(frame(EMPTY, r.text(), r.end()), room), new int[0]),
+                            p.length(), false));
                     cut = true;
                 }
             }
@@ -105,32 +134,30 @@ public final class ExampleEncoder {
         return out;
     }
 
-    private int[] cutPrompt(int[] p, int budget, String where) {
-        if (p.length + 2 <= budget) {
+    private static final ChatFormat.PromptIds EMPTY = new ChatFormat.PromptIds(new int[0], new int[0], new int[0]);
+
+    private ChatFormat.PromptIds cutPrompt(ChatFormat.PromptIds p, int budget, String where) {
+        if (p.length() <= budget) {
             return p;
         }
         if (truncation.prompt() == Truncation.Prompt.ERROR) {
-            throw new IllegalArgumentException(where + ": the prompt has " + (p.length + 2) + " tokens (with its framing) "
+            throw new IllegalArgumentException(where + ": the prompt has " + p.length() + " tokens (with its framing) "
                     + "but only " + budget + " fit (--max-length " + maxLength
                     + (truncation.maxPromptLength() > 0 ? ", --max-prompt-length " + truncation.maxPromptLength() : "")
                     + "); pass --truncate-prompt left to keep its end");
         }
+        if (budget - p.framing() < 1) {
+            throw new IllegalArgumentException(where + ": the chat format's framing takes " + p.framing() + " tokens, "
+                    + "more than the " + budget + " a prompt may have; raise --max-length or --max-prompt-length");
+        }
         promptsCut++;
-        return Arrays.copyOfRange(p, p.length - (budget - 2), p.length);
+        return p.keepLast(budget - p.framing());
     }
 
-    private int[] frame(int[] p, int[] r, boolean end) {
-        int n = p.length + 2 + (r == null ? 0 : r.length) + (end ? 1 : 0);
-        int[] ids = new int[n];
-        ids[0] = tokenizer.promptId();
-        System.arraycopy(p, 0, ids, 1, p.length);
-        ids[p.length + 1] = tokenizer.responseId();
-        if (r != null) {
-            System.arraycopy(r, 0, ids, p.length + 2, r.length);
-        }
-        if (end) {
-            ids[n - 1] = tokenizer.endOfTextId();
-        }
+    private static int[] frame(ChatFormat.PromptIds p, int[] response, int[] end) {
+        int[] ids = Arrays.copyOf(p.ids(), p.length() + response.length + end.length);
+        System.arraycopy(response, 0, ids, p.length(), response.length);
+        System.arraycopy(end, 0, ids, p.length() + response.length, end.length);
         return ids;
     }
 

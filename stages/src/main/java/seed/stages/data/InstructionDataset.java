@@ -51,7 +51,7 @@ public final class InstructionDataset implements BatchSource {
         List<Encoded> all = new ArrayList<>();
         for (InstructionExample example : examples) {
             String where = source.equals("line") ? "line " + example.lineNumber() : source + ":" + example.lineNumber();
-            ExampleEncoder.Encoded e = encoder.example(example.prompt(), example.response(), where);
+            ExampleEncoder.Encoded e = encoder.example(example.conversation(), example.response(), where);
             if (e != null) {
                 all.add(new Encoded(e.ids(), e.promptLength()));
             }

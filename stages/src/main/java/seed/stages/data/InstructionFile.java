@@ -62,12 +62,15 @@ public final class InstructionFile {
         String where = file + ":" + number;
         try {
             if (node.has("messages")) {
-                String[] pr = ChatTemplate.promptAndResponse(ChatTemplate.messages(node.get("messages"), where, "messages"), where);
-                return new InstructionExample(pr[0], nonEmpty(pr[1], where, "messages"), number);
+                List<ChatTemplate.Message> messages = ChatTemplate.messages(node.get("messages"), where, "messages");
+                String[] pr = ChatTemplate.promptAndResponse(messages, where);
+                return new InstructionExample(pr[0], nonEmpty(pr[1], where, "messages"), number,
+                        messages.subList(0, messages.size() - 1));
             }
-            String prompt = node.path("prompt").isArray()
-                    ? ChatTemplate.render(ChatTemplate.messages(node.get("prompt"), where, "prompt"))
-                    : text(file, node, "prompt", number);
+            List<ChatTemplate.Message> conversation = node.path("prompt").isArray()
+                    ? ChatTemplate.messages(node.get("prompt"), where, "prompt")
+                    : ChatFormat.userTurn(text(file, node, "prompt", number));
+            String prompt = ChatTemplate.render(conversation);
             String field = node.has("completion") && !node.has("response") ? "completion" : "response";
             JsonNode r = node.get(field);
             String response;
@@ -77,7 +80,7 @@ public final class InstructionFile {
             } else {
                 response = text(file, node, field, number);
             }
-            return new InstructionExample(prompt, response, number);
+            return new InstructionExample(prompt, response, number, conversation);
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }

@@ -65,7 +65,7 @@ public final class Candidates {
             ExampleEncoder encoder = new ExampleEncoder(tokenizer, truncation, gpt.config().context());
             List<int[]> encoded = new ArrayList<>();
             for (PromptFile.Prompt p : prompts) {
-                encoded.add(encoder.prompt(p.text(), sampling.maxNewTokens(), promptsFile + ":" + p.line()));
+                encoded.add(encoder.prompt(p.conversation(), sampling.maxNewTokens(), promptsFile + ":" + p.line()));
             }
             if (encoder.promptsCut() > 0) {
                 console.println("candidates truncation: " + encoder.report());

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import seed.stages.data.ChatFormat;
 import seed.stages.model.Gpt;
 import seed.stages.model.NoGrad;
 import seed.stages.model.KvCache;
@@ -23,10 +24,17 @@ public final class Generator {
 
     private final Gpt model;
     private final Tokenizer tokenizer;
+    private final ChatFormat format;
 
+    /** With the tokenizer's own chat format ({@link ChatFormat#of}): its stop rule and visible text. */
     public Generator(Gpt model, Tokenizer tokenizer) {
+        this(model, ChatFormat.of(tokenizer));
+    }
+
+    public Generator(Gpt model, ChatFormat format) {
         this.model = model;
-        this.tokenizer = tokenizer;
+        this.tokenizer = format.tokenizer();
+        this.format = format;
     }
 
     /** Generates from text prompts (encoded with the tokenizer, no special tokens added). */
@@ -38,14 +46,12 @@ public final class Generator {
         return generate(encoded, settings);
     }
 
-    /** The token sequence an SFT model expects for an instruction: {@code <|prompt|> prompt <|response|>}. */
+    /**
+     * The token sequence an SFT model expects for an instruction (one user message): Seed's
+     * {@code <|prompt|> prompt <|response|>}, or the chat template's rendering with the generation prompt.
+     */
     public int[] instructionPrompt(String prompt) {
-        int[] body = tokenizer.encode(prompt);
-        int[] ids = new int[body.length + 2];
-        ids[0] = tokenizer.promptId();
-        System.arraycopy(body, 0, ids, 1, body.length);
-        ids[ids.length - 1] = tokenizer.responseId();
-        return ids;
+        return format.prompt(ChatFormat.userTurn(prompt)).ids();
     }
 
     /** Generates one continuation per prompt (token ids); sequence i samples with seed {@code settings.seed() + i}. */
@@ -239,7 +245,7 @@ public final class Generator {
     }
 
     private Generation.StopReason stopReason(List<Integer> tokens, SamplingSettings settings) {
-        if (tokens.get(tokens.size() - 1) == tokenizer.endOfTextId()) {
+        if (format.endsResponse(tokens.get(tokens.size() - 1))) {
             return Generation.StopReason.END_OF_TEXT;
         }
         if (!settings.stop().isEmpty()) {
@@ -267,9 +273,7 @@ public final class Generator {
 
     /** Decodes without special tokens (they end or frame a response; they are not part of its text). */
     private String decodeVisible(int[] tokens) {
-        int[] plain = Arrays.stream(tokens).filter(t -> t != tokenizer.endOfTextId() && t != tokenizer.promptId()
-                && t != tokenizer.responseId()).toArray();
-        return tokenizer.decode(plain);
+        return format.visibleText(tokens);
     }
 
     private static boolean allDone(Generation.StopReason[] reasons) {

@@ -193,7 +193,7 @@ public final class PpoTrainer {
     private static List<int[]> encode(ExampleEncoder encoder, List<PromptFile.Prompt> prompts, Path file, int maxNew) {
         List<int[]> ids = new ArrayList<>(prompts.size());
         for (PromptFile.Prompt p : prompts) {
-            ids.add(encoder.prompt(p.text(), maxNew, file + ":" + p.line()));
+            ids.add(encoder.prompt(p.conversation(), maxNew, file + ":" + p.line()));
         }
         return ids;
     }

@@ -3,6 +3,7 @@ package seed.stages.rlhf;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import seed.stages.data.ChatFormat;
 import seed.stages.data.ChatTemplate;
 
 import java.io.IOException;
@@ -20,8 +21,20 @@ import java.util.List;
  */
 public final class PromptFile {
 
-    /** One prompt text and the 1-based line it came from (for errors and truncation reports). */
-    public record Prompt(String text, int line) {
+    /**
+     * One prompt text (Seed's rendering), the 1-based line it came from (for errors and truncation reports) and the
+     * conversation it renders (what a chat template frames).
+     */
+    public record Prompt(String text, int line, List<ChatTemplate.Message> conversation) {
+
+        public Prompt {
+            conversation = List.copyOf(conversation);
+        }
+
+        /** A plain prompt: one user message. */
+        public Prompt(String text, int line) {
+            this(text, line, ChatFormat.userTurn(text));
+        }
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -54,23 +67,23 @@ public final class PromptFile {
             }
             String where = file + ":" + (i + 1);
             JsonNode p = node == null ? null : node.get("prompt");
-            String prompt;
+            List<ChatTemplate.Message> conversation;
             if (p != null && p.isArray()) {
-                prompt = ChatTemplate.render(ChatTemplate.messages(p, where, "prompt"));
+                conversation = ChatTemplate.messages(p, where, "prompt");
             } else if (p == null && node != null && node.has("messages")) {
-                List<ChatTemplate.Message> conversation = ChatTemplate.messages(node.get("messages"), where, "messages");
+                conversation = ChatTemplate.messages(node.get("messages"), where, "messages");
                 if (conversation.get(conversation.size() - 1).role().equals("assistant") && conversation.size() > 1) {
                     conversation = conversation.subList(0, conversation.size() - 1);
                 }
-                prompt = ChatTemplate.render(conversation);
             } else if (p == null || !p.isTextual()) {
                 throw new IllegalArgumentException(where + ": field \"prompt\" is missing or not a string (or give "
                         + "\"messages\", a list of {\"role\", \"content\"})");
             } else {
-                prompt = p.asText();
+                conversation = ChatFormat.userTurn(p.asText());
             }
+            String prompt = ChatTemplate.render(conversation);
             if (!prompt.isBlank()) {
-                prompts.add(new Prompt(prompt, i + 1));
+                prompts.add(new Prompt(prompt, i + 1, conversation));
             }
         }
         return prompts;

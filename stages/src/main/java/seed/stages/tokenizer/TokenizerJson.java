@@ -97,6 +97,25 @@ public final class TokenizerJson {
     }
 
     /**
+     * Whether a tokenizer.json is meant as Seed's own: its added tokens hold Seed's three special tokens (or it does
+     * not parse, so that {@link #check} reports why). A Hugging Face folder's tokenizer has other special tokens.
+     */
+    public static boolean hasSeedSpecials(byte[] json) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (IOException e) {
+            return true;
+        }
+        if (root == null || !root.isObject()) {
+            return true;
+        }
+        java.util.Set<String> contents = new java.util.HashSet<>();
+        root.path("added_tokens").forEach(t -> contents.add(t.path("content").asText("")));
+        return contents.containsAll(SPECIALS);
+    }
+
+    /**
      * Checks that {@code json} is a byte-level BPE tokenizer.json with Seed's three special tokens and dense ids,
      * naming the offending field otherwise. {@code origin} (a path) goes into every message.
      */

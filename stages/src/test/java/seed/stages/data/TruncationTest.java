@@ -109,7 +109,8 @@ class TruncationTest {
                         + "{\"prompt\": \"plain\", \"response\": \"text\"}\n");
         List<InstructionExample> ex = InstructionFile.read(f);
         assertEquals(new InstructionExample("Hi", "Hello", 1), ex.get(0));
-        assertEquals(new InstructionExample("System: S\nUser: Q", "A", 2), ex.get(1));
+        assertEquals(new InstructionExample("System: S\nUser: Q", "A", 2, List.of(new ChatTemplate.Message("system", "S"),
+                new ChatTemplate.Message("user", "Q"))), ex.get(1)); // the conversation kept for chat templates
         assertEquals(new InstructionExample("plain", "text", 3), ex.get(2));
         Path bad = Files.writeString(dir.resolve("bad.jsonl"), "{\"prompt\": \"p\", \"response\": \"r\"}\n"
                 + json.writeValueAsString(java.util.Map.of("messages", List.of(java.util.Map.of("role", "user", "content", "x")))) + "\n");
