@@ -371,9 +371,9 @@ public final class HuggingFace {
             throw new IllegalArgumentException(dir + " has no tokenizer.json");
         }
         byte[] bytes = Files.readAllBytes(json);
-        TokenizerJson.Info info = TokenizerJson.check(bytes, json.toString());
-        boolean plainBytes = info.merges() == 0 && info.vocabSize() == 259
-                && java.util.Arrays.equals(bytes, TokenizerJson.write(byteVocabulary()));
+        // Seed's own byte vocabulary, exported: the plain byte tokenizer; anything else is the folder's own tokenizer
+        // (Seed's BPE when it has Seed's special tokens, else Hugging Face's library reading tokenizer.json as it is)
+        boolean plainBytes = java.util.Arrays.equals(bytes, TokenizerJson.write(byteVocabulary()));
         return plainBytes ? new ByteTokenizer() : Tokenizer.load(dir);
     }
 
