@@ -56,6 +56,8 @@ public final class PeftAdapters {
         config.put("bias", "none");
         config.put("fan_in_fan_out", false);
         config.put("inference_mode", false);
+        var saved = config.putArray("modules_to_save");
+        lora.modulesToSave().forEach(saved::add);
         var targets = config.putArray("target_modules");
         model.parameters().keySet().stream().filter(n -> n.contains(".lora_A."))
                 .map(n -> n.substring(0, n.indexOf(".lora_A.")))
@@ -79,8 +81,10 @@ public final class PeftAdapters {
         }
         List<String> targets = new ArrayList<>();
         c.path("target_modules").forEach(t -> targets.add(t.asText()));
+        List<String> saved = new ArrayList<>();
+        c.path("modules_to_save").forEach(t -> saved.add(t.asText()));
         return new LoraSettings(c.path("r").asInt(), c.path("lora_alpha").asDouble(), c.path("lora_dropout").asDouble(),
-                targets, c.path("use_rslora").asBoolean(false));
+                targets, c.path("use_rslora").asBoolean(false), saved);
     }
 
     /** The base model's folder named by {@code adapter_config.json} (relative paths resolve against the folder). */

@@ -25,11 +25,16 @@ public final class LoraOptions {
             + "q,k,v,o,gate,up,down; full names such as q_proj work too).")
     List<String> targets = List.of("q", "k", "v", "o", "gate", "up", "down");
 
+    @Option(names = "--lora-modules-to-save", split = ",", description = "Whole modules that train beside the "
+            + "adapters (PEFT's modules_to_save), e.g. embed_tokens,lm_head when the tokenizer has tokens the base "
+            + "never trained (Seed's chat markers).")
+    List<String> modulesToSave = List.of();
+
     @Option(names = "--lora-rslora", description = "Rank-stabilised scaling alpha / sqrt(rank).")
     boolean rsLora = false;
 
     /** The adapters asked for, or null when {@code --lora-rank} is 0. */
     public LoraSettings settings() {
-        return rank == 0 ? null : new LoraSettings(rank, alpha, dropout, targets, rsLora);
+        return rank == 0 ? null : new LoraSettings(rank, alpha, dropout, targets, rsLora, modulesToSave);
     }
 }

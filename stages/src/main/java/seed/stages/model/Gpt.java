@@ -65,6 +65,8 @@ public final class Gpt implements AutoCloseable {
     private volatile Path adapterBase;
     /** False for a {@link #withoutAdapters()} view, which shares its parameters with the model it came from. */
     private final boolean ownsParameters;
+    /** A view's own copies (modules that train beside the adapters), closed with it. */
+    private final List<NDArray> viewCopies = new java.util.ArrayList<>();
     private volatile Device device;
 
     /** What models created from now on in this process compute in (the --precision / --device flags set these). */
@@ -476,6 +478,7 @@ public final class Gpt implements AutoCloseable {
             manager.close();
         } else {
             constants.values().forEach(NDArray::close);
+            viewCopies.forEach(NDArray::close);
         }
     }
 
@@ -502,7 +505,12 @@ public final class Gpt implements AutoCloseable {
     }
 
     private boolean isFrozen(String name) {
-        return lora != null && !isAdapter(name);
+        return lora != null && !isAdapter(name) && !lora.saves(name);
+    }
+
+    /** Whether {@code name} is saved with the adapters: an adapter, or a whole module trained beside them. */
+    private boolean isSavedWithAdapters(String name) {
+        return isAdapter(name) || (lora != null && lora.saves(name));
     }
 
     /**
@@ -612,7 +620,7 @@ public final class Gpt implements AutoCloseable {
     public Map<String, HostTensor> adapterWeights() {
         Map<String, HostTensor> out = new LinkedHashMap<>();
         parameters.forEach((name, array) -> {
-            if (isAdapter(name)) {
+            if (isSavedWithAdapters(name)) {
                 out.put(name, new HostTensor(array.getShape().getShape(), array.toFloatArray()));
             }
         });
@@ -622,7 +630,7 @@ public final class Gpt implements AutoCloseable {
     /** Overwrites the adapters with {@code weights} (every adapter must be present with its shape). */
     public void loadAdapterWeights(Map<String, HostTensor> weights) {
         parameters.forEach((name, array) -> {
-            if (isAdapter(name)) {
+            if (isSavedWithAdapters(name)) {
                 HostTensor w = weights.get(name);
                 if (w == null || !Arrays.equals(w.shape(), array.getShape().getShape())) {
                     throw new IllegalArgumentException("adapter weights have no '" + name + "' of shape "
@@ -639,12 +647,19 @@ public final class Gpt implements AutoCloseable {
      */
     public Gpt withoutAdapters() {
         Map<String, NDArray> base = new LinkedHashMap<>();
+        List<NDArray> copies = new java.util.ArrayList<>();
         parameterArrays.forEach((name, array) -> {
-            if (!isAdapter(name)) {
+            if (lora != null && lora.saves(name)) {
+                NDArray original = array.duplicate(); // a module that trains: the view keeps today's values
+                original.setRequiresGradient(false);
+                base.put(name, original);
+                copies.add(original);
+            } else if (!isAdapter(name)) {
                 base.put(name, array);
             }
         });
         Gpt view = new Gpt(config, manager, base, false);
+        view.viewCopies.addAll(copies);
         view.device = device;
         view.setPrecision(precision);
         return view;

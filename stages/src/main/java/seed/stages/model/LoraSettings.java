@@ -13,10 +13,20 @@ import java.util.List;
  * @param targets the projections that get adapters, by module name (Llama: q_proj, k_proj, v_proj, o_proj,
  *                gate_proj, up_proj, down_proj; short forms q, k, v, o, gate, up, down are accepted)
  * @param rsLora  rank-stabilised scaling
+ * @param modulesToSave whole modules that train beside the adapters (PEFT's {@code modules_to_save}), e.g.
+ *                embed_tokens and lm_head when the tokenizer has special tokens the base never saw (Seed's chat
+ *                markers): they are saved with the adapters and stay the base's in RL's reference
  */
-public record LoraSettings(int rank, double alpha, double dropout, List<String> targets, boolean rsLora) {
+public record LoraSettings(int rank, double alpha, double dropout, List<String> targets, boolean rsLora,
+        List<String> modulesToSave) {
+
+    /** Adapters only (no whole modules trained). */
+    public LoraSettings(int rank, double alpha, double dropout, List<String> targets, boolean rsLora) {
+        this(rank, alpha, dropout, targets, rsLora, List.of());
+    }
 
     public LoraSettings {
+        modulesToSave = modulesToSave == null ? List.of() : List.copyOf(modulesToSave);
         alpha = alpha == 0 ? 2.0 * rank : alpha;
         targets = List.copyOf(targets);
         if (rank <= 0) {
@@ -28,6 +38,18 @@ public record LoraSettings(int rank, double alpha, double dropout, List<String> 
         if (targets.isEmpty()) {
             throw new IllegalArgumentException("--lora-targets names no projection");
         }
+    }
+
+    /** Whether parameter {@code name} belongs to one of {@link #modulesToSave()} (e.g. model.embed_tokens.weight). */
+    public boolean saves(String name) {
+        String module = name.endsWith(".weight") || name.endsWith(".bias")
+                ? name.substring(0, name.lastIndexOf('.')) : name;
+        for (String m : modulesToSave) {
+            if (module.equals(m) || module.endsWith("." + m)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The multiplier of the adapters' product: alpha / r, or alpha / sqrt(r) with rsLoRA. */

@@ -85,6 +85,11 @@ public class Rlhf extends TruncatingTask<Rlhf.Output> {
     @Builder.Default
     private Property<Double> loraAlpha = Property.ofValue(0.0);
 
+    @Schema(title = "Whole modules that train beside the adapters (PEFT's modules_to_save, comma-separated), e.g. "
+            + "embed_tokens,lm_head when the tokenizer has tokens the base never trained")
+    @Builder.Default
+    private Property<String> loraModulesToSave = Property.ofValue("");
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path policyDir = existing(rc, policy, "policy");
@@ -111,7 +116,7 @@ public class Rlhf extends TruncatingTask<Rlhf.Output> {
             inputs.put("ptx_data", ptxFile);
         }
         PpoSettings shape = settings(policyDir, rewardDir, promptFile, Path.of("out"), n, heldOut, ptxFile, coef, method,
-                samples).withLora(lora(rc, loraRank, loraAlpha));
+                samples).withLora(lora(rc, loraRank, loraAlpha, loraModulesToSave));
         // the algorithm and samples per prompt are part of PpoSettings (so of the hash); truncation is passed beside it
         Map<String, Object> settings = Settings.of(shape, "policy", "reward", "prompts", "out", "ptxData",
                 "heldOutFile");

@@ -71,6 +71,11 @@ public class Sft extends TruncatingTask<Sft.Output> {
     @Builder.Default
     private Property<Double> loraAlpha = Property.ofValue(0.0);
 
+    @Schema(title = "Whole modules that train beside the adapters (PEFT's modules_to_save, comma-separated), e.g. "
+            + "embed_tokens,lm_head when the tokenizer has tokens the base never trained")
+    @Builder.Default
+    private Property<String> loraModulesToSave = Property.ofValue("");
+
     @Schema(title = "Seed of batch sampling")
     @Builder.Default
     private Property<Long> randomSeed = Property.ofValue(1338L);
@@ -91,7 +96,7 @@ public class Sft extends TruncatingTask<Sft.Output> {
         Truncation truncation = truncation(rc, required(rc, truncateResponse, "truncateResponse"));
         Map<String, Object> settings = Settings.of(train);
         settings.put("truncation", describe(truncation));
-        seed.stages.model.LoraSettings adapters = lora(rc, loraRank, loraAlpha);
+        seed.stages.model.LoraSettings adapters = lora(rc, loraRank, loraAlpha, loraModulesToSave);
         if (adapters != null) {
             settings.put("lora", adapters); // the store address differs from a full fine-tune's
         }

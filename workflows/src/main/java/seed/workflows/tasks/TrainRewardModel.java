@@ -82,6 +82,11 @@ public class TrainRewardModel extends TruncatingTask<TrainRewardModel.Output> {
     @Builder.Default
     private Property<Double> loraAlpha = Property.ofValue(0.0);
 
+    @Schema(title = "Whole modules that train beside the adapters (PEFT's modules_to_save, comma-separated), e.g. "
+            + "embed_tokens,lm_head when the tokenizer has tokens the base never trained")
+    @Builder.Default
+    private Property<String> loraModulesToSave = Property.ofValue("");
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path baseDir = existing(rc, base, "base");
@@ -93,7 +98,7 @@ public class TrainRewardModel extends TruncatingTask<TrainRewardModel.Output> {
                         required(rc, patience, "patience", Integer.class))
                 .withTruncation(truncation(rc, required(rc, truncateResponse, "truncateResponse")))
                 .withReadout(RewardModel.Readout.parse(required(rc, readout, "readout")))
-                .withLora(lora(rc, loraRank, loraAlpha));
+                .withLora(lora(rc, loraRank, loraAlpha, loraModulesToSave));
         // every setting that shapes the model, truncation and early stopping included, addresses the store folder
         Map<String, Object> settings = Settings.of(shape, "base", "rankings", "out");
         Result r = stage(rc, "reward", settings, Map.of("base", baseDir, "rankings", rankingFile), (dir, console) -> {
