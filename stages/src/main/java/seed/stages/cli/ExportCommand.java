@@ -27,6 +27,9 @@ public final class ExportCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Folder to write.") Path out;
     @Option(names = "--dtype", description = "Weights' type in model.safetensors: fp32 (exact) or bf16 (half the size, "
             + "rounded to nearest-even; default: ${DEFAULT-VALUE}).") String dtype = "fp32";
+    @Option(names = "--merge", description = "A LoRA checkpoint: fold the adapters into the base (W + alpha/r B A, "
+            + "PEFT's merge_and_unload) and write one whole model. Without it a LoRA checkpoint is refused: its folder "
+            + "is already PEFT's adapter layout (adapter_config.json, adapter_model.safetensors).") boolean merge;
 
     @Override
     public Integer call() throws Exception {
@@ -40,6 +43,10 @@ public final class ExportCommand implements Callable<Integer> {
         };
         Tokenizer tokenizer = Checkpoints.loadTokenizer(model);
         try (Gpt gpt = Checkpoints.loadModel(model)) {
+            if (gpt.lora() != null && !merge) {
+                throw new IllegalArgumentException(model + " holds LoRA adapters on " + gpt.adapterBase() + ": add "
+                        + "--merge to write the merged model (the folder itself is already PEFT's adapter layout)");
+            }
             HuggingFace.export(gpt, tokenizer, out, type, Checkpoints.resolve(model));
             System.out.printf("exported=%s%nmodel=%s%ndtype=%s%n", out, gpt.config().describe(), dtype.toLowerCase());
         }
