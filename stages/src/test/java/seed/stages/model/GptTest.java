@@ -120,9 +120,12 @@ class GptTest {
      * inference keeps the fused kernel: both must compute the same function, padded rows included, and the written-out
      * path's gradients must point where fp32's do.
      */
-    @Test
-    void bf16TrainingAttentionAgreesWithTheFusedKernelAndWithFp32Gradients() {
-        try (Gpt model = Gpt.initialize(TINY, 8); NDManager m = NDManager.newBaseManager()) {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"gpt2", "llama"})
+    void bf16TrainingAttentionAgreesWithTheFusedKernelAndWithFp32Gradients(String family) {
+        GptConfig config = family.equals("gpt2") ? TINY : GptConfig.llama(TINY.vocabSize(), TINY.context(),
+                TINY.layers(), TINY.dModel(), TINY.heads(), TINY.heads() / 2, 0);
+        try (Gpt model = Gpt.initialize(config, 8); NDManager m = NDManager.newBaseManager()) {
             NDArray ids = m.create(new long[] {0, 0, 5, 9, 2, 33, 17, 4, 8, 1, 30, 12, 6, 19, 3, 27}, new Shape(2, 8));
             NDArray mask = m.create(new float[] {0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, new Shape(2, 8));
             for (NDArray attention : new NDArray[] {null, mask}) {
