@@ -226,6 +226,28 @@ public final class Lineage implements AutoCloseable {
         return r;
     }
 
+    /**
+     * What the ledger recorded at an artifact store address: the outputs of the first completed record there whose
+     * body hash and signature check out with this recorder's own key (a row a database superuser wrote or rewrote
+     * without the key does not count). The store reuses a folder only when its bytes still match it.
+     */
+    public Optional<seed.workflows.store.ArtifactStore.Recorded> recorded(String stage, String storeKey) {
+        for (LineageRecord r : store.completedAt(stage, storeKey)) {
+            if (!r.keyId().equals(key.keyId()) || !CanonicalJson.sha256(r.body()).equals(r.sha256())
+                    || !SigningKey.verify(key.publicKeyBase64(), r.body(), r.signature())) {
+                log.warn("lineage: {} names store address {} but is not signed by this recorder's key; ignored",
+                        r.describe(), storeKey);
+                continue;
+            }
+            Map<String, String> outputs = new java.util.TreeMap<>();
+            for (ArtifactRef a : r.run().outputs()) {
+                outputs.put(a.name(), a.sha256());
+            }
+            return Optional.of(new seed.workflows.store.ArtifactStore.Recorded(r.describe(), outputs));
+        }
+        return Optional.empty();
+    }
+
     /** The OpenLineage run id Seed gives a Kestra execution (the parent facet of its task runs). */
     public static UUID openLineageRunId(String executionId) {
         return OpenLineageEmitter.runId(executionId);

@@ -45,6 +45,7 @@ public final class Verifier {
         List<Problem> problems = new ArrayList<>();
         WitnessLog witness = readWitness(problems);
         checkRecords(records, store.keys(), witness, problems);
+        checkStoreAddresses(records, problems);
         if (witness != null) {
             checkWitness(records, witness, problems);
         }
@@ -113,6 +114,40 @@ public final class Verifier {
             }
             prev = r.sha256();
             expectedSeq = r.seq() + 1;
+        }
+    }
+
+    /**
+     * Every completed record of one artifact store address must claim the outputs its first one recorded: a later,
+     * reused run with other hashes means the stored folder was changed (and done.json rewritten) between the runs.
+     */
+    private static void checkStoreAddresses(List<LineageRecord> records, List<Problem> problems) {
+        Map<String, LineageRecord> first = new java.util.HashMap<>();
+        Map<String, Map<String, String>> outputsOf = new java.util.HashMap<>();
+        for (LineageRecord r : records) {
+            if (r.event() != LineageRecord.Event.COMPLETE) {
+                continue;
+            }
+            TaskRunRecord run;
+            try {
+                run = r.run();
+            } catch (RuntimeException e) {
+                continue; // an unreadable body is already a COLUMNS problem
+            }
+            if (run.storeKey() == null) {
+                continue;
+            }
+            Map<String, String> outputs = new java.util.TreeMap<>();
+            run.outputs().forEach(a -> outputs.put(a.name(), a.sha256()));
+            String address = run.stage() + ":" + run.storeKey();
+            LineageRecord earlier = first.putIfAbsent(address, r);
+            if (earlier == null) {
+                outputsOf.put(address, outputs);
+            } else if (!outputsOf.get(address).equals(outputs)) {
+                problems.add(new Problem(Problem.Kind.STORE_CONFLICT, r.describe(), "store address " + run.storeKey()
+                        + " claims outputs " + outputs + ", but " + earlier.describe() + " recorded "
+                        + outputsOf.get(address) + " at the same address: the stored folder was changed between them"));
+            }
         }
     }
 
