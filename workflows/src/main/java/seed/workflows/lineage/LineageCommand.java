@@ -228,7 +228,8 @@ public final class LineageCommand implements Runnable {
                 pinned.addAll(SigningKey.fingerprintsIn(file));
             }
             Verifier.Trust trust = new Verifier.Trust(pinned, Optional.ofNullable(expectHead),
-                    inf.config().kafkaBootstrap() != null);
+                    Verifier.witnessIndependent(inf.config().kafkaBootstrap() == null, inf.kafkaBootstrap(),
+                            inf.jdbcUrl()));
             VerifyReport r = new Verifier(inf.dataSource(), Optional.ofNullable(inf.kafkaBootstrap()), witnessTopic,
                     Optional.of(keyDir(inf)), trust).verify(target);
             PrintWriter err = spec.commandLine().getErr();

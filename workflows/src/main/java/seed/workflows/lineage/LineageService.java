@@ -42,7 +42,8 @@ public final class LineageService {
                 : SigningKey.fingerprintsIn(Path.of(pinned));
         return new LineageService(infra.dataSource(), Optional.ofNullable(infra.kafkaBootstrap()), Lineage.WITNESS_TOPIC,
                 Optional.of(Lineage.defaultKeyDir(infra.config().dataDir())),
-                new Verifier.Trust(keys, Optional.empty(), infra.config().kafkaBootstrap() != null));
+                new Verifier.Trust(keys, Optional.empty(), Verifier.witnessIndependent(
+                        infra.config().kafkaBootstrap() == null, infra.kafkaBootstrap(), infra.jdbcUrl())));
     }
 
     /** The ledger's head, {@code seq:sha256}. */

@@ -92,6 +92,30 @@ public final class Verifier {
                 graph.nodes().size(), artifacts, notes);
     }
 
+    /**
+     * Whether the witness Kafka can be counted as independent of the database: not when it is the embedded broker,
+     * nor when any of its bootstrap hosts is the database's host or both are this machine (loopback).
+     */
+    public static boolean witnessIndependent(boolean embeddedKafka, String kafkaBootstrap, String jdbcUrl) {
+        if (embeddedKafka || kafkaBootstrap == null) {
+            return false;
+        }
+        String db = jdbcUrl == null ? "localhost" : jdbcUrl.replaceFirst("^jdbc:postgresql://", "")
+                .replaceFirst("[:/,?].*$", "");
+        for (String server : kafkaBootstrap.split(",")) {
+            String host = server.trim().replaceFirst(":\\d+$", "");
+            if (host.equalsIgnoreCase(db) || (loopback(host) && loopback(db))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean loopback(String host) {
+        return host.isEmpty() || host.equalsIgnoreCase("localhost") || host.startsWith("127.") || host.equals("[::1]")
+                || host.equals("::1");
+    }
+
     /** The ledger's head as {@code seq:sha256} ("0:" + genesis when empty): what an auditor keeps elsewhere. */
     public static String head(List<LineageRecord> records) {
         return records.isEmpty() ? "0:" + LineageRecord.GENESIS
