@@ -135,6 +135,7 @@ public final class KestraLineage {
             case "data", "ptx_data" -> "dataset";
             case "prompts", "heldOutPrompts", "held_out_prompts" -> "prompts";
             case "candidates" -> "candidates";
+            case "items" -> "annotation_items";
             case "snapshot", "rankings" -> "snapshot";
             case "reward" -> "reward_model";
             case "metrics" -> "metrics";

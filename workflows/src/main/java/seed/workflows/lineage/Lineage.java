@@ -3,6 +3,7 @@ package seed.workflows.lineage;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -192,19 +193,55 @@ public final class Lineage implements AutoCloseable {
         return record(run);
     }
 
-    private synchronized LineageRecord record(TaskRunRecord run) {
+    /** The stage name of the task run that freezes rankings into a snapshot. */
+    static final String SNAPSHOT_STAGE = "snapshot";
+    /** The stage name of the task run that turns a candidates file into annotation items. */
+    static final String LOAD_STAGE = "load-items";
+
+    /**
+     * A snapshot's inputs: its own, plus the item manifests of every recorded load whose items the snapshot's
+     * rankings cover (or, for a load recorded before loads wrote a manifest, the candidates file it read). This is the
+     * edge candidates -> items -> snapshot: the rankings people made are on those items.
+     */
+    private List<ArtifactRef> itemInputs(List<ArtifactRef> own, java.util.Set<Long> itemIds) {
+        List<ArtifactRef> out = new java.util.ArrayList<>(own);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        own.forEach(a -> seen.add(a.sha256()));
+        for (LineageRecord r : store.completed(LOAD_STAGE)) {
+            TaskRunRecord load = r.run();
+            Object ids = load.metrics().get("item_ids");
+            if (!(ids instanceof List<?> list) || list.stream().noneMatch(
+                    id -> id instanceof Number n && itemIds.contains(n.longValue()))) {
+                continue;
+            }
+            List<ArtifactRef> items = load.outputs().stream().filter(a -> a.name().equals("items")).toList();
+            for (ArtifactRef a : items.isEmpty() ? load.inputs() : items) {
+                if (seen.add(a.sha256())) {
+                    out.add(a);
+                }
+            }
+        }
+        return out;
+    }
+
+    private synchronized LineageRecord record(TaskRunRecord given) {
+        TaskRunRecord run = given;
         if (closed) {
             throw new IllegalStateException("lineage recorder is closed: cannot record task run " + run.taskRunId());
         }
         LineageRecord.Event event = LineageRecord.Event.of(run.status());
         Map<String, Object> annotations = null;
         if (run.snapshotId() != null && event != LineageRecord.Event.START) {
-            annotations = SnapshotAnnotations.read(store.dataSource(), run.snapshotId())
-                    .orElseThrow(() -> new IllegalArgumentException("task run " + run.taskRunId() + " names snapshot "
-                            + run.snapshotId() + ", which does not exist in preference_snapshots"))
-                    .toMap();
+            SnapshotAnnotations snapshot = SnapshotAnnotations.read(store.dataSource(), given.snapshotId())
+                    .orElseThrow(() -> new IllegalArgumentException("task run " + given.taskRunId() + " names snapshot "
+                            + given.snapshotId() + ", which does not exist in preference_snapshots"));
+            annotations = snapshot.toMap();
+            if (event == LineageRecord.Event.COMPLETE && SNAPSHOT_STAGE.equals(run.stage())) {
+                run = run.withInputs(itemInputs(run.inputs(), snapshot.itemIds()));
+            }
         }
         Map<String, Object> snapshotPart = annotations;
+        TaskRunRecord recorded = run;
         LineageRecord r = store.append(event, run, key, head -> {
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("seq", head.nextSeq());
@@ -212,7 +249,7 @@ public final class Lineage implements AutoCloseable {
             body.put("event", event.name());
             body.put("key_id", key.keyId());
             body.put("recorded_at", head.now().toString());
-            body.put("run", RecordCodec.toMap(run));
+            body.put("run", RecordCodec.toMap(recorded));
             body.put("runtime", runtime.toMap());
             if (snapshotPart != null) {
                 body.put("annotations", snapshotPart);

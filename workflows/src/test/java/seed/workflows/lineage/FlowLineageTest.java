@@ -145,6 +145,73 @@ class FlowLineageTest {
                 assertTrue(executions.contains(parents.get(e.getKey())), "parent of " + e.getKey() + " is the run or one of its subflow executions");
             }
             assertTrue(byRun.size() >= 6, byRun.toString());
+
+            humanFeedbackPathIsDrawn(g);
+            reuseLaunderingIsRefused(engine, inputs, infra, g);
         }
+    }
+
+    /** Issue 18: the policy's tree reaches sft -> candidates -> items (the load) -> snapshot as artifact edges. */
+    private static void humanFeedbackPathIsDrawn(LineageGraph g) {
+        java.util.function.Function<String, LineageGraph.Node> stage = name -> g.nodes().stream()
+                .filter(n -> n.run().stage().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " node in " + g.nodes().stream()
+                        .map(n -> n.run().stage()).toList()));
+        LineageGraph.Node sft = stage.apply("sft");
+        LineageGraph.Node candidates = stage.apply("candidates");
+        LineageGraph.Node load = stage.apply("load-items");
+        LineageGraph.Node snapshot = stage.apply("snapshot");
+        java.util.function.BiFunction<LineageGraph.Node, LineageGraph.Node, String> kindOf = (from, to) -> g.edges()
+                .stream().filter(e -> e.from().equals(from.id()) && e.to().equals(to.id()) && e.relation().equals("input"))
+                .map(e -> e.artifact().kind()).findFirst()
+                .orElseThrow(() -> new AssertionError("no edge " + from.run().stage() + " -> " + to.run().stage()
+                        + " in " + g.edges()));
+        assertEquals("checkpoint", kindOf.apply(sft, candidates));
+        assertEquals("candidates", kindOf.apply(candidates, load));
+        assertEquals("annotation_items", kindOf.apply(load, snapshot));
+        assertEquals("snapshot", kindOf.apply(snapshot, stage.apply("reward")));
+    }
+
+    /**
+     * Issue 18's first attack, as the outsider ran it: one byte of the SFT checkpoint changed, its folder hash
+     * recomputed into the SFT store folder's done.json, and the flow run again. The store used to reuse it and the
+     * ledger gained a signed "reused" SFT record with the new hash; now the SFT task fails naming what changed, and
+     * no completed SFT record claims the changed checkpoint.
+     */
+    private static void reuseLaunderingIsRefused(SeedEngine engine, Map<String, Object> inputs, Infra infra,
+            LineageGraph g) throws Exception {
+        ArtifactRef sftOut = g.nodes().stream().filter(n -> n.run().stage().equals("sft")).findFirst().orElseThrow()
+                .run().outputs().stream().filter(a -> a.kind().equals("checkpoint")).findFirst().orElseThrow();
+        Path out = Path.of(sftOut.path());
+        Path model;
+        try (var walk = Files.walk(out)) {
+            model = walk.filter(p -> p.getFileName().toString().equals("model.safetensors")).findFirst().orElseThrow();
+        }
+        Path storeDir = out;
+        while (!Files.exists(storeDir.resolve("done.json"))) {
+            storeDir = storeDir.getParent();
+        }
+        byte[] bytes = Files.readAllBytes(model);
+        bytes[bytes.length - 3] ^= 1;
+        Files.write(model, bytes);
+        String forged = seed.stages.checkpoint.Hashes.sha256(out);
+        Path done = storeDir.resolve("done.json");
+        Files.writeString(done, Files.readString(done).replace(sftOut.sha256(), forged));
+        assertTrue(Files.readString(done).contains(forged), "the attacker rewrote done.json");
+
+        Execution again = engine.awaitTerminated(engine.launch("seed.three-stage", inputs, "mallory").getId(),
+                Duration.ofMinutes(4));
+        assertEquals(State.Type.FAILED, again.getState().getCurrent(), "the changed SFT checkpoint was not reused");
+        List<LineageRecord> records = new LineageStore(infra.dataSource()).all();
+        assertTrue(records.stream().filter(r -> r.event() == LineageRecord.Event.COMPLETE)
+                .flatMap(r -> r.run().outputs().stream()).noneMatch(a -> a.sha256().equals(forged)),
+                "no completed record claims the changed checkpoint");
+        TaskRunRecord failed = records.stream().filter(r -> r.event() == LineageRecord.Event.FAIL
+                && r.stage().equals("sft")).map(LineageRecord::run).reduce((a, b) -> b)
+                .orElseThrow(() -> new AssertionError("the SFT run of the second launch is recorded as failed"));
+        assertEquals("mallory", failed.launchedBy());
+        String error = String.valueOf(failed.metrics().get("error"));
+        assertTrue(error.contains("done.json claims sha256 " + forged) && error.contains("now hashes to " + forged)
+                && error.contains("checkpoint=" + sftOut.sha256()), error);
     }
 }
