@@ -167,9 +167,42 @@ public final class Lineage implements AutoCloseable {
         return l == null || l.closed ? Optional.empty() : Optional.of(l);
     }
 
-    /** Where the signing key lives by default: {@code <dataDir>/lineage-keys}. */
+    /**
+     * Where the signing key of a data folder lives by default: outside it and outside the database's files, in
+     * {@code <key root>/<first 16 hex digits of the SHA-256 of the data folder's absolute path>}, the key root being
+     * {@code -Dseed.lineage.keyRoot}, else {@code SEED_LINEAGE_KEY_ROOT}, else {@code $XDG_CONFIG_HOME/seed/lineage-keys}
+     * ({@code ~/.config/seed/lineage-keys}). Issue 18: a key in the data folder was one {@code pg_read_file} away for
+     * the database superuser. A key made earlier in {@code <dataDir>/lineage-keys} is still used (logged once): move it
+     * and pin its fingerprint.
+     */
     public static Path defaultKeyDir(Path dataDir) {
-        return dataDir.resolve("lineage-keys");
+        Path abs = dataDir.toAbsolutePath().normalize();
+        Path legacy = abs.resolve("lineage-keys");
+        if (java.nio.file.Files.exists(legacy.resolve(SigningKey.PRIVATE_FILE))) {
+            if (LEGACY_WARNED.add(legacy)) {
+                log.warn("lineage: the signing key is in the data folder ({}), where the database superuser can read it;"
+                        + " move it to {} and pin its fingerprint (seed lineage verify --trusted-key)", legacy,
+                        keyRoot().resolve(CanonicalJson.sha256(abs.toString()).substring(0, 16)));
+            }
+            return legacy;
+        }
+        return keyRoot().resolve(CanonicalJson.sha256(abs.toString()).substring(0, 16));
+    }
+
+    private static final java.util.Set<Path> LEGACY_WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** The folder under which each data folder's key folder lives (see {@link #defaultKeyDir}). */
+    static Path keyRoot() {
+        String root = System.getProperty("seed.lineage.keyRoot");
+        if (root == null || root.isBlank()) {
+            root = System.getenv("SEED_LINEAGE_KEY_ROOT");
+        }
+        if (root != null && !root.isBlank()) {
+            return Path.of(root);
+        }
+        String xdg = System.getenv("XDG_CONFIG_HOME");
+        Path config = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".config");
+        return config.resolve("seed").resolve("lineage-keys");
     }
 
     /** Records the start of a task run (status must be RUNNING). */

@@ -47,8 +47,9 @@ public final class LineageCommand implements Runnable {
         @Mixin
         InfraOptions infra;
 
-        @Option(names = "--key-dir", description = "the server's lineage key folder (default <data-dir>/lineage-keys);"
-                + " its public key is trusted like one announced on the witness topic")
+        @Option(names = "--key-dir", description = "the server's lineage key folder (default: outside the data folder,"
+                + " ~/.config/seed/lineage-keys/<hash of the data folder's path>, or <data-dir>/lineage-keys for a key"
+                + " made before that); its public key is trusted when no --trusted-key is pinned")
         Path keyDir;
 
         @Option(names = "--witness-topic", defaultValue = Witness.TOPIC, description = "default ${DEFAULT-VALUE}")

@@ -43,7 +43,14 @@ public final class SigningKey {
     public static SigningKey loadOrCreate(Path dir) {
         Path priv = dir.resolve(PRIVATE_FILE);
         try {
-            Files.createDirectories(dir);
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+                try { // owner-only: the folder holds the private key
+                    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+                } catch (UnsupportedOperationException e) {
+                    // not a POSIX file system
+                }
+            }
             if (!Files.exists(priv)) {
                 generate(dir);
             }
