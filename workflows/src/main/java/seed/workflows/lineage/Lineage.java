@@ -292,7 +292,7 @@ public final class Lineage implements AutoCloseable {
         if (witness != null) {
             witness.record(r);
         }
-        openLineage.emit(run, runtime);
+        openLineage.emit(run, runtime, snapshotPart);
         return r;
     }
 
@@ -316,6 +316,18 @@ public final class Lineage implements AutoCloseable {
             return Optional.of(new seed.workflows.store.ArtifactStore.Recorded(r.describe(), outputs));
         }
         return Optional.empty();
+    }
+
+    /**
+     * Exports the start or end of a Kestra flow execution as an OpenLineage event ({@link ExecutionEvents} calls it):
+     * not a ledger record (the ledger records what task runs read and wrote), only so the parents and the root named
+     * by task runs' parent facets exist, with their own START and end, in Marquez and other consumers.
+     */
+    public void execution(io.openlineage.client.OpenLineage.RunEvent.EventType type, java.time.Instant when,
+            String namespace, String flowId, String executionId, String parentExecutionId, String parentFlowId,
+            String rootExecutionId, String rootFlowId, String launchedBy) {
+        openLineage.emitExecution(type, when, namespace, flowId, executionId, parentExecutionId, parentFlowId,
+                rootExecutionId, rootFlowId, launchedBy, runtime);
     }
 
     /** The OpenLineage run id Seed gives a Kestra execution (the parent facet of its task runs). */
