@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -14,6 +15,9 @@ import java.util.stream.Stream;
 /**
  * SHA-256 of files and folders, the identity of every artifact in a run's lineage. A folder's hash covers the
  * relative path and content hash of every file in it, in sorted order, so it changes if any byte or name changes.
+ * Every file counts, hidden ones included (a dot-file slipped into a checkpoint folder changes its hash), and a
+ * symbolic link counts as its target's name, never followed (a link cannot pull outside bytes into the hash, and
+ * re-pointing it changes the hash). A folder without hidden files or links hashes as it always did.
  */
 public final class Hashes {
 
@@ -37,17 +41,21 @@ public final class Hashes {
     }
 
     private static String folder(Path root) throws IOException {
-        List<Path> files;
-        try (Stream<Path> walk = Files.walk(root)) {
-            files = walk.filter(Files::isRegularFile)
-                    .filter(p -> !root.relativize(p).toString().contains("/.") && !p.getFileName().toString().startsWith("."))
+        List<Path> entries;
+        try (Stream<Path> walk = Files.walk(root)) { // does not follow links: a linked folder is one entry
+            entries = walk.filter(p -> Files.isSymbolicLink(p) || Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
                     .sorted().toList();
         }
         MessageDigest digest = newDigest();
-        for (Path f : files) {
+        for (Path f : entries) {
             digest.update(root.relativize(f).toString().getBytes(StandardCharsets.UTF_8));
             digest.update((byte) 0);
-            digest.update(file(f).getBytes(StandardCharsets.US_ASCII));
+            if (Files.isSymbolicLink(f)) {
+                // "link:" cannot be confused with a 64-hex-digit content hash
+                digest.update(("link:" + Files.readSymbolicLink(f)).getBytes(StandardCharsets.UTF_8));
+            } else {
+                digest.update(file(f).getBytes(StandardCharsets.US_ASCII));
+            }
             digest.update((byte) '\n');
         }
         return HexFormat.of().formatHex(digest.digest());

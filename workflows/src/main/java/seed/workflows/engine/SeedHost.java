@@ -75,7 +75,10 @@ public final class SeedHost implements AutoCloseable {
             globals.put("kafka.bootstrap", shared.kafkaBootstrap());
             SeedEngine engine = SeedEngine.start(new SeedEngine.Config(work, globals, options.persistent(),
                     options.workerThreads(), options.runTasks()));
-            return new SeedHost(annotation, server, url, engine, work);
+            SeedHost host = new SeedHost(annotation, server, url, engine, work);
+            // issue 18: flow and subflow executions as OpenLineage runs, so task runs' parents and root exist
+            host.executionEvents = seed.workflows.lineage.ExecutionEvents.watch(engine, java.time.Duration.ofSeconds(2));
+            return host;
         } catch (Exception | Error e) {
             if (server != null) {
                 server.close();
@@ -101,8 +104,13 @@ public final class SeedHost implements AutoCloseable {
         return workDir;
     }
 
+    private seed.workflows.lineage.ExecutionEvents executionEvents;
+
     @Override
     public void close() {
+        if (executionEvents != null) {
+            executionEvents.close();
+        }
         engine.close();
         // lineage (issue 8): the tasks' shared recorder writes to these services; close it before they stop
         seed.workflows.lineage.Lineage.closeShared(annotation.infra().sharedConfig().jdbcUrl());

@@ -32,6 +32,17 @@ public final class KestraLineage {
             this.start = start;
         }
 
+        /**
+         * The ledger the artifact store checks a completed folder against before reusing it, or null when this task
+         * run is not recorded (no database: the store then trusts done.json, as there is no lineage to launder into).
+         */
+        public ArtifactStore.Ledger ledger() {
+            if (lineage == null) {
+                return null;
+            }
+            return key -> lineage.recorded(key.stage(), key.sha256());
+        }
+
         /** The end record: SUCCESS with the outputs (store entries) and metrics, and the snapshot if one was made. */
         public void succeeded(Map<String, ArtifactStore.Stored> outputs, Map<String, Object> metrics, Long snapshotId) {
             if (lineage == null) {
@@ -59,6 +70,12 @@ public final class KestraLineage {
      */
     public static Recording begin(RunContext rc, String stage, Map<String, Object> settings,
             Map<String, ArtifactStore.Stored> inputs) {
+        return begin(rc, stage, settings, inputs, null);
+    }
+
+    /** {@link #begin} for a run at an artifact store address (recorded, so reuse can be checked against it). */
+    public static Recording begin(RunContext rc, String stage, Map<String, Object> settings,
+            Map<String, ArtifactStore.Stored> inputs, String storeKey) {
         Map<String, Object> vars = rc.getVariables();
         String jdbcUrl = text(vars, "globals", "jdbc", "url");
         java.util.Optional<Lineage> hosted = Lineage.local();
@@ -79,7 +96,8 @@ public final class KestraLineage {
                 text(vars, "flow", "id"), revision == null ? 0 : Integer.parseInt(revision), text(vars, "task", "id"),
                 text(vars, "taskrun", "id"), stage, launchedBy != null ? launchedBy
                         : parent != null ? "execution:" + parent : "trigger:" + text(vars, "flow", "id"),
-                attempt(attempts), System.getProperty("seed.device", "cpu"), settings, refs(stage, inputs, false), null);
+                attempt(attempts), System.getProperty("seed.device", "cpu"), settings, refs(stage, inputs, false), null)
+                .withStoreKey(storeKey);
         lineage.started(start);
         return new Recording(lineage, start);
     }
@@ -117,6 +135,7 @@ public final class KestraLineage {
             case "data", "ptx_data" -> "dataset";
             case "prompts", "heldOutPrompts", "held_out_prompts" -> "prompts";
             case "candidates" -> "candidates";
+            case "items" -> "annotation_items";
             case "snapshot", "rankings" -> "snapshot";
             case "reward" -> "reward_model";
             case "metrics" -> "metrics";

@@ -3,6 +3,7 @@ package seed.workflows.lineage;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -166,9 +167,42 @@ public final class Lineage implements AutoCloseable {
         return l == null || l.closed ? Optional.empty() : Optional.of(l);
     }
 
-    /** Where the signing key lives by default: {@code <dataDir>/lineage-keys}. */
+    /**
+     * Where the signing key of a data folder lives by default: outside it and outside the database's files, in
+     * {@code <key root>/<first 16 hex digits of the SHA-256 of the data folder's absolute path>}, the key root being
+     * {@code -Dseed.lineage.keyRoot}, else {@code SEED_LINEAGE_KEY_ROOT}, else {@code $XDG_CONFIG_HOME/seed/lineage-keys}
+     * ({@code ~/.config/seed/lineage-keys}). Issue 18: a key in the data folder was one {@code pg_read_file} away for
+     * the database superuser. A key made earlier in {@code <dataDir>/lineage-keys} is still used (logged once): move it
+     * and pin its fingerprint.
+     */
     public static Path defaultKeyDir(Path dataDir) {
-        return dataDir.resolve("lineage-keys");
+        Path abs = dataDir.toAbsolutePath().normalize();
+        Path legacy = abs.resolve("lineage-keys");
+        if (java.nio.file.Files.exists(legacy.resolve(SigningKey.PRIVATE_FILE))) {
+            if (LEGACY_WARNED.add(legacy)) {
+                log.warn("lineage: the signing key is in the data folder ({}), where the database superuser can read it;"
+                        + " move it to {} and pin its fingerprint (seed lineage verify --trusted-key)", legacy,
+                        keyRoot().resolve(CanonicalJson.sha256(abs.toString()).substring(0, 16)));
+            }
+            return legacy;
+        }
+        return keyRoot().resolve(CanonicalJson.sha256(abs.toString()).substring(0, 16));
+    }
+
+    private static final java.util.Set<Path> LEGACY_WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** The folder under which each data folder's key folder lives (see {@link #defaultKeyDir}). */
+    static Path keyRoot() {
+        String root = System.getProperty("seed.lineage.keyRoot");
+        if (root == null || root.isBlank()) {
+            root = System.getenv("SEED_LINEAGE_KEY_ROOT");
+        }
+        if (root != null && !root.isBlank()) {
+            return Path.of(root);
+        }
+        String xdg = System.getenv("XDG_CONFIG_HOME");
+        Path config = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".config");
+        return config.resolve("seed").resolve("lineage-keys");
     }
 
     /** Records the start of a task run (status must be RUNNING). */
@@ -192,19 +226,55 @@ public final class Lineage implements AutoCloseable {
         return record(run);
     }
 
-    private synchronized LineageRecord record(TaskRunRecord run) {
+    /** The stage name of the task run that freezes rankings into a snapshot. */
+    static final String SNAPSHOT_STAGE = "snapshot";
+    /** The stage name of the task run that turns a candidates file into annotation items. */
+    static final String LOAD_STAGE = "load-items";
+
+    /**
+     * A snapshot's inputs: its own, plus the item manifests of every recorded load whose items the snapshot's
+     * rankings cover (or, for a load recorded before loads wrote a manifest, the candidates file it read). This is the
+     * edge candidates -> items -> snapshot: the rankings people made are on those items.
+     */
+    private List<ArtifactRef> itemInputs(List<ArtifactRef> own, java.util.Set<Long> itemIds) {
+        List<ArtifactRef> out = new java.util.ArrayList<>(own);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        own.forEach(a -> seen.add(a.sha256()));
+        for (LineageRecord r : store.completed(LOAD_STAGE)) {
+            TaskRunRecord load = r.run();
+            Object ids = load.metrics().get("item_ids");
+            if (!(ids instanceof List<?> list) || list.stream().noneMatch(
+                    id -> id instanceof Number n && itemIds.contains(n.longValue()))) {
+                continue;
+            }
+            List<ArtifactRef> items = load.outputs().stream().filter(a -> a.name().equals("items")).toList();
+            for (ArtifactRef a : items.isEmpty() ? load.inputs() : items) {
+                if (seen.add(a.sha256())) {
+                    out.add(a);
+                }
+            }
+        }
+        return out;
+    }
+
+    private synchronized LineageRecord record(TaskRunRecord given) {
+        TaskRunRecord run = given;
         if (closed) {
             throw new IllegalStateException("lineage recorder is closed: cannot record task run " + run.taskRunId());
         }
         LineageRecord.Event event = LineageRecord.Event.of(run.status());
         Map<String, Object> annotations = null;
         if (run.snapshotId() != null && event != LineageRecord.Event.START) {
-            annotations = SnapshotAnnotations.read(store.dataSource(), run.snapshotId())
-                    .orElseThrow(() -> new IllegalArgumentException("task run " + run.taskRunId() + " names snapshot "
-                            + run.snapshotId() + ", which does not exist in preference_snapshots"))
-                    .toMap();
+            SnapshotAnnotations snapshot = SnapshotAnnotations.read(store.dataSource(), given.snapshotId())
+                    .orElseThrow(() -> new IllegalArgumentException("task run " + given.taskRunId() + " names snapshot "
+                            + given.snapshotId() + ", which does not exist in preference_snapshots"));
+            annotations = snapshot.toMap();
+            if (event == LineageRecord.Event.COMPLETE && SNAPSHOT_STAGE.equals(run.stage())) {
+                run = run.withInputs(itemInputs(run.inputs(), snapshot.itemIds()));
+            }
         }
         Map<String, Object> snapshotPart = annotations;
+        TaskRunRecord recorded = run;
         LineageRecord r = store.append(event, run, key, head -> {
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("seq", head.nextSeq());
@@ -212,7 +282,7 @@ public final class Lineage implements AutoCloseable {
             body.put("event", event.name());
             body.put("key_id", key.keyId());
             body.put("recorded_at", head.now().toString());
-            body.put("run", RecordCodec.toMap(run));
+            body.put("run", RecordCodec.toMap(recorded));
             body.put("runtime", runtime.toMap());
             if (snapshotPart != null) {
                 body.put("annotations", snapshotPart);
@@ -222,8 +292,42 @@ public final class Lineage implements AutoCloseable {
         if (witness != null) {
             witness.record(r);
         }
-        openLineage.emit(run, runtime);
+        openLineage.emit(run, runtime, snapshotPart);
         return r;
+    }
+
+    /**
+     * What the ledger recorded at an artifact store address: the outputs of the first completed record there whose
+     * body hash and signature check out with this recorder's own key (a row a database superuser wrote or rewrote
+     * without the key does not count). The store reuses a folder only when its bytes still match it.
+     */
+    public Optional<seed.workflows.store.ArtifactStore.Recorded> recorded(String stage, String storeKey) {
+        for (LineageRecord r : store.completedAt(stage, storeKey)) {
+            if (!r.keyId().equals(key.keyId()) || !CanonicalJson.sha256(r.body()).equals(r.sha256())
+                    || !SigningKey.verify(key.publicKeyBase64(), r.body(), r.signature())) {
+                log.warn("lineage: {} names store address {} but is not signed by this recorder's key; ignored",
+                        r.describe(), storeKey);
+                continue;
+            }
+            Map<String, String> outputs = new java.util.TreeMap<>();
+            for (ArtifactRef a : r.run().outputs()) {
+                outputs.put(a.name(), a.sha256());
+            }
+            return Optional.of(new seed.workflows.store.ArtifactStore.Recorded(r.describe(), outputs));
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Exports the start or end of a Kestra flow execution as an OpenLineage event ({@link ExecutionEvents} calls it):
+     * not a ledger record (the ledger records what task runs read and wrote), only so the parents and the root named
+     * by task runs' parent facets exist, with their own START and end, in Marquez and other consumers.
+     */
+    public void execution(io.openlineage.client.OpenLineage.RunEvent.EventType type, java.time.Instant when,
+            String namespace, String flowId, String executionId, String parentExecutionId, String parentFlowId,
+            String rootExecutionId, String rootFlowId, String launchedBy) {
+        openLineage.emitExecution(type, when, namespace, flowId, executionId, parentExecutionId, parentFlowId,
+                rootExecutionId, rootFlowId, launchedBy, runtime);
     }
 
     /** The OpenLineage run id Seed gives a Kestra execution (the parent facet of its task runs). */

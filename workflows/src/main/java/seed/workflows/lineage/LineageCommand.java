@@ -25,7 +25,7 @@ import seed.annotation.infra.InfraConfig;
  */
 @Command(name = "lineage", mixinStandardHelpOptions = true,
         description = "Trace a checkpoint or run to its data, annotations, settings, code and people; verify nothing changed.",
-        subcommands = {LineageCommand.Show.class, LineageCommand.Verify.class})
+        subcommands = {LineageCommand.Show.class, LineageCommand.Verify.class, LineageCommand.Head.class})
 public final class LineageCommand implements Runnable {
 
     /** Where a run id is looked up without --data-dir: the data dirs of `seed run`/`seed server` and `seed demo`. */
@@ -47,8 +47,9 @@ public final class LineageCommand implements Runnable {
         @Mixin
         InfraOptions infra;
 
-        @Option(names = "--key-dir", description = "the server's lineage key folder (default <data-dir>/lineage-keys);"
-                + " its public key is trusted like one announced on the witness topic")
+        @Option(names = "--key-dir", description = "the server's lineage key folder (default: outside the data folder,"
+                + " ~/.config/seed/lineage-keys/<hash of the data folder's path>, or <data-dir>/lineage-keys for a key"
+                + " made before that); its public key is trusted when no --trusted-key is pinned")
         Path keyDir;
 
         @Option(names = "--witness-topic", defaultValue = Witness.TOPIC, description = "default ${DEFAULT-VALUE}")
@@ -136,6 +137,43 @@ public final class LineageCommand implements Runnable {
         return Optional.empty();
     }
 
+    /**
+     * {@code seed lineage head}: the chain head ({@code seq:sha256}) and the signing keys' fingerprints, for an
+     * auditor to keep somewhere this machine cannot write and check later with {@code verify --expect-head} and
+     * {@code --trusted-key}. Takes no target.
+     */
+    @Command(name = "head", mixinStandardHelpOptions = true,
+            description = "Print the ledger's head (seq:sha256) and signing key fingerprints to keep elsewhere.")
+    static final class Head implements Callable<Integer> {
+        @Mixin
+        InfraOptions infra;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter err = spec.commandLine().getErr();
+            InfraConfig config = infra.config();
+            if (config.jdbcUrl() == null && !Files.exists(config.dataDir().resolve("postgres").resolve("PG_VERSION"))) {
+                err.println("seed lineage head: no Seed data in " + config.dataDir().toAbsolutePath()
+                        + ": pass --data-dir of the run or --jdbc-url of the server");
+                err.flush();
+                return 2;
+            }
+            try (Infra inf = Infra.start(config)) {
+                LineageStore store = new LineageStore(inf.dataSource());
+                PrintWriter out = spec.commandLine().getOut();
+                out.println("head=" + Verifier.head(store.all()));
+                for (String keyId : store.keys().keySet()) {
+                    out.println("key=" + keyId);
+                }
+                out.flush();
+                return 0;
+            }
+        }
+    }
+
     @Command(name = "show", mixinStandardHelpOptions = true,
             description = "Print the whole upstream tree of a checkpoint or run: data, settings, code, people, hashes.")
     static final class Show extends Base {
@@ -167,10 +205,34 @@ public final class LineageCommand implements Runnable {
             description = "Re-hash every artifact up the tree and check the chain, the signatures and the Kafka witness;"
                     + " exit 1 naming the first mismatch.")
     static final class Verify extends Base {
+        @Option(names = "--trusted-key", paramLabel = "KEY", description = "a signing key to trust (repeatable): its"
+                + " 64-hex fingerprint, base64 public key or .pub file. Pinned keys replace the local key folder; a key"
+                + " announced on the witness topic is never trusted for that")
+        List<String> trustedKeys = new java.util.ArrayList<>();
+
+        @Option(names = "--trusted-keys", paramLabel = "FILE", description = "a file of trusted key fingerprints, one a"
+                + " line (keep it outside the data folder; default: SEED_LINEAGE_TRUSTED_KEYS)")
+        Path trustedKeysFile;
+
+        @Option(names = "--expect-head", paramLabel = "SEQ:SHA256", description = "a chain head kept elsewhere"
+                + " (from `seed lineage head`): that record must still have that hash")
+        String expectHead;
+
         @Override
         int body(Infra inf, PrintWriter out) {
+            java.util.Set<String> pinned = new java.util.LinkedHashSet<>();
+            trustedKeys.forEach(k -> pinned.add(SigningKey.fingerprint(k)));
+            String envFile = System.getenv("SEED_LINEAGE_TRUSTED_KEYS");
+            Path file = trustedKeysFile != null ? trustedKeysFile
+                    : envFile != null && !envFile.isBlank() ? Path.of(envFile) : null;
+            if (file != null) {
+                pinned.addAll(SigningKey.fingerprintsIn(file));
+            }
+            Verifier.Trust trust = new Verifier.Trust(pinned, Optional.ofNullable(expectHead),
+                    Verifier.witnessIndependent(inf.config().kafkaBootstrap() == null, inf.kafkaBootstrap(),
+                            inf.jdbcUrl()));
             VerifyReport r = new Verifier(inf.dataSource(), Optional.ofNullable(inf.kafkaBootstrap()), witnessTopic,
-                    Optional.of(keyDir(inf))).verify(target);
+                    Optional.of(keyDir(inf)), trust).verify(target);
             PrintWriter err = spec.commandLine().getErr();
             if (!r.ok()) {
                 err.println("seed lineage verify: FAILED: " + r.first().message());
@@ -184,6 +246,10 @@ public final class LineageCommand implements Runnable {
             out.println("task_runs=" + r.taskRuns());
             out.println("artifacts_checked=" + r.artifactsChecked());
             out.println("problems=" + r.problems().size());
+            for (String note : r.notes()) {
+                out.println("note: " + note);
+            }
+            out.println("witness_independent=" + trust.witnessIndependent());
             out.println("verified=" + r.ok());
             out.flush();
             return r.ok() ? 0 : 1;

@@ -79,12 +79,12 @@ public record LineageGraph(String target, List<String> roots, List<Node> nodes, 
             List<String> relation = new ArrayList<>();
             wanted.forEach(a -> relation.add("input"));
             if (consumer.annotations() != null) {
-                consumer.annotations().path("candidate_checkpoints").fields().forEachRemaining(e -> {
-                    if (e.getValue().asText().matches("[0-9a-f]{64}")) {
-                        wanted.add(new ArtifactRef("candidates_checkpoint", e.getKey(), e.getValue().asText(), 0, "checkpoint"));
+                for (SnapshotAnnotations.CandidateCheckpoint c : SnapshotAnnotations.candidateCheckpoints(consumer.annotations())) {
+                    if (c.sha256().matches("[0-9a-f]{64}")) {
+                        wanted.add(new ArtifactRef("candidates_checkpoint", c.path(), c.sha256(), 0, "checkpoint"));
                         relation.add("generated the ranked candidates");
                     }
-                });
+                }
             }
             for (int i = 0; i < wanted.size(); i++) {
                 ArtifactRef in = wanted.get(i);
@@ -92,7 +92,7 @@ public record LineageGraph(String target, List<String> roots, List<Node> nodes, 
                 if (producer == null) {
                     continue; // a source: data nobody in the ledger produced (e.g. a corpus file given by a person)
                 }
-                if (edgeKeys.add(producer.id() + ">" + consumer.id() + ">" + in.name())) {
+                if (edgeKeys.add(producer.id() + ">" + consumer.id() + ">" + in.name() + ">" + in.sha256())) {
                     edges.add(new Edge(producer.id(), consumer.id(), in, relation.get(i)));
                 }
                 if (reached.putIfAbsent(producer.id(), producer) == null) {

@@ -22,14 +22,33 @@ public final class LineageService {
      * @param keyDir         the server's key folder, whose public key is trusted
      */
     public LineageService(DataSource ds, Optional<String> kafkaBootstrap, String witnessTopic, Optional<Path> keyDir) {
-        this.store = new LineageStore(ds);
-        this.verifier = new Verifier(ds, kafkaBootstrap, witnessTopic, keyDir);
+        this(ds, kafkaBootstrap, witnessTopic, keyDir, Verifier.Trust.none());
     }
 
-    /** The service on Seed's own infrastructure with the default witness topic and key folder. */
+    public LineageService(DataSource ds, Optional<String> kafkaBootstrap, String witnessTopic, Optional<Path> keyDir,
+            Verifier.Trust trust) {
+        this.store = new LineageStore(ds);
+        this.verifier = new Verifier(ds, kafkaBootstrap, witnessTopic, keyDir, trust);
+    }
+
+    /**
+     * The service on Seed's own infrastructure with the default witness topic and key folder; keys pinned in the file
+     * named by {@code SEED_LINEAGE_TRUSTED_KEYS}, if set; the witness counted as independent only when Kafka is not
+     * the embedded broker.
+     */
     public static LineageService of(seed.annotation.infra.Infra infra) {
+        String pinned = System.getenv("SEED_LINEAGE_TRUSTED_KEYS");
+        java.util.Set<String> keys = pinned == null || pinned.isBlank() ? java.util.Set.of()
+                : SigningKey.fingerprintsIn(Path.of(pinned));
         return new LineageService(infra.dataSource(), Optional.ofNullable(infra.kafkaBootstrap()), Lineage.WITNESS_TOPIC,
-                Optional.of(Lineage.defaultKeyDir(infra.config().dataDir())));
+                Optional.of(Lineage.defaultKeyDir(infra.config().dataDir())),
+                new Verifier.Trust(keys, Optional.empty(), Verifier.witnessIndependent(
+                        infra.config().kafkaBootstrap() == null, infra.kafkaBootstrap(), infra.jdbcUrl())));
+    }
+
+    /** The ledger's head, {@code seq:sha256}. */
+    public String head() {
+        return Verifier.head(store.all());
     }
 
     public LineageGraph graph(String target) {

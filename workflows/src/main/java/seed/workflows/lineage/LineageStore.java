@@ -141,6 +141,56 @@ public final class LineageStore {
         return out;
     }
 
+    /**
+     * The completed records of one stage whose body names {@code storeKey} as its artifact store address, in chain
+     * order (what the store checks a folder against before reusing it).
+     */
+    public List<LineageRecord> completedAt(String stage, String storeKey) {
+        List<LineageRecord> out = new ArrayList<>();
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT seq, event, execution_id, task_run_id, stage, body,"
+                     + " prev_sha256, sha256, key_id, signature FROM lineage_records WHERE stage = ? AND event = 'COMPLETE'"
+                     + " AND strpos(body, ?) > 0 ORDER BY seq")) {
+            ps.setString(1, stage);
+            ps.setString(2, "\"store_key\":\"" + storeKey + "\"");
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    LineageRecord r = new LineageRecord(rs.getLong(1), LineageRecord.Event.valueOf(rs.getString(2)),
+                            rs.getString(3), rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7),
+                            rs.getString(8), rs.getString(9), rs.getString(10));
+                    if (storeKey.equals(r.run().storeKey())) { // the text match only narrows; the parsed body decides
+                        out.add(r);
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("lineage: reading the records of store address " + storeKey + ": "
+                    + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    /** The completed records of one stage, in chain order. */
+    public List<LineageRecord> completed(String stage) {
+        List<LineageRecord> out = new ArrayList<>();
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT seq, event, execution_id, task_run_id, stage, body,"
+                     + " prev_sha256, sha256, key_id, signature FROM lineage_records WHERE stage = ? AND event = 'COMPLETE'"
+                     + " ORDER BY seq")) {
+            ps.setString(1, stage);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new LineageRecord(rs.getLong(1), LineageRecord.Event.valueOf(rs.getString(2)),
+                            rs.getString(3), rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7),
+                            rs.getString(8), rs.getString(9), rs.getString(10)));
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("lineage: reading the " + stage + " records: " + e.getMessage(), e);
+        }
+        return out;
+    }
+
     /** Public keys by key id, as recorded in the database. */
     public Map<String, String> keys() {
         Map<String, String> out = new LinkedHashMap<>();

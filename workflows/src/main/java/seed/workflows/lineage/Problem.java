@@ -36,7 +36,15 @@ public record Problem(Kind kind, String subject, String detail) {
         /** An artifact's content no longer has its recorded SHA-256. */
         ARTIFACT_CHANGED,
         /** A snapshot's members, annotators or file hash in PostgreSQL differ from what the record embedded. */
-        SNAPSHOT_CHANGED
+        SNAPSHOT_CHANGED,
+        /** Two completed records of one artifact store address claim different outputs (a reused folder was changed). */
+        STORE_CONFLICT,
+        /** The witness log does not start at offset 0 or has a gap in its offsets: part of it was deleted. */
+        WITNESS_TRUNCATED,
+        /** The chain head differs from the one the auditor kept ({@code --expect-head}). */
+        HEAD_MISMATCH,
+        /** No auditor-pinned key: signatures were checked, but against keys the database or the witness offered. */
+        NO_TRUSTED_KEY
     }
 
     public String message() {

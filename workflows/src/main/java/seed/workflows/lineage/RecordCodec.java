@@ -37,6 +37,9 @@ final class RecordCodec {
         m.put("outputs", artifacts(r.outputs()));
         m.put("metrics", r.metrics());
         m.put("snapshot_id", r.snapshotId());
+        if (r.storeKey() != null) { // absent rather than null: bodies of runs outside the store stay as they were
+            m.put("store_key", r.storeKey());
+        }
         return m;
     }
 
@@ -62,7 +65,7 @@ final class RecordCodec {
                 TaskRunRecord.Status.valueOf(text(n, "status")), n.path("attempt").asInt(), text(n, "device"),
                 CanonicalJson.JSON.convertValue(n.path("settings"), MAP), artifactsFrom(n.path("inputs")),
                 artifactsFrom(n.path("outputs")), CanonicalJson.JSON.convertValue(n.path("metrics"), MAP),
-                n.hasNonNull("snapshot_id") ? n.get("snapshot_id").asLong() : null);
+                n.hasNonNull("snapshot_id") ? n.get("snapshot_id").asLong() : null, text(n, "store_key"));
     }
 
     private static List<ArtifactRef> artifactsFrom(JsonNode list) {

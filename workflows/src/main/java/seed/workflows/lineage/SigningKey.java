@@ -43,7 +43,14 @@ public final class SigningKey {
     public static SigningKey loadOrCreate(Path dir) {
         Path priv = dir.resolve(PRIVATE_FILE);
         try {
-            Files.createDirectories(dir);
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+                try { // owner-only: the folder holds the private key
+                    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+                } catch (UnsupportedOperationException e) {
+                    // not a POSIX file system
+                }
+            }
             if (!Files.exists(priv)) {
                 generate(dir);
             }
@@ -82,6 +89,48 @@ public final class SigningKey {
     /** The public key of a key folder without touching the private key (for auditors holding only the .pub file). */
     public static String publicKeyIn(Path dir) throws IOException {
         return Files.readString(dir.resolve(PUBLIC_FILE), StandardCharsets.US_ASCII).trim();
+    }
+
+    /**
+     * The fingerprint (key id) an auditor pins, from what they were given: a 64-hex fingerprint as printed by
+     * {@code seed lineage head}, a base64 public key, or the path of a {@code .pub} file.
+     */
+    public static String fingerprint(String value) {
+        String v = value.trim();
+        if (v.matches("[0-9a-fA-F]{64}")) {
+            return v.toLowerCase(java.util.Locale.ROOT);
+        }
+        try {
+            Path p = Path.of(v);
+            if (Files.isRegularFile(p)) {
+                v = Files.readString(p, StandardCharsets.US_ASCII).trim();
+            }
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            // not a readable file: take it as a key
+        }
+        try {
+            KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(v)));
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("trusted key '" + value + "' is neither a 64-hex fingerprint, an Ed25519"
+                    + " public key in base64, nor a readable .pub file");
+        }
+        return keyIdOf(v);
+    }
+
+    /** Fingerprints listed in a file, one per line ({@link #fingerprint} forms; blank lines and # comments skipped). */
+    public static java.util.Set<String> fingerprintsIn(Path file) {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        try {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                String l = line.strip();
+                if (!l.isEmpty() && !l.startsWith("#")) {
+                    out.add(fingerprint(l));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading trusted lineage keys from " + file + ": " + e.getMessage(), e);
+        }
+        return out;
     }
 
     public static String keyIdOf(String publicKeyBase64) {

@@ -30,12 +30,35 @@ import seed.annotation.stats.Agreement;
  * @param annotators          rankings per annotator id
  * @param meanKendallW        agreement, null when no item had two rankings
  * @param itemsWithAgreement  items ranked by two or more annotators
- * @param candidateCheckpoints checkpoint path -> its SHA-256 (or "" when not recorded) that generated the candidates
+ * @param candidateCheckpoints every distinct (path, SHA-256) of the checkpoints that generated the ranked candidates,
+ *                            all of them: two hashes at one path (a model changed between two generations) are two
+ *                            entries, so a snapshot cannot hide that some of its candidates came from another model
  * @param membersSha256       digest of the members (see above)
+ * @param itemIds             the annotation items ranked (not stored in the record: the recorder uses them to find
+ *                            the loads that created the items, the snapshot's inputs)
  */
 public record SnapshotAnnotations(long snapshotId, String snapshotSha256, String path, int rankings,
         Map<Long, Integer> annotators, Double meanKendallW, int itemsWithAgreement,
-        Map<String, String> candidateCheckpoints, String membersSha256) {
+        List<CandidateCheckpoint> candidateCheckpoints, String membersSha256, java.util.Set<Long> itemIds) {
+
+    /** A checkpoint that generated ranked candidates; sha256 is "" when the annotation store did not record one. */
+    public record CandidateCheckpoint(String path, String sha256) {
+    }
+
+    /**
+     * The candidate checkpoints of a record's {@code annotations}: a list of {path, sha256} (since issue 18), or the
+     * earlier path -> sha256 object, which kept one hash per path.
+     */
+    public static List<CandidateCheckpoint> candidateCheckpoints(com.fasterxml.jackson.databind.JsonNode annotations) {
+        List<CandidateCheckpoint> out = new ArrayList<>();
+        com.fasterxml.jackson.databind.JsonNode c = annotations.path("candidate_checkpoints");
+        if (c.isArray()) {
+            c.forEach(e -> out.add(new CandidateCheckpoint(e.path("path").asText(), e.path("sha256").asText())));
+        } else {
+            c.fields().forEachRemaining(e -> out.add(new CandidateCheckpoint(e.getKey(), e.getValue().asText())));
+        }
+        return out;
+    }
 
     /** Reads a snapshot's annotations, or empty when no such snapshot exists. */
     public static Optional<SnapshotAnnotations> read(DataSource ds, long snapshotId) {
@@ -55,7 +78,9 @@ public record SnapshotAnnotations(long snapshotId, String snapshotSha256, String
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             Map<Long, Integer> annotators = new TreeMap<>();
             Map<Long, List<double[]>> byItem = new LinkedHashMap<>();
-            Map<String, String> checkpoints = new TreeMap<>();
+            java.util.Set<CandidateCheckpoint> checkpoints = new java.util.TreeSet<>(
+                    java.util.Comparator.comparing(CandidateCheckpoint::path).thenComparing(CandidateCheckpoint::sha256));
+            java.util.Set<Long> itemIds = new java.util.TreeSet<>();
             int count = 0;
             try (PreparedStatement ps = c.prepareStatement("SELECT m.line, r.event_id::text, r.annotator_id, r.item_id,"
                     + " r.ranking, r.ties, r.skip, i.k, s.checkpoint, coalesce(s.checkpoint_sha256, '')"
@@ -76,7 +101,8 @@ public record SnapshotAnnotations(long snapshotId, String snapshotSha256, String
                             byItem.computeIfAbsent(rs.getLong(4), x -> new ArrayList<>())
                                     .add(Agreement.ranks(ranking, ties, rs.getInt(8)));
                         }
-                        checkpoints.putIfAbsent(rs.getString(9), rs.getString(10).trim());
+                        checkpoints.add(new CandidateCheckpoint(rs.getString(9), rs.getString(10).trim()));
+                        itemIds.add(rs.getLong(4));
                         count++;
                     }
                 }
@@ -90,7 +116,8 @@ public record SnapshotAnnotations(long snapshotId, String snapshotSha256, String
                 }
             }
             return Optional.of(new SnapshotAnnotations(snapshotId, sha.trim(), path, count, annotators,
-                    items == 0 ? null : sumW / items, items, checkpoints, HexFormat.of().formatHex(md.digest())));
+                    items == 0 ? null : sumW / items, items, List.copyOf(checkpoints), HexFormat.of().formatHex(md.digest()),
+                    itemIds));
         } catch (SQLException e) {
             throw new IllegalStateException("lineage: reading annotations of snapshot " + snapshotId + ": " + e.getMessage(), e);
         } catch (NoSuchAlgorithmException e) {
@@ -119,7 +146,14 @@ public record SnapshotAnnotations(long snapshotId, String snapshotSha256, String
         m.put("annotators", ann);
         m.put("mean_kendall_w", meanKendallW);
         m.put("items_with_agreement", itemsWithAgreement);
-        m.put("candidate_checkpoints", candidateCheckpoints);
+        List<Map<String, Object>> checkpoints = new ArrayList<>();
+        for (CandidateCheckpoint c : candidateCheckpoints) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("path", c.path());
+            e.put("sha256", c.sha256());
+            checkpoints.add(e);
+        }
+        m.put("candidate_checkpoints", checkpoints);
         m.put("members_sha256", membersSha256);
         return m;
     }

@@ -34,11 +34,16 @@ import java.util.TreeMap;
  * @param metrics           headline metrics (empty at start)
  * @param snapshotId        the preference snapshot this run wrote or read, linking it to its ranking events and
  *                          annotators in PostgreSQL; null for runs that touch no snapshot
+ * @param storeKey          the artifact store address (SHA-256 of stage, settings and input hashes) the run computed
+ *                          or reused its outputs at; null outside the store. The store reuses a folder only while its
+ *                          bytes still hash as the ledger's first completed record of that address says, and verify
+ *                          flags two records of one address that claim different outputs
  */
 public record TaskRunRecord(String executionId, String parentExecutionId, String flowNamespace, String flowId,
         int flowRevision, String taskId, String taskRunId, String stage, String launchedBy, Instant startedAt,
         Instant endedAt, Status status, int attempt, String device, Map<String, Object> settings,
-        List<ArtifactRef> inputs, List<ArtifactRef> outputs, Map<String, Object> metrics, Long snapshotId) {
+        List<ArtifactRef> inputs, List<ArtifactRef> outputs, Map<String, Object> metrics, Long snapshotId,
+        String storeKey) {
 
     /** A task run's state; RUNNING only in the start record. */
     public enum Status { RUNNING, SUCCESS, FAILED, KILLED }
@@ -75,7 +80,7 @@ public record TaskRunRecord(String executionId, String parentExecutionId, String
             int attempt, String device, Map<String, Object> settings, List<ArtifactRef> inputs, Long snapshotId) {
         return new TaskRunRecord(executionId, parentExecutionId, flowNamespace, flowId, flowRevision, taskId, taskRunId,
                 stage, launchedBy, Instant.now(), null, Status.RUNNING, attempt, device, settings, inputs, List.of(),
-                Map.of(), snapshotId);
+                Map.of(), snapshotId, null);
     }
 
     /** The end record of this run: same identity, settings and inputs, with its end, status, outputs and metrics. */
@@ -85,12 +90,30 @@ public record TaskRunRecord(String executionId, String parentExecutionId, String
         }
         return new TaskRunRecord(executionId, parentExecutionId, flowNamespace, flowId, flowRevision, taskId, taskRunId,
                 stage, launchedBy, startedAt, Instant.now(), finalStatus, attempt, device, settings, inputs,
-                producedOutputs, producedMetrics, snapshotId);
+                producedOutputs, producedMetrics, snapshotId, storeKey);
     }
 
     /** The same record naming a snapshot (e.g. once the snapshot task knows the id it created). */
     public TaskRunRecord withSnapshotId(Long id) {
         return new TaskRunRecord(executionId, parentExecutionId, flowNamespace, flowId, flowRevision, taskId, taskRunId,
-                stage, launchedBy, startedAt, endedAt, status, attempt, device, settings, inputs, outputs, metrics, id);
+                stage, launchedBy, startedAt, endedAt, status, attempt, device, settings, inputs, outputs, metrics, id,
+                storeKey);
+    }
+
+    /** The same record at an artifact store address (see {@code storeKey}). */
+    public TaskRunRecord withStoreKey(String key) {
+        return new TaskRunRecord(executionId, parentExecutionId, flowNamespace, flowId, flowRevision, taskId, taskRunId,
+                stage, launchedBy, startedAt, endedAt, status, attempt, device, settings, inputs, outputs, metrics,
+                snapshotId, key);
+    }
+
+    /**
+     * The same record with other inputs: a snapshot's end record names the items and candidates its rankings were
+     * made on, which are known only once the snapshot exists.
+     */
+    public TaskRunRecord withInputs(List<ArtifactRef> in) {
+        return new TaskRunRecord(executionId, parentExecutionId, flowNamespace, flowId, flowRevision, taskId, taskRunId,
+                stage, launchedBy, startedAt, endedAt, status, attempt, device, settings, in, outputs, metrics,
+                snapshotId, storeKey);
     }
 }

@@ -26,16 +26,44 @@ public final class Verifier {
     private final Optional<String> kafkaBootstrap;
     private final String witnessTopic;
     private final Optional<Path> keyDir;
+    private final Trust trust;
 
     /**
-     * @param keyDir the server's key folder, if this machine has it: its public key is trusted like a witnessed one
+     * What the auditor brings from outside the machine under audit.
+     *
+     * @param pinnedKeyIds       fingerprints (key ids: SHA-256 of the base64 public key) of the only signing keys to
+     *                           trust; empty = trust the public key in the local key folder (weaker: on the same host)
+     * @param expectHead         a chain head {@code seq:sha256} the auditor kept elsewhere ({@code seed lineage head}):
+     *                           the record with that seq must still have that hash
+     * @param witnessIndependent false when the witness Kafka runs on the database's machine (embedded defaults): the
+     *                           report then says the witness is not independent
+     */
+    public record Trust(java.util.Set<String> pinnedKeyIds, Optional<String> expectHead, boolean witnessIndependent) {
+        public Trust {
+            pinnedKeyIds = java.util.Set.copyOf(pinnedKeyIds);
+        }
+
+        /** No pinned key, no kept head, witness assumed independent. */
+        public static Trust none() {
+            return new Trust(java.util.Set.of(), Optional.empty(), true);
+        }
+    }
+
+    /**
+     * @param keyDir the server's key folder, if this machine has it: its public key is trusted when no key is pinned
      */
     public Verifier(DataSource ds, Optional<String> kafkaBootstrap, String witnessTopic, Optional<Path> keyDir) {
+        this(ds, kafkaBootstrap, witnessTopic, keyDir, Trust.none());
+    }
+
+    public Verifier(DataSource ds, Optional<String> kafkaBootstrap, String witnessTopic, Optional<Path> keyDir,
+            Trust trust) {
         this.ds = ds;
         this.store = new LineageStore(ds);
         this.kafkaBootstrap = kafkaBootstrap;
         this.witnessTopic = witnessTopic;
         this.keyDir = keyDir;
+        this.trust = trust;
     }
 
     /** Verifies {@code target} (a path or execution id); throws {@link LineageGraph.NotFound} for an unknown one. */
@@ -43,15 +71,79 @@ public final class Verifier {
         List<LineageRecord> records = store.all();
         LineageGraph graph = LineageGraph.build(records, target);
         List<Problem> problems = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
         WitnessLog witness = readWitness(problems);
-        checkRecords(records, store.keys(), witness, problems);
+        String trustedBy = checkRecords(records, store.keys(), problems);
+        notes.add("signing keys trusted by: " + trustedBy);
+        checkStoreAddresses(records, problems);
         if (witness != null) {
             checkWitness(records, witness, problems);
+            if (!trust.witnessIndependent()) {
+                notes.add("the witness is NOT independent: its Kafka runs on the same machine as the database"
+                        + " (embedded defaults), so whoever controls this machine can rewrite both; keep the chain head"
+                        + " (seed lineage head) elsewhere and verify with --expect-head, or point SEED_KAFKA_BOOTSTRAP"
+                        + " at a cluster the database's administrators do not control");
+            }
         }
+        trust.expectHead().ifPresent(h -> checkHead(records, h, problems));
         int artifacts = checkArtifacts(graph, problems);
         checkSnapshots(graph, problems);
         return new VerifyReport(target, problems, records.size(), witness == null ? 0 : witness.head(),
-                graph.nodes().size(), artifacts);
+                graph.nodes().size(), artifacts, notes);
+    }
+
+    /**
+     * Whether the witness Kafka can be counted as independent of the database: not when it is the embedded broker,
+     * nor when any of its bootstrap hosts is the database's host or both are this machine (loopback).
+     */
+    public static boolean witnessIndependent(boolean embeddedKafka, String kafkaBootstrap, String jdbcUrl) {
+        if (embeddedKafka || kafkaBootstrap == null) {
+            return false;
+        }
+        String db = jdbcUrl == null ? "localhost" : jdbcUrl.replaceFirst("^jdbc:postgresql://", "")
+                .replaceFirst("[:/,?].*$", "");
+        for (String server : kafkaBootstrap.split(",")) {
+            String host = server.trim().replaceFirst(":\\d+$", "");
+            if (host.equalsIgnoreCase(db) || (loopback(host) && loopback(db))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean loopback(String host) {
+        return host.isEmpty() || host.equalsIgnoreCase("localhost") || host.startsWith("127.") || host.equals("[::1]")
+                || host.equals("::1");
+    }
+
+    /** The ledger's head as {@code seq:sha256} ("0:" + genesis when empty): what an auditor keeps elsewhere. */
+    public static String head(List<LineageRecord> records) {
+        return records.isEmpty() ? "0:" + LineageRecord.GENESIS
+                : records.get(records.size() - 1).seq() + ":" + records.get(records.size() - 1).sha256();
+    }
+
+    private static void checkHead(List<LineageRecord> records, String expected, List<Problem> problems) {
+        String[] parts = expected.trim().split(":", 2);
+        long seq;
+        try {
+            seq = Long.parseLong(parts[0]);
+        } catch (NumberFormatException e) {
+            seq = -1;
+        }
+        if (parts.length != 2 || seq < 1 || !parts[1].matches("[0-9a-f]{64}")) {
+            problems.add(new Problem(Problem.Kind.HEAD_MISMATCH, "expected head " + expected,
+                    "is not of the form seq:sha256 (as printed by seed lineage head)"));
+            return;
+        }
+        long want = seq;
+        Optional<LineageRecord> r = records.stream().filter(x -> x.seq() == want).findFirst();
+        if (r.isEmpty()) {
+            problems.add(new Problem(Problem.Kind.HEAD_MISMATCH, "expected head " + expected, "the ledger has no record "
+                    + seq + " any more (its head is " + head(records) + ")"));
+        } else if (!r.get().sha256().equals(parts[1])) {
+            problems.add(new Problem(Problem.Kind.HEAD_MISMATCH, r.get().describe(), "has sha256 " + r.get().sha256()
+                    + ", but the head kept by the auditor says " + parts[1] + ": the ledger was rewritten up to there"));
+        }
     }
 
     private WitnessLog readWitness(List<Problem> problems) {
@@ -68,16 +160,21 @@ public final class Verifier {
         }
     }
 
-    private void checkRecords(List<LineageRecord> records, Map<String, String> dbKeys, WitnessLog witness,
-            List<Problem> problems) {
+    /** Checks every record; returns how signing keys were trusted (for the report). */
+    private String checkRecords(List<LineageRecord> records, Map<String, String> dbKeys, List<Problem> problems) {
         String localKey = null;
-        if (keyDir.isPresent() && Files.exists(keyDir.get().resolve(SigningKey.PUBLIC_FILE))) {
+        if (trust.pinnedKeyIds().isEmpty() && keyDir.isPresent()
+                && Files.exists(keyDir.get().resolve(SigningKey.PUBLIC_FILE))) {
             try {
                 localKey = SigningKey.publicKeyIn(keyDir.get());
             } catch (IOException e) {
                 throw new IllegalStateException("reading the public key in " + keyDir.get() + ": " + e.getMessage(), e);
             }
         }
+        String trustedBy = !trust.pinnedKeyIds().isEmpty() ? "pinned " + new java.util.TreeSet<>(trust.pinnedKeyIds())
+                : localKey != null ? "the local key folder " + keyDir.get() + " (pin them with --trusted-key for a check"
+                        + " that does not rely on this machine)"
+                : "nothing (no pinned key and no local key folder): every record fails UNTRUSTED_KEY";
         long expectedSeq = 1;
         String prev = LineageRecord.GENESIS;
         for (LineageRecord r : records) {
@@ -101,10 +198,16 @@ public final class Verifier {
                 problems.add(new Problem(Problem.Kind.UNKNOWN_KEY, who, "signed with key " + r.keyId()
                         + ", which is not in lineage_keys: the signature cannot be checked"));
             } else {
-                boolean vouched = pub.equals(localKey) || (witness != null && pub.equals(witness.keys().get(r.keyId())));
+                // a key is trusted only when the auditor pinned it (or, unpinned, it is this machine's key folder's);
+                // one announced on the witness topic is not: anyone who can produce to the topic can announce one
+                String id = SigningKey.keyIdOf(pub);
+                boolean vouched = trust.pinnedKeyIds().isEmpty() ? pub.equals(localKey)
+                        : trust.pinnedKeyIds().contains(id) && id.equals(r.keyId());
                 if (!vouched) {
                     problems.add(new Problem(Problem.Kind.UNTRUSTED_KEY, who, "signing key " + r.keyId()
-                            + " is in the database but neither announced on the witness topic nor the local key"));
+                            + (trust.pinnedKeyIds().isEmpty() ? " is not the local key folder's"
+                                    : " is not among the keys the auditor pinned")
+                            + " (being in the database or announced on the witness topic vouches for nothing)"));
                 }
                 if (!SigningKey.verify(pub, r.body(), r.signature())) {
                     problems.add(new Problem(Problem.Kind.SIGNATURE, who, "the Ed25519 signature does not verify with"
@@ -113,6 +216,41 @@ public final class Verifier {
             }
             prev = r.sha256();
             expectedSeq = r.seq() + 1;
+        }
+        return trustedBy;
+    }
+
+    /**
+     * Every completed record of one artifact store address must claim the outputs its first one recorded: a later,
+     * reused run with other hashes means the stored folder was changed (and done.json rewritten) between the runs.
+     */
+    private static void checkStoreAddresses(List<LineageRecord> records, List<Problem> problems) {
+        Map<String, LineageRecord> first = new java.util.HashMap<>();
+        Map<String, Map<String, String>> outputsOf = new java.util.HashMap<>();
+        for (LineageRecord r : records) {
+            if (r.event() != LineageRecord.Event.COMPLETE) {
+                continue;
+            }
+            TaskRunRecord run;
+            try {
+                run = r.run();
+            } catch (RuntimeException e) {
+                continue; // an unreadable body is already a COLUMNS problem
+            }
+            if (run.storeKey() == null) {
+                continue;
+            }
+            Map<String, String> outputs = new java.util.TreeMap<>();
+            run.outputs().forEach(a -> outputs.put(a.name(), a.sha256()));
+            String address = run.stage() + ":" + run.storeKey();
+            LineageRecord earlier = first.putIfAbsent(address, r);
+            if (earlier == null) {
+                outputsOf.put(address, outputs);
+            } else if (!outputsOf.get(address).equals(outputs)) {
+                problems.add(new Problem(Problem.Kind.STORE_CONFLICT, r.describe(), "store address " + run.storeKey()
+                        + " claims outputs " + outputs + ", but " + earlier.describe() + " recorded "
+                        + outputsOf.get(address) + " at the same address: the stored folder was changed between them"));
+            }
         }
     }
 
@@ -153,6 +291,15 @@ public final class Verifier {
     }
 
     private static void checkWitness(List<LineageRecord> records, WitnessLog witness, List<Problem> problems) {
+        if (witness.startOffset() != 0) {
+            problems.add(new Problem(Problem.Kind.WITNESS_TRUNCATED, "witness topic " + witness.topic(), "starts at"
+                    + " offset " + witness.startOffset() + ", not 0: its first " + witness.startOffset()
+                    + " messages were deleted, so what follows cannot vouch for the ledger"));
+        }
+        for (String gap : witness.gaps()) {
+            problems.add(new Problem(Problem.Kind.WITNESS_TRUNCATED, "witness topic " + witness.topic(),
+                    "offsets " + gap + " are missing"));
+        }
         Set<Long> inDb = new HashSet<>();
         for (LineageRecord r : records) {
             inDb.add(r.seq());

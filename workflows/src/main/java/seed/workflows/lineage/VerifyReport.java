@@ -10,9 +10,14 @@ import java.util.List;
  * @param witnessHead      newest witnessed seq (0 when the witness could not be read)
  * @param taskRuns         task runs in the target's upstream tree
  * @param artifactsChecked distinct artifacts re-hashed
+ * @param notes            what the result rests on (how keys were trusted, whether the witness is independent)
  */
 public record VerifyReport(String target, List<Problem> problems, int recordsChecked, long witnessHead, int taskRuns,
-        int artifactsChecked) {
+        int artifactsChecked, List<String> notes) {
+
+    public VerifyReport {
+        notes = notes == null ? List.of() : List.copyOf(notes);
+    }
 
     public boolean ok() {
         return problems.isEmpty();

@@ -19,9 +19,16 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * The witness topic read back in full (no consumer group, nothing committed: reading changes nothing): the witnessed
- * hash of every record by seq, and the public key of every announced signing key.
+ * hash of every record by seq, the public key of every announced signing key (shown, never trusted for being
+ * announced: anyone who can produce to the topic can announce a key), where the log starts and any gap in its offsets.
+ * The recorder's producer is idempotent and not transactional and the topic never expires or compacts, so an intact
+ * log starts at offset 0 with no gap; a later start means records were deleted ({@code Admin.deleteRecords}).
+ *
+ * @param startOffset the first offset still in the log (0 unless records were deleted)
+ * @param gaps        "a..b" offset ranges missing between records read
  */
-public record WitnessLog(String topic, Map<Long, String> recordSha256, Map<String, String> keys) {
+public record WitnessLog(String topic, Map<Long, String> recordSha256, Map<String, String> keys, long startOffset,
+        List<String> gaps) {
 
     /** The topic does not exist: there is nothing to check the database against. */
     public static final class MissingTopic extends RuntimeException {
@@ -59,11 +66,15 @@ public record WitnessLog(String topic, Map<Long, String> recordSha256, Map<Strin
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         TreeMap<Long, String> records = new TreeMap<>();
         Map<String, String> keys = new LinkedHashMap<>();
+        List<String> gaps = new java.util.ArrayList<>();
+        long startOffset;
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
             TopicPartition tp = new TopicPartition(topic, 0);
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
             long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
+            startOffset = consumer.beginningOffsets(List.of(tp), timeout).get(tp);
+            long expected = startOffset;
             long deadline = System.nanoTime() + timeout.toNanos();
             while (consumer.position(tp, timeout) < end) {
                 if (System.nanoTime() > deadline) {
@@ -71,7 +82,16 @@ public record WitnessLog(String topic, Map<Long, String> recordSha256, Map<Strin
                             + consumer.position(tp) + " of " + end);
                 }
                 for (ConsumerRecord<String, String> m : consumer.poll(Duration.ofMillis(500))) {
-                    JsonNode n = CanonicalJson.read(m.value());
+                    if (m.offset() != expected) {
+                        gaps.add(expected + ".." + (m.offset() - 1));
+                    }
+                    expected = m.offset() + 1;
+                    JsonNode n;
+                    try {
+                        n = CanonicalJson.read(m.value());
+                    } catch (RuntimeException e) {
+                        continue; // not Seed's JSON: it witnesses nothing
+                    }
                     switch (n.path("type").asText()) {
                         case "record" -> records.putIfAbsent(n.path("seq").asLong(), n.path("sha256").asText());
                         case "key" -> keys.putIfAbsent(n.path("key_id").asText(), n.path("public_key").asText());
@@ -80,6 +100,6 @@ public record WitnessLog(String topic, Map<Long, String> recordSha256, Map<Strin
                 }
             }
         }
-        return new WitnessLog(topic, records, keys);
+        return new WitnessLog(topic, records, keys, startOffset, List.copyOf(gaps));
     }
 }

@@ -88,17 +88,101 @@ public final class ArtifactStore {
         return dir;
     }
 
-    /** The completed run at this address whose outputs are all intact, if any. */
+    /**
+     * What the lineage ledger says a store address produced. The store trusts it, not {@code done.json}: anyone who
+     * can write the store folder can rewrite done.json with a changed checkpoint's new hash, but not the signed,
+     * witnessed ledger.
+     */
+    @FunctionalInterface
+    public interface Ledger {
+        /** The first completed, validly signed run recorded at this address, or empty when the ledger has none. */
+        Optional<Recorded> recorded(Key key);
+    }
+
+    /**
+     * One ledger record of a store address.
+     *
+     * @param record  how to name it in messages ("lineage record 12 (COMPLETE of sft ...)")
+     * @param outputs output name -> SHA-256 as recorded
+     */
+    public record Recorded(String record, Map<String, String> outputs) {
+    }
+
+    /**
+     * A completed store folder whose bytes or {@code done.json} no longer match what the ledger recorded for its
+     * address: it is neither reused nor resumed in (resuming would train on from the changed checkpoint).
+     */
+    public static final class Tampered extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        Tampered(String message) {
+            super(message);
+        }
+    }
+
+    /** The completed run at this address whose outputs are all intact, if any (no ledger: done.json is trusted). */
     public Optional<Done> done(Key key) throws IOException {
-        Path file = root.resolve("runs").resolve(key.stage() + "-" + key.sha256().substring(0, 24)).resolve(DONE);
+        return done(key, null);
+    }
+
+    /**
+     * The completed run at this address, if it may be reused. Without a ledger, every output must still hash as
+     * {@code done.json} says (else empty: recompute). With one, the ledger decides: when it recorded no completed run
+     * at this address the folder is set aside ({@code <folder>.unvouched-<millis>}) and empty is returned, so the
+     * stage recomputes in a fresh folder; when done.json or any output's bytes differ from the recorded outputs this
+     * throws {@link Tampered} naming each difference.
+     */
+    public Optional<Done> done(Key key, Ledger ledger) throws IOException {
+        Path dir = root.resolve("runs").resolve(key.stage() + "-" + key.sha256().substring(0, 24));
+        Path file = dir.resolve(DONE);
         if (!Files.exists(file)) {
             return Optional.empty();
         }
         Done done = JSON.readValue(file.toFile(), Done.class);
-        for (Stored s : done.outputs().values()) {
-            if (!Files.exists(s.file()) || !Hashes.sha256(s.file()).equals(s.sha256())) {
-                return Optional.empty(); // changed or deleted since: recompute rather than hand on a wrong artifact
+        if (ledger == null) {
+            for (Stored s : done.outputs().values()) {
+                if (!Files.exists(s.file()) || !Hashes.sha256(s.file()).equals(s.sha256())) {
+                    return Optional.empty(); // changed or deleted since: recompute rather than hand on a wrong artifact
+                }
             }
+            return Optional.of(done);
+        }
+        Optional<Recorded> recorded = ledger.recorded(key);
+        if (recorded.isEmpty()) {
+            // complete on disk but never recorded as such (another database, or a done.json written by hand)
+            Path aside = dir.resolveSibling(dir.getFileName() + ".unvouched-" + System.currentTimeMillis());
+            Files.move(dir, aside);
+            return Optional.empty();
+        }
+        java.util.List<String> diffs = new java.util.ArrayList<>();
+        Map<String, String> want = recorded.get().outputs();
+        for (String name : done.outputs().keySet()) {
+            if (!want.containsKey(name)) {
+                diffs.add("done.json lists output '" + name + "', which the ledger did not record");
+            }
+        }
+        for (Map.Entry<String, String> w : want.entrySet()) {
+            Stored s = done.outputs().get(w.getKey());
+            if (s == null) {
+                diffs.add("output '" + w.getKey() + "' is missing from done.json");
+                continue;
+            }
+            if (!s.sha256().equals(w.getValue())) {
+                diffs.add("done.json claims sha256 " + s.sha256() + " for output '" + w.getKey() + "'");
+            }
+            if (!Files.exists(s.file())) {
+                diffs.add("output '" + w.getKey() + "' at " + s.path() + " no longer exists");
+            } else {
+                String now = Hashes.sha256(s.file());
+                if (!now.equals(w.getValue())) {
+                    diffs.add("output '" + w.getKey() + "' at " + s.path() + " now hashes to " + now);
+                }
+            }
+        }
+        if (!diffs.isEmpty()) {
+            throw new Tampered("store folder " + dir + " (" + key.stage() + ", address " + key.sha256() + ") differs"
+                    + " from " + recorded.get().record() + ", which recorded " + want + ": " + String.join("; ", diffs)
+                    + ". Refusing to reuse it or resume in it; move the folder away to recompute");
         }
         return Optional.of(done);
     }

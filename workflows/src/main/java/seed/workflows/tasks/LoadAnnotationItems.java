@@ -57,7 +57,15 @@ public class LoadAnnotationItems extends AnnotationTask<LoadAnnotationItems.Outp
                     Map.of("candidates", file), (dir, console) -> {
                         Catalog.LoadResult loaded = annotation.loadCandidates(file, perItem);
                         console.printf("loaded %d items from %s%n", loaded.itemIds().size(), file);
-                        return new StageOutcome(Map.of(), Map.of("item_ids", loaded.itemIds()));
+                        // issue 18: the items as an artifact, so lineage draws candidates -> items -> snapshot
+                        Map<String, Object> manifest = new java.util.LinkedHashMap<>();
+                        manifest.put("candidates", file.toAbsolutePath().normalize().toString());
+                        manifest.put("candidates_sha256", seed.stages.checkpoint.Hashes.sha256(file));
+                        manifest.put("annotators_per_item", perItem);
+                        manifest.put("item_ids", loaded.itemIds());
+                        Path items = dir.resolve("items.json");
+                        seed.stages.checkpoint.Checkpoints.writeJson(items, manifest);
+                        return new StageOutcome(Map.of("items", items), Map.of("item_ids", loaded.itemIds()));
                     });
             @SuppressWarnings("unchecked")
             List<Number> ids = (List<Number>) r.metric("item_ids");

@@ -100,10 +100,10 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         ArtifactStore store = ArtifactStore.at(Path.of(required(rc, this.store, "store")));
         ArtifactStore.Key key = store.key(stage, settings, inputs);
         // lineage (issue 8): every stage run, fresh or reused, is a signed record of its inputs, settings and outputs
-        KestraLineage.Recording lineage = KestraLineage.begin(rc, stage, settings, key.inputs());
+        KestraLineage.Recording lineage = KestraLineage.begin(rc, stage, settings, key.inputs(), key.sha256());
         Result result;
         try {
-            result = runOrReuse(rc, stage, store, key, body);
+            result = runOrReuse(rc, stage, store, key, lineage.ledger(), body);
         } catch (Exception | Error e) {
             lineage.failed(e);
             throw e;
@@ -114,9 +114,10 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         return result;
     }
 
-    private Result runOrReuse(RunContext rc, String stage, ArtifactStore store, ArtifactStore.Key key, StageBody body)
-            throws Exception {
-        Optional<ArtifactStore.Done> earlier = store.done(key);
+    private Result runOrReuse(RunContext rc, String stage, ArtifactStore store, ArtifactStore.Key key,
+            ArtifactStore.Ledger ledger, StageBody body) throws Exception {
+        // issue 18: with a ledger, a folder is reused only while its bytes match what the ledger recorded there
+        Optional<ArtifactStore.Done> earlier = store.done(key, ledger);
         if (earlier.isPresent()) {
             rc.logger().info("{}: reusing {} (same inputs and settings, outputs verified by SHA-256)", stage,
                     store.workDir(key));

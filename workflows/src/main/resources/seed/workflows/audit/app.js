@@ -17,10 +17,25 @@
   }
 
   function text(el, s) { el.textContent = s == null ? '' : String(s); return el; }
+  // a value cell: nested settings (objects) as nested tables, lists of plain values joined, never raw JSON
+  function value(cell, v) {
+    if (Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object')) {
+      text(cell, v.join(', '));
+    } else if (typeof v === 'object' && v !== null) {
+      const t = document.createElement('table');
+      t.className = 'nested';
+      for (const k of Object.keys(v).sort((a, b) => (Array.isArray(v) ? a - b : a.localeCompare(b)))) row(t, k, v[k]);
+      cell.appendChild(t);
+    } else {
+      text(cell, v);
+    }
+  }
   function row(table, k, v) {
     const tr = table.insertRow();
-    text(tr.insertCell(), k);
-    text(tr.insertCell(), typeof v === 'object' && v !== null ? JSON.stringify(v) : v);
+    const key = tr.insertCell();
+    key.className = 'key';
+    text(key.appendChild(document.createElement('span')), k);
+    value(tr.insertCell(), v);
   }
 
   async function login() {

@@ -134,6 +134,58 @@ class AuditorPageTest {
         assertTrue(post.statusCode() == 404 || post.statusCode() == 405, "POST answered " + post.statusCode());
     }
 
+    /**
+     * Issue 18: the layout draws data (corpus, SFT data, prompts, checkpoints, candidates, snapshot ...) as boxes
+     * between the runs, sft -> checkpoint -> candidates reads as such, and no arrow passes through a box it does not
+     * start or end at.
+     */
+    @Test
+    void theLayoutDrawsDataAsBoxesAndNoArrowCrossesABox() {
+        LineageGraph g = LineageGraph.build(new LineageStore(chain.annotation.infra().dataSource()).all(),
+                chain.artifacts.get("policy").toString());
+        GraphSvg.Layout layout = GraphSvg.layout(g);
+        java.util.Map<String, GraphSvg.Box> boxes = new java.util.HashMap<>();
+        layout.boxes().forEach(b -> boxes.put(b.id(), b));
+        java.util.function.Function<String, String> dataId = name -> "data:" + seed.workflows.lineage.ArtifactRef.of(
+                name, chain.artifacts.get(name), "file").sha256();
+        for (String name : List.of("corpus", "sft_data", "prompts", "base", "sft", "candidates", "snapshot", "reward",
+                "policy")) {
+            assertTrue(boxes.containsKey(dataId.apply(name)) && boxes.get(dataId.apply(name)).kind().equals("data"),
+                    name + " is a box of its own");
+        }
+        String sftRun = "run:" + g.nodes().stream().filter(n -> n.run().stage().equals("sft")).findFirst().orElseThrow().id();
+        String candRun = "run:" + g.nodes().stream().filter(n -> n.run().stage().equals("candidates")).findFirst()
+                .orElseThrow().id();
+        assertTrue(layout.routes().stream().anyMatch(r -> r.from().equals(sftRun) && r.to().equals(dataId.apply("sft"))));
+        assertTrue(layout.routes().stream().anyMatch(r -> r.from().equals(dataId.apply("sft")) && r.to().equals(candRun)));
+        int segments = 0;
+        for (GraphSvg.Route r : layout.routes()) {
+            for (int i = 1; i < r.points().size(); i++) {
+                int[] a = r.points().get(i - 1);
+                int[] b = r.points().get(i);
+                segments++;
+                int steps = Math.max(Math.abs(b[0] - a[0]), Math.abs(b[1] - a[1]));
+                for (GraphSvg.Box box : layout.boxes()) {
+                    if (box.kind().equals("bend") || box.id().equals(r.from()) || box.id().equals(r.to())) {
+                        continue;
+                    }
+                    for (int s = 0; s <= steps; s++) {
+                        double x = a[0] + (b[0] - a[0]) * (steps == 0 ? 0 : (double) s / steps);
+                        double y = a[1] + (b[1] - a[1]) * (steps == 0 ? 0 : (double) s / steps);
+                        boolean inside = x > box.x() + 1 && x < box.x() + box.w() - 1 && y > box.y() + 1
+                                && y < box.y() + box.h() - 1;
+                        assertTrue(!inside, "the arrow " + r.from() + " -> " + r.to() + " crosses " + box.id());
+                    }
+                }
+            }
+        }
+        assertTrue(segments > 20, segments + " segments checked");
+        String svg = GraphSvg.render(g);
+        assertTrue(!svg.contains("style="), "no inline style: the page's Content-Security-Policy forbids it");
+        String rewardModel = ArtifactRef.of("model", chain.artifacts.get("reward"), "reward_model").sha256();
+        assertTrue(svg.contains("model " + rewardModel.substring(0, 12)), "the reward run shows its model's hash");
+    }
+
     @Test
     void anAuditorTracesTheRunInTheBrowser() throws Exception {
         if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
@@ -148,8 +200,9 @@ class AuditorPageTest {
         o.setBinary(CHROMIUM.toFile());
         o.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--no-default-browser-check", "--disable-extensions", "--window-size=1600,1000",
+                "--no-default-browser-check", "--disable-extensions", "--window-size=1440,900",
                 "--user-data-dir=" + profile, "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1");
+        o.setCapability("goog:loggingPrefs", java.util.Map.of("browser", "ALL")); // to see CSP violations
         ChromeDriver driver = new ChromeDriver(new ChromeDriverService.Builder()
                 .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build(), o);
         try {
@@ -169,6 +222,12 @@ class AuditorPageTest {
             run.click();
             wait.until(d -> d.findElements(By.cssSelector("#lineage-graph g.node")).size() == 7);
             assertTrue(driver.findElements(By.cssSelector("#lineage-graph g.edge")).size() >= 8);
+            // issue 18: data are boxes, the page fits a 1440-pixel window, and nothing broke the page's CSP
+            assertTrue(driver.findElements(By.cssSelector("#lineage-graph g.data[data-kind='corpus']")).size() == 1);
+            assertTrue(driver.findElements(By.cssSelector("#lineage-graph g.data[data-kind='snapshot']")).size() == 1);
+            Number scroll = (Number) driver.executeScript("return document.documentElement.scrollWidth");
+            Number inner = (Number) driver.executeScript("return window.innerWidth");
+            assertTrue(scroll.intValue() <= inner.intValue(), "page " + scroll + " px wide in a " + inner + " px window");
 
             // the reward model's node shows the annotations it was trained on
             driver.findElement(By.cssSelector("#lineage-graph g.node[data-stage='reward']")).click();
@@ -178,12 +237,25 @@ class AuditorPageTest {
             assertTrue(summary.contains("agreement (mean Kendall's W)"), summary);
             assertTrue(driver.findElement(By.id("node-outputs")).getText().contains("reward_model"));
             assertTrue(driver.findElement(By.id("node-settings")).getText().contains("learningRate"));
+            assertTrue(!driver.findElements(By.cssSelector("#node-settings table.nested")).isEmpty(),
+                    "nested settings are tables, not raw JSON");
+            for (WebElement td : driver.findElements(By.cssSelector("#node-settings td"))) {
+                assertTrue(!td.getText().startsWith("{"), "raw JSON in a settings cell: " + td.getText());
+            }
+            for (WebElement key : driver.findElements(By.cssSelector("#node-settings td.key > span"))) {
+                assertTrue(key.getSize().getHeight() < 24, "a setting name broke over lines: " + key.getText());
+            }
 
             driver.findElement(By.id("verify")).click();
             wait.until(d -> d.findElement(By.id("verify-result")).getText().startsWith("verified:"));
             Path shot = Path.of("target", "auditor-page.png");
             Files.createDirectories(shot.getParent());
             Files.copy(driver.getScreenshotAs(OutputType.FILE).toPath(), shot, StandardCopyOption.REPLACE_EXISTING);
+            List<String> errors = driver.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER).getAll()
+                    .stream().filter(l -> l.getLevel().intValue() >= java.util.logging.Level.SEVERE.intValue())
+                    .map(l -> l.getMessage()).filter(m -> !m.contains("/api/lineage/runs") || !m.contains("403"))
+                    .toList();
+            assertEquals(List.of(), errors, "console errors (a Content-Security-Policy violation would be one)");
         } finally {
             driver.quit();
             deleteTree(profile);

@@ -40,4 +40,41 @@ class ArtifactStoreTest {
         assertTrue(store.done(key).isEmpty(), "an output that changed since is not handed on");
         assertThrows(IOException.class, () -> store.key("pretrain", Map.of(), Map.of("corpus", dir.resolve("nope"))));
     }
+
+    /**
+     * With a ledger (issue 18) the store trusts the recorded hashes, not done.json: a folder whose done.json was
+     * rewritten to match changed bytes is refused naming the output, and a complete folder the ledger never recorded
+     * (a done.json written by hand at a predictable address) is set aside so the stage recomputes in a fresh one.
+     */
+    @Test
+    void withALedgerTheRecordedHashesDecideNotDoneJson(@TempDir Path dir) throws IOException {
+        ArtifactStore store = ArtifactStore.at(dir.resolve("store"));
+        Path input = Files.writeString(dir.resolve("corpus.txt"), "some text");
+        ArtifactStore.Key key = store.key("sft", Map.of("steps", 10), Map.of("corpus", input));
+        Path out = Files.writeString(store.workDir(key).resolve("model.bin"), "weights");
+        ArtifactStore.Done done = store.complete(key, Map.of("model", out), Map.of());
+        String recorded = done.outputs().get("model").sha256();
+        ArtifactStore.Ledger ledger = k -> k.sha256().equals(key.sha256())
+                ? java.util.Optional.of(new ArtifactStore.Recorded("lineage record 7", Map.of("model", recorded)))
+                : java.util.Optional.empty();
+        assertEquals(recorded, store.done(key, ledger).orElseThrow().outputs().get("model").sha256(), "intact: reused");
+
+        Files.writeString(out, "weights, changed");
+        String forged = seed.stages.checkpoint.Hashes.sha256(out);
+        Path doneJson = store.workDir(key).resolve(ArtifactStore.DONE);
+        Files.writeString(doneJson, Files.readString(doneJson).replace(recorded, forged));
+        assertTrue(store.done(key).isPresent(), "without a ledger the rewritten done.json is believed (the old hole)");
+        ArtifactStore.Tampered t = assertThrows(ArtifactStore.Tampered.class, () -> store.done(key, ledger));
+        assertTrue(t.getMessage().contains("differs from lineage record 7") && t.getMessage().contains(
+                "output 'model' at " + out.toAbsolutePath() + " now hashes to " + forged), t.getMessage());
+
+        ArtifactStore.Key other = store.key("sft", Map.of("steps", 11), Map.of("corpus", input));
+        Path planted = Files.writeString(store.workDir(other).resolve("model.bin"), "planted");
+        store.complete(other, Map.of("model", planted), Map.of());
+        assertTrue(store.done(other, ledger).isEmpty(), "never recorded: not reused");
+        assertTrue(!Files.exists(store.workDir(other).resolve("model.bin")), "and recomputed in a fresh folder");
+        try (var listing = Files.list(store.root().resolve("runs"))) {
+            assertTrue(listing.anyMatch(p -> p.getFileName().toString().contains(".unvouched-")), "set aside, not deleted");
+        }
+    }
 }
