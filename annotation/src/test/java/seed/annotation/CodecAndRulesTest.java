@@ -65,7 +65,7 @@ class CodecAndRulesTest {
 
     @Test
     void rules() {
-        assertNull(RankingRules.check(List.of(1, 0, 2), List.of(new RankingEvent.Tie(1, 2)), false, List.of(0), 3));
+        assertNull(RankingRules.check(List.of(1, 0, 2), List.of(new RankingEvent.Tie(0, 2)), false, List.of(0), 3));
         assertNull(RankingRules.check(List.of(), List.of(), true, List.of(1), 3));
         assertTrue(RankingRules.check(List.of(0, 1), List.of(), false, List.of(), 3).contains("permutation"));
         assertTrue(RankingRules.check(List.of(0, 1, 1), List.of(), false, List.of(), 3).contains("repeats index 1"));
@@ -74,6 +74,18 @@ class CodecAndRulesTest {
         assertTrue(RankingRules.check(List.of(0, 1, 2), List.of(new RankingEvent.Tie(0, 1), new RankingEvent.Tie(1, 0)),
                 false, List.of(), 3).contains("twice"));
         assertTrue(RankingRules.check(List.of(0, 1, 2), List.of(), false, List.of(4), 3).contains("unsafe index 4"));
+    }
+
+    /** Issue 19: a tie [0,3] on the ranking 0>1>2>3 contradicts it; ties must join neighbours (chains are fine). */
+    @Test
+    void tiesMustJoinNeighboursInTheRanking() {
+        assertTrue(RankingRules.check(List.of(0, 1, 2, 3), List.of(new RankingEvent.Tie(0, 3)), false, List.of(), 4)
+                .contains("tie [0,3] joins responses at places 1 and 4 of the ranking; tied responses must be next to each other"));
+        assertTrue(RankingRules.check(List.of(3, 1, 0, 2), List.of(new RankingEvent.Tie(3, 0)), false, List.of(), 4)
+                .contains("must be next to each other"));
+        assertNull(RankingRules.check(List.of(0, 1, 2, 3), List.of(new RankingEvent.Tie(0, 1), new RankingEvent.Tie(2, 1)),
+                false, List.of(), 4));
+        assertNull(RankingRules.check(List.of(2, 0, 3, 1), List.of(new RankingEvent.Tie(1, 3)), false, List.of(), 4));
     }
 
     @Test

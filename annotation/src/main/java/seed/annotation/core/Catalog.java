@@ -407,12 +407,31 @@ public final class Catalog {
      * event of an assignment, so a claim lost in a database crash would lose an acknowledged ranking.
      */
     public Claim claim(long itemId, long annotatorId, UUID eventId) {
+        // A connection broken by a database restart fails the statement; Hikari then evicts it, and the claim is
+        // tried again on another. That retry is safe because the UPDATE also matches a claim by this very event id
+        // (the first attempt may have committed before its connection died).
+        SQLException last = null;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            try {
+                return claimOnce(itemId, annotatorId, eventId);
+            } catch (SQLException e) {
+                last = e;
+                if (!connectionLost(e)) {
+                    break;
+                }
+            }
+        }
+        throw new IllegalStateException("claiming assignment: " + last.getMessage(), last);
+    }
+
+    private Claim claimOnce(long itemId, long annotatorId, UUID eventId) throws SQLException {
         try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
             try (PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = ?, submitted_at = now()"
-                    + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id IS NULL")) {
+                    + " WHERE item_id = ? AND annotator_id = ? AND (submitted_event_id IS NULL OR submitted_event_id = ?)")) {
                 ps.setObject(1, eventId);
                 ps.setLong(2, itemId);
                 ps.setLong(3, annotatorId);
+                ps.setObject(4, eventId);
                 if (ps.executeUpdate() == 1) {
                     return Claim.CLAIMED;
                 }
@@ -425,8 +444,98 @@ public final class Catalog {
                     return rs.next() ? Claim.ALREADY_SUBMITTED : Claim.NOT_ASSIGNED;
                 }
             }
+        }
+    }
+
+    /** Whether a failure means the connection (not the statement) failed: class 08, 57P0x (server shutting down). */
+    public static boolean connectionLost(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s && s.getSQLState() != null
+                    && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P"))) {
+                return true;
+            }
+            if (t instanceof java.sql.SQLTransientConnectionException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the assignment is still claimed by this event (read after a WAL flush: then it is durable). */
+    public boolean holdsClaim(long itemId, long annotatorId, UUID eventId) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT 1 FROM assignments WHERE item_id = ? AND annotator_id = ?"
+                     + " AND submitted_event_id = ?")) {
+            ps.setLong(1, itemId);
+            ps.setLong(2, annotatorId);
+            ps.setObject(3, eventId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
         } catch (SQLException e) {
-            throw new IllegalStateException("claiming assignment: " + e.getMessage(), e);
+            throw new IllegalStateException("checking claim: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * An assignment's existing claim, for answering a second submission: the claimed event, how old the claim is,
+     * and the stored ranking when the ingester has it (null while it is still on its way or stranded).
+     */
+    public record ExistingClaim(UUID eventId, long ageMs, Stored stored) {
+    }
+
+    /** A stored ranking as the ingester wrote it, with where it was in Kafka. */
+    public record Stored(UUID eventId, List<Integer> ranking, List<RankingEvent.Tie> ties, boolean skip,
+                         List<Integer> unsafe, String comment, int partition, long offset) {
+
+        /** Whether a submission carries the same judgement (ties and unsafe compared as sets, no comment = empty). */
+        public boolean sameAs(Submission s) {
+            return skip == s.skip() && ranking.equals(s.ranking()) && tieSet(ties).equals(tieSet(s.ties()))
+                    && new java.util.HashSet<>(unsafe).equals(new java.util.HashSet<>(s.unsafe()))
+                    && java.util.Objects.equals(blankToNull(comment), blankToNull(s.comment()));
+        }
+
+        private static java.util.Set<List<Integer>> tieSet(List<RankingEvent.Tie> ts) {
+            java.util.Set<List<Integer>> out = new java.util.HashSet<>();
+            for (RankingEvent.Tie t : ts) {
+                out.add(List.of(Math.min(t.a(), t.b()), Math.max(t.a(), t.b())));
+            }
+            return out;
+        }
+
+        private static String blankToNull(String x) {
+            return x == null || x.isEmpty() ? null : x;
+        }
+    }
+
+    /** The claim on an assignment, or empty when it is not claimed (or does not exist). */
+    public Optional<ExistingClaim> existingClaim(long itemId, long annotatorId) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT a.submitted_event_id,"
+                     + " (extract(epoch FROM (now() - a.submitted_at)) * 1000)::bigint,"
+                     + " r.event_id, r.ranking, r.ties, r.skip, r.unsafe, r.comment, r.kafka_partition, r.kafka_offset"
+                     + " FROM assignments a LEFT JOIN ranking_events r ON r.item_id = a.item_id AND r.annotator_id = a.annotator_id"
+                     + " WHERE a.item_id = ? AND a.annotator_id = ? AND a.submitted_event_id IS NOT NULL")) {
+            ps.setLong(1, itemId);
+            ps.setLong(2, annotatorId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                Stored stored = null;
+                if (rs.getObject(3) != null) {
+                    Integer[] flat = (Integer[]) rs.getArray(5).getArray();
+                    List<RankingEvent.Tie> ties = new ArrayList<>();
+                    for (int i = 0; i + 1 < flat.length; i += 2) {
+                        ties.add(new RankingEvent.Tie(flat[i], flat[i + 1]));
+                    }
+                    stored = new Stored((UUID) rs.getObject(3), intList(rs.getArray(4)), ties, rs.getBoolean(6),
+                            intList(rs.getArray(7)), rs.getString(8), rs.getInt(9), rs.getLong(10));
+                }
+                return Optional.of(new ExistingClaim((UUID) rs.getObject(1), rs.getLong(2), stored));
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("reading claim: " + e.getMessage(), e);
         }
     }
 

@@ -38,6 +38,10 @@ public final class RankingRules {
                 seen[idx] = true;
             }
         }
+        int[] pos = new int[Math.max(k, 0)];
+        for (int i = 0; !skip && i < ranking.size(); i++) {
+            pos[ranking.get(i)] = i;
+        }
         Set<Long> pairs = new HashSet<>();
         for (RankingEvent.Tie t : ties) {
             if (t.a() < 0 || t.a() >= k || t.b() < 0 || t.b() >= k) {
@@ -45,6 +49,12 @@ public final class RankingRules {
             }
             if (t.a() == t.b()) {
                 return "tie [" + t.a() + "," + t.b() + "] pairs a response with itself";
+            }
+            if (Math.abs(pos[t.a()] - pos[t.b()]) != 1) {
+                // a tie says "equally good": with anything ranked between them the ranking contradicts it, and
+                // the reward model would learn both orders
+                return "tie [" + t.a() + "," + t.b() + "] joins responses at places " + (pos[t.a()] + 1) + " and "
+                        + (pos[t.b()] + 1) + " of the ranking; tied responses must be next to each other";
             }
             long key = (long) Math.min(t.a(), t.b()) * 1_000_003L + Math.max(t.a(), t.b());
             if (!pairs.add(key)) {

@@ -131,10 +131,13 @@ public final class Ingester implements AutoCloseable {
     }
 
     /**
-     * @param lag       records in Kafka not yet written, summed over this ingester's partitions (-1 unknown)
-     * @param lastError the last failure (transient or fatal), or null
+     * @param lag           records in Kafka not yet written, summed over this ingester's partitions (-1 unknown)
+     * @param lastError     the last failure (transient or fatal), or null
+     * @param rejected      records refused (dead-lettered) since start, so an operator sees forged or broken records
+     * @param lastRejection the last refusal's record position and reason, or null
      */
-    public record Health(State state, long lag, String lastError, java.time.Instant lastErrorAt) {
+    public record Health(State state, long lag, String lastError, java.time.Instant lastErrorAt, long rejected,
+                         String lastRejection) {
     }
 
     /** Running totals since start. */
@@ -176,6 +179,7 @@ public final class Ingester implements AutoCloseable {
     private volatile State state = State.STARTING;
     private volatile String lastError;
     private volatile java.time.Instant lastErrorAt;
+    private volatile String lastRejection;
     private final ConcurrentHashMap<Integer, Long> lagByWorker = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Integer> itemK = new ConcurrentHashMap<>();
 
@@ -239,7 +243,7 @@ public final class Ingester implements AutoCloseable {
             }
             lag += l;
         }
-        return new Health(state, lag, lastError, lastErrorAt);
+        return new Health(state, lag, lastError, lastErrorAt, rejected.get(), lastRejection);
     }
 
     private void noteError(String what) {
@@ -805,7 +809,7 @@ public final class Ingester implements AutoCloseable {
                     macs.add(null);
                 }
                 decoded.add(null);
-                rejects.add(new Reject(r, null, ex.getMessage()));
+                rejects.add(new Reject(r, EventCodec.peekEventId(r.value()), ex.getMessage()));
             }
         }
         if (!unknown.isEmpty()) {
@@ -818,7 +822,13 @@ public final class Ingester implements AutoCloseable {
             }
             ConsumerRecord<String, byte[]> r = all.get(i);
             Integer k = itemK.get(e.itemId());
-            String reason = k == null ? "unknown item " + e.itemId()
+            // the producers key every record by its item; the MAC covers the value only, so a signed record copied
+            // under another key would otherwise be absorbed as a redelivery without a trace
+            String reason = !Long.toString(e.itemId()).equals(r.key())
+                    ? "record key " + (r.key() == null ? "null" : "'" + EventCodec.firstLine(r.key().length() > 40
+                            ? r.key().substring(0, 40) + "..." : r.key()) + "'")
+                            + " does not match item " + e.itemId() + " (records are keyed by item; a copy under another key is refused)"
+                    : k == null ? "unknown item " + e.itemId()
                     : RankingRules.check(e.ranking(), e.ties(), e.skip(), e.unsafe(), k);
             if (reason != null) {
                 rejects.add(new Reject(r, e.eventId().toString(), reason));
@@ -998,6 +1008,18 @@ public final class Ingester implements AutoCloseable {
                     (tInsert - tCopy) / 1e6, (tEnd - tBeforeCommit) / 1e6, (tEnd - tStart) / 1e6);
         }
         if (!rejects.isEmpty()) {
+            // refusals are an operator's business (forged, replayed or broken records): log them, capped per batch
+            for (int i = 0; i < Math.min(3, rejects.size()); i++) {
+                Reject r = rejects.get(i);
+                log.warn("refused record {}/{}@{} (event {}): {}", r.rec().topic(), r.rec().partition(), r.rec().offset(),
+                        r.eventId(), EventCodec.firstLine(r.reason()));
+            }
+            if (rejects.size() > 3) {
+                log.warn("... and {} more refused records in this batch (see rejected_events)", rejects.size() - 3);
+            }
+            Reject last = rejects.get(rejects.size() - 1);
+            lastRejection = last.rec().topic() + "/" + last.rec().partition() + "@" + last.rec().offset() + ": "
+                    + EventCodec.firstLine(last.reason());
             // After the DB commit, before the offset commit: a crash here re-sends on replay (at-least-once DLQ).
             // Every send is awaited: a dead letter that did not arrive fails the batch (retried), so the offsets
             // never move past a refusal that only PostgreSQL knows about.
@@ -1046,6 +1068,10 @@ public final class Ingester implements AutoCloseable {
                     + "   THEN 'event id ' || s.event_id || ' was already stored with different content'"
                     + " WHEN e.event_id IS NOT NULL AND (e.item_id <> s.item_id OR e.annotator_id <> s.annotator_id)"
                     + "   THEN 'event id ' || s.event_id || ' is already used by another ranking'"
+                    // a redelivery has the stored record's own position; the same bytes elsewhere were produced twice
+                    + " WHEN e.event_id IS NOT NULL AND (e.kafka_partition <> s.kafka_partition OR e.kafka_offset <> s.kafka_offset)"
+                    + "   THEN 'replay: event ' || s.event_id || ' is already stored from partition ' || e.kafka_partition"
+                    + "     || ' offset ' || e.kafka_offset"
                     + " WHEN r.event_id IS NOT NULL AND r.event_id <> s.event_id"
                     + "   THEN 'duplicate submission: annotator ' || s.annotator_id || ' already ranked item ' || s.item_id"
                     + " END AS reason"

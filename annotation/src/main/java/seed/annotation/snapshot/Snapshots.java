@@ -212,8 +212,17 @@ public final class Snapshots {
         ArrayNode rk = n.putArray("ranking");
         order.forEach(rk::add);
         ArrayNode ties = n.putArray("ties");
+        java.util.Map<Integer, Integer> pos = new java.util.HashMap<>();
+        for (int i = 0; i < ranking.length; i++) {
+            pos.put(ranking[i], i);
+        }
         for (int i = 0; i + 1 < tiesFlat.length; i += 2) {
-            if (bad.contains(tiesFlat[i]) == bad.contains(tiesFlat[i + 1])) {
+            Integer pa = pos.get(tiesFlat[i]);
+            Integer pb = pos.get(tiesFlat[i + 1]);
+            // a tie of responses that are not next to each other in the ranking contradicts it (rows stored before
+            // RankingRules refused such ties): it is left out, the ranking stands
+            boolean adjacent = pa != null && pb != null && Math.abs(pa - pb) == 1;
+            if (adjacent && bad.contains(tiesFlat[i]) == bad.contains(tiesFlat[i + 1])) {
                 ties.addArray().add(tiesFlat[i]).add(tiesFlat[i + 1]);
             }
         }

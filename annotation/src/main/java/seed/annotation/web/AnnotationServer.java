@@ -40,7 +40,10 @@ import seed.annotation.stats.Agreement;
  * shows internals (it carries a reference to the server log line).
  *
  * <pre>
- * GET  /health                                         -> {"status","ingester":{state,lag,last_error}} (503 when down)
+ * GET  /health                                         -> {"status","database":{state,latency_ms,error},
+ *                                                          "ingester":{state,lag,last_error,rejected,last_rejection}}
+ *                                                         (503 when the database does not answer or the ingester
+ *                                                          is retrying, failed or stopped)
  * POST /api/login              {"token"}               -> {"annotator_id","name","role"}
  * GET  /api/items/next         (rankers)               -> {"item_id","prompt","responses"} | 204 when none left
  * GET  /api/items/{id}         (rankers)               -> same, only for an item assigned to the caller
@@ -157,6 +160,7 @@ public final class AnnotationServer implements AutoCloseable {
     private final RateLimiter submitsPerToken;
     private final RateLimiter submitsPerAddress;
     private final Javalin app;
+    private final DatabaseProbe dbProbe;
     /** Where the TLS connector listens (set by {@link #start} before Jetty builds its connectors). */
     private volatile String bindHost;
     private volatile int bindPort;
@@ -172,6 +176,7 @@ public final class AnnotationServer implements AutoCloseable {
         Limits l = options.limits();
         this.failedAuth = new RateLimiter(l.failedAuthPerMinute() / 60.0, Math.max(1, l.failedAuthPerMinute()));
         this.submitsPerToken = new RateLimiter(l.submitsPerSecondPerToken(), Math.max(1, 4 * l.submitsPerSecondPerToken()));
+        this.dbProbe = new DatabaseProbe(catalog.dataSource());
         this.submitsPerAddress = new RateLimiter(l.submitsPerSecondPerAddress(), Math.max(1, 2 * l.submitsPerSecondPerAddress()));
         this.app = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
@@ -215,6 +220,11 @@ public final class AnnotationServer implements AutoCloseable {
                 ctx.header("Retry-After", Long.toString(e.retryAfter));
             }
             error(ctx, e.status, e.getMessage());
+            if (e.eventId != null) {
+                ObjectNode n = EventCodec.JSON.createObjectNode();
+                n.put("error", e.getMessage()).put("event_id", e.eventId.toString());
+                ctx.result(n.toString());
+            }
         });
         app.exception(Exception.class, this::internalError);
         app.error(404, ctx -> {
@@ -248,6 +258,7 @@ public final class AnnotationServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        dbProbe.close();
     }
 
     /** An API refusal: HTTP status and the reason shown to the caller. */
@@ -255,15 +266,22 @@ public final class AnnotationServer implements AutoCloseable {
         private static final long serialVersionUID = 1L;
         final int status;
         final long retryAfter;
+        /** The attempt's event whose fate a 503 leaves open, or null (see SubmitOutcome.Refused). */
+        final UUID eventId;
 
         ApiError(int status, String reason) {
             this(status, reason, 0);
         }
 
         ApiError(int status, String reason, long retryAfter) {
+            this(status, reason, retryAfter, null);
+        }
+
+        ApiError(int status, String reason, long retryAfter, UUID eventId) {
             super(reason);
             this.status = status;
             this.retryAfter = retryAfter;
+            this.eventId = eventId;
         }
     }
 
@@ -281,6 +299,7 @@ public final class AnnotationServer implements AutoCloseable {
         String ref = UUID.randomUUID().toString().substring(0, 8);
         if (databaseUnavailable(e)) {
             log.warn("{} {} [ref {}]: database unavailable: {}", ctx.method(), ctx.path(), ref, e.toString());
+            ctx.header("Retry-After", "2");
             error(ctx, 503, "the database is unavailable; try again shortly (ref " + ref + ")");
             return;
         }
@@ -289,16 +308,7 @@ public final class AnnotationServer implements AutoCloseable {
     }
 
     private static boolean databaseUnavailable(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException s && s.getSQLState() != null
-                    && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P"))) {
-                return true;
-            }
-            if (t instanceof java.sql.SQLTransientConnectionException) {
-                return true;
-            }
-        }
-        return false;
+        return Catalog.connectionLost(e);
     }
 
     private void securityHeaders(Context ctx) {
@@ -384,14 +394,27 @@ public final class AnnotationServer implements AutoCloseable {
             }
             return n;
         } catch (IOException e) {
-            throw new ApiError(400, "malformed JSON: " + EventCodec.firstLine(e instanceof com.fasterxml.jackson.core.JsonProcessingException jp
-                    ? jp.getOriginalMessage() : e.getMessage()));
+            throw new ApiError(400, "malformed JSON: " + EventCodec.jsonProblem(e));
         }
     }
 
+    /**
+     * Tells the truth for a supervisor or load balancer: 200 only while PostgreSQL answers and the ingester (when it
+     * runs in this process) is starting or running; 503 with the state otherwise (database unreachable or frozen,
+     * ingester RETRYING, FAILED or STOPPED), because submissions are refused or not stored then.
+     */
     private void health(Context ctx) {
         ObjectNode n = EventCodec.JSON.createObjectNode();
-        boolean up = true;
+        DatabaseProbe.Result db = dbProbe.check();
+        ObjectNode d = n.putObject("database");
+        d.put("state", db.up() ? "up" : "down");
+        if (db.latencyMs() >= 0) {
+            d.put("latency_ms", db.latencyMs());
+        }
+        if (db.error() != null) {
+            d.put("error", db.error());
+        }
+        boolean up = db.up();
         if (options.ingester() != null) {
             Ingester.Health h = options.ingester().get();
             ObjectNode i = n.putObject("ingester");
@@ -399,9 +422,14 @@ public final class AnnotationServer implements AutoCloseable {
             i.put("lag", h.lag());
             i.put("last_error", h.lastError());
             i.put("last_error_at", h.lastErrorAt() == null ? null : h.lastErrorAt().toString());
-            up = h.state().isUp();
+            i.put("rejected", h.rejected());
+            i.put("last_rejection", h.lastRejection());
+            up &= h.state() == Ingester.State.RUNNING || h.state() == Ingester.State.STARTING;
         }
         n.put("status", up ? "up" : "down");
+        if (!up) {
+            ctx.header("Retry-After", "5");
+        }
         ctx.status(up ? 200 : 503).contentType("application/json").result(n.toString());
     }
 
@@ -542,9 +570,12 @@ public final class AnnotationServer implements AutoCloseable {
             case SubmitOutcome.Accepted acc -> {
                 ObjectNode n = EventCodec.JSON.createObjectNode();
                 n.put("event_id", acc.eventId().toString()).put("partition", acc.partition()).put("offset", acc.offset());
+                if (acc.resubmission()) {
+                    n.put("resubmission", true);
+                }
                 ctx.status(202).contentType("application/json").result(n.toString());
             }
-            case SubmitOutcome.Refused r -> throw new ApiError(r.status(), r.reason());
+            case SubmitOutcome.Refused r -> throw new ApiError(r.status(), r.reason(), r.retryAfterSeconds(), r.eventId());
         }
     }
 
