@@ -87,7 +87,16 @@ class HttpApiTest {
         assertError(call("GET", "/api/items/" + id, other.token(), null), 403, "not assigned");
         assertError(call("POST", "/api/submissions", other.token(), "{\"item_id\": " + id + ", \"ranking\": [0,1,2]}"), 403, "not assigned");
 
-        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1"), 400, "malformed JSON");
+        HttpResponse<String> cut = call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1");
+        assertError(cut, 400, "malformed JSON");
+        // the reason is for a person: no parser internals (issue 19 saw "[Source: REDACTED (`StreamReadFeature...")
+        for (String bad : new String[] {"{\"item_id\": " + id + ", \"ranking\": [0,1", "{\"item_id\": 1,, }", "{'item_id': 1}", "{\"a\": tru}"}) {
+            String body = call("POST", "/api/submissions", token, bad).body();
+            for (String leak : new String[] {"Source", "StreamReadFeature", "REDACTED", "fasterxml", "(code ", "java."}) {
+                assertTrue(!body.contains(leak), bad + " -> " + body);
+            }
+            assertTrue(body.contains("line 1, column"), bad + " -> " + body);
+        }
         assertError(call("POST", "/api/submissions", token, "[1,2]"), 400, "JSON object");
         // strict JSON: nothing after the object, no repeated key (the second "ranking" would silently win)
         assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1]} }}not json{{"), 400, "malformed JSON");
@@ -98,6 +107,8 @@ class HttpApiTest {
         assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1]}"), 400, "permutation");
         assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,5]}"), 400, "out of range");
         assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2], \"ties\": [[0,0]]}"), 400, "itself");
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2], \"ties\": [[0,2]]}"), 400,
+                "tied responses must be next to each other");
         assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2], \"annotator_id\": "
                 + other.annotator().id() + "}"), 403, "does not match");
         assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2], \"admin\": true}"), 400, "unknown field");
@@ -111,7 +122,9 @@ class HttpApiTest {
         HttpResponse<String> ok = call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1], \"ties\": [[0,1]],"
                 + " \"comment\": \"tab\\there, a \\\\ backslash\\nand a line\"}");
         assertEquals(202, ok.statusCode(), ok.body());
-        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2]}"), 409, "already submitted");
+        // not stored yet (or stored already, if the ingester was quick): either way a second ranking is refused
+        HttpResponse<String> second = call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2]}");
+        assertEquals(409, second.statusCode(), second.body());
 
         // skip the second item; then nothing is left
         long id2 = EventCodec.JSON.readTree(call("GET", "/api/items/next", token, null).body()).get("item_id").longValue();
@@ -124,6 +137,41 @@ class HttpApiTest {
                 + " AND comment = E'tab\\there, a \\\\ backslash\\nand a line'", id));
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND skip AND unsafe = '{1}'", id2));
         assertEquals(0, Fixtures.count(ds, "SELECT count(*) FROM rejected_events"));
+
+        // once stored: another ranking is 409 for good, and the very same one (a client retrying after a lost answer
+        // or a 503) is answered 202 with the stored event, so the page is never stuck on an item it did submit
+        assertError(call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [0,1,2]}"), 409,
+                "already submitted by annotator");
+        HttpResponse<String> again = call("POST", "/api/submissions", token, "{\"item_id\": " + id + ", \"ranking\": [2,0,1],"
+                + " \"ties\": [[1,0]], \"comment\": \"tab\\there, a \\\\ backslash\\nand a line\"}");
+        assertEquals(202, again.statusCode(), again.body());
+        JsonNode first = EventCodec.JSON.readTree(ok.body());
+        JsonNode repeat = EventCodec.JSON.readTree(again.body());
+        assertEquals(first.get("event_id").asText(), repeat.get("event_id").asText());
+        assertEquals(first.get("offset").asLong(), repeat.get("offset").asLong());
+        assertTrue(repeat.path("resubmission").asBoolean(), again.body());
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        assertEquals(before + 2, Fixtures.count(ds, "SELECT count(*) FROM ranking_events"), "the resubmission stored nothing");
+    }
+
+    /**
+     * A claim whose event never arrived (a crash between the claim and Kafka's ack) is not "already submitted":
+     * the answer says it is in progress and when to retry (Retry-After), and it stays so until the reconciler frees it.
+     */
+    @Test
+    void strandedClaimSaysInProgressAndWhenToRetry() throws Exception {
+        long id = a.loadCandidates(Fixtures.candidates(dir, 1, 2, null), 1).itemIds().get(0);
+        var ann = a.addAnnotator(Fixtures.uniqueName("stranded"), "annotator");
+        a.catalog().assign(id, ann.annotator().id());
+        // what a process killed after its claim leaves behind: a claim and no record
+        assertEquals(seed.annotation.core.Catalog.Claim.CLAIMED,
+                a.catalog().claim(id, ann.annotator().id(), seed.annotation.core.EventIds.next()));
+        HttpResponse<String> r = call("POST", "/api/submissions", ann.token(), "{\"item_id\": " + id + ", \"ranking\": [1,0]}");
+        assertError(r, 409, "is in progress");
+        assertTrue(EventCodec.JSON.readTree(r.body()).path("error").asText().contains("retry in"), r.body());
+        long retryAfter = Long.parseLong(r.headers().firstValue("Retry-After").orElseThrow());
+        assertTrue(retryAfter >= 1 && retryAfter <= 120, "Retry-After " + retryAfter);
+        assertEquals(0, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM ranking_events WHERE item_id = ?", id));
     }
 
     @Test
