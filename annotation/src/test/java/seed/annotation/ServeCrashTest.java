@@ -145,8 +145,19 @@ class ServeCrashTest {
                 && out2.stream().noneMatch(l -> l.contains("first claim reconciliation done"))) {
             Thread.sleep(200);
         }
+        int beforeStop = out2.size();
         second.destroy(); // SIGTERM: a clean stop
         assertTrue(second.waitFor(60, TimeUnit.SECONDS), "serve stops on SIGTERM");
+        Thread.sleep(300); // the drain thread reads the last lines
+        // issue 19: a clean stop logged 57P01 stack traces (the embedded PostgreSQL stops in its own shutdown hook)
+        List<String> stopLines;
+        synchronized (out2) {
+            stopLines = new ArrayList<>(out2.subList(beforeStop, out2.size()));
+        }
+        for (String l : stopLines) {
+            assertTrue(!l.contains("57P01") && !l.startsWith("\tat ") && !l.contains(" ERROR "),
+                    "clean shutdown output:\n" + String.join("\n", stopLines));
+        }
 
         try (Annotation a = Annotation.start(InfraConfig.embedded(data))) {
             a.ingestUntilCaughtUp(Duration.ofSeconds(60));

@@ -65,7 +65,11 @@ public final class ClaimReconciler implements AutoCloseable {
             try {
                 runOnce();
             } catch (Exception e) {
-                log.warn("claim reconciliation skipped: {}", e.toString());
+                if (seed.annotation.infra.Infra.jvmShuttingDown()) {
+                    log.debug("claim reconciliation skipped at shutdown: {}", e.toString());
+                } else {
+                    log.warn("claim reconciliation skipped: {}", e.toString());
+                }
             }
         }, every, every, TimeUnit.MILLISECONDS);
     }

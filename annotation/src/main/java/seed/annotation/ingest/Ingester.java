@@ -513,6 +513,12 @@ public final class Ingester implements AutoCloseable {
                         if (!running.get()) {
                             break;
                         }
+                        if (seed.annotation.infra.Infra.jvmShuttingDown() && seed.annotation.core.Catalog.connectionLost(e)) {
+                            // the embedded PostgreSQL stops with the JVM: nothing is lost (the batch is not committed
+                            // and will be redelivered), so one line, no retry and no stack trace
+                            log.info("ingester worker {} stops: the database is shutting down with the process", index);
+                            break;
+                        }
                         if (classify(e) != Failure.TRANSIENT) {
                             throw e;
                         }
@@ -532,14 +538,17 @@ public final class Ingester implements AutoCloseable {
                     try {
                         finish(c, pendingBatch, pending);
                     } catch (Exception e) {
-                        log.warn("last batch of worker {} not completed (it will be redelivered): {}", index, e.toString());
+                        log.info("last batch of worker {} not completed (it will be redelivered): {}", index,
+                                EventCodec.firstLine(e.toString()));
                     } finally {
                         pending = null;
                     }
                 }
             } catch (Throwable t) {
                 Throwable cause = t instanceof java.util.concurrent.ExecutionException && t.getCause() != null ? t.getCause() : t;
-                if (running.get()) {
+                if (running.get() && seed.annotation.infra.Infra.jvmShuttingDown()) {
+                    log.info("ingester worker {} stops with the process: {}", index, EventCodec.firstLine(cause.toString()));
+                } else if (running.get()) {
                     failure.compareAndSet(null, cause);
                     noteError(cause.toString());
                     state = State.FAILED;
