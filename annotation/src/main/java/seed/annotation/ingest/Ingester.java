@@ -646,8 +646,17 @@ public final class Ingester implements AutoCloseable {
             try {
                 finish(consumer, pendingBatch, f);
             } catch (Exception e) {
-                // the rows are rolled back or durable; the new owner redelivers from the committed offsets
+                // the rows are rolled back or durable; the new owner redelivers the revoked partitions from their
+                // committed offsets. This worker keeps the others, and its position there is already past the
+                // dropped batch: seek them back too, or the next commit would move past rows never written.
                 log.warn("batch in flight at revocation not committed (it will be redelivered): {}", e.toString());
+                try {
+                    seekRetainedToCommitted(consumer, revoked);
+                } catch (RuntimeException again) {
+                    // cannot even read the committed offsets: stop this worker rather than risk skipping the batch
+                    throw new IllegalStateException("could not rewind the retained partitions after a failed write at"
+                            + " revocation: " + again, again);
+                }
             }
         }
 
@@ -731,6 +740,34 @@ public final class Ingester implements AutoCloseable {
                 log.debug("offset commit retry failed, trying again after the next poll: {}", e.toString());
             }
         }
+    }
+
+    /**
+     * Rewinds every partition the consumer keeps after a revocation to its committed offset (or the beginning), so a
+     * batch dropped inside {@code onPartitionsRevoked} is read again for the partitions this member still owns.
+     * Returns the partitions rewound.
+     */
+    public static Set<TopicPartition> seekRetainedToCommitted(org.apache.kafka.clients.consumer.Consumer<?, ?> c,
+                                                       Collection<TopicPartition> revoked) {
+        Set<TopicPartition> retained = new HashSet<>(c.assignment());
+        retained.removeAll(revoked);
+        if (retained.isEmpty()) {
+            return retained;
+        }
+        Map<TopicPartition, OffsetAndMetadata> committed = c.committed(retained, Duration.ofSeconds(10));
+        List<TopicPartition> fromStart = new ArrayList<>();
+        for (TopicPartition tp : retained) {
+            OffsetAndMetadata o = committed.get(tp);
+            if (o == null) {
+                fromStart.add(tp);
+            } else {
+                c.seek(tp, o);
+            }
+        }
+        if (!fromStart.isEmpty()) {
+            c.seekToBeginning(fromStart);
+        }
+        return retained;
     }
 
     private static void closeQuietly(Connection c) {
