@@ -223,6 +223,22 @@ class HttpApiTest {
         assertEquals(202, call("POST", "/api/submissions", ann, "{\"item_id\": " + id + ", \"ranking\": " + order + "}").statusCode());
         JsonNode mine = EventCodec.JSON.readTree(call("GET", "/api/me/progress", ann, null).body());
         assertEquals(1, mine.get("done").asLong());
+        // issue 19: one definition of progress; the operator's row for this annotator says exactly the same
+        long annId = EventCodec.JSON.readTree(call("POST", "/api/login", null, "{\"token\": \"" + ann + "\"}").body())
+                .get("annotator_id").asLong();
+        JsonNode row = null;
+        for (JsonNode n : EventCodec.JSON.readTree(call("GET", "/api/progress", op, null).body())) {
+            if (n.get("annotator_id").asLong() == annId) {
+                row = n;
+            }
+        }
+        assertTrue(row != null);
+        for (String f : new String[] {"done", "skipped", "in_progress", "left", "assigned", "open"}) {
+            assertEquals(mine.get(f).asLong(), row.get(f).asLong(), f + ": mine " + mine + " vs operator's " + row);
+        }
+        assertEquals(mine.get("left").asLong(), mine.get("in_progress").asLong() + Fixtures.count(a.infra().dataSource(),
+                "SELECT count(*) FROM annotation_items i WHERE i.assigned_count < i.annotators_needed AND NOT EXISTS"
+                + " (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ?)", annId));
 
         // Basic auth with the token as password and a lower-case bearer both work; login reports the role
         String basic = java.util.Base64.getEncoder().encodeToString(("x:" + aud).getBytes(java.nio.charset.StandardCharsets.UTF_8));

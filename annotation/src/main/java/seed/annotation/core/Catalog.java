@@ -558,43 +558,65 @@ public final class Catalog {
         }
     }
 
-    /** One annotator's progress: assignments submitted, held, and items they could still take. */
-    public record Progress(long done, long assigned, long open) {
+    /**
+     * One definition of an annotator's progress, shown the same on the page, in {@code /api/me/progress} and in the
+     * operators' {@code /api/progress} (issue 19: the three disagreed).
+     *
+     * @param done       assignments submitted (rankings and skips)
+     * @param skipped    of those, skips (as stored by the ingester; a skip still on its way counts in done only)
+     * @param inProgress assignments held and not yet submitted
+     * @param available  items that still need annotators and that this person never had (each may go to others
+     *                   first, so this is an upper bound)
+     */
+    public record Progress(long done, long skipped, long inProgress, long available) {
+        /** Items this person can still rank: the ones held plus the ones still available. */
+        public long left() {
+            return inProgress + available;
+        }
+
+        /** Assignments ever held (done or not). */
+        public long assigned() {
+            return done + inProgress;
+        }
     }
 
-    /** The caller's own progress for the page (done / assigned / left to take). */
+    private static final String PROGRESS_COLUMNS = "count(s.submitted_event_id),"
+            + " (SELECT count(*) FROM ranking_events r WHERE r.annotator_id = a.id AND r.skip),"
+            + " count(s.item_id) - count(s.submitted_event_id),"
+            + " (SELECT count(*) FROM annotation_items i WHERE i.assigned_count < i.annotators_needed AND NOT EXISTS"
+            + "   (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = a.id))";
+
+    /** The caller's own progress (see {@link Progress}). */
     public Progress progress(long annotatorId) {
         try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT count(submitted_event_id), count(*),"
-                     + " (SELECT count(*) FROM annotation_items i WHERE i.assigned_count < i.annotators_needed AND NOT EXISTS"
-                     + "   (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ?))"
-                     + " FROM assignments WHERE annotator_id = ?")) {
+             PreparedStatement ps = c.prepareStatement("SELECT " + PROGRESS_COLUMNS
+                     + " FROM annotators a LEFT JOIN assignments s ON s.annotator_id = a.id WHERE a.id = ? GROUP BY a.id")) {
             ps.setLong(1, annotatorId);
-            ps.setLong(2, annotatorId);
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                long done = rs.getLong(1);
-                long assigned = rs.getLong(2);
-                return new Progress(done, assigned, assigned - done + rs.getLong(3));
+                if (!rs.next()) {
+                    return new Progress(0, 0, 0, 0);
+                }
+                return new Progress(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4));
             }
         } catch (SQLException e) {
             throw new IllegalStateException("reading progress: " + e.getMessage(), e);
         }
     }
 
-    /** Assignments held and submitted per annotator, for the operators' progress view. */
-    public record AnnotatorProgress(long annotatorId, String name, String role, long assigned, long done) {
+    /** Every ranker's progress, for the operators' view: the same {@link Progress} as the annotator sees. */
+    public record AnnotatorProgress(long annotatorId, String name, String role, Progress progress) {
     }
 
     public List<AnnotatorProgress> progressByAnnotator() {
         try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT a.id, a.name, a.role, count(s.item_id), count(s.submitted_event_id)"
+             PreparedStatement ps = c.prepareStatement("SELECT a.id, a.name, a.role, " + PROGRESS_COLUMNS
                      + " FROM annotators a LEFT JOIN assignments s ON s.annotator_id = a.id"
                      + " WHERE a.role IN ('annotator', 'importer') GROUP BY a.id ORDER BY a.name");
              ResultSet rs = ps.executeQuery()) {
             List<AnnotatorProgress> out = new ArrayList<>();
             while (rs.next()) {
-                out.add(new AnnotatorProgress(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5)));
+                out.add(new AnnotatorProgress(rs.getLong(1), rs.getString(2), rs.getString(3),
+                        new Progress(rs.getLong(4), rs.getLong(5), rs.getLong(6), rs.getLong(7))));
             }
             return out;
         } catch (SQLException e) {

@@ -49,10 +49,10 @@ import seed.annotation.stats.Agreement;
  * GET  /api/items/{id}         (rankers)               -> same, only for an item assigned to the caller
  * POST /api/submissions        (rankers) {"item_id","ranking","ties"?,"skip"?,"unsafe"?,"annotator_id"?,"comment"?}
  *                                                      -> 202 {"event_id","partition","offset"}
- * GET  /api/me/progress        (anyone)                -> {"done","assigned","open"}
+ * GET  /api/me/progress        (anyone)                -> {"done","skipped","in_progress","left","assigned","open"}
  * GET  /api/guidelines         (anyone)                -> {"markdown"} (null when none configured)
  * GET  /api/stats              (operators, auditors)   -> agreement report
- * GET  /api/progress           (operators, auditors)   -> per annotator: assigned, done, agreement
+ * GET  /api/progress           (operators, auditors)   -> per annotator: the same progress fields, agreement
  * POST /api/items?annotators=N (operators) candidates JSONL body -> {"items","first_item_id"}
  * </pre>
  */
@@ -579,11 +579,18 @@ public final class AnnotationServer implements AutoCloseable {
         }
     }
 
+    /** The one progress shape of the page, /api/me/progress and /api/progress (see Catalog.Progress). */
+    private static void putProgress(ObjectNode n, Catalog.Progress p) {
+        n.put("done", p.done()).put("skipped", p.skipped()).put("in_progress", p.inProgress())
+                .put("left", p.left()).put("assigned", p.assigned())
+                // "open" kept for older clients; it is "left" everywhere now
+                .put("open", p.left());
+    }
+
     private void myProgress(Context ctx) {
         Annotator a = auth(ctx);
-        Catalog.Progress p = catalog.progress(a.id());
         ObjectNode n = EventCodec.JSON.createObjectNode();
-        n.put("done", p.done()).put("assigned", p.assigned()).put("open", p.open());
+        putProgress(n, catalog.progress(a.id()));
         ctx.contentType("application/json").result(n.toString());
     }
 
@@ -599,8 +606,8 @@ public final class AnnotationServer implements AutoCloseable {
         ArrayNode out = EventCodec.JSON.createArrayNode();
         for (Catalog.AnnotatorProgress p : catalog.progressByAnnotator()) {
             ObjectNode n = out.addObject();
-            n.put("annotator_id", p.annotatorId()).put("name", p.name()).put("assigned", p.assigned()).put("done", p.done())
-                    .put("open", p.assigned() - p.done());
+            n.put("annotator_id", p.annotatorId()).put("name", p.name());
+            putProgress(n, p.progress());
             for (Agreement.AnnotatorAgreement x : r.annotators()) {
                 if (x.annotatorId() == p.annotatorId()) {
                     n.put("spearman_with_others", x.spearmanWithOthers());

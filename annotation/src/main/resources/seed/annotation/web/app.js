@@ -67,6 +67,7 @@
   function setTouched(on) {
     touched = on;
     $("submit").disabled = !on;
+    changed();
   }
 
   function status(text, kind) {
@@ -85,14 +86,72 @@
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
     if (!res.ok) {
-      throw new Error((data && data.error) || ("HTTP " + res.status));
+      const err = new Error((data && data.error) || ("HTTP " + res.status));
+      err.status = res.status;
+      err.retryAfter = Number(res.headers.get("Retry-After") || 0);
+      // "try again" answers: the database or Kafka did not confirm (503), or this very submission is still on its
+      // way (409 "in progress"); resubmitting the same ranking is safe, the server accepts it once
+      err.retryable = res.status === 503 || (res.status === 409 && /in progress/.test(err.message));
+      throw err;
     }
     return { status: res.status, data };
   }
 
   function show(view) {
     for (const v of ["login-view", "item-view", "done-view", "operator-view"]) $(v).hidden = v !== view;
+    $("signout").hidden = view === "login-view";
   }
+
+  // --- drafts: a half-made order survives a reload (per person and item, in this browser only) ---
+  function draftKey() { return me && item ? "seed.draft." + me.annotator_id + "." + item.item_id : null; }
+
+  function saveDraft() {
+    const k = draftKey();
+    if (!k) return;
+    const lis = Array.from($("responses").children);
+    localStorage.setItem(k, JSON.stringify({
+      order: lis.map((li) => Number(li.dataset.index)),
+      tied: lis.filter((li) => li.querySelector("input.tie").checked).map((li) => Number(li.dataset.index)),
+      unsafe: lis.filter((li) => li.querySelector("input.unsafe").checked).map((li) => Number(li.dataset.index)),
+      comment: $("comment").value,
+      touched,
+    }));
+  }
+
+  function clearDraft() { const k = draftKey(); if (k) localStorage.removeItem(k); }
+
+  function restoreDraft() {
+    const k = draftKey();
+    let d = null;
+    try { d = k ? JSON.parse(localStorage.getItem(k) || "null") : null; } catch (e) { d = null; }
+    if (!d || !Array.isArray(d.order)) return false;
+    const ol = $("responses");
+    const byIndex = new Map(Array.from(ol.children).map((li) => [Number(li.dataset.index), li]));
+    if (d.order.length !== byIndex.size || !d.order.every((i) => byIndex.has(i))) return false;
+    for (const i of d.order) ol.appendChild(byIndex.get(i));
+    for (const [i, li] of byIndex) {
+      const tie = li.querySelector("input.tie");
+      const bad = li.querySelector("input.unsafe");
+      tie.checked = (d.tied || []).includes(i); li.classList.toggle("tied", tie.checked);
+      bad.checked = (d.unsafe || []).includes(i); li.classList.toggle("unsafe", bad.checked);
+    }
+    $("comment").value = d.comment || "";
+    setTouched(!!d.touched);
+    return true;
+  }
+
+  // ranks shown in front of each response; a tie shares the rank of the one above ("2", "2")
+  function renumber() {
+    let rank = 0;
+    Array.from($("responses").children).forEach((li, pos) => {
+      const tied = pos > 0 && li.querySelector("input.tie").checked;
+      if (!tied) rank = pos + 1;
+      li.dataset.rank = String(rank);
+      li.classList.toggle("shares-rank", tied);
+    });
+  }
+
+  function changed() { renumber(); saveDraft(); }
 
   async function signedIn(who) {
     me = who;
@@ -113,7 +172,7 @@
     const fmt = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(2));
     for (const p of r.data) {
       const tr = document.createElement("tr");
-      for (const v of [p.name, p.done, p.assigned, p.open, fmt(p.spearman_with_others), fmt(p.spearman_with_gold)]) {
+      for (const v of [p.name, p.done, p.skipped, p.in_progress, p.left, fmt(p.spearman_with_others), fmt(p.spearman_with_gold)]) {
         const td = document.createElement("td");
         td.textContent = String(v);
         tr.append(td);
@@ -126,7 +185,10 @@
   async function loadProgressLine() {
     try {
       const p = (await api("GET", "/api/me/progress")).data;
-      $("progress").textContent = p.done + " done · " + p.assigned + " assigned · " + p.open + " left";
+      // the same numbers as the operators' table (one definition: done, in progress, left to rank)
+      $("progress").textContent = p.done + " done · " + p.in_progress + " in progress · " + p.left + " left";
+      $("done-summary").textContent = "You submitted " + p.done + " item" + (p.done === 1 ? "" : "s")
+        + (p.skipped ? " (" + p.skipped + " skipped)" : "") + ".";
     } catch (e) { $("progress").textContent = ""; }
   }
 
@@ -149,6 +211,7 @@
     if (r.status === 204 || !r.data) {
       item = null;
       show("done-view");
+      loadProgressLine();
       return;
     }
     item = r.data;
@@ -159,8 +222,14 @@
     for (const i of shuffled(item.responses.length, (me ? me.annotator_id : 0) * 1000003 + item.item_id)) {
       ol.appendChild(row(item.responses[i], i));
     }
-    setTouched(false);
     $("comment").value = "";
+    skipBox(false);
+    const long = item.responses.some((t) => t.length > LONG_RESPONSE);
+    setColumns(localStorage.getItem("seed.columns") !== null ? localStorage.getItem("seed.columns") === "1" : long);
+    touched = false; // not setTouched: that would save this untouched order over a draft before it is restored
+    $("submit").disabled = true;
+    if (restoreDraft()) status("Draft restored: your unfinished order for item " + item.item_id + ".", "ok");
+    renumber();
     show("item-view");
     loadProgressLine();
   }
@@ -183,7 +252,7 @@
     const down = button("↓", "down", "Move down", () => move(li, 1));
     moves.append(up, down);
     const tie = checkbox("tie", "tie with the one above", (on) => { li.classList.toggle("tied", on); setTouched(true); });
-    const unsafe = checkbox("unsafe", "flag unsafe", (on) => li.classList.toggle("unsafe", on));
+    const unsafe = checkbox("unsafe", "flag unsafe", (on) => { li.classList.toggle("unsafe", on); changed(); });
     controls.append(moves, tie, unsafe);
     li.append(t, controls); // the rank number in front comes from a CSS counter
     li.addEventListener("keydown", (ev) => {
@@ -252,8 +321,9 @@
     return { ranking, ties, unsafe };
   }
 
-  async function submit(skip) {
+  async function submit(skip, skipReason) {
     if (!item) return;
+    if (skip && !skipReason) { skipBox(true); return; }
     if (!skip && !touched) {
       status("Rank first: move at least one response, or confirm with “The shown order is my ranking”.", "error");
       return;
@@ -263,7 +333,8 @@
       ? { item_id: item.item_id, skip: true, ranking: [], ties: [], unsafe: c.unsafe }
       : { item_id: item.item_id, ranking: c.ranking, ties: c.ties, unsafe: c.unsafe };
     const note = $("comment").value.trim();
-    if (note) body.comment = note;
+    if (skip) body.comment = ("skipped: " + skipReason + (note ? "\n" + note : "")).slice(0, 2000);
+    else if (note) body.comment = note;
     $("submit").disabled = $("skip").disabled = true;
     // undo window: the ranking leaves the browser only after UNDO_MS, so "Undo" (or Ctrl+Z) takes it back
     // before anything is claimed or sent to Kafka
@@ -275,7 +346,8 @@
       return;
     }
     try {
-      const r = await api("POST", "/api/submissions", body);
+      const r = await send(body);
+      clearDraft();
       status((skip ? "Skipped" : "Submitted") + " item " + item.item_id + " (event " + r.data.event_id + ")", "ok");
       await loadNext();
     } catch (e) {
@@ -284,6 +356,55 @@
       $("skip").disabled = false;
       $("submit").disabled = !touched;
     }
+  }
+
+  // Sends a submission; a "try again" answer is retried with the same body after the server's Retry-After (the server
+  // answers a resubmission of an accepted ranking as success, so a retry never stores it twice)
+  async function send(body) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await api("POST", "/api/submissions", body);
+      } catch (e) {
+        if (!e.retryable || attempt >= RETRIES) throw e;
+        const wait = Math.min(30, Math.max(1, e.retryAfter || 1));
+        status("Saving item " + body.item_id + ": " + e.message + " (trying again in " + wait + " s)", "");
+        await new Promise((r) => setTimeout(r, wait * 1000));
+      }
+    }
+  }
+
+  const RETRIES = 8;
+  const LONG_RESPONSE = 400; // characters: longer responses are shown side by side by default
+
+  function setColumns(on) {
+    $("responses").classList.toggle("columns", on);
+    document.body.classList.toggle("wide", on);
+    $("columns").setAttribute("aria-pressed", on ? "true" : "false");
+    $("columns").textContent = on ? "One column" : "Side by side";
+  }
+
+  function skipBox(open) {
+    $("skip-box").hidden = !open;
+    if (open) { $("skip-reason").value = ""; $("skip-text").value = ""; $("skip-reason").focus(); }
+  }
+
+  function confirmSkip() {
+    const reason = $("skip-reason").value;
+    const text = $("skip-text").value.trim();
+    if (!reason) { status("Choose why you skip this item.", "error"); $("skip-reason").focus(); return; }
+    if (reason === "other" && !text) { status("Say in a few words why you skip this item.", "error"); $("skip-text").focus(); return; }
+    const label = $("skip-reason").selectedOptions[0].textContent;
+    skipBox(false);
+    submit(true, reason === "other" ? text : label + (text ? ": " + text : ""));
+  }
+
+  function signOut() {
+    sessionStorage.removeItem("seed.token");
+    token = null; me = null; item = null;
+    $("who").hidden = true;
+    $("token").value = "";
+    status("Signed out.", "ok");
+    show("login-view");
   }
 
   const UNDO_MS = Number(new URLSearchParams(location.search).get("undo_ms") || 4000);
@@ -323,7 +444,11 @@
   document.addEventListener("keydown", (ev) => {
     if (ev.target && ev.target.id === "comment" && ev.key === "Escape") { ev.target.blur(); return; }
     if (ev.target && ev.target.id === "comment" && ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); submit(false); return; }
-    if (ev.target && (ev.target.tagName === "INPUT" && ev.target.type !== "checkbox" || ev.target.tagName === "TEXTAREA")) return;
+    if (ev.target && (ev.target.tagName === "INPUT" && ev.target.type !== "checkbox" || ev.target.tagName === "TEXTAREA"
+        || ev.target.tagName === "SELECT")) {
+      if (ev.key === "Escape" && !$("skip-box").hidden) skipBox(false);
+      return;
+    }
     if (ev.key === "Escape") { help(false); return; }
     if (cancelPending && (ev.key === "z" && (ev.ctrlKey || ev.metaKey))) { ev.preventDefault(); cancelPending(); return; }
     if (cancelPending) return; // nothing else while a submission waits to leave
@@ -352,12 +477,23 @@
     if (ev.key === "o") { ev.preventDefault(); setTouched(true); status("Shown order confirmed; submit with Ctrl+Enter.", "ok"); return; }
     if (ev.key === "s") { ev.preventDefault(); submit(true); return; }
     if (ev.key === "c") { ev.preventDefault(); $("comment").focus(); return; }
+    if (ev.key === "v") { ev.preventDefault(); toggleColumns(); return; }
     if (ev.key === "g" && !$("guidelines-box").hidden) { ev.preventDefault(); $("guidelines-box").open = !$("guidelines-box").open; }
   });
 
   $("login-form").addEventListener("submit", login);
   $("submit").addEventListener("click", () => submit(false));
   $("skip").addEventListener("click", () => submit(true));
+  $("skip-confirm").addEventListener("click", confirmSkip);
+  $("skip-cancel").addEventListener("click", () => skipBox(false));
+  $("signout").addEventListener("click", signOut);
+  $("columns").addEventListener("click", toggleColumns);
+  $("comment").addEventListener("input", saveDraft);
+  function toggleColumns() {
+    const on = !$("responses").classList.contains("columns");
+    localStorage.setItem("seed.columns", on ? "1" : "0");
+    setColumns(on);
+  }
   $("undo").addEventListener("click", () => { if (cancelPending) cancelPending(); });
   $("keep").addEventListener("click", () => { setTouched(true); status("Shown order confirmed.", "ok"); });
   $("help-open").addEventListener("click", () => help(true));
