@@ -324,6 +324,23 @@ class BrowserTest {
         assertEquals(0L, ((Number) driver.executeScript("return Object.keys(localStorage).filter(k => k.startsWith('seed.draft.')"
                 + " && (k.endsWith('." + items.get(0) + "') || k.endsWith('." + items.get(1) + "'))).length")).longValue());
 
+        // history: both submissions, newest first, each shown read-only with Previous / Next
+        driver.findElement(By.id("history-open-done")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("history-view")));
+        List<WebElement> entries = driver.findElements(By.cssSelector("#history-list button"));
+        assertEquals(2, entries.size());
+        assertTrue(entries.get(0).getText().startsWith("item " + items.get(1) + " · #"), entries.get(0).getText());
+        assertTrue(entries.get(1).getText().startsWith("item " + items.get(0) + " · skipped"), entries.get(1).getText());
+        entries.get(1).click();
+        wait.until(d -> d.findElement(By.id("history-outcome")).getText().equals("Skipped."));
+        assertTrue(driver.findElement(By.id("history-comment")).getText().contains("The prompt is unclear or broken"));
+        assertFalse(driver.findElement(By.id("history-prev")).isEnabled(), "the oldest has no previous");
+        driver.findElement(By.id("history-next")).click();
+        wait.until(d -> d.findElement(By.id("history-outcome")).getText().startsWith("Your ranking, best first: #"));
+        assertEquals(2, driver.findElements(By.cssSelector("#history-responses li")).size());
+        driver.findElement(By.id("history-back")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("done-view")));
+
         // sign out: back to the sign-in form, the token forgotten
         driver.findElement(By.id("signout")).click();
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("login-view")));

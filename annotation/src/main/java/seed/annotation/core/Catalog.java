@@ -624,6 +624,46 @@ public final class Catalog {
         }
     }
 
+    /**
+     * One of an annotator's submissions for their history: when it was submitted, and what is stored (null while the
+     * event is still on its way to the database).
+     */
+    public record SubmittedItem(long itemId, java.time.Instant submittedAt, UUID eventId, Stored stored) {
+    }
+
+    /** The annotator's submissions, newest first (at most {@code limit}), so the page can show what they submitted. */
+    public List<SubmittedItem> submissions(long annotatorId, int limit) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT a.item_id, a.submitted_at, a.submitted_event_id,"
+                     + " r.event_id, r.ranking, r.ties, r.skip, r.unsafe, r.comment, r.kafka_partition, r.kafka_offset"
+                     + " FROM assignments a LEFT JOIN ranking_events r ON r.event_id = a.submitted_event_id"
+                     + " WHERE a.annotator_id = ? AND a.submitted_event_id IS NOT NULL"
+                     + " ORDER BY a.submitted_at DESC, a.item_id DESC LIMIT ?")) {
+            ps.setLong(1, annotatorId);
+            ps.setInt(2, limit);
+            List<SubmittedItem> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Stored stored = null;
+                    if (rs.getObject(4) != null) {
+                        Integer[] flat = (Integer[]) rs.getArray(6).getArray();
+                        List<RankingEvent.Tie> ties = new ArrayList<>();
+                        for (int i = 0; i + 1 < flat.length; i += 2) {
+                            ties.add(new RankingEvent.Tie(flat[i], flat[i + 1]));
+                        }
+                        stored = new Stored((UUID) rs.getObject(4), intList(rs.getArray(5)), ties, rs.getBoolean(7),
+                                intList(rs.getArray(8)), rs.getString(9), rs.getInt(10), rs.getLong(11));
+                    }
+                    java.sql.Timestamp at = rs.getTimestamp(2);
+                    out.add(new SubmittedItem(rs.getLong(1), at == null ? null : at.toInstant(), (UUID) rs.getObject(3), stored));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IllegalStateException("reading submissions: " + e.getMessage(), e);
+        }
+    }
+
     /** Whether the annotator holds an assignment (open or submitted) for the item. */
     public boolean isAssigned(long itemId, long annotatorId) {
         try (Connection c = ds.getConnection();

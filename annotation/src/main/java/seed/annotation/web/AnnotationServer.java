@@ -49,6 +49,8 @@ import seed.annotation.stats.Agreement;
  * GET  /api/items/{id}         (rankers)               -> same, only for an item assigned to the caller
  * POST /api/submissions        (rankers) {"item_id","ranking","ties"?,"skip"?,"unsafe"?,"annotator_id"?,"comment"?}
  *                                                      -> 202 {"event_id","partition","offset"}
+ * GET  /api/me/submissions     (rankers)               -> [{"item_id","submitted_at","event_id","stored":{ranking,
+ *                                                          ties,skip,unsafe,comment}|null}] newest first
  * GET  /api/me/progress        (anyone)                -> {"done","skipped","in_progress","left","assigned","open"}
  * GET  /api/guidelines         (anyone)                -> {"markdown"} (null when none configured)
  * GET  /api/stats              (operators, auditors)   -> agreement report
@@ -207,6 +209,7 @@ public final class AnnotationServer implements AutoCloseable {
         app.post("/api/items", this::load);
         app.post("/api/submissions", this::submit);
         app.get("/api/me/progress", this::myProgress);
+        app.get("/api/me/submissions", this::mySubmissions);
         app.get("/api/guidelines", ctx -> {
             auth(ctx);
             ObjectNode n = EventCodec.JSON.createObjectNode();
@@ -585,6 +588,32 @@ public final class AnnotationServer implements AutoCloseable {
                 .put("left", p.left()).put("assigned", p.assigned())
                 // "open" kept for older clients; it is "left" everywhere now
                 .put("open", p.left());
+    }
+
+    /** The caller's history: what they submitted, newest first, with the stored ranking (null while on its way). */
+    private void mySubmissions(Context ctx) {
+        Annotator a = ranker(ctx);
+        ArrayNode out = EventCodec.JSON.createArrayNode();
+        for (Catalog.SubmittedItem si : catalog.submissions(a.id(), 500)) {
+            ObjectNode n = out.addObject();
+            n.put("item_id", si.itemId());
+            n.put("submitted_at", si.submittedAt() == null ? null : si.submittedAt().toString());
+            n.put("event_id", si.eventId().toString());
+            if (si.stored() == null) {
+                n.putNull("stored");
+                continue;
+            }
+            ObjectNode st = n.putObject("stored");
+            ArrayNode rk = st.putArray("ranking");
+            si.stored().ranking().forEach(rk::add);
+            ArrayNode ts = st.putArray("ties");
+            si.stored().ties().forEach(t -> ts.addArray().add(t.a()).add(t.b()));
+            st.put("skip", si.stored().skip());
+            ArrayNode us = st.putArray("unsafe");
+            si.stored().unsafe().forEach(us::add);
+            st.put("comment", si.stored().comment());
+        }
+        ctx.contentType("application/json").result(out.toString());
     }
 
     private void myProgress(Context ctx) {

@@ -98,7 +98,7 @@
   }
 
   function show(view) {
-    for (const v of ["login-view", "item-view", "done-view", "operator-view"]) $(v).hidden = v !== view;
+    for (const v of ["login-view", "item-view", "done-view", "operator-view", "history-view"]) $(v).hidden = v !== view;
     $("signout").hidden = view === "login-view";
   }
 
@@ -407,6 +407,66 @@
     show("login-view");
   }
 
+  // --- history: what I submitted (newest first), each shown read-only with Previous / Next ---
+  let history = [];
+
+  async function openHistory() {
+    history = (await api("GET", "/api/me/submissions")).data || [];
+    const ol = $("history-list");
+    ol.replaceChildren();
+    history.forEach((h, i) => {
+      const li = document.createElement("li");
+      li.append(button("item " + h.item_id + " · " + outcome(h) + " · " + new Date(h.submitted_at).toLocaleString(),
+        "history-entry", "Show item " + h.item_id, () => showHistory(i).catch((e) => status(e.message, "error"))));
+      ol.append(li);
+    });
+    if (!history.length) { const li = document.createElement("li"); li.textContent = "Nothing submitted yet."; ol.append(li); }
+    $("history-item").hidden = true;
+    show("history-view");
+  }
+
+  // "2 > 1 = 3" in the response numbers the annotator saw on the stored item (1-based), or skipped / on its way
+  function outcome(h) {
+    if (!h.stored) return "on its way to the database";
+    if (h.stored.skip) return "skipped";
+    const tied = new Set(h.stored.ties.map((t) => Math.min(t[0], t[1]) + "," + Math.max(t[0], t[1])));
+    return h.stored.ranking.map((r, p) => (p === 0 ? "" : tied.has(Math.min(r, h.stored.ranking[p - 1]) + ","
+      + Math.max(r, h.stored.ranking[p - 1])) ? " = " : " > ") + "#" + (r + 1)).join("");
+  }
+
+  async function showHistory(i) {
+    const h = history[i];
+    const it = (await api("GET", "/api/items/" + h.item_id)).data;
+    $("history-title").textContent = "item " + h.item_id + " (" + (i + 1) + " of " + history.length + ")";
+    markdown($("history-prompt"), it.prompt);
+    $("history-outcome").textContent = !h.stored ? "Submitted; still on its way to the database."
+      : h.stored.skip ? "Skipped." : "Your ranking, best first: " + outcome(h);
+    const ol = $("history-responses");
+    ol.replaceChildren();
+    const ranked = h.stored && !h.stored.skip;
+    const order = ranked ? h.stored.ranking : it.responses.map((_, j) => j);
+    const tied = new Set(ranked ? h.stored.ties.map((t) => Math.min(t[0], t[1]) + "," + Math.max(t[0], t[1])) : []);
+    let rank = 0;
+    order.forEach((r, p) => {
+      const li = document.createElement("li");
+      if (!(p > 0 && tied.has(Math.min(r, order[p - 1]) + "," + Math.max(r, order[p - 1])))) rank = p + 1;
+      li.dataset.rank = ranked ? String(rank) : "#" + (r + 1);
+      li.dataset.index = String(r);
+      if (h.stored && h.stored.unsafe.includes(r)) li.classList.add("unsafe");
+      const t = document.createElement("div");
+      t.className = "text md";
+      markdown(t, it.responses[r]);
+      li.append(t);
+      ol.append(li);
+    });
+    $("history-comment").textContent = h.stored && h.stored.comment ? "Comment: " + h.stored.comment : "";
+    $("history-prev").disabled = i >= history.length - 1;
+    $("history-next").disabled = i <= 0;
+    $("history-prev").onclick = () => showHistory(i + 1).catch((e) => status(e.message, "error"));
+    $("history-next").onclick = () => showHistory(i - 1).catch((e) => status(e.message, "error"));
+    $("history-item").hidden = false;
+  }
+
   const UNDO_MS = Number(new URLSearchParams(location.search).get("undo_ms") || 4000);
   let cancelPending = null;
 
@@ -453,6 +513,9 @@
     if (cancelPending && (ev.key === "z" && (ev.ctrlKey || ev.metaKey))) { ev.preventDefault(); cancelPending(); return; }
     if (cancelPending) return; // nothing else while a submission waits to leave
     if (ev.key === "?") { ev.preventDefault(); help($("help").hidden); return; }
+    if (ev.key === "h" && (!$("item-view").hidden || !$("done-view").hidden) && $("help").hidden) {
+      ev.preventDefault(); openHistory().catch((e) => status(e.message, "error")); return;
+    }
     if ($("item-view").hidden || !$("help").hidden) return;
     const lis = Array.from($("responses").children);
     const cur = focused();
@@ -487,6 +550,9 @@
   $("skip-confirm").addEventListener("click", confirmSkip);
   $("skip-cancel").addEventListener("click", () => skipBox(false));
   $("signout").addEventListener("click", signOut);
+  $("history-open").addEventListener("click", () => openHistory().catch((e) => status(e.message, "error")));
+  $("history-open-done").addEventListener("click", () => openHistory().catch((e) => status(e.message, "error")));
+  $("history-back").addEventListener("click", () => { if (item) show("item-view"); else loadNext().catch((e) => status(e.message, "error")); });
   $("columns").addEventListener("click", toggleColumns);
   $("comment").addEventListener("input", saveDraft);
   function toggleColumns() {
