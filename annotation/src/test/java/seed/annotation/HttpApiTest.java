@@ -155,6 +155,66 @@ class HttpApiTest {
     }
 
     /**
+     * Issue 19, revisit and edit: an edit is a new signed event that supersedes the stored one; both stay in
+     * ranking_events (the record keeps every version), the snapshot and the history take the latest, an edit of a
+     * version that is no longer current is refused, and an edit whose event never arrives gives the claim back to the
+     * ranking it was to replace (not to "not submitted").
+     */
+    @Test
+    void anEditSupersedesTheStoredRankingAndSnapshotsTakeTheLatest() throws Exception {
+        long id = a.loadCandidates(Fixtures.candidates(dir, 1, 3, null), 1).itemIds().get(0);
+        var ann = a.addAnnotator(Fixtures.uniqueName("editor"), "annotator");
+        a.catalog().assign(id, ann.annotator().id());
+        var ds = a.infra().dataSource();
+        HttpResponse<String> first = call("POST", "/api/submissions", ann.token(), "{\"item_id\": " + id + ", \"ranking\": [0,1,2]}");
+        assertEquals(202, first.statusCode(), first.body());
+        String v1 = EventCodec.JSON.readTree(first.body()).get("event_id").asText();
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        HttpResponse<String> edit = call("POST", "/api/submissions", ann.token(), "{\"item_id\": " + id
+                + ", \"ranking\": [2,1,0], \"ties\": [[1,0]], \"comment\": \"second thoughts\", \"supersedes\": \"" + v1 + "\"}");
+        assertEquals(202, edit.statusCode(), edit.body());
+        String v2 = EventCodec.JSON.readTree(edit.body()).get("event_id").asText();
+        assertTrue(!v1.equals(v2));
+        // while the edit is on its way, another edit waits ("in progress"); once stored, an edit of the old version
+        // with other content is refused: it is no longer the current ranking
+        assertError(call("POST", "/api/submissions", ann.token(), "{\"item_id\": " + id + ", \"ranking\": [1,0,2],"
+                + " \"supersedes\": \"" + v1 + "\"}"), 409, "");
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        assertError(call("POST", "/api/submissions", ann.token(), "{\"item_id\": " + id + ", \"ranking\": [1,0,2],"
+                + " \"supersedes\": \"" + v1 + "\"}"), 409, "is not the current ranking");
+        assertEquals(2, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ?", id), "both versions on record");
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE event_id = ?::uuid AND supersedes = ?::uuid"
+                + " AND ranking = '{2,1,0}' AND comment = 'second thoughts'", v2, v1));
+        // the snapshot holds the latest version only; the history shows it
+        var snap = a.snapshot();
+        String lines = java.nio.file.Files.readString(snap.path());
+        assertTrue(lines.contains(v2) && !lines.contains(v1), "snapshot has v2, not v1");
+        JsonNode hist = EventCodec.JSON.readTree(call("GET", "/api/me/submissions", ann.token(), null).body());
+        assertEquals(1, hist.size());
+        assertEquals(v2, hist.get(0).get("event_id").asText());
+        assertEquals("[2,1,0]", hist.get(0).get("stored").get("ranking").toString());
+
+        // an edit claimed but never produced (a crash): the reconciler gives the claim back to v2, not to nothing
+        java.util.UUID lost = seed.annotation.core.EventIds.next();
+        assertEquals(seed.annotation.core.Catalog.Claim.CLAIMED,
+                a.catalog().claimEdit(id, ann.annotator().id(), java.util.UUID.fromString(v2), lost));
+        String before = System.getProperty("seed.claims.release-after-ms");
+        System.setProperty("seed.claims.release-after-ms", "0");
+        try {
+            Thread.sleep(50);
+            assertTrue(a.ingester().reconciler().runOnce() >= 1);
+        } finally {
+            if (before == null) {
+                System.clearProperty("seed.claims.release-after-ms");
+            } else {
+                System.setProperty("seed.claims.release-after-ms", before);
+            }
+        }
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM assignments WHERE item_id = ? AND annotator_id = ?"
+                + " AND submitted_event_id = ?::uuid AND superseded_event_id IS NULL", id, ann.annotator().id(), v2));
+    }
+
+    /**
      * A claim whose event never arrived (a crash between the claim and Kafka's ack) is not "already submitted":
      * the answer says it is in progress and when to retry (Retry-After), and it stays so until the reconciler frees it.
      */

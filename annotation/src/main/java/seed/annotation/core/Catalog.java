@@ -401,6 +401,39 @@ public final class Catalog {
     public enum Claim { CLAIMED, NOT_ASSIGNED, ALREADY_SUBMITTED }
 
     /**
+     * Claims an assignment for an edit: the claim moves from the stored event {@code supersedes} to the edit's new
+     * event, remembering the old one so a claim given back returns to it. Only the current, stored ranking can be
+     * edited (an edit of an older version, or of one still on its way, finds nothing to move: ALREADY_SUBMITTED).
+     */
+    public Claim claimEdit(long itemId, long annotatorId, UUID supersedes, UUID eventId) {
+        try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE assignments a SET submitted_event_id = ?,"
+                    + " superseded_event_id = a.submitted_event_id, submitted_at = now()"
+                    + " WHERE a.item_id = ? AND a.annotator_id = ? AND a.submitted_event_id = ?"
+                    + " AND EXISTS (SELECT 1 FROM ranking_events r WHERE r.event_id = ?)")) {
+                ps.setObject(1, eventId);
+                ps.setLong(2, itemId);
+                ps.setLong(3, annotatorId);
+                ps.setObject(4, supersedes);
+                ps.setObject(5, supersedes);
+                if (ps.executeUpdate() == 1) {
+                    return Claim.CLAIMED;
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT 1 FROM assignments WHERE item_id = ? AND annotator_id = ?")) {
+                ps.setLong(1, itemId);
+                ps.setLong(2, annotatorId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Claim.ALREADY_SUBMITTED : Claim.NOT_ASSIGNED;
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("claiming an edit: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Marks the annotator's assignment of the item as submitted with this event id, atomically: the second of two
      * concurrent submissions finds it taken. On the claims pool it commits with synchronous_commit off; the caller
      * makes it durable with a {@link WalFlusher} before acknowledging, because the ingester stores only the claimed
@@ -514,7 +547,7 @@ public final class Catalog {
              PreparedStatement ps = c.prepareStatement("SELECT a.submitted_event_id,"
                      + " (extract(epoch FROM (now() - a.submitted_at)) * 1000)::bigint,"
                      + " r.event_id, r.ranking, r.ties, r.skip, r.unsafe, r.comment, r.kafka_partition, r.kafka_offset"
-                     + " FROM assignments a LEFT JOIN ranking_events r ON r.item_id = a.item_id AND r.annotator_id = a.annotator_id"
+                     + " FROM assignments a LEFT JOIN ranking_events r ON r.event_id = a.submitted_event_id"
                      + " WHERE a.item_id = ? AND a.annotator_id = ? AND a.submitted_event_id IS NOT NULL")) {
             ps.setLong(1, itemId);
             ps.setLong(2, annotatorId);
@@ -545,7 +578,10 @@ public final class Catalog {
      */
     public void releaseClaim(long itemId, long annotatorId, UUID eventId) {
         try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = NULL, submitted_at = NULL"
+             // an edit's claim goes back to the ranking it was to replace; a first submission's to "not submitted"
+             PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = superseded_event_id,"
+                     + " submitted_at = CASE WHEN superseded_event_id IS NULL THEN NULL ELSE submitted_at END,"
+                     + " superseded_event_id = NULL"
                      + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id = ?"
                      + " AND NOT EXISTS (SELECT 1 FROM ranking_events r WHERE r.event_id = ?)")) {
             ps.setLong(1, itemId);
@@ -581,7 +617,8 @@ public final class Catalog {
     }
 
     private static final String PROGRESS_COLUMNS = "count(s.submitted_event_id),"
-            + " (SELECT count(*) FROM ranking_events r WHERE r.annotator_id = a.id AND r.skip),"
+            + " (SELECT count(*) FROM assignments y JOIN ranking_events r ON r.event_id = y.submitted_event_id"
+            + "   WHERE y.annotator_id = a.id AND r.skip),"
             + " count(s.item_id) - count(s.submitted_event_id),"
             + " (SELECT count(*) FROM annotation_items i WHERE i.assigned_count < i.annotators_needed AND NOT EXISTS"
             + "   (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = a.id))";

@@ -71,6 +71,9 @@ public final class EventCodec {
         if (e.comment() != null) {
             n.put("comment", e.comment());
         }
+        if (e.supersedes() != null) {
+            n.put("supersedes", e.supersedes().toString());
+        }
         try {
             return JSON.writeValueAsBytes(n);
         } catch (JsonProcessingException ex) {
@@ -99,6 +102,7 @@ public final class EventCodec {
         String source = null;
         Long at = null;
         String comment = null;
+        String supersedes = null;
         try (JsonParser p = JSON.getFactory().createParser(bytes)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new DecodeException("value is not a JSON object");
@@ -117,6 +121,8 @@ public final class EventCodec {
                             : t == JsonToken.VALUE_FALSE ? Boolean.FALSE : fail("skip is missing or not a boolean");
                     case "source" -> source = t == JsonToken.VALUE_STRING ? p.getText() : fail("source is missing or not a string");
                     case "ties" -> ties = tiesArray(p, t);
+                    case "supersedes" -> supersedes = t == JsonToken.VALUE_STRING ? p.getText()
+                            : t == JsonToken.VALUE_NULL ? null : fail("supersedes must be an event id");
                     case "comment" -> comment = t == JsonToken.VALUE_STRING ? p.getText()
                             : t == JsonToken.VALUE_NULL ? null : fail("comment must be a string");
                     default -> p.skipChildren();
@@ -172,7 +178,18 @@ public final class EventCodec {
         if (badComment != null) {
             throw new DecodeException(badComment);
         }
-        return new RankingEvent(id, item, annotator, ranking, ties, skip, unsafe, source, Instant.ofEpochMilli(at), comment);
+        UUID sup = null;
+        if (supersedes != null) {
+            try {
+                sup = UUID.fromString(supersedes);
+            } catch (IllegalArgumentException ex) {
+                throw new DecodeException("supersedes is not a UUID");
+            }
+            if (sup.equals(id)) {
+                throw new DecodeException("an event cannot supersede itself");
+            }
+        }
+        return new RankingEvent(id, item, annotator, ranking, ties, skip, unsafe, source, Instant.ofEpochMilli(at), comment, sup);
     }
 
     private static <T> T fail(String msg) throws DecodeException {

@@ -63,8 +63,11 @@ public final class SubmissionService {
             if (c.stored().sameAs(s)) {
                 return new SubmitOutcome.Accepted(c.stored().eventId(), c.stored().partition(), c.stored().offset(), true);
             }
-            return new SubmitOutcome.Refused(409, "item " + s.itemId() + " was already submitted by annotator "
-                    + who.name() + " with a different ranking");
+            return new SubmitOutcome.Refused(409, s.supersedes() == null
+                    ? "item " + s.itemId() + " was already submitted by annotator " + who.name() + " with a different"
+                    + " ranking; to change it, edit the stored one (event " + c.stored().eventId() + ")"
+                    : "event " + s.supersedes() + " is not the current ranking of item " + s.itemId() + " by annotator "
+                    + who.name() + " (that is event " + c.stored().eventId() + "); edit the current one");
         }
         long releaseAfter = seed.annotation.ingest.ClaimReconciler.releaseAfterMs();
         long waitMs = c.ageMs() < ackTimeoutMs ? 2_000
@@ -94,7 +97,9 @@ public final class SubmissionService {
         }
         UUID eventId = EventIds.next();
         long t0 = System.nanoTime();
-        switch (catalog.claim(s.itemId(), who.id(), eventId)) {
+        Catalog.Claim claim = s.supersedes() == null ? catalog.claim(s.itemId(), who.id(), eventId)
+                : catalog.claimEdit(s.itemId(), who.id(), s.supersedes(), eventId);
+        switch (claim) {
             case NOT_ASSIGNED -> {
                 return new SubmitOutcome.Refused(403, "item " + s.itemId() + " is not assigned to annotator " + who.name());
             }
@@ -107,7 +112,7 @@ public final class SubmissionService {
         }
         long t1 = System.nanoTime();
         RankingEvent e = new RankingEvent(eventId, s.itemId(), who.id(), s.ranking(), s.ties(), s.skip(), s.unsafe(),
-                source, Instant.now(), s.comment());
+                source, Instant.now(), s.comment(), s.supersedes());
         try {
             java.util.concurrent.CompletableFuture<RecordMetadata> sent = producer.send(e);
             if (flusher != null) {

@@ -448,7 +448,7 @@ public final class Ingester implements AutoCloseable {
                         st.execute("CREATE TEMP TABLE IF NOT EXISTS ranking_staging (event_id uuid, item_id bigint,"
                                 + " annotator_id bigint, ranking int[], ties int[], skip boolean, unsafe int[], source text,"
                                 + " submitted_at timestamptz, kafka_partition int, kafka_offset bigint, payload_mac bytea,"
-                                + " comment text)"
+                                + " comment text, supersedes uuid)"
                                 + " ON COMMIT DELETE ROWS");
                         // The staging table has no statistics, so the planner would hash the whole assignments table
                         // for every batch; index probes per staged row are far cheaper. Only these connections.
@@ -978,7 +978,7 @@ public final class Ingester implements AutoCloseable {
             Savepoint sp = db.setSavepoint();
             try {
                 copyIn(db, "COPY ranking_events(event_id, item_id, annotator_id, ranking, ties, skip, unsafe, source,"
-                        + " submitted_at, kafka_partition, kafka_offset, payload_mac, comment) FROM STDIN", p.copyData()[part]);
+                        + " submitted_at, kafka_partition, kafka_offset, payload_mac, comment, supersedes) FROM STDIN", p.copyData()[part]);
                 db.releaseSavepoint(sp);
                 insertedNow = p.valid()[part];
                 fast = true;
@@ -1094,9 +1094,9 @@ public final class Ingester implements AutoCloseable {
         int n;
         try (Statement st = db.createStatement()) {
             n = st.executeUpdate("INSERT INTO ranking_events(event_id, item_id, annotator_id, ranking, ties,"
-                    + " skip, unsafe, source, submitted_at, kafka_partition, kafka_offset, payload_mac, comment)"
+                    + " skip, unsafe, source, submitted_at, kafka_partition, kafka_offset, payload_mac, comment, supersedes)"
                     + " SELECT s.event_id, s.item_id, s.annotator_id, s.ranking, s.ties, s.skip, s.unsafe, s.source,"
-                    + " s.submitted_at, s.kafka_partition, s.kafka_offset, s.payload_mac, s.comment FROM ranking_staging s"
+                    + " s.submitted_at, s.kafka_partition, s.kafka_offset, s.payload_mac, s.comment, s.supersedes FROM ranking_staging s"
                     + " WHERE EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = s.item_id AND a.annotator_id = s.annotator_id"
                     + "   AND a.submitted_event_id = s.event_id)"
                     + " ON CONFLICT DO NOTHING");
@@ -1124,7 +1124,9 @@ public final class Ingester implements AutoCloseable {
                     + " FROM ranking_staging s"
                     + " LEFT JOIN assignments a ON a.item_id = s.item_id AND a.annotator_id = s.annotator_id"
                     + " LEFT JOIN ranking_events e ON e.event_id = s.event_id"
-                    + " LEFT JOIN ranking_events r ON r.item_id = s.item_id AND r.annotator_id = s.annotator_id) x"
+                    // the same place in the (item, annotator) chain: the original, or the edit of the same event
+                    + " LEFT JOIN ranking_events r ON r.item_id = s.item_id AND r.annotator_id = s.annotator_id"
+                    + "   AND r.supersedes IS NOT DISTINCT FROM s.supersedes) x"
                     + " WHERE reason IS NOT NULL")) {
                 while (rs.next()) {
                     ConsumerRecord<String, byte[]> r = byOffsetKey.get(key(rs.getInt(1), rs.getLong(2)));
@@ -1266,6 +1268,12 @@ public final class Ingester implements AutoCloseable {
             sb.append("\\N");
         } else {
             escape(sb, e.comment());
+        }
+        sb.append('\t');
+        if (e.supersedes() == null) {
+            sb.append("\\N");
+        } else {
+            sb.append(e.supersedes());
         }
         sb.append('\n');
     }

@@ -115,10 +115,14 @@ public final class Snapshots {
                          PreparedStatement ps = c.prepareStatement("SELECT r.event_id::text, p.text, s.responses, r.ranking,"
                                  + " r.ties, r.unsafe, p.id, r.item_id, r.annotator_id FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id"
                                  + " JOIN candidate_sets s ON s.id = i.candidate_set_id JOIN prompts p ON p.id = s.prompt_id"
-                                 + " WHERE r.seq <= ? AND NOT r.skip AND NOT (r.annotator_id = ANY (?)) ORDER BY r.seq")) {
+                                 + " WHERE r.seq <= ? AND NOT r.skip AND NOT (r.annotator_id = ANY (?))"
+                                 // an edited ranking: only the latest of its chain (up to the watermark) counts
+                                 + " AND NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id AND x.seq <= ?)"
+                                 + " ORDER BY r.seq")) {
                         ps.setFetchSize(2000);
                         ps.setLong(1, watermark);
                         ps.setArray(2, excludedArr);
+                        ps.setLong(3, watermark);
                         try (ResultSet rs = ps.executeQuery()) {
                             while (rs.next()) {
                                 String l = line(rs.getString(1), rs.getString(2), (String[]) rs.getArray(3).getArray(),
@@ -160,11 +164,13 @@ public final class Snapshots {
                         ps.executeUpdate();
                     }
                     try (PreparedStatement ps = c.prepareStatement("INSERT INTO snapshot_members(snapshot_id, event_id, line)"
-                            + " SELECT ?, event_id, row_number() OVER (ORDER BY seq) FROM ranking_events WHERE seq <= ? AND NOT skip"
-                            + " AND NOT (annotator_id = ANY (?))")) {
+                            + " SELECT ?, event_id, row_number() OVER (ORDER BY seq) FROM ranking_events r WHERE seq <= ? AND NOT skip"
+                            + " AND NOT (annotator_id = ANY (?))"
+                            + " AND NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id AND x.seq <= ?)")) {
                         ps.setLong(1, id);
                         ps.setLong(2, watermark);
                         ps.setArray(3, excludedArr);
+                        ps.setLong(4, watermark);
                         int members = ps.executeUpdate();
                         if (members != count) {
                             throw new IllegalStateException("snapshot members " + members + " != lines " + count);

@@ -153,7 +153,8 @@ public final class AnnotationServer implements AutoCloseable {
         }
     }
 
-    private static final Set<String> SUBMISSION_FIELDS = Set.of("item_id", "ranking", "ties", "skip", "unsafe", "annotator_id", "comment");
+    private static final Set<String> SUBMISSION_FIELDS = Set.of("item_id", "ranking", "ties", "skip", "unsafe", "annotator_id",
+            "comment", "supersedes");
 
     private final Catalog catalog;
     private final SubmissionService submissions;
@@ -567,8 +568,18 @@ public final class AnnotationServer implements AutoCloseable {
             throw new ApiError(400, "field \"comment\" must be a string");
         }
         String comment = commentNode == null || commentNode.isNull() ? null : commentNode.textValue();
+        JsonNode supNode = b.get("supersedes");
+        UUID supersedes = null;
+        if (supNode != null && !supNode.isNull()) {
+            try {
+                supersedes = UUID.fromString(supNode.isTextual() ? supNode.textValue() : "");
+            } catch (IllegalArgumentException e) {
+                throw new ApiError(400, "field \"supersedes\" must be the event id of the ranking being edited");
+            }
+        }
         String source = a.role().equals(Annotator.IMPORTER) ? "import" : "web";
-        SubmitOutcome o = submissions.submit(a, new Submission(item.longValue(), ranking, ties, skip, unsafe, comment), source);
+        SubmitOutcome o = submissions.submit(a, new Submission(item.longValue(), ranking, ties, skip, unsafe, comment, supersedes),
+                source);
         switch (o) {
             case SubmitOutcome.Accepted acc -> {
                 ObjectNode n = EventCodec.JSON.createObjectNode();

@@ -5,6 +5,7 @@
   let token = sessionStorage.getItem("seed.token");
   let item = null;
   let me = null;
+  let editing = null; // the event id of the submitted ranking being edited, or null
   let touched = false; // a submit needs a deliberate action: a move, or "the shown order is my ranking"
 
   // --- safe markdown: text only ever reaches the page through textContent; only these elements are created ---
@@ -103,7 +104,7 @@
   }
 
   // --- drafts: a half-made order survives a reload (per person and item, in this browser only) ---
-  function draftKey() { return me && item ? "seed.draft." + me.annotator_id + "." + item.item_id : null; }
+  function draftKey() { return me && item && !editing ? "seed.draft." + me.annotator_id + "." + item.item_id : null; }
 
   function saveDraft() {
     const k = draftKey();
@@ -215,6 +216,8 @@
       return;
     }
     item = r.data;
+    editing = null;
+    $("editing").hidden = true;
     $("item-id").textContent = "item " + item.item_id;
     markdown($("prompt"), item.prompt);
     const ol = $("responses");
@@ -332,6 +335,7 @@
     const body = skip
       ? { item_id: item.item_id, skip: true, ranking: [], ties: [], unsafe: c.unsafe }
       : { item_id: item.item_id, ranking: c.ranking, ties: c.ties, unsafe: c.unsafe };
+    if (editing) body.supersedes = editing;
     const note = $("comment").value.trim();
     if (skip) body.comment = ("skipped: " + skipReason + (note ? "\n" + note : "")).slice(0, 2000);
     else if (note) body.comment = note;
@@ -348,7 +352,8 @@
     try {
       const r = await send(body);
       clearDraft();
-      status((skip ? "Skipped" : "Submitted") + " item " + item.item_id + " (event " + r.data.event_id + ")", "ok");
+      status((editing ? "Edited" : skip ? "Skipped" : "Submitted") + " item " + item.item_id + " (event " + r.data.event_id + ")", "ok");
+      editing = null;
       await loadNext();
     } catch (e) {
       status("Not submitted: " + e.message, "error");
@@ -464,7 +469,40 @@
     $("history-next").disabled = i <= 0;
     $("history-prev").onclick = () => showHistory(i + 1).catch((e) => status(e.message, "error"));
     $("history-next").onclick = () => showHistory(i - 1).catch((e) => status(e.message, "error"));
+    $("history-edit").hidden = !h.stored;
+    $("history-edit").onclick = () => startEdit(h, it);
     $("history-item").hidden = false;
+  }
+
+  // An edit is a new submission that names the stored event it supersedes; the old one stays in the record
+  function startEdit(h, it) {
+    item = it;
+    editing = h.stored.event_id || h.event_id;
+    $("item-id").textContent = "item " + item.item_id;
+    markdown($("prompt"), item.prompt);
+    const ol = $("responses");
+    ol.replaceChildren();
+    const order = h.stored.skip ? shuffled(item.responses.length, me.annotator_id * 1000003 + item.item_id) : h.stored.ranking;
+    const tied = new Set(h.stored.ties.map((t) => Math.min(t[0], t[1]) + "," + Math.max(t[0], t[1])));
+    order.forEach((r, p) => {
+      const li = row(item.responses[r], r);
+      ol.appendChild(li);
+      if (p > 0 && tied.has(Math.min(r, order[p - 1]) + "," + Math.max(r, order[p - 1]))) {
+        li.querySelector("input.tie").checked = true; li.classList.add("tied");
+      }
+      if (h.stored.unsafe.includes(r)) { li.querySelector("input.unsafe").checked = true; li.classList.add("unsafe"); }
+    });
+    $("comment").value = h.stored.comment || "";
+    skipBox(false);
+    setColumns(localStorage.getItem("seed.columns") !== null ? localStorage.getItem("seed.columns") === "1"
+      : item.responses.some((t) => t.length > LONG_RESPONSE));
+    touched = false;
+    $("submit").disabled = true;
+    renumber();
+    $("editing").textContent = "Editing your submitted ranking of item " + item.item_id
+      + ": the new one replaces it in future snapshots; the old one stays on record.";
+    $("editing").hidden = false;
+    show("item-view");
   }
 
   const UNDO_MS = Number(new URLSearchParams(location.search).get("undo_ms") || 4000);
