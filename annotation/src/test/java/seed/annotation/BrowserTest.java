@@ -338,8 +338,22 @@ class BrowserTest {
         driver.findElement(By.id("history-next")).click();
         wait.until(d -> d.findElement(By.id("history-outcome")).getText().startsWith("Your ranking, best first: #"));
         assertEquals(2, driver.findElements(By.cssSelector("#history-responses li")).size());
-        driver.findElement(By.id("history-back")).click();
+        // edit it: the stored order comes back, one move, submit; the edit supersedes the stored event
+        List<Integer> before = driver.findElements(By.cssSelector("#history-responses li")).stream()
+                .map(li -> Integer.parseInt(li.getAttribute("data-index"))).toList();
+        driver.findElement(By.id("history-edit")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("item-view")));
+        assertTrue(driver.findElement(By.id("editing")).getText().contains("Editing your submitted ranking of item " + items.get(1)));
+        assertEquals(before, order());
+        driver.findElement(By.cssSelector("#responses li[data-index='" + before.get(0) + "'] button.down")).click();
+        driver.findElement(By.id("submit")).click();
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("done-view")));
+        assertTrue(driver.findElement(By.id("status")).getText().startsWith("Edited item " + items.get(1)),
+                driver.findElement(By.id("status")).getText());
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        assertEquals(2, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ?", items.get(1)));
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events r WHERE item_id = ? AND supersedes IS NOT NULL"
+                + " AND ranking = ?::int[]", items.get(1), "{" + before.get(1) + "," + before.get(0) + "}"));
 
         // sign out: back to the sign-in form, the token forgotten
         driver.findElement(By.id("signout")).click();
