@@ -179,7 +179,8 @@ public final class AnnotationServer implements AutoCloseable {
         Limits l = options.limits();
         this.failedAuth = new RateLimiter(l.failedAuthPerMinute() / 60.0, Math.max(1, l.failedAuthPerMinute()));
         this.submitsPerToken = new RateLimiter(l.submitsPerSecondPerToken(), Math.max(1, 4 * l.submitsPerSecondPerToken()));
-        this.dbProbe = new DatabaseProbe(catalog.dataSource());
+        // no catalog: a server built only to test transport (TLS); its health has no database to probe
+        this.dbProbe = catalog == null ? null : new DatabaseProbe(catalog.dataSource());
         this.submitsPerAddress = new RateLimiter(l.submitsPerSecondPerAddress(), Math.max(1, 2 * l.submitsPerSecondPerAddress()));
         this.app = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
@@ -262,7 +263,9 @@ public final class AnnotationServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
-        dbProbe.close();
+        if (dbProbe != null) {
+            dbProbe.close();
+        }
     }
 
     /** An API refusal: HTTP status and the reason shown to the caller. */
@@ -409,7 +412,7 @@ public final class AnnotationServer implements AutoCloseable {
      */
     private void health(Context ctx) {
         ObjectNode n = EventCodec.JSON.createObjectNode();
-        DatabaseProbe.Result db = dbProbe.check();
+        DatabaseProbe.Result db = dbProbe == null ? new DatabaseProbe.Result(true, -1, null) : dbProbe.check();
         ObjectNode d = n.putObject("database");
         d.put("state", db.up() ? "up" : "down");
         if (db.latencyMs() >= 0) {
