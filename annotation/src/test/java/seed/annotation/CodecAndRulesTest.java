@@ -86,6 +86,14 @@ class CodecAndRulesTest {
         assertNull(RankingRules.check(List.of(0, 1, 2, 3), List.of(new RankingEvent.Tie(0, 1), new RankingEvent.Tie(2, 1)),
                 false, List.of(), 4));
         assertNull(RankingRules.check(List.of(2, 0, 3, 1), List.of(new RankingEvent.Tie(1, 3)), false, List.of(), 4));
+        // a = b = c given as all three pairs (as score-derived ties are): consistent
+        List<RankingEvent.Tie> all3 = List.of(new RankingEvent.Tie(0, 1), new RankingEvent.Tie(0, 2), new RankingEvent.Tie(1, 2));
+        assertNull(RankingRules.check(List.of(0, 1, 2, 3), all3, false, List.of(), 4));
+        // a tie split by a swap (scores 0 = 1 > 2, order 0 > 2 > 1): refused, and the filter drops exactly that one
+        assertTrue(RankingRules.check(List.of(0, 2, 1), List.of(new RankingEvent.Tie(0, 1)), false, List.of(), 3)
+                .contains("must be next to each other"));
+        assertEquals(List.of(new RankingEvent.Tie(1, 2)), RankingRules.consistentTies(List.of(0, 2, 1),
+                List.of(new RankingEvent.Tie(0, 1), new RankingEvent.Tie(1, 2))));
     }
 
     @Test

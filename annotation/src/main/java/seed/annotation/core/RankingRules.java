@@ -50,11 +50,12 @@ public final class RankingRules {
             if (t.a() == t.b()) {
                 return "tie [" + t.a() + "," + t.b() + "] pairs a response with itself";
             }
-            if (Math.abs(pos[t.a()] - pos[t.b()]) != 1) {
-                // a tie says "equally good": with anything ranked between them the ranking contradicts it, and
-                // the reward model would learn both orders
+            if (!skip && !consistent(ranking, pos, ties, t)) {
+                // a tie says "equally good": with a response ranked between them that is not tied to both, the
+                // ranking contradicts it, and the reward model would learn both orders
                 return "tie [" + t.a() + "," + t.b() + "] joins responses at places " + (pos[t.a()] + 1) + " and "
-                        + (pos[t.b()] + 1) + " of the ranking; tied responses must be next to each other";
+                        + (pos[t.b()] + 1) + " of the ranking; tied responses must be next to each other"
+                        + " (or joined by a chain of ties through every response between them)";
             }
             long key = (long) Math.min(t.a(), t.b()) * 1_000_003L + Math.max(t.a(), t.b());
             if (!pairs.add(key)) {
@@ -71,5 +72,53 @@ public final class RankingRules {
             }
         }
         return null;
+    }
+
+    /**
+     * Whether tie {@code t} agrees with the ranking: its responses are neighbours, or every neighbouring pair between
+     * them is tied too (a = b = c may be given as [a,b], [b,c] and [a,c]).
+     */
+    private static boolean consistent(List<Integer> ranking, int[] pos, List<RankingEvent.Tie> ties, RankingEvent.Tie t) {
+        int from = Math.min(pos[t.a()], pos[t.b()]);
+        int to = Math.max(pos[t.a()], pos[t.b()]);
+        for (int p = from; p < to; p++) {
+            int x = ranking.get(p);
+            int y = ranking.get(p + 1);
+            boolean tied = false;
+            for (RankingEvent.Tie o : ties) {
+                if (o.a() == x && o.b() == y || o.a() == y && o.b() == x) {
+                    tied = true;
+                    break;
+                }
+            }
+            if (!tied) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The ties that agree with the ranking (see {@link #check}), for producers that derive ties from scores and may
+     * have reordered afterwards (the synthetic annotators' noise swaps neighbours), and for snapshots of rows stored
+     * before the rule. Indices out of range or self-ties are left out too.
+     */
+    public static List<RankingEvent.Tie> consistentTies(List<Integer> ranking, List<RankingEvent.Tie> ties) {
+        int k = ranking.size();
+        int[] pos = new int[k];
+        for (int i = 0; i < k; i++) {
+            Integer r = ranking.get(i);
+            if (r == null || r < 0 || r >= k) {
+                return List.of();
+            }
+            pos[r] = i;
+        }
+        List<RankingEvent.Tie> ok = new java.util.ArrayList<>();
+        for (RankingEvent.Tie t : ties) {
+            if (t.a() >= 0 && t.a() < k && t.b() >= 0 && t.b() < k && t.a() != t.b() && consistent(ranking, pos, ties, t)) {
+                ok.add(t);
+            }
+        }
+        return ok;
     }
 }

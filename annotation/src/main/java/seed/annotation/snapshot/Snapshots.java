@@ -218,16 +218,15 @@ public final class Snapshots {
         ArrayNode rk = n.putArray("ranking");
         order.forEach(rk::add);
         ArrayNode ties = n.putArray("ties");
-        java.util.Map<Integer, Integer> pos = new java.util.HashMap<>();
-        for (int i = 0; i < ranking.length; i++) {
-            pos.put(ranking[i], i);
-        }
+        List<seed.annotation.core.RankingEvent.Tie> given = new ArrayList<>();
         for (int i = 0; i + 1 < tiesFlat.length; i += 2) {
-            Integer pa = pos.get(tiesFlat[i]);
-            Integer pb = pos.get(tiesFlat[i + 1]);
-            // a tie of responses that are not next to each other in the ranking contradicts it (rows stored before
-            // RankingRules refused such ties): it is left out, the ranking stands
-            boolean adjacent = pa != null && pb != null && Math.abs(pa - pb) == 1;
+            given.add(new seed.annotation.core.RankingEvent.Tie(tiesFlat[i], tiesFlat[i + 1]));
+        }
+        // a tie the ranking contradicts (rows stored before RankingRules refused them) is left out; the ranking stands
+        Set<seed.annotation.core.RankingEvent.Tie> agree = new HashSet<>(
+                seed.annotation.core.RankingRules.consistentTies(List.of(ranking), given));
+        for (int i = 0; i + 1 < tiesFlat.length; i += 2) {
+            boolean adjacent = agree.contains(new seed.annotation.core.RankingEvent.Tie(tiesFlat[i], tiesFlat[i + 1]));
             if (adjacent && bad.contains(tiesFlat[i]) == bad.contains(tiesFlat[i + 1])) {
                 ties.addArray().add(tiesFlat[i]).add(tiesFlat[i + 1]);
             }
