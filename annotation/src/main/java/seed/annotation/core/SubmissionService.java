@@ -14,6 +14,8 @@ import org.apache.kafka.clients.producer.RecordMetadata;
  */
 public final class SubmissionService {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SubmissionService.class);
+
     /** -Dseed.submit.trace=true prints claim and Kafka-ack times per submission to stderr. */
     private static final boolean TRACE = Boolean.getBoolean("seed.submit.trace");
 
@@ -131,8 +133,11 @@ public final class SubmissionService {
                 if (unconfirmed != null) {
                     // the claim may or may not be durable and the record is on its way: do not acknowledge, and say
                     // that resubmitting the same ranking is safe (it is answered as success if this one is stored)
-                    return new SubmitOutcome.Refused(503, "the database did not confirm the claim (" + EventCodec.firstLine(unconfirmed)
-                            + "); submit the same ranking again: it is accepted once, never stored twice", 2, eventId);
+                    // the cause goes to the log, not to the client (no internals in answers)
+                    LOG.warn("claim of item {} by {} (event {}) not confirmed durable: {}", s.itemId(), who.name(), eventId,
+                            EventCodec.firstLine(unconfirmed));
+                    return new SubmitOutcome.Refused(503, "the database did not confirm the claim; submit the same"
+                            + " ranking again: it is accepted once, never stored twice", 2, eventId);
                 }
             }
             RecordMetadata md = sent.get(ackTimeoutMs, TimeUnit.MILLISECONDS);
