@@ -307,6 +307,9 @@ class BrowserTest {
         java.util.UUID stranded = seed.annotation.core.EventIds.next();
         assertEquals(seed.annotation.core.Catalog.Claim.CLAIMED, a.catalog().claim(items.get(1), ann.annotator().id(), stranded));
         driver.findElement(By.id("keep")).click();
+        // preference strength of the one pair: the response above is significantly better
+        WebElement second = driver.findElements(By.cssSelector("#responses li")).get(1);
+        new org.openqa.selenium.support.ui.Select(second.findElement(By.cssSelector("select.strength"))).selectByValue("4");
         driver.findElement(By.id("submit")).click();
         wait.until(d -> d.findElement(By.id("status")).getText().contains("trying again in"));
         a.catalog().releaseClaim(items.get(1), ann.annotator().id(), stranded); // what the reconciler does
@@ -317,7 +320,8 @@ class BrowserTest {
         var ds = a.infra().dataSource();
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND skip"
                 + " AND comment = E'skipped: The prompt is unclear or broken: it asks two things\\nhalf done'", items.get(0)));
-        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND NOT skip", items.get(1)));
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND NOT skip"
+                + " AND strengths = '{4}'", items.get(1)));
         driver.findElement(By.id("refresh")).click();
         wait.until(d -> d.findElement(By.id("done-summary")).getText().contains("(1 skipped)"));
         // no draft is left behind for submitted items

@@ -76,6 +76,24 @@ class CodecAndRulesTest {
         assertTrue(RankingRules.check(List.of(0, 1, 2), List.of(), false, List.of(4), 3).contains("unsafe index 4"));
     }
 
+    /** Issue 19: preference strengths, one per neighbouring pair (0 exactly for tied pairs), and their margins. */
+    @Test
+    void strengthsGradeEveryNeighbouringPairOrNone() throws Exception {
+        List<RankingEvent.Tie> tie01 = List.of(new RankingEvent.Tie(0, 1));
+        assertNull(RankingRules.checkStrengths(List.of(2, 0, 1), tie01, false, List.of()));
+        assertNull(RankingRules.checkStrengths(List.of(2, 0, 1), tie01, false, List.of(4, 0)));
+        assertTrue(RankingRules.checkStrengths(List.of(2, 0, 1), tie01, false, List.of(4)).contains("one per pair or none"));
+        assertTrue(RankingRules.checkStrengths(List.of(2, 0, 1), tie01, false, List.of(4, 3)).contains("but the pair is tied"));
+        assertTrue(RankingRules.checkStrengths(List.of(2, 0, 1), List.of(), false, List.of(0, 2)).contains("is not tied"));
+        assertTrue(RankingRules.checkStrengths(List.of(2, 0, 1), List.of(), false, List.of(5, 2)).contains("out of range"));
+        assertTrue(RankingRules.checkStrengths(List.of(), List.of(), true, List.of(1)).contains("empty when skip"));
+        assertEquals(1.0, RankingRules.margin(4), 1e-12);
+        assertEquals(0.0, RankingRules.margin(1), 1e-12);
+        RankingEvent e = new RankingEvent(EventIds.next(), 7, 9, List.of(2, 0, 1), tie01, false, List.of(), "web",
+                java.time.Instant.ofEpochMilli(1_700_000_000_000L), null, null, List.of(4, 0));
+        assertEquals(e, EventCodec.decode(EventCodec.encode(e)));
+    }
+
     /** Issue 19: a tie [0,3] on the ranking 0>1>2>3 contradicts it; ties must join neighbours (chains are fine). */
     @Test
     void tiesMustJoinNeighboursInTheRanking() {

@@ -215,6 +215,39 @@ class HttpApiTest {
     }
 
     /**
+     * Issue 19, preference strength (Llama 2): one grade per neighbouring pair, stored with the ranking, carried into
+     * the snapshot and exported as TRL's "margin" (the sum of the pairs' margins between chosen and rejected).
+     */
+    @Test
+    void strengthsAreStoredAndExportedAsMargins() throws Exception {
+        long id = a.loadCandidates(Fixtures.candidates(dir, 1, 3, null), 1).itemIds().get(0);
+        var ann = a.addAnnotator(Fixtures.uniqueName("grader"), "annotator");
+        a.catalog().assign(id, ann.annotator().id());
+        String base = "{\"item_id\": " + id + ", \"ranking\": [2,0,1], \"ties\": [[0,1]], \"strengths\": ";
+        assertError(call("POST", "/api/submissions", ann.token(), base + "[4]}"), 400, "one per pair or none");
+        assertError(call("POST", "/api/submissions", ann.token(), base + "[4,3]}"), 400, "but the pair is tied");
+        HttpResponse<String> ok = call("POST", "/api/submissions", ann.token(), base + "[4,0]}");
+        assertEquals(202, ok.statusCode(), ok.body());
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        assertEquals(1, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM ranking_events WHERE item_id = ?"
+                + " AND strengths = '{4,0}'", id));
+        var snap = a.snapshot();
+        java.nio.file.Path trl = dir.resolve("trl-" + snap.id() + ".jsonl");
+        seed.annotation.snapshot.Snapshots.exportTrl(snap.path(), trl, seed.annotation.snapshot.Snapshots.TrlFormat.PAIRS);
+        int pairs = 0;
+        for (String l : java.nio.file.Files.readAllLines(trl)) {
+            JsonNode p = EventCodec.JSON.readTree(l);
+            if (p.get("item_id").asLong() != id) {
+                continue;
+            }
+            pairs++;
+            assertEquals(1.0, p.get("margin").asDouble(), 1e-9, l); // 2 > 0 (significantly), 2 > 1 (significantly + tie)
+            assertTrue(p.get("chosen").asText().startsWith("response 2"), l);
+        }
+        assertEquals(2, pairs, "the tied pair 0 = 1 gives no pair");
+    }
+
+    /**
      * A claim whose event never arrived (a crash between the claim and Kafka's ack) is not "already submitted":
      * the answer says it is in progress and when to retry (Retry-After), and it stays so until the reconciler frees it.
      */

@@ -519,13 +519,14 @@ public final class Catalog {
 
     /** A stored ranking as the ingester wrote it, with where it was in Kafka. */
     public record Stored(UUID eventId, List<Integer> ranking, List<RankingEvent.Tie> ties, boolean skip,
-                         List<Integer> unsafe, String comment, int partition, long offset) {
+                         List<Integer> unsafe, String comment, int partition, long offset, List<Integer> strengths) {
 
         /** Whether a submission carries the same judgement (ties and unsafe compared as sets, no comment = empty). */
         public boolean sameAs(Submission s) {
             return skip == s.skip() && ranking.equals(s.ranking()) && tieSet(ties).equals(tieSet(s.ties()))
                     && new java.util.HashSet<>(unsafe).equals(new java.util.HashSet<>(s.unsafe()))
-                    && java.util.Objects.equals(blankToNull(comment), blankToNull(s.comment()));
+                    && java.util.Objects.equals(blankToNull(comment), blankToNull(s.comment()))
+                    && strengths.equals(s.strengths());
         }
 
         private static java.util.Set<List<Integer>> tieSet(List<RankingEvent.Tie> ts) {
@@ -546,7 +547,8 @@ public final class Catalog {
         try (Connection c = ds.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT a.submitted_event_id,"
                      + " (extract(epoch FROM (now() - a.submitted_at)) * 1000)::bigint,"
-                     + " r.event_id, r.ranking, r.ties, r.skip, r.unsafe, r.comment, r.kafka_partition, r.kafka_offset"
+                     + " r.event_id, r.ranking, r.ties, r.skip, r.unsafe, r.comment, r.kafka_partition, r.kafka_offset,"
+                     + " r.strengths"
                      + " FROM assignments a LEFT JOIN ranking_events r ON r.event_id = a.submitted_event_id"
                      + " WHERE a.item_id = ? AND a.annotator_id = ? AND a.submitted_event_id IS NOT NULL")) {
             ps.setLong(1, itemId);
@@ -563,7 +565,7 @@ public final class Catalog {
                         ties.add(new RankingEvent.Tie(flat[i], flat[i + 1]));
                     }
                     stored = new Stored((UUID) rs.getObject(3), intList(rs.getArray(4)), ties, rs.getBoolean(6),
-                            intList(rs.getArray(7)), rs.getString(8), rs.getInt(9), rs.getLong(10));
+                            intList(rs.getArray(7)), rs.getString(8), rs.getInt(9), rs.getLong(10), intList(rs.getArray(11)));
                 }
                 return Optional.of(new ExistingClaim((UUID) rs.getObject(1), rs.getLong(2), stored));
             }
@@ -672,7 +674,8 @@ public final class Catalog {
     public List<SubmittedItem> submissions(long annotatorId, int limit) {
         try (Connection c = ds.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT a.item_id, a.submitted_at, a.submitted_event_id,"
-                     + " r.event_id, r.ranking, r.ties, r.skip, r.unsafe, r.comment, r.kafka_partition, r.kafka_offset"
+                     + " r.event_id, r.ranking, r.ties, r.skip, r.unsafe, r.comment, r.kafka_partition, r.kafka_offset,"
+                     + " r.strengths"
                      + " FROM assignments a LEFT JOIN ranking_events r ON r.event_id = a.submitted_event_id"
                      + " WHERE a.annotator_id = ? AND a.submitted_event_id IS NOT NULL"
                      + " ORDER BY a.submitted_at DESC, a.item_id DESC LIMIT ?")) {
@@ -689,7 +692,8 @@ public final class Catalog {
                             ties.add(new RankingEvent.Tie(flat[i], flat[i + 1]));
                         }
                         stored = new Stored((UUID) rs.getObject(4), intList(rs.getArray(5)), ties, rs.getBoolean(7),
-                                intList(rs.getArray(8)), rs.getString(9), rs.getInt(10), rs.getLong(11));
+                                intList(rs.getArray(8)), rs.getString(9), rs.getInt(10), rs.getLong(11),
+                                intList(rs.getArray(12)));
                     }
                     java.sql.Timestamp at = rs.getTimestamp(2);
                     out.add(new SubmittedItem(rs.getLong(1), at == null ? null : at.toInstant(), (UUID) rs.getObject(3), stored));

@@ -71,6 +71,10 @@ public final class EventCodec {
         if (e.comment() != null) {
             n.put("comment", e.comment());
         }
+        if (!e.strengths().isEmpty()) {
+            ArrayNode st = n.putArray("strengths");
+            e.strengths().forEach(st::add);
+        }
         if (e.supersedes() != null) {
             n.put("supersedes", e.supersedes().toString());
         }
@@ -103,6 +107,7 @@ public final class EventCodec {
         Long at = null;
         String comment = null;
         String supersedes = null;
+        List<Integer> strengths = List.of();
         try (JsonParser p = JSON.getFactory().createParser(bytes)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new DecodeException("value is not a JSON object");
@@ -121,6 +126,7 @@ public final class EventCodec {
                             : t == JsonToken.VALUE_FALSE ? Boolean.FALSE : fail("skip is missing or not a boolean");
                     case "source" -> source = t == JsonToken.VALUE_STRING ? p.getText() : fail("source is missing or not a string");
                     case "ties" -> ties = tiesArray(p, t);
+                    case "strengths" -> strengths = intArray(p, t, f);
                     case "supersedes" -> supersedes = t == JsonToken.VALUE_STRING ? p.getText()
                             : t == JsonToken.VALUE_NULL ? null : fail("supersedes must be an event id");
                     case "comment" -> comment = t == JsonToken.VALUE_STRING ? p.getText()
@@ -189,7 +195,8 @@ public final class EventCodec {
                 throw new DecodeException("an event cannot supersede itself");
             }
         }
-        return new RankingEvent(id, item, annotator, ranking, ties, skip, unsafe, source, Instant.ofEpochMilli(at), comment, sup);
+        return new RankingEvent(id, item, annotator, ranking, ties, skip, unsafe, source, Instant.ofEpochMilli(at), comment, sup,
+                strengths);
     }
 
     private static <T> T fail(String msg) throws DecodeException {

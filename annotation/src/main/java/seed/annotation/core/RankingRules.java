@@ -75,6 +75,49 @@ public final class RankingRules {
     }
 
     /**
+     * Preference strength of a neighbouring pair, as Llama 2's annotators gave it: the index is the stored value.
+     * Llama 2's margin loss uses 1, 2/3, 1/3 and 0 for significantly / better / slightly / negligibly better.
+     */
+    public static final List<String> STRENGTHS = List.of("tie", "negligibly better", "slightly better", "better",
+            "significantly better");
+
+    /** The margin a pair's strength gives (Llama 2): 0, 0, 1/3, 2/3, 1. */
+    public static double margin(int strength) {
+        return strength <= 1 ? 0.0 : (strength - 1) / 3.0;
+    }
+
+    /**
+     * Strengths are optional; when given there is one per neighbouring pair of the ranking, 0..4, and 0 (tie) exactly
+     * for the pairs that are tied. @return null when valid, else the reason
+     */
+    public static String checkStrengths(List<Integer> ranking, List<RankingEvent.Tie> ties, boolean skip, List<Integer> strengths) {
+        if (strengths.isEmpty()) {
+            return null;
+        }
+        if (skip) {
+            return "strengths must be empty when skip is true";
+        }
+        if (strengths.size() != ranking.size() - 1) {
+            return "strengths has " + strengths.size() + " values but the ranking has " + (ranking.size() - 1)
+                    + " neighbouring pairs; give one per pair or none";
+        }
+        for (int p = 0; p < strengths.size(); p++) {
+            Integer v = strengths.get(p);
+            if (v == null || v < 0 || v > 4) {
+                return "strength " + v + " of pair " + (p + 1) + " is out of range 0..4 (" + String.join(", ", STRENGTHS) + ")";
+            }
+            int x = ranking.get(p);
+            int y = ranking.get(p + 1);
+            boolean tied = ties.stream().anyMatch(t -> t.a() == x && t.b() == y || t.a() == y && t.b() == x);
+            if (tied != (v == 0)) {
+                return "strength of pair " + (p + 1) + " (" + x + " vs " + y + ") is " + STRENGTHS.get(v) + " but the pair is "
+                        + (tied ? "" : "not ") + "tied";
+            }
+        }
+        return null;
+    }
+
+    /**
      * Whether tie {@code t} agrees with the ranking: its responses are neighbours, or every neighbouring pair between
      * them is tied too (a = b = c may be given as [a,b], [b,c] and [a,c]).
      */

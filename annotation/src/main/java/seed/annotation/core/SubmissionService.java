@@ -92,6 +92,9 @@ public final class SubmissionService {
         }
         String bad = RankingRules.check(s.ranking(), s.ties(), s.skip(), s.unsafe(), item.get().k());
         if (bad == null) {
+            bad = RankingRules.checkStrengths(s.ranking(), s.ties(), s.skip(), s.strengths());
+        }
+        if (bad == null) {
             bad = RankingEvent.checkComment(s.comment());
         }
         if (bad != null) {
@@ -114,7 +117,7 @@ public final class SubmissionService {
         }
         long t1 = System.nanoTime();
         RankingEvent e = new RankingEvent(eventId, s.itemId(), who.id(), s.ranking(), s.ties(), s.skip(), s.unsafe(),
-                source, Instant.now(), s.comment(), s.supersedes());
+                source, Instant.now(), s.comment(), s.supersedes(), s.strengths());
         try {
             java.util.concurrent.CompletableFuture<RecordMetadata> sent = producer.send(e);
             if (flusher != null) {

@@ -101,6 +101,9 @@ final class BatchDecoder {
                             + " does not match item " + e.itemId() + " (records are keyed by item; a copy under another key is refused)"
                     : k == null ? "unknown item " + e.itemId()
                     : RankingRules.check(e.ranking(), e.ties(), e.skip(), e.unsafe(), k);
+            if (reason == null) {
+                reason = RankingRules.checkStrengths(e.ranking(), e.ties(), e.skip(), e.strengths());
+            }
             if (reason != null) {
                 rejects.add(new Refusals.Reject(r, e.eventId().toString(), reason));
             } else {

@@ -106,7 +106,7 @@ final class BatchWriter {
             Savepoint sp = db.setSavepoint();
             try {
                 CopyRows.copyIn(db, "COPY ranking_events(event_id, item_id, annotator_id, ranking, ties, skip, unsafe, source,"
-                        + " submitted_at, kafka_partition, kafka_offset, payload_mac, comment, supersedes) FROM STDIN", p.copyData()[part]);
+                        + " submitted_at, kafka_partition, kafka_offset, payload_mac, comment, supersedes, strengths) FROM STDIN", p.copyData()[part]);
                 db.releaseSavepoint(sp);
                 insertedNow = p.valid()[part];
                 fast = true;
@@ -223,9 +223,11 @@ final class BatchWriter {
         int n;
         try (Statement st = db.createStatement()) {
             n = st.executeUpdate("INSERT INTO ranking_events(event_id, item_id, annotator_id, ranking, ties,"
-                    + " skip, unsafe, source, submitted_at, kafka_partition, kafka_offset, payload_mac, comment, supersedes)"
+                    + " skip, unsafe, source, submitted_at, kafka_partition, kafka_offset, payload_mac, comment, supersedes,"
+                    + " strengths)"
                     + " SELECT s.event_id, s.item_id, s.annotator_id, s.ranking, s.ties, s.skip, s.unsafe, s.source,"
-                    + " s.submitted_at, s.kafka_partition, s.kafka_offset, s.payload_mac, s.comment, s.supersedes FROM ranking_staging s"
+                    + " s.submitted_at, s.kafka_partition, s.kafka_offset, s.payload_mac, s.comment, s.supersedes,"
+                    + " s.strengths FROM ranking_staging s"
                     + " WHERE EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = s.item_id AND a.annotator_id = s.annotator_id"
                     + "   AND a.submitted_event_id = s.event_id)"
                     + " ON CONFLICT DO NOTHING");

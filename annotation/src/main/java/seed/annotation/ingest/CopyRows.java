@@ -81,6 +81,8 @@ final class CopyRows {
         } else {
             sb.append(e.supersedes());
         }
+        sb.append('\t');
+        intArray(sb, e.strengths());
         sb.append('\n');
     }
 

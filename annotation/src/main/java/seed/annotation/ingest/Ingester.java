@@ -433,7 +433,7 @@ public final class Ingester implements AutoCloseable {
                         st.execute("CREATE TEMP TABLE IF NOT EXISTS ranking_staging (event_id uuid, item_id bigint,"
                                 + " annotator_id bigint, ranking int[], ties int[], skip boolean, unsafe int[], source text,"
                                 + " submitted_at timestamptz, kafka_partition int, kafka_offset bigint, payload_mac bytea,"
-                                + " comment text, supersedes uuid)"
+                                + " comment text, supersedes uuid, strengths int[])"
                                 + " ON COMMIT DELETE ROWS");
                         // The staging table has no statistics, so the planner would hash the whole assignments table
                         // for every batch; index probes per staged row are far cheaper. Only these connections.

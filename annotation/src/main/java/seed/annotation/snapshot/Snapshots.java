@@ -113,7 +113,7 @@ public final class Snapshots {
                          DigestOutputStream dos = new DigestOutputStream(fo, md);
                          BufferedWriter w = new BufferedWriter(new OutputStreamWriter(dos, StandardCharsets.UTF_8), 1 << 16);
                          PreparedStatement ps = c.prepareStatement("SELECT r.event_id::text, p.text, s.responses, r.ranking,"
-                                 + " r.ties, r.unsafe, p.id, r.item_id, r.annotator_id FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id"
+                                 + " r.ties, r.unsafe, p.id, r.item_id, r.annotator_id, r.strengths FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id"
                                  + " JOIN candidate_sets s ON s.id = i.candidate_set_id JOIN prompts p ON p.id = s.prompt_id"
                                  + " WHERE r.seq <= ? AND NOT r.skip AND NOT (r.annotator_id = ANY (?))"
                                  // an edited ranking: only the latest of its chain (up to the watermark) counts
@@ -127,7 +127,7 @@ public final class Snapshots {
                             while (rs.next()) {
                                 String l = line(rs.getString(1), rs.getString(2), (String[]) rs.getArray(3).getArray(),
                                         (Integer[]) rs.getArray(4).getArray(), (Integer[]) rs.getArray(5).getArray(),
-                                        (Integer[]) rs.getArray(6).getArray());
+                                        (Integer[]) rs.getArray(6).getArray(), (Integer[]) rs.getArray(10).getArray());
                                 // provenance for exports: which prompt, which item, who ranked it
                                 w.write(l.substring(0, l.length() - 1) + ",\"prompt_id\":" + rs.getLong(7) + ",\"item_id\":"
                                         + rs.getLong(8) + ",\"annotator_id\":" + rs.getLong(9) + "}");
@@ -196,7 +196,7 @@ public final class Snapshots {
 
     /** One K-wise line; unsafe responses moved last (see class comment). */
     static String line(String eventId, String prompt, String[] responses, Integer[] ranking, Integer[] tiesFlat,
-                       Integer[] unsafe) {
+                       Integer[] unsafe, Integer[] strengths) {
         Set<Integer> bad = new HashSet<>(List.of(unsafe));
         List<Integer> order = new ArrayList<>();
         for (Integer r : ranking) {
@@ -229,6 +229,14 @@ public final class Snapshots {
             boolean adjacent = agree.contains(new seed.annotation.core.RankingEvent.Tie(tiesFlat[i], tiesFlat[i + 1]));
             if (adjacent && bad.contains(tiesFlat[i]) == bad.contains(tiesFlat[i + 1])) {
                 ties.addArray().add(tiesFlat[i]).add(tiesFlat[i + 1]);
+            }
+        }
+        // strengths grade the annotator's neighbouring pairs; with unsafe responses moved last the neighbours change,
+        // so they are kept only for lines without unsafe flags
+        if (strengths.length > 0 && bad.isEmpty()) {
+            ArrayNode sg = n.putArray("strengths");
+            for (Integer x : strengths) {
+                sg.add(x);
             }
         }
         if (!bad.isEmpty()) {
@@ -329,6 +337,16 @@ public final class Snapshots {
                             p.putArray("prompt").addObject().put("role", "user").put("content", j.get("prompt").textValue());
                             p.putArray("chosen").addObject().put("role", "assistant").put("content", resp.get(a).textValue());
                             p.putArray("rejected").addObject().put("role", "assistant").put("content", resp.get(b).textValue());
+                        }
+                        JsonNode sg = j.get("strengths");
+                        if (sg != null && sg.size() == rank.size() - 1) {
+                            // TRL's RewardTrainer subtracts a "margin" column from the reward difference (Llama 2's
+                            // margin loss): the sum of the neighbouring pairs' margins between the two
+                            double m = 0;
+                            for (int q = i; q < k; q++) {
+                                m += seed.annotation.core.RankingRules.margin(sg.get(q).intValue());
+                            }
+                            p.put("margin", Math.round(m * 1e6) / 1e6);
                         }
                         p.set("prompt_id", j.get("prompt_id"));
                         p.set("item_id", j.get("item_id"));

@@ -154,7 +154,7 @@ public final class AnnotationServer implements AutoCloseable {
     }
 
     private static final Set<String> SUBMISSION_FIELDS = Set.of("item_id", "ranking", "ties", "skip", "unsafe", "annotator_id",
-            "comment", "supersedes");
+            "comment", "supersedes", "strengths");
 
     private final Catalog catalog;
     private final SubmissionService submissions;
@@ -556,6 +556,7 @@ public final class AnnotationServer implements AutoCloseable {
         List<Integer> ranking;
         List<RankingEvent.Tie> ties;
         List<Integer> unsafe;
+        List<Integer> strengths;
         try {
             if (!skip && (b.get("ranking") == null || b.get("ranking").isNull())) {
                 throw new ApiError(400, "field \"ranking\" is required unless skip is true");
@@ -563,6 +564,7 @@ public final class AnnotationServer implements AutoCloseable {
             ranking = EventCodec.ints(b, "ranking");
             ties = EventCodec.ties(b.get("ties"));
             unsafe = EventCodec.ints(b, "unsafe");
+            strengths = EventCodec.ints(b, "strengths");
         } catch (EventCodec.DecodeException e) {
             throw new ApiError(400, e.getMessage());
         }
@@ -581,7 +583,8 @@ public final class AnnotationServer implements AutoCloseable {
             }
         }
         String source = a.role().equals(Annotator.IMPORTER) ? "import" : "web";
-        SubmitOutcome o = submissions.submit(a, new Submission(item.longValue(), ranking, ties, skip, unsafe, comment, supersedes),
+        SubmitOutcome o = submissions.submit(a, new Submission(item.longValue(), ranking, ties, skip, unsafe, comment, supersedes,
+                strengths),
                 source);
         switch (o) {
             case SubmitOutcome.Accepted acc -> {
@@ -626,6 +629,8 @@ public final class AnnotationServer implements AutoCloseable {
             ArrayNode us = st.putArray("unsafe");
             si.stored().unsafe().forEach(us::add);
             st.put("comment", si.stored().comment());
+            ArrayNode sg = st.putArray("strengths");
+            si.stored().strengths().forEach(sg::add);
         }
         ctx.contentType("application/json").result(out.toString());
     }

@@ -114,6 +114,7 @@
       order: lis.map((li) => Number(li.dataset.index)),
       tied: lis.filter((li) => li.querySelector("input.tie").checked).map((li) => Number(li.dataset.index)),
       unsafe: lis.filter((li) => li.querySelector("input.unsafe").checked).map((li) => Number(li.dataset.index)),
+      strength: Object.fromEntries(lis.map((li) => [li.dataset.index, li.querySelector("select.strength").value])),
       comment: $("comment").value,
       touched,
     }));
@@ -135,6 +136,9 @@
       const bad = li.querySelector("input.unsafe");
       tie.checked = (d.tied || []).includes(i); li.classList.toggle("tied", tie.checked);
       bad.checked = (d.unsafe || []).includes(i); li.classList.toggle("unsafe", bad.checked);
+      const sel = li.querySelector("select.strength");
+      sel.value = (d.strength || {})[String(i)] || "";
+      sel.disabled = tie.checked;
     }
     $("comment").value = d.comment || "";
     setTouched(!!d.touched);
@@ -254,9 +258,25 @@
     const up = button("↑", "up", "Move up", () => move(li, -1));
     const down = button("↓", "down", "Move down", () => move(li, 1));
     moves.append(up, down);
-    const tie = checkbox("tie", "tie with the one above", (on) => { li.classList.toggle("tied", on); setTouched(true); });
+    const tie = checkbox("tie", "tie with the one above", (on) => {
+      li.classList.toggle("tied", on);
+      li.querySelector("select.strength").disabled = on;
+      setTouched(true);
+    });
     const unsafe = checkbox("unsafe", "flag unsafe", (on) => { li.classList.toggle("unsafe", on); changed(); });
-    controls.append(moves, tie, unsafe);
+    // Llama 2's preference strength: how much better the response above is than this one (optional, all or none)
+    const strength = document.createElement("select");
+    strength.className = "strength";
+    strength.setAttribute("aria-label", "How much better the response above is");
+    for (const [v, label] of [["", "above is … (optional)"], ["4", "above: significantly better"], ["3", "above: better"],
+      ["2", "above: slightly better"], ["1", "above: negligibly better"]]) {
+      const o = document.createElement("option");
+      o.value = v;
+      o.textContent = label;
+      strength.append(o);
+    }
+    strength.addEventListener("change", () => changed());
+    controls.append(moves, tie, unsafe, strength);
     li.append(t, controls); // the rank number in front comes from a CSS counter
     li.addEventListener("keydown", (ev) => {
       if (ev.target !== li) return;
@@ -321,7 +341,14 @@
       if (pos > 0 && li.querySelector("input.tie").checked) ties.push([Number(lis[pos - 1].dataset.index), Number(li.dataset.index)]);
       if (li.querySelector("input.unsafe").checked) unsafe.push(Number(li.dataset.index));
     });
-    return { ranking, ties, unsafe };
+    // strengths: one per neighbouring pair (0 for a tie) when every untied pair is graded, none when none is
+    const graded = lis.slice(1).map((li) => (li.querySelector("input.tie").checked ? 0
+      : li.querySelector("select.strength").value === "" ? null : Number(li.querySelector("select.strength").value)));
+    const given = lis.slice(1).filter((li) => !li.querySelector("input.tie").checked && li.querySelector("select.strength").value !== "").length;
+    const untied = lis.slice(1).filter((li) => !li.querySelector("input.tie").checked).length;
+    const strengths = given === 0 ? [] : graded;
+    const strengthsPartial = given > 0 && given < untied;
+    return { ranking, ties, unsafe, strengths, strengthsPartial };
   }
 
   async function submit(skip, skipReason) {
@@ -332,9 +359,14 @@
       return;
     }
     const c = collect();
+    if (!skip && c.strengthsPartial) {
+      status("Strength: grade every pair (how much better the one above is) or none.", "error");
+      return;
+    }
     const body = skip
       ? { item_id: item.item_id, skip: true, ranking: [], ties: [], unsafe: c.unsafe }
       : { item_id: item.item_id, ranking: c.ranking, ties: c.ties, unsafe: c.unsafe };
+    if (!skip && c.strengths.length) body.strengths = c.strengths;
     if (editing) body.supersedes = editing;
     const note = $("comment").value.trim();
     if (skip) body.comment = ("skipped: " + skipReason + (note ? "\n" + note : "")).slice(0, 2000);
@@ -489,6 +521,9 @@
       ol.appendChild(li);
       if (p > 0 && tied.has(Math.min(r, order[p - 1]) + "," + Math.max(r, order[p - 1]))) {
         li.querySelector("input.tie").checked = true; li.classList.add("tied");
+        li.querySelector("select.strength").disabled = true;
+      } else if (p > 0 && (h.stored.strengths || []).length === order.length - 1) {
+        li.querySelector("select.strength").value = String(h.stored.strengths[p - 1]);
       }
       if (h.stored.unsafe.includes(r)) { li.querySelector("input.unsafe").checked = true; li.classList.add("unsafe"); }
     });

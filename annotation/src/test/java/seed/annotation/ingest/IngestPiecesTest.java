@@ -78,11 +78,12 @@ class IngestPiecesTest {
         var rec = new ConsumerRecord<String, byte[]>("t", 2, 41, "9", new byte[0]);
         CopyRows.appendRow(sb, e, rec, new byte[32]);
         String[] f = sb.toString().split("\t", -1);
-        assertEquals(14, f.length, sb.toString());
+        assertEquals(15, f.length, sb.toString());
         assertEquals("{1,0}", f[3]);
         assertEquals("{1,0}", f[4]);
         assertEquals("tab\\there\\\\ and\\nline", f[12]);
-        assertEquals(sup + "\n", f[13]);
+        assertEquals(sup.toString(), f[13]);
+        assertEquals("{}\n", f[14]);
         assertEquals(CopyRows.key(2, 41), CopyRows.lineKey(sb.toString().getBytes(StandardCharsets.UTF_8)));
     }
 
