@@ -5,9 +5,12 @@
 
 ALTER TABLE ranking_events ADD COLUMN supersedes UUID;
 
--- One original per (item, annotator), and each event superseded at most once: the edits form one chain.
+-- One original per (item, annotator) (NULLS NOT DISTINCT: two rows without supersedes conflict), and each event
+-- superseded at most once: the edits form one chain. The index is a full one, not a partial one on the originals, so
+-- it still serves every lookup by (item, annotator): the ingester's staging path joins on it for every staged row.
+-- NULLS NOT DISTINCT needs PostgreSQL 15 or later.
 ALTER TABLE ranking_events DROP CONSTRAINT ranking_events_item_id_annotator_id_key;
-CREATE UNIQUE INDEX ranking_events_original ON ranking_events (item_id, annotator_id) WHERE supersedes IS NULL;
+CREATE UNIQUE INDEX ranking_events_chain ON ranking_events (item_id, annotator_id, supersedes) NULLS NOT DISTINCT;
 CREATE UNIQUE INDEX ranking_events_supersedes ON ranking_events (supersedes) WHERE supersedes IS NOT NULL;
 ALTER TABLE ranking_events ADD CONSTRAINT ranking_events_not_self CHECK (supersedes IS NULL OR supersedes <> event_id);
 
