@@ -142,7 +142,7 @@ class AnnotationPathTest {
         try (RankingProducer p = new RankingProducer(a.infra().kafkaBootstrap(), a.infra().config().topic(), java.util.Map.of(),
                 a.signing())) {
             p.send(e).get();
-            p.send(e).get(); // the same event twice (e.g. a client retry): one row
+            p.send(e).get(); // the same event twice at another offset: one row, and the copy is refused as a replay
             p.sendSigned("x", "{not json".getBytes(StandardCharsets.UTF_8), "api").get();
             p.send(new RankingEvent(UUID.randomUUID(), 424242, ann.id(), List.of(0, 1), List.of(), false, List.of(), "api", Instant.now())).get();
             p.send(new RankingEvent(UUID.randomUUID(), item, ann.id(), List.of(0, 0), List.of(), false, List.of(), "api", Instant.now())).get();
@@ -153,9 +153,9 @@ class AnnotationPathTest {
         a.ingestUntilCaughtUp(Duration.ofSeconds(60));
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE event_id = ?", id));
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ?", item));
-        assertEquals(rejectedBefore + 5, Fixtures.count(ds, "SELECT count(*) FROM rejected_events"));
+        assertEquals(rejectedBefore + 6, Fixtures.count(ds, "SELECT count(*) FROM rejected_events"));
         for (String reason : List.of("malformed JSON", "unknown item 424242", "repeats index 0", "not the claimed submission",
-                "is not assigned item")) {
+                "is not assigned item", "replay: event " + id + " is already stored from partition")) {
             assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM rejected_events WHERE reason LIKE ? AND id > ?",
                     "%" + reason + "%", rejectedBefore), reason);
         }
@@ -168,13 +168,13 @@ class AnnotationPathTest {
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
             c.subscribe(List.of(a.infra().config().deadLetterTopic()));
             long deadline = System.currentTimeMillis() + 20_000;
-            while (reasons.size() < 5 && System.currentTimeMillis() < deadline) {
+            while (reasons.size() < 6 && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
                     reasons.add(new String(r.headers().lastHeader("seed.reason").value(), StandardCharsets.UTF_8));
                 }
             }
         }
-        assertTrue(reasons.size() >= 5, "dead-letter topic holds the rejected records: " + reasons);
+        assertTrue(reasons.size() >= 6, "dead-letter topic holds the rejected records: " + reasons);
         assertTrue(reasons.stream().anyMatch(r -> r.contains("malformed JSON")), reasons.toString());
     }
 

@@ -243,4 +243,125 @@ class BrowserTest {
         wait.until(d -> d.findElement(By.id("status")).getText().contains("unknown token"));
         assertTrue(driver.findElement(By.id("login-view")).isDisplayed());
     }
+
+    /**
+     * Issue 19's annotator workflow in a real Chromium: long responses side by side (columns, not stacked), a tie shown
+     * as a shared rank, a half-made order that survives a reload (draft), a skip that asks for its reason (stored with
+     * the event), a "try again" answer retried by the page itself, the summary at "All done", and sign out.
+     */
+    @Test
+    void draftsSkipReasonsSideBySideRetryAndSignOut() throws Exception {
+        String lorem = "This response goes on at length about the question, with detail after detail. ".repeat(8);
+        Path cands = dir.resolve("flow.jsonl");
+        Files.writeString(cands, "{\"prompt\": \"Explain tides.\", \"responses\": [\"A: " + lorem + "\", \"B: " + lorem
+                + "\", \"C: " + lorem + "\"], \"checkpoint\": \"c\"}\n"
+                + "{\"prompt\": \"Say hi.\", \"responses\": [\"Hi.\", \"Hello!\"], \"checkpoint\": \"c\"}\n");
+        List<Long> items = a.loadCandidates(cands, 1).itemIds();
+        var ann = a.addAnnotator("browser-flow", "annotator");
+        for (long it : items) {
+            a.catalog().assign(it, ann.annotator().id());
+        }
+        WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
+        driver.get(base + "/?undo_ms=300");
+        driver.findElement(By.id("token")).sendKeys(ann.token());
+        driver.findElement(By.id("login")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("item-view")));
+        wait.until(d -> d.findElement(By.id("item-id")).getText().equals("item " + items.get(0)));
+
+        // side by side: the long responses sit in one row of columns
+        assertTrue(driver.findElement(By.id("responses")).getAttribute("class").contains("columns"));
+        List<WebElement> lis = driver.findElements(By.cssSelector("#responses li"));
+        assertEquals(lis.get(0).getLocation().getY(), lis.get(1).getLocation().getY(), "columns share a row");
+        assertTrue(lis.get(1).getLocation().getX() > lis.get(0).getLocation().getX() + 200);
+
+        // order 0, 1, 2; tie 2 with 1: both show rank 2
+        place(0, 0);
+        place(1, 1);
+        wait.until(d -> order().equals(List.of(0, 1, 2)));
+        driver.findElement(By.cssSelector("#responses li[data-index='2'] input.tie")).click();
+        assertEquals(List.of("1", "2", "2"), driver.findElements(By.cssSelector("#responses li")).stream()
+                .map(li -> li.getAttribute("data-rank")).toList());
+        driver.findElement(By.id("comment")).sendKeys("half done");
+
+        // a reload keeps the half-made order, the tie and the comment
+        driver.navigate().refresh();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("item-view")));
+        wait.until(d -> d.findElement(By.id("status")).getText().contains("Draft restored"));
+        assertEquals(List.of(0, 1, 2), order());
+        assertTrue(driver.findElement(By.cssSelector("#responses li[data-index='2'] input.tie")).isSelected());
+        assertEquals("half done", driver.findElement(By.id("comment")).getAttribute("value"));
+        assertTrue(driver.findElement(By.id("submit")).isEnabled(), "the draft was touched, so it can be submitted");
+
+        // skip asks why; no reason, no skip
+        driver.findElement(By.id("skip")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("skip-box")));
+        driver.findElement(By.id("skip-confirm")).click();
+        wait.until(d -> d.findElement(By.id("status")).getText().contains("Choose why"));
+        new org.openqa.selenium.support.ui.Select(driver.findElement(By.id("skip-reason"))).selectByValue("prompt");
+        driver.findElement(By.id("skip-text")).sendKeys("it asks two things");
+        driver.findElement(By.id("skip-confirm")).click();
+        wait.until(d -> d.findElement(By.id("item-id")).getText().equals("item " + items.get(1)));
+        assertFalse(driver.findElement(By.id("responses")).getAttribute("class").contains("columns"), "short ones stack");
+
+        // a claim left by a crash: the page is told "in progress, retry in 2 s" and retries by itself
+        java.util.UUID stranded = seed.annotation.core.EventIds.next();
+        assertEquals(seed.annotation.core.Catalog.Claim.CLAIMED, a.catalog().claim(items.get(1), ann.annotator().id(), stranded));
+        driver.findElement(By.id("keep")).click();
+        // preference strength of the one pair: the response above is significantly better
+        WebElement second = driver.findElements(By.cssSelector("#responses li")).get(1);
+        new org.openqa.selenium.support.ui.Select(second.findElement(By.cssSelector("select.strength"))).selectByValue("4");
+        driver.findElement(By.id("submit")).click();
+        wait.until(d -> d.findElement(By.id("status")).getText().contains("trying again in"));
+        a.catalog().releaseClaim(items.get(1), ann.annotator().id(), stranded); // what the reconciler does
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("done-view")));
+        wait.until(d -> d.findElement(By.id("done-summary")).getText().contains("You submitted 2 items"));
+
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        var ds = a.infra().dataSource();
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND skip"
+                + " AND comment = E'skipped: The prompt is unclear or broken: it asks two things\\nhalf done'", items.get(0)));
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND NOT skip"
+                + " AND strengths = '{4}'", items.get(1)));
+        driver.findElement(By.id("refresh")).click();
+        wait.until(d -> d.findElement(By.id("done-summary")).getText().contains("(1 skipped)"));
+        // no draft is left behind for submitted items
+        assertEquals(0L, ((Number) driver.executeScript("return Object.keys(localStorage).filter(k => k.startsWith('seed.draft.')"
+                + " && (k.endsWith('." + items.get(0) + "') || k.endsWith('." + items.get(1) + "'))).length")).longValue());
+
+        // history: both submissions, newest first, each shown read-only with Previous / Next
+        driver.findElement(By.id("history-open-done")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("history-view")));
+        List<WebElement> entries = driver.findElements(By.cssSelector("#history-list button"));
+        assertEquals(2, entries.size());
+        assertTrue(entries.get(0).getText().startsWith("item " + items.get(1) + " · #"), entries.get(0).getText());
+        assertTrue(entries.get(1).getText().startsWith("item " + items.get(0) + " · skipped"), entries.get(1).getText());
+        entries.get(1).click();
+        wait.until(d -> d.findElement(By.id("history-outcome")).getText().equals("Skipped."));
+        assertTrue(driver.findElement(By.id("history-comment")).getText().contains("The prompt is unclear or broken"));
+        assertFalse(driver.findElement(By.id("history-prev")).isEnabled(), "the oldest has no previous");
+        driver.findElement(By.id("history-next")).click();
+        wait.until(d -> d.findElement(By.id("history-outcome")).getText().startsWith("Your ranking, best first: #"));
+        assertEquals(2, driver.findElements(By.cssSelector("#history-responses li")).size());
+        // edit it: the stored order comes back, one move, submit; the edit supersedes the stored event
+        List<Integer> before = driver.findElements(By.cssSelector("#history-responses li")).stream()
+                .map(li -> Integer.parseInt(li.getAttribute("data-index"))).toList();
+        driver.findElement(By.id("history-edit")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("item-view")));
+        assertTrue(driver.findElement(By.id("editing")).getText().contains("Editing your submitted ranking of item " + items.get(1)));
+        assertEquals(before, order());
+        driver.findElement(By.cssSelector("#responses li[data-index='" + before.get(0) + "'] button.down")).click();
+        driver.findElement(By.id("submit")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("done-view")));
+        assertTrue(driver.findElement(By.id("status")).getText().startsWith("Edited item " + items.get(1)),
+                driver.findElement(By.id("status")).getText());
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        assertEquals(2, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ?", items.get(1)));
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events r WHERE item_id = ? AND supersedes IS NOT NULL"
+                + " AND ranking = ?::int[]", items.get(1), "{" + before.get(1) + "," + before.get(0) + "}"));
+
+        // sign out: back to the sign-in form, the token forgotten
+        driver.findElement(By.id("signout")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("login-view")));
+        assertEquals(null, driver.executeScript("return sessionStorage.getItem('seed.token')"));
+    }
 }

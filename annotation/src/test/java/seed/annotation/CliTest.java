@@ -131,4 +131,19 @@ class CliTest {
         assertEquals(2, second.code());
         assertTrue(second.err().contains("already exists"), second.err());
     }
+
+    /** Issue 19: serve noticed a taken port only after ~17 s of starting PostgreSQL and Kafka; now at once. */
+    @Test
+    void serveReportsATakenPortBeforeStartingAnything() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            Path data = dir.resolve("port-taken");
+            long t0 = System.nanoTime();
+            Run r = run(List.of("serve", "--port", Integer.toString(taken.getLocalPort()), "--data-dir", data.toString()));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()), r.err());
+            assertTrue(ms < 3_000, "reported after " + ms + " ms");
+            assertTrue(!java.nio.file.Files.exists(data.resolve("postgres")), "nothing was started");
+        }
+    }
 }

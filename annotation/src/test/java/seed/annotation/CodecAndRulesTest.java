@@ -65,7 +65,7 @@ class CodecAndRulesTest {
 
     @Test
     void rules() {
-        assertNull(RankingRules.check(List.of(1, 0, 2), List.of(new RankingEvent.Tie(1, 2)), false, List.of(0), 3));
+        assertNull(RankingRules.check(List.of(1, 0, 2), List.of(new RankingEvent.Tie(0, 2)), false, List.of(0), 3));
         assertNull(RankingRules.check(List.of(), List.of(), true, List.of(1), 3));
         assertTrue(RankingRules.check(List.of(0, 1), List.of(), false, List.of(), 3).contains("permutation"));
         assertTrue(RankingRules.check(List.of(0, 1, 1), List.of(), false, List.of(), 3).contains("repeats index 1"));
@@ -74,6 +74,44 @@ class CodecAndRulesTest {
         assertTrue(RankingRules.check(List.of(0, 1, 2), List.of(new RankingEvent.Tie(0, 1), new RankingEvent.Tie(1, 0)),
                 false, List.of(), 3).contains("twice"));
         assertTrue(RankingRules.check(List.of(0, 1, 2), List.of(), false, List.of(4), 3).contains("unsafe index 4"));
+    }
+
+    /** Issue 19: preference strengths, one per neighbouring pair (0 exactly for tied pairs), and their margins. */
+    @Test
+    void strengthsGradeEveryNeighbouringPairOrNone() throws Exception {
+        List<RankingEvent.Tie> tie01 = List.of(new RankingEvent.Tie(0, 1));
+        assertNull(RankingRules.checkStrengths(List.of(2, 0, 1), tie01, false, List.of()));
+        assertNull(RankingRules.checkStrengths(List.of(2, 0, 1), tie01, false, List.of(4, 0)));
+        assertTrue(RankingRules.checkStrengths(List.of(2, 0, 1), tie01, false, List.of(4)).contains("one per pair or none"));
+        assertTrue(RankingRules.checkStrengths(List.of(2, 0, 1), tie01, false, List.of(4, 3)).contains("but the pair is tied"));
+        assertTrue(RankingRules.checkStrengths(List.of(2, 0, 1), List.of(), false, List.of(0, 2)).contains("is not tied"));
+        assertTrue(RankingRules.checkStrengths(List.of(2, 0, 1), List.of(), false, List.of(5, 2)).contains("out of range"));
+        assertTrue(RankingRules.checkStrengths(List.of(), List.of(), true, List.of(1)).contains("empty when skip"));
+        assertEquals(1.0, RankingRules.margin(4), 1e-12);
+        assertEquals(0.0, RankingRules.margin(1), 1e-12);
+        RankingEvent e = new RankingEvent(EventIds.next(), 7, 9, List.of(2, 0, 1), tie01, false, List.of(), "web",
+                java.time.Instant.ofEpochMilli(1_700_000_000_000L), null, null, List.of(4, 0));
+        assertEquals(e, EventCodec.decode(EventCodec.encode(e)));
+    }
+
+    /** Issue 19: a tie [0,3] on the ranking 0>1>2>3 contradicts it; ties must join neighbours (chains are fine). */
+    @Test
+    void tiesMustJoinNeighboursInTheRanking() {
+        assertTrue(RankingRules.check(List.of(0, 1, 2, 3), List.of(new RankingEvent.Tie(0, 3)), false, List.of(), 4)
+                .contains("tie [0,3] joins responses at places 1 and 4 of the ranking; tied responses must be next to each other"));
+        assertTrue(RankingRules.check(List.of(3, 1, 0, 2), List.of(new RankingEvent.Tie(3, 0)), false, List.of(), 4)
+                .contains("must be next to each other"));
+        assertNull(RankingRules.check(List.of(0, 1, 2, 3), List.of(new RankingEvent.Tie(0, 1), new RankingEvent.Tie(2, 1)),
+                false, List.of(), 4));
+        assertNull(RankingRules.check(List.of(2, 0, 3, 1), List.of(new RankingEvent.Tie(1, 3)), false, List.of(), 4));
+        // a = b = c given as all three pairs (as score-derived ties are): consistent
+        List<RankingEvent.Tie> all3 = List.of(new RankingEvent.Tie(0, 1), new RankingEvent.Tie(0, 2), new RankingEvent.Tie(1, 2));
+        assertNull(RankingRules.check(List.of(0, 1, 2, 3), all3, false, List.of(), 4));
+        // a tie split by a swap (scores 0 = 1 > 2, order 0 > 2 > 1): refused, and the filter drops exactly that one
+        assertTrue(RankingRules.check(List.of(0, 2, 1), List.of(new RankingEvent.Tie(0, 1)), false, List.of(), 3)
+                .contains("must be next to each other"));
+        assertEquals(List.of(new RankingEvent.Tie(1, 2)), RankingRules.consistentTies(List.of(0, 2, 1),
+                List.of(new RankingEvent.Tie(0, 1), new RankingEvent.Tie(1, 2))));
     }
 
     @Test

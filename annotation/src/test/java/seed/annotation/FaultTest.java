@@ -315,4 +315,51 @@ class FaultTest {
         }
         assertEquals(n, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM ranking_events WHERE annotator_id = ?", ann.id()));
     }
+
+    /**
+     * Issue 19 (found in review): when the write of the batch in flight fails inside onPartitionsRevoked, the batch is
+     * dropped; the partitions this member keeps must go back to their committed offsets, or its next commit moves
+     * past rows never written. The rewind, with Kafka's own consumer against the broker: only the retained partition
+     * moves, to its committed offset.
+     */
+    @Test
+    void failedWriteAtRevocationRewindsTheRetainedPartitions() throws Exception {
+        String topic = "fault.revoke";
+        java.util.Map<String, Object> admin = java.util.Map.of("bootstrap.servers", a.infra().kafkaBootstrap());
+        try (org.apache.kafka.clients.admin.Admin ad = org.apache.kafka.clients.admin.Admin.create(admin)) {
+            ad.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 2, (short) 1))).all().get();
+        }
+        var p0 = new org.apache.kafka.common.TopicPartition(topic, 0);
+        var p1 = new org.apache.kafka.common.TopicPartition(topic, 1);
+        try (var prod = new org.apache.kafka.clients.producer.KafkaProducer<String, String>(java.util.Map.of(
+                "bootstrap.servers", a.infra().kafkaBootstrap()), new org.apache.kafka.common.serialization.StringSerializer(),
+                new org.apache.kafka.common.serialization.StringSerializer())) {
+            for (int i = 0; i < 10; i++) {
+                prod.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, 0, "k", "v" + i));
+                prod.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, 1, "k", "v" + i));
+            }
+        }
+        java.util.Map<String, Object> cp = new java.util.HashMap<>();
+        cp.put("bootstrap.servers", a.infra().kafkaBootstrap());
+        cp.put("group.id", "rewind-" + UUID.randomUUID());
+        cp.put("enable.auto.commit", false);
+        try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(cp,
+                new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.StringDeserializer())) {
+            c.assign(List.of(p0, p1));
+            c.seekToBeginning(List.of(p0, p1));
+            c.commitSync(java.util.Map.of(p0, new org.apache.kafka.clients.consumer.OffsetAndMetadata(3),
+                    p1, new org.apache.kafka.clients.consumer.OffsetAndMetadata(4)));
+            long deadline = System.currentTimeMillis() + 20_000;
+            int seen = 0;
+            while (seen < 20 && System.currentTimeMillis() < deadline) {
+                seen += c.poll(Duration.ofMillis(200)).count();
+            }
+            assertEquals(20, seen);
+            assertEquals(10, c.position(p0));
+            // p1 is revoked (its new owner starts at the committed 4); p0 stays here and must be read again from 3
+            assertEquals(Set.of(p0), Ingester.seekRetainedToCommitted(c, List.of(p1)));
+            assertEquals(3, c.position(p0));
+            assertEquals(10, c.position(p1));
+        }
+    }
 }

@@ -80,11 +80,17 @@ class HostileRecordsTest {
     /** Produces with Kafka's own client; signed with the API's real key when {@code sign} (an insider's bytes). */
     static void produce(String value, boolean sign) throws Exception {
         byte[] v = value.getBytes(StandardCharsets.UTF_8);
-        ProducerRecord<String, byte[]> r = new ProducerRecord<>(a.infra().config().topic(), "k", v);
+        ProducerRecord<String, byte[]> r = new ProducerRecord<>(a.infra().config().topic(), itemKey(value), v);
         if (sign) {
             a.signing().sign(Signing.API_KEY, v, r.headers());
         }
         raw.send(r).get();
+    }
+
+    /** The key Seed's producers give a record (its item id), or "k" when the value names none. */
+    static String itemKey(String value) {
+        var m = java.util.regex.Pattern.compile("\"item_id\":(\\d+)").matcher(value);
+        return m.find() ? m.group(1) : "k";
     }
 
     static long rejectedWith(String reasonPart, long afterId) throws Exception {
@@ -107,7 +113,7 @@ class HostileRecordsTest {
         // 1. a forged ranking for an assignment before the annotator's real submission: unsigned, signed with a key
         //    of the attacker's own, and (as if the API key leaked) signed but not the claimed event
         produce(event(UUID.randomUUID(), item, ann.id(), "[0,1,2]", "web", now), false);
-        ProducerRecord<String, byte[]> wrongKey = new ProducerRecord<>(a.infra().config().topic(), "k",
+        ProducerRecord<String, byte[]> wrongKey = new ProducerRecord<>(a.infra().config().topic(), Long.toString(item),
                 event(UUID.randomUUID(), item, ann.id(), "[0,1,2]", "web", now).getBytes(StandardCharsets.UTF_8));
         new Signing(Map.of("api", new byte[32])).sign("api", wrongKey.value(), wrongKey.headers());
         raw.send(wrongKey).get();
@@ -126,6 +132,11 @@ class HostileRecordsTest {
         SubmitOutcome.Accepted acc = assertInstanceOf(SubmitOutcome.Accepted.class, real);
         // 3. the real event id again with other content (a replay with an edited ranking)
         produce(event(acc.eventId(), item, ann.id(), "[0,1,2]", "web", now), true);
+        // 3b. the API's own record, bytes and signature exactly, copied under another Kafka key and under its own key
+        //     (issue 19: the copy under another key left no trace); both are refused with the reason
+        ConsumerRecord<String, byte[]> original = readBack(acc.partition(), acc.offset());
+        raw.send(new ProducerRecord<>(a.infra().config().topic(), null, "another-key", original.value(), original.headers())).get();
+        raw.send(new ProducerRecord<>(a.infra().config().topic(), null, original.key(), original.value(), original.headers())).get();
         // 4. and a valid submission after everything lands within seconds
         SubmitOutcome after = a.submit(ann, Submission.ranked(items.get(2), List.of(0, 2, 1)));
         assertInstanceOf(SubmitOutcome.Accepted.class, after);
@@ -151,10 +162,19 @@ class HostileRecordsTest {
         expected.put("source must be one of", 1L);
         expected.put("Duplicate field", 1L);
         expected.put("already stored with different content", 1L);
+        expected.put("record key 'another-key' does not match item " + item, 1L);
+        expected.put("replay: event " + acc.eventId() + " is already stored from partition " + acc.partition()
+                + " offset " + acc.offset(), 1L);
         for (var e : expected.entrySet()) {
             assertEquals(e.getValue(), rejectedWith(e.getKey(), before), e.getKey());
         }
-        assertEquals(10, Fixtures.count(ds, "SELECT count(*) FROM rejected_events WHERE id > ?", before));
+        assertEquals(12, Fixtures.count(ds, "SELECT count(*) FROM rejected_events WHERE id > ?", before));
+        // a decode refusal names the event when its id could be read (the time out of range, the bad source, ...)
+        assertEquals(0, Fixtures.count(ds, "SELECT count(*) FROM rejected_events WHERE id > ? AND event_id IS NULL"
+                + " AND (reason LIKE '%outside the accepted range%' OR reason LIKE '%source must be one of%')", before));
+        // and refusals are counted where an operator looks
+        assertTrue(a.ingester().health().rejected() >= 12, a.ingester().health().toString());
+        assertTrue(a.ingester().health().lastRejection() != null, a.ingester().health().toString());
         assertEquals(0, Fixtures.count(ds, "SELECT count(*) FROM rejected_events WHERE id > ? AND length(payload) > 70000", before));
 
         // every refusal is on the dead-letter topic too, the oversized ones cut to fit, reasons capped
@@ -167,7 +187,7 @@ class HostileRecordsTest {
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
             c.subscribe(List.of(a.infra().config().deadLetterTopic()));
             long deadline = System.currentTimeMillis() + 20_000;
-            while (reasons.size() < 10 && System.currentTimeMillis() < deadline) {
+            while (reasons.size() < 12 && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
                     String reason = new String(r.headers().lastHeader("seed.reason").value(), StandardCharsets.UTF_8);
                     assertTrue(reason.length() < 1000, reason);
@@ -178,8 +198,28 @@ class HostileRecordsTest {
                 }
             }
         }
-        assertEquals(10, reasons.size(), reasons.toString());
+        assertEquals(12, reasons.size(), reasons.toString());
         assertEquals(2, truncated, "the 921,000-character source and the 1 MB record are cut to fit the dead-letter topic");
+    }
+
+    /** The record at a position of the rankings topic, with its headers, read with Kafka's own consumer. */
+    static ConsumerRecord<String, byte[]> readBack(int partition, long offset) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, a.infra().kafkaBootstrap());
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
+            var tp = new org.apache.kafka.common.TopicPartition(a.infra().config().topic(), partition);
+            c.assign(List.of(tp));
+            c.seek(tp, offset);
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    if (r.offset() == offset) {
+                        return r;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no record at " + partition + "@" + offset);
     }
 
     /** The database's own guards: append-only events, TRUNCATE refused, CHECKs on what must never be stored. */

@@ -49,10 +49,19 @@ class ServeCrashTest {
 
     /** Starts serve in its own JVM and returns its port once it prints the "serving" line. */
     private int serve(Path data, List<String> output) throws Exception {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        return serve(data, output, false);
+    }
+
+    /**
+     * @param ownSession start it as its own session and process group (setsid), so a test can send SIGINT to the
+     *                   whole group as Ctrl-C in a terminal does: serve and the embedded PostgreSQL it started
+     */
+    private int serve(Path data, List<String> output, boolean ownSession) throws Exception {
+        List<String> cmd = new ArrayList<>(ownSession ? List.of("setsid") : List.of());
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Dseed.kafka.delivery-timeout-ms=3000", "-Dseed.claims.release-after-ms=5000",
                 "-cp", System.getProperty("java.class.path"), AnnotateCommand.class.getName(), "serve", "--port", "0",
-                "--data-dir", data.toString(), "--instance-id", "crash-test");
+                "--data-dir", data.toString(), "--instance-id", "crash-test"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         forked.add(p);
         BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -136,7 +145,7 @@ class ServeCrashTest {
 
         // one restart, which must succeed the first time despite the orphaned PostgreSQL
         List<String> out2 = java.util.Collections.synchronizedList(new ArrayList<>());
-        serve(data, out2);
+        serve(data, out2, true);
         Process second = forked.get(1);
         // the new ingester takes the killed one's partitions at once (same static instance id), ingests what Kafka
         // holds, then releases claims older than 5 s whose event is nowhere
@@ -145,8 +154,23 @@ class ServeCrashTest {
                 && out2.stream().noneMatch(l -> l.contains("first claim reconciliation done"))) {
             Thread.sleep(200);
         }
-        second.destroy(); // SIGTERM: a clean stop
-        assertTrue(second.waitFor(60, TimeUnit.SECONDS), "serve stops on SIGTERM");
+        int beforeStop = out2.size();
+        // Ctrl-C in a terminal: SIGINT to the process group, so PostgreSQL gets it too and stops at once while serve's
+        // shutdown hook is still closing the ingester and the pools
+        Process intr = new ProcessBuilder("kill", "-INT", "--", "-" + second.pid()).redirectErrorStream(true).start();
+        assertEquals(0, intr.waitFor(), new String(intr.getInputStream().readAllBytes()));
+        assertTrue(second.waitFor(60, TimeUnit.SECONDS), "serve stops on Ctrl-C");
+        Thread.sleep(300); // the drain thread reads the last lines
+        // issue 19: a clean stop logged 57P01 stack traces (the embedded PostgreSQL stops in its own shutdown hook)
+        List<String> stopLines;
+        synchronized (out2) {
+            stopLines = new ArrayList<>(out2.subList(beforeStop, out2.size()));
+        }
+        System.err.println("serve's output after Ctrl-C:\n  " + String.join("\n  ", stopLines));
+        for (String l : stopLines) {
+            assertTrue(!l.contains("57P01") && !l.startsWith("\tat ") && !l.contains(" ERROR "),
+                    "clean shutdown output:\n" + String.join("\n", stopLines));
+        }
 
         try (Annotation a = Annotation.start(InfraConfig.embedded(data))) {
             a.ingestUntilCaughtUp(Duration.ofSeconds(60));

@@ -110,7 +110,16 @@ public final class AnnotateCommand implements Runnable {
                 throw new IllegalArgumentException("no such guidelines file: " + guidelines);
             }
             String guidelinesText = guidelines == null ? null : Files.readString(guidelines);
-            Annotation a = Annotation.start(infra.config());
+            // Hold the port while PostgreSQL and Kafka start (~5-20 s), so a taken port is reported at once instead
+            // of after all that, and nobody else takes it meanwhile; released just before the server binds it.
+            java.net.ServerSocket held = holdPort(host, port);
+            Annotation a;
+            try {
+                a = Annotation.start(infra.config());
+            } catch (RuntimeException e) {
+                held.close();
+                throw e;
+            }
             AnnotationServer.Options opts = AnnotationServer.Options.defaults()
                     .withLimits(AnnotationServer.Limits.fromEnv(System.getenv()));
             if (!noIngest) {
@@ -122,6 +131,7 @@ public final class AnnotateCommand implements Runnable {
             }
             opts = opts.withGuidelines(guidelinesText);
             AnnotationServer server = new AnnotationServer(a.catalog(), a.submissions(), opts);
+            held.close();
             int p = server.start(host, port);
             CountDownLatch stop = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -135,6 +145,26 @@ public final class AnnotateCommand implements Runnable {
             out().flush();
             stop.await();
             return 0;
+        }
+    }
+
+    /**
+     * Binds the port serve will listen on, or says at once that it cannot (taken, or not an address of this host).
+     * Port 0 needs no check.
+     */
+    static java.net.ServerSocket holdPort(String host, int port) throws java.io.IOException {
+        java.net.ServerSocket s = new java.net.ServerSocket();
+        if (port == 0) {
+            return s;
+        }
+        try {
+            s.setReuseAddress(true);
+            s.bind(new java.net.InetSocketAddress(host, port));
+            return s;
+        } catch (java.io.IOException e) {
+            s.close();
+            throw new IllegalArgumentException("cannot listen on " + host + ":" + port + " (" + e.getMessage()
+                    + "); is another serve running? choose another --port");
         }
     }
 

@@ -401,18 +401,21 @@ public final class Catalog {
     public enum Claim { CLAIMED, NOT_ASSIGNED, ALREADY_SUBMITTED }
 
     /**
-     * Marks the annotator's assignment of the item as submitted with this event id, atomically: the second of two
-     * concurrent submissions finds it taken. On the claims pool it commits with synchronous_commit off; the caller
-     * makes it durable with a {@link WalFlusher} before acknowledging, because the ingester stores only the claimed
-     * event of an assignment, so a claim lost in a database crash would lose an acknowledged ranking.
+     * Claims an assignment for an edit: the claim moves from the stored event {@code supersedes} to the edit's new
+     * event, remembering the old one so a claim given back returns to it. Only the current, stored ranking can be
+     * edited (an edit of an older version, or of one still on its way, finds nothing to move: ALREADY_SUBMITTED).
      */
-    public Claim claim(long itemId, long annotatorId, UUID eventId) {
+    public Claim claimEdit(long itemId, long annotatorId, UUID supersedes, UUID eventId) {
         try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = ?, submitted_at = now()"
-                    + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id IS NULL")) {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE assignments a SET submitted_event_id = ?,"
+                    + " superseded_event_id = a.submitted_event_id, submitted_at = now()"
+                    + " WHERE a.item_id = ? AND a.annotator_id = ? AND a.submitted_event_id = ?"
+                    + " AND EXISTS (SELECT 1 FROM ranking_events r WHERE r.event_id = ?)")) {
                 ps.setObject(1, eventId);
                 ps.setLong(2, itemId);
                 ps.setLong(3, annotatorId);
+                ps.setObject(4, supersedes);
+                ps.setObject(5, supersedes);
                 if (ps.executeUpdate() == 1) {
                     return Claim.CLAIMED;
                 }
@@ -426,7 +429,148 @@ public final class Catalog {
                 }
             }
         } catch (SQLException e) {
-            throw new IllegalStateException("claiming assignment: " + e.getMessage(), e);
+            throw new IllegalStateException("claiming an edit: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Marks the annotator's assignment of the item as submitted with this event id, atomically: the second of two
+     * concurrent submissions finds it taken. On the claims pool it commits with synchronous_commit off; the caller
+     * makes it durable with a {@link WalFlusher} before acknowledging, because the ingester stores only the claimed
+     * event of an assignment, so a claim lost in a database crash would lose an acknowledged ranking.
+     */
+    public Claim claim(long itemId, long annotatorId, UUID eventId) {
+        // A connection broken by a database restart fails the statement; Hikari then evicts it, and the claim is
+        // tried again on another. That retry is safe because the UPDATE also matches a claim by this very event id
+        // (the first attempt may have committed before its connection died).
+        SQLException last = null;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            try {
+                return claimOnce(itemId, annotatorId, eventId);
+            } catch (SQLException e) {
+                last = e;
+                if (!connectionLost(e)) {
+                    break;
+                }
+            }
+        }
+        throw new IllegalStateException("claiming assignment: " + last.getMessage(), last);
+    }
+
+    private Claim claimOnce(long itemId, long annotatorId, UUID eventId) throws SQLException {
+        try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = ?, submitted_at = now()"
+                    + " WHERE item_id = ? AND annotator_id = ? AND (submitted_event_id IS NULL OR submitted_event_id = ?)")) {
+                ps.setObject(1, eventId);
+                ps.setLong(2, itemId);
+                ps.setLong(3, annotatorId);
+                ps.setObject(4, eventId);
+                if (ps.executeUpdate() == 1) {
+                    return Claim.CLAIMED;
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT 1 FROM assignments WHERE item_id = ? AND annotator_id = ?")) {
+                ps.setLong(1, itemId);
+                ps.setLong(2, annotatorId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Claim.ALREADY_SUBMITTED : Claim.NOT_ASSIGNED;
+                }
+            }
+        }
+    }
+
+    /** Whether a failure means the connection (not the statement) failed: class 08, 57P0x (server shutting down). */
+    public static boolean connectionLost(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s && s.getSQLState() != null
+                    && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P"))) {
+                return true;
+            }
+            if (t instanceof java.sql.SQLTransientConnectionException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the assignment is still claimed by this event (read after a WAL flush: then it is durable). */
+    public boolean holdsClaim(long itemId, long annotatorId, UUID eventId) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT 1 FROM assignments WHERE item_id = ? AND annotator_id = ?"
+                     + " AND submitted_event_id = ?")) {
+            ps.setLong(1, itemId);
+            ps.setLong(2, annotatorId);
+            ps.setObject(3, eventId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("checking claim: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * An assignment's existing claim, for answering a second submission: the claimed event, how old the claim is,
+     * and the stored ranking when the ingester has it (null while it is still on its way or stranded).
+     */
+    public record ExistingClaim(UUID eventId, long ageMs, Stored stored) {
+    }
+
+    /** A stored ranking as the ingester wrote it, with where it was in Kafka. */
+    public record Stored(UUID eventId, List<Integer> ranking, List<RankingEvent.Tie> ties, boolean skip,
+                         List<Integer> unsafe, String comment, int partition, long offset, List<Integer> strengths) {
+
+        /** Whether a submission carries the same judgement (ties and unsafe compared as sets, no comment = empty). */
+        public boolean sameAs(Submission s) {
+            return skip == s.skip() && ranking.equals(s.ranking()) && tieSet(ties).equals(tieSet(s.ties()))
+                    && new java.util.HashSet<>(unsafe).equals(new java.util.HashSet<>(s.unsafe()))
+                    && java.util.Objects.equals(blankToNull(comment), blankToNull(s.comment()))
+                    && strengths.equals(s.strengths());
+        }
+
+        private static java.util.Set<List<Integer>> tieSet(List<RankingEvent.Tie> ts) {
+            java.util.Set<List<Integer>> out = new java.util.HashSet<>();
+            for (RankingEvent.Tie t : ts) {
+                out.add(List.of(Math.min(t.a(), t.b()), Math.max(t.a(), t.b())));
+            }
+            return out;
+        }
+
+        private static String blankToNull(String x) {
+            return x == null || x.isEmpty() ? null : x;
+        }
+    }
+
+    /** The claim on an assignment, or empty when it is not claimed (or does not exist). */
+    public Optional<ExistingClaim> existingClaim(long itemId, long annotatorId) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT a.submitted_event_id,"
+                     + " (extract(epoch FROM (now() - a.submitted_at)) * 1000)::bigint,"
+                     + " r.event_id, r.ranking, r.ties, r.skip, r.unsafe, r.comment, r.kafka_partition, r.kafka_offset,"
+                     + " r.strengths"
+                     + " FROM assignments a LEFT JOIN ranking_events r ON r.event_id = a.submitted_event_id"
+                     + " WHERE a.item_id = ? AND a.annotator_id = ? AND a.submitted_event_id IS NOT NULL")) {
+            ps.setLong(1, itemId);
+            ps.setLong(2, annotatorId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                Stored stored = null;
+                if (rs.getObject(3) != null) {
+                    Integer[] flat = (Integer[]) rs.getArray(5).getArray();
+                    List<RankingEvent.Tie> ties = new ArrayList<>();
+                    for (int i = 0; i + 1 < flat.length; i += 2) {
+                        ties.add(new RankingEvent.Tie(flat[i], flat[i + 1]));
+                    }
+                    stored = new Stored((UUID) rs.getObject(3), intList(rs.getArray(4)), ties, rs.getBoolean(6),
+                            intList(rs.getArray(7)), rs.getString(8), rs.getInt(9), rs.getLong(10), intList(rs.getArray(11)));
+                }
+                return Optional.of(new ExistingClaim((UUID) rs.getObject(1), rs.getLong(2), stored));
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("reading claim: " + e.getMessage(), e);
         }
     }
 
@@ -436,7 +580,10 @@ public final class Catalog {
      */
     public void releaseClaim(long itemId, long annotatorId, UUID eventId) {
         try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = NULL, submitted_at = NULL"
+             // an edit's claim goes back to the ranking it was to replace; a first submission's to "not submitted"
+             PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = superseded_event_id,"
+                     + " submitted_at = CASE WHEN superseded_event_id IS NULL THEN NULL ELSE submitted_at END,"
+                     + " superseded_event_id = NULL"
                      + " WHERE item_id = ? AND annotator_id = ? AND submitted_event_id = ?"
                      + " AND NOT EXISTS (SELECT 1 FROM ranking_events r WHERE r.event_id = ?)")) {
             ps.setLong(1, itemId);
@@ -449,47 +596,112 @@ public final class Catalog {
         }
     }
 
-    /** One annotator's progress: assignments submitted, held, and items they could still take. */
-    public record Progress(long done, long assigned, long open) {
+    /**
+     * One definition of an annotator's progress, shown the same on the page, in {@code /api/me/progress} and in the
+     * operators' {@code /api/progress} (issue 19: the three disagreed).
+     *
+     * @param done       assignments submitted (rankings and skips)
+     * @param skipped    of those, skips (as stored by the ingester; a skip still on its way counts in done only)
+     * @param inProgress assignments held and not yet submitted
+     * @param available  items that still need annotators and that this person never had (each may go to others
+     *                   first, so this is an upper bound)
+     */
+    public record Progress(long done, long skipped, long inProgress, long available) {
+        /** Items this person can still rank: the ones held plus the ones still available. */
+        public long left() {
+            return inProgress + available;
+        }
+
+        /** Assignments ever held (done or not). */
+        public long assigned() {
+            return done + inProgress;
+        }
     }
 
-    /** The caller's own progress for the page (done / assigned / left to take). */
+    private static final String PROGRESS_COLUMNS = "count(s.submitted_event_id),"
+            + " (SELECT count(*) FROM assignments y JOIN ranking_events r ON r.event_id = y.submitted_event_id"
+            + "   WHERE y.annotator_id = a.id AND r.skip),"
+            + " count(s.item_id) - count(s.submitted_event_id),"
+            + " (SELECT count(*) FROM annotation_items i WHERE i.assigned_count < i.annotators_needed AND NOT EXISTS"
+            + "   (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = a.id))";
+
+    /** The caller's own progress (see {@link Progress}). */
     public Progress progress(long annotatorId) {
         try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT count(submitted_event_id), count(*),"
-                     + " (SELECT count(*) FROM annotation_items i WHERE i.assigned_count < i.annotators_needed AND NOT EXISTS"
-                     + "   (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ?))"
-                     + " FROM assignments WHERE annotator_id = ?")) {
+             PreparedStatement ps = c.prepareStatement("SELECT " + PROGRESS_COLUMNS
+                     + " FROM annotators a LEFT JOIN assignments s ON s.annotator_id = a.id WHERE a.id = ? GROUP BY a.id")) {
             ps.setLong(1, annotatorId);
-            ps.setLong(2, annotatorId);
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                long done = rs.getLong(1);
-                long assigned = rs.getLong(2);
-                return new Progress(done, assigned, assigned - done + rs.getLong(3));
+                if (!rs.next()) {
+                    return new Progress(0, 0, 0, 0);
+                }
+                return new Progress(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4));
             }
         } catch (SQLException e) {
             throw new IllegalStateException("reading progress: " + e.getMessage(), e);
         }
     }
 
-    /** Assignments held and submitted per annotator, for the operators' progress view. */
-    public record AnnotatorProgress(long annotatorId, String name, String role, long assigned, long done) {
+    /** Every ranker's progress, for the operators' view: the same {@link Progress} as the annotator sees. */
+    public record AnnotatorProgress(long annotatorId, String name, String role, Progress progress) {
     }
 
     public List<AnnotatorProgress> progressByAnnotator() {
         try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT a.id, a.name, a.role, count(s.item_id), count(s.submitted_event_id)"
+             PreparedStatement ps = c.prepareStatement("SELECT a.id, a.name, a.role, " + PROGRESS_COLUMNS
                      + " FROM annotators a LEFT JOIN assignments s ON s.annotator_id = a.id"
                      + " WHERE a.role IN ('annotator', 'importer') GROUP BY a.id ORDER BY a.name");
              ResultSet rs = ps.executeQuery()) {
             List<AnnotatorProgress> out = new ArrayList<>();
             while (rs.next()) {
-                out.add(new AnnotatorProgress(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5)));
+                out.add(new AnnotatorProgress(rs.getLong(1), rs.getString(2), rs.getString(3),
+                        new Progress(rs.getLong(4), rs.getLong(5), rs.getLong(6), rs.getLong(7))));
             }
             return out;
         } catch (SQLException e) {
             throw new IllegalStateException("reading progress: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * One of an annotator's submissions for their history: when it was submitted, and what is stored (null while the
+     * event is still on its way to the database).
+     */
+    public record SubmittedItem(long itemId, java.time.Instant submittedAt, UUID eventId, Stored stored) {
+    }
+
+    /** The annotator's submissions, newest first (at most {@code limit}), so the page can show what they submitted. */
+    public List<SubmittedItem> submissions(long annotatorId, int limit) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT a.item_id, a.submitted_at, a.submitted_event_id,"
+                     + " r.event_id, r.ranking, r.ties, r.skip, r.unsafe, r.comment, r.kafka_partition, r.kafka_offset,"
+                     + " r.strengths"
+                     + " FROM assignments a LEFT JOIN ranking_events r ON r.event_id = a.submitted_event_id"
+                     + " WHERE a.annotator_id = ? AND a.submitted_event_id IS NOT NULL"
+                     + " ORDER BY a.submitted_at DESC, a.item_id DESC LIMIT ?")) {
+            ps.setLong(1, annotatorId);
+            ps.setInt(2, limit);
+            List<SubmittedItem> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Stored stored = null;
+                    if (rs.getObject(4) != null) {
+                        Integer[] flat = (Integer[]) rs.getArray(6).getArray();
+                        List<RankingEvent.Tie> ties = new ArrayList<>();
+                        for (int i = 0; i + 1 < flat.length; i += 2) {
+                            ties.add(new RankingEvent.Tie(flat[i], flat[i + 1]));
+                        }
+                        stored = new Stored((UUID) rs.getObject(4), intList(rs.getArray(5)), ties, rs.getBoolean(7),
+                                intList(rs.getArray(8)), rs.getString(9), rs.getInt(10), rs.getLong(11),
+                                intList(rs.getArray(12)));
+                    }
+                    java.sql.Timestamp at = rs.getTimestamp(2);
+                    out.add(new SubmittedItem(rs.getLong(1), at == null ? null : at.toInstant(), (UUID) rs.getObject(3), stored));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IllegalStateException("reading submissions: " + e.getMessage(), e);
         }
     }
 

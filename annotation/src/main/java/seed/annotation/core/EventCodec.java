@@ -71,6 +71,13 @@ public final class EventCodec {
         if (e.comment() != null) {
             n.put("comment", e.comment());
         }
+        if (!e.strengths().isEmpty()) {
+            ArrayNode st = n.putArray("strengths");
+            e.strengths().forEach(st::add);
+        }
+        if (e.supersedes() != null) {
+            n.put("supersedes", e.supersedes().toString());
+        }
         try {
             return JSON.writeValueAsBytes(n);
         } catch (JsonProcessingException ex) {
@@ -99,6 +106,8 @@ public final class EventCodec {
         String source = null;
         Long at = null;
         String comment = null;
+        String supersedes = null;
+        List<Integer> strengths = List.of();
         try (JsonParser p = JSON.getFactory().createParser(bytes)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new DecodeException("value is not a JSON object");
@@ -117,6 +126,9 @@ public final class EventCodec {
                             : t == JsonToken.VALUE_FALSE ? Boolean.FALSE : fail("skip is missing or not a boolean");
                     case "source" -> source = t == JsonToken.VALUE_STRING ? p.getText() : fail("source is missing or not a string");
                     case "ties" -> ties = tiesArray(p, t);
+                    case "strengths" -> strengths = intArray(p, t, f);
+                    case "supersedes" -> supersedes = t == JsonToken.VALUE_STRING ? p.getText()
+                            : t == JsonToken.VALUE_NULL ? null : fail("supersedes must be an event id");
                     case "comment" -> comment = t == JsonToken.VALUE_STRING ? p.getText()
                             : t == JsonToken.VALUE_NULL ? null : fail("comment must be a string");
                     default -> p.skipChildren();
@@ -126,7 +138,7 @@ public final class EventCodec {
                 throw new DecodeException("trailing data after the JSON object");
             }
         } catch (IOException ex) {
-            String m = firstLine(ex instanceof JsonProcessingException jp ? jp.getOriginalMessage() : ex.getMessage());
+            String m = jsonProblem(ex);
             throw new DecodeException("malformed JSON: " + (m.length() > 200 ? m.substring(0, 200) + "..." : m));
         }
         if (eventId == null) {
@@ -172,7 +184,19 @@ public final class EventCodec {
         if (badComment != null) {
             throw new DecodeException(badComment);
         }
-        return new RankingEvent(id, item, annotator, ranking, ties, skip, unsafe, source, Instant.ofEpochMilli(at), comment);
+        UUID sup = null;
+        if (supersedes != null) {
+            try {
+                sup = UUID.fromString(supersedes);
+            } catch (IllegalArgumentException ex) {
+                throw new DecodeException("supersedes is not a UUID");
+            }
+            if (sup.equals(id)) {
+                throw new DecodeException("an event cannot supersede itself");
+            }
+        }
+        return new RankingEvent(id, item, annotator, ranking, ties, skip, unsafe, source, Instant.ofEpochMilli(at), comment, sup,
+                strengths);
     }
 
     private static <T> T fail(String msg) throws DecodeException {
@@ -281,6 +305,41 @@ public final class EventCodec {
         StringBuilder sb = new StringBuilder(s.length());
         s.codePoints().forEach(c -> sb.appendCodePoint(Character.isISOControl(c) ? '?' : c));
         return sb.toString();
+    }
+
+    /**
+     * A parser failure said for a person: the parser's reason without its internals (the "[Source: REDACTED
+     * (`StreamReadFeature...` disabled)...]" excerpt, character codes, Java type names), plus the line and column.
+     */
+    public static String jsonProblem(IOException ex) {
+        String m = firstLine(ex instanceof JsonProcessingException jp ? jp.getOriginalMessage() : ex.getMessage());
+        m = m.replaceAll("\\s*\\(?(start marker at )?\\[Source:.*$", "")
+                .replaceAll(" \\(code -?\\d+\\)", "")
+                .replaceAll("`[\\w.$]+\\.(\\w+)`", "$1")
+                .replaceAll("(?i)\\b(com\\.fasterxml|java\\.lang|StreamReadFeature|JsonParser)[\\w.$]*", "")
+                .trim();
+        if (m.isEmpty()) {
+            m = "not valid JSON";
+        }
+        if (ex instanceof JsonProcessingException jp && jp.getLocation() != null && jp.getLocation().getLineNr() > 0) {
+            m += " (line " + jp.getLocation().getLineNr() + ", column " + jp.getLocation().getColumnNr() + ")";
+        }
+        return m;
+    }
+
+    private static final java.util.regex.Pattern EVENT_ID =
+            java.util.regex.Pattern.compile("\"event_id\"\\s*:\\s*\"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\"");
+
+    /**
+     * The event id of a record the decoder refused, when one can be read from its first 4 KiB, so the refusal row
+     * names the event it was about; null otherwise.
+     */
+    public static String peekEventId(byte[] value) {
+        if (value == null) {
+            return null;
+        }
+        var m = EVENT_ID.matcher(new String(value, 0, Math.min(value.length, 4096), java.nio.charset.StandardCharsets.ISO_8859_1));
+        return m.find() ? m.group(1).toLowerCase(java.util.Locale.ROOT) : null;
     }
 
     /** First line of a (multi-line) parser message, without Jackson's source excerpt. */

@@ -12,10 +12,27 @@ import java.util.UUID;
  * @param ties    pairs of response indices judged equal
  * @param unsafe  indices of responses the annotator flagged unsafe
  * @param source  where it came from: "web", "api", "import", "synthetic", "bench"
- * @param comment the annotator's optional note (null = none)
+ * @param comment    the annotator's optional note (null = none)
+ * @param supersedes the event this one edits (null for a first submission); the earlier one stays stored
+ * @param strengths  preference strength of each neighbouring pair of the ranking (see {@link RankingRules#STRENGTHS});
+ *                   empty when not given
  */
 public record RankingEvent(UUID eventId, long itemId, long annotatorId, List<Integer> ranking, List<Tie> ties,
-                           boolean skip, List<Integer> unsafe, String source, Instant submittedAt, String comment) {
+                           boolean skip, List<Integer> unsafe, String source, Instant submittedAt, String comment,
+                           UUID supersedes, List<Integer> strengths) {
+
+    /** Without strengths. */
+    public RankingEvent(UUID eventId, long itemId, long annotatorId, List<Integer> ranking, List<Tie> ties,
+                        boolean skip, List<Integer> unsafe, String source, Instant submittedAt, String comment,
+                        UUID supersedes) {
+        this(eventId, itemId, annotatorId, ranking, ties, skip, unsafe, source, submittedAt, comment, supersedes, List.of());
+    }
+
+    /** A first submission (not an edit). */
+    public RankingEvent(UUID eventId, long itemId, long annotatorId, List<Integer> ranking, List<Tie> ties,
+                        boolean skip, List<Integer> unsafe, String source, Instant submittedAt, String comment) {
+        this(eventId, itemId, annotatorId, ranking, ties, skip, unsafe, source, submittedAt, comment, null);
+    }
 
     /** Longest comment accepted (characters). */
     public static final int MAX_COMMENT_CHARS = 2000;
@@ -51,5 +68,6 @@ public record RankingEvent(UUID eventId, long itemId, long annotatorId, List<Int
         ranking = List.copyOf(ranking);
         ties = List.copyOf(ties);
         unsafe = List.copyOf(unsafe);
+        strengths = strengths == null ? List.of() : List.copyOf(strengths);
     }
 }

@@ -14,6 +14,8 @@ import org.apache.kafka.clients.producer.RecordMetadata;
  */
 public final class SubmissionService {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SubmissionService.class);
+
     /** -Dseed.submit.trace=true prints claim and Kafka-ack times per submission to stderr. */
     private static final boolean TRACE = Boolean.getBoolean("seed.submit.trace");
 
@@ -46,6 +48,39 @@ public final class SubmissionService {
         return catalog;
     }
 
+    /**
+     * A second submission for an assignment that is already claimed. The same ranking as the stored one is answered
+     * as success with the stored event (idempotent: a client retrying after a lost answer or a 503 is not stuck); a
+     * different one is 409; while the claimed event is not stored yet (on its way through Kafka, or stranded by a
+     * crash until the {@code ClaimReconciler} releases it) the answer is 409 "in progress" with when to retry.
+     */
+    private SubmitOutcome alreadyClaimed(Annotator who, Submission s) {
+        var existing = catalog.existingClaim(s.itemId(), who.id());
+        if (existing.isEmpty()) {
+            // released between the claim attempt and this read: the caller may simply try again
+            return new SubmitOutcome.Refused(409, "item " + s.itemId() + " was being released; submit again", 1, null);
+        }
+        Catalog.ExistingClaim c = existing.get();
+        if (c.stored() != null) {
+            if (c.stored().sameAs(s)) {
+                return new SubmitOutcome.Accepted(c.stored().eventId(), c.stored().partition(), c.stored().offset(), true);
+            }
+            return new SubmitOutcome.Refused(409, s.supersedes() == null
+                    ? "item " + s.itemId() + " was already submitted by annotator " + who.name() + " with a different"
+                    + " ranking; to change it, edit the stored one (event " + c.stored().eventId() + ")"
+                    : "event " + s.supersedes() + " is not the current ranking of item " + s.itemId() + " by annotator "
+                    + who.name() + " (that is event " + c.stored().eventId() + "); edit the current one");
+        }
+        long releaseAfter = seed.annotation.ingest.ClaimReconciler.releaseAfterMs();
+        long waitMs = c.ageMs() < ackTimeoutMs ? 2_000
+                : Math.max(2_000, releaseAfter - c.ageMs() + Math.min(30_000, releaseAfter / 3));
+        long secs = (waitMs + 999) / 1000;
+        return new SubmitOutcome.Refused(409, "the submission of item " + s.itemId() + " by annotator " + who.name()
+                + " is in progress (claimed " + c.ageMs() / 1000 + " s ago, not stored yet); retry in " + secs
+                + " s: the same ranking is then accepted once it is stored, and a claim whose ranking never arrives"
+                + " is released within " + (releaseAfter + Math.min(30_000, releaseAfter / 3)) / 1000 + " s of it", secs, null);
+    }
+
     /** Submits on behalf of {@code who}; blocks until Kafka acknowledged or refused. */
     public SubmitOutcome submit(Annotator who, Submission s, String source) {
         if (!EventCodec.SOURCES.contains(source)) {
@@ -57,6 +92,9 @@ public final class SubmissionService {
         }
         String bad = RankingRules.check(s.ranking(), s.ties(), s.skip(), s.unsafe(), item.get().k());
         if (bad == null) {
+            bad = RankingRules.checkStrengths(s.ranking(), s.ties(), s.skip(), s.strengths());
+        }
+        if (bad == null) {
             bad = RankingEvent.checkComment(s.comment());
         }
         if (bad != null) {
@@ -64,12 +102,14 @@ public final class SubmissionService {
         }
         UUID eventId = EventIds.next();
         long t0 = System.nanoTime();
-        switch (catalog.claim(s.itemId(), who.id(), eventId)) {
+        Catalog.Claim claim = s.supersedes() == null ? catalog.claim(s.itemId(), who.id(), eventId)
+                : catalog.claimEdit(s.itemId(), who.id(), s.supersedes(), eventId);
+        switch (claim) {
             case NOT_ASSIGNED -> {
                 return new SubmitOutcome.Refused(403, "item " + s.itemId() + " is not assigned to annotator " + who.name());
             }
             case ALREADY_SUBMITTED -> {
-                return new SubmitOutcome.Refused(409, "item " + s.itemId() + " was already submitted by annotator " + who.name());
+                return alreadyClaimed(who, s);
             }
             case CLAIMED -> {
                 // fall through to produce
@@ -77,16 +117,30 @@ public final class SubmissionService {
         }
         long t1 = System.nanoTime();
         RankingEvent e = new RankingEvent(eventId, s.itemId(), who.id(), s.ranking(), s.ties(), s.skip(), s.unsafe(),
-                source, Instant.now(), s.comment());
+                source, Instant.now(), s.comment(), s.supersedes(), s.strengths());
         try {
             java.util.concurrent.CompletableFuture<RecordMetadata> sent = producer.send(e);
             if (flusher != null) {
+                String unconfirmed = null;
                 try {
-                    flusher.flush().get(ackTimeoutMs, TimeUnit.MILLISECONDS);
-                } catch (ExecutionException | TimeoutException ex) {
-                    // the claim may not be durable: do not acknowledge; if it was lost, the ingester refuses the
-                    // event as unclaimed, and if not, a retry is told it is already submitted
-                    return new SubmitOutcome.Refused(503, "the database did not confirm the claim; try again");
+                    boolean sameServer = flusher.flush().get(ackTimeoutMs, TimeUnit.MILLISECONDS);
+                    // the flush ran on a new connection (e.g. after a database restart): it proves nothing about the
+                    // old server, so read the claim back; a row seen after the flush is durable
+                    if (!sameServer && !catalog.holdsClaim(s.itemId(), who.id(), eventId)) {
+                        return new SubmitOutcome.Refused(503, "the database restarted and lost the claim of item "
+                                + s.itemId() + "; submit again", 1, null);
+                    }
+                } catch (ExecutionException | TimeoutException | IllegalStateException ex) {
+                    unconfirmed = ex instanceof ExecutionException ? String.valueOf(ex.getCause()) : ex.toString();
+                }
+                if (unconfirmed != null) {
+                    // the claim may or may not be durable and the record is on its way: do not acknowledge, and say
+                    // that resubmitting the same ranking is safe (it is answered as success if this one is stored)
+                    // the cause goes to the log, not to the client (no internals in answers)
+                    LOG.warn("claim of item {} by {} (event {}) not confirmed durable: {}", s.itemId(), who.name(), eventId,
+                            EventCodec.firstLine(unconfirmed));
+                    return new SubmitOutcome.Refused(503, "the database did not confirm the claim; submit the same"
+                            + " ranking again: it is accepted once, never stored twice", 2, eventId);
                 }
             }
             RecordMetadata md = sent.get(ackTimeoutMs, TimeUnit.MILLISECONDS);

@@ -16,6 +16,12 @@ import org.slf4j.LoggerFactory;
  * a synchronous commit that began after the request has committed; PostgreSQL flushes the WAL in order, so every
  * earlier asynchronous commit is then on disk too. One fsync covers every submission waiting at that moment, and it
  * runs while Kafka acknowledges the event, so a durable claim costs about max(fsync, Kafka ack) instead of their sum.
+ *
+ * <p>After a database restart the flusher's connection is dead. A failed flush is therefore retried on a fresh
+ * connection for up to {@code seed.claims.flush-retry-ms} (10 s); a flush that needed a new connection completes with
+ * {@code false}: it proves nothing about commits made on the old server, so the caller checks that its claim survived
+ * (a read after this flush sees only durable rows). Without this, the first submissions after a restart were answered
+ * 503 although their claim and ranking were stored.
  */
 public final class WalFlusher implements AutoCloseable {
 
@@ -24,7 +30,10 @@ public final class WalFlusher implements AutoCloseable {
     private final DataSource ds;
     private final List<Thread> threads = new ArrayList<>();
     private final Object lock = new Object();
-    private List<CompletableFuture<Void>> waiting = new ArrayList<>();
+    /** How long a failed flush is retried on fresh connections before the waiting submissions are told it failed. */
+    static final long RETRY_MS = Long.getLong("seed.claims.flush-retry-ms", 10_000);
+
+    private List<CompletableFuture<Boolean>> waiting = new ArrayList<>();
     private volatile boolean running = true;
 
     /** @param ds connections with synchronous_commit on (the default) */
@@ -40,9 +49,13 @@ public final class WalFlusher implements AutoCloseable {
         }
     }
 
-    /** Completes when every commit this thread made before the call is durable; fails if the database is down. */
-    public CompletableFuture<Void> flush() {
-        CompletableFuture<Void> f = new CompletableFuture<>();
+    /**
+     * Completes when every commit this thread made before the call is durable: with {@code true} when the flush ran
+     * on a connection that was already open (so on the same server as those commits), {@code false} when it needed a
+     * new one (the caller must check its commit survived); fails if the database stayed unreachable.
+     */
+    public CompletableFuture<Boolean> flush() {
+        CompletableFuture<Boolean> f = new CompletableFuture<>();
         synchronized (lock) {
             if (!running) {
                 f.completeExceptionally(new IllegalStateException("WAL flusher closed"));
@@ -57,7 +70,7 @@ public final class WalFlusher implements AutoCloseable {
     private void loop() {
         Connection c = null;
         while (running) {
-            List<CompletableFuture<Void>> batch;
+            List<CompletableFuture<Boolean>> batch;
             synchronized (lock) {
                 while (running && waiting.isEmpty()) {
                     try {
@@ -69,39 +82,71 @@ public final class WalFlusher implements AutoCloseable {
                 batch = waiting;
                 waiting = new ArrayList<>();
             }
-            try {
-                if (c == null) {
-                    c = ds.getConnection();
-                    c.setAutoCommit(true);
+            boolean clean = c != null;
+            long deadline = System.nanoTime() + RETRY_MS * 1_000_000L;
+            Exception failure = null;
+            for (int attempt = 0; running; attempt++) {
+                try {
+                    if (c == null) {
+                        clean = false;
+                        c = open();
+                    }
                     try (Statement st = c.createStatement()) {
-                        st.execute("SET synchronous_commit = on");
+                        // one round trip: an xid makes the commit write a commit record, and synchronous_commit on
+                        // waits until the WAL is flushed past it
+                        st.execute("SELECT pg_current_xact_id()");
                     }
-                }
-                try (Statement st = c.createStatement()) {
-                    // one round trip: an xid makes the commit write a commit record, and synchronous_commit on
-                    // waits until the WAL is flushed past it
-                    st.execute("SELECT pg_current_xact_id()");
-                }
-                batch.forEach(f -> f.complete(null));
-            } catch (SQLException | RuntimeException e) {
-                log.debug("WAL flush failed: {}", e.toString());
-                batch.forEach(f -> f.completeExceptionally(e));
-                if (c != null) {
-                    try {
-                        c.close();
-                    } catch (SQLException ignored) {
-                        // broken connection
-                    }
+                    failure = null;
+                    break;
+                } catch (SQLException | RuntimeException e) {
+                    failure = e;
+                    closeQuietly(c);
                     c = null;
+                    if (System.nanoTime() > deadline) {
+                        break;
+                    }
+                    if (attempt > 0) {
+                        log.debug("WAL flush failed, retrying on a new connection: {}", e.toString());
+                        sleep(Math.min(500, 50L << Math.min(attempt, 4)));
+                    }
                 }
             }
+            if (failure == null && running) {
+                boolean ok = clean;
+                batch.forEach(f -> f.complete(ok));
+            } else {
+                Exception e = failure != null ? failure : new IllegalStateException("WAL flusher closed");
+                log.debug("WAL flush failed: {}", e.toString());
+                batch.forEach(f -> f.completeExceptionally(e));
+            }
         }
+        closeQuietly(c);
+    }
+
+    private Connection open() throws SQLException {
+        Connection c = ds.getConnection();
+        c.setAutoCommit(true);
+        try (Statement st = c.createStatement()) {
+            st.execute("SET synchronous_commit = on");
+        }
+        return c;
+    }
+
+    private static void closeQuietly(Connection c) {
         if (c != null) {
             try {
                 c.close();
             } catch (SQLException ignored) {
-                // closing
+                // broken connection
             }
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

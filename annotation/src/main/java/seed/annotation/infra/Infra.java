@@ -173,6 +173,22 @@ public final class Infra implements AutoCloseable {
     private int stoppedPort;
 
     /**
+     * Whether the JVM is shutting down. The embedded PostgreSQL has its own shutdown hook (zonky's), which stops the
+     * server while Seed's hook is still closing the ingester and pools; connection errors then are expected, and are
+     * logged as one line instead of stack traces. (Adding a hook during shutdown is refused: that is the test.)
+     */
+    public static boolean jvmShuttingDown() {
+        try {
+            Thread probe = new Thread(() -> { });
+            Runtime.getRuntime().addShutdownHook(probe);
+            Runtime.getRuntime().removeShutdownHook(probe);
+            return false;
+        } catch (IllegalStateException e) {
+            return true;
+        }
+    }
+
+    /**
      * The least-privilege role (V4) the login user can switch to, or null (with a warning) when it is not a member:
      * then Seed works with the login user's own privileges.
      */

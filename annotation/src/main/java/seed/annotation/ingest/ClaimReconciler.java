@@ -65,7 +65,11 @@ public final class ClaimReconciler implements AutoCloseable {
             try {
                 runOnce();
             } catch (Exception e) {
-                log.warn("claim reconciliation skipped: {}", e.toString());
+                if (seed.annotation.infra.Infra.jvmShuttingDown()) {
+                    log.debug("claim reconciliation skipped at shutdown: {}", e.toString());
+                } else {
+                    log.warn("claim reconciliation skipped: {}", e.toString());
+                }
             }
         }, every, every, TimeUnit.MILLISECONDS);
     }
@@ -99,9 +103,12 @@ public final class ClaimReconciler implements AutoCloseable {
         Timestamp cutoff = new Timestamp(now.getTime() - releaseAfterMs());
         int released;
         try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("UPDATE assignments a SET submitted_event_id = NULL, submitted_at = NULL"
+             // a stranded edit goes back to the ranking it was to replace, a stranded first submission to "not submitted"
+             PreparedStatement ps = c.prepareStatement("UPDATE assignments a SET submitted_event_id = a.superseded_event_id,"
+                     + " submitted_at = CASE WHEN a.superseded_event_id IS NULL THEN NULL ELSE a.submitted_at END,"
+                     + " superseded_event_id = NULL"
                      + " WHERE a.submitted_event_id IS NOT NULL AND a.submitted_at < ? AND a.submitted_at >= ?"
-                     + " AND NOT EXISTS (SELECT 1 FROM ranking_events r WHERE r.item_id = a.item_id AND r.annotator_id = a.annotator_id)")) {
+                     + " AND NOT EXISTS (SELECT 1 FROM ranking_events r WHERE r.event_id = a.submitted_event_id)")) {
             ps.setTimestamp(1, cutoff);
             // after the first full pass, only the claims that aged past the cutoff since the last pass (+ a margin)
             ps.setTimestamp(2, checkedUpTo == null ? new Timestamp(0) : new Timestamp(checkedUpTo.getTime() - 60_000));

@@ -113,17 +113,21 @@ public final class Snapshots {
                          DigestOutputStream dos = new DigestOutputStream(fo, md);
                          BufferedWriter w = new BufferedWriter(new OutputStreamWriter(dos, StandardCharsets.UTF_8), 1 << 16);
                          PreparedStatement ps = c.prepareStatement("SELECT r.event_id::text, p.text, s.responses, r.ranking,"
-                                 + " r.ties, r.unsafe, p.id, r.item_id, r.annotator_id FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id"
+                                 + " r.ties, r.unsafe, p.id, r.item_id, r.annotator_id, r.strengths FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id"
                                  + " JOIN candidate_sets s ON s.id = i.candidate_set_id JOIN prompts p ON p.id = s.prompt_id"
-                                 + " WHERE r.seq <= ? AND NOT r.skip AND NOT (r.annotator_id = ANY (?)) ORDER BY r.seq")) {
+                                 + " WHERE r.seq <= ? AND NOT r.skip AND NOT (r.annotator_id = ANY (?))"
+                                 // an edited ranking: only the latest of its chain (up to the watermark) counts
+                                 + " AND NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id AND x.seq <= ?)"
+                                 + " ORDER BY r.seq")) {
                         ps.setFetchSize(2000);
                         ps.setLong(1, watermark);
                         ps.setArray(2, excludedArr);
+                        ps.setLong(3, watermark);
                         try (ResultSet rs = ps.executeQuery()) {
                             while (rs.next()) {
                                 String l = line(rs.getString(1), rs.getString(2), (String[]) rs.getArray(3).getArray(),
                                         (Integer[]) rs.getArray(4).getArray(), (Integer[]) rs.getArray(5).getArray(),
-                                        (Integer[]) rs.getArray(6).getArray());
+                                        (Integer[]) rs.getArray(6).getArray(), (Integer[]) rs.getArray(10).getArray());
                                 // provenance for exports: which prompt, which item, who ranked it
                                 w.write(l.substring(0, l.length() - 1) + ",\"prompt_id\":" + rs.getLong(7) + ",\"item_id\":"
                                         + rs.getLong(8) + ",\"annotator_id\":" + rs.getLong(9) + "}");
@@ -160,11 +164,13 @@ public final class Snapshots {
                         ps.executeUpdate();
                     }
                     try (PreparedStatement ps = c.prepareStatement("INSERT INTO snapshot_members(snapshot_id, event_id, line)"
-                            + " SELECT ?, event_id, row_number() OVER (ORDER BY seq) FROM ranking_events WHERE seq <= ? AND NOT skip"
-                            + " AND NOT (annotator_id = ANY (?))")) {
+                            + " SELECT ?, event_id, row_number() OVER (ORDER BY seq) FROM ranking_events r WHERE seq <= ? AND NOT skip"
+                            + " AND NOT (annotator_id = ANY (?))"
+                            + " AND NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id AND x.seq <= ?)")) {
                         ps.setLong(1, id);
                         ps.setLong(2, watermark);
                         ps.setArray(3, excludedArr);
+                        ps.setLong(4, watermark);
                         int members = ps.executeUpdate();
                         if (members != count) {
                             throw new IllegalStateException("snapshot members " + members + " != lines " + count);
@@ -190,7 +196,7 @@ public final class Snapshots {
 
     /** One K-wise line; unsafe responses moved last (see class comment). */
     static String line(String eventId, String prompt, String[] responses, Integer[] ranking, Integer[] tiesFlat,
-                       Integer[] unsafe) {
+                       Integer[] unsafe, Integer[] strengths) {
         Set<Integer> bad = new HashSet<>(List.of(unsafe));
         List<Integer> order = new ArrayList<>();
         for (Integer r : ranking) {
@@ -212,9 +218,25 @@ public final class Snapshots {
         ArrayNode rk = n.putArray("ranking");
         order.forEach(rk::add);
         ArrayNode ties = n.putArray("ties");
+        List<seed.annotation.core.RankingEvent.Tie> given = new ArrayList<>();
         for (int i = 0; i + 1 < tiesFlat.length; i += 2) {
-            if (bad.contains(tiesFlat[i]) == bad.contains(tiesFlat[i + 1])) {
+            given.add(new seed.annotation.core.RankingEvent.Tie(tiesFlat[i], tiesFlat[i + 1]));
+        }
+        // a tie the ranking contradicts (rows stored before RankingRules refused them) is left out; the ranking stands
+        Set<seed.annotation.core.RankingEvent.Tie> agree = new HashSet<>(
+                seed.annotation.core.RankingRules.consistentTies(List.of(ranking), given));
+        for (int i = 0; i + 1 < tiesFlat.length; i += 2) {
+            boolean adjacent = agree.contains(new seed.annotation.core.RankingEvent.Tie(tiesFlat[i], tiesFlat[i + 1]));
+            if (adjacent && bad.contains(tiesFlat[i]) == bad.contains(tiesFlat[i + 1])) {
                 ties.addArray().add(tiesFlat[i]).add(tiesFlat[i + 1]);
+            }
+        }
+        // strengths grade the annotator's neighbouring pairs; with unsafe responses moved last the neighbours change,
+        // so they are kept only for lines without unsafe flags
+        if (strengths.length > 0 && bad.isEmpty()) {
+            ArrayNode sg = n.putArray("strengths");
+            for (Integer x : strengths) {
+                sg.add(x);
             }
         }
         if (!bad.isEmpty()) {
@@ -315,6 +337,16 @@ public final class Snapshots {
                             p.putArray("prompt").addObject().put("role", "user").put("content", j.get("prompt").textValue());
                             p.putArray("chosen").addObject().put("role", "assistant").put("content", resp.get(a).textValue());
                             p.putArray("rejected").addObject().put("role", "assistant").put("content", resp.get(b).textValue());
+                        }
+                        JsonNode sg = j.get("strengths");
+                        if (sg != null && sg.size() == rank.size() - 1) {
+                            // TRL's RewardTrainer subtracts a "margin" column from the reward difference (Llama 2's
+                            // margin loss): the sum of the neighbouring pairs' margins between the two
+                            double m = 0;
+                            for (int q = i; q < k; q++) {
+                                m += seed.annotation.core.RankingRules.margin(sg.get(q).intValue());
+                            }
+                            p.put("margin", Math.round(m * 1e6) / 1e6);
                         }
                         p.set("prompt_id", j.get("prompt_id"));
                         p.set("item_id", j.get("item_id"));

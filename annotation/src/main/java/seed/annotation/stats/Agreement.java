@@ -132,7 +132,9 @@ public final class Agreement {
         long rejected;
         try (Connection c = ds.getConnection()) {
             try (PreparedStatement ps = c.prepareStatement("SELECT r.item_id, r.annotator_id, i.k, r.ranking, r.ties, r.skip,"
-                    + " cardinality(r.unsafe), i.gold_order FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id");
+                    + " cardinality(r.unsafe), i.gold_order FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id"
+                    // an edited ranking counts once, as its latest version
+                    + " WHERE NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id)");
                  ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     long ann = rs.getLong(2);

@@ -40,16 +40,21 @@ import seed.annotation.stats.Agreement;
  * shows internals (it carries a reference to the server log line).
  *
  * <pre>
- * GET  /health                                         -> {"status","ingester":{state,lag,last_error}} (503 when down)
+ * GET  /health                                         -> {"status","database":{state,latency_ms,error},
+ *                                                          "ingester":{state,lag,last_error,rejected,last_rejection}}
+ *                                                         (503 when the database does not answer or the ingester
+ *                                                          is retrying, failed or stopped)
  * POST /api/login              {"token"}               -> {"annotator_id","name","role"}
  * GET  /api/items/next         (rankers)               -> {"item_id","prompt","responses"} | 204 when none left
  * GET  /api/items/{id}         (rankers)               -> same, only for an item assigned to the caller
  * POST /api/submissions        (rankers) {"item_id","ranking","ties"?,"skip"?,"unsafe"?,"annotator_id"?,"comment"?}
  *                                                      -> 202 {"event_id","partition","offset"}
- * GET  /api/me/progress        (anyone)                -> {"done","assigned","open"}
+ * GET  /api/me/submissions     (rankers)               -> [{"item_id","submitted_at","event_id","stored":{ranking,
+ *                                                          ties,skip,unsafe,comment}|null}] newest first
+ * GET  /api/me/progress        (anyone)                -> {"done","skipped","in_progress","left","assigned","open"}
  * GET  /api/guidelines         (anyone)                -> {"markdown"} (null when none configured)
  * GET  /api/stats              (operators, auditors)   -> agreement report
- * GET  /api/progress           (operators, auditors)   -> per annotator: assigned, done, agreement
+ * GET  /api/progress           (operators, auditors)   -> per annotator: the same progress fields, agreement
  * POST /api/items?annotators=N (operators) candidates JSONL body -> {"items","first_item_id"}
  * </pre>
  */
@@ -148,7 +153,8 @@ public final class AnnotationServer implements AutoCloseable {
         }
     }
 
-    private static final Set<String> SUBMISSION_FIELDS = Set.of("item_id", "ranking", "ties", "skip", "unsafe", "annotator_id", "comment");
+    private static final Set<String> SUBMISSION_FIELDS = Set.of("item_id", "ranking", "ties", "skip", "unsafe", "annotator_id",
+            "comment", "supersedes", "strengths");
 
     private final Catalog catalog;
     private final SubmissionService submissions;
@@ -157,6 +163,7 @@ public final class AnnotationServer implements AutoCloseable {
     private final RateLimiter submitsPerToken;
     private final RateLimiter submitsPerAddress;
     private final Javalin app;
+    private final DatabaseProbe dbProbe;
     /** Where the TLS connector listens (set by {@link #start} before Jetty builds its connectors). */
     private volatile String bindHost;
     private volatile int bindPort;
@@ -172,6 +179,8 @@ public final class AnnotationServer implements AutoCloseable {
         Limits l = options.limits();
         this.failedAuth = new RateLimiter(l.failedAuthPerMinute() / 60.0, Math.max(1, l.failedAuthPerMinute()));
         this.submitsPerToken = new RateLimiter(l.submitsPerSecondPerToken(), Math.max(1, 4 * l.submitsPerSecondPerToken()));
+        // no catalog: a server built only to test transport (TLS); its health has no database to probe
+        this.dbProbe = catalog == null ? null : new DatabaseProbe(catalog.dataSource());
         this.submitsPerAddress = new RateLimiter(l.submitsPerSecondPerAddress(), Math.max(1, 2 * l.submitsPerSecondPerAddress()));
         this.app = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
@@ -202,6 +211,7 @@ public final class AnnotationServer implements AutoCloseable {
         app.post("/api/items", this::load);
         app.post("/api/submissions", this::submit);
         app.get("/api/me/progress", this::myProgress);
+        app.get("/api/me/submissions", this::mySubmissions);
         app.get("/api/guidelines", ctx -> {
             auth(ctx);
             ObjectNode n = EventCodec.JSON.createObjectNode();
@@ -215,6 +225,11 @@ public final class AnnotationServer implements AutoCloseable {
                 ctx.header("Retry-After", Long.toString(e.retryAfter));
             }
             error(ctx, e.status, e.getMessage());
+            if (e.eventId != null) {
+                ObjectNode n = EventCodec.JSON.createObjectNode();
+                n.put("error", e.getMessage()).put("event_id", e.eventId.toString());
+                ctx.result(n.toString());
+            }
         });
         app.exception(Exception.class, this::internalError);
         app.error(404, ctx -> {
@@ -248,6 +263,9 @@ public final class AnnotationServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        if (dbProbe != null) {
+            dbProbe.close();
+        }
     }
 
     /** An API refusal: HTTP status and the reason shown to the caller. */
@@ -255,15 +273,22 @@ public final class AnnotationServer implements AutoCloseable {
         private static final long serialVersionUID = 1L;
         final int status;
         final long retryAfter;
+        /** The attempt's event whose fate a 503 leaves open, or null (see SubmitOutcome.Refused). */
+        final UUID eventId;
 
         ApiError(int status, String reason) {
             this(status, reason, 0);
         }
 
         ApiError(int status, String reason, long retryAfter) {
+            this(status, reason, retryAfter, null);
+        }
+
+        ApiError(int status, String reason, long retryAfter, UUID eventId) {
             super(reason);
             this.status = status;
             this.retryAfter = retryAfter;
+            this.eventId = eventId;
         }
     }
 
@@ -281,6 +306,7 @@ public final class AnnotationServer implements AutoCloseable {
         String ref = UUID.randomUUID().toString().substring(0, 8);
         if (databaseUnavailable(e)) {
             log.warn("{} {} [ref {}]: database unavailable: {}", ctx.method(), ctx.path(), ref, e.toString());
+            ctx.header("Retry-After", "2");
             error(ctx, 503, "the database is unavailable; try again shortly (ref " + ref + ")");
             return;
         }
@@ -289,16 +315,7 @@ public final class AnnotationServer implements AutoCloseable {
     }
 
     private static boolean databaseUnavailable(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException s && s.getSQLState() != null
-                    && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P"))) {
-                return true;
-            }
-            if (t instanceof java.sql.SQLTransientConnectionException) {
-                return true;
-            }
-        }
-        return false;
+        return Catalog.connectionLost(e);
     }
 
     private void securityHeaders(Context ctx) {
@@ -384,14 +401,27 @@ public final class AnnotationServer implements AutoCloseable {
             }
             return n;
         } catch (IOException e) {
-            throw new ApiError(400, "malformed JSON: " + EventCodec.firstLine(e instanceof com.fasterxml.jackson.core.JsonProcessingException jp
-                    ? jp.getOriginalMessage() : e.getMessage()));
+            throw new ApiError(400, "malformed JSON: " + EventCodec.jsonProblem(e));
         }
     }
 
+    /**
+     * Tells the truth for a supervisor or load balancer: 200 only while PostgreSQL answers and the ingester (when it
+     * runs in this process) is starting or running; 503 with the state otherwise (database unreachable or frozen,
+     * ingester RETRYING, FAILED or STOPPED), because submissions are refused or not stored then.
+     */
     private void health(Context ctx) {
         ObjectNode n = EventCodec.JSON.createObjectNode();
-        boolean up = true;
+        DatabaseProbe.Result db = dbProbe == null ? new DatabaseProbe.Result(true, -1, null) : dbProbe.check();
+        ObjectNode d = n.putObject("database");
+        d.put("state", db.up() ? "up" : "down");
+        if (db.latencyMs() >= 0) {
+            d.put("latency_ms", db.latencyMs());
+        }
+        if (db.error() != null) {
+            d.put("error", db.error());
+        }
+        boolean up = db.up();
         if (options.ingester() != null) {
             Ingester.Health h = options.ingester().get();
             ObjectNode i = n.putObject("ingester");
@@ -399,9 +429,14 @@ public final class AnnotationServer implements AutoCloseable {
             i.put("lag", h.lag());
             i.put("last_error", h.lastError());
             i.put("last_error_at", h.lastErrorAt() == null ? null : h.lastErrorAt().toString());
-            up = h.state().isUp();
+            i.put("rejected", h.rejected());
+            i.put("last_rejection", h.lastRejection());
+            up &= h.state() == Ingester.State.RUNNING || h.state() == Ingester.State.STARTING;
         }
         n.put("status", up ? "up" : "down");
+        if (!up) {
+            ctx.header("Retry-After", "5");
+        }
         ctx.status(up ? 200 : 503).contentType("application/json").result(n.toString());
     }
 
@@ -521,6 +556,7 @@ public final class AnnotationServer implements AutoCloseable {
         List<Integer> ranking;
         List<RankingEvent.Tie> ties;
         List<Integer> unsafe;
+        List<Integer> strengths;
         try {
             if (!skip && (b.get("ranking") == null || b.get("ranking").isNull())) {
                 throw new ApiError(400, "field \"ranking\" is required unless skip is true");
@@ -528,6 +564,7 @@ public final class AnnotationServer implements AutoCloseable {
             ranking = EventCodec.ints(b, "ranking");
             ties = EventCodec.ties(b.get("ties"));
             unsafe = EventCodec.ints(b, "unsafe");
+            strengths = EventCodec.ints(b, "strengths");
         } catch (EventCodec.DecodeException e) {
             throw new ApiError(400, e.getMessage());
         }
@@ -536,23 +573,72 @@ public final class AnnotationServer implements AutoCloseable {
             throw new ApiError(400, "field \"comment\" must be a string");
         }
         String comment = commentNode == null || commentNode.isNull() ? null : commentNode.textValue();
+        JsonNode supNode = b.get("supersedes");
+        UUID supersedes = null;
+        if (supNode != null && !supNode.isNull()) {
+            try {
+                supersedes = UUID.fromString(supNode.isTextual() ? supNode.textValue() : "");
+            } catch (IllegalArgumentException e) {
+                throw new ApiError(400, "field \"supersedes\" must be the event id of the ranking being edited");
+            }
+        }
         String source = a.role().equals(Annotator.IMPORTER) ? "import" : "web";
-        SubmitOutcome o = submissions.submit(a, new Submission(item.longValue(), ranking, ties, skip, unsafe, comment), source);
+        SubmitOutcome o = submissions.submit(a, new Submission(item.longValue(), ranking, ties, skip, unsafe, comment, supersedes,
+                strengths),
+                source);
         switch (o) {
             case SubmitOutcome.Accepted acc -> {
                 ObjectNode n = EventCodec.JSON.createObjectNode();
                 n.put("event_id", acc.eventId().toString()).put("partition", acc.partition()).put("offset", acc.offset());
+                if (acc.resubmission()) {
+                    n.put("resubmission", true);
+                }
                 ctx.status(202).contentType("application/json").result(n.toString());
             }
-            case SubmitOutcome.Refused r -> throw new ApiError(r.status(), r.reason());
+            case SubmitOutcome.Refused r -> throw new ApiError(r.status(), r.reason(), r.retryAfterSeconds(), r.eventId());
         }
+    }
+
+    /** The one progress shape of the page, /api/me/progress and /api/progress (see Catalog.Progress). */
+    private static void putProgress(ObjectNode n, Catalog.Progress p) {
+        n.put("done", p.done()).put("skipped", p.skipped()).put("in_progress", p.inProgress())
+                .put("left", p.left()).put("assigned", p.assigned())
+                // "open" kept for older clients; it is "left" everywhere now
+                .put("open", p.left());
+    }
+
+    /** The caller's history: what they submitted, newest first, with the stored ranking (null while on its way). */
+    private void mySubmissions(Context ctx) {
+        Annotator a = ranker(ctx);
+        ArrayNode out = EventCodec.JSON.createArrayNode();
+        for (Catalog.SubmittedItem si : catalog.submissions(a.id(), 500)) {
+            ObjectNode n = out.addObject();
+            n.put("item_id", si.itemId());
+            n.put("submitted_at", si.submittedAt() == null ? null : si.submittedAt().toString());
+            n.put("event_id", si.eventId().toString());
+            if (si.stored() == null) {
+                n.putNull("stored");
+                continue;
+            }
+            ObjectNode st = n.putObject("stored");
+            ArrayNode rk = st.putArray("ranking");
+            si.stored().ranking().forEach(rk::add);
+            ArrayNode ts = st.putArray("ties");
+            si.stored().ties().forEach(t -> ts.addArray().add(t.a()).add(t.b()));
+            st.put("skip", si.stored().skip());
+            ArrayNode us = st.putArray("unsafe");
+            si.stored().unsafe().forEach(us::add);
+            st.put("comment", si.stored().comment());
+            ArrayNode sg = st.putArray("strengths");
+            si.stored().strengths().forEach(sg::add);
+        }
+        ctx.contentType("application/json").result(out.toString());
     }
 
     private void myProgress(Context ctx) {
         Annotator a = auth(ctx);
-        Catalog.Progress p = catalog.progress(a.id());
         ObjectNode n = EventCodec.JSON.createObjectNode();
-        n.put("done", p.done()).put("assigned", p.assigned()).put("open", p.open());
+        putProgress(n, catalog.progress(a.id()));
         ctx.contentType("application/json").result(n.toString());
     }
 
@@ -568,8 +654,8 @@ public final class AnnotationServer implements AutoCloseable {
         ArrayNode out = EventCodec.JSON.createArrayNode();
         for (Catalog.AnnotatorProgress p : catalog.progressByAnnotator()) {
             ObjectNode n = out.addObject();
-            n.put("annotator_id", p.annotatorId()).put("name", p.name()).put("assigned", p.assigned()).put("done", p.done())
-                    .put("open", p.assigned() - p.done());
+            n.put("annotator_id", p.annotatorId()).put("name", p.name());
+            putProgress(n, p.progress());
             for (Agreement.AnnotatorAgreement x : r.annotators()) {
                 if (x.annotatorId() == p.annotatorId()) {
                     n.put("spearman_with_others", x.spearmanWithOthers());

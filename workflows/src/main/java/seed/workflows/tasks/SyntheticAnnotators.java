@@ -130,8 +130,18 @@ public class SyntheticAnnotators extends AnnotationTask<SyntheticAnnotators.Outp
                     order.add(i);
                 }
                 var ties = body.putArray("ties");
+                // the API refuses a tie the order contradicts (issue 19); the noise swap can make one, so send only
+                // the ties that agree with the order
+                List<seed.annotation.core.RankingEvent.Tie> given = new ArrayList<>();
                 for (int[] t : ranking.ties()) {
-                    ties.addArray().add(t[0]).add(t[1]);
+                    given.add(new seed.annotation.core.RankingEvent.Tie(t[0], t[1]));
+                }
+                List<Integer> orderList = new ArrayList<>();
+                for (int i : ranking.order()) {
+                    orderList.add(i);
+                }
+                for (var t : seed.annotation.core.RankingRules.consistentTies(orderList, given)) {
+                    ties.addArray().add(t.a()).add(t.b());
                 }
                 HttpResponse<String> sent = send(http, HttpRequest.newBuilder(base.resolve("api/submissions"))
                         .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")

@@ -1,0 +1,106 @@
+package seed.annotation.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
+import org.junit.jupiter.api.Test;
+import seed.annotation.core.EventCodec;
+import seed.annotation.core.EventIds;
+import seed.annotation.core.RankingEvent;
+import seed.annotation.core.Signing;
+
+/**
+ * The pieces issue 19 split out of the ingester, each alone and without services: the decoder's refusals (signature,
+ * key, content) on Kafka's own record classes, the COPY encoding and its way back to the record, and how refusals are
+ * kept (capped reasons, stored payloads, dead-letter records).
+ */
+class IngestPiecesTest {
+
+    static final Signing SIGNING = new Signing(Map.of(Signing.API_KEY, new byte[32]));
+
+    static ConsumerRecord<String, byte[]> record(long offset, String key, RankingEvent e, boolean sign) {
+        byte[] v = EventCodec.encode(e);
+        RecordHeaders h = new RecordHeaders();
+        if (sign) {
+            SIGNING.sign(Signing.API_KEY, v, h);
+        }
+        return new ConsumerRecord<>("t", 0, offset, 0L, TimestampType.CREATE_TIME, -1, v.length, key, v, h,
+                java.util.Optional.empty());
+    }
+
+    static RankingEvent event(long item, List<Integer> ranking, List<RankingEvent.Tie> ties) {
+        return new RankingEvent(EventIds.next(), item, 7, ranking, ties, false, List.of(), "web", Instant.now(), null);
+    }
+
+    @Test
+    void decoderRefusesWithReasonsAndEncodesTheRest() throws Exception {
+        BatchDecoder d = new BatchDecoder(SIGNING);
+        d.remember(5, 3);
+        List<ConsumerRecord<String, byte[]>> recs = new ArrayList<>();
+        RankingEvent good = event(5, List.of(2, 0, 1), List.of(new RankingEvent.Tie(0, 1)));
+        recs.add(record(0, "5", good, true));
+        recs.add(record(1, "another-key", event(5, List.of(0, 1, 2), List.of()), true));
+        recs.add(record(2, "5", event(5, List.of(0, 1, 2), List.of()), false));
+        recs.add(record(3, "5", event(5, List.of(0, 1, 2), List.of(new RankingEvent.Tie(0, 2))), true));
+        BatchDecoder.Prepared p = d.prepare(null, new ConsumerRecords<>(Map.of(new TopicPartition("t", 0), recs)), 1);
+        assertEquals(1, p.valid()[0]);
+        assertEquals(good.eventId(), p.eventIds()[0][0]);
+        List<String> reasons = p.rejects().stream().map(Refusals.Reject::reason).toList();
+        assertEquals(3, reasons.size(), reasons.toString());
+        assertTrue(reasons.get(0).contains("record is not signed"), reasons.toString());
+        assertTrue(reasons.get(1).contains("record key 'another-key' does not match item 5"), reasons.toString());
+        assertTrue(reasons.get(2).contains("tied responses must be next to each other"), reasons.toString());
+        assertEquals(4, p.offsets().get(new TopicPartition("t", 0)).offset());
+        // the COPY line of the valid row leads back to its record
+        byte[] line = p.copyData()[0];
+        assertEquals(CopyRows.key(0, 0), CopyRows.lineKey(line));
+        assertEquals(good.eventId().toString(), CopyRows.lineEventId(line));
+    }
+
+    @Test
+    void copyRowsEscapeTextAndCarryTheEditedEvent() {
+        UUID sup = EventIds.next();
+        RankingEvent e = new RankingEvent(EventIds.next(), 9, 3, List.of(1, 0), List.of(new RankingEvent.Tie(1, 0)), false,
+                List.of(0), "api", Instant.ofEpochMilli(1_700_000_000_000L), "tab\there\\ and\nline", sup);
+        StringBuilder sb = new StringBuilder();
+        var rec = new ConsumerRecord<String, byte[]>("t", 2, 41, "9", new byte[0]);
+        CopyRows.appendRow(sb, e, rec, new byte[32]);
+        String[] f = sb.toString().split("\t", -1);
+        assertEquals(15, f.length, sb.toString());
+        assertEquals("{1,0}", f[3]);
+        assertEquals("{1,0}", f[4]);
+        assertEquals("tab\\there\\\\ and\\nline", f[12]);
+        assertEquals(sup.toString(), f[13]);
+        assertEquals("{}\n", f[14]);
+        assertEquals(CopyRows.key(2, 41), CopyRows.lineKey(sb.toString().getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void refusalsAreCappedToFitTheirTableAndTopic() {
+        assertEquals(Refusals.MAX_REASON_CHARS + 3, Refusals.capReason("x".repeat(5000)).length());
+        assertEquals("unknown", Refusals.capReason(null));
+        assertEquals("a\\u0000b", Refusals.storedPayload("a\u0000b".getBytes(StandardCharsets.UTF_8)));
+        byte[] big = new byte[Refusals.MAX_STORED_PAYLOAD + 10];
+        java.util.Arrays.fill(big, (byte) 'y');
+        assertTrue(Refusals.storedPayload(big).endsWith("...[" + big.length + " bytes in all]"));
+        var r = new Refusals.Reject(new ConsumerRecord<>("t", 0, 3, "k", big), null, "too big");
+        var dl = Refusals.deadLetter("t.dlq", r);
+        assertEquals(Refusals.MAX_STORED_PAYLOAD, dl.value().length);
+        assertEquals(Integer.toString(big.length), new String(dl.headers().lastHeader("seed.truncated_from_bytes").value(),
+                StandardCharsets.UTF_8));
+        assertEquals("t/0@3", new String(dl.headers().lastHeader("seed.source").value(), StandardCharsets.UTF_8));
+        assertNull(dl.headers().lastHeader("seed.nothing"));
+    }
+}
