@@ -265,6 +265,35 @@ class OpenAiServerTest {
     }
 
     @Test
+    void requestsBeyondTheConcurrencyLimitGet429() throws Exception {
+        OpenAiServer.Settings limited = OpenAiServer.Settings.defaults(NAME).withPort(0).withLimits(1 << 20, 4096, 1,
+                16, 32);
+        // a long context, so the first request holds the only slot for a while (~1000 steps)
+        try (Gpt slow = Gpt.initialize(new GptConfig(259, 1024, 1, 16, 2), 3);
+                OpenAiServer one = OpenAiServer.start(slow, TOKENIZER, limited)) {
+            OpenAIClient second = OpenAIOkHttpClient.builder().baseUrl(one.baseUrl().toString()).apiKey("none")
+                    .maxRetries(0).build();
+            second.models().list(); // warm: the SDK's first call loads its classes, slower than the first request
+            HttpClient http = HttpClient.newHttpClient();
+            String body = "{\"prompt\": \"x\", \"max_tokens\": 1000, \"ignore_eos\": true, \"stream\": true}";
+            HttpResponse<java.io.InputStream> first = http.send(HttpRequest.newBuilder(URI.create(one.baseUrl()
+                    + "/completions")).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            try (java.io.InputStream stream = first.body()) {
+                assertEquals(200, first.statusCode());
+                com.openai.errors.RateLimitException busy = assertThrows(com.openai.errors.RateLimitException.class,
+                        () -> second.completions().create(CompletionCreateParams.builder().model(NAME).prompt("y")
+                                .maxTokens(2).build()));
+                assertEquals("rate_limit_exceeded", busy.code().orElseThrow());
+                String all = new String(stream.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                assertTrue(all.trim().endsWith("data: [DONE]"), all);
+            } finally {
+                second.close();
+            }
+        }
+    }
+
+    @Test
     void badRequestsAndWrongTokensGetOpenAiErrors() throws Exception {
         BadRequestException bad = assertThrows(BadRequestException.class, () -> client.completions().create(
                 CompletionCreateParams.builder().model(NAME).prompt("x").temperature(5.0).build()));
