@@ -56,6 +56,7 @@ public final class SeedCli implements Runnable {
         // -- stages bench
         bench.addSubcommand("train", new seed.stages.cli.BenchTrainCommand());
         bench.addSubcommand("generate", new seed.stages.cli.BenchGenerateCommand());
+        bench.addSubcommand("serve", new seed.stages.cli.BenchServeCommand());
         // -- reward-model / rlhf bench
         bench.addSubcommand("rlhf", new seed.reward.cli.RlhfBenchCommand());
         bench.addSubcommand("reward", new seed.reward.cli.RewardBenchCommand());
