@@ -40,6 +40,7 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("sft", new seed.stages.cli.SftCommand());
         cli.addSubcommand("generate", new seed.stages.cli.GenerateCommand());
         cli.addSubcommand("serve", new seed.stages.cli.ServeCommand());
+        cli.addSubcommand("eval", new seed.stages.cli.EvalCommand());
         cli.addSubcommand("candidates", new seed.stages.cli.CandidatesCommand());
         cli.addSubcommand("tokenizer", new seed.stages.cli.TokenizerCommand());
         // -- reward-model
