@@ -176,12 +176,17 @@ public final class DecodeLoop implements AutoCloseable {
             sources.add(joined);
             rows.add(admitted.stream().mapToInt(joiners::indexOf).toArray());
         }
-        KvCache merged = sources.isEmpty() ? null : KvCache.merge(manager.newSubManager(), sources, rows);
-        merges.incrementAndGet();
-        closeCache();
-        if (joined != null) {
-            joined.close();
+        KvCache merged;
+        if (sources.size() == 1 && sources.get(0) == joined && admitted.size() == joiners.size()) {
+            merged = joined; // an idle loop's new batch: the joiners' own cache, rows already in order
+        } else {
+            merged = sources.isEmpty() ? null : KvCache.merge(manager.newSubManager(), sources, rows);
+            merges.incrementAndGet();
+            if (joined != null) {
+                joined.close();
+            }
         }
+        closeCache();
         cacheRows = new ArrayList<>(running);
         running.addAll(admitted);
         cacheRows.addAll(admitted);
