@@ -41,21 +41,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--top-p", description = "Nucleus sampling mass (default: ${DEFAULT-VALUE}).")
     float topP = 1.0f;
 
-    @Option(names = "--min-p", description = "Keep tokens at least this fraction as likely as the most likely one, "
-            + "0 = off (default: ${DEFAULT-VALUE}).")
-    float minP = 0f;
-
-    @Option(names = "--frequency-penalty", description = "OpenAI's: subtract this times the number of times a token "
-            + "was already generated from its logit (default: ${DEFAULT-VALUE}).")
-    float frequencyPenalty = 0f;
-
-    @Option(names = "--presence-penalty", description = "OpenAI's: subtract this from the logit of every token "
-            + "already generated (default: ${DEFAULT-VALUE}).")
-    float presencePenalty = 0f;
-
-    @Option(names = "--repetition-penalty", description = "Hugging Face's: divide positive (multiply negative) logits "
-            + "of tokens in the prompt or output by this, 1 = off (default: ${DEFAULT-VALUE}).")
-    float repetitionPenalty = 1f;
+    @picocli.CommandLine.Mixin
+    PenaltyOptions penalties = new PenaltyOptions();
 
     @Option(names = "--stop", description = "Stop sequence (repeatable).")
     List<String> stop = new ArrayList<>();
@@ -92,7 +79,8 @@ public final class GenerateCommand implements Callable<Integer> {
                 prompts.add(ids);
             }
             SamplingSettings settings = new SamplingSettings(temperature, topK, topP, maxNewTokens, stop, seed,
-                    !noKvCache).withPenalties(frequencyPenalty, presencePenalty, repetitionPenalty, minP);
+                    !noKvCache);
+            settings = penalties.apply(settings);
             long started = System.nanoTime();
             List<Generation> generations = generator.generate(prompts, settings);
             double seconds = (System.nanoTime() - started) / 1e9;

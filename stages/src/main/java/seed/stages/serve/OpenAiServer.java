@@ -200,14 +200,16 @@ public final class OpenAiServer implements AutoCloseable {
         int limit = settings.maxBodyBytes();
         String length = ex.getRequestHeaders().getFirst("Content-Length");
         if (length != null && Long.parseLong(length.trim()) > limit) {
+            drain(ex);
             throw tooLarge();
         }
         byte[] body;
         try (InputStream in = ex.getRequestBody()) {
             body = in.readNBytes(limit + 1);
-        }
-        if (body.length > limit) {
-            throw tooLarge();
+            if (body.length > limit) {
+                drain(ex);
+                throw tooLarge();
+            }
         }
         try {
             JsonNode node = JSON.readTree(body);
@@ -217,6 +219,19 @@ public final class OpenAiServer implements AutoCloseable {
             return node;
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw ApiError.invalid(null, "the request body is not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /**
+     * Reads and discards what is left of an oversized body (up to 16 times the limit), so the client, still
+     * sending, reads the 413 instead of a reset connection; beyond that the connection is dropped.
+     */
+    private void drain(HttpExchange ex) throws IOException {
+        InputStream in = ex.getRequestBody();
+        byte[] buffer = new byte[64 * 1024];
+        long left = 16L * settings.maxBodyBytes();
+        for (int n = in.read(buffer); n > 0 && left > 0; n = in.read(buffer)) {
+            left -= n;
         }
     }
 
@@ -251,6 +266,10 @@ public final class OpenAiServer implements AutoCloseable {
             checkModel(body.get("model").asText());
         }
         int[] prompt = chat.encode(messages(body.get("messages")));
+        if (prompt.length >= loop.context()) {
+            throw ApiError.invalid("messages", "This model's maximum context length is " + loop.context()
+                    + " tokens; the messages take " + prompt.length + ", leaving no room for an answer.");
+        }
         String tokensField = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         int room = Math.max(0, loop.context() - prompt.length);
         int maxTokens = integer(body, tokensField, Math.min(room, settings.maxTokens()), 1, settings.maxTokens());
