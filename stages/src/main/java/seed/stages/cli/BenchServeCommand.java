@@ -50,6 +50,9 @@ public final class BenchServeCommand implements Callable<Integer> {
     List<Integer> concurrency = List.of(1, 4, 8, 16);
     @Option(names = "--rounds", description = "Timed rounds per setting, best kept (default: ${DEFAULT-VALUE}).")
     int rounds = 5;
+    @Option(names = "--stream-interval", description = "The server's tokens per streamed write "
+            + "(default: ${DEFAULT-VALUE}).")
+    int streamInterval = 1;
     @Option(names = "--threads", description = "default: ${DEFAULT-VALUE}") int threads = 1;
     @picocli.CommandLine.Mixin ComputeOptions compute = new ComputeOptions();
 
@@ -66,7 +69,8 @@ public final class BenchServeCommand implements Callable<Integer> {
             Generator generator = new Generator(gpt, tokenizer);
             int maxStreams = concurrency.stream().mapToInt(Integer::intValue).max().orElse(1);
             OpenAiServer.Settings settings = OpenAiServer.Settings.defaults("bench").withPort(0)
-                    .withLimits(1 << 20, context, Math.max(64, maxStreams), 16, Math.max(32, maxStreams));
+                    .withLimits(1 << 20, context, Math.max(64, maxStreams), 16, Math.max(32, maxStreams))
+                    .withStreamInterval(streamInterval);
             try (OpenAiServer server = OpenAiServer.start(gpt, tokenizer, settings);
                     ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
                 HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -85,8 +89,8 @@ public final class BenchServeCommand implements Callable<Integer> {
                     inProcess = Math.max(inProcess, inProcessRate(generator, ids, tokens));
                     single = Math.max(single, round(http, url, pool, 1, tokens, ttft));
                 }
-                System.out.printf("prompt_tokens=%d%nnew_tokens=%d%ncontext=%d%nthreads=%d%n", ids.length, tokens,
-                        context, threads);
+                System.out.printf("prompt_tokens=%d%nnew_tokens=%d%ncontext=%d%nthreads=%d%nstream_interval=%d%n",
+                        ids.length, tokens, context, threads, streamInterval);
                 System.out.printf("generate_kv_tokens_per_s=%.0f%nsingle_stream_tokens_per_s=%.0f%n"
                         + "single_stream_vs_generate=%.3f%n", inProcess, single, single / inProcess);
                 double one = 0;

@@ -55,6 +55,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-choices", description = "Largest n times prompts per request (default: ${DEFAULT-VALUE}).")
     int maxChoices = 16;
 
+    @Option(names = "--stream-interval", description = "Tokens per streamed write (vLLM's; default: "
+            + "${DEFAULT-VALUE} = every token).")
+    int streamInterval = 1;
+
     @Option(names = "--threads", description = "libtorch intra-op threads (default: ${DEFAULT-VALUE}).")
     int threads = 1;
 
@@ -77,7 +81,7 @@ public final class ServeCommand implements Callable<Integer> {
         String served = name != null ? name : model.toAbsolutePath().normalize().getFileName().toString();
         try (Gpt gpt = Checkpoints.loadModel(model)) {
             OpenAiServer.Settings settings = new OpenAiServer.Settings(host, port, served, maxBodyBytes, maxTokens,
-                    maxConcurrent, maxChoices, maxBatch, keys);
+                    maxConcurrent, maxChoices, maxBatch, keys).withStreamInterval(streamInterval);
             try (OpenAiServer server = OpenAiServer.start(gpt, tokenizer, settings)) {
                 System.out.println("serving " + served + " at " + server.baseUrl()
                         + (keys.isEmpty() ? " (no API key needed)" : " (bearer tokens: " + keys.size() + ")"));

@@ -45,27 +45,40 @@ public final class OpenAiServer implements AutoCloseable {
 
     /**
      * What one server accepts: request body bytes, {@code max_tokens}, requests generating at once (more get 429),
-     * choices per request ({@code n} times prompts), sequences per decode step, and bearer tokens (empty = open).
+     * choices per request ({@code n} times prompts), sequences per decode step, bearer tokens (empty = open), and
+     * vLLM's stream interval: a stream writes once at least this many new tokens are there (1 = every token; more
+     * trades smoothness for fewer writes and thread wake-ups when many streams share the machine).
      */
     public record Settings(String host, int port, String modelName, int maxBodyBytes, int maxTokens,
-            int maxConcurrent, int maxChoices, int maxBatch, Set<String> apiKeys) {
+            int maxConcurrent, int maxChoices, int maxBatch, Set<String> apiKeys, int streamInterval) {
+
+        public Settings(String host, int port, String modelName, int maxBodyBytes, int maxTokens, int maxConcurrent,
+                int maxChoices, int maxBatch, Set<String> apiKeys) {
+            this(host, port, modelName, maxBodyBytes, maxTokens, maxConcurrent, maxChoices, maxBatch, apiKeys, 1);
+        }
 
         public static Settings defaults(String modelName) {
             return new Settings("127.0.0.1", 8000, modelName, 1 << 20, 4096, 64, 16, 32, Set.of());
         }
 
+        public Settings withStreamInterval(int tokens) {
+            return new Settings(host, port, modelName, maxBodyBytes, maxTokens, maxConcurrent, maxChoices, maxBatch,
+                    apiKeys, Math.max(1, tokens));
+        }
+
         public Settings withPort(int newPort) {
             return new Settings(host, newPort, modelName, maxBodyBytes, maxTokens, maxConcurrent, maxChoices, maxBatch,
-                    apiKeys);
+                    apiKeys, streamInterval);
         }
 
         public Settings withApiKeys(Set<String> keys) {
             return new Settings(host, port, modelName, maxBodyBytes, maxTokens, maxConcurrent, maxChoices, maxBatch,
-                    Set.copyOf(keys));
+                    Set.copyOf(keys), streamInterval);
         }
 
         public Settings withLimits(int bodyBytes, int tokens, int concurrent, int choices, int batch) {
-            return new Settings(host, port, modelName, bodyBytes, tokens, concurrent, choices, batch, apiKeys);
+            return new Settings(host, port, modelName, bodyBytes, tokens, concurrent, choices, batch, apiKeys,
+                    streamInterval);
         }
     }
 
@@ -670,6 +683,10 @@ public final class OpenAiServer implements AutoCloseable {
         while (open > 0) {
             drained.add(take(events));
             events.drainTo(drained);
+            while (!enough(drained, settings.streamInterval())) {
+                drained.add(take(events));
+                events.drainTo(drained);
+            }
             java.util.Map<Integer, List<Sequence.Token>> newTokens = new java.util.LinkedHashMap<>();
             java.util.Set<Integer> touched = new java.util.LinkedHashSet<>();
             for (Sequence.Event e : drained) {
@@ -731,6 +748,18 @@ public final class OpenAiServer implements AutoCloseable {
         }
         batch.append("data: [DONE]\n\n");
         write(out, batch);
+    }
+
+    /** Whether a stream should write now: {@code interval} new tokens, or anything that is not a token. */
+    private static boolean enough(List<Sequence.Event> drained, int interval) {
+        int tokens = 0;
+        for (Sequence.Event e : drained) {
+            if (!(e instanceof Sequence.Token)) {
+                return true;
+            }
+            tokens++;
+        }
+        return tokens >= interval;
     }
 
     private static void event(StringBuilder batch, ObjectNode chunk) throws IOException {
