@@ -177,6 +177,33 @@ class OpenAiServerTest {
     }
 
     @Test
+    void stopSequencesCutTheTextStreamedOrNotAndNChoicesSampleApart() {
+        String prompt = "Once upon";
+        String free = complete(prompt, 30, 1.0, 3, Map.of("ignore_eos", true));
+        // an ASCII character the model produces with this seed (ASCII never sits inside a multi-byte character)
+        String stop = free.substring(3).chars().filter(ch -> ch >= 0x21 && ch < 0x7f).limit(1)
+                .mapToObj(Character::toString).findFirst().orElseThrow();
+        CompletionCreateParams params = CompletionCreateParams.builder().model(NAME).prompt(prompt).maxTokens(30)
+                .temperature(1.0).seed(3).stop(stop).putAdditionalBodyProperty("ignore_eos", JsonValue.from(true))
+                .build();
+        CompletionChoice cut = client.completions().create(params).choices().get(0);
+        assertEquals(free.substring(0, free.indexOf(stop)), cut.text());
+        assertEquals(CompletionChoice.FinishReason.STOP, cut.finishReason());
+        StringBuilder streamed = new StringBuilder();
+        try (StreamResponse<Completion> stream = client.completions().createStreaming(params)) {
+            stream.stream().forEach(c -> c.choices().forEach(ch -> streamed.append(ch.text())));
+        }
+        assertEquals(cut.text(), streamed.toString());
+        Completion two = client.completions().create(CompletionCreateParams.builder().model(NAME).prompt(prompt)
+                .maxTokens(30).temperature(1.0).seed(3).n(2)
+                .putAdditionalBodyProperty("ignore_eos", JsonValue.from(true)).build());
+        assertEquals(2, two.choices().size());
+        assertEquals(free, two.choices().get(0).text(), "choice i samples with seed + i");
+        assertEquals(complete(prompt, 30, 1.0, 4, Map.of("ignore_eos", true)), two.choices().get(1).text());
+        assertEquals(60, two.usage().orElseThrow().completionTokens());
+    }
+
+    @Test
     void frequencyPenaltyChangesTheOutputAsDefined() {
         String prompt = "abc";
         // a negative frequency penalty rewards repeating: greedy then repeats its first token (random logits differ
