@@ -321,6 +321,45 @@ class OpenAiServerTest {
     }
 
     @Test
+    void aClientThatLeavesAStreamFreesItsPlaceInTheBatch() throws Exception {
+        // a model whose 1000 steps take seconds, and a raw socket that resets the connection after the first bytes
+        try (Gpt slow = Gpt.initialize(new GptConfig(259, 1024, 4, 128, 4), 4);
+                OpenAiServer one = OpenAiServer.start(slow, TOKENIZER, OpenAiServer.Settings.defaults(NAME)
+                        .withPort(0))) {
+            String body = "{\"prompt\": \"x\", \"max_tokens\": 1000, \"ignore_eos\": true, \"stream\": true}";
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", one.port())) {
+                socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                        + "application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                java.io.InputStream in = socket.getInputStream();
+                String seen = "";
+                while (!seen.contains("data: ")) {
+                    byte[] buffer = new byte[256];
+                    int n = in.read(buffer);
+                    assertTrue(n > 0, "the stream started");
+                    seen += new String(buffer, 0, n, java.nio.charset.StandardCharsets.UTF_8);
+                }
+                socket.setSoLinger(true, 0); // close with a reset, as a killed client does
+            }
+            long steps = -1;
+            for (int i = 0; i < 50; i++) {
+                Thread.sleep(200);
+                long now = steps(one);
+                if (now == steps) {
+                    break;
+                }
+                steps = now;
+            }
+            assertTrue(steps < 999, "the loop stopped generating for a client that left: " + one.stats());
+        }
+    }
+
+    private static long steps(OpenAiServer server) {
+        String stats = server.stats();
+        return Long.parseLong(stats.substring(stats.indexOf("steps=") + 6).split(" ")[0]);
+    }
+
+    @Test
     void badRequestsAndWrongTokensGetOpenAiErrors() throws Exception {
         BadRequestException bad = assertThrows(BadRequestException.class, () -> client.completions().create(
                 CompletionCreateParams.builder().model(NAME).prompt("x").temperature(5.0).build()));
