@@ -312,12 +312,12 @@ public final class OpenAiServer implements AutoCloseable {
             }
         }
         float temperature = (float) number(body, "temperature", 1.0, 0, 2);
-        float topP = (float) number(body, "top_p", 1.0, Double.MIN_VALUE, 1);
+        float topP = (float) positive(body, "top_p", 1.0, 1);
         int topK = integer(body, "top_k", 0, -1, Integer.MAX_VALUE);
         float minP = (float) number(body, "min_p", 0, 0, 1);
         float frequency = (float) number(body, "frequency_penalty", 0, -2, 2);
         float presence = (float) number(body, "presence_penalty", 0, -2, 2);
-        float repetition = (float) number(body, "repetition_penalty", 1, Double.MIN_VALUE, 10);
+        float repetition = (float) positive(body, "repetition_penalty", 1, 10);
         boolean seeded = body.hasNonNull("seed");
         long seed;
         if (seeded) {
@@ -438,6 +438,15 @@ public final class OpenAiServer implements AutoCloseable {
             throw ApiError.invalid(name, name + " must be a number in [" + min + ", " + max + "], got " + v);
         }
         return v.asDouble();
+    }
+
+    /** A number in (0, max]. */
+    private static double positive(JsonNode body, String name, double fallback, double max) {
+        JsonNode v = body.get(name);
+        if (v != null && v.isNumber() && v.asDouble() <= 0) {
+            throw ApiError.invalid(name, name + " must be a number in (0, " + max + "], got " + v);
+        }
+        return number(body, name, fallback, 0, max);
     }
 
     private static int integer(JsonNode body, String name, int fallback, int min, int max) {
