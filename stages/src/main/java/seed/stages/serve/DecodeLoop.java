@@ -39,6 +39,8 @@ public final class DecodeLoop implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
     private KvCache cache;
+    /** The sequences in the current cache's rows, in row order (running is a subsequence of it until a rebuild). */
+    private List<Sequence> cacheRows = new ArrayList<>();
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong stepRows = new AtomicLong();
     private final AtomicLong merges = new AtomicLong();
@@ -192,9 +194,6 @@ public final class DecodeLoop implements AutoCloseable {
         cacheRows.addAll(admitted);
         cache = merged;
     }
-
-    /** The sequences in the current cache's rows, in row order (running is a subsequence of it until a rebuild). */
-    private List<Sequence> cacheRows = new ArrayList<>();
 
     private int[] runningRows() {
         return running.stream().mapToInt(cacheRows::indexOf).toArray();
