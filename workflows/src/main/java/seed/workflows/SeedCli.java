@@ -39,6 +39,8 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("pretrain", new seed.stages.cli.PretrainCommand());
         cli.addSubcommand("sft", new seed.stages.cli.SftCommand());
         cli.addSubcommand("generate", new seed.stages.cli.GenerateCommand());
+        cli.addSubcommand("serve", new seed.stages.cli.ServeCommand());
+        cli.addSubcommand("eval", new seed.stages.cli.EvalCommand());
         cli.addSubcommand("candidates", new seed.stages.cli.CandidatesCommand());
         cli.addSubcommand("tokenizer", new seed.stages.cli.TokenizerCommand());
         // -- reward-model
@@ -56,6 +58,7 @@ public final class SeedCli implements Runnable {
         // -- stages bench
         bench.addSubcommand("train", new seed.stages.cli.BenchTrainCommand());
         bench.addSubcommand("generate", new seed.stages.cli.BenchGenerateCommand());
+        bench.addSubcommand("serve", new seed.stages.cli.BenchServeCommand());
         // -- reward-model / rlhf bench
         bench.addSubcommand("rlhf", new seed.reward.cli.RlhfBenchCommand());
         bench.addSubcommand("reward", new seed.reward.cli.RewardBenchCommand());

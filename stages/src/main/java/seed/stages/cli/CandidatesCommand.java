@@ -25,6 +25,10 @@ public final class CandidatesCommand implements Callable<Integer> {
     @Option(names = "--max-new-tokens", description = "default: ${DEFAULT-VALUE}") int maxNewTokens = 64;
     @Option(names = "--seed", description = "default: ${DEFAULT-VALUE}") long seed = 1;
     @Option(names = "--threads", description = "default: ${DEFAULT-VALUE}") int threads = 1;
+    @Option(names = "--top-k", description = "Keep the k most likely tokens, 0 = all (default: ${DEFAULT-VALUE}).")
+    int topK = 0;
+    @Option(names = "--top-p", description = "Nucleus sampling mass (default: ${DEFAULT-VALUE}).") float topP = 1f;
+    @picocli.CommandLine.Mixin PenaltyOptions penalties = new PenaltyOptions();
     @picocli.CommandLine.Mixin TruncationOptions truncation;
     @picocli.CommandLine.Mixin
     seed.stages.cli.ComputeOptions compute = new seed.stages.cli.ComputeOptions();
@@ -34,7 +38,8 @@ public final class CandidatesCommand implements Callable<Integer> {
         Truncation t = truncation.truncation();
         Threads.configure(threads);
         compute.apply();
-        SamplingSettings sampling = new SamplingSettings(temperature, 0, 1f, maxNewTokens, List.of(), seed, true);
+        SamplingSettings sampling = penalties.apply(new SamplingSettings(temperature, topK, topP, maxNewTokens,
+                List.of(), seed, true));
         Candidates.Result r = Candidates.generate(model, prompts, k, sampling, t, out, System.out);
         System.out.printf("checkpoint_sha256=%s%nprompts=%d%nresponses=%d%ncandidates=%s%n", r.checkpointSha256(),
                 r.prompts(), r.responses(), r.file());

@@ -41,6 +41,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--top-p", description = "Nucleus sampling mass (default: ${DEFAULT-VALUE}).")
     float topP = 1.0f;
 
+    @picocli.CommandLine.Mixin
+    PenaltyOptions penalties = new PenaltyOptions();
+
     @Option(names = "--stop", description = "Stop sequence (repeatable).")
     List<String> stop = new ArrayList<>();
 
@@ -77,6 +80,7 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             SamplingSettings settings = new SamplingSettings(temperature, topK, topP, maxNewTokens, stop, seed,
                     !noKvCache);
+            settings = penalties.apply(settings);
             long started = System.nanoTime();
             List<Generation> generations = generator.generate(prompts, settings);
             double seconds = (System.nanoTime() - started) / 1e9;

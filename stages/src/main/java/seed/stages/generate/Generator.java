@@ -83,7 +83,7 @@ public final class Generator {
         List<List<Integer>> produced = new ArrayList<>();
         Generation.StopReason[] reasons = new Generation.StopReason[batch];
         for (int b = 0; b < batch; b++) {
-            samplers[b] = new Sampler(settings, settings.seed() + b);
+            samplers[b] = new Sampler(settings, settings.seed() + b, prompts.get(b));
             produced.add(new ArrayList<>());
         }
         try (NDManager manager = NDManager.newBaseManager(model.device())) {

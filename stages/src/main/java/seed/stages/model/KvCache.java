@@ -104,6 +104,96 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
+     * One cache holding rows of several caches, {@code rows.get(i)} of {@code sources.get(i)}, in that order, in
+     * {@code target}: serving's continuous batching, where requests join and leave the running batch between decode
+     * steps. Rows are aligned at their newest position (each row's next token goes to the same column), shorter ones
+     * padded in front and masked, and columns that are padding in every row are dropped, so the merged length is the
+     * longest row's real length. Without recording only (the keys and values are copied, no autograd history). The
+     * sources are left usable (in recorded form) and still owned by the caller.
+     */
+    public static KvCache merge(NDManager target, java.util.List<KvCache> sources, java.util.List<int[]> rows) {
+        int batch = rows.stream().mapToInt(r -> r.length).sum();
+        if (batch == 0) {
+            throw new IllegalArgumentException("a merged cache needs at least one row");
+        }
+        int layers = sources.get(0).keys.length;
+        int span = 0;
+        for (int s = 0; s < sources.size(); s++) {
+            KvCache source = sources.get(s);
+            source.toArrays();
+            if (source.keys[0] == null) {
+                throw new IllegalArgumentException("cannot merge an empty cache");
+            }
+            for (int r : rows.get(s)) {
+                span = Math.max(span, source.realSpan(r));
+            }
+        }
+        KvCache out = new KvCache(target, layers, batch);
+        int row = 0;
+        for (int s = 0; s < sources.size(); s++) {
+            KvCache source = sources.get(s);
+            int length = (int) source.length();
+            for (int r : rows.get(s)) {
+                boolean[] real = new boolean[span];
+                for (int j = 0; j < Math.min(span, length); j++) {
+                    real[span - 1 - j] = source.real[r][length - 1 - j];
+                }
+                for (boolean isReal : real) {
+                    out.padded |= !isReal;
+                }
+                out.real[row] = real;
+                out.nextPosition[row] = source.nextPosition[r];
+                row++;
+            }
+        }
+        try (NDManager temporary = target.newSubManager()) {
+            for (int layer = 0; layer < layers; layer++) {
+                out.keys[layer] = mergeLayer(target, temporary, sources, rows, layer, span, true);
+                out.values[layer] = mergeLayer(target, temporary, sources, rows, layer, span, false);
+            }
+        }
+        return out;
+    }
+
+    /** Cached positions of row {@code r} from its first real token to the newest one. */
+    private int realSpan(int r) {
+        int length = (int) length();
+        for (int j = 0; j < length; j++) {
+            if (real[r][j]) {
+                return length - j;
+            }
+        }
+        return 0;
+    }
+
+    /** One layer's keys (or values) of {@link #merge}: each row's last {@code span} columns, front-padded by zeros. */
+    private static NDArray mergeLayer(NDManager target, NDManager temporary, java.util.List<KvCache> sources,
+            java.util.List<int[]> rows, int layer, int span, boolean keys) {
+        ai.djl.ndarray.NDList parts = new ai.djl.ndarray.NDList();
+        for (int s = 0; s < sources.size(); s++) {
+            KvCache source = sources.get(s);
+            NDArray all = keys ? source.keys[layer] : source.values[layer];
+            int length = (int) source.length();
+            int keep = Math.min(span, length);
+            for (int r : rows.get(s)) {
+                NDArray part = all.get(new NDIndex("{}:{}, :, {}:", r, r + 1, length - keep));
+                part.attach(temporary);
+                if (keep < span) {
+                    Shape shape = part.getShape();
+                    NDArray zeros = temporary.zeros(new Shape(1, shape.get(1), span - keep, shape.get(3)),
+                            part.getDataType(), part.getDevice());
+                    part = zeros.concat(part, 2);
+                    part.attach(temporary);
+                }
+                parts.add(part);
+            }
+        }
+        NDArray merged = parts.size() == 1 ? parts.get(0).duplicate() : ai.djl.ndarray.NDArrays.concat(parts, 0);
+        merged.attach(target);
+        return merged;
+    }
+
+    /**
      * Forgets every cached token but keeps the memory: the fast form's buffers and, if a decode step ran, the
      * decode-layout weights it copied. A generation's refill when the context is full clears and refills its cache
      * instead of making a new one, which saves re-copying the weights (~1 ms here, 1-2% of a 128-token

@@ -1,0 +1,78 @@
+package seed.stages.serve;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import seed.stages.tokenizer.Tokenizer;
+
+/**
+ * The text of one choice as its tokens arrive: the visible text (special tokens left out, cut at the first stop
+ * string), and for streaming the part that is safe to send now, holding back an unfinished UTF-8 character (a
+ * byte-level token can end inside one) and a tail that may still become a stop string.
+ */
+final class TextAssembler {
+
+    private final Tokenizer tokenizer;
+    private final List<String> stops;
+    private final List<Integer> tokens = new ArrayList<>();
+    private int sent;
+
+    TextAssembler(Tokenizer tokenizer, List<String> stops) {
+        this.tokenizer = tokenizer;
+        this.stops = stops;
+    }
+
+    void add(int token) {
+        tokens.add(token);
+    }
+
+    int count() {
+        return tokens.size();
+    }
+
+    /** The whole visible text, cut at the first stop string. */
+    String text() {
+        String text = visible(tokenizer, tokens.stream().mapToInt(Integer::intValue).toArray());
+        int cut = text.length();
+        for (String stop : stops) {
+            int at = stop.isEmpty() ? -1 : text.indexOf(stop);
+            if (at >= 0) {
+                cut = Math.min(cut, at);
+            }
+        }
+        return text.substring(0, cut);
+    }
+
+    /** Text not sent yet that is safe to send; everything left when {@code done}. */
+    String delta(boolean done) {
+        String text = text();
+        int safe = text.length();
+        if (!done) {
+            while (safe > 0 && text.charAt(safe - 1) == '\uFFFD') {
+                safe--;
+            }
+            int end = safe;
+            for (String stop : stops) {
+                for (int n = Math.min(stop.length() - 1, end); n > 0; n--) {
+                    if (text.regionMatches(end - n, stop, 0, n)) {
+                        safe = Math.min(safe, end - n);
+                        break;
+                    }
+                }
+            }
+        }
+        if (safe <= sent) {
+            return "";
+        }
+        String out = text.substring(sent, safe);
+        sent = safe;
+        return out;
+    }
+
+    /** Decodes without special tokens (they frame or end a response; they are not part of its text). */
+    static String visible(Tokenizer tokenizer, int[] tokens) {
+        int[] plain = Arrays.stream(tokens).filter(t -> t != tokenizer.endOfTextId() && t != tokenizer.promptId()
+                && t != tokenizer.responseId()).toArray();
+        return tokenizer.decode(plain);
+    }
+}
