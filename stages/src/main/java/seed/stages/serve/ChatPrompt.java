@@ -19,6 +19,10 @@ public interface ChatPrompt {
      * {@code <|prompt|> ChatTemplate.render(messages) <|response|>}.
      */
     static ChatPrompt seed(Tokenizer tokenizer) {
+        if (!(tokenizer instanceof seed.stages.tokenizer.BpeTokenizer)
+                && !(tokenizer instanceof seed.stages.tokenizer.ByteTokenizer)) {
+            return of(tokenizer);
+        }
         return messages -> {
             int[] body = tokenizer.encode(ChatTemplate.render(messages));
             int[] ids = new int[body.length + 2];
@@ -27,5 +31,14 @@ public interface ChatPrompt {
             ids[ids.length - 1] = tokenizer.responseId();
             return ids;
         };
+    }
+
+    /**
+     * The tokenizer's own chat format ({@link seed.stages.data.ChatFormat}): a Hugging Face folder's Jinja chat
+     * template with the generation prompt, or Seed's markers for Seed's tokenizers.
+     */
+    static ChatPrompt of(Tokenizer tokenizer) {
+        seed.stages.data.ChatFormat format = seed.stages.data.ChatFormat.of(tokenizer);
+        return messages -> format.prompt(messages).ids();
     }
 }

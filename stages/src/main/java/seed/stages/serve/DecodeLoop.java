@@ -33,6 +33,8 @@ public final class DecodeLoop implements AutoCloseable {
 
     private final Gpt model;
     private final Tokenizer tokenizer;
+    /** The tokenizer's chat format: its end-of-turn tokens end a response as the end-of-text token does. */
+    private final seed.stages.data.ChatFormat chatFormat;
     private final int maxBatch;
     private final LinkedBlockingQueue<Sequence> waiting = new LinkedBlockingQueue<>();
     private final List<Sequence> running = new ArrayList<>();
@@ -52,6 +54,7 @@ public final class DecodeLoop implements AutoCloseable {
         }
         this.model = model;
         this.tokenizer = tokenizer;
+        this.chatFormat = seed.stages.data.ChatFormat.of(tokenizer);
         this.maxBatch = maxBatch;
         this.thread = new Thread(this::run, "seed-decode-loop");
         this.thread.setDaemon(true);
@@ -263,7 +266,7 @@ public final class DecodeLoop implements AutoCloseable {
         s.produced.add(token);
         s.pending = token;
         s.events.add(new Sequence.Token(s.index, token, logprob, top));
-        if (token == tokenizer.endOfTextId() && !s.options.ignoreEos()) {
+        if ((token == tokenizer.endOfTextId() || chatFormat.endsResponse(token)) && !s.options.ignoreEos()) {
             finish(s, "stop");
         } else if (hitStop(s)) {
             finish(s, "stop");

@@ -71,6 +71,9 @@ final class TextAssembler {
 
     /** Decodes without special tokens (they frame or end a response; they are not part of its text). */
     static String visible(Tokenizer tokenizer, int[] tokens) {
+        if (tokenizer instanceof seed.stages.tokenizer.HfTokenizer hf) {
+            return tokenizer.decode(Arrays.stream(tokens).filter(t -> !hf.isSpecial(t)).toArray());
+        }
         int[] plain = Arrays.stream(tokens).filter(t -> t != tokenizer.endOfTextId() && t != tokenizer.promptId()
                 && t != tokenizer.responseId()).toArray();
         return tokenizer.decode(plain);
