@@ -196,6 +196,8 @@ public final class SeedEngine implements AutoCloseable {
     /** {@link #launch(String, Map, String)} with extra labels (e.g. the run id an Airflow client chose). */
     public Execution launch(String flowId, Map<String, Object> inputs, String launchedBy, Map<String, String> extra) {
         Flow flow = flow(flowId);
+        // every missing, unknown (misspelt) or ill-typed input at once, before Kestra sees the run
+        FlowInputs.check(flowId, inputs);
         FlowInputOutput io = context.getBean(FlowInputOutput.class);
         List<Label> labels = new ArrayList<>();
         labels.add(new Label("launched-by", launchedBy));
@@ -303,32 +305,58 @@ public final class SeedEngine implements AutoCloseable {
 
     /**
      * Kestra's restart: the failed (or killed) task runs again, completed ones keep their outputs; a failed subflow
-     * task restarts its child execution the same way.
+     * task restarts its child execution the same way, a killed one starts a new child execution, which finds its
+     * stage's folder in the artifact store and continues from the last checkpoint. Kestra itself refuses to restart a
+     * KILLED execution ("must be terminated or paused and not killed"): a cancelled run is handed to it as the FAILED
+     * run it would have been had its task failed at that step, which is what an operator's cancel-then-resume means.
+     * A run that has not ended is refused: there is nothing to resume.
      */
     public Execution restart(String id) throws Exception {
         Execution e = require(id);
-        if (!e.getState().isTerminated()) {
-            // still RUNNING: if the process that ran its task was killed, Kestra's liveness check declares that
-            // worker dead and hands the task to a live worker, which resumes from the stage's last checkpoint
-            return e;
+        State.Type now = e.getState().getCurrent();
+        if (now == State.Type.KILLING) {
+            throw new IllegalStateException("run " + id + " is still being cancelled (KILLING); resume it once it is "
+                    + "KILLED");
         }
-        if (!e.getState().isFailed() && e.getState().getCurrent() != State.Type.KILLED) {
-            throw new IllegalStateException("run " + id + " is " + e.getState().getCurrent()
+        if (!finished(e)) {
+            throw new IllegalStateException("run " + id + " is " + now + ": nothing to resume (only a FAILED or "
+                    + "KILLED run can be resumed; cancel it first, or wait for it to end)");
+        }
+        if (!e.getState().isFailed() && now != State.Type.KILLED) {
+            throw new IllegalStateException("run " + id + " is " + now
                     + "; only a FAILED or KILLED run can be resumed");
         }
-        Execution restarted = context.getBean(ExecutionService.class).restart(e, null);
+        Execution from = now == State.Type.KILLED ? asFailed(e) : e;
+        Execution restarted = context.getBean(ExecutionService.class).restart(from, null);
         executionQueue.emit(restarted);
         // callers poll the stored state next: wait until the executor has taken the restart, so they never read the
-        // old FAILED as the new outcome
+        // old FAILED or KILLED as the new outcome
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
-            State.Type now = require(id).getState().getCurrent();
-            if (now != e.getState().getCurrent()) {
+            if (require(id).getState().getCurrent() != now) {
                 break;
             }
             Thread.sleep(100);
         }
         return restarted;
+    }
+
+    /** The killed run with its killed task runs (and the run) FAILED, so Kestra's restart picks them up. */
+    private static Execution asFailed(Execution e) {
+        List<io.kestra.core.models.executions.TaskRun> runs = new ArrayList<>();
+        for (io.kestra.core.models.executions.TaskRun t : e.getTaskRunList() == null
+                ? List.<io.kestra.core.models.executions.TaskRun>of() : e.getTaskRunList()) {
+            if (t.getState().getCurrent() == State.Type.KILLED) {
+                t = t.withState(State.Type.FAILED);
+                if (t.getAttempts() != null && !t.getAttempts().isEmpty()) {
+                    List<io.kestra.core.models.executions.TaskRunAttempt> attempts = new ArrayList<>(t.getAttempts());
+                    attempts.set(attempts.size() - 1, attempts.getLast().withState(State.Type.FAILED));
+                    t = t.withAttempts(attempts);
+                }
+            }
+            runs.add(t);
+        }
+        return e.withTaskRunList(runs).withState(State.Type.FAILED);
     }
 
     @Override
