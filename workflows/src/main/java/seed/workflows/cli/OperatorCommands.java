@@ -251,11 +251,14 @@ public final class OperatorCommands {
                     // this command started takes its task over (Kestra's liveness check) and continues it
                     System.out.println("run " + run + " was left " + state + " by a stopped process; continuing it");
                 } else {
-                    c.post("/api/runs/" + run + "/resume", "");
-                    System.out.println("resumed " + run);
+                    String id = c.post("/api/runs/" + run + "/resume", "").path("id").asText(run);
+                    System.out.println(id.equals(run) ? "resumed " + run
+                            : "resumed " + run + " as " + id + " (a cancelled run continues as Kestra's replay)");
+                    System.out.println("execution=" + id);
                     if (noWait && !c.local()) {
                         return 0;
                     }
+                    return followToEnd(c, id);
                 }
                 return followToEnd(c, run);
             }

@@ -239,7 +239,7 @@ public final class SeedEngine implements AutoCloseable {
     /** Newest first. */
     public List<Execution> recent(int limit) {
         // sorted here: the H2 and memory repositories name their sort columns differently
-        return executions.find(Pageable.from(1, 1000), TENANT, List.of()).stream()
+        return executions.find(Pageable.from(1, Math.max(1000, limit)), TENANT, List.of()).stream()
                 .filter(e -> NAMESPACE.equals(e.getNamespace()))
                 .sorted(java.util.Comparator.comparing((Execution e) -> e.getState().getStartDate()).reversed())
                 .limit(limit).toList();
@@ -304,12 +304,16 @@ public final class SeedEngine implements AutoCloseable {
     }
 
     /**
-     * Kestra's restart: the failed (or killed) task runs again, completed ones keep their outputs; a failed subflow
-     * task restarts its child execution the same way, a killed one starts a new child execution, which finds its
-     * stage's folder in the artifact store and continues from the last checkpoint. Kestra itself refuses to restart a
-     * KILLED execution ("must be terminated or paused and not killed"): a cancelled run is handed to it as the FAILED
-     * run it would have been had its task failed at that step, which is what an operator's cancel-then-resume means.
-     * A run that has not ended is refused: there is nothing to resume.
+     * Kestra's restart: the failed task runs again, completed ones keep their outputs; a failed subflow task restarts
+     * its child execution the same way. A run that has not ended is refused: there is nothing to resume.
+     *
+     * <p>A cancelled (KILLED) run cannot be restarted in Kestra ("must be terminated or paused and not killed"), and
+     * its worker remembers a killed execution id for the rest of the process and kills any task of it on arrival.
+     * Kestra's answer for a killed execution is a replay: a new execution (new id, same inputs and labels, Kestra's
+     * {@code system.replay} label) that keeps the outputs of the tasks that had finished and runs again from the
+     * killed one. The stage it reruns finds its folder in the input-addressed artifact store and continues from the
+     * last checkpoint, so for the operator this is the cancelled run resumed; the returned execution's id says where
+     * it continues.
      */
     public Execution restart(String id) throws Exception {
         Execution e = require(id);
@@ -326,11 +330,21 @@ public final class SeedEngine implements AutoCloseable {
             throw new IllegalStateException("run " + id + " is " + now
                     + "; only a FAILED or KILLED run can be resumed");
         }
-        Execution from = now == State.Type.KILLED ? asFailed(e) : e;
-        Execution restarted = context.getBean(ExecutionService.class).restart(from, null);
+        ExecutionService service = context.getBean(ExecutionService.class);
+        if (now == State.Type.KILLED) {
+            String from = e.getTaskRunList() == null ? null : e.getTaskRunList().stream()
+                    .filter(t -> t.getState().getCurrent() == State.Type.KILLED || t.getState().isFailed())
+                    .map(io.kestra.core.models.executions.TaskRun::getId).findFirst().orElse(null);
+            Flow flow = flows.findById(TENANT, e.getNamespace(), e.getFlowId(), Optional.ofNullable(e.getFlowRevision()))
+                    .orElseThrow(() -> new IllegalStateException("flow of run " + id + " is gone"));
+            Execution replay = service.replay(e, flow, from, null);
+            executionQueue.emit(replay);
+            return replay;
+        }
+        Execution restarted = service.restart(e, null);
         executionQueue.emit(restarted);
         // callers poll the stored state next: wait until the executor has taken the restart, so they never read the
-        // old FAILED or KILLED as the new outcome
+        // old FAILED as the new outcome
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
             if (require(id).getState().getCurrent() != now) {
@@ -339,24 +353,6 @@ public final class SeedEngine implements AutoCloseable {
             Thread.sleep(100);
         }
         return restarted;
-    }
-
-    /** The killed run with its killed task runs (and the run) FAILED, so Kestra's restart picks them up. */
-    private static Execution asFailed(Execution e) {
-        List<io.kestra.core.models.executions.TaskRun> runs = new ArrayList<>();
-        for (io.kestra.core.models.executions.TaskRun t : e.getTaskRunList() == null
-                ? List.<io.kestra.core.models.executions.TaskRun>of() : e.getTaskRunList()) {
-            if (t.getState().getCurrent() == State.Type.KILLED) {
-                t = t.withState(State.Type.FAILED);
-                if (t.getAttempts() != null && !t.getAttempts().isEmpty()) {
-                    List<io.kestra.core.models.executions.TaskRunAttempt> attempts = new ArrayList<>(t.getAttempts());
-                    attempts.set(attempts.size() - 1, attempts.getLast().withState(State.Type.FAILED));
-                    t = t.withAttempts(attempts);
-                }
-            }
-            runs.add(t);
-        }
-        return e.withTaskRunList(runs).withState(State.Type.FAILED);
     }
 
     @Override

@@ -107,8 +107,10 @@ public final class OperatorApi implements AutoCloseable {
         app.post("/api/runs/{id}/resume", ctx -> {
             operator(ctx);
             Execution e = run(ctx);
-            guard(() -> engine.restart(e.getId()));
-            ctx.status(202).json(Map.of("id", e.getId(), "state", "RESTARTED"));
+            Execution[] resumed = new Execution[1];
+            guard(() -> resumed[0] = engine.restart(e.getId()));
+            // a cancelled run continues as a replay with its own id: "id" is where to follow it
+            ctx.status(202).json(Map.of("id", resumed[0].getId(), "resumed", e.getId(), "state", "RESTARTED"));
         });
         new AirflowApi(engine, this).register(app);
         app.exception(ApiError.class, (e, ctx) -> error(ctx, e.status, e.getMessage()));

@@ -32,7 +32,7 @@ import seed.workflows.engine.SeedHost;
  * the Airflow way (PATCH state=failed) kills it within 10 s and leaves only complete checkpoints; tokens that are
  * missing, unknown or of the wrong role are refused with the reason.
  */
-class OperatorApiTest {
+public class OperatorApiTest {
 
     static final ObjectMapper JSON = new ObjectMapper();
     static final DemoInputs TINY = new DemoInputs(7, 96, 2, 64, 4, 60, 150, 40, 4, 48);
@@ -174,9 +174,15 @@ class OperatorApiTest {
 
     /** The run's own work folder (the task logs it), once it holds a complete checkpoint. */
     static Path awaitCheckpoint(String run, Duration timeout) throws Exception {
+        return awaitCheckpoint(host.engine(), run, timeout);
+    }
+
+    /** The same for a run of any engine (other tests' hosts). */
+    public static Path awaitCheckpoint(seed.workflows.engine.SeedEngine engine, String run, Duration timeout)
+            throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            Path runDir = host.engine().logs(run).stream().map(l -> l.getMessage())
+            Path runDir = engine.logs(run).stream().map(l -> l.getMessage())
                     .filter(m -> m.startsWith("pretrain: running in ")).map(m -> Path.of(m.substring(21).strip()))
                     .findFirst().orElse(null);
             if (runDir != null && Files.exists(runDir.resolve(Checkpoints.LATEST))) {
