@@ -106,7 +106,10 @@ final class AirflowApi {
         });
         app.get("/api/v1/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", ctx -> {
             api.reader(ctx);
-            ctx.json(taskInstance(run(ctx), ctx.pathParam("task_id")));
+            Map<String, Object> ti = taskInstance(run(ctx), ctx.pathParam("task_id"));
+            ti.remove("_execution");
+            ti.remove("_task_run_id");
+            ctx.json(ti);
         });
         app.get("/api/v1/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}", ctx -> {
             api.reader(ctx);
@@ -414,7 +417,9 @@ final class AirflowApi {
         m.put("data_interval_start", logical);
         m.put("data_interval_end", logical);
         m.put("last_scheduling_decision", null);
-        m.put("state", runState(e.getState().getCurrent()));
+        // a task about to retry leaves the run FAILED for a moment in Kestra; Airflow clients would stop polling there
+        m.put("state", e.getState().isTerminated() && !SeedEngine.finished(e) ? "running"
+                : runState(e.getState().getCurrent()));
         m.put("external_trigger", true);
         m.put("run_type", "manual");
         m.put("conf", e.getInputs() == null ? Map.of() : e.getInputs());
@@ -427,6 +432,7 @@ final class AirflowApi {
     static Map<String, Object> taskInstance(Execution run, Execution owner, TaskRun t, Flow flow, String taskId) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("task_id", taskId);
+        m.put("task_display_name", taskId);
         m.put("dag_id", run.getNamespace() + "." + run.getFlowId());
         m.put("dag_run_id", runId(run));
         m.put("execution_date", logicalDate(run));
