@@ -104,6 +104,9 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         Result result;
         try {
             result = runOrReuse(rc, stage, store, key, body);
+        } catch (IllegalArgumentException e) {
+            lineage.failed(e);
+            throw inFlowTerms(e);
         } catch (Exception | Error e) {
             lineage.failed(e);
             throw e;
@@ -112,6 +115,29 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         metrics.put("reused", result.reused());
         lineage.succeeded(result.done().outputs(), metrics, null);
         return result;
+    }
+
+    private static final java.util.regex.Pattern FLAG =
+            java.util.regex.Pattern.compile("--([a-z]+(?:-[a-z]+)*)(?: ([\\w.]+))?");
+
+    /**
+     * The stage libraries explain a refusal in their command line's words ("pass --truncate-response right"); in a
+     * flow run the operator sets flow inputs instead, so the message names them ("truncate_response=right").
+     */
+    static IllegalArgumentException inFlowTerms(IllegalArgumentException e) {
+        String m = e.getMessage();
+        if (m == null || !m.contains("--")) {
+            return e;
+        }
+        java.util.regex.Matcher x = FLAG.matcher(m);
+        StringBuilder sb = new StringBuilder();
+        while (x.find()) {
+            String input = x.group(1).replace('-', '_');
+            x.appendReplacement(sb, java.util.regex.Matcher.quoteReplacement(
+                    x.group(2) == null ? "the input " + input : input + "=" + x.group(2)));
+        }
+        x.appendTail(sb);
+        return new IllegalArgumentException(sb.toString(), e);
     }
 
     private Result runOrReuse(RunContext rc, String stage, ArtifactStore store, ArtifactStore.Key key, StageBody body)
