@@ -27,13 +27,50 @@ final class Hosts {
     private Hosts() {
     }
 
-    /** A running host with its operator API. */
-    record Hosted(SeedHost host, OperatorApi api, String url, String token) implements AutoCloseable {
+    /** A running host with its operator API. Closing is idempotent: a signal and a normal exit may both close it. */
+    record Hosted(SeedHost host, OperatorApi api, String url, String token,
+            java.util.concurrent.atomic.AtomicBoolean closed) implements AutoCloseable {
+
+        Hosted(SeedHost host, OperatorApi api, String url, String token) {
+            this(host, api, url, token, new java.util.concurrent.atomic.AtomicBoolean());
+        }
+
         @Override
         public void close() throws IOException {
+            if (!closed.compareAndSet(false, true)) {
+                return;
+            }
             Files.deleteIfExists(host.workDir().resolve(SERVER_FILE));
             api.close();
             host.close();
+        }
+    }
+
+    /**
+     * SIGTERM and SIGINT stop {@code hosted} in order, then exit with {@code 128 + signal}: the engine first (its
+     * running task is killed and records its end in lineage), then lineage, then PostgreSQL and Kafka. Left to the
+     * JVM's shutdown hooks this order is lost, because they run all at once and the embedded PostgreSQL registers
+     * its own hook: it stopped under the worker and the task's lineage record was lost.
+     */
+    static void stopInOrderOnSignal(Hosted hosted) {
+        for (String name : new String[] {"TERM", "INT"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> new Thread(() -> {
+                    System.err.println("seed: SIG" + sig.getName() + ": stopping the engine, then lineage, then "
+                            + "PostgreSQL and Kafka");
+                    int code = 128 + sig.getNumber();
+                    try {
+                        hosted.close();
+                        System.err.println("seed: stopped");
+                    } catch (Exception | Error e) {
+                        System.err.println("seed: stopping failed: " + e);
+                        code = 1;
+                    }
+                    System.exit(code);
+                }, "seed-stop-" + name).start());
+            } catch (IllegalArgumentException e) {
+                // this platform has no such signal: the JVM's default handling (shutdown hooks) stays
+            }
         }
     }
 

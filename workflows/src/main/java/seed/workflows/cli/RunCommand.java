@@ -68,6 +68,7 @@ public final class RunCommand implements Callable<Integer> {
             return Detach.spawn(work, flow, inputs);
         }
         try (Hosts.Hosted hosted = Hosts.start(work, annotationPort, "127.0.0.1", 0)) {
+            Hosts.stopInOrderOnSignal(hosted);
             SeedHost host = hosted.host();
             Execution e = host.engine().launch(flow, in, Hosts.user());
             System.out.println("execution=" + e.getId());

@@ -31,6 +31,7 @@ public final class ServerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Hosts.Hosted hosted = Hosts.start(work, annotationPort, host, port);
+        Hosts.stopInOrderOnSignal(hosted);
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

@@ -105,16 +105,44 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         try {
             result = runOrReuse(rc, stage, store, key, body);
         } catch (IllegalArgumentException e) {
-            lineage.failed(e);
+            recordEnd(rc, stage, lineage, e);
             throw inFlowTerms(e);
         } catch (Exception | Error e) {
-            lineage.failed(e);
+            recordEnd(rc, stage, lineage, e);
             throw e;
         }
         Map<String, Object> metrics = new java.util.LinkedHashMap<>(result.done().metrics());
         metrics.put("reused", result.reused());
         lineage.succeeded(result.done().outputs(), metrics, null);
         return result;
+    }
+
+    /**
+     * Records a stage's failed or cancelled end. A cancelled task's thread is interrupted (Kestra's kill, or the
+     * engine stopping on SIGTERM), and the record's writes block on PostgreSQL and Kafka, which refuse to wait on an
+     * interrupted thread ("Interrupted during connection acquisition"): the interrupt is set aside while recording,
+     * the run is recorded as cancelled, and the interrupt is restored. A recording that still fails never hides the
+     * stage's own error.
+     */
+    private static void recordEnd(RunContext rc, String stage, KestraLineage.Recording lineage, Throwable e) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            Throwable why = e;
+            if (interrupted && !(e instanceof java.util.concurrent.CancellationException)
+                    && !(e instanceof InterruptedException)) {
+                why = new java.util.concurrent.CancellationException("cancelled: " + e);
+                why.initCause(e);
+            }
+            lineage.failed(why);
+            rc.logger().info("{}: lineage recorded the end of this run ({})", stage, why.getClass().getSimpleName());
+        } catch (RuntimeException recording) {
+            rc.logger().warn("{}: lineage could not record the end of this run: {}", stage, recording.toString());
+            e.addSuppressed(recording);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private static final java.util.regex.Pattern FLAG =
