@@ -61,8 +61,17 @@ public final class ArtifactStore {
     public record Key(String stage, String sha256, Map<String, Object> settings, Map<String, Stored> inputs) {
     }
 
-    /** Hashes the inputs and canonical settings into the run's address. */
+    /** Hashes the inputs, canonical settings and this JVM's {@link CodeIdentity} into the run's address. */
     public Key key(String stage, Map<String, Object> settings, Map<String, Path> inputs) throws IOException {
+        return key(stage, settings, inputs, CodeIdentity.current());
+    }
+
+    /**
+     * Hashes the inputs, canonical settings and {@code code} (what code and runtime make the artifact) into the run's
+     * address: the same settings and inputs under other code, natives, device or precision are another address.
+     */
+    public Key key(String stage, Map<String, Object> settings, Map<String, Path> inputs, Map<String, Object> code)
+            throws IOException {
         Map<String, Stored> hashed = new TreeMap<>();
         for (Map.Entry<String, Path> e : inputs.entrySet()) {
             Path p = e.getValue();
@@ -78,6 +87,7 @@ public final class ArtifactStore {
         Map<String, String> inputHashes = new TreeMap<>();
         hashed.forEach((k, v) -> inputHashes.put(k, v.sha256()));
         address.put("inputs", inputHashes);
+        address.put("code", new TreeMap<>(code));
         return new Key(stage, sha256(JSON.writeValueAsString(address)), canonical, hashed);
     }
 
