@@ -177,16 +177,31 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
             return new Result(earlier.get(), true);
         }
         Path dir = store.workDir(key);
-        rc.logger().info("{}: running in {}", stage, dir);
-        try (PrintStream console = new LoggerPrintStream(rc.logger())) {
-            StageOutcome outcome = body.run(dir, console);
-            // a stage that returned because it was cancelled must never be recorded as complete
-            seed.stages.control.Cancellation.check(stage);
-            return new Result(store.complete(key, outcome.outputs(), outcome.metrics()), false);
+        // one live writer per stage folder: a copy of this task resubmitted while the first still runs is refused
+        try (ArtifactStore.WriterLock writing = store.lockForWriting(key, "execution " + executionId(rc) + ", task run "
+                + taskRunId(rc))) {
+            Optional<ArtifactStore.Done> meanwhile = store.done(key); // a copy that held the lock may have finished
+            if (meanwhile.isPresent()) {
+                rc.logger().info("{}: reusing {} (completed by another task run)", stage, dir);
+                return new Result(meanwhile.get(), true);
+            }
+            rc.logger().info("{}: running in {}", stage, dir);
+            try (PrintStream console = new LoggerPrintStream(rc.logger())) {
+                StageOutcome outcome = body.run(dir, console);
+                // a stage that returned because it was cancelled must never be recorded as complete
+                seed.stages.control.Cancellation.check(stage);
+                return new Result(store.complete(key, outcome.outputs(), outcome.metrics()), false);
+            }
         }
     }
 
     /** The id of the execution this task runs in. */
+    /** The id of this task run (for messages; "unknown" outside Kestra). */
+    static String taskRunId(RunContext rc) {
+        Object taskRun = rc.getVariables().get("taskrun");
+        return taskRun instanceof Map<?, ?> m && m.get("id") != null ? m.get("id").toString() : "unknown";
+    }
+
     protected static String executionId(RunContext rc) {
         Object execution = rc.getVariables().get("execution");
         if (execution instanceof Map<?, ?> m && m.get("id") != null) {
