@@ -95,12 +95,18 @@ public class OperatorApiTest {
                 bearer(operator));
         assertEquals("success", state, tis.body());
         List<String> tasks = new ArrayList<>();
+        List<String> stageTasks = new ArrayList<>();
         for (JsonNode ti : JSON.readTree(tis.body()).path("task_instances")) {
             assertEquals("success", ti.path("state").asText(), ti.toString());
             assertEquals("nightly-1", ti.path("dag_run_id").asText());
-            tasks.add(ti.path("task_id").asText());
+            String id = ti.path("task_id").asText();
+            (id.contains(".") ? stageTasks : tasks).add(id);
         }
-        assertEquals(List.of("pretrain", "sft", "annotate", "reward", "rlhf", "current_sft", "evaluate"), tasks);
+        assertEquals(List.of("pretrain", "sft", "annotate", "reward", "rlhf", "current_sft", "retrain_settings",
+                "evaluate"), tasks);
+        // each stage's own tasks too, as stage.task (issue 17)
+        assertTrue(stageTasks.containsAll(List.of("pretrain.pretrain", "sft.sft", "annotate.candidates",
+                "reward.reward", "rlhf.rlhf")), stageTasks.toString());
 
         HttpResponse<String> list = call("GET", "/api/v1/dags/seed.three-stage/dagRuns", null, bearer(operator));
         assertTrue(JSON.readTree(list.body()).path("total_entries").asInt() >= 1, list.body());
