@@ -14,7 +14,6 @@ import io.kestra.core.repositories.FlowRepositoryInterface;
 import io.kestra.core.repositories.LocalFlowRepositoryLoader;
 import io.kestra.core.repositories.LogRepositoryInterface;
 import io.kestra.core.runners.FlowInputOutput;
-import io.kestra.core.runners.TestRunner;
 import io.kestra.core.services.ExecutionService;
 import io.kestra.core.tenant.TenantService;
 import io.micronaut.context.ApplicationContext;
@@ -49,7 +48,7 @@ public final class SeedEngine implements AutoCloseable {
     public static final String TENANT = TenantService.MAIN_TENANT;
 
     private final ApplicationContext context;
-    private final TestRunner runner;
+    private final KestraServices runner;
     private final QueueInterface<Execution> executionQueue;
     private final QueueInterface<ExecutionKilled> killQueue;
     private final ExecutionRepositoryInterface executions;
@@ -81,10 +80,12 @@ public final class SeedEngine implements AutoCloseable {
         this.logs = context.getBean(LogRepositoryInterface.class);
         this.flows = context.getBean(FlowRepositoryInterface.class);
         if (startRunner) {
-            this.runner = context.getBean(TestRunner.class);
-            runner.setSchedulerEnabled(true);
-            runner.setWorkerThread(workerThreads);
-            runner.run();
+            try {
+                this.runner = new KestraServices(context, workerThreads, true);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while Kestra's services started", e);
+            }
         } else {
             this.runner = null;
         }
