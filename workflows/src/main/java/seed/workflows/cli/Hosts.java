@@ -112,6 +112,36 @@ final class Hosts {
         }
     }
 
+    /**
+     * The engine's state of a work folder no process owns, read-only, behind an operator API only this process knows
+     * the token of: {@code seed runs}, {@code status} and {@code logs} start neither Kafka nor PostgreSQL for it.
+     */
+    record ReadOnly(seed.workflows.engine.SeedEngine engine, OperatorApi api, String url, String token)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            api.close();
+            engine.close();
+        }
+    }
+
+    static ReadOnly readOnly(Path work) throws Exception {
+        System.err.println("seed: no process owns " + work + "; reading its engine state (Kafka and PostgreSQL are not "
+                + "started) ...");
+        seed.workflows.engine.SeedEngine engine = seed.workflows.engine.SeedEngine.start(
+                new seed.workflows.engine.SeedEngine.Config(work, Map.of(), true, 1, false));
+        try {
+            String token = java.util.UUID.randomUUID().toString();
+            seed.annotation.core.Annotator reader = new seed.annotation.core.Annotator(0, "local-reader", "auditor");
+            OperatorApi api = new OperatorApi(engine, t -> token.equals(t) ? Optional.of(reader) : Optional.empty());
+            int port = api.start("127.0.0.1", 0);
+            return new ReadOnly(engine, api, "http://127.0.0.1:" + port, token);
+        } catch (Exception | Error e) {
+            engine.close();
+            throw e;
+        }
+    }
+
     /** The operator API of a live Seed process owning {@code work}, if any. */
     static Optional<Map<String, Object>> runningServer(Path work) throws IOException {
         Path f = work.toAbsolutePath().normalize().resolve(SERVER_FILE);
