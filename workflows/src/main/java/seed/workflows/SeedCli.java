@@ -32,6 +32,9 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("logs", new seed.workflows.cli.OperatorCommands.Logs());
         cli.addSubcommand("cancel", new seed.workflows.cli.OperatorCommands.Cancel());
         cli.addSubcommand("resume", new seed.workflows.cli.OperatorCommands.Resume());
+        cli.addSubcommand("flows", new seed.workflows.cli.OperatorCommands.Flows());
+        cli.addSubcommand("people", new picocli.CommandLine(new seed.workflows.cli.OperatorCommands.PeopleRoot())
+                .addSubcommand("add", new seed.workflows.cli.OperatorCommands.People()));
         cli.addSubcommand("deploy", new seed.workflows.cli.DeployCommand());
         cli.addSubcommand("plugin", new picocli.CommandLine(new seed.workflows.cli.PluginCommand())
                 .addSubcommand("package", new seed.workflows.cli.PluginCommand.Package()));

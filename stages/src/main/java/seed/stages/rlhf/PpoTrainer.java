@@ -193,7 +193,9 @@ public final class PpoTrainer {
     private static List<int[]> encode(ExampleEncoder encoder, List<PromptFile.Prompt> prompts, Path file, int maxNew) {
         List<int[]> ids = new ArrayList<>(prompts.size());
         for (PromptFile.Prompt p : prompts) {
-            ids.add(encoder.prompt(p.conversation(), maxNew, file + ":" + p.line()));
+            // room for maxNew generated tokens and the end token the reward model scores after a response that hit
+            // the limit: prompt + maxNew + 1 must fit a reward model of the policy's context (issue 17)
+            ids.add(encoder.prompt(p.conversation(), maxNew + 1, file + ":" + p.line()));
         }
         return ids;
     }

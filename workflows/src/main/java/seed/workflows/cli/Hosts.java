@@ -27,13 +27,50 @@ final class Hosts {
     private Hosts() {
     }
 
-    /** A running host with its operator API. */
-    record Hosted(SeedHost host, OperatorApi api, String url, String token) implements AutoCloseable {
+    /** A running host with its operator API. Closing is idempotent: a signal and a normal exit may both close it. */
+    record Hosted(SeedHost host, OperatorApi api, String url, String token,
+            java.util.concurrent.atomic.AtomicBoolean closed) implements AutoCloseable {
+
+        Hosted(SeedHost host, OperatorApi api, String url, String token) {
+            this(host, api, url, token, new java.util.concurrent.atomic.AtomicBoolean());
+        }
+
         @Override
         public void close() throws IOException {
+            if (!closed.compareAndSet(false, true)) {
+                return;
+            }
             Files.deleteIfExists(host.workDir().resolve(SERVER_FILE));
             api.close();
             host.close();
+        }
+    }
+
+    /**
+     * SIGTERM and SIGINT stop {@code hosted} in order, then exit with {@code 128 + signal}: the engine first (its
+     * running task is killed and records its end in lineage), then lineage, then PostgreSQL and Kafka. Left to the
+     * JVM's shutdown hooks this order is lost, because they run all at once and the embedded PostgreSQL registers
+     * its own hook: it stopped under the worker and the task's lineage record was lost.
+     */
+    static void stopInOrderOnSignal(Hosted hosted) {
+        for (String name : new String[] {"TERM", "INT"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> new Thread(() -> {
+                    System.err.println("seed: SIG" + sig.getName() + ": stopping the engine, then lineage, then "
+                            + "PostgreSQL and Kafka");
+                    int code = 128 + sig.getNumber();
+                    try {
+                        hosted.close();
+                        System.err.println("seed: stopped");
+                    } catch (Exception | Error e) {
+                        System.err.println("seed: stopping failed: " + e);
+                        code = 1;
+                    }
+                    System.exit(code);
+                }, "seed-stop-" + name).start());
+            } catch (IllegalArgumentException e) {
+                // this platform has no such signal: the JVM's default handling (shutdown hooks) stays
+            }
         }
     }
 
@@ -55,7 +92,8 @@ final class Hosts {
                 + " ...");
         SeedHost host = SeedHost.start(new SeedHost.Options(abs, annotationPort, true, 2, runTasks), System.getenv());
         try {
-            OperatorApi api = new OperatorApi(host.engine(), host.annotation().catalog()::authenticate);
+            OperatorApi api = new OperatorApi(host.engine(), host.annotation().catalog()::authenticate)
+                    .people((name, role) -> host.annotation().addAnnotator(name, role).token());
             // the auditors' page on the same server (issue 8): lineage graphs, details, verification; read-only
             seed.workflows.lineage.AuditorPage.register(api.app(), host.annotation().catalog()::authenticate,
                     seed.workflows.lineage.LineageService.of(host.annotation().infra()));
@@ -70,6 +108,36 @@ final class Hosts {
             return new Hosted(host, api, url, token);
         } catch (Exception | Error e) {
             host.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The engine's state of a work folder no process owns, read-only, behind an operator API only this process knows
+     * the token of: {@code seed runs}, {@code status} and {@code logs} start neither Kafka nor PostgreSQL for it.
+     */
+    record ReadOnly(seed.workflows.engine.SeedEngine engine, OperatorApi api, String url, String token)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            api.close();
+            engine.close();
+        }
+    }
+
+    static ReadOnly readOnly(Path work) throws Exception {
+        System.err.println("seed: no process owns " + work + "; reading its engine state (Kafka and PostgreSQL are not "
+                + "started) ...");
+        seed.workflows.engine.SeedEngine engine = seed.workflows.engine.SeedEngine.start(
+                new seed.workflows.engine.SeedEngine.Config(work, Map.of(), true, 1, false));
+        try {
+            String token = java.util.UUID.randomUUID().toString();
+            seed.annotation.core.Annotator reader = new seed.annotation.core.Annotator(0, "local-reader", "auditor");
+            OperatorApi api = new OperatorApi(engine, t -> token.equals(t) ? Optional.of(reader) : Optional.empty());
+            int port = api.start("127.0.0.1", 0);
+            return new ReadOnly(engine, api, "http://127.0.0.1:" + port, token);
+        } catch (Exception | Error e) {
+            engine.close();
             throw e;
         }
     }

@@ -23,9 +23,9 @@ final class OperatorClient implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String url;
     private final String token;
-    private final Hosts.Hosted local;
+    private final AutoCloseable local;
 
-    private OperatorClient(String url, String token, Hosts.Hosted local) {
+    private OperatorClient(String url, String token, AutoCloseable local) {
         this.url = url.replaceAll("/+$", "");
         this.token = token;
         this.local = local;
@@ -58,6 +58,11 @@ final class OperatorClient implements AutoCloseable {
         if (!Files.isDirectory(abs.resolve("kestra"))) {
             throw new IllegalArgumentException("no Seed runs under " + abs + " (no engine state there); pass --work DIR "
                     + "or --server URL");
+        }
+        if (!runTasks) {
+            // reading runs needs only Kestra's state: no Kafka, PostgreSQL or annotation server for seed runs/status/logs
+            Hosts.ReadOnly ro = Hosts.readOnly(abs);
+            return new OperatorClient(ro.url(), ro.token(), ro);
         }
         Hosts.Hosted hosted = Hosts.start(abs, 0, "127.0.0.1", 0, runTasks);
         return new OperatorClient(hosted.url(), hosted.token(), hosted);

@@ -7,6 +7,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -43,6 +44,34 @@ public final class OperatorCommands {
         }
     }
 
+    /**
+     * Prints a run's new log lines until it ends, then its outputs as {@code key=value} lines (the same ending as
+     * {@code seed run}); exit code 0 only for SUCCESS.
+     */
+    static int followToEnd(OperatorClient c, String run) throws Exception {
+        Set<String> seen = new HashSet<>();
+        while (true) {
+            printNewLogs(c, "/api/runs/" + run + "/logs", seen, false);
+            JsonNode s = c.get("/api/runs/" + run);
+            String state = s.path("state").asText();
+            if (TERMINAL.contains(state)) {
+                printNewLogs(c, "/api/runs/" + run + "/logs", seen, false);
+                if (s.path("outputs").hasNonNull("table")) {
+                    System.out.println(s.path("outputs").path("table").asText());
+                }
+                System.out.println("execution=" + run);
+                System.out.println("state=" + state);
+                s.path("outputs").fields().forEachRemaining(f -> {
+                    if (!f.getKey().equals("table")) {
+                        System.out.println(f.getKey() + "=" + f.getValue().asText());
+                    }
+                });
+                return "SUCCESS".equals(state) ? 0 : 1;
+            }
+            Thread.sleep(1000);
+        }
+    }
+
     /** Where the operator API is: the same options on every command. */
     public static final class Target {
         @Option(names = "--work", defaultValue = "runs/seed", description = "work folder of the runs (default: "
@@ -60,6 +89,14 @@ public final class OperatorCommands {
             return OperatorClient.connect(server, token, work, true);
         }
 
+        /** The live server for this work folder or --server, never a locally started engine; empty if none. */
+        java.util.Optional<OperatorClient> live() throws Exception {
+            if (server == null && Hosts.runningServer(work.toAbsolutePath().normalize()).isEmpty()) {
+                return java.util.Optional.empty();
+            }
+            return java.util.Optional.of(OperatorClient.connect(server, token, work, true));
+        }
+
         OperatorClient read() throws Exception {
             return OperatorClient.connect(server, token, work, false);
         }
@@ -75,10 +112,21 @@ public final class OperatorCommands {
             try (OperatorClient c = target.read()) {
                 System.out.printf("%-24s %-20s %-10s %-26s %8s  %s%n", "id", "flow", "state", "started", "seconds",
                         "launched by");
+                boolean orphans = false;
                 for (JsonNode r : c.get("/api/runs")) {
+                    String state = r.path("state").asText();
+                    // no process owns the work folder (this command started a read-only engine): nothing runs it
+                    if (c.local() && !TERMINAL.contains(state)) {
+                        state = state + "*";
+                        orphans = true;
+                    }
                     System.out.printf("%-24s %-20s %-10s %-26s %8.1f  %s%n", r.path("id").asText(),
-                            r.path("flow").asText(), r.path("state").asText(), r.path("started").asText(),
+                            r.path("flow").asText(), state, r.path("started").asText(),
                             r.path("duration_s").asDouble(), r.path("launched_by").asText());
+                }
+                if (orphans) {
+                    System.out.println("* no Seed process owns this work folder, so nothing is running these: the "
+                            + "process that ran them stopped. seed resume RUN continues one.");
                 }
                 return 0;
             }
@@ -107,8 +155,9 @@ public final class OperatorCommands {
                         s.path("flow").asText(), s.path("state").asText(), s.path("duration_s").asDouble(),
                         s.path("launched_by").asText());
                 for (JsonNode t : s.path("tasks")) {
-                    System.out.printf("  %-12s %-10s attempt %d  %7.1f s%n", t.path("task").asText(),
-                            t.path("state").asText(), t.path("attempt").asInt(), t.path("duration_s").asDouble());
+                    System.out.printf("  %-12s %-10s attempt %d  %7.1f s%s%n", t.path("task").asText(),
+                            t.path("state").asText(), t.path("attempt").asInt(), t.path("duration_s").asDouble(),
+                            t.hasNonNull("progress") ? "  " + t.path("progress").asText() : "");
                 }
                 for (JsonNode st : s.path("stages")) {
                     System.out.printf("  stage %s (%s) %s%n", st.path("flow").asText(), st.path("id").asText(),
@@ -116,7 +165,7 @@ public final class OperatorCommands {
                     for (JsonNode t : st.path("tasks")) {
                         System.out.printf("    %-12s %-10s attempt %d  %7.1f s  %s%n", t.path("task").asText(),
                                 t.path("state").asText(), t.path("attempt").asInt(), t.path("duration_s").asDouble(),
-                                t.path("outputs"));
+                                t.hasNonNull("progress") ? t.path("progress").asText() : t.path("outputs"));
                     }
                 }
                 return 0;
@@ -196,32 +245,81 @@ public final class OperatorCommands {
         @Override
         public Integer call() throws Exception {
             try (OperatorClient c = target.connect()) {
-                c.post("/api/runs/" + run + "/resume", "");
-                System.out.println("resumed " + run);
-                if (noWait && !c.local()) {
-                    return 0;
-                }
-                Set<String> seen = new HashSet<>();
-                while (true) {
-                    printNewLogs(c, "/api/runs/" + run + "/logs", seen, false);
-                    JsonNode s = c.get("/api/runs/" + run);
-                    String state = s.path("state").asText();
-                    if (TERMINAL.contains(state)) {
-                        if (s.path("outputs").hasNonNull("table")) {
-                            System.out.println(s.path("outputs").path("table").asText());
-                        }
-                        System.out.println("execution=" + run);
-                        System.out.println("state=" + state);
-                        s.path("outputs").fields().forEachRemaining(f -> {
-                            if (!f.getKey().equals("table")) {
-                                System.out.println(f.getKey() + "=" + f.getValue().asText());
-                            }
-                        });
-                        return "SUCCESS".equals(state) ? 0 : 1;
+                String state = c.get("/api/runs/" + run).path("state").asText();
+                if (c.local() && !TERMINAL.contains(state)) {
+                    // no process owned the work folder, so the run was left behind by one that stopped: the engine
+                    // this command started takes its task over (Kestra's liveness check) and continues it
+                    System.out.println("run " + run + " was left " + state + " by a stopped process; continuing it");
+                } else {
+                    String id = c.post("/api/runs/" + run + "/resume", "").path("id").asText(run);
+                    System.out.println(id.equals(run) ? "resumed " + run
+                            : "resumed " + run + " as " + id + " (a cancelled run continues as Kestra's replay)");
+                    System.out.println("execution=" + id);
+                    if (noWait && !c.local()) {
+                        return 0;
                     }
-                    Thread.sleep(1000);
+                    return followToEnd(c, id);
                 }
+                return followToEnd(c, run);
             }
+        }
+    }
+
+    /** {@code seed people}: the identities of a running server; only {@code add} for now. */
+    @Command(name = "people", mixinStandardHelpOptions = true, description = "People of a running seed server.")
+    public static final class PeopleRoot implements Runnable {
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public void run() {
+            spec.commandLine().usage(System.out);
+        }
+    }
+
+    @Command(name = "add", mixinStandardHelpOptions = true,
+            description = "Add a person (operator, auditor, annotator, importer) to a running seed server and print "
+                    + "their token; the server owns the identity store, so this goes through its operator API.")
+    public static final class People implements Callable<Integer> {
+        @Parameters(index = "0", description = "name")
+        String name;
+        @Option(names = "--role", required = true, description = "operator, auditor, annotator or importer")
+        String role;
+        @Mixin
+        Target target;
+
+        @Override
+        public Integer call() throws Exception {
+            java.util.Optional<OperatorClient> live = target.live();
+            if (live.isEmpty()) {
+                System.err.println("no seed server owns " + target.work.toAbsolutePath().normalize() + " and no "
+                        + "--server was given; without a server use seed annotate add-annotator --data-dir");
+                return 2;
+            }
+            try (OperatorClient c = live.get()) {
+                JsonNode r = c.post("/api/people", PRETTY.writeValueAsString(java.util.Map.of("name", name,
+                        "role", role)));
+                System.out.println("name=" + r.path("name").asText());
+                System.out.println("role=" + r.path("role").asText());
+                System.out.println("token=" + r.path("token").asText());
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "flows", mixinStandardHelpOptions = true,
+            description = "Seed's flows and their inputs: name, type and bounds, default, description. Starts nothing.")
+    public static final class Flows implements Callable<Integer> {
+        @Parameters(index = "0", arity = "0..1", description = "one flow (default: all)")
+        String flow;
+
+        @Override
+        public Integer call() {
+            for (var f : flow == null ? seed.workflows.engine.FlowInputs.all()
+                    : List.of(seed.workflows.engine.FlowInputs.of(flow))) {
+                System.out.println(seed.workflows.engine.FlowInputs.table(f));
+            }
+            return 0;
         }
     }
 }

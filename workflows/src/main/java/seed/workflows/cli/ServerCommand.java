@@ -31,6 +31,7 @@ public final class ServerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Hosts.Hosted hosted = Hosts.start(work, annotationPort, host, port);
+        Hosts.stopInOrderOnSignal(hosted);
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
@@ -43,7 +44,7 @@ public final class ServerCommand implements Callable<Integer> {
         System.out.println("operator API:   " + hosted.url() + "  (Airflow-compatible part under /api/v1)");
         System.out.println("annotator page: " + hosted.host().annotationUrl() + "/");
         System.out.println("operator token: in " + work.toAbsolutePath().normalize().resolve(Hosts.TOKEN_FILE)
-                + " (owner-only); other people get their own with seed annotate add-annotator --role ...");
+                + " (owner-only); other people get their own with seed people add NAME --role ... while this runs");
         System.out.println("ready");
         stop.await();
         return 0;

@@ -38,19 +38,28 @@ public final class RunViews {
     /** The run with every task and every stage's child execution. */
     public static Map<String, Object> detail(SeedEngine engine, Execution e) {
         Map<String, Object> m = summary(e);
-        m.put("tasks", tasks(e));
+        m.put("tasks", tasks(e, e.getState().isTerminated() ? List.of() : sorted(engine.logs(e.getId()))));
         m.put("outputs", e.getOutputs());
         List<Map<String, Object>> children = new ArrayList<>();
         for (Execution c : engine.children(e.getId())) {
             Map<String, Object> cm = summary(c);
-            cm.put("tasks", tasks(c));
+            cm.put("tasks", tasks(c, c.getState().isTerminated() ? List.of() : sorted(engine.logs(c.getId()))));
             children.add(cm);
         }
         m.put("stages", children);
         return m;
     }
 
+    /** The tasks without progress (summaries of finished runs). */
     public static List<Map<String, Object>> tasks(Execution e) {
+        return tasks(e, List.of());
+    }
+
+    /**
+     * The tasks; a running one gets {@code progress}, its newest progress line from the trainers' log ("pretrain
+     * 120/300 (40%) | loss 2.1 | ... | ETA 0:42"): step, loss and ETA without reading the log.
+     */
+    public static List<Map<String, Object>> tasks(Execution e, List<LogEntry> logs) {
         List<Map<String, Object>> out = new ArrayList<>();
         if (e.getTaskRunList() == null) {
             return out;
@@ -64,6 +73,16 @@ public final class RunViews {
             tm.put("ended", t.getState().getEndDate().map(Instant::toString).orElse(null));
             tm.put("duration_s", seconds(t.getState()));
             tm.put("outputs", t.getOutputs() == null ? Map.of() : t.getOutputs());
+            if (!t.getState().isTerminated()) {
+                String p = null;
+                for (LogEntry l : logs) {
+                    if (t.getId().equals(l.getTaskRunId()) && l.getMessage() != null
+                            && PROGRESS.matcher(l.getMessage()).find()) {
+                        p = l.getMessage().strip();
+                    }
+                }
+                tm.put("progress", p);
+            }
             out.add(tm);
         }
         return out;
@@ -89,6 +108,41 @@ public final class RunViews {
                     out.add(lm);
                 });
         return out;
+    }
+
+    private static final java.util.regex.Pattern PROGRESS = java.util.regex.Pattern.compile("\\d+/\\d+ \\(\\d+%\\)");
+
+    private static List<LogEntry> sorted(List<LogEntry> logs) {
+        List<LogEntry> out = new ArrayList<>(logs);
+        out.sort(java.util.Comparator.comparing(LogEntry::getTimestamp));
+        return out;
+    }
+
+    /**
+     * The name {@link #logs} filters on for what an operator typed: a stage's flow id with or without the namespace
+     * ({@code seed.pretrain} as {@code seed status} prints it, or {@code pretrain}) or a task id; null when the run
+     * has no such stage or task.
+     */
+    public static String resolveStage(SeedEngine engine, Execution e, String stage) {
+        String s = stage.startsWith(SeedEngine.NAMESPACE + ".") ? stage.substring(SeedEngine.NAMESPACE.length() + 1)
+                : stage;
+        return stageNames(engine, e).contains(s) ? s : null;
+    }
+
+    /** The stage (child flow) ids and task ids of a run, for filtering logs and naming the choices. */
+    public static java.util.SortedSet<String> stageNames(SeedEngine engine, Execution e) {
+        java.util.SortedSet<String> names = new java.util.TreeSet<>();
+        names.add(e.getFlowId());
+        if (e.getTaskRunList() != null) {
+            e.getTaskRunList().forEach(t -> names.add(t.getTaskId()));
+        }
+        for (Execution c : engine.children(e.getId())) {
+            names.add(c.getFlowId());
+            if (c.getTaskRunList() != null) {
+                c.getTaskRunList().forEach(t -> names.add(t.getTaskId()));
+            }
+        }
+        return names;
     }
 
     public static String launchedBy(Execution e) {

@@ -14,7 +14,6 @@ import io.kestra.core.repositories.FlowRepositoryInterface;
 import io.kestra.core.repositories.LocalFlowRepositoryLoader;
 import io.kestra.core.repositories.LogRepositoryInterface;
 import io.kestra.core.runners.FlowInputOutput;
-import io.kestra.core.runners.TestRunner;
 import io.kestra.core.services.ExecutionService;
 import io.kestra.core.tenant.TenantService;
 import io.micronaut.context.ApplicationContext;
@@ -49,7 +48,7 @@ public final class SeedEngine implements AutoCloseable {
     public static final String TENANT = TenantService.MAIN_TENANT;
 
     private final ApplicationContext context;
-    private final TestRunner runner;
+    private final KestraServices runner;
     private final QueueInterface<Execution> executionQueue;
     private final QueueInterface<ExecutionKilled> killQueue;
     private final ExecutionRepositoryInterface executions;
@@ -81,10 +80,12 @@ public final class SeedEngine implements AutoCloseable {
         this.logs = context.getBean(LogRepositoryInterface.class);
         this.flows = context.getBean(FlowRepositoryInterface.class);
         if (startRunner) {
-            this.runner = context.getBean(TestRunner.class);
-            runner.setSchedulerEnabled(true);
-            runner.setWorkerThread(workerThreads);
-            runner.run();
+            try {
+                this.runner = new KestraServices(context, workerThreads, true);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while Kestra's services started", e);
+            }
         } else {
             this.runner = null;
         }
@@ -196,6 +197,8 @@ public final class SeedEngine implements AutoCloseable {
     /** {@link #launch(String, Map, String)} with extra labels (e.g. the run id an Airflow client chose). */
     public Execution launch(String flowId, Map<String, Object> inputs, String launchedBy, Map<String, String> extra) {
         Flow flow = flow(flowId);
+        // every missing, unknown (misspelt) or ill-typed input at once, before Kestra sees the run
+        FlowInputs.check(flowId, inputs);
         FlowInputOutput io = context.getBean(FlowInputOutput.class);
         List<Label> labels = new ArrayList<>();
         labels.add(new Label("launched-by", launchedBy));
@@ -237,7 +240,7 @@ public final class SeedEngine implements AutoCloseable {
     /** Newest first. */
     public List<Execution> recent(int limit) {
         // sorted here: the H2 and memory repositories name their sort columns differently
-        return executions.find(Pageable.from(1, 1000), TENANT, List.of()).stream()
+        return executions.find(Pageable.from(1, Math.max(1000, limit)), TENANT, List.of()).stream()
                 .filter(e -> NAMESPACE.equals(e.getNamespace()))
                 .sorted(java.util.Comparator.comparing((Execution e) -> e.getState().getStartDate()).reversed())
                 .limit(limit).toList();
@@ -302,28 +305,50 @@ public final class SeedEngine implements AutoCloseable {
     }
 
     /**
-     * Kestra's restart: the failed (or killed) task runs again, completed ones keep their outputs; a failed subflow
-     * task restarts its child execution the same way.
+     * Kestra's restart: the failed task runs again, completed ones keep their outputs; a failed subflow task restarts
+     * its child execution the same way. A run that has not ended is refused: there is nothing to resume.
+     *
+     * <p>A cancelled (KILLED) run cannot be restarted in Kestra ("must be terminated or paused and not killed"), and
+     * its worker remembers a killed execution id for the rest of the process and kills any task of it on arrival.
+     * Kestra's answer for a killed execution is a replay: a new execution (new id, same inputs and labels, Kestra's
+     * {@code system.replay} label) that keeps the outputs of the tasks that had finished and runs again from the
+     * killed one. The stage it reruns finds its folder in the input-addressed artifact store and continues from the
+     * last checkpoint, so for the operator this is the cancelled run resumed; the returned execution's id says where
+     * it continues.
      */
     public Execution restart(String id) throws Exception {
         Execution e = require(id);
-        if (!e.getState().isTerminated()) {
-            // still RUNNING: if the process that ran its task was killed, Kestra's liveness check declares that
-            // worker dead and hands the task to a live worker, which resumes from the stage's last checkpoint
-            return e;
+        State.Type now = e.getState().getCurrent();
+        if (now == State.Type.KILLING) {
+            throw new IllegalStateException("run " + id + " is still being cancelled (KILLING); resume it once it is "
+                    + "KILLED");
         }
-        if (!e.getState().isFailed() && e.getState().getCurrent() != State.Type.KILLED) {
-            throw new IllegalStateException("run " + id + " is " + e.getState().getCurrent()
+        if (!finished(e)) {
+            throw new IllegalStateException("run " + id + " is " + now + ": nothing to resume (only a FAILED or "
+                    + "KILLED run can be resumed; cancel it first, or wait for it to end)");
+        }
+        if (!e.getState().isFailed() && now != State.Type.KILLED) {
+            throw new IllegalStateException("run " + id + " is " + now
                     + "; only a FAILED or KILLED run can be resumed");
         }
-        Execution restarted = context.getBean(ExecutionService.class).restart(e, null);
+        ExecutionService service = context.getBean(ExecutionService.class);
+        if (now == State.Type.KILLED) {
+            String from = e.getTaskRunList() == null ? null : e.getTaskRunList().stream()
+                    .filter(t -> t.getState().getCurrent() == State.Type.KILLED || t.getState().isFailed())
+                    .map(io.kestra.core.models.executions.TaskRun::getId).findFirst().orElse(null);
+            Flow flow = flows.findById(TENANT, e.getNamespace(), e.getFlowId(), Optional.ofNullable(e.getFlowRevision()))
+                    .orElseThrow(() -> new IllegalStateException("flow of run " + id + " is gone"));
+            Execution replay = service.replay(e, flow, from, null);
+            executionQueue.emit(replay);
+            return replay;
+        }
+        Execution restarted = service.restart(e, null);
         executionQueue.emit(restarted);
         // callers poll the stored state next: wait until the executor has taken the restart, so they never read the
         // old FAILED as the new outcome
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
-            State.Type now = require(id).getState().getCurrent();
-            if (now != e.getState().getCurrent()) {
+            if (require(id).getState().getCurrent() != now) {
                 break;
             }
             Thread.sleep(100);

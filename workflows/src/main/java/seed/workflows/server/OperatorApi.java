@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 import seed.annotation.core.Annotator;
+import seed.workflows.engine.FlowInputs;
 import seed.workflows.engine.RunViews;
 import seed.workflows.engine.SeedEngine;
 
@@ -28,6 +29,13 @@ public final class OperatorApi implements AutoCloseable {
     private final SeedEngine engine;
     private final Function<String, Optional<Annotator>> authenticate;
     private final Javalin app;
+    private volatile PeopleAdder people;
+
+    /** Adds a person to the identity model of the running server (its annotation store); returns their token. */
+    @FunctionalInterface
+    public interface PeopleAdder {
+        String add(String name, String role);
+    }
 
     /** Thrown by handlers; becomes a JSON error with that status. */
     static final class ApiError extends RuntimeException {
@@ -58,7 +66,37 @@ public final class OperatorApi implements AutoCloseable {
         });
         app.get("/api/runs/{id}/logs", ctx -> {
             reader(ctx);
-            ctx.json(RunViews.logs(engine, run(ctx), ctx.queryParam("stage")));
+            Execution e = run(ctx);
+            String stage = ctx.queryParam("stage");
+            if (stage != null) {
+                // `seed status` prints stages as seed.pretrain: accept that name as well as pretrain or a task id
+                String known = RunViews.resolveStage(engine, e, stage);
+                if (known == null) {
+                    throw new ApiError(400, "run " + e.getId() + " has no stage or task '" + stage + "'; it has "
+                            + RunViews.stageNames(engine, e));
+                }
+                stage = known;
+            }
+            ctx.json(RunViews.logs(engine, e, stage));
+        });
+        app.get("/api/flows", ctx -> {
+            reader(ctx);
+            ctx.json(FlowInputs.all().stream().map(FlowInputs::json).toList());
+        });
+        app.post("/api/people", ctx -> {
+            Annotator who = operator(ctx);
+            JsonNode b = body(ctx);
+            String name = b.path("name").asText("").strip();
+            String role = b.path("role").asText("").strip();
+            if (name.isEmpty() || !Annotator.ROLES.contains(role)) {
+                throw new ApiError(400, "give {\"name\": ..., \"role\": one of " + Annotator.ROLES + "}");
+            }
+            if (people == null) {
+                throw new ApiError(501, "this server cannot add people");
+            }
+            String token = people.add(name, role);
+            org.slf4j.LoggerFactory.getLogger(OperatorApi.class).info("{} added {} ({})", who.name(), name, role);
+            ctx.status(201).json(Map.of("name", name, "role", role, "token", token));
         });
         app.post("/api/runs/{id}/cancel", ctx -> {
             operator(ctx);
@@ -69,8 +107,10 @@ public final class OperatorApi implements AutoCloseable {
         app.post("/api/runs/{id}/resume", ctx -> {
             operator(ctx);
             Execution e = run(ctx);
-            guard(() -> engine.restart(e.getId()));
-            ctx.status(202).json(Map.of("id", e.getId(), "state", "RESTARTED"));
+            Execution[] resumed = new Execution[1];
+            guard(() -> resumed[0] = engine.restart(e.getId()));
+            // a cancelled run continues as a replay with its own id: "id" is where to follow it
+            ctx.status(202).json(Map.of("id", resumed[0].getId(), "resumed", e.getId(), "state", "RESTARTED"));
         });
         new AirflowApi(engine, this).register(app);
         app.exception(ApiError.class, (e, ctx) -> error(ctx, e.status, e.getMessage()));
@@ -84,6 +124,12 @@ public final class OperatorApi implements AutoCloseable {
                 error(ctx, 404, "no such endpoint: " + ctx.method() + " " + ctx.path());
             }
         });
+    }
+
+    /** Lets operators add people (POST /api/people) through the server that owns the annotation store. */
+    public OperatorApi people(PeopleAdder adder) {
+        this.people = adder;
+        return this;
     }
 
     /** Starts on host:port (0 = any free port); returns the port. */
@@ -128,7 +174,9 @@ public final class OperatorApi implements AutoCloseable {
             }
             return n;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new ApiError(400, "the body is not JSON: " + e.getOriginalMessage());
+            // the location only: Jackson's own message names its internals
+            throw new ApiError(400, "the body is not valid JSON" + (e.getLocation() == null ? ""
+                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")"));
         }
     }
 
@@ -179,11 +227,31 @@ public final class OperatorApi implements AutoCloseable {
         }
     }
 
+    /**
+     * An RFC 7807 problem, the shape of Airflow's Error schema (type, title, status, detail; type is required there),
+     * so Airflow clients parse Seed's errors as they parse Airflow's. A 401 names the Basic scheme as HTTP requires.
+     */
     static void error(Context ctx, int status, String message) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("status", status);
+        m.put("type", "https://seed.invalid/problems/" + problemType(status));
         m.put("title", message);
+        m.put("status", status);
         m.put("detail", message);
-        ctx.status(status).contentType("application/json").result(JSON.valueToTree(m).toString());
+        if (status == 401) {
+            ctx.header("WWW-Authenticate", "Basic realm=\"seed\"");
+        }
+        ctx.status(status).contentType("application/problem+json").result(JSON.valueToTree(m).toString());
+    }
+
+    private static String problemType(int status) {
+        return switch (status) {
+            case 400 -> "bad-request";
+            case 401 -> "unauthenticated";
+            case 403 -> "permission-denied";
+            case 404 -> "not-found";
+            case 409 -> "already-exists-or-conflict";
+            case 501 -> "not-implemented";
+            default -> "unknown";
+        };
     }
 }

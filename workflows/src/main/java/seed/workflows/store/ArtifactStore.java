@@ -61,8 +61,17 @@ public final class ArtifactStore {
     public record Key(String stage, String sha256, Map<String, Object> settings, Map<String, Stored> inputs) {
     }
 
-    /** Hashes the inputs and canonical settings into the run's address. */
+    /** Hashes the inputs, canonical settings and this JVM's {@link CodeIdentity} into the run's address. */
     public Key key(String stage, Map<String, Object> settings, Map<String, Path> inputs) throws IOException {
+        return key(stage, settings, inputs, CodeIdentity.current());
+    }
+
+    /**
+     * Hashes the inputs, canonical settings and {@code code} (what code and runtime make the artifact) into the run's
+     * address: the same settings and inputs under other code, natives, device or precision are another address.
+     */
+    public Key key(String stage, Map<String, Object> settings, Map<String, Path> inputs, Map<String, Object> code)
+            throws IOException {
         Map<String, Stored> hashed = new TreeMap<>();
         for (Map.Entry<String, Path> e : inputs.entrySet()) {
             Path p = e.getValue();
@@ -78,6 +87,7 @@ public final class ArtifactStore {
         Map<String, String> inputHashes = new TreeMap<>();
         hashed.forEach((k, v) -> inputHashes.put(k, v.sha256()));
         address.put("inputs", inputHashes);
+        address.put("code", new TreeMap<>(code));
         return new Key(stage, sha256(JSON.writeValueAsString(address)), canonical, hashed);
     }
 
@@ -86,6 +96,67 @@ public final class ArtifactStore {
         Path dir = root.resolve("runs").resolve(key.stage() + "-" + key.sha256().substring(0, 24));
         Files.createDirectories(dir);
         return dir;
+    }
+
+    /** The file in a stage folder whose lock marks its one live writer. */
+    public static final String WRITER_LOCK = ".writer.lock";
+
+    /**
+     * The right to write into a stage's folder, held until closed. A stage folder has one live writer: a task that
+     * Kestra resubmits after a missed heartbeat while the first copy still runs (in another process, or in this one)
+     * must not train into the same folder. The lock is the operating system's (released when the holder's process
+     * dies, so a killed run never leaves the folder locked); the file names who holds it.
+     */
+    public static final class WriterLock implements AutoCloseable {
+        private final java.nio.channels.FileChannel channel;
+        private final java.nio.channels.FileLock lock;
+
+        private WriterLock(java.nio.channels.FileChannel channel, java.nio.channels.FileLock lock) {
+            this.channel = channel;
+            this.lock = lock;
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                lock.release();
+            } finally {
+                channel.close();
+            }
+        }
+    }
+
+    /** Takes the folder's writer lock for {@code holder} (who: execution, task run, process), or refuses naming the one who has it. */
+    public WriterLock lockForWriting(Key key, String holder) throws IOException {
+        Path file = workDir(key).resolve(WRITER_LOCK);
+        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE);
+        java.nio.channels.FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null; // this JVM already writes there
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        if (lock == null) {
+            String other;
+            try {
+                other = Files.readString(file).strip();
+            } catch (IOException e) {
+                other = "unknown";
+            }
+            ch.close();
+            throw new IllegalStateException(key.stage() + ": " + file.getParent() + " is being written by another live "
+                    + "task (" + (other.isEmpty() ? "unknown" : other) + "); refusing a second writer. If that task "
+                    + "was resubmitted after a missed heartbeat, the first copy still runs: cancel one of them");
+        }
+        ch.truncate(0);
+        ch.write(java.nio.ByteBuffer.wrap((holder + ", pid " + ProcessHandle.current().pid() + ", since "
+                + java.time.Instant.now()).getBytes(java.nio.charset.StandardCharsets.UTF_8)), 0);
+        return new WriterLock(ch, lock);
     }
 
     /**

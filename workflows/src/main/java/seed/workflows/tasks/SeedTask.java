@@ -104,14 +104,68 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         Result result;
         try {
             result = runOrReuse(rc, stage, store, key, lineage.ledger(), body);
+        } catch (IllegalArgumentException e) {
+            recordEnd(rc, stage, lineage, e);
+            throw inFlowTerms(e);
         } catch (Exception | Error e) {
-            lineage.failed(e);
+            recordEnd(rc, stage, lineage, e);
             throw e;
         }
         Map<String, Object> metrics = new java.util.LinkedHashMap<>(result.done().metrics());
         metrics.put("reused", result.reused());
         lineage.succeeded(result.done().outputs(), metrics, null);
         return result;
+    }
+
+    /**
+     * Records a stage's failed or cancelled end. A cancelled task's thread is interrupted (Kestra's kill, or the
+     * engine stopping on SIGTERM), and the record's writes block on PostgreSQL and Kafka, which refuse to wait on an
+     * interrupted thread ("Interrupted during connection acquisition"): the interrupt is set aside while recording,
+     * the run is recorded as cancelled, and the interrupt is restored. A recording that still fails never hides the
+     * stage's own error.
+     */
+    private static void recordEnd(RunContext rc, String stage, KestraLineage.Recording lineage, Throwable e) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            Throwable why = e;
+            if (interrupted && !(e instanceof java.util.concurrent.CancellationException)
+                    && !(e instanceof InterruptedException)) {
+                why = new java.util.concurrent.CancellationException("cancelled: " + e);
+                why.initCause(e);
+            }
+            lineage.failed(why);
+            rc.logger().info("{}: lineage recorded the end of this run ({})", stage, why.getClass().getSimpleName());
+        } catch (RuntimeException recording) {
+            rc.logger().warn("{}: lineage could not record the end of this run: {}", stage, recording.toString());
+            e.addSuppressed(recording);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static final java.util.regex.Pattern FLAG =
+            java.util.regex.Pattern.compile("--([a-z]+(?:-[a-z]+)*)(?: ([\\w.]+))?");
+
+    /**
+     * The stage libraries explain a refusal in their command line's words ("pass --truncate-response right"); in a
+     * flow run the operator sets flow inputs instead, so the message names them ("truncate_response=right").
+     */
+    static IllegalArgumentException inFlowTerms(IllegalArgumentException e) {
+        String m = e.getMessage();
+        if (m == null || !m.contains("--")) {
+            return e;
+        }
+        java.util.regex.Matcher x = FLAG.matcher(m);
+        StringBuilder sb = new StringBuilder();
+        while (x.find()) {
+            String input = x.group(1).replace('-', '_');
+            x.appendReplacement(sb, java.util.regex.Matcher.quoteReplacement(
+                    x.group(2) == null ? "the input " + input : input + "=" + x.group(2)));
+        }
+        x.appendTail(sb);
+        return new IllegalArgumentException(sb.toString(), e);
     }
 
     private Result runOrReuse(RunContext rc, String stage, ArtifactStore store, ArtifactStore.Key key,
@@ -124,16 +178,31 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
             return new Result(earlier.get(), true);
         }
         Path dir = store.workDir(key);
-        rc.logger().info("{}: running in {}", stage, dir);
-        try (PrintStream console = new LoggerPrintStream(rc.logger())) {
-            StageOutcome outcome = body.run(dir, console);
-            // a stage that returned because it was cancelled must never be recorded as complete
-            seed.stages.control.Cancellation.check(stage);
-            return new Result(store.complete(key, outcome.outputs(), outcome.metrics()), false);
+        // one live writer per stage folder: a copy of this task resubmitted while the first still runs is refused
+        try (ArtifactStore.WriterLock writing = store.lockForWriting(key, "execution " + executionId(rc) + ", task run "
+                + taskRunId(rc))) {
+            Optional<ArtifactStore.Done> meanwhile = store.done(key); // a copy that held the lock may have finished
+            if (meanwhile.isPresent()) {
+                rc.logger().info("{}: reusing {} (completed by another task run)", stage, dir);
+                return new Result(meanwhile.get(), true);
+            }
+            rc.logger().info("{}: running in {}", stage, dir);
+            try (PrintStream console = new LoggerPrintStream(rc.logger())) {
+                StageOutcome outcome = body.run(dir, console);
+                // a stage that returned because it was cancelled must never be recorded as complete
+                seed.stages.control.Cancellation.check(stage);
+                return new Result(store.complete(key, outcome.outputs(), outcome.metrics()), false);
+            }
         }
     }
 
     /** The id of the execution this task runs in. */
+    /** The id of this task run (for messages; "unknown" outside Kestra). */
+    static String taskRunId(RunContext rc) {
+        Object taskRun = rc.getVariables().get("taskrun");
+        return taskRun instanceof Map<?, ?> m && m.get("id") != null ? m.get("id").toString() : "unknown";
+    }
+
     protected static String executionId(RunContext rc) {
         Object execution = rc.getVariables().get("execution");
         if (execution instanceof Map<?, ?> m && m.get("id") != null) {

@@ -18,7 +18,9 @@ import seed.workflows.demo.DemoInputs;
 /**
  * The whole chain in the real embedded Kestra engine, at a tiny size, on the real parts (DJL training, the in-process
  * Kafka broker, embedded PostgreSQL, the annotation server's HTTP API): a stage that fails names itself and its cause,
- * and Kestra's restart ({@code seed resume}) runs only the failed stage again; the others keep their outputs.
+ * and Kestra's restart ({@code seed resume}) runs only the failed stage again; the others keep their outputs. Then
+ * rankings arrive after the run's snapshot and {@code seed.retrain}, launched with no prompts or settings as its
+ * Schedule launches it, re-trains the reward model and RLHF with the chain run's prompts and settings (issue 17).
  */
 class ThreeStageFlowTest {
 
@@ -65,8 +67,50 @@ class ThreeStageFlowTest {
             assertEquals(Boolean.FALSE, checked.getTaskRunList().stream().filter(t -> t.getTaskId().equals("check"))
                     .findFirst().orElseThrow().getOutputs().get("enough"));
             assertTrue(engine.children(retrain.getId()).isEmpty(), "nothing to re-train, yet a stage ran");
+
+            // issue 17: new rankings arrive (new items, a late annotator), and the re-train is launched as its
+            // Schedule launches it, with no prompts and no settings: they come from the chain run's KV entry
+            Path candidates = Path.of((String) childOf(engine, run.getId(), "annotate").getOutputs().get("candidates"));
+            StringBuilder again = new StringBuilder();
+            for (String line : Files.readAllLines(candidates)) {
+                if (!line.isBlank()) {
+                    var n = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(line);
+                    n.put("prompt", n.get("prompt").asText() + " ");
+                    again.append(n).append('\n');
+                }
+            }
+            Path late = Files.writeString(dir.resolve("late-candidates.jsonl"), again.toString());
+            host.annotation().loadCandidates(late, 1);
+            var annotator = host.annotation().addAnnotator("late", "annotator").annotator();
+            int submitted = 0;
+            for (var item = host.annotation().nextItem(annotator); item.isPresent();
+                    item = host.annotation().nextItem(annotator)) {
+                List<Integer> order = new java.util.ArrayList<>();
+                for (int i = item.get().k() - 1; i >= 0; i--) {
+                    order.add(i);
+                }
+                host.annotation().submit(annotator, new seed.annotation.core.Submission(item.get().id(), order,
+                        List.of(), false, List.of(), null));
+                submitted++;
+            }
+            assertTrue(submitted >= 4, "new rankings: " + submitted);
+            Execution retrained = engine.awaitTerminated(engine.launch("seed.retrain",
+                    Map.of("min_new_rankings", submitted), "schedule-equivalent").getId(), Duration.ofMinutes(6));
+            String id = retrained.getId();
+            assertEquals(State.Type.SUCCESS, retrained.getState().getCurrent(), () -> describe(engine, id));
+            Execution rl = childOf(engine, id, "rlhf");
+            assertEquals(inputs.get("prompts"), rl.getInputs().get("prompts"), "prompts from the chain run's KV entry");
+            assertEquals(inputs.get("held_out_prompts"), rl.getInputs().get("held_out_prompts"));
+            assertEquals(inputs.get("sft_data"), rl.getInputs().get("ptx_data"));
+            Execution rm = childOf(engine, id, "reward");
+            assertEquals(((Number) inputs.get("reward_steps")).intValue(), ((Number) rm.getInputs().get("steps")).intValue());
+            Object policy = retrained.getOutputs().get("policy");
+            assertTrue(policy != null && Files.isDirectory(Path.of(policy.toString())), retrained.getOutputs().toString());
+            assertTrue(((Number) retrained.getOutputs().get("new_rankings")).intValue() >= submitted);
         }
     }
+
+    static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     static List<String> succeeded(Execution e) {
         return e.getTaskRunList().stream().filter(t -> t.getState().getCurrent() == State.Type.SUCCESS)

@@ -32,7 +32,7 @@ import seed.workflows.engine.SeedHost;
  * the Airflow way (PATCH state=failed) kills it within 10 s and leaves only complete checkpoints; tokens that are
  * missing, unknown or of the wrong role are refused with the reason.
  */
-class OperatorApiTest {
+public class OperatorApiTest {
 
     static final ObjectMapper JSON = new ObjectMapper();
     static final DemoInputs TINY = new DemoInputs(7, 96, 2, 64, 4, 60, 150, 40, 4, 48);
@@ -95,12 +95,18 @@ class OperatorApiTest {
                 bearer(operator));
         assertEquals("success", state, tis.body());
         List<String> tasks = new ArrayList<>();
+        List<String> stageTasks = new ArrayList<>();
         for (JsonNode ti : JSON.readTree(tis.body()).path("task_instances")) {
             assertEquals("success", ti.path("state").asText(), ti.toString());
             assertEquals("nightly-1", ti.path("dag_run_id").asText());
-            tasks.add(ti.path("task_id").asText());
+            String id = ti.path("task_id").asText();
+            (id.contains(".") ? stageTasks : tasks).add(id);
         }
-        assertEquals(List.of("pretrain", "sft", "annotate", "reward", "rlhf", "current_sft", "evaluate"), tasks);
+        assertEquals(List.of("pretrain", "sft", "annotate", "reward", "rlhf", "current_sft", "retrain_settings",
+                "evaluate"), tasks);
+        // each stage's own tasks too, as stage.task (issue 17)
+        assertTrue(stageTasks.containsAll(List.of("pretrain.pretrain", "sft.sft", "annotate.candidates",
+                "reward.reward", "rlhf.rlhf")), stageTasks.toString());
 
         HttpResponse<String> list = call("GET", "/api/v1/dags/seed.three-stage/dagRuns", null, bearer(operator));
         assertTrue(JSON.readTree(list.body()).path("total_entries").asInt() >= 1, list.body());
@@ -174,9 +180,15 @@ class OperatorApiTest {
 
     /** The run's own work folder (the task logs it), once it holds a complete checkpoint. */
     static Path awaitCheckpoint(String run, Duration timeout) throws Exception {
+        return awaitCheckpoint(host.engine(), run, timeout);
+    }
+
+    /** The same for a run of any engine (other tests' hosts). */
+    public static Path awaitCheckpoint(seed.workflows.engine.SeedEngine engine, String run, Duration timeout)
+            throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            Path runDir = host.engine().logs(run).stream().map(l -> l.getMessage())
+            Path runDir = engine.logs(run).stream().map(l -> l.getMessage())
                     .filter(m -> m.startsWith("pretrain: running in ")).map(m -> Path.of(m.substring(21).strip()))
                     .findFirst().orElse(null);
             if (runDir != null && Files.exists(runDir.resolve(Checkpoints.LATEST))) {

@@ -77,4 +77,44 @@ class ArtifactStoreTest {
             assertTrue(listing.anyMatch(p -> p.getFileName().toString().contains(".unvouched-")), "set aside, not deleted");
         }
     }
+
+    /**
+     * Issue 17: the address includes the code and runtime that make the artifact, so an upgraded Seed, DJL or libtorch,
+     * or another device or precision, never reuses an artifact made by other code; a rebuild of the same code (or a
+     * change to build metadata only) keeps the address.
+     */
+    @Test
+    void theAddressIncludesTheCodeNativesDeviceAndPrecision(@TempDir Path dir) throws Exception {
+        ArtifactStore store = ArtifactStore.at(dir.resolve("store"));
+        Path input = Files.writeString(dir.resolve("corpus.txt"), "some text");
+        Map<String, Object> code = Map.of("seed_code_sha256", "a".repeat(64), "djl", "0.35.1", "libtorch", "2.7.1",
+                "device", "cpu", "precision", "fp32");
+        String base = store.key("pretrain", Map.of("steps", 10), Map.of("corpus", input), code).sha256();
+        assertEquals(base, store.key("pretrain", Map.of("steps", 10), Map.of("corpus", input),
+                new java.util.TreeMap<>(code)).sha256());
+        for (Map.Entry<String, Object> change : Map.<String, Object>of("seed_code_sha256", "b".repeat(64), "djl",
+                "0.36.0", "libtorch", "2.8.0", "device", "gpu:0", "precision", "bf16").entrySet()) {
+            Map<String, Object> other = new java.util.HashMap<>(code);
+            other.put(change.getKey(), change.getValue());
+            assertNotEquals(base, store.key("pretrain", Map.of("steps", 10), Map.of("corpus", input), other).sha256(),
+                    "another " + change.getKey() + " is another address");
+        }
+
+        Map<String, Object> here = CodeIdentity.current();
+        assertTrue(String.valueOf(here.get("seed_code_sha256")).matches("[0-9a-f]{64}"), here.toString());
+        assertEquals(here.get("seed_code_sha256"), CodeIdentity.codeHash(), "the same code hashes the same");
+        assertEquals(store.key("pretrain", Map.of("steps", 10), Map.of("corpus", input), here).sha256(),
+                store.key("pretrain", Map.of("steps", 10), Map.of("corpus", input)).sha256());
+
+        Path classes = Files.createDirectories(dir.resolve("classes/seed"));
+        Files.write(classes.resolve("A.class"), new byte[] {1, 2, 3});
+        Files.writeString(dir.resolve("classes/seed-git-commit.txt"), "abc");
+        byte[] before = CodeIdentity.directoryHash(dir.resolve("classes"));
+        Files.writeString(dir.resolve("classes/seed-git-commit.txt"), "def");
+        assertTrue(java.util.Arrays.equals(before, CodeIdentity.directoryHash(dir.resolve("classes"))),
+                "a new commit with the same code keeps the address");
+        Files.write(classes.resolve("A.class"), new byte[] {1, 2, 4});
+        assertTrue(!java.util.Arrays.equals(before, CodeIdentity.directoryHash(dir.resolve("classes"))),
+                "changed code is another address");
+    }
 }
