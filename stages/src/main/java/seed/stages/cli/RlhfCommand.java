@@ -45,9 +45,15 @@ public final class RlhfCommand implements Callable<Integer> {
             + "A folder with a checkpoint is resumed exactly.")
     Path out;
 
-    @Option(names = "--algorithm", description = "ppo (value head + GAE), rloo (leave-one-out baseline) or grpo "
-            + "(group-normalised advantages) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--algorithm", description = "ppo (value head + GAE), rloo (leave-one-out baseline), grpo "
+            + "(group z-score of the scores, k3 KL in the loss, as TRL) or dr-grpo (group-centred, no std division, "
+            + "token sums over a constant) (default: ${DEFAULT-VALUE}).")
     String algorithm = "ppo";
+
+    @Option(names = "--kl-in", description = "Where the KL penalty goes: 'reward' (ppo and rloo's default; for grpo "
+            + "Seed's earlier behaviour, KL subtracted before the group z-score) or 'loss' (a k3 term times the KL "
+            + "coefficient, grpo and dr-grpo's default). Default: the algorithm's.")
+    String klIn;
 
     @Option(names = "--iterations", description = "RL iterations (default: ${DEFAULT-VALUE}).")
     int iterations = 40;
@@ -146,7 +152,8 @@ public final class RlhfCommand implements Callable<Integer> {
                         x.scoreClip(), whitenScores))
                 .withOptimisation(o -> o.withSchedule(minibatches, ppoEpochs).withLearningRate(learningRate)
                         .withPtx(ptxData, ptxCoef))
-                .withKl(new PpoSettings.KlControl(klCoef, targetKl, s.kl().horizon()))
+                .withKl(new PpoSettings.KlControl(klCoef, targetKl, s.kl().horizon(),
+                        klIn == null ? null : PpoSettings.KlPlacement.parse(klIn)))
                 .withGuards(g -> new PpoSettings.Guards(klBound, guard.equals("stop"), heldOut, heldOutFile))
                 .withRun(new PpoSettings.Run(iterations, seed, checkpointEvery, s.run().logEveryMs()))
                 .withLora(lora.settings());
