@@ -4,7 +4,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import seed.reward.data.RankingsFile;
-import seed.reward.data.SyntheticPreferences;
+import seed.reward.demo.SyntheticPreferences;
 import seed.stages.checkpoint.Checkpoints;
 import seed.stages.checkpoint.HostTensor;
 import seed.stages.metrics.MetricsLog;

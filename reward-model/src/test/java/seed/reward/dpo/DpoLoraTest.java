@@ -3,7 +3,7 @@ package seed.reward.dpo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import seed.reward.data.RankingsFile;
-import seed.reward.data.SyntheticPreferences;
+import seed.reward.demo.SyntheticPreferences;
 import seed.stages.checkpoint.Checkpoints;
 import seed.stages.checkpoint.HostTensor;
 import seed.stages.data.Truncation;

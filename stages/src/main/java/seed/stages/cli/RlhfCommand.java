@@ -4,7 +4,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import seed.stages.rlhf.Evaluator;
-import seed.stages.rlhf.PoliteCorrectRule;
+import seed.stages.checks.Check;
 import seed.stages.rlhf.PpoResult;
 import seed.stages.rlhf.PpoSettings;
 import seed.stages.rlhf.PpoTrainer;
@@ -13,6 +13,7 @@ import seed.stages.rlhf.RewardLoader;
 import seed.stages.train.Threads;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
@@ -87,9 +88,11 @@ public final class RlhfCommand implements Callable<Integer> {
     @Option(names = "--guard", description = "What a guard rail does: 'stop' (default) or 'warn'.")
     String guard = "stop";
 
-    @Option(names = "--check", description = "Independent checks reported before/after and per iteration: 'none' "
-            + "(default; generic guard thresholds) or 'polite-correct' (the demo task's rule and its thresholds).")
-    String check = "none";
+    @Option(names = "--check", description = "An independent check reported before/after and per iteration as "
+            + "<name>_rate (repeatable): [name:]kind[=argument] with kind polite-correct (the demo task's rule, and its "
+            + "guard thresholds), regex=PATTERN, not-regex=PATTERN, keywords=w1,w2, no-keywords=w1,w2, max-length=N or "
+            + "json. Default: none (generic guard thresholds).")
+    List<String> check = List.of();
 
     @Option(names = "--max-new-tokens", description = "Response length limit (default: ${DEFAULT-VALUE}).")
     int maxNewTokens = 48;
@@ -159,13 +162,9 @@ public final class RlhfCommand implements Callable<Integer> {
                 .withLora(lora.settings());
     }
 
-    /** The evaluator named by {@code --check}. */
-    static Evaluator evaluator(String name) {
-        return switch (name) {
-            case "none" -> Evaluator.generic();
-            case "polite-correct" -> PoliteCorrectRule.evaluator();
-            default -> throw new IllegalArgumentException("--check must be 'none' or 'polite-correct', got '" + name + "'");
-        };
+    /** The evaluator of the {@code --check} specs (none: generic guard thresholds). */
+    static Evaluator evaluator(List<String> specs) {
+        return Check.evaluator(Check.parseAll(specs));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package seed.stages.rlhf;
 
+import seed.stages.demo.PoliteCorrectRule;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.junit.jupiter.api.Test;

@@ -21,7 +21,7 @@ import lombok.ToString;
 import lombok.experimental.SuperBuilder;
 import seed.stages.generate.Candidates;
 import seed.stages.generate.SamplingSettings;
-import seed.stages.rlhf.PoliteCorrectRule;
+import seed.stages.demo.PoliteCorrectRule;
 import seed.workflows.report.RunReport;
 
 /**

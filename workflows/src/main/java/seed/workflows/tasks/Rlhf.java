@@ -109,7 +109,7 @@ public class Rlhf extends TruncatingTask<Rlhf.Output> {
         settings.put("truncation", describe(truncation));
         Result r = stage(rc, "rlhf", settings, inputs, (dir, console) -> {
             // the demo task's independent check (polite and correct) and the guard thresholds tuned to it
-            PpoResult t = seed.reward.Rlhf.train(shape.withOut(dir), seed.stages.rlhf.PoliteCorrectRule.evaluator(),
+            PpoResult t = seed.reward.Rlhf.train(shape.withOut(dir), seed.stages.demo.PoliteCorrectRule.evaluator(),
                     truncation, console);
             Map<String, Object> metrics = new LinkedHashMap<>();
             metrics.put("algorithm", t.algorithm());
