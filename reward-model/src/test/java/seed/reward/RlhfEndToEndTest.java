@@ -140,7 +140,7 @@ class RlhfEndToEndTest {
     @org.junit.jupiter.params.provider.EnumSource(PpoSettings.Algorithm.class)
     void rlRaisesRewardAndTheIndependentRuleWithinTheKlBound(PpoSettings.Algorithm algorithm, @TempDir Path out) throws Exception {
         double klBound = 10.0;
-        // the same 32 sequences per iteration: PPO 32 prompts x 1, RLOO and GRPO 8 prompts x 4
+        // the same 32 sequences per iteration: PPO 32 prompts x 1, RLOO, GRPO and Dr. GRPO 8 prompts x 4
         PpoSettings settings = PpoSettings.defaults(sft, rm.modelDir(), prompts, out.resolve("rl")).withIterations(40)
                 .withAlgorithm(algorithm);
         assertEquals(klBound, settings.klBound());
@@ -154,7 +154,7 @@ class RlhfEndToEndTest {
                     r.degenerateRateAfter(), (System.nanoTime() - t0) / 1e9);
             SIDE_BY_SIDE.put(algorithm.name().toLowerCase(), line);
             System.out.println(algorithm + " " + line);
-            assertEquals(algorithm.name().toLowerCase(), r.algorithm());
+            assertEquals(algorithm.cliName(), r.algorithm());
             assertFalse(r.stoppedEarly(), "guard rail fired: " + r.guardEvents());
             assertTrue(r.rewardGain() > 0.2, "reward gain " + r.rewardGain());
             assertTrue(r.ruleRateAfter() >= r.ruleRateBefore() + 0.1,
