@@ -152,6 +152,22 @@ class PpoMathTest {
         }
     }
 
+    /** Where the KL goes: GRPO's in the loss, the others' in the reward; PPO refuses the loss; older checkpoints resume. */
+    @Test
+    void klPlacementDefaultsAndExplicitChoice() {
+        PpoSettings d = PpoSettings.defaults(java.nio.file.Path.of("p"), java.nio.file.Path.of("r"),
+                java.nio.file.Path.of("q"), java.nio.file.Path.of("o"));
+        assertEquals(PpoSettings.KlPlacement.REWARD, d.klPlacement());
+        PpoSettings grpo = d.withAlgorithm(PpoSettings.Algorithm.GRPO);
+        assertEquals(PpoSettings.KlPlacement.LOSS_K3, grpo.klPlacement());
+        assertEquals(PpoSettings.KlPlacement.REWARD,
+                grpo.withKl(grpo.kl().withPlacement(PpoSettings.KlPlacement.REWARD)).klPlacement(), "the earlier GRPO");
+        assertThrows(IllegalArgumentException.class, () -> d.withKl(d.kl().withPlacement(PpoSettings.KlPlacement.LOSS_K3)));
+        // the algorithm's own placement is not written into the settings fingerprint: older checkpoints still resume
+        assertFalse(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(d.kl()).has("placement"));
+        assertEquals(PpoSettings.KlPlacement.LOSS_K3, PpoSettings.KlPlacement.parse("loss"));
+    }
+
     /** PPO (Ziegler / InstructGPT, TRL's PPOv2): r_t = -beta (logp - ref), + score at the last token; GAE with gamma < 1. */
     @Test
     void ppoPerTokenKlRewardAndDiscountedGaeByHand() {
