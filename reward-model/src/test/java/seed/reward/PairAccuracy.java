@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import seed.reward.data.PreferencePair;
 import seed.reward.data.PromptGroup;
-import seed.stages.rlhf.PoliteCorrectRule;
+import seed.stages.demo.PoliteCorrectRule;
 
 /**
  * A reward model's pairwise accuracy on ranked groups, per kind of pair ("POLITE_CORRECT > CURT_WRONG", ...) by the

@@ -6,7 +6,7 @@ import seed.reward.data.PreferenceData;
 import seed.reward.data.PromptGroup;
 import seed.reward.data.Ranking;
 import seed.reward.data.RankingsFile;
-import seed.reward.data.SyntheticPreferences;
+import seed.reward.demo.SyntheticPreferences;
 import seed.stages.checkpoint.HostTensor;
 import seed.stages.checkpoint.SafeTensors;
 

@@ -6,11 +6,11 @@ import org.junit.jupiter.api.io.TempDir;
 import seed.reward.data.PreferenceData;
 import seed.reward.data.PromptGroup;
 import seed.reward.data.RankingsFile;
-import seed.reward.data.SyntheticPreferences;
+import seed.reward.demo.SyntheticPreferences;
 import seed.stages.checkpoint.HostTensor;
 import seed.stages.data.SyntheticInstructions;
 import seed.stages.rlhf.Gradients;
-import seed.stages.rlhf.PoliteCorrectRule;
+import seed.stages.demo.PoliteCorrectRule;
 import seed.stages.rlhf.PpoResult;
 import seed.stages.rlhf.PpoSettings;
 import seed.stages.rlhf.PpoTrainer;
@@ -140,9 +140,14 @@ class RlhfEndToEndTest {
     @org.junit.jupiter.params.provider.EnumSource(PpoSettings.Algorithm.class)
     void rlRaisesRewardAndTheIndependentRuleWithinTheKlBound(PpoSettings.Algorithm algorithm, @TempDir Path out) throws Exception {
         double klBound = 10.0;
-        // the same 32 sequences per iteration: PPO 32 prompts x 1, RLOO and GRPO 8 prompts x 4
+        // the same 32 sequences per iteration: PPO 32 prompts x 1, RLOO, GRPO and Dr. GRPO 8 prompts x 4
         PpoSettings settings = PpoSettings.defaults(sft, rm.modelDir(), prompts, out.resolve("rl")).withIterations(40)
                 .withAlgorithm(algorithm);
+        if (algorithm == PpoSettings.Algorithm.GRPO) {
+            // the k3 term is averaged per token (TRL), ~length times weaker than the same beta on the response's KL
+            // in the reward: at 0.1 the tiny run drifted to KL ~2.8 with the rule rate +0.09..+0.22 over two runs
+            settings = settings.withKl(new PpoSettings.KlControl(1.0, settings.kl().target(), settings.kl().horizon()));
+        }
         assertEquals(klBound, settings.klBound());
         assertEquals(32, settings.rollout().sequences());
         try (RewardModel reward = RewardModelFiles.load(rm.modelDir())) {
@@ -154,7 +159,7 @@ class RlhfEndToEndTest {
                     r.degenerateRateAfter(), (System.nanoTime() - t0) / 1e9);
             SIDE_BY_SIDE.put(algorithm.name().toLowerCase(), line);
             System.out.println(algorithm + " " + line);
-            assertEquals(algorithm.name().toLowerCase(), r.algorithm());
+            assertEquals(algorithm.cliName(), r.algorithm());
             assertFalse(r.stoppedEarly(), "guard rail fired: " + r.guardEvents());
             assertTrue(r.rewardGain() > 0.2, "reward gain " + r.rewardGain());
             assertTrue(r.ruleRateAfter() >= r.ruleRateBefore() + 0.1,

@@ -49,6 +49,7 @@ public final class SeedCli implements Runnable {
         // -- reward-model
         cli.addSubcommand("reward", new seed.reward.cli.RewardCommand());
         cli.addSubcommand("rlhf", new seed.stages.cli.RlhfCommand(seed.reward.RewardModelFiles::load));
+        cli.addSubcommand("dpo", new seed.reward.cli.DpoCommand());
         // -- annotation
         cli.addSubcommand("annotate", new seed.annotation.cli.AnnotateCommand());
         // -- lineage (workflows)

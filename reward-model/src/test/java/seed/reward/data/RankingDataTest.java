@@ -1,8 +1,9 @@
 package seed.reward.data;
 
+import seed.reward.demo.SyntheticPreferences;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import seed.stages.rlhf.PoliteCorrectRule;
+import seed.stages.demo.PoliteCorrectRule;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,7 +4,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import seed.stages.rlhf.Evaluator;
-import seed.stages.rlhf.PoliteCorrectRule;
+import seed.stages.checks.Check;
 import seed.stages.rlhf.PpoResult;
 import seed.stages.rlhf.PpoSettings;
 import seed.stages.rlhf.PpoTrainer;
@@ -13,6 +13,7 @@ import seed.stages.rlhf.RewardLoader;
 import seed.stages.train.Threads;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
@@ -45,9 +46,15 @@ public final class RlhfCommand implements Callable<Integer> {
             + "A folder with a checkpoint is resumed exactly.")
     Path out;
 
-    @Option(names = "--algorithm", description = "ppo (value head + GAE), rloo (leave-one-out baseline) or grpo "
-            + "(group-normalised advantages) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--algorithm", description = "ppo (value head + GAE), rloo (leave-one-out baseline), grpo "
+            + "(group z-score of the scores, k3 KL in the loss, as TRL) or dr-grpo (group-centred, no std division, "
+            + "token sums over a constant) (default: ${DEFAULT-VALUE}).")
     String algorithm = "ppo";
+
+    @Option(names = "--kl-in", description = "Where the KL penalty goes: 'reward' (ppo and rloo's default; for grpo "
+            + "Seed's earlier behaviour, KL subtracted before the group z-score) or 'loss' (a k3 term times the KL "
+            + "coefficient, grpo and dr-grpo's default). Default: the algorithm's.")
+    String klIn;
 
     @Option(names = "--iterations", description = "RL iterations (default: ${DEFAULT-VALUE}).")
     int iterations = 40;
@@ -81,9 +88,11 @@ public final class RlhfCommand implements Callable<Integer> {
     @Option(names = "--guard", description = "What a guard rail does: 'stop' (default) or 'warn'.")
     String guard = "stop";
 
-    @Option(names = "--check", description = "Independent checks reported before/after and per iteration: 'none' "
-            + "(default; generic guard thresholds) or 'polite-correct' (the demo task's rule and its thresholds).")
-    String check = "none";
+    @Option(names = "--check", description = "An independent check reported before/after and per iteration as "
+            + "<name>_rate (repeatable): [name:]kind[=argument] with kind polite-correct (the demo task's rule, and its "
+            + "guard thresholds), regex=PATTERN, not-regex=PATTERN, keywords=w1,w2, no-keywords=w1,w2, max-length=N or "
+            + "json. Default: none (generic guard thresholds).")
+    List<String> check = List.of();
 
     @Option(names = "--max-new-tokens", description = "Response length limit (default: ${DEFAULT-VALUE}).")
     int maxNewTokens = 48;
@@ -146,19 +155,16 @@ public final class RlhfCommand implements Callable<Integer> {
                         x.scoreClip(), whitenScores))
                 .withOptimisation(o -> o.withSchedule(minibatches, ppoEpochs).withLearningRate(learningRate)
                         .withPtx(ptxData, ptxCoef))
-                .withKl(new PpoSettings.KlControl(klCoef, targetKl, s.kl().horizon()))
+                .withKl(new PpoSettings.KlControl(klCoef, targetKl, s.kl().horizon(),
+                        klIn == null ? null : PpoSettings.KlPlacement.parse(klIn)))
                 .withGuards(g -> new PpoSettings.Guards(klBound, guard.equals("stop"), heldOut, heldOutFile))
                 .withRun(new PpoSettings.Run(iterations, seed, checkpointEvery, s.run().logEveryMs()))
                 .withLora(lora.settings());
     }
 
-    /** The evaluator named by {@code --check}. */
-    static Evaluator evaluator(String name) {
-        return switch (name) {
-            case "none" -> Evaluator.generic();
-            case "polite-correct" -> PoliteCorrectRule.evaluator();
-            default -> throw new IllegalArgumentException("--check must be 'none' or 'polite-correct', got '" + name + "'");
-        };
+    /** The evaluator of the {@code --check} specs (none: generic guard thresholds). */
+    static Evaluator evaluator(List<String> specs) {
+        return Check.evaluator(Check.parseAll(specs));
     }
 
     @Override

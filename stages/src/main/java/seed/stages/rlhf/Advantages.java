@@ -114,6 +114,45 @@ public final class Advantages {
         return adv;
     }
 
+    /**
+     * Dr. GRPO's advantage (Liu et al. 2025): reward - group mean, no division by the group's std (which up-weights
+     * prompts that are nearly solved or nearly hopeless).
+     */
+    public static float[] groupCentred(double[] rewards, int k) {
+        checkGroups(rewards, k);
+        float[] adv = new float[rewards.length];
+        for (int g = 0; g < rewards.length; g += k) {
+            double mean = 0;
+            for (int i = g; i < g + k; i++) {
+                mean += rewards[i];
+            }
+            mean /= k;
+            for (int i = g; i < g + k; i++) {
+                adv[i] = (float) (rewards[i] - mean);
+            }
+        }
+        return adv;
+    }
+
+    /**
+     * The per-response advantages of a critic-free method, the one place that decides what enters them: the scores,
+     * minus {@code klCoef * kl[i]} only when the KL goes into the reward ({@code klInReward}); with the KL in the loss
+     * (GRPO as published) the advantages are a function of the scores alone.
+     */
+    public static float[] criticFree(PpoSettings.Algorithm algorithm, float[] scores, double[] kl, double klCoef,
+            boolean klInReward, int k) {
+        double[] rewards = new double[scores.length];
+        for (int b = 0; b < scores.length; b++) {
+            rewards[b] = scores[b] - (klInReward ? klCoef * kl[b] : 0.0);
+        }
+        return switch (algorithm) {
+            case RLOO -> leaveOneOut(rewards, k);
+            case GRPO -> groupNormalised(rewards, k);
+            case DR_GRPO -> groupCentred(rewards, k);
+            case PPO -> throw new IllegalArgumentException("ppo's advantages come from GAE, not from the group");
+        };
+    }
+
     private static void checkGroups(double[] rewards, int k) {
         if (k < 2 || rewards.length % k != 0) {
             throw new IllegalArgumentException("need groups of k >= 2 samples, got " + rewards.length + " rewards for k = " + k);

@@ -17,13 +17,58 @@ public final class PpoLosses {
     }
 
     /**
-     * Clipped surrogate: mean(max(-A * ratio, -A * clip(ratio, 1-eps, 1+eps))), ratio = exp(logp - oldLogp).
+     * How per-token losses become one number; the published methods differ here (a closed set).
      */
-    public static NDArray policyLoss(NDArray logp, NDArray oldLogp, NDArray advantages, NDArray mask, double clip) {
+    public enum Aggregation {
+        /** Sum over the batch's tokens / their count (PPO and RLOO here; TRL's {@code bnpo}). */
+        TOKEN_MEAN,
+        /** Mean over each response's tokens, then over responses (GRPO as published; TRL's {@code grpo}). */
+        SEQUENCE_MEAN,
+        /** Sum over tokens / (responses x max new tokens), a constant (Dr. GRPO; TRL's {@code dr_grpo}). */
+        CONSTANT;
+
+        /** The aggregation each algorithm was published with. */
+        public static Aggregation of(seed.stages.rlhf.PpoSettings.Algorithm a) {
+            return switch (a) {
+                case PPO, RLOO -> TOKEN_MEAN;
+                case GRPO -> SEQUENCE_MEAN;
+                case DR_GRPO -> CONSTANT;
+            };
+        }
+    }
+
+    /** Aggregates per-token values (B, T) over the masked positions; {@code maxTokens} is CONSTANT's denominator. */
+    public static NDArray aggregate(NDArray perToken, NDArray mask, Aggregation a, int maxTokens) {
+        return switch (a) {
+            case TOKEN_MEAN -> maskedMean(perToken, mask);
+            case SEQUENCE_MEAN -> perToken.mul(mask).sum(new int[] {1}).div(mask.sum(new int[] {1}).maximum(1f)).mean();
+            case CONSTANT -> perToken.mul(mask).sum().div((float) (perToken.getShape().get(0) * (long) maxTokens));
+        };
+    }
+
+    /** Per-token clipped surrogate max(-A * ratio, -A * clip(ratio, 1-eps, 1+eps)), ratio = exp(logp - oldLogp). */
+    public static NDArray clippedSurrogate(NDArray logp, NDArray oldLogp, NDArray advantages, double clip) {
         NDArray ratio = logp.sub(oldLogp).exp();
         NDArray unclipped = advantages.neg().mul(ratio);
         NDArray clipped = advantages.neg().mul(ratio.clip(1.0 - clip, 1.0 + clip));
-        return maskedMean(unclipped.maximum(clipped), mask);
+        return unclipped.maximum(clipped);
+    }
+
+    /**
+     * Clipped surrogate: mean(max(-A * ratio, -A * clip(ratio, 1-eps, 1+eps))), ratio = exp(logp - oldLogp).
+     */
+    public static NDArray policyLoss(NDArray logp, NDArray oldLogp, NDArray advantages, NDArray mask, double clip) {
+        return maskedMean(clippedSurrogate(logp, oldLogp, advantages, clip), mask);
+    }
+
+    /**
+     * Schulman's k3 estimator of KL(policy || reference) per token, {@code exp(r) - r - 1} with
+     * {@code r = refLogp - logp} (TRL's GRPO {@code per_token_kl}); >= 0, unbiased, and with gradient through
+     * {@code logp}. Masked positions give 0 (the difference is masked before the exp, so padding cannot overflow).
+     */
+    public static NDArray k3(NDArray logp, NDArray refLogp, NDArray mask) {
+        NDArray r = refLogp.sub(logp).mul(mask);
+        return r.exp().sub(r).sub(1f);
     }
 
     /** Fraction of tokens whose ratio left [1-eps, 1+eps] (a health metric, no gradient). */

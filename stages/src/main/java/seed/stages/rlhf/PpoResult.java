@@ -31,7 +31,7 @@ public record PpoResult(double rewardGain, double kl, double rewardBefore, doubl
             double seconds, Path out, Path metrics, boolean referenceFrozen) {
         return new PpoResult(Double.NaN, Double.NaN, before.meanReward(), Double.NaN, rate(before, primary), Double.NaN,
                 Double.NaN, before.meanLength(), Double.NaN, st.iteration(), true, st.guardEvents(), seconds, out, null,
-                metrics, null, null, referenceFrozen, s.algorithm().name().toLowerCase(), before.checks(), Map.of());
+                metrics, null, null, referenceFrozen, s.algorithm().cliName(), before.checks(), Map.of());
     }
 
     static PpoResult finished(PpoSettings s, HeldOutEvaluation.Stats before, HeldOutEvaluation.Stats after,
@@ -40,7 +40,7 @@ public record PpoResult(double rewardGain, double kl, double rewardBefore, doubl
         return new PpoResult(after.meanReward() - before.meanReward(), after.kl(), before.meanReward(), after.meanReward(),
                 rate(before, primary), rate(after, primary), after.degenerateRate(), before.meanLength(), after.meanLength(),
                 st.iteration(), stoppedEarly, st.guardEvents(), seconds, out, policyDir, metrics, rewardChart, klChart,
-                referenceFrozen, s.algorithm().name().toLowerCase(), before.checks(), after.checks());
+                referenceFrozen, s.algorithm().cliName(), before.checks(), after.checks());
     }
 
     private static double rate(HeldOutEvaluation.Stats st, String check) {

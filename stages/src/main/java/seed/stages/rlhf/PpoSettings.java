@@ -31,21 +31,68 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
         PPO,
         /** REINFORCE leave-one-out (Ahmadian et al. 2024): advantage = reward - mean reward of the prompt's other samples. */
         RLOO,
-        /** Group relative policy optimisation (Shao et al. 2024): advantage = (reward - group mean) / group std. */
-        GRPO;
+        /**
+         * Group relative policy optimisation as published (Shao et al. 2024; TRL's {@code GRPOTrainer}, loss type
+         * {@code grpo}): advantage = (score - group mean) / (group std + 1e-4) of the scores alone, the KL to the
+         * reference as a k3 term in the loss with coefficient beta, token losses averaged per response then over
+         * responses.
+         */
+        GRPO,
+        /**
+         * Dr. GRPO (Liu et al. 2025, "Understanding R1-Zero-like training"; TRL's loss type {@code dr_grpo} with
+         * {@code scale_rewards=False}): advantage = score - group mean (no std division), token losses summed and
+         * divided by a constant (responses x max new tokens) instead of each response's length.
+         */
+        DR_GRPO;
 
         public boolean usesCritic() {
             return this == PPO;
         }
 
-        /** Parses {@code ppo|rloo|grpo} (any case); the error names the accepted values. */
+        /** The command-line spelling: {@code ppo}, {@code rloo}, {@code grpo}, {@code dr-grpo}. */
+        public String cliName() {
+            return name().toLowerCase().replace('_', '-');
+        }
+
+        /** Where the KL penalty goes unless the settings say otherwise: GRPO's in the loss (k3), the others' in the reward. */
+        public KlPlacement defaultKlPlacement() {
+            return this == GRPO || this == DR_GRPO ? KlPlacement.LOSS_K3 : KlPlacement.REWARD;
+        }
+
+        /** Parses {@code ppo|rloo|grpo|dr-grpo} (any case, '-' or '_'); the error names the accepted values. */
         public static Algorithm parse(String name) {
             for (Algorithm a : values()) {
-                if (a.name().equalsIgnoreCase(name)) {
+                if (a.name().equalsIgnoreCase(name) || a.cliName().equalsIgnoreCase(name)) {
                     return a;
                 }
             }
-            throw new IllegalArgumentException("--algorithm must be ppo, rloo or grpo, got '" + name + "'");
+            throw new IllegalArgumentException("--algorithm must be ppo, rloo, grpo or dr-grpo, got '" + name + "'");
+        }
+    }
+
+    /**
+     * Where the KL penalty to the reference enters. A closed set: the published methods differ exactly here.
+     */
+    public enum KlPlacement {
+        /**
+         * In the reward: PPO per token ({@code -beta * (logp - logp_ref)}, InstructGPT), RLOO / GRPO per response
+         * ({@code score - beta * KL(response)} before the baseline; for GRPO this is Seed's earlier behaviour, whose
+         * effective coefficient is beta / group std).
+         */
+        REWARD,
+        /**
+         * As a k3 term in the loss (Schulman's estimator {@code exp(ref - logp) - (ref - logp) - 1} per token, times
+         * beta), as TRL's and DeepSeek's GRPO; critic-free methods only.
+         */
+        LOSS_K3;
+
+        /** Parses {@code reward|loss}; the error names the accepted values. */
+        public static KlPlacement parse(String name) {
+            return switch (name.toLowerCase()) {
+                case "reward" -> REWARD;
+                case "loss", "loss-k3", "k3" -> LOSS_K3;
+                default -> throw new IllegalArgumentException("--kl-in must be 'reward' or 'loss', got '" + name + "'");
+            };
         }
     }
 
@@ -154,12 +201,26 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
      * @param initCoef initial coefficient
      * @param target   target KL per response (nats) of the adaptive controller of Ziegler et al.; 0 = fixed coefficient
      * @param horizon  horizon of the adaptive controller
+     * @param placement where the penalty enters; null = the algorithm's published place
+     *                  ({@link Algorithm#defaultKlPlacement()}); left out of the settings JSON when null, so older
+     *                  checkpoints still resume
      */
-    public record KlControl(double initCoef, double target, double horizon) {
+    public record KlControl(double initCoef, double target, double horizon,
+            @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+            KlPlacement placement) {
         public KlControl {
             if (!(initCoef >= 0) || !(target >= 0)) {
                 throw new IllegalArgumentException("KL coefficient and target must be >= 0, got " + initCoef + " and " + target);
             }
+        }
+
+        /** The algorithm's own placement. */
+        public KlControl(double initCoef, double target, double horizon) {
+            this(initCoef, target, horizon, null);
+        }
+
+        public KlControl withPlacement(KlPlacement p) {
+            return new KlControl(initCoef, target, horizon, p);
         }
 
         /** The controller these settings start with. */
@@ -220,6 +281,10 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
         if (rollout.samplesPerPrompt() < 2 && !algorithm.usesCritic()) {
             throw new IllegalArgumentException(algorithm.name().toLowerCase() + " needs at least 2 samples per prompt "
                     + "(the other samples of a prompt are its baseline), got " + rollout.samplesPerPrompt());
+        }
+        if (algorithm.usesCritic() && kl.placement() == KlPlacement.LOSS_K3) {
+            throw new IllegalArgumentException("ppo puts its KL penalty per token into the reward (GAE needs it there); "
+                    + "the KL as a loss term is for rloo, grpo and dr-grpo");
         }
         if (optimisation.minibatches() > rollout.sequences()) {
             throw new IllegalArgumentException("minibatches (" + optimisation.minibatches() + ") exceed the sequences per "
@@ -293,6 +358,11 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
 
     public PpoSettings withHeldOutFile(Path file) {
         return withGuards(g -> new Guards(g.klBound(), g.stop(), g.heldOutPrompts(), file));
+    }
+
+    /** Where the KL penalty goes in this run: the settings' choice, else the algorithm's published place. */
+    public KlPlacement klPlacement() {
+        return kl.placement() != null ? kl.placement() : algorithm.defaultKlPlacement();
     }
 
     /** Kept for callers of the flat record: the first fields by their old names. */

@@ -231,7 +231,7 @@ public final class PpoTrainer {
             state = RlCheckpoint.restoreOrStart(s, policy, valueHead, adam, out, console);
             if (state == null) {
                 console.printf("rlhf      %s, policy %s; %d train prompts, %d held out; %d iterations of %d prompts x %d "
-                                + "samples%n", s.algorithm().name().toLowerCase(), policy.config().describe(),
+                                + "samples%n", s.algorithm().cliName(), policy.config().describe(),
                         trainPrompts.size(), heldOut.size(), s.iterations(), s.rollout().promptsPerIteration(),
                         s.rollout().samplesPerPrompt());
                 HeldOutEvaluation.Stats before = heldOut.measure(reference, false);
@@ -251,14 +251,14 @@ public final class PpoTrainer {
                     double entropy = logProbabilities(rollout.batch());
                     double kl = advantages(rollout.batch(), shaped, state.controller().coef());     // advantages
                     long t3 = System.nanoTime();
-                    Update update = update(rollout.batch(), iteration, adam);                       // update
+                    Update update = update(rollout.batch(), iteration, adam, state.controller().coef()); // update
                     long t4 = System.nanoTime();
                     Timing timing = new Timing((t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t4 - t3) / 1e9);
                     Map<String, Object> rec = heldOut.iterationRecord(iteration + 1, rollout.prompts(), rollout.gens(),
                             rollout.scores(), kl, entropy);
                     state = state.next(kl, rec, s);
                     rec.put("kl_coef", state.controller().coef());
-                    update.into(rec, valueHead != null, ptx != null);
+                    update.into(rec, valueHead != null, ptx != null, s.klPlacement() == PpoSettings.KlPlacement.LOSS_K3);
                     putTiming(rec, timing);
                     metrics.log(rec);                                                               // log
                     progress.update(state.iteration(), (Double) rec.get("rollout_tokens"), summary(rec));
@@ -384,8 +384,8 @@ public final class PpoTrainer {
 
     /**
      * Advantages (and PPO's returns) into {@code rb}; returns the mean KL per response. PPO: per-token KL-shaped
-     * rewards, GAE, whitened. RLOO / GRPO: reward = score - coef * KL of the response, then the group baseline, the
-     * same advantage at every token of the response.
+     * rewards, GAE, whitened. RLOO / GRPO / Dr. GRPO: the group baseline over the scores (minus coef * KL of the
+     * response only when the KL goes into the reward), the same advantage at every token of the response.
      */
     private double advantages(RolloutBatch rb, float[] scores, double klCoef) {
         int l1 = rb.length - 1;
@@ -409,13 +409,9 @@ public final class PpoTrainer {
                 rb.setResponsePart(rb.returns, b, ret[b]);
             }
         } else {
-            double[] rewards = new double[rb.batch];
-            for (int b = 0; b < rb.batch; b++) {
-                rewards[b] = scores[b] - klCoef * kl[b];
-            }
-            int k = s.rollout().samplesPerPrompt();
-            float[] adv = s.algorithm() == Algorithm.RLOO ? Advantages.leaveOneOut(rewards, k)
-                    : Advantages.groupNormalised(rewards, k);
+            boolean klInReward = s.klPlacement() == PpoSettings.KlPlacement.REWARD;
+            float[] adv = Advantages.criticFree(s.algorithm(), scores, kl, klCoef, klInReward,
+                    s.rollout().samplesPerPrompt());
             for (int b = 0; b < rb.batch; b++) {
                 float[] perToken = new float[rb.responseLength[b]];
                 Arrays.fill(perToken, adv[b]);
@@ -426,8 +422,12 @@ public final class PpoTrainer {
     }
 
     /** Means over the minibatch steps of one update. */
-    private record Update(double policyLoss, double valueLoss, double clipFraction, double approxKl, double ptxLoss) {
-        void into(Map<String, Object> rec, boolean critic, boolean withPtx) {
+    private record Update(double policyLoss, double valueLoss, double clipFraction, double approxKl, double ptxLoss,
+            double k3) {
+        void into(Map<String, Object> rec, boolean critic, boolean withPtx, boolean klInLoss) {
+            if (klInLoss) {
+                rec.put("kl_k3", k3);
+            }
             rec.put("clip_fraction", clipFraction);
             if (critic) {
                 rec.put("value_loss", valueLoss);
@@ -440,12 +440,17 @@ public final class PpoTrainer {
         }
     }
 
-    /** Epochs of the clipped surrogate (+ PPO's clipped value loss, entropy bonus, ptx) over shuffled minibatches. */
-    private Update update(RolloutBatch rb, int iteration, AdamW adam) {
+    /**
+     * Epochs of the clipped surrogate (+ PPO's clipped value loss, entropy bonus, ptx; + beta * k3 KL per token when
+     * the KL goes into the loss) over shuffled minibatches, token losses aggregated as the algorithm was published.
+     */
+    private Update update(RolloutBatch rb, int iteration, AdamW adam, double klCoef) {
         PpoSettings.Optimisation o = s.optimisation();
         float temperature = s.rollout().temperature();
         Map<String, NDArray> params = trainable();
-        double pl = 0, vl = 0, cf = 0, ak = 0, px = 0;
+        boolean klInLoss = s.klPlacement() == PpoSettings.KlPlacement.LOSS_K3;
+        PpoLosses.Aggregation aggregation = PpoLosses.Aggregation.of(s.algorithm());
+        double pl = 0, vl = 0, cf = 0, ak = 0, px = 0, k3 = 0;
         int steps = 0;
         Random random = new Random(s.seed() * 31L + iteration);
         for (int epoch = 0; epoch < o.epochs(); epoch++) {
@@ -460,13 +465,21 @@ public final class PpoTrainer {
                 boolean finite;
                 float vlPart = 0;
                 float pxPart = 0;
+                float k3Part = 0;
                 try (NDManager m = NDManager.newBaseManager(policy.device());
                      GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     RolloutBatch.Forward f = rb.forward(m, policy, rows, temperature);
                     NDArray mask = rb.rows(m, rb.responseMask, rows);
                     NDArray old = rb.rows(m, rb.oldLogp, rows);
-                    NDArray policyLoss = PpoLosses.policyLoss(f.logp(), old, rb.rows(m, rb.advantages, rows), mask, o.clipRange());
+                    NDArray perToken = PpoLosses.clippedSurrogate(f.logp(), old, rb.rows(m, rb.advantages, rows), o.clipRange());
+                    NDArray policyLoss = PpoLosses.aggregate(perToken, mask, aggregation, s.rollout().maxNewTokens());
                     NDArray loss = policyLoss;
+                    if (klInLoss) {
+                        NDArray perTokenKl = PpoLosses.k3(f.logp(), rb.rows(m, rb.refLogp, rows), mask);
+                        NDArray klLoss = PpoLosses.aggregate(perTokenKl, mask, aggregation, s.rollout().maxNewTokens());
+                        loss = loss.add(klLoss.mul((float) klCoef));
+                        k3Part = PpoLosses.maskedMean(perTokenKl, mask).getFloat();
+                    }
                     if (valueHead != null) {
                         NDArray valueLoss = PpoLosses.valueLoss(valueHead.values(f.hidden()), rb.rows(m, rb.oldValues, rows),
                                 rb.rows(m, rb.returns, rows), mask, o.valueClip());
@@ -488,6 +501,7 @@ public final class PpoTrainer {
                         steps++;
                         vl += vlPart;
                         px += pxPart;
+                        k3 += k3Part;
                         pl += policyLoss.getFloat();
                         try (NoGrad ignored = NoGrad.enter()) {
                             cf += PpoLosses.clipFraction(f.logp(), old, mask, o.clipRange());
@@ -503,7 +517,7 @@ public final class PpoTrainer {
                 }
             }
         }
-        return new Update(pl / steps, vl / steps, cf / steps, ak / steps, px / steps);
+        return new Update(pl / steps, vl / steps, cf / steps, ak / steps, px / steps, k3 / steps);
     }
 
     /** PPO-ptx: the masked next-token loss of an SFT/pretraining batch (at temperature 1: it is plain SFT). */

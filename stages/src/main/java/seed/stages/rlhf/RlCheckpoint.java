@@ -104,7 +104,7 @@ final class RlCheckpoint {
             throws IOException {
         Map<String, Object> state = new LinkedHashMap<>();
         state.put("stage", "rlhf");
-        state.put("algorithm", s.algorithm().name().toLowerCase());
+        state.put("algorithm", s.algorithm().cliName());
         state.put("iteration", st.iteration());
         state.put("prompt_position", st.promptPosition());
         state.put("kl_coef", st.controller().coef());

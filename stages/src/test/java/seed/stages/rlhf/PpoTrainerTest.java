@@ -1,5 +1,6 @@
 package seed.stages.rlhf;
 
+import seed.stages.demo.PoliteCorrectRule;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

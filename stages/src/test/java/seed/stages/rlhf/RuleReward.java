@@ -1,5 +1,6 @@
 package seed.stages.rlhf;
 
+import seed.stages.demo.PoliteCorrectRule;
 import seed.stages.tokenizer.Tokenizer;
 
 import java.util.List;

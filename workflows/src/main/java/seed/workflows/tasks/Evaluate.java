@@ -21,7 +21,8 @@ import lombok.ToString;
 import lombok.experimental.SuperBuilder;
 import seed.stages.generate.Candidates;
 import seed.stages.generate.SamplingSettings;
-import seed.stages.rlhf.PoliteCorrectRule;
+import seed.stages.checks.Check;
+import seed.stages.demo.PoliteCorrectRule;
 import seed.workflows.report.RunReport;
 
 /**
@@ -72,6 +73,13 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
     @Builder.Default
     private Property<Integer> maxNewTokens = Property.ofValue(48);
 
+    @Schema(title = "Checks the greedy answers are judged by, each [name:]kind[=argument] as `seed rlhf --check`",
+            description = "Reported as greedy_<name>_rate_sft / _policy. The demo rule (polite-correct) also reports "
+                    + "format_rate (its answer shapes) and greedy_rule_rate. Empty: no checks. The default stays the "
+                    + "demo's rule until the flows pass their checks.")
+    @Builder.Default
+    private Property<List<String>> checks = Property.ofValue(List.of("polite-correct"));
+
     @Override
     @SuppressWarnings("unchecked")
     protected Output execute(RunContext rc) throws Exception {
@@ -83,28 +91,37 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
         Map<String, Object> stageNumbers = stages == null ? Map.of()
                 : (Map<String, Object>) rc.render(stages).asMap(String.class, Object.class);
         List<String> chartFiles = charts == null ? List.of() : (List<String>) rc.render(charts).asList(String.class);
+        List<String> checkSpecs = checks == null ? List.of() : (List<String>) rc.render(checks).asList(String.class);
+        List<Check> judges = Check.parseAll(checkSpecs);
+        boolean demoRule = judges.stream().anyMatch(c -> c instanceof Check.PoliteCorrect);
 
         SamplingSettings greedy = new SamplingSettings(0f, 0, 1f, tokens, List.of(), 1, true);
-        Result r = stage(rc, "evaluate", Settings.of(greedy), Map.of("sft", sftDir, "policy", policyDir, "prompts",
+        Map<String, Object> settings = Settings.of(greedy);
+        settings.put("checks", checkSpecs);
+        Result r = stage(rc, "evaluate", settings, Map.of("sft", sftDir, "policy", policyDir, "prompts",
                 prompts), (dir, console) -> {
                     Map<String, Object> m = new LinkedHashMap<>();
                     judge("sft", Candidates.generate(sftDir, prompts, 2, greedy, dir.resolve("sft.jsonl"), console)
-                            .file(), m);
+                            .file(), judges, m);
                     judge("policy", Candidates.generate(policyDir, prompts, 2, greedy, dir.resolve("policy.jsonl"),
-                            console).file(), m);
+                            console).file(), judges, m);
                     return new StageOutcome(Map.of("sft_answers", dir.resolve("sft.jsonl"), "policy_answers",
                             dir.resolve("policy.jsonl")), m);
                 });
-        double ruleSft = ((Number) r.metric("sft_rule_rate")).doubleValue();
-        double rulePolicy = ((Number) r.metric("policy_rule_rate")).doubleValue();
-        double formatSft = ((Number) r.metric("sft_format_rate")).doubleValue();
-        double formatPolicy = ((Number) r.metric("policy_format_rate")).doubleValue();
-
         Map<String, Object> evaluation = new LinkedHashMap<>();
-        evaluation.put("format_rate_sft", formatSft);
-        evaluation.put("format_rate_policy", formatPolicy);
-        evaluation.put("greedy_rule_rate_sft", ruleSft);
-        evaluation.put("greedy_rule_rate_policy", rulePolicy);
+        Double ruleSft = null, rulePolicy = null, formatSft = null, formatPolicy = null;
+        if (demoRule) { // the demo's answer shapes and rule, as before checks were configurable
+            ruleSft = ((Number) r.metric("sft_rule_rate")).doubleValue();
+            rulePolicy = ((Number) r.metric("policy_rule_rate")).doubleValue();
+            formatSft = ((Number) r.metric("sft_format_rate")).doubleValue();
+            formatPolicy = ((Number) r.metric("policy_format_rate")).doubleValue();
+            evaluation.put("format_rate_sft", formatSft);
+            evaluation.put("format_rate_policy", formatPolicy);
+        }
+        for (Check c : judges) {
+            evaluation.put("greedy_" + c.name() + "_rate_sft", r.metric("sft_check_" + c.name()));
+            evaluation.put("greedy_" + c.name() + "_rate_policy", r.metric("policy_check_" + c.name()));
+        }
         evaluation.put("answers", ((Number) r.metric("answers")).intValue());
         Map<String, Object> all = new LinkedHashMap<>(stageNumbers);
         all.put("evaluate", evaluation);
@@ -115,11 +132,13 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
                 .formatRatePolicy(formatPolicy).ruleRateSft(ruleSft).ruleRatePolicy(rulePolicy).build();
     }
 
-    /** Classifies the first (greedy) answer per prompt. */
-    private static void judge(String who, Path answers, Map<String, Object> metrics) throws Exception {
+    /** Judges the first (greedy) answer per prompt by every check (and the demo's answer shapes). */
+    private static void judge(String who, Path answers, List<Check> judges, Map<String, Object> metrics)
+            throws Exception {
         int n = 0;
         int wellFormed = 0;
         int politeCorrect = 0;
+        int[] passed = new int[judges.size()];
         List<String> lines = new ArrayList<>(Files.readAllLines(answers));
         for (String line : lines) {
             if (line.isBlank()) {
@@ -129,6 +148,9 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
             String prompt = j.get("prompt").asText();
             String answer = j.get("responses").get(0).asText();
             PoliteCorrectRule.Category c = PoliteCorrectRule.classify(prompt, answer);
+            for (int i = 0; i < judges.size(); i++) {
+                passed[i] += judges.get(i).passes(prompt, answer) ? 1 : 0;
+            }
             n++;
             wellFormed += c == PoliteCorrectRule.Category.MALFORMED ? 0 : 1;
             politeCorrect += c == PoliteCorrectRule.Category.POLITE_CORRECT ? 1 : 0;
@@ -136,6 +158,9 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
         metrics.put("answers", n);
         metrics.put(who + "_format_rate", n == 0 ? 0.0 : (double) wellFormed / n);
         metrics.put(who + "_rule_rate", n == 0 ? 0.0 : (double) politeCorrect / n);
+        for (int i = 0; i < judges.size(); i++) {
+            metrics.put(who + "_check_" + judges.get(i).name(), n == 0 ? 0.0 : (double) passed[i] / n);
+        }
     }
 
     /** The report and the independent numbers. */
@@ -147,12 +172,12 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
         @Schema(title = "The per-stage table as text")
         private final String table;
         @Schema(title = "Share of well-formed greedy SFT answers")
-        private final double formatRateSft;
+        private final Double formatRateSft;
         @Schema(title = "Share of well-formed greedy policy answers")
-        private final double formatRatePolicy;
+        private final Double formatRatePolicy;
         @Schema(title = "Greedy SFT answers that are polite and correct")
-        private final double ruleRateSft;
+        private final Double ruleRateSft;
         @Schema(title = "Greedy policy answers that are polite and correct")
-        private final double ruleRatePolicy;
+        private final Double ruleRatePolicy;
     }
 }

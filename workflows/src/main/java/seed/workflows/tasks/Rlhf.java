@@ -64,8 +64,8 @@ public class Rlhf extends TruncatingTask<Rlhf.Output> {
     @Builder.Default
     private Property<Integer> iterations = Property.ofValue(40);
 
-    @Schema(title = "RL method: 'ppo' (value head + GAE), 'rloo' (leave-one-out baseline) or 'grpo' (group-normalised "
-            + "advantages)", allowableValues = {"ppo", "rloo", "grpo"},
+    @Schema(title = "RL method: 'ppo' (value head + GAE), 'rloo' (leave-one-out baseline), 'grpo' (group z-score, k3 KL "
+            + "in the loss) or 'dr-grpo' (group-centred)", allowableValues = {"ppo", "rloo", "grpo", "dr-grpo"},
             description = "RLOO and GRPO sample several responses per prompt (default 4, on a quarter of PPO's prompts: "
                     + "the same sequences per iteration) and need no critic.")
     @Builder.Default
@@ -90,6 +90,13 @@ public class Rlhf extends TruncatingTask<Rlhf.Output> {
     @Builder.Default
     private Property<String> loraModulesToSave = Property.ofValue("");
 
+    @Schema(title = "Independent checks reported before/after as <name>_rate, each [name:]kind[=argument] as `seed rlhf "
+            + "--check` (polite-correct, regex=, not-regex=, keywords=, no-keywords=, max-length=, json)",
+            description = "Empty: no checks and the generic guard thresholds. The demo rule (polite-correct) brings its "
+                    + "own thresholds. The default stays the demo's rule until the flows pass their checks.")
+    @Builder.Default
+    private Property<java.util.List<String>> checks = Property.ofValue(java.util.List.of("polite-correct"));
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path policyDir = existing(rc, policy, "policy");
@@ -106,6 +113,11 @@ public class Rlhf extends TruncatingTask<Rlhf.Output> {
             throw new IllegalArgumentException("input 'samplesPerPrompt' must be >= 0 (0 = the algorithm's default), got "
                     + samples);
         }
+        @SuppressWarnings("unchecked")
+        java.util.List<String> checkSpecs = checks == null ? java.util.List.of()
+                : (java.util.List<String>) rc.render(checks).asList(String.class);
+        seed.stages.rlhf.Evaluator evaluator = seed.stages.checks.Check.evaluator(
+                seed.stages.checks.Check.parseAll(checkSpecs));
         Truncation truncation = truncation(rc);
         Map<String, Path> inputs = new LinkedHashMap<>();
         inputs.put("policy", policyDir);
@@ -121,10 +133,10 @@ public class Rlhf extends TruncatingTask<Rlhf.Output> {
         Map<String, Object> settings = Settings.of(shape, "policy", "reward", "prompts", "out", "ptxData",
                 "heldOutFile");
         settings.put("truncation", describe(truncation));
+        settings.put("checks", checkSpecs);
         Result r = stage(rc, "rlhf", settings, inputs, (dir, console) -> {
-            // the demo task's independent check (polite and correct) and the guard thresholds tuned to it
-            PpoResult t = seed.reward.Rlhf.train(shape.withOut(dir), seed.stages.rlhf.PoliteCorrectRule.evaluator(),
-                    truncation, console);
+            // the configured independent checks (the demo's: polite and correct) and their guard thresholds
+            PpoResult t = seed.reward.Rlhf.train(shape.withOut(dir), evaluator, truncation, console);
             Map<String, Object> metrics = new LinkedHashMap<>();
             metrics.put("algorithm", t.algorithm());
             metrics.put("samples_per_prompt", shape.rollout().samplesPerPrompt());
@@ -132,8 +144,15 @@ public class Rlhf extends TruncatingTask<Rlhf.Output> {
             metrics.put("kl", t.kl());
             metrics.put("reward_before", t.rewardBefore());
             metrics.put("reward_after", t.rewardAfter());
-            metrics.put("rule_rate_before", t.ruleRateBefore());
-            metrics.put("rule_rate_after", t.ruleRateAfter());
+            // the first check's rates (absent without checks), then every check's
+            if (!Double.isNaN(t.ruleRateBefore())) {
+                metrics.put("rule_rate_before", t.ruleRateBefore());
+                metrics.put("rule_rate_after", t.ruleRateAfter());
+            }
+            t.checksBefore().forEach((name, before) -> {
+                metrics.put(name + "_rate_before", before);
+                metrics.put(name + "_rate_after", t.checksAfter().get(name));
+            });
             metrics.put("reference_frozen", t.referenceFrozen());
             metrics.put("stopped_early", t.stoppedEarly());
             return new StageOutcome(Map.of("policy", t.policyDir(), "metrics", t.metrics(), "reward_chart",

@@ -24,7 +24,7 @@ import lombok.ToString;
 import lombok.experimental.SuperBuilder;
 import seed.annotation.Annotation;
 import seed.reward.data.Ranking;
-import seed.reward.data.SyntheticPreferences;
+import seed.reward.demo.SyntheticPreferences;
 
 /**
  * Simulated annotators for demos and tests: programs that rank by a known rule (polite and correct first) with some

@@ -28,7 +28,7 @@ import seed.reward.RewardResult;
 import seed.reward.RewardSettings;
 import seed.reward.Rlhf;
 import seed.reward.data.Ranking;
-import seed.reward.data.SyntheticPreferences;
+import seed.reward.demo.SyntheticPreferences;
 import seed.stages.checkpoint.Checkpoints;
 import seed.stages.generate.Candidates;
 import seed.stages.generate.SamplingSettings;

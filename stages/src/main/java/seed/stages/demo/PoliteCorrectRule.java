@@ -1,4 +1,6 @@
-package seed.stages.rlhf;
+package seed.stages.demo;
+
+import seed.stages.rlhf.Evaluator;
 
 import java.util.List;
 import java.util.regex.Matcher;

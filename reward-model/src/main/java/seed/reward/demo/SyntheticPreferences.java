@@ -1,7 +1,8 @@
-package seed.reward.data;
+package seed.reward.demo;
 
+import seed.reward.data.Ranking;
 import seed.stages.data.SyntheticInstructions;
-import seed.stages.rlhf.PoliteCorrectRule;
+import seed.stages.demo.PoliteCorrectRule;
 
 import java.util.ArrayList;
 import java.util.Arrays;
