@@ -162,7 +162,7 @@ class OperatorJourneyTest {
 
         Result list = seed("run", "--flow", "seed.three-stage", "--list-inputs");
         assertEquals(0, list.code());
-        assertTrue(list.out().matches("(?s).*pretrain_steps\\s+int, >= 1\\s+default 300.*"), list.out());
+        assertTrue(list.out().matches("(?s).*pretrain_steps\\s+int, >= 0\\s+default 300.*"), list.out());
         Result flows = seed("flows");
         assertEquals(0, flows.code());
         assertTrue(flows.out().contains("seed.retrain") && flows.out().contains("min_new_rankings"), flows.out());
