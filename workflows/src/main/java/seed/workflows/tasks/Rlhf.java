@@ -39,7 +39,7 @@ import seed.stages.rlhf.PpoSettings;
             ptxData: /data/sft.jsonl
             iterations: 40
         """))
-public class Rlhf extends TruncatingTask<Rlhf.Output> {
+public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
 
     @Schema(title = "SFT checkpoint: the starting policy and the frozen reference")
     private Property<String> policy;
@@ -75,20 +75,6 @@ public class Rlhf extends TruncatingTask<Rlhf.Output> {
             + "rloo and grpo need at least 2)")
     @Builder.Default
     private Property<Integer> samplesPerPrompt = Property.ofValue(0);
-
-    @Schema(title = "LoRA rank: train low-rank adapters on the frozen model instead of every weight (0 = every weight; "
-            + "Llama-family models)")
-    @Builder.Default
-    private Property<Integer> loraRank = Property.ofValue(0);
-
-    @Schema(title = "LoRA alpha: the adapters' update is scaled by alpha / rank (0 = 2 x rank)")
-    @Builder.Default
-    private Property<Double> loraAlpha = Property.ofValue(0.0);
-
-    @Schema(title = "Whole modules that train beside the adapters (PEFT's modules_to_save, comma-separated), e.g. "
-            + "embed_tokens,lm_head when the tokenizer has tokens the base never trained")
-    @Builder.Default
-    private Property<String> loraModulesToSave = Property.ofValue("");
 
     @Schema(title = "Independent checks reported before/after as <name>_rate, each [name:]kind[=argument] as `seed rlhf "
             + "--check` (polite-correct, regex=, not-regex=, keywords=, no-keywords=, max-length=, json)",
@@ -128,7 +114,7 @@ public class Rlhf extends TruncatingTask<Rlhf.Output> {
             inputs.put("ptx_data", ptxFile);
         }
         PpoSettings shape = settings(policyDir, rewardDir, promptFile, Path.of("out"), n, heldOut, ptxFile, coef, method,
-                samples).withLora(lora(rc, loraRank, loraAlpha, loraModulesToSave));
+                samples).withLora(lora(rc));
         // the algorithm and samples per prompt are part of PpoSettings (so of the hash); truncation is passed beside it
         Map<String, Object> settings = Settings.of(shape, "policy", "reward", "prompts", "out", "ptxData",
                 "heldOutFile");

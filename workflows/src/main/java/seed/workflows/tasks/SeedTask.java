@@ -228,19 +228,6 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         return value;
     }
 
-    /** The LoRA settings of a training task's {@code loraRank} / {@code loraAlpha} inputs (null when rank is 0). */
-    protected static seed.stages.model.LoraSettings lora(RunContext rc, Property<Integer> rank, Property<Double> alpha,
-            Property<String> modulesToSave) throws Exception {
-        int r = optional(rc, rank, Integer.class, 0);
-        if (r < 0) {
-            throw new IllegalArgumentException("input 'loraRank' must be 0 (off) or positive, got " + r);
-        }
-        String modules = optional(rc, modulesToSave, String.class, "");
-        return r == 0 ? null : new seed.stages.model.LoraSettings(r, optional(rc, alpha, Double.class, 0.0), 0,
-                java.util.List.of("q", "k", "v", "o", "gate", "up", "down"), false, java.util.Arrays.stream(
-                        modules.split(",")).map(String::strip).filter(m -> !m.isEmpty()).toList());
-    }
-
     /** A rendered input with a default. */
     protected static <T> T optional(RunContext rc, Property<T> property, Class<T> type, T fallback) throws Exception {
         return property == null ? fallback : rc.render(property).as(type).orElse(fallback);

@@ -37,7 +37,7 @@ import seed.stages.train.TrainSettings;
             data: /data/sft.jsonl
             steps: 400
         """))
-public class Sft extends TruncatingTask<Sft.Output> {
+public class Sft extends AdaptedTrainingTask<Sft.Output> {
 
     @Schema(title = "Pretrained checkpoint (folder)")
     private Property<String> base;
@@ -62,20 +62,6 @@ public class Sft extends TruncatingTask<Sft.Output> {
     @Builder.Default
     private Property<String> truncateResponse = Property.ofValue("error");
 
-    @Schema(title = "LoRA rank: train low-rank adapters on the frozen model instead of every weight (0 = every weight; "
-            + "Llama-family models)")
-    @Builder.Default
-    private Property<Integer> loraRank = Property.ofValue(0);
-
-    @Schema(title = "LoRA alpha: the adapters' update is scaled by alpha / rank (0 = 2 x rank)")
-    @Builder.Default
-    private Property<Double> loraAlpha = Property.ofValue(0.0);
-
-    @Schema(title = "Whole modules that train beside the adapters (PEFT's modules_to_save, comma-separated), e.g. "
-            + "embed_tokens,lm_head when the tokenizer has tokens the base never trained")
-    @Builder.Default
-    private Property<String> loraModulesToSave = Property.ofValue("");
-
     @Schema(title = "Seed of batch sampling")
     @Builder.Default
     private Property<Long> randomSeed = Property.ofValue(1338L);
@@ -96,7 +82,7 @@ public class Sft extends TruncatingTask<Sft.Output> {
         Truncation truncation = truncation(rc, required(rc, truncateResponse, "truncateResponse"));
         Map<String, Object> settings = Settings.of(train);
         settings.put("truncation", describe(truncation));
-        seed.stages.model.LoraSettings adapters = lora(rc, loraRank, loraAlpha, loraModulesToSave);
+        seed.stages.model.LoraSettings adapters = lora(rc);
         if (adapters != null) {
             settings.put("lora", adapters); // the store address differs from a full fine-tune's
         }

@@ -36,7 +36,7 @@ import seed.reward.RewardSettings;
             rankings: "{{ outputs.snapshot.snapshot }}"
             steps: 200
         """))
-public class TrainRewardModel extends TruncatingTask<TrainRewardModel.Output> {
+public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Output> {
 
     @Schema(title = "SFT checkpoint the backbone starts from")
     private Property<String> base;
@@ -73,20 +73,6 @@ public class TrainRewardModel extends TruncatingTask<TrainRewardModel.Output> {
     @Builder.Default
     private Property<String> readout = Property.ofValue("end");
 
-    @Schema(title = "LoRA rank: train low-rank adapters on the frozen model instead of every weight (0 = every weight; "
-            + "Llama-family models)")
-    @Builder.Default
-    private Property<Integer> loraRank = Property.ofValue(0);
-
-    @Schema(title = "LoRA alpha: the adapters' update is scaled by alpha / rank (0 = 2 x rank)")
-    @Builder.Default
-    private Property<Double> loraAlpha = Property.ofValue(0.0);
-
-    @Schema(title = "Whole modules that train beside the adapters (PEFT's modules_to_save, comma-separated), e.g. "
-            + "embed_tokens,lm_head when the tokenizer has tokens the base never trained")
-    @Builder.Default
-    private Property<String> loraModulesToSave = Property.ofValue("");
-
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path baseDir = existing(rc, base, "base");
@@ -98,7 +84,7 @@ public class TrainRewardModel extends TruncatingTask<TrainRewardModel.Output> {
                         required(rc, patience, "patience", Integer.class))
                 .withTruncation(truncation(rc, required(rc, truncateResponse, "truncateResponse")))
                 .withReadout(RewardModel.Readout.parse(required(rc, readout, "readout")))
-                .withLora(lora(rc, loraRank, loraAlpha, loraModulesToSave));
+                .withLora(lora(rc));
         // every setting that shapes the model, truncation and early stopping included, addresses the store folder
         Map<String, Object> settings = Settings.of(shape, "base", "rankings", "out");
         Result r = stage(rc, "reward", settings, Map.of("base", baseDir, "rankings", rankingFile), (dir, console) -> {
