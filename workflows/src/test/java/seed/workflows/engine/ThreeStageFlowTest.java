@@ -94,6 +94,8 @@ class ThreeStageFlowTest {
                 submitted++;
             }
             assertTrue(submitted >= 4, "new rankings: " + submitted);
+            // accepted is not yet durable: the re-train counts what PostgreSQL holds, so wait for the ingester first
+            host.annotation().ingestUntilCaughtUp(Duration.ofSeconds(60));
             Execution retrained = engine.awaitTerminated(engine.launch("seed.retrain",
                     Map.of("min_new_rankings", submitted), "schedule-equivalent").getId(), Duration.ofMinutes(6));
             String id = retrained.getId();
