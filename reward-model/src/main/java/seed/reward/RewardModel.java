@@ -322,8 +322,11 @@ public final class RewardModel implements RewardFunction {
         return last.mul(headWeight).sum(new int[] {1}).add(headBias);
     }
 
-    /** Token ids (B, length) int64 and mask (B, length) float, left-padded: padding first, then the tokens. */
-    private static NDArray[] leftPadded(NDManager manager, List<int[]> sequences, int length) {
+    /**
+     * Token ids (B, length) int64 and mask (B, length) float, left-padded: padding first, then the tokens. Shared
+     * with DPO's log-probabilities, which batch responses the same way.
+     */
+    public static NDArray[] leftPadded(NDManager manager, List<int[]> sequences, int length) {
         int batch = sequences.size();
         long[] ids = new long[batch * length];
         float[] mask = new float[batch * length];

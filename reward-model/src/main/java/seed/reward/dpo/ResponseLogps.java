@@ -77,7 +77,7 @@ final class ResponseLogps {
             for (int g = 0, start = 0; g < groups; start += groupSizes[g], g++) {
                 heads.add(Arrays.copyOf(sequences.get(start).ids(), shared[g]));
             }
-            NDArray[] ids = leftPadded(manager, heads, longestPrefix);
+            NDArray[] ids = seed.reward.RewardModel.leftPadded(manager, heads, longestPrefix);
             model.hidden(ids[0], ids[1], prefixes);
         }
         List<int[]> rests = new ArrayList<>(n);
@@ -97,7 +97,7 @@ final class ResponseLogps {
                 mask[at] = from + j + 1 >= e.promptLength() ? 1f : 0f;
             }
         }
-        NDArray[] ids = leftPadded(manager, rests, longestRest);
+        NDArray[] ids = seed.reward.RewardModel.leftPadded(manager, rests, longestRest);
         NDArray hidden = model.hidden(ids[0], ids[1], prefixes.select(manager, groupOf)).get(new NDIndex(":, :-1, :"));
         NDArray logProbs = model.logits(hidden).logSoftmax(-1);
         Shape shape = new Shape(n, l1);
@@ -131,22 +131,5 @@ final class ResponseLogps {
             a[i] = out.get(i);
         }
         return a;
-    }
-
-    /** Token ids (B, length) int64 and mask (B, length) float, left-padded: padding first, then the tokens. */
-    private static NDArray[] leftPadded(NDManager manager, List<int[]> sequences, int length) {
-        int batch = sequences.size();
-        long[] ids = new long[batch * length];
-        float[] mask = new float[batch * length];
-        for (int b = 0; b < batch; b++) {
-            int[] s = sequences.get(b);
-            int pad = length - s.length;
-            for (int t = 0; t < s.length; t++) {
-                ids[b * length + pad + t] = s[t];
-                mask[b * length + pad + t] = 1f;
-            }
-        }
-        Shape shape = new Shape(batch, length);
-        return new NDArray[] {manager.create(ids, shape), manager.create(mask, shape)};
     }
 }
