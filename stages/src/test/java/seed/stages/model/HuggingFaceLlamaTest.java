@@ -203,7 +203,7 @@ class HuggingFaceLlamaTest {
             assertEquals(hfKeys(s).keySet(), loaded.keySet());
             loaded.forEach((name, w) -> assertArrayEquals(written.get(name).data(), w.data(), 0f, name));
             float[] ours = logits(model);
-            LlamaReferenceMathTest.assertClose("logits of " + s.modelType, reference(model), ours, null, 1);
+            ReferenceComparison.assertClose("logits of " + s.modelType, reference(model), ours, null, 1);
 
             // export -> import: the same keys, bit-identical weights, identical logits
             Tokenizer tokenizer = Checkpoints.loadTokenizer(work.resolve("ckpt"));
@@ -370,7 +370,7 @@ class HuggingFaceLlamaTest {
                     SafeTensors.read(dir.resolve("merged/model.safetensors")).keySet());
             try (Gpt merged = HuggingFace.load(dir.resolve("merged"))) {
                 float[] ours = logits(merged);
-                LlamaReferenceMathTest.assertClose("merged logits", adapted, ours, null, 1);
+                ReferenceComparison.assertClose("merged logits", adapted, ours, null, 1);
                 double moved = 0;
                 for (int i = 0; i < base.length; i++) {
                     moved = Math.max(moved, Math.abs(base[i] - adapted[i]));

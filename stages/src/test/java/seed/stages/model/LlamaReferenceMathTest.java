@@ -1,8 +1,6 @@
 package seed.stages.model;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
@@ -10,7 +8,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.training.GradientCollector;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -40,32 +37,9 @@ class LlamaReferenceMathTest {
     @ValueSource(strings = {"llama", "qwen2", "padded"})
     void logitsAndGradientsEqualHuggingFacesMath(String variant) {
         GptConfig config = config(variant);
-        float[] mask = variant.equals("padded") ? new float[] {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                1, 1, 1, 1, 1, 1} : null;
-        try (Gpt model = large(config); NDManager m = NDManager.newBaseManager()) {
-            NDArray tokens = m.create(new long[] {3, 7, 1, 9, 22, 5, 13, 2, 30, 11, 4, 8, 6, 6, 2, 19, 23, 1, 0, 5, 7,
-                    9, 12, 40}, new Shape(2, 12));
-            NDArray attention = mask == null ? null : m.create(mask, new Shape(2, 12));
-            float[] ours;
-            Map<String, float[]> ourGradients;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray logits = model.forward(tokens, attention);
-                ours = logits.toFloatArray();
-                gc.backward(logits.mul(weights(logits, attention)).sum());
-                ourGradients = gradients(model);
-            }
-            float[] theirs;
-            Map<String, float[]> theirGradients;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray logits = reference(model, config, tokens, attention);
-                theirs = logits.toFloatArray();
-                gc.backward(logits.mul(weights(logits, attention)).sum());
-                theirGradients = gradients(model);
-            }
-            assertClose("logits", theirs, ours, mask, config.vocabSize());
-            for (String name : theirGradients.keySet()) {
-                assertClose("gradient of " + name, theirGradients.get(name), ourGradients.get(name), null, 1);
-            }
+        float[] mask = variant.equals("padded") ? ReferenceComparison.LEFT_PADDED : null;
+        try (Gpt model = large(config)) {
+            ReferenceComparison.assertProgramMatches(model, config, LlamaReferenceMathTest::reference, mask, 40);
         }
     }
 
@@ -87,35 +61,6 @@ class LlamaReferenceMathTest {
             });
         }
         return Gpt.fromWeights(config, weights);
-    }
-
-    private static NDArray weights(NDArray logits, NDArray attention) {
-        NDArray w = logits.getManager().arange(0f, logits.size(), 1f).reshape(logits.getShape()).mul(1e-3f).sin();
-        return attention == null ? w : w.mul(attention.expandDims(-1));
-    }
-
-    private static Map<String, float[]> gradients(Gpt model) {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        for (Map.Entry<String, NDArray> p : model.parameters().entrySet()) {
-            try (NDArray g = p.getValue().getGradient()) {
-                out.put(p.getKey(), g.toFloatArray());
-                g.subi(g);
-            }
-        }
-        return out;
-    }
-
-    static void assertClose(String what, float[] expected, float[] actual, float[] mask, int row) {
-        double worst = 0;
-        double scale = 1e-6;
-        for (int i = 0; i < expected.length; i++) {
-            if (mask != null && mask[i / row] == 0) {
-                continue;
-            }
-            worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
-            scale = Math.max(scale, Math.abs(expected[i]));
-        }
-        assertTrue(worst <= 1e-4 * scale + 1e-6, what + ": worst difference " + worst + " at scale " + scale);
     }
 
     /** LlamaForCausalLM's forward pass as modeling_llama.py writes it, one DJL op at a time. */

@@ -70,7 +70,7 @@ class LoraTest {
             assertTrue(moved > 0.1, "non-zero adapters must change the logits, moved " + moved);
             try (Gpt merged = Gpt.fromWeights(CONFIG, model.mergedWeights()); NoGrad ignored = NoGrad.enter()) {
                 float[] folded = merged.forward(tokens).toFloatArray();
-                LlamaReferenceMathTest.assertClose("merged logits", adapted, folded, null, 1);
+                ReferenceComparison.assertClose("merged logits", adapted, folded, null, 1);
                 assertFalse(merged.parameters().keySet().stream().anyMatch(Gpt::isAdapter));
             }
             // the model still works after the view is closed (the view does not own the parameters)

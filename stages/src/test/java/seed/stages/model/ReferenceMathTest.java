@@ -1,15 +1,12 @@
 package seed.stages.model;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.training.GradientCollector;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -27,32 +24,9 @@ class ReferenceMathTest {
     void logitsAndGradientsEqualAnOpByOpImplementation(String variant) {
         GptConfig base = new GptConfig(37, 12, 2, 24, 3);
         GptConfig config = variant.equals("gpt2") ? base.gpt2Style() : base;
-        float[] mask = variant.equals("padded") ? new float[] {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1,
-                1, 1, 1, 1, 1, 1} : null;
-        try (Gpt model = large(config); NDManager m = NDManager.newBaseManager()) {
-            NDArray tokens = m.create(new long[] {3, 7, 1, 9, 22, 5, 13, 2, 30, 11, 4, 8, 6, 6, 2, 19, 23, 1, 0, 5, 7,
-                    9, 12, 36}, new Shape(2, 12));
-            NDArray attention = mask == null ? null : m.create(mask, new Shape(2, 12));
-            float[] ours;
-            Map<String, float[]> ourGradients;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray logits = model.forward(tokens, attention);
-                ours = logits.toFloatArray();
-                gc.backward(logits.mul(weights(logits, attention)).sum());
-                ourGradients = gradients(model);
-            }
-            float[] theirs;
-            Map<String, float[]> theirGradients;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray logits = reference(model, config, tokens, attention);
-                theirs = logits.toFloatArray();
-                gc.backward(logits.mul(weights(logits, attention)).sum());
-                theirGradients = gradients(model);
-            }
-            assertClose("logits", theirs, ours, mask, config.vocabSize());
-            for (String name : theirGradients.keySet()) {
-                assertClose("gradient of " + name, theirGradients.get(name), ourGradients.get(name), null, 1);
-            }
+        float[] mask = variant.equals("padded") ? ReferenceComparison.LEFT_PADDED : null;
+        try (Gpt model = large(config)) {
+            ReferenceComparison.assertProgramMatches(model, config, ReferenceMathTest::reference, mask, 36);
         }
     }
 
@@ -74,37 +48,6 @@ class ReferenceMathTest {
             });
         }
         return Gpt.fromWeights(config, weights);
-    }
-
-    /** Fixed, varied weights for a scalar loss over the logits; zero on padded positions, whose outputs are unused. */
-    private static NDArray weights(NDArray logits, NDArray attention) {
-        NDArray w = logits.getManager().arange(0f, logits.size(), 1f).reshape(logits.getShape()).mul(1e-3f).sin();
-        return attention == null ? w : w.mul(attention.expandDims(-1));
-    }
-
-    private static Map<String, float[]> gradients(Gpt model) {
-        Map<String, float[]> out = new java.util.LinkedHashMap<>();
-        for (Map.Entry<String, NDArray> p : model.parameters().entrySet()) {
-            try (NDArray g = p.getValue().getGradient()) {
-                out.put(p.getKey(), g.toFloatArray());
-                g.subi(g); // zero it for the next backward (libtorch accumulates)
-            }
-        }
-        return out;
-    }
-
-    /** Rows of padded query positions are not compared (their outputs are never used). */
-    private static void assertClose(String what, float[] expected, float[] actual, float[] mask, int row) {
-        double worst = 0;
-        double scale = 1e-6;
-        for (int i = 0; i < expected.length; i++) {
-            if (mask != null && mask[i / row] == 0) {
-                continue;
-            }
-            worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
-            scale = Math.max(scale, Math.abs(expected[i]));
-        }
-        assertTrue(worst <= 1e-4 * scale + 1e-6, what + ": worst difference " + worst + " at scale " + scale);
     }
 
     /** GPT-2's forward pass, one DJL op at a time. */
