@@ -5,11 +5,9 @@ import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -197,18 +195,7 @@ public final class BpeTokenizer implements Tokenizer, AutoCloseable {
     @Override
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
-        Path target = dir.resolve("tokenizer.json");
-        Path tmp = Files.createTempFile(dir, ".tokenizer.json.", ".tmp");
-        try {
-            Files.write(tmp, json);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        HfTokenizer.writeAtomically(dir, "tokenizer.json", json);
     }
 
     /** Frees the native HuggingFace tokenizer. */

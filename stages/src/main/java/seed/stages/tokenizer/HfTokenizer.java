@@ -372,7 +372,8 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         return (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
-    private static void writeAtomically(Path dir, String name, byte[] bytes) throws IOException {
+    /** Writes {@code dir/name} atomically: a temp file in the same folder, then a rename (readers never see half). */
+    static void writeAtomically(Path dir, String name, byte[] bytes) throws IOException {
         Path target = dir.resolve(name);
         Path tmp = Files.createTempFile(dir, "." + name + ".", ".tmp");
         try {
