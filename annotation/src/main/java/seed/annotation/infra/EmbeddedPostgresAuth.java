@@ -175,7 +175,7 @@ public final class EmbeddedPostgresAuth {
             return;
         }
         try (Connection c = owner.getConnection(); Statement st = c.createStatement()) {
-            st.execute("ALTER ROLE " + SUPERUSER + " WITH PASSWORD " + literal(superuserPassword));
+            setPassword(c, SUPERUSER, superuserPassword);
             writeOwnerOnly(hba, HBA);
             st.execute("SELECT pg_reload_conf()");
         } catch (SQLException | IOException e) {
@@ -191,18 +191,20 @@ public final class EmbeddedPostgresAuth {
      * connect as it instead of as the superuser switching roles (which a session could undo with RESET ROLE).
      */
     void enableLogin(DataSource owner, String role) {
+        String password = password(role); // also checks that role is a plain identifier
         try (Connection c = owner.getConnection(); Statement st = c.createStatement()) {
-            st.execute("ALTER ROLE " + file(role).getFileName() + " WITH LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB"
-                    + " PASSWORD " + literal(password(role)));
+            st.execute("ALTER ROLE " + role + " WITH LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB");
+            setPassword(c, role, password);
         } catch (SQLException e) {
             throw new IllegalStateException("giving role " + role + " its login password: " + e.getMessage(), e);
         }
     }
 
-    private static String literal(String password) {
-        if (!SAFE.matcher(password).matches()) {
-            throw new IllegalArgumentException("unexpected characters in a generated password");
-        }
-        return "'" + password + "'";
+    /**
+     * Sets a role's password as a SCRAM-SHA-256 verifier computed by the driver, so the clear password never reaches
+     * the server (nor its log, should the statement fail).
+     */
+    private static void setPassword(Connection c, String role, String password) throws SQLException {
+        c.unwrap(org.postgresql.PGConnection.class).alterUserPassword(role, password.toCharArray(), "scram-sha-256");
     }
 }
