@@ -57,7 +57,8 @@ class CliTest {
     static Run external(String... args) {
         List<String> a = new ArrayList<>(List.of(args));
         a.addAll(List.of("--kafka-bootstrap", infra.kafkaBootstrap(), "--jdbc-url", infra.jdbcUrl(),
-                "--jdbc-user", infra.jdbcUser(), "--data-dir", dir.resolve("cli").toString()));
+                "--jdbc-user", infra.jdbcUser(), "--jdbc-password", infra.jdbcPassword(), "--data-dir",
+                dir.resolve("cli").toString()));
         return run(a);
     }
 

@@ -90,7 +90,8 @@ class IngesterDownTest {
             // the standalone ingester exits non-zero on the same failure, so a supervisor restarts it
             InfraConfig shared = a.infra().sharedConfig();
             List<String> args = new ArrayList<>(List.of("ingest", "--kafka-bootstrap", shared.kafkaBootstrap(), "--jdbc-url",
-                    shared.jdbcUrl(), "--jdbc-user", shared.jdbcUser(), "--data-dir", dir.resolve("cli").toString(),
+                    shared.jdbcUrl(), "--jdbc-user", shared.jdbcUser(), "--jdbc-password", shared.jdbcPassword(),
+                    "--data-dir", dir.resolve("cli").toString(),
                     "--group", "down-cli"));
             StringWriter err = new StringWriter();
             CommandLine cl = new CommandLine(new AnnotateCommand());

@@ -28,6 +28,11 @@ public final class InfraOptions {
     @Option(names = "--jdbc-password", defaultValue = "${env:SEED_JDBC_PASSWORD}", description = "env SEED_JDBC_PASSWORD")
     String jdbcPassword;
 
+    @Option(names = "--jdbc-password-file", defaultValue = "${env:SEED_JDBC_PASSWORD_FILE}",
+            description = "file whose first line is the PostgreSQL password (env SEED_JDBC_PASSWORD_FILE), e.g. an"
+                    + " embedded server's <data dir>/postgres-passwords/postgres; keeps it off the command line")
+    String jdbcPasswordFile;
+
     @Option(names = "--data-dir", defaultValue = "${env:SEED_DATA_DIR:-.seed/annotation}",
             description = "embedded Kafka/PostgreSQL data and snapshot files (env SEED_DATA_DIR; default ${DEFAULT-VALUE})")
     Path dataDir;
@@ -39,7 +44,8 @@ public final class InfraOptions {
     int partitions;
 
     public InfraConfig config() {
-        return new InfraConfig(kafkaBootstrap, jdbcUrl, jdbcUser, jdbcPassword, dataDir, topic, partitions,
+        return new InfraConfig(kafkaBootstrap, jdbcUrl, jdbcUser,
+                InfraConfig.password(jdbcPassword, jdbcPasswordFile), dataDir, topic, partitions,
                 InfraConfig.kafkaPropertiesFile(kafkaProperties));
     }
 }

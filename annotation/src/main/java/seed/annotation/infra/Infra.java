@@ -38,10 +38,14 @@ public final class Infra implements AutoCloseable {
     private final HikariDataSource ownerDataSource;
     private final HikariDataSource ingesterDataSource;
     private final String bootstrap;
+    private final String ownerUser;
+    private final String ownerPassword;
 
     private Infra(InfraConfig config, EmbeddedKafka kafka, EmbeddedPostgres postgres, HikariDataSource ownerDataSource,
                   HikariDataSource dataSource, HikariDataSource claimsDataSource, HikariDataSource ingesterDataSource,
-                  String bootstrap) {
+                  String bootstrap, String ownerUser, String ownerPassword) {
+        this.ownerUser = ownerUser;
+        this.ownerPassword = ownerPassword;
         this.ownerDataSource = ownerDataSource;
         this.ingesterDataSource = ingesterDataSource;
         this.config = config;
@@ -65,25 +69,49 @@ public final class Infra implements AutoCloseable {
             String jdbcUrl = config.jdbcUrl();
             String user = config.jdbcUser();
             String password = config.jdbcPassword();
+            EmbeddedPostgresAuth auth = null;
             if (jdbcUrl == null) {
                 long t0 = System.nanoTime();
+                auth = EmbeddedPostgresAuth.of(config.dataDir());
                 OrphanedPostgres.reclaim(config.dataDir().resolve("postgres"));
-                pg = startPostgres(config.dataDir(), 0);
-                jdbcUrl = pg.getJdbcUrl("postgres", "postgres");
-                user = "postgres";
-                password = null;
+                pg = startPostgres(config.dataDir(), 0, auth);
+                // no user in the URL: the driver lets URL parameters override the pool's user
+                jdbcUrl = "jdbc:postgresql://localhost:" + pg.getPort() + "/postgres";
+                user = EmbeddedPostgresAuth.SUPERUSER;
+                password = auth.password(user);
                 log.info("embedded PostgreSQL up on port {} in {} ms", pg.getPort(), (System.nanoTime() - t0) / 1_000_000);
             }
             owner = pool(jdbcUrl, user, password, "seed-owner", null, 4);
+            if (auth != null) {
+                EmbeddedPostgresAuth.upgradeIfTrusting(owner, config.dataDir().resolve("postgres"), password);
+            }
             int applied = Migrations.apply(owner);
             log.info("schema current ({} migration(s) applied)", applied);
+            String apiUser = user;
+            String apiPassword = password;
+            String apiInit = null;
+            String ingesterUser = user;
+            String ingesterPassword = password;
+            String ingesterInit = null;
+            if (auth != null) {
+                // the application logs in as the least-privilege roles themselves, never as the superuser
+                auth.enableLogin(owner, "seed_api");
+                auth.enableLogin(owner, "seed_ingester");
+                apiUser = "seed_api";
+                apiPassword = auth.password(apiUser);
+                ingesterUser = "seed_ingester";
+                ingesterPassword = auth.password(ingesterUser);
+            } else {
+                String apiRole = roleIfMember(owner, "seed_api");
+                String ingesterRole = roleIfMember(owner, "seed_ingester");
+                apiInit = apiRole == null ? null : "SET ROLE " + apiRole;
+                ingesterInit = ingesterRole == null ? null : "SET ROLE " + ingesterRole;
+            }
             seed.annotation.core.Signing.load(owner); // creates the record signing keys once, for every process
-            String apiRole = roleIfMember(owner, "seed_api");
-            String ingesterRole = roleIfMember(owner, "seed_ingester");
-            ds = pool(jdbcUrl, user, password, "seed-annotation", apiRole == null ? null : "SET ROLE " + apiRole);
-            claims = pool(jdbcUrl, user, password, "seed-claims", (apiRole == null ? "" : "SET ROLE " + apiRole + "; ")
+            ds = pool(jdbcUrl, apiUser, apiPassword, "seed-annotation", apiInit);
+            claims = pool(jdbcUrl, apiUser, apiPassword, "seed-claims", (apiInit == null ? "" : apiInit + "; ")
                     + "SET synchronous_commit = off");
-            ingest = pool(jdbcUrl, user, password, "seed-ingester", ingesterRole == null ? null : "SET ROLE " + ingesterRole);
+            ingest = pool(jdbcUrl, ingesterUser, ingesterPassword, "seed-ingester", ingesterInit);
             String bootstrap = config.kafkaBootstrap();
             if (bootstrap == null) {
                 long t0 = System.nanoTime();
@@ -92,7 +120,7 @@ public final class Infra implements AutoCloseable {
                 log.info("in-process Kafka broker up at {} in {} ms", bootstrap, (System.nanoTime() - t0) / 1_000_000);
             }
             createTopics(bootstrap, config);
-            return new Infra(config, kafka, pg, owner, ds, claims, ingest, bootstrap);
+            return new Infra(config, kafka, pg, owner, ds, claims, ingest, bootstrap, user, password);
         } catch (IOException e) {
             closeQuietly(owner, null, null);
             closeQuietly(ingest, null, null);
@@ -110,16 +138,29 @@ public final class Infra implements AutoCloseable {
     }
 
     /**
-     * Starts the embedded PostgreSQL on its data folder ({@code port} 0 = a free one). Its own output goes to
+     * Starts the embedded PostgreSQL on its data folder ({@code port} 0 = a free one), with password authentication
+     * (see {@link EmbeddedPostgresAuth}): a new cluster is created with the superuser's password and SCRAM in
+     * {@code pg_hba.conf}; zonky's readiness probe logs in with that password. Its own output goes to
      * {@code postgres.log} under the data dir, not to the console.
      */
-    private static EmbeddedPostgres startPostgres(java.nio.file.Path dataDir, int port) throws IOException {
+    private static EmbeddedPostgres startPostgres(Path dataDir, int port, EmbeddedPostgresAuth auth) throws IOException {
+        Path pgData = dataDir.resolve("postgres");
+        boolean fresh = !Files.exists(pgData.resolve("postgresql.conf"));
+        if (!fresh && !auth.has(EmbeddedPostgresAuth.SUPERUSER)
+                && !EmbeddedPostgresAuth.trusts(pgData.resolve("pg_hba.conf"))) {
+            throw new IllegalStateException("the embedded PostgreSQL under " + pgData + " asks for passwords, but the"
+                    + " superuser's password file " + auth.file(EmbeddedPostgresAuth.SUPERUSER) + " is missing: restore"
+                    + " it from a backup of " + dataDir.resolve(EmbeddedPostgresAuth.PASSWORDS_DIR));
+        }
+        String superuserPassword = auth.password(EmbeddedPostgresAuth.SUPERUSER);
         java.io.File logFile = dataDir.resolve("postgres.log").toFile();
         EmbeddedPostgres.Builder b = EmbeddedPostgres.builder()
-                .setDataDirectory(dataDir.resolve("postgres"))
+                .setDataDirectory(pgData)
                 .setCleanDataDirectory(false)
                 .setOutputRedirector(ProcessBuilder.Redirect.appendTo(logFile))
                 .setErrorRedirector(ProcessBuilder.Redirect.appendTo(logFile))
+                .setConnectConfig("password", superuserPassword)
+                .setServerConfig("password_encryption", "scram-sha-256")
                 .setServerConfig("synchronous_commit", "on")
                 .setServerConfig("fsync", "on")
                 .setServerConfig("max_connections", "100")
@@ -128,7 +169,18 @@ public final class Infra implements AutoCloseable {
         if (port > 0) {
             b.setPort(port);
         }
-        return b.start();
+        if (!fresh) {
+            return b.start();
+        }
+        // initdb reads the superuser's password from a file: an owner-only one beside the password folder, gone after
+        Path pwfile = dataDir.resolve(EmbeddedPostgresAuth.PASSWORDS_DIR).resolve(".initdb-pwfile");
+        EmbeddedPostgresAuth.writeOwnerOnly(pwfile, superuserPassword + "\n");
+        try {
+            EmbeddedPostgresAuth.initdbOptions(pwfile).forEach(b::setLocaleConfig);
+            return b.start();
+        } finally {
+            Files.deleteIfExists(pwfile);
+        }
     }
 
     /** Every distinct message in the cause chain, so a startup failure names its real cause. */
@@ -166,7 +218,7 @@ public final class Infra implements AutoCloseable {
         if (stoppedPort == 0) {
             throw new IllegalStateException("embedded PostgreSQL was not stopped");
         }
-        postgres = startPostgres(config.dataDir(), stoppedPort);
+        postgres = startPostgres(config.dataDir(), stoppedPort, EmbeddedPostgresAuth.of(config.dataDir()));
         stoppedPort = 0;
     }
 
@@ -298,12 +350,17 @@ public final class Infra implements AutoCloseable {
         return dataSource.getJdbcUrl();
     }
 
+    /**
+     * The login that owns the schema (the superuser of an embedded PostgreSQL): what another Seed process needs, since
+     * it applies the migrations too. This process's own API and ingester pools log in as seed_api / seed_ingester.
+     */
     public String jdbcUser() {
-        return dataSource.getUsername();
+        return ownerUser;
     }
 
+    /** {@link #jdbcUser()}'s password (the generated one of an embedded PostgreSQL), or null. */
     public String jdbcPassword() {
-        return dataSource.getPassword();
+        return ownerPassword;
     }
 
     /** The config another process should use to share these exact services (no new embedded ones). */

@@ -9,7 +9,8 @@ import java.util.Map;
  *
  * @param kafkaBootstrap Kafka bootstrap servers ("host:port,..."), or null for an in-process KRaft broker
  * @param jdbcUrl        PostgreSQL JDBC URL, or null for an embedded PostgreSQL 17
- * @param jdbcUser       user for {@code jdbcUrl} (ignored when embedded)
+ * @param jdbcUser       user for {@code jdbcUrl} (ignored when embedded: the embedded server's roles get generated
+ *                       passwords, see {@link EmbeddedPostgresAuth})
  * @param jdbcPassword   password for {@code jdbcUrl} (ignored when embedded)
  * @param dataDir        folder for embedded data (Kafka logs, PostgreSQL cluster) and snapshot files
  * @param topic          the rankings topic
@@ -82,14 +83,38 @@ public record InfraConfig(String kafkaBootstrap, String jdbcUrl, String jdbcUser
 
     /**
      * Reads SEED_KAFKA_BOOTSTRAP, SEED_KAFKA_PROPERTIES (a properties file of client settings), SEED_JDBC_URL,
-     * SEED_JDBC_USER, SEED_JDBC_PASSWORD, SEED_DATA_DIR and SEED_TOPIC from
+     * SEED_JDBC_USER, SEED_JDBC_PASSWORD or SEED_JDBC_PASSWORD_FILE, SEED_DATA_DIR and SEED_TOPIC from
      * the given environment; {@code defaultDataDir} is used when SEED_DATA_DIR is unset.
      */
     public static InfraConfig fromEnv(Map<String, String> env, Path defaultDataDir) {
         String dir = env.get("SEED_DATA_DIR");
         return new InfraConfig(env.get("SEED_KAFKA_BOOTSTRAP"), env.get("SEED_JDBC_URL"), env.get("SEED_JDBC_USER"),
-                env.get("SEED_JDBC_PASSWORD"), dir == null || dir.isBlank() ? defaultDataDir : Path.of(dir),
+                password(env.get("SEED_JDBC_PASSWORD"), env.get("SEED_JDBC_PASSWORD_FILE")), dir == null || dir.isBlank() ? defaultDataDir : Path.of(dir),
                 env.get("SEED_TOPIC"), 1, kafkaPropertiesFile(env.get("SEED_KAFKA_PROPERTIES")));
+    }
+
+    /**
+     * The JDBC password given directly or as a file whose first line holds it (so it stays out of the command line
+     * and the environment); both at once is an error, neither is null.
+     */
+    public static String password(String password, String passwordFile) {
+        boolean direct = password != null && !password.isEmpty();
+        if (passwordFile == null || passwordFile.isBlank()) {
+            return direct ? password : null;
+        }
+        if (direct) {
+            throw new IllegalArgumentException("give the JDBC password or a password file, not both");
+        }
+        try {
+            String text = java.nio.file.Files.readString(Path.of(passwordFile), java.nio.charset.StandardCharsets.UTF_8);
+            String first = text.lines().findFirst().orElse("").strip();
+            if (first.isEmpty()) {
+                throw new IllegalArgumentException("the JDBC password file " + passwordFile + " is empty");
+            }
+            return first;
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot read the JDBC password file " + passwordFile + ": " + e.getMessage());
+        }
     }
 
     public InfraConfig withPartitions(int n) {

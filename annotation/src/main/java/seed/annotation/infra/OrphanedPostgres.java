@@ -62,7 +62,11 @@ final class OrphanedPostgres {
         }
         if (!ownerGone(pgData)) {
             throw new IllegalStateException("the embedded PostgreSQL under " + pgData + " (pid " + pid
-                    + ") belongs to a running Seed process; one process at a time may own an embedded data dir");
+                    + ") belongs to a running Seed process; one process at a time may own an embedded data dir: connect"
+                    + " to that server instead (--jdbc-url jdbc:postgresql://localhost:PORT/postgres --jdbc-user "
+                    + EmbeddedPostgresAuth.SUPERUSER + " --jdbc-password-file "
+                    + pgData.resolveSibling(EmbeddedPostgresAuth.PASSWORDS_DIR).resolve(EmbeddedPostgresAuth.SUPERUSER)
+                    + ", PORT being the 4th line of " + pgData.resolve("postmaster.pid") + ")");
         }
         log.warn("found the embedded PostgreSQL of a process that died without stopping it (pid {}); stopping it", pid);
         signal(pid, "INT");

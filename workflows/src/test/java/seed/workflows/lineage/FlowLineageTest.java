@@ -9,8 +9,6 @@ import io.kestra.core.models.executions.Execution;
 import io.kestra.core.models.flows.State;
 import io.openlineage.client.OpenLineage;
 import io.openlineage.client.OpenLineageClientUtils;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -26,9 +24,7 @@ import java.util.UUID;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 import seed.annotation.infra.Infra;
-import seed.workflows.SeedCli;
 import seed.workflows.demo.DemoInputs;
 import seed.workflows.engine.SeedEngine;
 import seed.workflows.engine.SeedHost;
@@ -120,14 +116,8 @@ class FlowLineageTest {
 
             VerifyReport report = lineage.verify(policy.toString());
             assertTrue(report.ok(), () -> report.problems().toString());
-            StringWriter out = new StringWriter();
-            CommandLine cl = SeedCli.commandLine();
-            cl.setOut(new PrintWriter(out, true));
-            cl.setErr(new PrintWriter(out, true));
-            int code = cl.execute("lineage", "verify", run.getId(), "--jdbc-url", infra.jdbcUrl(), "--jdbc-user",
-                    infra.jdbcUser(), "--kafka-bootstrap", infra.kafkaBootstrap(), "--data-dir",
-                    infra.config().dataDir().toString());
-            assertEquals(0, code, out.toString());
+            LedgerTamper.Cli verified = LedgerTamper.cli(infra, "verify", run.getId());
+            assertEquals(0, verified.exit(), verified.out() + verified.err());
 
             Map<UUID, List<OpenLineage.RunEvent.EventType>> byRun = new HashMap<>();
             Map<UUID, UUID> parents = new HashMap<>();

@@ -2,15 +2,13 @@ package seed.workflows.lineage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -41,12 +39,12 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import picocli.CommandLine;
 import seed.annotation.Annotation;
 import seed.annotation.infra.Infra;
 import seed.annotation.infra.InfraConfig;
 import seed.stages.checkpoint.Checkpoints;
-import seed.workflows.SeedCli;
+import seed.workflows.lineage.LedgerTamper.Cli;
+import seed.workflows.lineage.LedgerTamper.Row;
 
 /**
  * Issue 18's attacks on the ledger, run as the outside auditor ran them, on a ledger of its own (embedded PostgreSQL
@@ -121,21 +119,8 @@ class LineageAttacksTest {
         return new Verifier.Trust(Set.of(realFingerprint()), head, false);
     }
 
-    record Cli(int exit, String out, String err) {
-    }
-
     static Cli cli(String... args) {
-        List<String> all = new ArrayList<>(List.of("lineage", args[0], "--jdbc-url", infra.jdbcUrl(), "--jdbc-user",
-                infra.jdbcUser(), "--kafka-bootstrap", infra.kafkaBootstrap(), "--data-dir",
-                infra.config().dataDir().toString()));
-        all.addAll(List.of(args).subList(1, args.length));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = SeedCli.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int code = cl.execute(all.toArray(String[]::new));
-        return new Cli(code, out.toString(), err.toString());
+        return LedgerTamper.cli(infra, args);
     }
 
     @Test
@@ -154,46 +139,12 @@ class LineageAttacksTest {
         assertTrue(verify(pinned(Optional.empty())).ok());
     }
 
-    /** A saved row, to put back exactly. */
-    record Row(long seq, String body, String prev, String sha, String keyId, String signature) {
-    }
-
     private static List<Row> rows() {
-        return new LineageStore(ds).all().stream()
-                .map(r -> new Row(r.seq(), r.body(), r.prevSha256(), r.sha256(), r.keyId(), r.signature())).toList();
+        return LedgerTamper.rows(ds);
     }
 
-    /** As the database superuser (the embedded PostgreSQL's login user): triggers off, rows rewritten, triggers on. */
     private static void superuserWrite(List<Row> rows) throws SQLException {
-        try (Connection c = ds.getConnection()) {
-            c.setAutoCommit(false);
-            try (Statement st = c.createStatement()) {
-                st.execute("RESET ROLE");
-                st.execute("ALTER TABLE lineage_records DISABLE TRIGGER ALL");
-                st.execute("UPDATE lineage_records SET sha256 = lpad(seq::text, 64, 'x') WHERE seq IN ("
-                        + rows.stream().map(r -> String.valueOf(r.seq())).collect(Collectors.joining(",")) + ")");
-            }
-            try (PreparedStatement ps = c.prepareStatement("UPDATE lineage_records SET body = ?, prev_sha256 = ?,"
-                    + " sha256 = ?, key_id = ?, signature = ? WHERE seq = ?")) {
-                for (Row r : rows) {
-                    ps.setString(1, r.body());
-                    ps.setString(2, r.prev());
-                    ps.setString(3, r.sha());
-                    ps.setString(4, r.keyId());
-                    ps.setString(5, r.signature());
-                    ps.setLong(6, r.seq());
-                    ps.addBatch();
-                }
-                ps.executeBatch();
-            }
-            try (Statement st = c.createStatement()) {
-                st.execute("ALTER TABLE lineage_records ENABLE TRIGGER ALL");
-            }
-            c.commit();
-            try (Statement st = c.createStatement()) {
-                st.execute("SET ROLE " + LineageStore.APP_ROLE);
-            }
-        }
+        LedgerTamper.superuserWrite(infra, rows);
     }
 
     /** The pretrain end record's learning rate changed, the chain recomputed from there and re-signed with {@code key}. */
@@ -245,11 +196,9 @@ class LineageAttacksTest {
         List<Row> original = rows();
         Path attackerDir = Files.createTempDirectory(dir, "attacker-");
         SigningKey mine = SigningKey.loadOrCreate(attackerDir);
-        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
-            st.execute("RESET ROLE");
+        try (Connection c = infra.ownerDataSource().getConnection(); Statement st = c.createStatement()) {
             st.execute("INSERT INTO lineage_keys(key_id, algorithm, public_key) VALUES ('" + mine.keyId()
                     + "', 'Ed25519', '" + mine.publicKeyBase64() + "')");
-            st.execute("SET ROLE " + LineageStore.APP_ROLE);
         }
         try (KafkaProducer<String, String> p = producer()) {
             announce(p, mine);
@@ -279,12 +228,38 @@ class LineageAttacksTest {
         assertEquals(Verifier.head(new LineageStore(ds).all()), kept);
         assertTrue(head.out().contains("key=" + realFingerprint()), head.out());
 
-        // 1. the superuser reads the signing key with pg_read_file. Since issue 18 the key is outside the data folder,
-        // but on embedded defaults PostgreSQL runs as the same OS user and can still read it: the worst case stays
+        // 0. since issue 18 the embedded PostgreSQL trusts nobody: without the password, or with a wrong one, the
+        // superuser's login is refused, and the application's own role cannot read files at all
+        String url = infra.jdbcUrl();
+        for (String pw : new String[] {null, "", "wrong-password"}) {
+            Properties props = new Properties();
+            props.setProperty("user", "postgres");
+            if (pw != null) {
+                props.setProperty("password", pw);
+            }
+            SQLException refused = assertThrows(SQLException.class, () -> java.sql.DriverManager.getConnection(url, props)
+                    .close(), "superuser login with password " + pw);
+            assertTrue(refused.getMessage().contains("password"), refused.getMessage());
+        }
+        Path privateKey = keyDir.resolve(SigningKey.PRIVATE_FILE).toAbsolutePath();
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            SQLException denied = assertThrows(SQLException.class,
+                    () -> st.executeQuery("SELECT pg_read_file('" + privateKey + "')").close());
+            assertTrue(denied.getMessage().contains("permission denied"), denied.getMessage());
+            st.execute("RESET ROLE"); // the pool logs in as the app role itself: there is no superuser to go back to
+            try (ResultSet rs = st.executeQuery("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")) {
+                rs.next();
+                assertEquals(LineageStore.APP_ROLE, rs.getString(1));
+                assertFalse(rs.getBoolean(2));
+            }
+        }
+
+        // 1. the superuser (who has stolen its password: the worst case) reads the signing key with pg_read_file.
+        // Since issue 18 the key is outside the data folder, but on embedded defaults PostgreSQL runs as the same OS
+        // user and can still read it
         assertFalse(keyDir.startsWith(infra.config().dataDir().toAbsolutePath()), "the key is outside the data folder");
         Path stolenDir = Files.createTempDirectory(dir, "stolen-");
-        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
-            st.execute("RESET ROLE");
+        try (Connection c = infra.ownerDataSource().getConnection(); Statement st = c.createStatement()) {
             for (String f : List.of(SigningKey.PRIVATE_FILE, SigningKey.PUBLIC_FILE)) {
                 try (ResultSet rs = st.executeQuery("SELECT pg_read_file('"
                         + keyDir.resolve(f).toAbsolutePath() + "')")) {
@@ -292,7 +267,6 @@ class LineageAttacksTest {
                     Files.writeString(stolenDir.resolve(f), rs.getString(1));
                 }
             }
-            st.execute("SET ROLE " + LineageStore.APP_ROLE);
         }
         SigningKey stolen = SigningKey.loadOrCreate(stolenDir);
         assertEquals(realFingerprint(), stolen.keyId(), "the attacker holds the real key");

@@ -15,7 +15,6 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -33,6 +32,8 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 import seed.annotation.infra.Infra;
 import seed.workflows.SeedCli;
+import seed.workflows.lineage.LedgerTamper.Cli;
+import seed.workflows.lineage.LedgerTamper.Row;
 
 /**
  * Lineage on a real, demo-shaped chain ({@link TinyChain}: real stage APIs, real rankings over Kafka into the
@@ -60,24 +61,8 @@ class LineageTest {
         return verifier(Lineage.WITNESS_TOPIC).verify(chain.artifacts.get("policy").toString());
     }
 
-    /** Runs {@code seed lineage ...} in-process against the chain's running PostgreSQL and Kafka. */
-    record Cli(int exit, String out, String err) {
-    }
-
     static Cli cli(String... args) {
-        Infra infra = chain.annotation.infra();
-        List<String> all = new ArrayList<>(List.of("lineage"));
-        all.add(args[0]);
-        all.addAll(List.of("--jdbc-url", infra.jdbcUrl(), "--jdbc-user", infra.jdbcUser(), "--kafka-bootstrap",
-                infra.kafkaBootstrap(), "--data-dir", infra.config().dataDir().toString()));
-        all.addAll(List.of(args).subList(1, args.length));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = SeedCli.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int code = cl.execute(all.toArray(String[]::new));
-        return new Cli(code, out.toString(), err.toString());
+        return LedgerTamper.cli(chain.annotation.infra(), args);
     }
 
     @Test
@@ -153,49 +138,12 @@ class LineageTest {
         assertTrue(verifyPolicy().ok(), "restored");
     }
 
-    /** A saved row, to put back exactly after a tampering test. */
-    record Row(long seq, String body, String prev, String sha, String keyId, String signature) {
-    }
-
     private static List<Row> rows() {
-        return new LineageStore(ds).all().stream()
-                .map(r -> new Row(r.seq(), r.body(), r.prevSha256(), r.sha256(), r.keyId(), r.signature())).toList();
+        return LedgerTamper.rows(ds);
     }
 
-    /** Writes rows as a superuser with the append-only triggers (and FK checks) switched off. */
     private static void superuserWrite(List<Row> rows) throws SQLException {
-        try (Connection c = ds.getConnection()) {
-            c.setAutoCommit(false);
-            try (Statement st = c.createStatement()) {
-                st.execute("RESET ROLE"); // the pool works as seed_api; the attacker is the superuser who logs in
-                st.execute("ALTER TABLE lineage_records DISABLE TRIGGER ALL");
-            }
-            try (PreparedStatement ps = c.prepareStatement("UPDATE lineage_records SET body = ?, prev_sha256 = ?,"
-                    + " sha256 = ?, key_id = ?, signature = ? WHERE seq = ?")) {
-                // sha256 is UNIQUE: move every row to a placeholder first so swapped hashes never collide
-                try (Statement st = c.createStatement()) {
-                    st.execute("UPDATE lineage_records SET sha256 = lpad(seq::text, 64, 'x') WHERE seq IN ("
-                            + rows.stream().map(r -> String.valueOf(r.seq())).collect(Collectors.joining(",")) + ")");
-                }
-                for (Row r : rows) {
-                    ps.setString(1, r.body());
-                    ps.setString(2, r.prev());
-                    ps.setString(3, r.sha());
-                    ps.setString(4, r.keyId());
-                    ps.setString(5, r.signature());
-                    ps.setLong(6, r.seq());
-                    ps.addBatch();
-                }
-                ps.executeBatch();
-            }
-            try (Statement st = c.createStatement()) {
-                st.execute("ALTER TABLE lineage_records ENABLE TRIGGER ALL");
-            }
-            c.commit();
-            try (Statement st = c.createStatement()) {
-                st.execute("SET ROLE " + LineageStore.APP_ROLE); // hand the pooled connection back as it was
-            }
-        }
+        LedgerTamper.superuserWrite(chain.annotation.infra(), rows);
     }
 
     /**
@@ -279,15 +227,14 @@ class LineageTest {
 
     @Test
     void theDatabaseRefusesChangesEvenToTheOwnerAndTheAppRoleMayOnlyInsertAndSelect() throws SQLException {
-        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
-            st.execute("RESET ROLE"); // as the owner (the login user), whom only the triggers stop
+        // as the owner (the superuser), whom only the triggers stop
+        try (Connection c = chain.annotation.infra().ownerDataSource().getConnection(); Statement st = c.createStatement()) {
             for (String sql : List.of("UPDATE lineage_records SET stage = 'x' WHERE seq = 1", "DELETE FROM lineage_records",
                     "TRUNCATE lineage_records", "UPDATE lineage_records SET stage = 'x' WHERE false",
                     "DELETE FROM lineage_keys")) {
                 SQLException e = assertThrows(SQLException.class, () -> st.execute(sql), sql);
                 assertTrue(e.getMessage().contains("lineage is append-only"), sql + ": " + e.getMessage());
             }
-            st.execute("SET ROLE " + LineageStore.APP_ROLE);
         }
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
