@@ -101,8 +101,12 @@ class CliTest {
         Run badFormat = external("import", "--format", "csv", pairs.toString());
         assertEquals(2, badFormat.code());
 
-        Run snap = external("snapshot");
+        Run unscoped = external("snapshot"); // a snapshot of everything is asked for by name, never the default
+        assertTrue(unscoped.code() != 0 && unscoped.err().contains("--items") && unscoped.err().contains("--all"),
+                unscoped.err());
+        Run snap = external("snapshot", "--all");
         assertEquals(0, snap.code(), snap.err());
+        assertEquals("ALL", value(snap.out(), "scope"));
         assertTrue(Integer.parseInt(value(snap.out(), "count")) >= 2);
         Path file = Path.of(value(snap.out(), "path"));
         assertTrue(Files.isRegularFile(file));
