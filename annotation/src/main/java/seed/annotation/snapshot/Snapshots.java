@@ -209,6 +209,70 @@ public final class Snapshots {
         }
     }
 
+    /**
+     * Accepted (non-skipped) rankings of the scope's items durable in PostgreSQL now, an edited ranking counted once:
+     * what a snapshot of that scope would hold before any gold gate.
+     */
+    public long countRankings(SnapshotScope scope) {
+        List<Long> ids = scope instanceof SnapshotScope.Items items ? items.ids() : null;
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM ranking_events r WHERE NOT r.skip AND "
+                     + IN_SCOPE + " AND NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id)")) {
+            java.sql.Array arr = ids == null ? null : c.createArrayOf("int8", ids.toArray());
+            ps.setArray(1, arr);
+            ps.setArray(2, arr);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("counting rankings: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Waits until {@link #countRankings} reaches {@code needed}, looking every {@code poll}; calls {@code progress}
+     * with each new count. Reads the database, not Kafka, so nothing it counts can be lost afterwards (the ingester
+     * commits offsets only after the database commit). Fails naming the count after {@code limit}; stops at once
+     * when its thread is interrupted (a cancelled run).
+     *
+     * @return the count it reached
+     */
+    public long awaitRankings(SnapshotScope scope, long needed, java.time.Duration limit, java.time.Duration poll,
+                              java.util.function.LongConsumer progress) throws InterruptedException {
+        if (needed < 1) {
+            throw new IllegalArgumentException("rankings to wait for must be >= 1, got " + needed);
+        }
+        long deadline = System.nanoTime() + limit.toNanos();
+        long last = -1;
+        long have;
+        while ((have = countRankings(scope)) < needed) {
+            if (have != last) {
+                progress.accept(have);
+                last = have;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("only " + have + " of " + needed + " rankings arrived within " + limit);
+            }
+            Thread.sleep(Math.max(1, poll.toMillis()));
+        }
+        return have;
+    }
+
+    /**
+     * Accepted rankings stored since the newest snapshot's watermark (any scope): the scheduled re-train's condition.
+     */
+    public long rankingsSinceLastSnapshot() {
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM ranking_events WHERE NOT skip AND seq > "
+                     + "coalesce((SELECT max(watermark) FROM preference_snapshots), 0)")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException("counting new rankings: " + e.getMessage(), e);
+        }
+    }
+
     /** A ranking of the scope's items: two parameters, the item array twice (null for scope ALL). */
     private static final String IN_SCOPE = "(?::int8[] IS NULL OR r.item_id = ANY (?::int8[]))";
 

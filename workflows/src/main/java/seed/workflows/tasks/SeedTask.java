@@ -9,6 +9,7 @@ import io.kestra.core.runners.RunContext;
 import io.swagger.v3.oas.annotations.media.Schema;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import lombok.AccessLevel;
@@ -231,6 +232,30 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
     /** A rendered input with a default. */
     protected static <T> T optional(RunContext rc, Property<T> property, Class<T> type, T fallback) throws Exception {
         return property == null ? fallback : rc.render(property).as(type).orElse(fallback);
+    }
+
+    /**
+     * A rendered list of ids ("{{ outputs.load.itemIds }}" renders as a JSON list); empty when the input is not given.
+     * Numbers of any width are accepted, so a list Kestra parsed as integers still reads as longs.
+     */
+    protected static List<Long> longs(RunContext rc, Property<List<Long>> property, String name) throws Exception {
+        if (property == null) {
+            return List.of();
+        }
+        List<?> raw = rc.render(property).asList(Object.class);
+        List<Long> out = new java.util.ArrayList<>(raw.size());
+        for (Object o : raw) {
+            if (o instanceof Number n) {
+                out.add(n.longValue());
+            } else {
+                try {
+                    out.add(Long.parseLong(String.valueOf(o).trim()));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("input '" + name + "': '" + o + "' is not an id");
+                }
+            }
+        }
+        return out;
     }
 
     /** A path input that must exist. */
