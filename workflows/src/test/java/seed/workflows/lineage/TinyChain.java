@@ -23,6 +23,7 @@ import seed.annotation.core.Submission;
 import seed.annotation.core.SubmitOutcome;
 import seed.annotation.infra.InfraConfig;
 import seed.annotation.snapshot.SnapshotInfo;
+import seed.annotation.snapshot.SnapshotScope;
 import seed.reward.RewardModelTrainer;
 import seed.reward.RewardResult;
 import seed.reward.RewardSettings;
@@ -196,7 +197,7 @@ final class TinyChain {
                         }
                     }
                     annotation.ingestUntilCaughtUp(Duration.ofMinutes(1));
-                    SnapshotInfo s = annotation.snapshot(seed.annotation.snapshot.SnapshotScope.items(items));
+                    SnapshotInfo s = annotation.snapshot(SnapshotScope.items(items));
                     snapshotId = s.id();
                     rankings = s.count();
                     artifacts.put("snapshot", s.path());
