@@ -5,6 +5,7 @@ import io.kestra.core.models.annotations.Plugin;
 import io.kestra.core.models.property.Property;
 import io.kestra.core.runners.RunContext;
 import io.swagger.v3.oas.annotations.media.Schema;
+import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -40,9 +41,11 @@ import seed.annotation.core.Catalog;
 public class LoadAnnotationItems extends AnnotationTask<LoadAnnotationItems.Output> {
 
     @Schema(title = "Candidates JSONL (from GenerateCandidates)")
+    @NotNull
     private Property<String> candidates;
 
     @Schema(title = "How many annotators rank each item")
+    @NotNull
     @Builder.Default
     private Property<Integer> annotatorsPerItem = Property.ofValue(2);
 

@@ -55,8 +55,13 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
     protected record StageOutcome(Map<String, Path> outputs, Map<String, Object> metrics) {
     }
 
-    /** A stage run, fresh or reused. */
-    protected record Result(ArtifactStore.Done done, boolean reused) {
+    /** A stage run, fresh or reused ({@code producer}: the ledger record that made the reused artifacts, or null). */
+    protected record Result(ArtifactStore.Done done, boolean reused, ArtifactStore.Recorded producer) {
+
+        Result(ArtifactStore.Done done, boolean reused) {
+            this(done, reused, null);
+        }
+
         public String path(String output) {
             return done.outputs().get(output).path();
         }
@@ -114,6 +119,10 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         }
         Map<String, Object> metrics = new java.util.LinkedHashMap<>(result.done().metrics());
         metrics.put("reused", result.reused());
+        if (result.producer() != null) {
+            // a reused stage's record points at the record that produced its artifacts (seq and hash)
+            metrics.put(REUSED_FROM, result.producer().reference());
+        }
         lineage.succeeded(result.done().outputs(), metrics, null);
         return result;
     }
@@ -146,6 +155,9 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         }
     }
 
+    /** The metric of a reused stage's lineage record naming the record that produced its artifacts. */
+    public static final String REUSED_FROM = "reused_from";
+
     private static final java.util.regex.Pattern FLAG =
             java.util.regex.Pattern.compile("--([a-z]+(?:-[a-z]+)*)(?: ([\\w.]+))?");
 
@@ -174,9 +186,10 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         // issue 18: with a ledger, a folder is reused only while its bytes match what the ledger recorded there
         Optional<ArtifactStore.Done> earlier = store.done(key, ledger);
         if (earlier.isPresent()) {
-            rc.logger().info("{}: reusing {} (same inputs and settings, outputs verified by SHA-256)", stage,
-                    store.workDir(key));
-            return new Result(earlier.get(), true);
+            ArtifactStore.Recorded producer = ledger == null ? null : ledger.recorded(key).orElse(null);
+            rc.logger().info("{}: reusing {} (same inputs and settings, outputs verified by SHA-256){}", stage,
+                    store.workDir(key), producer == null ? "" : ", produced by " + producer.record());
+            return new Result(earlier.get(), true, producer);
         }
         Path dir = store.workDir(key);
         // one live writer per stage folder: a copy of this task resubmitted while the first still runs is refused
@@ -185,7 +198,7 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
             Optional<ArtifactStore.Done> meanwhile = store.done(key); // a copy that held the lock may have finished
             if (meanwhile.isPresent()) {
                 rc.logger().info("{}: reusing {} (completed by another task run)", stage, dir);
-                return new Result(meanwhile.get(), true);
+                return new Result(meanwhile.get(), true, ledger == null ? null : ledger.recorded(key).orElse(null));
             }
             rc.logger().info("{}: running in {}", stage, dir);
             try (PrintStream console = new LoggerPrintStream(rc.logger())) {
