@@ -81,6 +81,18 @@ public final class Annotation implements AutoCloseable {
         return catalog.loadCandidates(jsonl, annotatorsPerItem);
     }
 
+    /** True when every one of these item ids is in this database (a load recorded elsewhere may name others). */
+    public boolean itemsExist(java.util.Collection<Long> ids) throws SQLException {
+        try (java.sql.Connection c = infra.dataSource().getConnection();
+             java.sql.PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM annotation_items WHERE id = ANY (?)")) {
+            ps.setArray(1, c.createArrayOf("bigint", new java.util.TreeSet<>(ids).toArray()));
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1) == new java.util.HashSet<>(ids).size();
+            }
+        }
+    }
+
     /** The record signing keys (tests sign hostile content with them to reach the checks behind the signature). */
     public Signing signing() {
         return signing;

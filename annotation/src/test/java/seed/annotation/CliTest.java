@@ -123,6 +123,11 @@ class CliTest {
         assertTrue(json.out().contains("\"annotators\""));
 
         assertTrue(run(List.of("snapshot", "--no-such-flag")).code() != 0, "unknown flags exit non-zero");
+        Run badRange = run(List.of("snapshot", "--items", "9-3")); // refused before any service starts
+        assertEquals(2, badRange.code());
+        assertTrue(badRange.err().contains("range 9-3"), badRange.err());
+        Run both = run(List.of("snapshot", "--items", "3", "--all"));
+        assertTrue(both.code() == 2 && both.err().contains("not both"), both.err());
         assertEquals(0, run(List.of("--help")).code());
     }
 

@@ -78,6 +78,15 @@ class RunSnapshotsTest {
             assertEquals(s, a.snapshots().get(s.id()).orElseThrow());
             assertTrue(Snapshots.verify(s));
         }
+        // waiting for a run's rankings counts that run's items only
+        assertEquals(2L * runA.size(), a.snapshots().countRankings(SnapshotScope.items(runA)));
+        assertEquals(2L * runA.size(), a.snapshots().awaitRankings(SnapshotScope.items(runA), 2L * runA.size(),
+                Duration.ofSeconds(5), Duration.ofMillis(50), n -> { }));
+        IllegalStateException notYet = assertThrows(IllegalStateException.class, () -> a.snapshots().awaitRankings(
+                SnapshotScope.items(runB), 2L * runB.size() + 1, Duration.ofMillis(200), Duration.ofMillis(50), n -> { }));
+        assertTrue(notYet.getMessage().contains("only " + 2 * runB.size() + " of " + (2 * runB.size() + 1)),
+                notYet.getMessage());
+        assertTrue(a.itemsExist(runA) && !a.itemsExist(List.of(runA.get(0), 999_999L)));
         // every ranking, asked for by name, covers both runs and records the items it holds
         SnapshotInfo all = a.snapshot(SnapshotScope.all());
         assertEquals("ALL", all.scope());
