@@ -89,6 +89,7 @@ public class SyntheticAnnotators extends AnnotationTask<SyntheticAnnotators.Outp
     /** The synthetic annotator's ranking (its rule lives in SyntheticPreferences) as the API's submission. */
     static AnnotationClient.Judgement judgement(Ranking ranking) {
         List<RankingEvent.Tie> ties = ranking.ties().stream().map(t -> new RankingEvent.Tie(t[0], t[1])).toList();
+        // responses flagged unsafe: none (which responses the rule flags is SyntheticPreferences' to say)
         return new AnnotationClient.Judgement(Arrays.stream(ranking.order()).boxed().toList(), ties, List.of());
     }
 
