@@ -232,20 +232,11 @@ public final class Verifier {
         Map<String, LineageRecord> first = new java.util.HashMap<>();
         Map<String, Map<String, String>> outputsOf = new java.util.HashMap<>();
         for (LineageRecord r : records) {
-            if (r.event() != LineageRecord.Event.COMPLETE) {
+            TaskRunRecord run = completedRun(r);
+            if (run == null || run.storeKey() == null) {
                 continue;
             }
-            TaskRunRecord run;
-            try {
-                run = r.run();
-            } catch (RuntimeException e) {
-                continue; // an unreadable body is already a COLUMNS problem
-            }
-            if (run.storeKey() == null) {
-                continue;
-            }
-            Map<String, String> outputs = new java.util.TreeMap<>();
-            run.outputs().forEach(a -> outputs.put(a.name(), a.sha256()));
+            Map<String, String> outputs = outputHashes(run);
             String address = run.stage() + ":" + run.storeKey();
             LineageRecord earlier = first.putIfAbsent(address, r);
             if (earlier == null) {
@@ -268,16 +259,8 @@ public final class Verifier {
         records.forEach(r -> bySeq.put(r.seq(), r));
         int checked = 0;
         for (LineageRecord r : records) {
-            if (r.event() != LineageRecord.Event.COMPLETE) {
-                continue;
-            }
-            TaskRunRecord run;
-            try {
-                run = r.run();
-            } catch (RuntimeException e) {
-                continue; // an unreadable body is already a COLUMNS problem
-            }
-            if (!(run.metrics().get("reused_from") instanceof Map<?, ?> from)) {
+            TaskRunRecord run = completedRun(r);
+            if (run == null || !(run.metrics().get("reused_from") instanceof Map<?, ?> from)) {
                 continue;
             }
             checked++;
@@ -290,13 +273,10 @@ public final class Verifier {
                 why = "names " + producer.describe() + " with sha256 " + from.get("sha256") + ", but it hashes "
                         + producer.sha256();
             } else {
-                TaskRunRecord made = producer.run();
-                Map<String, String> mine = new java.util.TreeMap<>();
-                run.outputs().forEach(a -> mine.put(a.name(), a.sha256()));
-                Map<String, String> theirs = new java.util.TreeMap<>();
-                made.outputs().forEach(a -> theirs.put(a.name(), a.sha256()));
-                if (producer.event() != LineageRecord.Event.COMPLETE || !made.stage().equals(run.stage())
-                        || !java.util.Objects.equals(made.storeKey(), run.storeKey()) || !mine.equals(theirs)) {
+                TaskRunRecord made = completedRun(producer);
+                Map<String, String> mine = outputHashes(run);
+                if (made == null || !made.stage().equals(run.stage())
+                        || !java.util.Objects.equals(made.storeKey(), run.storeKey()) || !mine.equals(outputHashes(made))) {
                     why = "names " + producer.describe() + " as the producer of its artifacts, but that is not the"
                             + " completed run at store address " + run.storeKey() + " with outputs " + mine;
                 }
@@ -306,6 +286,25 @@ public final class Verifier {
             }
         }
         return checked;
+    }
+
+    /** The task run of a COMPLETE record, or null for other events and unreadable bodies (a COLUMNS problem). */
+    private static TaskRunRecord completedRun(LineageRecord r) {
+        if (r.event() != LineageRecord.Event.COMPLETE) {
+            return null;
+        }
+        try {
+            return r.run();
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Output name -> SHA-256 of a run. */
+    private static Map<String, String> outputHashes(TaskRunRecord run) {
+        Map<String, String> outputs = new java.util.TreeMap<>();
+        run.outputs().forEach(a -> outputs.put(a.name(), a.sha256()));
+        return outputs;
     }
 
     private static void checkColumns(LineageRecord r, String who, List<Problem> problems) {
