@@ -18,6 +18,7 @@ import seed.annotation.infra.Infra;
 import seed.annotation.infra.InfraConfig;
 import seed.annotation.ingest.Ingester;
 import seed.annotation.snapshot.SnapshotInfo;
+import seed.annotation.snapshot.SnapshotScope;
 import seed.annotation.snapshot.Snapshots;
 import seed.annotation.stats.Agreement;
 
@@ -80,6 +81,18 @@ public final class Annotation implements AutoCloseable {
         return catalog.loadCandidates(jsonl, annotatorsPerItem);
     }
 
+    /** True when every one of these item ids is in this database (a load recorded elsewhere may name others). */
+    public boolean itemsExist(java.util.Collection<Long> ids) throws SQLException {
+        try (java.sql.Connection c = infra.dataSource().getConnection();
+             java.sql.PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM annotation_items WHERE id = ANY (?)")) {
+            ps.setArray(1, c.createArrayOf("bigint", new java.util.TreeSet<>(ids).toArray()));
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1) == new java.util.HashSet<>(ids).size();
+            }
+        }
+    }
+
     /** The record signing keys (tests sign hostile content with them to reach the checks behind the signature). */
     public Signing signing() {
         return signing;
@@ -131,19 +144,27 @@ public final class Annotation implements AutoCloseable {
         return ing.stats();
     }
 
-    /** Freezes every accepted ranking ingested so far into an immutable snapshot file. */
-    public SnapshotInfo snapshot() {
-        return snapshots.create();
+    /**
+     * Freezes the accepted rankings of the scope's items ingested so far into an immutable snapshot file: a run's
+     * items ({@link SnapshotScope#items}) or, named explicitly, every ranking in the database ({@link SnapshotScope#all}).
+     */
+    public SnapshotInfo snapshot(SnapshotScope scope) {
+        return snapshots.create(scope);
     }
 
-    /** Same, admitting only annotators whose gold agreement (Spearman) is at least {@code minGoldAgreement}. */
-    public SnapshotInfo snapshot(double minGoldAgreement) {
-        return snapshots.create(Long.MAX_VALUE, minGoldAgreement);
+    /** Same, admitting only annotators whose gold agreement (Spearman, over the scope's items) is at least {@code minGoldAgreement}. */
+    public SnapshotInfo snapshot(SnapshotScope scope, double minGoldAgreement) {
+        return snapshots.create(scope, Long.MAX_VALUE, minGoldAgreement);
     }
 
     /** Agreement per item and per annotator. */
     public Agreement.Report stats() throws SQLException {
         return Agreement.compute(infra.dataSource());
+    }
+
+    /** Agreement over the rankings of the scope's items only. */
+    public Agreement.Report stats(SnapshotScope scope) throws SQLException {
+        return Agreement.compute(infra.dataSource(), scope instanceof SnapshotScope.Items i ? i.ids() : null);
     }
 
     @Override

@@ -189,7 +189,7 @@ class AnnotationPathTest {
         a.submit(ann, new Submission(ids.get(1), List.of(0, 1, 2), List.of(new RankingEvent.Tie(1, 2)), false, List.of(0)));
         a.submit(ann, new Submission(ids.get(2), List.of(), List.of(), true, List.of()));
         a.ingestUntilCaughtUp(Duration.ofSeconds(60));
-        SnapshotInfo s = a.snapshot();
+        SnapshotInfo s = a.snapshot(seed.annotation.snapshot.SnapshotScope.all());
         var ds = a.infra().dataSource();
         long accepted = Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE NOT skip AND seq <= ?", s.watermark());
         assertEquals(accepted, s.count());
@@ -209,7 +209,7 @@ class AnnotationPathTest {
             assertThrows(SQLException.class, () -> st.execute("UPDATE preference_snapshots SET count = 0 WHERE id = " + s.id()));
             assertThrows(SQLException.class, () -> st.execute("DELETE FROM snapshot_members WHERE snapshot_id = " + s.id()));
         }
-        SnapshotInfo s2 = a.snapshot();
+        SnapshotInfo s2 = a.snapshot(seed.annotation.snapshot.SnapshotScope.all());
         assertTrue(s2.id() > s.id());
         assertTrue(Snapshots.verify(s));
         // pairs: 3 from the first line (2>1>0), 2 from the second (1=2 tie dropped; 1>0, 2>0)
@@ -309,7 +309,7 @@ class AnnotationPathTest {
             assertInstanceOf(SubmitOutcome.Accepted.class, a.submit(bad, Submission.ranked(it, List.of(2, 1, 0))));
         }
         a.ingestUntilCaughtUp(Duration.ofSeconds(60));
-        SnapshotInfo s = a.snapshot(0.5);
+        SnapshotInfo s = a.snapshot(seed.annotation.snapshot.SnapshotScope.all(), 0.5);
         List<String> lines = java.nio.file.Files.readAllLines(s.path());
         assertEquals(3, lines.size(), "only the three rankings of the annotator who agrees with gold: " + lines);
         for (String l : lines) {
@@ -333,7 +333,7 @@ class AnnotationPathTest {
             assertInstanceOf(SubmitOutcome.Accepted.class, a.submit(who, Submission.ranked(item, o)));
         }
         a.ingestUntilCaughtUp(Duration.ofSeconds(60));
-        SnapshotInfo s = a.snapshot();
+        SnapshotInfo s = a.snapshot(seed.annotation.snapshot.SnapshotScope.all());
         var json = seed.annotation.core.EventCodec.JSON;
         java.util.function.Function<Snapshots.TrlFormat, List<com.fasterxml.jackson.databind.JsonNode>> export = f -> {
             try {

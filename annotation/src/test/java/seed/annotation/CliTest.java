@@ -102,8 +102,12 @@ class CliTest {
         Run badFormat = external("import", "--format", "csv", pairs.toString());
         assertEquals(2, badFormat.code());
 
-        Run snap = external("snapshot");
+        Run unscoped = external("snapshot"); // a snapshot of everything is asked for by name, never the default
+        assertTrue(unscoped.code() != 0 && unscoped.err().contains("--items") && unscoped.err().contains("--all"),
+                unscoped.err());
+        Run snap = external("snapshot", "--all");
         assertEquals(0, snap.code(), snap.err());
+        assertEquals("ALL", value(snap.out(), "scope"));
         assertTrue(Integer.parseInt(value(snap.out(), "count")) >= 2);
         Path file = Path.of(value(snap.out(), "path"));
         assertTrue(Files.isRegularFile(file));
@@ -120,6 +124,11 @@ class CliTest {
         assertTrue(json.out().contains("\"annotators\""));
 
         assertTrue(run(List.of("snapshot", "--no-such-flag")).code() != 0, "unknown flags exit non-zero");
+        Run badRange = run(List.of("snapshot", "--items", "9-3")); // refused before any service starts
+        assertEquals(2, badRange.code());
+        assertTrue(badRange.err().contains("range 9-3"), badRange.err());
+        Run both = run(List.of("snapshot", "--items", "3", "--all"));
+        assertTrue(both.code() == 2 && both.err().contains("not both"), both.err());
         assertEquals(0, run(List.of("--help")).code());
     }
 

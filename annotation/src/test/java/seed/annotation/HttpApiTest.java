@@ -186,7 +186,7 @@ class HttpApiTest {
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE event_id = ?::uuid AND supersedes = ?::uuid"
                 + " AND ranking = '{2,1,0}' AND comment = 'second thoughts'", v2, v1));
         // the snapshot holds the latest version only; the history shows it
-        var snap = a.snapshot();
+        var snap = a.snapshot(seed.annotation.snapshot.SnapshotScope.all());
         String lines = java.nio.file.Files.readString(snap.path());
         assertTrue(lines.contains(v2) && !lines.contains(v1), "snapshot has v2, not v1");
         JsonNode hist = EventCodec.JSON.readTree(call("GET", "/api/me/submissions", ann.token(), null).body());
@@ -231,7 +231,7 @@ class HttpApiTest {
         a.ingestUntilCaughtUp(Duration.ofSeconds(60));
         assertEquals(1, Fixtures.count(a.infra().dataSource(), "SELECT count(*) FROM ranking_events WHERE item_id = ?"
                 + " AND strengths = '{4,0}'", id));
-        var snap = a.snapshot();
+        var snap = a.snapshot(seed.annotation.snapshot.SnapshotScope.all());
         java.nio.file.Path trl = dir.resolve("trl-" + snap.id() + ".jsonl");
         seed.annotation.snapshot.Snapshots.exportTrl(snap.path(), trl, seed.annotation.snapshot.Snapshots.TrlFormat.PAIRS);
         int pairs = 0;

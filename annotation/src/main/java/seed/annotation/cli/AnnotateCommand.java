@@ -18,6 +18,7 @@ import seed.annotation.core.EventCodec;
 import seed.annotation.infra.Infra;
 import seed.annotation.ingest.Ingester;
 import seed.annotation.snapshot.SnapshotInfo;
+import seed.annotation.snapshot.SnapshotScope;
 import seed.annotation.snapshot.Snapshots;
 import seed.annotation.stats.Agreement;
 import seed.annotation.web.AnnotationServer;
@@ -217,6 +218,7 @@ public final class AnnotateCommand implements Runnable {
                 var r = new Catalog.LoadResult(a.catalog().createItems(candidates, annotators, "candidates"));
                 out().println("items=" + r.itemIds().size());
                 out().println("first_item_id=" + r.itemIds().get(0));
+                out().println("last_item_id=" + r.itemIds().get(r.itemIds().size() - 1));
                 return 0;
             }
         }
@@ -328,8 +330,16 @@ public final class AnnotateCommand implements Runnable {
     }
 
     @Command(name = "snapshot", mixinStandardHelpOptions = true,
-            description = "Ingest everything produced so far, then freeze all accepted rankings into an immutable K-wise JSONL snapshot.")
+            description = "Ingest everything produced so far, then freeze the accepted rankings of the chosen items"
+                    + " (--items) or of every item (--all) into an immutable K-wise JSONL snapshot.")
     static final class Snapshot extends Base {
+        @Option(names = "--items", split = ",", paramLabel = "ID|FIRST-LAST", description = "the items whose rankings"
+                + " the snapshot holds: ids and ranges, e.g. 12,15,20-31 (a run's items, or a set you choose)")
+        java.util.List<String> items;
+
+        @Option(names = "--all", description = "every accepted ranking in the database, whatever run loaded the item")
+        boolean all;
+
         @Option(names = "--min-gold-agreement", description = "admit only annotators whose mean Spearman with gold items"
                 + " is at least this (-1..1); annotators without gold rankings are left out too")
         Double minGold;
@@ -339,10 +349,14 @@ public final class AnnotateCommand implements Runnable {
             if (minGold != null && (minGold < -1 || minGold > 1)) {
                 throw new IllegalArgumentException("--min-gold-agreement must be between -1 and 1, got " + minGold);
             }
+            SnapshotScope scope = scope(items, all);
             try (Annotation a = Annotation.start(infra.config())) {
                 a.ingestUntilCaughtUp(Duration.ofMinutes(10));
-                SnapshotInfo s = minGold == null ? a.snapshot() : a.snapshot(minGold);
+                SnapshotInfo s = minGold == null ? a.snapshot(scope) : a.snapshot(scope, minGold);
                 out().println("snapshot_id=" + s.id());
+                out().println("scope=" + s.scope());
+                out().println("items=" + s.itemIds().size());
+                out().println("items_sha256=" + s.itemIdsSha256());
                 out().println("path=" + s.path());
                 out().println("sha256=" + s.sha256());
                 out().println("count=" + s.count());
@@ -350,6 +364,38 @@ public final class AnnotateCommand implements Runnable {
                 return 0;
             }
         }
+    }
+
+    /**
+     * The snapshot's scope from the command line: exactly one of --items (ids and FIRST-LAST ranges) and --all. A
+     * snapshot of everything is never the silent default: on a shared server it mixes runs' rankings.
+     */
+    static SnapshotScope scope(java.util.List<String> items, boolean all) {
+        if (all == (items != null && !items.isEmpty())) {
+            throw new IllegalArgumentException("name the rankings to snapshot: --items 12,15,20-31 (a run's items, or"
+                    + " a set you choose) or --all (every ranking in the database), not " + (all ? "both" : "neither"));
+        }
+        if (all) {
+            return SnapshotScope.all();
+        }
+        java.util.Set<Long> ids = new java.util.TreeSet<>();
+        for (String part : items) {
+            String p = part.trim();
+            try {
+                int dash = p.indexOf('-', 1);
+                long first = Long.parseLong(dash < 0 ? p : p.substring(0, dash));
+                long last = dash < 0 ? first : Long.parseLong(p.substring(dash + 1));
+                if (last < first || last - first >= 10_000_000) {
+                    throw new IllegalArgumentException("--items: range " + p + " is empty or too long");
+                }
+                for (long id = first; id <= last; id++) {
+                    ids.add(id);
+                }
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--items: '" + p + "' is neither an item id nor a FIRST-LAST range");
+            }
+        }
+        return SnapshotScope.items(ids);
     }
 
     @Command(name = "export", mixinStandardHelpOptions = true,

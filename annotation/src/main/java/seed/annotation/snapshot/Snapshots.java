@@ -51,17 +51,9 @@ public final class Snapshots {
         this.dir = dir;
     }
 
-    /** Snapshots every accepted ranking ingested so far. */
-    public SnapshotInfo create() {
-        return create(Long.MAX_VALUE);
-    }
-
-    /**
-     * Snapshots every accepted, non-skipped ranking with ingestion seq <= {@code upTo}. Holds a SHARE lock on
-     * ranking_events while it reads, so no in-flight ingester transaction can later add a row below the watermark.
-     */
-    public SnapshotInfo create(long upTo) {
-        return create(upTo, null);
+    /** Snapshots every accepted ranking of the scope's items ingested so far. */
+    public SnapshotInfo create(SnapshotScope scope) {
+        return create(scope, Long.MAX_VALUE, null);
     }
 
     /**
@@ -79,10 +71,14 @@ public final class Snapshots {
     }
 
     /**
-     * Like {@link #create(long)}, admitting only the rankings of annotators who pass the gold gate
-     * ({@code minGoldAgreement}, null = everyone); the gate and who it kept out are recorded with the snapshot.
+     * Snapshots every accepted, non-skipped ranking of the scope's items with ingestion seq <= {@code upTo}, admitting
+     * only the rankings of annotators who pass the gold gate ({@code minGoldAgreement}, null = everyone); the scope,
+     * the items, the gate and who it kept out are recorded with the snapshot. The gate's agreement is computed over
+     * the scope's items too, so a run's gold items must be in its set. Holds a SHARE lock on ranking_events while it
+     * reads, so no in-flight ingester transaction can later add a row below the watermark.
      */
-    public SnapshotInfo create(long upTo, Double minGoldAgreement) {
+    public SnapshotInfo create(SnapshotScope scope, long upTo, Double minGoldAgreement) {
+        java.util.Objects.requireNonNull(scope, "scope (ITEMS with item ids, or ALL)");
         if (minGoldAgreement != null && (minGoldAgreement < -1 || minGoldAgreement > 1 || minGoldAgreement.isNaN())) {
             throw new IllegalArgumentException("min gold agreement must be between -1 and 1, got " + minGoldAgreement);
         }
@@ -96,9 +92,13 @@ public final class Snapshots {
                         st.execute("LOCK TABLE ranking_events IN SHARE MODE");
                     }
                     // with the lock held no ranking can arrive, so the agreement is that of exactly these rows
+                    List<Long> restrictTo = scope instanceof SnapshotScope.Items items ? items.ids() : null;
                     Long[] excluded = minGoldAgreement == null ? new Long[0]
-                            : belowGold(Agreement.compute(ds), minGoldAgreement).toArray(Long[]::new);
+                            : belowGold(Agreement.compute(ds, restrictTo), minGoldAgreement).toArray(Long[]::new);
                     java.sql.Array excludedArr = c.createArrayOf("int8", excluded);
+                    // null = scope ALL; the queries read "(?::int8[] IS NULL OR r.item_id = ANY (?::int8[]))"
+                    java.sql.Array itemsArr = restrictTo == null ? null : c.createArrayOf("int8", restrictTo.toArray());
+                    java.util.SortedSet<Long> covered = new java.util.TreeSet<>();
                     long watermark;
                     try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(max(seq), 0) FROM ranking_events WHERE seq <= ?")) {
                         ps.setLong(1, upTo);
@@ -116,13 +116,16 @@ public final class Snapshots {
                                  + " r.ties, r.unsafe, p.id, r.item_id, r.annotator_id, r.strengths FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id"
                                  + " JOIN candidate_sets s ON s.id = i.candidate_set_id JOIN prompts p ON p.id = s.prompt_id"
                                  + " WHERE r.seq <= ? AND NOT r.skip AND NOT (r.annotator_id = ANY (?))"
+                                 + " AND " + IN_SCOPE
                                  // an edited ranking: only the latest of its chain (up to the watermark) counts
                                  + " AND NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id AND x.seq <= ?)"
                                  + " ORDER BY r.seq")) {
                         ps.setFetchSize(2000);
                         ps.setLong(1, watermark);
                         ps.setArray(2, excludedArr);
-                        ps.setLong(3, watermark);
+                        ps.setArray(3, itemsArr);
+                        ps.setArray(4, itemsArr);
+                        ps.setLong(5, watermark);
                         try (ResultSet rs = ps.executeQuery()) {
                             while (rs.next()) {
                                 String l = line(rs.getString(1), rs.getString(2), (String[]) rs.getArray(3).getArray(),
@@ -132,12 +135,15 @@ public final class Snapshots {
                                 w.write(l.substring(0, l.length() - 1) + ",\"prompt_id\":" + rs.getLong(7) + ",\"item_id\":"
                                         + rs.getLong(8) + ",\"annotator_id\":" + rs.getLong(9) + "}");
                                 w.write('\n');
+                                covered.add(rs.getLong(8));
                                 count++;
                             }
                         }
                     }
                     if (count == 0) {
-                        throw new IllegalStateException("no accepted (non-skipped) rankings up to watermark " + watermark
+                        throw new IllegalStateException("no accepted (non-skipped) rankings"
+                                + (restrictTo == null ? "" : " of the " + restrictTo.size() + " items asked for")
+                                + " up to watermark " + watermark
                                 + (excluded.length > 0 ? " from annotators who pass the gold gate (" + excluded.length
                                 + " kept out)" : "") + ": nothing to snapshot");
                     }
@@ -152,10 +158,17 @@ public final class Snapshots {
                         id = rs.getLong(1);
                     }
                     Path finalPath = dir.resolve("snapshot-" + id + ".jsonl").toAbsolutePath();
+                    // ITEMS: the set asked for (an item nobody ranked yet included); ALL: the items its rankings rank
+                    List<Long> itemIds = restrictTo != null ? restrictTo : List.copyOf(covered);
+                    String itemsSha = SnapshotScope.idsSha256(itemIds);
                     try (PreparedStatement ps = c.prepareStatement("INSERT INTO preference_snapshots(id, watermark, count, sha256, path,"
-                            + " min_gold_agreement, excluded_annotators) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                            + " min_gold_agreement, excluded_annotators, scope, item_ids, item_ids_sha256)"
+                            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                         ps.setObject(6, minGoldAgreement);
                         ps.setArray(7, excludedArr);
+                        ps.setString(8, scope.name());
+                        ps.setArray(9, c.createArrayOf("int8", itemIds.toArray()));
+                        ps.setString(10, itemsSha);
                         ps.setLong(1, id);
                         ps.setLong(2, watermark);
                         ps.setInt(3, count);
@@ -165,12 +178,14 @@ public final class Snapshots {
                     }
                     try (PreparedStatement ps = c.prepareStatement("INSERT INTO snapshot_members(snapshot_id, event_id, line)"
                             + " SELECT ?, event_id, row_number() OVER (ORDER BY seq) FROM ranking_events r WHERE seq <= ? AND NOT skip"
-                            + " AND NOT (annotator_id = ANY (?))"
+                            + " AND NOT (annotator_id = ANY (?)) AND " + IN_SCOPE
                             + " AND NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id AND x.seq <= ?)")) {
                         ps.setLong(1, id);
                         ps.setLong(2, watermark);
                         ps.setArray(3, excludedArr);
-                        ps.setLong(4, watermark);
+                        ps.setArray(4, itemsArr);
+                        ps.setArray(5, itemsArr);
+                        ps.setLong(6, watermark);
                         int members = ps.executeUpdate();
                         if (members != count) {
                             throw new IllegalStateException("snapshot members " + members + " != lines " + count);
@@ -179,7 +194,7 @@ public final class Snapshots {
                     Files.move(tmp, finalPath, StandardCopyOption.ATOMIC_MOVE);
                     finalPath.toFile().setReadOnly();
                     c.commit();
-                    return new SnapshotInfo(id, watermark, count, sha, finalPath);
+                    return new SnapshotInfo(id, watermark, count, sha, finalPath, scope.name(), itemIds, itemsSha);
                 } catch (Exception e) {
                     c.rollback();
                     throw e;
@@ -193,6 +208,73 @@ public final class Snapshots {
             throw new IllegalStateException("creating snapshot in " + dir + ": " + e.getMessage(), e);
         }
     }
+
+    /**
+     * Accepted (non-skipped) rankings of the scope's items durable in PostgreSQL now, an edited ranking counted once:
+     * what a snapshot of that scope would hold before any gold gate.
+     */
+    public long countRankings(SnapshotScope scope) {
+        List<Long> ids = scope instanceof SnapshotScope.Items items ? items.ids() : null;
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM ranking_events r WHERE NOT r.skip AND "
+                     + IN_SCOPE + " AND NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id)")) {
+            java.sql.Array arr = ids == null ? null : c.createArrayOf("int8", ids.toArray());
+            ps.setArray(1, arr);
+            ps.setArray(2, arr);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("counting rankings: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Waits until {@link #countRankings} reaches {@code needed}, looking every {@code poll}; calls {@code progress}
+     * with each new count. Reads the database, not Kafka, so nothing it counts can be lost afterwards (the ingester
+     * commits offsets only after the database commit). Fails naming the count after {@code limit}; stops at once
+     * when its thread is interrupted (a cancelled run).
+     *
+     * @return the count it reached
+     */
+    public long awaitRankings(SnapshotScope scope, long needed, java.time.Duration limit, java.time.Duration poll,
+                              java.util.function.LongConsumer progress) throws InterruptedException {
+        if (needed < 1) {
+            throw new IllegalArgumentException("rankings to wait for must be >= 1, got " + needed);
+        }
+        long deadline = System.nanoTime() + limit.toNanos();
+        long last = -1;
+        long have;
+        while ((have = countRankings(scope)) < needed) {
+            if (have != last) {
+                progress.accept(have);
+                last = have;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("only " + have + " of " + needed + " rankings arrived within " + limit);
+            }
+            Thread.sleep(Math.max(1, poll.toMillis()));
+        }
+        return have;
+    }
+
+    /**
+     * Accepted rankings stored since the newest snapshot's watermark (any scope): the scheduled re-train's condition.
+     */
+    public long rankingsSinceLastSnapshot() {
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM ranking_events WHERE NOT skip AND seq > "
+                     + "coalesce((SELECT max(watermark) FROM preference_snapshots), 0)")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException("counting new rankings: " + e.getMessage(), e);
+        }
+    }
+
+    /** A ranking of the scope's items: two parameters, the item array twice (null for scope ALL). */
+    private static final String IN_SCOPE = "(?::int8[] IS NULL OR r.item_id = ANY (?::int8[]))";
 
     /** One K-wise line; unsafe responses moved last (see class comment). */
     static String line(String eventId, String prompt, String[] responses, Integer[] ranking, Integer[] tiesFlat,
@@ -251,11 +333,17 @@ public final class Snapshots {
 
     public Optional<SnapshotInfo> get(long id) {
         try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT id, watermark, count, sha256, path FROM preference_snapshots WHERE id = ?")) {
+             PreparedStatement ps = c.prepareStatement("SELECT id, watermark, count, sha256, path, scope, item_ids,"
+                     + " item_ids_sha256 FROM preference_snapshots WHERE id = ?")) {
             ps.setLong(1, id);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(new SnapshotInfo(rs.getLong(1), rs.getLong(2), rs.getInt(3),
-                        rs.getString(4), Path.of(rs.getString(5)))) : Optional.empty();
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                java.sql.Array items = rs.getArray(7);
+                List<Long> itemIds = items == null ? List.of() : List.of((Long[]) items.getArray());
+                return Optional.of(new SnapshotInfo(rs.getLong(1), rs.getLong(2), rs.getInt(3), rs.getString(4),
+                        Path.of(rs.getString(5)), rs.getString(6), itemIds, rs.getString(8)));
             }
         } catch (SQLException e) {
             throw new IllegalStateException(e);

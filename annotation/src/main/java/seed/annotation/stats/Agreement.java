@@ -124,8 +124,16 @@ public final class Agreement {
     private record Row(long itemId, long annotatorId, int k, double[] ranks, int[] gold) {
     }
 
-    /** Computes the report from PostgreSQL (accepted rankings). */
+    /** Computes the report from PostgreSQL (accepted rankings of every item). */
     public static Report compute(DataSource ds) throws SQLException {
+        return compute(ds, null);
+    }
+
+    /**
+     * The report over the rankings of {@code itemIds} only (null = every item): a run's snapshot gates and reports
+     * on its own items, not on other runs' rankings in the same database.
+     */
+    public static Report compute(DataSource ds, java.util.Collection<Long> itemIds) throws SQLException {
         List<Row> rows = new ArrayList<>();
         Map<Long, String> names = new HashMap<>();
         Map<Long, int[]> counts = new TreeMap<>(); // annotator -> [rankings, skips, unsafe flags]
@@ -134,22 +142,27 @@ public final class Agreement {
             try (PreparedStatement ps = c.prepareStatement("SELECT r.item_id, r.annotator_id, i.k, r.ranking, r.ties, r.skip,"
                     + " cardinality(r.unsafe), i.gold_order FROM ranking_events r JOIN annotation_items i ON i.id = r.item_id"
                     // an edited ranking counts once, as its latest version
-                    + " WHERE NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id)");
-                 ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    long ann = rs.getLong(2);
-                    int[] cnt = counts.computeIfAbsent(ann, x -> new int[3]);
-                    cnt[2] += rs.getInt(7);
-                    if (rs.getBoolean(6)) {
-                        cnt[1]++;
-                        continue;
+                    + " WHERE NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id)"
+                    + " AND (?::int8[] IS NULL OR r.item_id = ANY (?::int8[]))")) {
+                java.sql.Array items = itemIds == null ? null : c.createArrayOf("int8", itemIds.toArray());
+                ps.setArray(1, items);
+                ps.setArray(2, items);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        long ann = rs.getLong(2);
+                        int[] cnt = counts.computeIfAbsent(ann, x -> new int[3]);
+                        cnt[2] += rs.getInt(7);
+                        if (rs.getBoolean(6)) {
+                            cnt[1]++;
+                            continue;
+                        }
+                        cnt[0]++;
+                        int k = rs.getInt(3);
+                        int[] order = toInts(rs.getArray(4));
+                        int[] ties = toInts(rs.getArray(5));
+                        java.sql.Array g = rs.getArray(8);
+                        rows.add(new Row(rs.getLong(1), ann, k, ranks(order, ties, k), g == null ? null : toInts(g)));
                     }
-                    cnt[0]++;
-                    int k = rs.getInt(3);
-                    int[] order = toInts(rs.getArray(4));
-                    int[] ties = toInts(rs.getArray(5));
-                    java.sql.Array g = rs.getArray(8);
-                    rows.add(new Row(rs.getLong(1), ann, k, ranks(order, ties, k), g == null ? null : toInts(g)));
                 }
             }
             try (PreparedStatement ps = c.prepareStatement("SELECT id, name FROM annotators"); ResultSet rs = ps.executeQuery()) {

@@ -79,6 +79,10 @@ public final class GraphFormats {
             if (!r.metrics().isEmpty()) {
                 sb.append(pad).append("    metrics ").append(CanonicalJson.write(r.metrics())).append('\n');
             }
+            if (r.metrics().get("reused_from") instanceof Map<?, ?> from) { // issue 17: a reused stage's producer
+                sb.append(pad).append("    reused the artifacts of lineage record ").append(from.get("record"))
+                        .append(" (sha256 ").append(from.get("sha256")).append(")\n");
+            }
             for (ArtifactRef a : r.outputs()) {
                 sb.append(pad).append("    out ").append(artifact(a)).append('\n');
             }

@@ -313,7 +313,7 @@ public final class Lineage implements AutoCloseable {
             for (ArtifactRef a : r.run().outputs()) {
                 outputs.put(a.name(), a.sha256());
             }
-            return Optional.of(new seed.workflows.store.ArtifactStore.Recorded(r.describe(), outputs));
+            return Optional.of(new seed.workflows.store.ArtifactStore.Recorded(r.describe(), outputs, r.seq(), r.sha256()));
         }
         return Optional.empty();
     }

@@ -39,6 +39,8 @@ public record Problem(Kind kind, String subject, String detail) {
         SNAPSHOT_CHANGED,
         /** Two completed records of one artifact store address claim different outputs (a reused folder was changed). */
         STORE_CONFLICT,
+        /** A reused stage's record names a producing record that is not the completed run at its store address. */
+        REUSE_MISMATCH,
         /** The witness log does not start at offset 0 or has a gap in its offsets: part of it was deleted. */
         WITNESS_TRUNCATED,
         /** The chain head differs from the one the auditor kept ({@code --expect-head}). */

@@ -76,6 +76,10 @@ public final class Verifier {
         String trustedBy = checkRecords(records, store.keys(), problems);
         notes.add("signing keys trusted by: " + trustedBy);
         checkStoreAddresses(records, problems);
+        int reused = checkReusedFrom(records, problems);
+        if (reused > 0) {
+            notes.add(reused + " reused stage run(s) name the lineage record that produced their artifacts");
+        }
         if (witness != null) {
             checkWitness(records, witness, problems);
             if (!trust.witnessIndependent()) {
@@ -228,20 +232,11 @@ public final class Verifier {
         Map<String, LineageRecord> first = new java.util.HashMap<>();
         Map<String, Map<String, String>> outputsOf = new java.util.HashMap<>();
         for (LineageRecord r : records) {
-            if (r.event() != LineageRecord.Event.COMPLETE) {
+            TaskRunRecord run = completedRun(r);
+            if (run == null || run.storeKey() == null) {
                 continue;
             }
-            TaskRunRecord run;
-            try {
-                run = r.run();
-            } catch (RuntimeException e) {
-                continue; // an unreadable body is already a COLUMNS problem
-            }
-            if (run.storeKey() == null) {
-                continue;
-            }
-            Map<String, String> outputs = new java.util.TreeMap<>();
-            run.outputs().forEach(a -> outputs.put(a.name(), a.sha256()));
+            Map<String, String> outputs = outputHashes(run);
             String address = run.stage() + ":" + run.storeKey();
             LineageRecord earlier = first.putIfAbsent(address, r);
             if (earlier == null) {
@@ -252,6 +247,64 @@ public final class Verifier {
                         + outputsOf.get(address) + " at the same address: the stored folder was changed between them"));
             }
         }
+    }
+
+    /**
+     * Issue 17: a reused stage's record names the record that produced its artifacts ({@code reused_from}: seq and
+     * SHA-256). That record must exist with that hash, be a completed run of the same stage at the same store address,
+     * and have recorded the same outputs. Returns how many reused runs were checked.
+     */
+    private static int checkReusedFrom(List<LineageRecord> records, List<Problem> problems) {
+        Map<Long, LineageRecord> bySeq = new java.util.HashMap<>();
+        records.forEach(r -> bySeq.put(r.seq(), r));
+        int checked = 0;
+        for (LineageRecord r : records) {
+            TaskRunRecord run = completedRun(r);
+            if (run == null || !(run.metrics().get("reused_from") instanceof Map<?, ?> from)) {
+                continue;
+            }
+            checked++;
+            long seq = from.get("record") instanceof Number n ? n.longValue() : -1;
+            LineageRecord producer = bySeq.get(seq);
+            String why = null;
+            if (producer == null) {
+                why = "names lineage record " + seq + " as the producer of its artifacts, which the ledger lacks";
+            } else if (!producer.sha256().equals(from.get("sha256"))) {
+                why = "names " + producer.describe() + " with sha256 " + from.get("sha256") + ", but it hashes "
+                        + producer.sha256();
+            } else {
+                TaskRunRecord made = completedRun(producer);
+                Map<String, String> mine = outputHashes(run);
+                if (made == null || !made.stage().equals(run.stage())
+                        || !java.util.Objects.equals(made.storeKey(), run.storeKey()) || !mine.equals(outputHashes(made))) {
+                    why = "names " + producer.describe() + " as the producer of its artifacts, but that is not the"
+                            + " completed run at store address " + run.storeKey() + " with outputs " + mine;
+                }
+            }
+            if (why != null) {
+                problems.add(new Problem(Problem.Kind.REUSE_MISMATCH, r.describe(), why));
+            }
+        }
+        return checked;
+    }
+
+    /** The task run of a COMPLETE record, or null for other events and unreadable bodies (a COLUMNS problem). */
+    private static TaskRunRecord completedRun(LineageRecord r) {
+        if (r.event() != LineageRecord.Event.COMPLETE) {
+            return null;
+        }
+        try {
+            return r.run();
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Output name -> SHA-256 of a run. */
+    private static Map<String, String> outputHashes(TaskRunRecord run) {
+        Map<String, String> outputs = new java.util.TreeMap<>();
+        run.outputs().forEach(a -> outputs.put(a.name(), a.sha256()));
+        return outputs;
     }
 
     private static void checkColumns(LineageRecord r, String who, List<Problem> problems) {

@@ -171,12 +171,28 @@ public final class ArtifactStore {
     }
 
     /**
-     * One ledger record of a store address.
+     * One ledger record of a store address: the record that produced the artifacts, which a run that reuses them
+     * names in its own record.
      *
      * @param record  how to name it in messages ("lineage record 12 (COMPLETE of sft ...)")
      * @param outputs output name -> SHA-256 as recorded
+     * @param seq     its sequence number in the ledger (-1 when not known)
+     * @param sha256  the SHA-256 of its signed body (null when not known)
      */
-    public record Recorded(String record, Map<String, String> outputs) {
+    public record Recorded(String record, Map<String, String> outputs, long seq, String sha256) {
+
+        public Recorded(String record, Map<String, String> outputs) {
+            this(record, outputs, -1, null);
+        }
+
+        /** How a reusing run's record names this one: {record: seq, sha256, describe}. */
+        public Map<String, Object> reference() {
+            Map<String, Object> ref = new java.util.LinkedHashMap<>();
+            ref.put("record", seq);
+            ref.put("sha256", sha256);
+            ref.put("describe", record);
+            return ref;
+        }
     }
 
     /**

@@ -5,6 +5,7 @@ import io.kestra.core.models.annotations.Plugin;
 import io.kestra.core.models.property.Property;
 import io.kestra.core.runners.RunContext;
 import io.swagger.v3.oas.annotations.media.Schema;
+import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -40,9 +41,11 @@ import seed.stages.generate.SamplingSettings;
 public class GenerateCandidates extends TruncatingTask<GenerateCandidates.Output> {
 
     @Schema(title = "Checkpoint to sample from")
+    @NotNull
     private Property<String> model;
 
     @Schema(title = "Prompts (JSONL with \"prompt\")")
+    @NotNull
     private Property<String> prompts;
 
     @Schema(title = "Responses per prompt (>= 2)")

@@ -5,10 +5,8 @@ import io.kestra.core.models.annotations.Plugin;
 import io.kestra.core.models.property.Property;
 import io.kestra.core.runners.RunContext;
 import io.swagger.v3.oas.annotations.media.Schema;
+import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.util.List;
 import java.util.Map;
 import lombok.Builder;
@@ -40,9 +38,11 @@ import seed.annotation.core.Catalog;
 public class LoadAnnotationItems extends AnnotationTask<LoadAnnotationItems.Output> {
 
     @Schema(title = "Candidates JSONL (from GenerateCandidates)")
+    @NotNull
     private Property<String> candidates;
 
     @Schema(title = "How many annotators rank each item")
+    @NotNull
     @Builder.Default
     private Property<Integer> annotatorsPerItem = Property.ofValue(2);
 
@@ -70,7 +70,7 @@ public class LoadAnnotationItems extends AnnotationTask<LoadAnnotationItems.Outp
             @SuppressWarnings("unchecked")
             List<Number> ids = (List<Number>) r.metric("item_ids");
             List<Long> itemIds = ids.stream().map(Number::longValue).toList();
-            if (r.reused() && !allExist(annotation, itemIds)) {
+            if (r.reused() && !annotation.itemsExist(itemIds)) {
                 throw new IllegalStateException("the items recorded for " + file + " are not in this database any "
                         + "more; delete " + r.done().key() + " from the store to load them again");
             }
@@ -79,18 +79,7 @@ public class LoadAnnotationItems extends AnnotationTask<LoadAnnotationItems.Outp
         }
     }
 
-    private static boolean allExist(Annotation annotation, List<Long> ids) throws Exception {
-        try (Connection c = annotation.infra().dataSource().getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM annotation_items WHERE id = ANY(?)")) {
-            ps.setArray(1, c.createArrayOf("bigint", ids.toArray()));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1) == ids.size();
-            }
-        }
-    }
-
-    /** The items created (their ids feed AwaitRankings). */
+    /** The items created (their ids feed AwaitRankings and SnapshotPreferences: a run's wait and snapshot cover them). */
     @Builder
     @Getter
     public static class Output implements io.kestra.core.models.tasks.Output {

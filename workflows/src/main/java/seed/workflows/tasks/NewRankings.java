@@ -5,9 +5,7 @@ import io.kestra.core.models.annotations.Plugin;
 import io.kestra.core.models.property.Property;
 import io.kestra.core.runners.RunContext;
 import io.swagger.v3.oas.annotations.media.Schema;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
+import jakarta.validation.constraints.NotNull;
 import lombok.EqualsAndHashCode;
 import lombok.Getter;
 import lombok.NoArgsConstructor;
@@ -36,18 +34,14 @@ import seed.annotation.Annotation;
 public class NewRankings extends AnnotationTask<NewRankings.Output> {
 
     @Schema(title = "Rankings needed to report enough=true")
+    @NotNull
     private Property<Integer> minNew;
 
     @Override
     protected Output execute(RunContext rc) throws Exception {
         int needed = required(rc, minNew, "minNew", Integer.class);
-        try (Annotation annotation = connect(rc);
-             Connection c = annotation.infra().dataSource().getConnection();
-             Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FROM ranking_events WHERE NOT skip AND seq > "
-                     + "coalesce((SELECT max(watermark) FROM preference_snapshots), 0)")) {
-            rs.next();
-            long fresh = rs.getLong(1);
+        try (Annotation annotation = connect(rc)) {
+            long fresh = annotation.snapshots().rankingsSinceLastSnapshot();
             rc.logger().info("{} new rankings since the last snapshot ({} needed)", fresh, needed);
             return Output.builder().newRankings(fresh).enough(fresh >= needed).build();
         }

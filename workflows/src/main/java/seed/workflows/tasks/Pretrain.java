@@ -5,6 +5,7 @@ import io.kestra.core.models.annotations.Plugin;
 import io.kestra.core.models.property.Property;
 import io.kestra.core.runners.RunContext;
 import io.swagger.v3.oas.annotations.media.Schema;
+import jakarta.validation.constraints.NotNull;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -47,6 +48,7 @@ import seed.stages.train.TrainSettings;
 public class Pretrain extends SeedTask<Pretrain.Output> {
 
     @Schema(title = "UTF-8 text corpus")
+    @NotNull
     private Property<String> corpus;
 
     @Schema(title = "Optimizer steps")
@@ -83,9 +85,10 @@ public class Pretrain extends SeedTask<Pretrain.Output> {
     @Builder.Default
     private Property<String> baseModel = Property.ofValue("");
 
-    @Schema(title = "Architecture of a new model", allowableValues = {"gpt2", "llama"})
+    @Schema(title = "Architecture of a new model (gpt2 | llama)")
+    @NotNull
     @Builder.Default
-    private Property<String> arch = Property.ofValue("gpt2");
+    private Property<Choices.Arch> arch = Property.ofValue(Choices.Arch.GPT2);
 
     @Schema(title = "Key/value heads of a new Llama-family model (grouped-query attention; 0 = heads)")
     @Builder.Default
@@ -106,7 +109,7 @@ public class Pretrain extends SeedTask<Pretrain.Output> {
                     + "without pretraining), got " + stepCount);
         }
         Architecture architecture = base != null ? Architecture.GPT2 : new Architecture(
-                Family.parse(optional(rc, arch, String.class, "gpt2")), optional(rc, kvHeads, Integer.class, 0), 0, 0);
+                Family.parse(Choices.spelling(optional(rc, arch, Choices.Arch.class, Choices.Arch.GPT2))), optional(rc, kvHeads, Integer.class, 0), 0, 0);
         TrainSettings d = TrainSettings.defaults();
         TrainSettings train = new TrainSettings(Math.max(1, stepCount),
                 required(rc, batch, "batch", Integer.class), required(rc, learningRate, "learningRate", Double.class)

@@ -9,6 +9,7 @@ import io.kestra.core.runners.RunContext;
 import io.swagger.v3.oas.annotations.media.Schema;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import lombok.AccessLevel;
@@ -54,8 +55,13 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
     protected record StageOutcome(Map<String, Path> outputs, Map<String, Object> metrics) {
     }
 
-    /** A stage run, fresh or reused. */
-    protected record Result(ArtifactStore.Done done, boolean reused) {
+    /** A stage run, fresh or reused ({@code producer}: the ledger record that made the reused artifacts, or null). */
+    protected record Result(ArtifactStore.Done done, boolean reused, ArtifactStore.Recorded producer) {
+
+        Result(ArtifactStore.Done done, boolean reused) {
+            this(done, reused, null);
+        }
+
         public String path(String output) {
             return done.outputs().get(output).path();
         }
@@ -113,6 +119,10 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         }
         Map<String, Object> metrics = new java.util.LinkedHashMap<>(result.done().metrics());
         metrics.put("reused", result.reused());
+        if (result.producer() != null) {
+            // a reused stage's record points at the record that produced its artifacts (seq and hash)
+            metrics.put(REUSED_FROM, result.producer().reference());
+        }
         lineage.succeeded(result.done().outputs(), metrics, null);
         return result;
     }
@@ -145,6 +155,9 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         }
     }
 
+    /** The metric of a reused stage's lineage record naming the record that produced its artifacts. */
+    public static final String REUSED_FROM = "reused_from";
+
     private static final java.util.regex.Pattern FLAG =
             java.util.regex.Pattern.compile("--([a-z]+(?:-[a-z]+)*)(?: ([\\w.]+))?");
 
@@ -173,9 +186,10 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         // issue 18: with a ledger, a folder is reused only while its bytes match what the ledger recorded there
         Optional<ArtifactStore.Done> earlier = store.done(key, ledger);
         if (earlier.isPresent()) {
-            rc.logger().info("{}: reusing {} (same inputs and settings, outputs verified by SHA-256)", stage,
-                    store.workDir(key));
-            return new Result(earlier.get(), true);
+            ArtifactStore.Recorded producer = ledger == null ? null : ledger.recorded(key).orElse(null);
+            rc.logger().info("{}: reusing {} (same inputs and settings, outputs verified by SHA-256){}", stage,
+                    store.workDir(key), producer == null ? "" : ", produced by " + producer.record());
+            return new Result(earlier.get(), true, producer);
         }
         Path dir = store.workDir(key);
         // one live writer per stage folder: a copy of this task resubmitted while the first still runs is refused
@@ -184,7 +198,7 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
             Optional<ArtifactStore.Done> meanwhile = store.done(key); // a copy that held the lock may have finished
             if (meanwhile.isPresent()) {
                 rc.logger().info("{}: reusing {} (completed by another task run)", stage, dir);
-                return new Result(meanwhile.get(), true);
+                return new Result(meanwhile.get(), true, ledger == null ? null : ledger.recorded(key).orElse(null));
             }
             rc.logger().info("{}: running in {}", stage, dir);
             try (PrintStream console = new LoggerPrintStream(rc.logger())) {
@@ -231,6 +245,30 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
     /** A rendered input with a default. */
     protected static <T> T optional(RunContext rc, Property<T> property, Class<T> type, T fallback) throws Exception {
         return property == null ? fallback : rc.render(property).as(type).orElse(fallback);
+    }
+
+    /**
+     * A rendered list of ids ("{{ outputs.load.itemIds }}" renders as a JSON list); empty when the input is not given.
+     * Numbers of any width are accepted, so a list Kestra parsed as integers still reads as longs.
+     */
+    protected static List<Long> longs(RunContext rc, Property<List<Long>> property, String name) throws Exception {
+        if (property == null) {
+            return List.of();
+        }
+        List<?> raw = rc.render(property).asList(Object.class);
+        List<Long> out = new java.util.ArrayList<>(raw.size());
+        for (Object o : raw) {
+            if (o instanceof Number n) {
+                out.add(n.longValue());
+            } else {
+                try {
+                    out.add(Long.parseLong(String.valueOf(o).trim()));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("input '" + name + "': '" + o + "' is not an id");
+                }
+            }
+        }
+        return out;
     }
 
     /** A path input that must exist. */

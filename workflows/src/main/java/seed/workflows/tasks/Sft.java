@@ -5,6 +5,7 @@ import io.kestra.core.models.annotations.Plugin;
 import io.kestra.core.models.property.Property;
 import io.kestra.core.runners.RunContext;
 import io.swagger.v3.oas.annotations.media.Schema;
+import jakarta.validation.constraints.NotNull;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -40,9 +41,11 @@ import seed.stages.train.TrainSettings;
 public class Sft extends AdaptedTrainingTask<Sft.Output> {
 
     @Schema(title = "Pretrained checkpoint (folder)")
+    @NotNull
     private Property<String> base;
 
     @Schema(title = "JSONL of {\"prompt\", \"response\"}")
+    @NotNull
     private Property<String> data;
 
     @Schema(title = "Optimizer steps")
@@ -58,9 +61,10 @@ public class Sft extends AdaptedTrainingTask<Sft.Output> {
     private Property<Double> learningRate = Property.ofValue(2e-3);
 
     @Schema(title = "A response that does not fit after the prompt: 'right' cuts its end (it then has no end token), "
-            + "'drop' skips the example, 'error' stops the stage naming the line", allowableValues = {"right", "drop", "error"})
+            + "'drop' skips the example, 'error' stops the stage naming the line")
+    @NotNull
     @Builder.Default
-    private Property<String> truncateResponse = Property.ofValue("error");
+    private Property<Choices.ResponseTruncation> truncateResponse = Property.ofValue(Choices.ResponseTruncation.ERROR);
 
     @Schema(title = "Seed of batch sampling")
     @Builder.Default
@@ -79,7 +83,8 @@ public class Sft extends AdaptedTrainingTask<Sft.Output> {
         TrainSettings train = new TrainSettings(required(rc, steps, "steps", Integer.class),
                 required(rc, batch, "batch", Integer.class), required(rc, learningRate, "learningRate", Double.class)
                 .floatValue(), 2e-4f, 20, 0.0f, 1.0f, 100, 100, 2, required(rc, randomSeed, "randomSeed", Long.class), 2000);
-        Truncation truncation = truncation(rc, required(rc, truncateResponse, "truncateResponse"));
+        Truncation truncation = truncation(rc, Choices.spelling(required(rc, truncateResponse, "truncateResponse",
+                Choices.ResponseTruncation.class)));
         Map<String, Object> settings = Settings.of(train);
         settings.put("truncation", describe(truncation));
         seed.stages.model.LoraSettings adapters = lora(rc);

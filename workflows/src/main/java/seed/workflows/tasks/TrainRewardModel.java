@@ -5,6 +5,7 @@ import io.kestra.core.models.annotations.Plugin;
 import io.kestra.core.models.property.Property;
 import io.kestra.core.runners.RunContext;
 import io.swagger.v3.oas.annotations.media.Schema;
+import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -39,9 +40,11 @@ import seed.reward.RewardSettings;
 public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Output> {
 
     @Schema(title = "SFT checkpoint the backbone starts from")
+    @NotNull
     private Property<String> base;
 
     @Schema(title = "Rankings JSONL (a snapshot)")
+    @NotNull
     private Property<String> rankings;
 
     @Schema(title = "Optimizer steps")
@@ -63,15 +66,17 @@ public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Outpu
 
     @Schema(title = "Responses that do not fit after the prompt: 'right' cuts their end, 'drop' skips the ranking, "
             + "'error' stops the stage naming the line (all K responses of a ranking are cut by the same rule)",
-            allowableValues = {"right", "drop", "error"})
+            description = "right | drop | error")
+    @NotNull
     @Builder.Default
-    private Property<String> truncateResponse = Property.ofValue("error");
+    private Property<Choices.ResponseTruncation> truncateResponse = Property.ofValue(Choices.ResponseTruncation.ERROR);
 
     @Schema(title = "What the scalar head reads: 'end' (the end token's hidden state, InstructGPT's) or 'end-logprob' "
             + "(that and the backbone's own log-probability of the response's tokens: learns rankers who check facts)",
-            allowableValues = {"end", "end-logprob"})
+            description = "end | end-logprob")
+    @NotNull
     @Builder.Default
-    private Property<String> readout = Property.ofValue("end");
+    private Property<Choices.Readout> readout = Property.ofValue(Choices.Readout.END);
 
     @Override
     protected Output execute(RunContext rc) throws Exception {
@@ -82,8 +87,10 @@ public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Outpu
                 .withSeed(required(rc, randomSeed, "randomSeed", Long.class))
                 .withEarlyStopping(required(rc, evalEvery, "evalEvery", Integer.class),
                         required(rc, patience, "patience", Integer.class))
-                .withTruncation(truncation(rc, required(rc, truncateResponse, "truncateResponse")))
-                .withReadout(RewardModel.Readout.parse(required(rc, readout, "readout")))
+                .withTruncation(truncation(rc, Choices.spelling(required(rc, truncateResponse, "truncateResponse",
+                        Choices.ResponseTruncation.class))))
+                .withReadout(RewardModel.Readout.parse(Choices.spelling(required(rc, readout, "readout",
+                        Choices.Readout.class))))
                 .withLora(lora(rc));
         // every setting that shapes the model, truncation and early stopping included, addresses the store folder
         Map<String, Object> settings = Settings.of(shape, "base", "rankings", "out");

@@ -37,9 +37,8 @@ public abstract class TruncatingTask<O extends Output> extends SeedTask<O> {
     protected Property<Integer> maxPromptLength = Property.ofValue(0);
 
     @Schema(title = "A prompt that does not fit: 'left' cuts its beginning, 'error' stops the stage naming the line",
-            allowableValues = {"left", "error"},
             description = "Default: 'left' for Sft (its behaviour before these inputs existed), 'error' for the others.")
-    protected Property<String> truncatePrompt;
+    protected Property<Choices.PromptTruncation> truncatePrompt;
 
     /** The prompt mode when {@code truncatePrompt} is not given. */
     protected String defaultTruncatePrompt() {
@@ -55,7 +54,8 @@ public abstract class TruncatingTask<O extends Output> extends SeedTask<O> {
     protected Truncation truncation(RunContext rc, String responseMode) throws Exception {
         return Truncation.parse(required(rc, maxLength, "maxLength", Integer.class),
                 required(rc, maxPromptLength, "maxPromptLength", Integer.class),
-                optional(rc, truncatePrompt, String.class, defaultTruncatePrompt()), responseMode);
+                truncatePrompt == null ? defaultTruncatePrompt() : Choices.spelling(required(rc, truncatePrompt,
+                        "truncatePrompt", Choices.PromptTruncation.class)), responseMode);
     }
 
     /**

@@ -144,6 +144,7 @@ class FlowLineageTest {
             openLineageDrawsTheWholeRun(infra.config().dataDir().resolve("openlineage.jsonl"), run.getId(),
                     engine.children(run.getId()).stream().map(Execution::getId).toList());
             reuseLaunderingIsRefused(engine, inputs, infra, g);
+            reusedStageNamesTheRecordThatProducedIt(lineage, infra);
         }
     }
 
@@ -298,5 +299,32 @@ class FlowLineageTest {
         String error = String.valueOf(failed.metrics().get("error"));
         assertTrue(error.contains("done.json claims sha256 " + forged) && error.contains("now hashes to " + forged)
                 && error.contains("checkpoint=" + sftOut.sha256()), error);
+    }
+
+    /**
+     * Issue 17: the second launch reused pretraining (same corpus, settings and code); its completed record names the
+     * record that produced the checkpoint (seq and SHA-256), `lineage show` prints it and `lineage verify` checks it.
+     */
+    private static void reusedStageNamesTheRecordThatProducedIt(LineageService lineage, Infra infra) {
+        List<LineageRecord> records = new LineageStore(infra.dataSource()).all();
+        List<LineageRecord> pretrain = records.stream().filter(r -> r.event() == LineageRecord.Event.COMPLETE
+                && r.stage().equals("pretrain")).toList();
+        assertEquals(2, pretrain.size(), "pretraining completed once and was reused once: " + pretrain);
+        LineageRecord producer = pretrain.get(0);
+        LineageRecord reuse = pretrain.get(1);
+        assertEquals("mallory", reuse.run().launchedBy());
+        assertEquals(Boolean.TRUE, reuse.run().metrics().get("reused"));
+        assertEquals(null, producer.run().metrics().get("reused_from"), "the producer reused nothing");
+        Map<?, ?> from = (Map<?, ?>) reuse.run().metrics().get("reused_from");
+        assertEquals(producer.seq(), ((Number) from.get("record")).longValue(), from.toString());
+        assertEquals(producer.sha256(), from.get("sha256"));
+
+        String shown = GraphFormats.text(LineageGraph.build(records, reuse.executionId()));
+        assertTrue(shown.contains("reused the artifacts of lineage record " + producer.seq() + " (sha256 "
+                + producer.sha256() + ")"), shown);
+        VerifyReport report = lineage.verify(reuse.executionId());
+        assertTrue(report.ok(), () -> report.problems().toString());
+        assertTrue(report.notes().stream().anyMatch(n -> n.contains("reused stage run(s) name the lineage record")),
+                report.notes().toString());
     }
 }

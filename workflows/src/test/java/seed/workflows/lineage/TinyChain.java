@@ -23,6 +23,7 @@ import seed.annotation.core.Submission;
 import seed.annotation.core.SubmitOutcome;
 import seed.annotation.infra.InfraConfig;
 import seed.annotation.snapshot.SnapshotInfo;
+import seed.annotation.snapshot.SnapshotScope;
 import seed.reward.RewardModelTrainer;
 import seed.reward.RewardResult;
 import seed.reward.RewardSettings;
@@ -166,7 +167,7 @@ final class TinyChain {
 
         task("seed.annotate", "rankings", "snapshot", Map.of("annotators", 3, "annotators_per_item", 2, "noise", 0.1),
                 List.of(ArtifactRef.of("candidates", artifacts.get("candidates"), "candidates")), () -> {
-                    annotation.loadCandidates(artifacts.get("candidates"), 2);
+                    List<Long> items = annotation.loadCandidates(artifacts.get("candidates"), 2).itemIds();
                     SplittableRandom random = new SplittableRandom(seed + 3);
                     List<Annotator> people = new ArrayList<>();
                     for (int a = 1; a <= 3; a++) {
@@ -196,7 +197,7 @@ final class TinyChain {
                         }
                     }
                     annotation.ingestUntilCaughtUp(Duration.ofMinutes(1));
-                    SnapshotInfo s = annotation.snapshot();
+                    SnapshotInfo s = annotation.snapshot(SnapshotScope.items(items));
                     snapshotId = s.id();
                     rankings = s.count();
                     artifacts.put("snapshot", s.path());

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -16,11 +15,14 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
+import seed.annotation.client.AnnotationClient;
 import seed.annotation.core.Catalog;
+import seed.reward.demo.SyntheticPreferences;
 import seed.workflows.engine.SeedHost;
 
 /**
- * The synthetic annotators against a real annotation server (started by SeedHost, with a budget of one submission a
+ * The synthetic annotators (the annotation library's HTTP client ranking with the task's rule) against a real
+ * annotation server (started by SeedHost, with a budget of one submission a
  * second per token set through the host's environment): the server answers 429 with Retry-After once the burst is
  * spent, and every ranking must still arrive, each 429 waited out and counted, none counted as a refusal.
  */
@@ -41,10 +43,11 @@ class SyntheticAnnotatorsRateLimitTest {
             catalog.loadCandidatesText(jsonl.toString(), "test", 1);
             Catalog.NewAnnotator who = host.annotation().addAnnotator("synthetic-rate-limited", "annotator");
 
-            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-            SyntheticAnnotators.Result r = SyntheticAnnotators.submitAll(http, URI.create(host.annotationUrl() + "/"),
-                    List.of(who.token()), 0.1, new SplittableRandom(7),
-                    LoggerFactory.getLogger(SyntheticAnnotatorsRateLimitTest.class));
+            SplittableRandom random = new SplittableRandom(7);
+            AnnotationClient.Tally r = new AnnotationClient(URI.create(host.annotationUrl()),
+                    LoggerFactory.getLogger(SyntheticAnnotatorsRateLimitTest.class)).rankAll(List.of(who.token()),
+                    item -> SyntheticAnnotators.judgement(SyntheticPreferences.rank(item.prompt(), item.responses(), 0.1,
+                            random)));
 
             assertEquals(10, r.accepted(), r.toString());
             assertEquals(0, r.refused(), "a 429 is waited out, not a refusal: " + r);
@@ -64,11 +67,11 @@ class SyntheticAnnotatorsRateLimitTest {
 
     @Test
     void retryAfterIsReadAsBoundedSeconds() {
-        assertEquals(3, SyntheticAnnotators.retryAfterSeconds("3"));
-        assertEquals(3, SyntheticAnnotators.retryAfterSeconds(" 3 "));
-        assertEquals(SyntheticAnnotators.MAX_RETRY_AFTER_SECONDS, SyntheticAnnotators.retryAfterSeconds("86400"));
-        assertEquals(0, SyntheticAnnotators.retryAfterSeconds("-5"));
-        assertEquals(1, SyntheticAnnotators.retryAfterSeconds(null));
-        assertEquals(1, SyntheticAnnotators.retryAfterSeconds("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assertEquals(3, AnnotationClient.retryAfterSeconds("3"));
+        assertEquals(3, AnnotationClient.retryAfterSeconds(" 3 "));
+        assertEquals(AnnotationClient.MAX_RETRY_AFTER_SECONDS, AnnotationClient.retryAfterSeconds("86400"));
+        assertEquals(0, AnnotationClient.retryAfterSeconds("-5"));
+        assertEquals(1, AnnotationClient.retryAfterSeconds(null));
+        assertEquals(1, AnnotationClient.retryAfterSeconds("Wed, 21 Oct 2015 07:28:00 GMT"));
     }
 }
