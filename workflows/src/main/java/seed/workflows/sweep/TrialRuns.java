@@ -27,7 +27,7 @@ public final class TrialRuns {
     /** The run of trial {@code trial} at rung {@code rung} whose stage returned {@code checkpoint} and {@code metric}. */
     public static SweepState.Run read(int trial, int rung, double metric, Path checkpoint) throws IOException {
         Path ckpt = Checkpoints.resolve(checkpoint);
-        Path runDir = ckpt.getParent();
+        Path runDir = ckpt.getParent().getParent(); // run folder/checkpoints/<step>
         JsonNode state = JSON.readTree(ckpt.resolve(Checkpoints.STATE).toFile());
         List<Map<String, Object>> lines = MetricsLog.read(runDir.resolve("metrics.jsonl"));
         long computed = lines.stream().filter(l -> l.containsKey("loss") && l.get("step") instanceof Number).count();
