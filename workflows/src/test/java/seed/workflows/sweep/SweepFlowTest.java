@@ -12,6 +12,11 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import seed.stages.pretrain.PretrainRequest;
+import seed.stages.pretrain.Pretraining;
+import seed.stages.train.TrainSettings;
 import seed.workflows.demo.DemoData;
 import seed.workflows.engine.FlowInputs;
 import seed.workflows.engine.SeedEngine;
@@ -60,6 +65,35 @@ class SweepFlowTest {
             assertEquals(30, last.steps());
             assertEquals(20, last.computed(), "the promoted trial recomputed none of its first 10 steps");
             assertTrue(!Path.of(last.checkpoint()).getParent().equals(Path.of(first.checkpoint()).getParent()));
+        }
+    }
+
+    @Test
+    void anSftSweepTunesTheLearningRateOfFineTuningFromOneBase(@TempDir Path dir) throws Exception {
+        DemoData.DemoFiles data = DemoData.write(dir.resolve("data"), 3, 120, 0.5, 8);
+        Path base = dir.resolve("base");
+        TrainSettings d = TrainSettings.defaults();
+        Pretraining.run(new PretrainRequest(data.corpus(), base, null, 96, 1, 32, 2, new TrainSettings(20, 8, 3e-3f,
+                d.minLearningRate(), 5, d.weightDecay(), d.clipNorm(), 20, 20, 1, 1, 5000), null, 0),
+                new PrintStream(OutputStream.nullOutputStream()));
+        Map<String, Object> inputs = Map.of("stage", "sft",
+                "space", "{\"params\": {\"learning_rate\": [0.0002, 0.003]}}",
+                "base", "{\"base\": \"" + base + "\", \"data\": \"" + data.sft() + "\", \"batch\": 8, "
+                        + "\"truncate_response\": \"right\"}",
+                "budget", 20, "reduction", 2);
+        try (SeedHost host = SeedHost.start(new SeedHost.Options(dir.resolve("work"), 0, false, 2), Map.of())) {
+            SeedEngine engine = host.engine();
+            Execution done = engine.awaitTerminated(engine.launch("seed.sweep", inputs, "alice").getId(),
+                    Duration.ofMinutes(10));
+            assertEquals(State.Type.SUCCESS, done.getState().getCurrent(), () -> done.getState().toString());
+            Map<String, Object> out = done.getOutputs();
+            // rungs at 10 and 20 steps: 2 x 10 + 1 x 10 = 30 of the grid's 40
+            assertEquals(30, ((Number) out.get("sweep_steps")).intValue(), out.toString());
+            assertEquals(40, ((Number) out.get("grid_steps")).intValue(), out.toString());
+            @SuppressWarnings("unchecked")
+            Map<String, Object> best = (Map<String, Object>) out.get("best");
+            assertTrue(((Number) best.get("val_loss")).doubleValue() > 0, best.toString());
+            assertTrue(((String) best.get("checkpoint")).contains("/runs/sft-"), best.toString());
         }
     }
 
