@@ -38,34 +38,28 @@ class SweepFlowTest {
                 "base", "{\"corpus\": \"" + data.corpus() + "\", \"layers\": 1, \"d_model\": 32, \"heads\": 2, "
                         + "\"context\": 32, \"batch\": 8}",
                 "budget", 30, "concurrency", 2);
-        try (SeedHost host = SeedHost.start(new SeedHost.Options(dir.resolve("work"), 0, false, 2), Map.of())) {
-            SeedEngine engine = host.engine();
-            Execution done = engine.awaitTerminated(engine.launch("seed.sweep", inputs, "alice").getId(),
-                    Duration.ofMinutes(10));
-            assertEquals(State.Type.SUCCESS, done.getState().getCurrent(), () -> done.getState().toString());
-            Map<String, Object> out = done.getOutputs();
-            // 3 trials x 10 steps, then the best continues from step 10 to 30: 50 steps computed, grid 90
-            assertEquals(50, ((Number) out.get("sweep_steps")).intValue(), out.toString());
-            assertEquals(90, ((Number) out.get("grid_steps")).intValue(), out.toString());
-            @SuppressWarnings("unchecked")
-            Map<String, Object> best = (Map<String, Object>) out.get("best");
-            assertTrue(best.containsKey("learning_rate") && best.containsKey("val_loss"), best.toString());
-            List<String> csv = Files.readAllLines(Path.of((String) out.get("trials_csv")));
-            assertTrue(csv.getFirst().startsWith("trial,rung,settings,steps,metric,seconds") && csv.getFirst()
-                    .contains("params,tokens,loss"), csv.getFirst());
-            assertEquals(1 + 3 + 1, csv.size(), String.join("\n", csv));
-            assertTrue(csv.getLast().startsWith(best.get("trial") + ",1,"), String.join("\n", csv));
-            String report = Files.readString(Path.of((String) out.get("report")));
-            assertEquals(3, report.split("<svg").length, "two charts in the report");
-            // the promoted run continued the rung-0 checkpoint in a new store folder (resume_from in its address)
-            SweepState state = SweepState.read(Path.of((String) out.get("report")).resolveSibling("state.json"))
-                    .orElseThrow();
-            SweepState.Run last = state.rung(1).getFirst();
-            SweepState.Run first = state.rung(0).stream().filter(r -> r.trial() == last.trial()).findFirst().orElseThrow();
-            assertEquals(30, last.steps());
-            assertEquals(20, last.computed(), "the promoted trial recomputed none of its first 10 steps");
-            assertTrue(!Path.of(last.checkpoint()).getParent().equals(Path.of(first.checkpoint()).getParent()));
-        }
+        Map<String, Object> out = sweep(dir, inputs);
+        // 3 trials x 10 steps, then the best continues from step 10 to 30: 50 steps computed, grid 90
+        assertEquals(50, ((Number) out.get("sweep_steps")).intValue(), out.toString());
+        assertEquals(90, ((Number) out.get("grid_steps")).intValue(), out.toString());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> best = (Map<String, Object>) out.get("best");
+        assertTrue(best.containsKey("learning_rate") && best.containsKey("val_loss"), best.toString());
+        List<String> csv = Files.readAllLines(Path.of((String) out.get("trials_csv")));
+        assertTrue(csv.getFirst().startsWith("trial,rung,settings,steps,metric,seconds") && csv.getFirst()
+                .contains("params,tokens,loss"), csv.getFirst());
+        assertEquals(1 + 3 + 1, csv.size(), String.join("\n", csv));
+        assertTrue(csv.getLast().startsWith(best.get("trial") + ",1,"), String.join("\n", csv));
+        String report = Files.readString(Path.of((String) out.get("report")));
+        assertEquals(3, report.split("<svg").length, "two charts in the report");
+        // the promoted run continued the rung-0 checkpoint in a new store folder (resume_from in its address)
+        SweepState state = SweepState.read(Path.of((String) out.get("report")).resolveSibling("state.json"))
+                .orElseThrow();
+        SweepState.Run last = state.rung(1).getFirst();
+        SweepState.Run first = state.rung(0).stream().filter(r -> r.trial() == last.trial()).findFirst().orElseThrow();
+        assertEquals(30, last.steps());
+        assertEquals(20, last.computed(), "the promoted trial recomputed none of its first 10 steps");
+        assertTrue(!Path.of(last.checkpoint()).getParent().equals(Path.of(first.checkpoint()).getParent()));
     }
 
     @Test
@@ -81,19 +75,24 @@ class SweepFlowTest {
                 "base", "{\"base\": \"" + base + "\", \"data\": \"" + data.sft() + "\", \"batch\": 8, "
                         + "\"truncate_response\": \"right\"}",
                 "budget", 20, "reduction", 2);
+        Map<String, Object> out = sweep(dir, inputs);
+        // rungs at 10 and 20 steps: 2 x 10 + 1 x 10 = 30 of the grid's 40
+        assertEquals(30, ((Number) out.get("sweep_steps")).intValue(), out.toString());
+        assertEquals(40, ((Number) out.get("grid_steps")).intValue(), out.toString());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> best = (Map<String, Object>) out.get("best");
+        assertTrue(((Number) best.get("val_loss")).doubleValue() > 0, best.toString());
+        assertTrue(((String) best.get("checkpoint")).contains("/runs/sft-"), best.toString());
+    }
+
+    /** Runs seed.sweep in an embedded engine and returns its outputs once it ended SUCCESS. */
+    private static Map<String, Object> sweep(Path dir, Map<String, Object> inputs) throws Exception {
         try (SeedHost host = SeedHost.start(new SeedHost.Options(dir.resolve("work"), 0, false, 2), Map.of())) {
             SeedEngine engine = host.engine();
             Execution done = engine.awaitTerminated(engine.launch("seed.sweep", inputs, "alice").getId(),
                     Duration.ofMinutes(10));
             assertEquals(State.Type.SUCCESS, done.getState().getCurrent(), () -> done.getState().toString());
-            Map<String, Object> out = done.getOutputs();
-            // rungs at 10 and 20 steps: 2 x 10 + 1 x 10 = 30 of the grid's 40
-            assertEquals(30, ((Number) out.get("sweep_steps")).intValue(), out.toString());
-            assertEquals(40, ((Number) out.get("grid_steps")).intValue(), out.toString());
-            @SuppressWarnings("unchecked")
-            Map<String, Object> best = (Map<String, Object>) out.get("best");
-            assertTrue(((Number) best.get("val_loss")).doubleValue() > 0, best.toString());
-            assertTrue(((String) best.get("checkpoint")).contains("/runs/sft-"), best.toString());
+            return done.getOutputs();
         }
     }
 
