@@ -99,10 +99,9 @@ public final class SweepCommand implements Callable<Integer> {
             }
             Map<String, Object> out = end.getOutputs();
             System.out.println();
-            if (out.get("best") instanceof Map<?, ?> best) {
-                best.forEach((k, v) -> System.out.println(k + "=" + v));
-            }
-            for (String k : List.of("sweep_steps", "grid_steps", "report", "trials_csv")) {
+            // best.txt: the best setting's name=value lines in the space's order, then its metric, steps used
+            System.out.print(Files.readString(Path.of(out.get("report").toString()).resolveSibling("best.txt")));
+            for (String k : List.of("report", "trials_csv")) {
                 System.out.println(k + "=" + out.get(k));
             }
             return 0;
