@@ -26,6 +26,7 @@ public final class SeedCli implements Runnable {
         // -- workflows: Seed's orchestration on Kestra, for operators
         cli.addSubcommand("demo", new seed.workflows.cli.DemoCommand());
         cli.addSubcommand("run", new seed.workflows.cli.RunCommand());
+        cli.addSubcommand("sweep", new seed.workflows.cli.SweepCommand());
         cli.addSubcommand("server", new seed.workflows.cli.ServerCommand());
         cli.addSubcommand("runs", new seed.workflows.cli.OperatorCommands.Runs());
         cli.addSubcommand("status", new seed.workflows.cli.OperatorCommands.Status());

@@ -6,7 +6,6 @@ import io.kestra.core.models.property.Property;
 import io.kestra.core.runners.RunContext;
 import io.swagger.v3.oas.annotations.media.Schema;
 import jakarta.validation.constraints.NotNull;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -98,6 +97,15 @@ public class Pretrain extends SeedTask<Pretrain.Output> {
     @Builder.Default
     private Property<Long> randomSeed = Property.ofValue(1337L);
 
+    @Schema(title = "Stop after this step with a resumable checkpoint (0 = run all steps)",
+            description = "The learning-rate schedule still spans all steps: seed.sweep's rungs stop here and continue.")
+    @Builder.Default
+    private Property<Integer> stopAt = Property.ofValue(0);
+
+    @Schema(title = "Continue this stopped run's checkpoint (same settings) instead of starting over; empty = none")
+    @Builder.Default
+    private Property<String> resumeFrom = Property.ofValue("");
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path corpusFile = existing(rc, corpus, "corpus");
@@ -126,6 +134,9 @@ public class Pretrain extends SeedTask<Pretrain.Output> {
         settings.put("heads", nHeads);
         Map<String, Path> inputs = new LinkedHashMap<>();
         inputs.put("corpus", corpusFile);
+        PartialRun part = PartialRun.of(optional(rc, stopAt, Integer.class, 0),
+                optional(rc, resumeFrom, String.class, ""), stepCount);
+        part.address(settings, inputs);
         if (base != null) {
             inputs.put("base_model", base); // its hash addresses the store and enters the lineage
             settings.put("steps", stepCount);
@@ -138,9 +149,8 @@ public class Pretrain extends SeedTask<Pretrain.Output> {
                 return new StageOutcome(Map.of("checkpoint", t.checkpoint(), "metrics", t.metrics(), "chart",
                         t.lossChart()), Settings.trainMetrics(t));
             }
-            Path resume = Files.exists(dir.resolve("latest")) ? dir : null;
             TrainResult t = Pretraining.run(new PretrainRequest(corpusFile, dir, null, ctx, nLayers, modelWidth, nHeads,
-                    train, resume, 0, base, architecture), console);
+                    train, part.resumeIn(dir), part.stopAt(), base, architecture), console);
             return new StageOutcome(Map.of("checkpoint", t.checkpoint(), "metrics", t.metrics(), "chart",
                     t.lossChart()), Settings.trainMetrics(t));
         });

@@ -6,7 +6,6 @@ import io.kestra.core.models.property.Property;
 import io.kestra.core.runners.RunContext;
 import io.swagger.v3.oas.annotations.media.Schema;
 import jakarta.validation.constraints.NotNull;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import lombok.Builder;
@@ -66,6 +65,15 @@ public class Sft extends AdaptedTrainingTask<Sft.Output> {
     @Builder.Default
     private Property<Choices.ResponseTruncation> truncateResponse = Property.ofValue(Choices.ResponseTruncation.ERROR);
 
+    @Schema(title = "Stop after this step with a resumable checkpoint (0 = run all steps)",
+            description = "The learning-rate schedule still spans all steps: seed.sweep's rungs stop here and continue.")
+    @Builder.Default
+    private Property<Integer> stopAt = Property.ofValue(0);
+
+    @Schema(title = "Continue this stopped run's checkpoint (same settings) instead of starting over; empty = none")
+    @Builder.Default
+    private Property<String> resumeFrom = Property.ofValue("");
+
     @Schema(title = "Seed of batch sampling")
     @Builder.Default
     private Property<Long> randomSeed = Property.ofValue(1338L);
@@ -91,10 +99,13 @@ public class Sft extends AdaptedTrainingTask<Sft.Output> {
         if (adapters != null) {
             settings.put("lora", adapters); // the store address differs from a full fine-tune's
         }
-        Result r = stage(rc, "sft", settings, Map.of("base", baseDir, "data", dataFile), (dir, console) -> {
-            Path resume = Files.exists(dir.resolve("latest")) ? dir : null;
-            TrainResult t = seed.stages.sft.Sft.run(new SftRequest(baseDir, dataFile, dir, train, truncation, resume, 0,
-                    adapters),
+        Map<String, Path> inputs = new java.util.LinkedHashMap<>(Map.of("base", baseDir, "data", dataFile));
+        PartialRun part = PartialRun.of(optional(rc, stopAt, Integer.class, 0),
+                optional(rc, resumeFrom, String.class, ""), train.steps());
+        part.address(settings, inputs);
+        Result r = stage(rc, "sft", settings, inputs, (dir, console) -> {
+            TrainResult t = seed.stages.sft.Sft.run(new SftRequest(baseDir, dataFile, dir, train, truncation,
+                    part.resumeIn(dir), part.stopAt(), adapters),
                     console);
             return new StageOutcome(Map.of("checkpoint", t.checkpoint(), "metrics", t.metrics(), "chart",
                     t.lossChart()), Settings.trainMetrics(t));

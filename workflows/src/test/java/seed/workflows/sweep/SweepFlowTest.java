@@ -1,0 +1,109 @@
+package seed.workflows.sweep;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kestra.core.models.executions.Execution;
+import io.kestra.core.models.flows.State;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import seed.stages.pretrain.PretrainRequest;
+import seed.stages.pretrain.Pretraining;
+import seed.stages.train.TrainSettings;
+import seed.workflows.demo.DemoData;
+import seed.workflows.engine.FlowInputs;
+import seed.workflows.engine.SeedEngine;
+import seed.workflows.engine.SeedHost;
+
+/**
+ * The {@code seed.sweep} flow in the embedded engine on a small space (3 learning rates, reduction 3: rungs at 10 and
+ * 30 steps): every trial run is a subflow run of {@code seed.pretrain}, the promoted trial continues from its rung-0
+ * checkpoint (its run computes only steps 11..30, read from its own metrics log), and the report, trials.csv and the
+ * best setting come out. The 27-setting target is checked in-process by {@link AshaTargetTest}.
+ */
+class SweepFlowTest {
+
+    @Test
+    void aSmallSweepRunsEachTrialAsAStageSubflowAndContinuesThePromotedOne(@TempDir Path dir) throws Exception {
+        DemoData.DemoFiles data = DemoData.write(dir.resolve("data"), 3, 50, 0.5, 8);
+        Map<String, Object> inputs = Map.of("stage", "pretrain",
+                "space", "{\"params\": {\"learning_rate\": [0.0003, 0.003, 0.01]}}",
+                "base", "{\"corpus\": \"" + data.corpus() + "\", \"layers\": 1, \"d_model\": 32, \"heads\": 2, "
+                        + "\"context\": 32, \"batch\": 8}",
+                "budget", 30, "concurrency", 2);
+        Map<String, Object> out = sweep(dir, inputs);
+        // 3 trials x 10 steps, then the best continues from step 10 to 30: 50 steps computed, grid 90
+        assertEquals(50, ((Number) out.get("sweep_steps")).intValue(), out.toString());
+        assertEquals(90, ((Number) out.get("grid_steps")).intValue(), out.toString());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> best = (Map<String, Object>) out.get("best");
+        assertTrue(best.containsKey("learning_rate") && best.containsKey("val_loss"), best.toString());
+        List<String> csv = Files.readAllLines(Path.of((String) out.get("trials_csv")));
+        assertTrue(csv.getFirst().startsWith("trial,rung,settings,steps,metric,seconds") && csv.getFirst()
+                .contains("params,tokens,loss"), csv.getFirst());
+        assertEquals(1 + 3 + 1, csv.size(), String.join("\n", csv));
+        assertTrue(csv.getLast().startsWith(best.get("trial") + ",1,"), String.join("\n", csv));
+        String report = Files.readString(Path.of((String) out.get("report")));
+        assertEquals(3, report.split("<svg").length, "two charts in the report");
+        // the promoted run continued the rung-0 checkpoint in a new store folder (resume_from in its address)
+        SweepState state = SweepState.read(Path.of((String) out.get("report")).resolveSibling("state.json"))
+                .orElseThrow();
+        SweepState.Run last = state.rung(1).getFirst();
+        SweepState.Run first = state.rung(0).stream().filter(r -> r.trial() == last.trial()).findFirst().orElseThrow();
+        assertEquals(30, last.steps());
+        assertEquals(20, last.computed(), "the promoted trial recomputed none of its first 10 steps");
+        assertTrue(!Path.of(last.checkpoint()).getParent().equals(Path.of(first.checkpoint()).getParent()));
+    }
+
+    @Test
+    void anSftSweepTunesTheLearningRateOfFineTuningFromOneBase(@TempDir Path dir) throws Exception {
+        DemoData.DemoFiles data = DemoData.write(dir.resolve("data"), 3, 120, 0.5, 8);
+        Path base = dir.resolve("base");
+        TrainSettings d = TrainSettings.defaults();
+        Pretraining.run(new PretrainRequest(data.corpus(), base, null, 96, 1, 32, 2, new TrainSettings(20, 8, 3e-3f,
+                d.minLearningRate(), 5, d.weightDecay(), d.clipNorm(), 20, 20, 1, 1, 5000), null, 0),
+                new PrintStream(OutputStream.nullOutputStream()));
+        Map<String, Object> inputs = Map.of("stage", "sft",
+                "space", "{\"params\": {\"learning_rate\": [0.0002, 0.003]}}",
+                "base", "{\"base\": \"" + base + "\", \"data\": \"" + data.sft() + "\", \"batch\": 8, "
+                        + "\"truncate_response\": \"right\"}",
+                "budget", 20, "reduction", 2);
+        Map<String, Object> out = sweep(dir, inputs);
+        // rungs at 10 and 20 steps: 2 x 10 + 1 x 10 = 30 of the grid's 40
+        assertEquals(30, ((Number) out.get("sweep_steps")).intValue(), out.toString());
+        assertEquals(40, ((Number) out.get("grid_steps")).intValue(), out.toString());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> best = (Map<String, Object>) out.get("best");
+        assertTrue(((Number) best.get("val_loss")).doubleValue() > 0, best.toString());
+        assertTrue(((String) best.get("checkpoint")).contains("/runs/sft-"), best.toString());
+    }
+
+    /** Runs seed.sweep in an embedded engine and returns its outputs once it ended SUCCESS. */
+    private static Map<String, Object> sweep(Path dir, Map<String, Object> inputs) throws Exception {
+        try (SeedHost host = SeedHost.start(new SeedHost.Options(dir.resolve("work"), 0, false, 2), Map.of())) {
+            SeedEngine engine = host.engine();
+            Execution done = engine.awaitTerminated(engine.launch("seed.sweep", inputs, "alice").getId(),
+                    Duration.ofMinutes(10));
+            assertEquals(State.Type.SUCCESS, done.getState().getCurrent(), () -> done.getState().toString());
+            return done.getOutputs();
+        }
+    }
+
+    @Test
+    void theFlowMapsEveryInputOfTheTunableStageFlows() throws Exception {
+        String yaml = new String(SweepFlowTest.class.getResourceAsStream("/flows/seed.sweep.yaml").readAllBytes());
+        for (String stage : List.of("pretrain", "sft")) {
+            for (FlowInputs.Input in : FlowInputs.of(stage).inputs()) {
+                assertTrue(yaml.contains("                  " + in.id() + ": \"{{ fromJson(taskrun.value).inputs."
+                        + in.id() + " ?? '' }}\""), stage + " input " + in.id() + " is not passed to trial subflows");
+            }
+        }
+    }
+}
