@@ -8,7 +8,8 @@ import java.util.List;
  * Decontamination: a document sharing any word n-gram (13 by default, as GPT-3 and datatrove's n-gram
  * decontamination) with a held-out or evaluation file is dropped, wherever the n-gram sits in the document, so an
  * evaluation item pasted into the middle of a long page is caught. Words are normalised as for deduplication
- * (case and punctuation ignored). An evaluation item shorter than n words is indexed whole: a document containing
+ * (case and punctuation ignored). Each string field of a JSONL evaluation line is an item of its own. An
+ * evaluation item shorter than n words is indexed whole: a document containing
  * all its words in a row is dropped too.
  */
 final class Decontamination {
@@ -26,7 +27,7 @@ final class Decontamination {
             throw new IllegalArgumentException("decontaminate_ngram must be positive, got " + n);
         }
         for (Path file : files) {
-            for (Document d : Documents.read(file, split)) {
+            for (Document d : Documents.readItems(file, split)) {
                 index(Words.of(d.text()));
             }
         }

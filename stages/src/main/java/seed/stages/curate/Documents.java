@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -71,9 +72,25 @@ public final class Documents {
     }
 
     static List<Document> readFile(Path f, String split) throws IOException {
+        return readFile(f, split, false);
+    }
+
+    /**
+     * The items of an evaluation file: as {@link #readFile}, except that each string field of a JSONL line is its
+     * own item (a question pasted into a page without its answer must still match).
+     */
+    static List<Document> readItems(Path in, String split) throws IOException {
+        List<Document> all = new ArrayList<>();
+        for (Path f : files(in)) {
+            all.addAll(readFile(f, split, true));
+        }
+        return all;
+    }
+
+    private static List<Document> readFile(Path f, String split, boolean fieldsApart) throws IOException {
         String name = f.getFileName().toString();
         if (name.endsWith(".jsonl")) {
-            return jsonl(f);
+            return jsonl(f, fieldsApart);
         }
         String text = Files.readString(f, StandardCharsets.UTF_8);
         List<Document> docs = new ArrayList<>();
@@ -92,7 +109,7 @@ public final class Documents {
         return docs;
     }
 
-    private static List<Document> jsonl(Path f) throws IOException {
+    private static List<Document> jsonl(Path f, boolean fieldsApart) throws IOException {
         List<Document> docs = new ArrayList<>();
         try (BufferedReader reader = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
             String line;
@@ -113,6 +130,15 @@ public final class Documents {
                     throw new IllegalArgumentException(f + ":" + number + ": expected a JSON object {\"text\": ...}");
                 }
                 String text;
+                if (fieldsApart) {
+                    int field = 0;
+                    for (var e : (Iterable<Map.Entry<String, JsonNode>>) node::fields) {
+                        if (e.getValue().isTextual() && !e.getKey().equals("id")) {
+                            docs.add(new Document(f + ":" + number + ":" + field++, e.getValue().asText()));
+                        }
+                    }
+                    continue;
+                }
                 if (node.hasNonNull("text")) {
                     text = node.get("text").asText();
                 } else {
