@@ -47,6 +47,7 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("candidates", new seed.stages.cli.CandidatesCommand());
         cli.addSubcommand("tokenizer", new seed.stages.cli.TokenizerCommand());
         cli.addSubcommand("curate", new seed.stages.cli.CurateCommand());
+        cli.addSubcommand("plan", new seed.stages.cli.PlanCommand());
         // -- reward-model
         cli.addSubcommand("reward", new seed.reward.cli.RewardCommand());
         cli.addSubcommand("rlhf", new seed.stages.cli.RlhfCommand(seed.reward.RewardModelFiles::load));
