@@ -74,8 +74,9 @@ public final class PlanCommand implements Callable<Integer> {
         }
         double params = law.optimalParams(flops);
         double tokens = law.optimalTokens(flops);
-        // the ~20x rule for the same budget: 6 N (20 N) = C
-        double ruleParams = Math.sqrt(flops / (6 * ScalingLaw.TOKENS_PER_PARAM));
+        // the ~20x rule from what was given: N = D / 20, D = 20 N, or 6 N (20 N) = C
+        double ruleParams = given.tokens != null ? given.tokens / ScalingLaw.TOKENS_PER_PARAM
+                : given.params != null ? given.params : Math.sqrt(flops / (6 * ScalingLaw.TOKENS_PER_PARAM));
         line("law", "chinchilla-approach-3 E=1.69 A=406.4 B=410.7 alpha=0.34 beta=0.28");
         line("params", "%.0f", params);
         line("tokens", "%.0f", tokens);
@@ -84,7 +85,11 @@ public final class PlanCommand implements Callable<Integer> {
         line("loss", "%.4f", law.loss(params, tokens));
         line("rule_params", "%.0f", ruleParams);
         line("rule_tokens", "%.0f", ruleParams * ScalingLaw.TOKENS_PER_PARAM);
-        line("rule_loss", "%.4f", law.loss(ruleParams, ruleParams * ScalingLaw.TOKENS_PER_PARAM));
+        line("rule_flops", "%.4g", 6 * ruleParams * ruleParams * ScalingLaw.TOKENS_PER_PARAM);
+        if (params < 7e7 || params > 1.6e10) {
+            line("note", "the published fit comes from models of 70M-16B parameters; outside that range its loss is an "
+                    + "extrapolation: fit your own runs with seed plan --fit");
+        }
         ModelShapes.Shape probed = null;
         for (Family family : Family.values()) {
             ModelShapes.Shape s = ModelShapes.suggest(family, params, vocab, context);
