@@ -57,6 +57,10 @@ public class Curate extends SeedTask<Curate.Output> {
     @Builder.Default
     private Property<String> keywords = Property.ofValue("");
 
+    @Schema(title = "Regular expressions: documents with a match go (e.g. an offensive-word pattern)")
+    @Builder.Default
+    private Property<List<String>> filterRegex = Property.ofValue(List.of());
+
     @Schema(title = "Rule settings as name=value pairs separated by commas or newlines, e.g. "
             + "\"gopher_min_words=30, c4=false\" (seed curate --help and the report list every name)")
     @Builder.Default
@@ -84,7 +88,13 @@ public class Curate extends SeedTask<Curate.Output> {
             }
         }
         CurateSettings rules = CurateSettings.parse(assignments);
+        @SuppressWarnings("unchecked")
+        List<String> regexes = filterRegex == null ? List.of()
+                : (List<String>) rc.render(filterRegex).asList(String.class);
         Map<String, Object> address = new LinkedHashMap<>(rules.values()); // every rule and threshold, defaults too
+        if (!regexes.isEmpty()) {
+            address.put("filter_regex", regexes);
+        }
         Map<String, Path> inputs = new LinkedHashMap<>();
         inputs.put("documents", docs);
         for (int i = 0; i < evals.size(); i++) {
@@ -95,7 +105,7 @@ public class Curate extends SeedTask<Curate.Output> {
         }
         Result r = stage(rc, "curate", address, inputs, (dir, console) -> {
             CurateResult c = Curation.run(new CurateRequest(docs, dir.resolve("corpus.txt"), dir.resolve("report"),
-                    evals, wordList, List.of(), rules), console);
+                    evals, wordList, regexes, rules), console);
             Map<String, Path> outputs = new LinkedHashMap<>();
             outputs.put("corpus", c.corpus());
             outputs.put("removed", c.removed());

@@ -60,6 +60,19 @@ class CurateFlowTest {
                     .getId(), Duration.ofMinutes(3));
             assertEquals(State.Type.SUCCESS, changed.getState().getCurrent());
             assertNotEquals(out.get("corpus"), changed.getOutputs().get("corpus"), "a setting is part of the address");
+
+            // seed.three-stage with curate=true: its first step curates and pretraining reads the curated corpus
+            // (a missing base model then stops the run at pretraining, so the rest of the chain is not paid for)
+            Execution chain = engine.awaitTerminated(engine.launch("seed.three-stage", Map.of("corpus",
+                    raw.toString(), "curate", true, "curate_settings", "split=file", "base_model",
+                    dir.resolve("no-such-model").toString(), "sft_data", "x", "prompts", "x", "held_out_prompts", "x",
+                    "report_dir", dir.resolve("report").toString()), "alice").getId(), Duration.ofMinutes(3));
+            assertEquals(State.Type.FAILED, chain.getState().getCurrent());
+            assertEquals(java.util.List.of("curate"), ThreeStageFlowTest.succeeded(chain));
+            Object curated = ThreeStageFlowTest.childOf(engine, chain.getId(), "curate").getOutputs().get("corpus");
+            assertTrue(Files.isRegularFile(Path.of((String) curated)), String.valueOf(curated));
+            Execution pretrain = ThreeStageFlowTest.childOf(engine, chain.getId(), "pretrain");
+            assertEquals(curated, pretrain.getInputs().get("corpus"), "pretraining reads the curated corpus");
         }
     }
 
