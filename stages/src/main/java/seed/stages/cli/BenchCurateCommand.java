@@ -71,6 +71,8 @@ public final class BenchCurateCommand implements Callable<Integer> {
 
     /** The benchmark's input: real text cut into documents, generated prose, and near-duplicates of both. */
     static final class BenchCorpus {
+        private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+                new com.fasterxml.jackson.databind.ObjectMapper();
         private static final String[] WORDS = ("the of and to in a is that for it as was with be by on not he "
                 + "this are or his from at which but have an they you were her she there been one all we their "
                 + "river mountain city garden winter history science music market language family morning window "
@@ -141,26 +143,8 @@ public final class BenchCurateCommand implements Callable<Integer> {
             return sb.toString();
         }
 
-        private static String json(String text) {
-            StringBuilder sb = new StringBuilder("{\"text\":\"");
-            for (int i = 0; i < text.length(); i++) {
-                char c = text.charAt(i);
-                switch (c) {
-                    case '"' -> sb.append("\\\"");
-                    case '\\' -> sb.append("\\\\");
-                    case '\n' -> sb.append("\\n");
-                    case '\r' -> sb.append("\\r");
-                    case '\t' -> sb.append("\\t");
-                    default -> {
-                        if (c < 0x20) {
-                            sb.append(String.format("\\u%04x", (int) c));
-                        } else {
-                            sb.append(c);
-                        }
-                    }
-                }
-            }
-            return sb.append("\"}").toString();
+        private static String json(String text) throws java.io.IOException {
+            return JSON.writeValueAsString(java.util.Map.of("text", text));
         }
     }
 }

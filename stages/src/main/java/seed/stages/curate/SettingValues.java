@@ -48,27 +48,22 @@ public final class SettingValues {
     }
 
     int integer(String name, int fallback) {
-        String v = overrides.get(name);
-        int value = fallback;
-        if (v != null) {
-            try {
-                value = Integer.parseInt(v.trim());
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("curate setting " + name + " must be an integer, got '" + v + "'");
-            }
-        }
-        used.put(name, value);
-        return value;
+        return parsed(name, fallback, Integer::parseInt, "an integer");
     }
 
     double number(String name, double fallback) {
+        return parsed(name, fallback, Double::parseDouble, "a number");
+    }
+
+    /** The override of {@code name} read by {@code parser} (or the fallback), recorded as used. */
+    private <T> T parsed(String name, T fallback, java.util.function.Function<String, T> parser, String kind) {
         String v = overrides.get(name);
-        double value = fallback;
+        T value = fallback;
         if (v != null) {
             try {
-                value = Double.parseDouble(v.trim());
+                value = parser.apply(v.trim());
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("curate setting " + name + " must be a number, got '" + v + "'");
+                throw new IllegalArgumentException("curate setting " + name + " must be " + kind + ", got '" + v + "'");
             }
         }
         used.put(name, value);
