@@ -39,6 +39,16 @@ public final class BenchCurateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path dir = Files.createTempDirectory("seed-bench-curate");
+        try {
+            return run(dir);
+        } finally { // the input, corpus and report are hundreds of megabytes at --mb 100
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private int run(Path dir) throws Exception {
         Path input = dir.resolve("docs.jsonl");
         Path eval = dir.resolve("eval.jsonl");
         List<Path> evals = decontaminate.isEmpty() ? List.of(eval) : decontaminate;
