@@ -47,6 +47,8 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("eval", new seed.stages.cli.EvalCommand());
         cli.addSubcommand("candidates", new seed.stages.cli.CandidatesCommand());
         cli.addSubcommand("tokenizer", new seed.stages.cli.TokenizerCommand());
+        cli.addSubcommand("curate", new seed.stages.cli.CurateCommand());
+        cli.addSubcommand("plan", new seed.stages.cli.PlanCommand());
         // -- reward-model
         cli.addSubcommand("reward", new seed.reward.cli.RewardCommand());
         cli.addSubcommand("rlhf", new seed.stages.cli.RlhfCommand(seed.reward.RewardModelFiles::load));
@@ -64,6 +66,7 @@ public final class SeedCli implements Runnable {
         bench.addSubcommand("train", new seed.stages.cli.BenchTrainCommand());
         bench.addSubcommand("generate", new seed.stages.cli.BenchGenerateCommand());
         bench.addSubcommand("serve", new seed.stages.cli.BenchServeCommand());
+        bench.addSubcommand("curate", new seed.stages.cli.BenchCurateCommand());
         // -- reward-model / rlhf bench
         bench.addSubcommand("rlhf", new seed.reward.cli.RlhfBenchCommand());
         bench.addSubcommand("reward", new seed.reward.cli.RewardBenchCommand());

@@ -14,6 +14,7 @@ import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
 import seed.stages.model.HuggingFace;
 import seed.stages.model.HuggingFaceConfig;
+import seed.stages.plan.DataBudget;
 import seed.stages.tokenizer.ByteTokenizer;
 import seed.stages.tokenizer.Tokenizer;
 import seed.stages.train.TrainResult;
@@ -45,8 +46,23 @@ public final class Pretraining {
             int[] tokens = TextCorpus.tokenize(request.corpus(), tokenizer);
             TextCorpus corpus = new TextCorpus(tokens, 0.1, request.settings().batchSize(), config.context(),
                     request.settings().seed(), 8);
+            warnIfMissized(request, config, tokens.length * 0.9, out);
             Trainer trainer = new Trainer("pretrain", model, tokenizer, corpus, request.settings(), request.outDir(), out);
             return trainer.run(request.resumeFrom(), request.stopAt());
+        }
+    }
+
+    /**
+     * Says when the run is not sized for its data (issue 21): fewer than 5 tokens per parameter for a model trained
+     * from scratch (continued pretraining of a base model adapts it, and needs no such budget), or more than 4
+     * epochs over the training part of the corpus.
+     */
+    static void warnIfMissized(PretrainRequest request, GptConfig config, double corpusTokens, PrintStream out) {
+        double seen = (double) request.settings().steps() * request.settings().batchSize() * config.context();
+        for (String warning : DataBudget.warnings(config.parameterCount(), seen, corpusTokens)) {
+            if (request.initFrom() == null || warning.contains("epochs")) {
+                out.println("pretrain: warning: " + warning);
+            }
         }
     }
 

@@ -42,7 +42,8 @@ import org.slf4j.event.Level;
 public final class SeedEngine implements AutoCloseable {
 
     /** Seed's flows, shipped in the jar under {@code flows/} (and in the repository under {@code workflows/flows/}). */
-    public static final List<String> FLOW_FILES = List.of("seed.pretrain.yaml", "seed.sft.yaml", "seed.annotate.yaml",
+    public static final List<String> FLOW_FILES = List.of("seed.curate.yaml", // before seed.three-stage, its subflow
+            "seed.pretrain.yaml", "seed.sft.yaml", "seed.annotate.yaml",
             "seed.reward.yaml", "seed.rlhf.yaml", "seed.three-stage.yaml", "seed.retrain.yaml", "seed.dpo.yaml",
             "seed.sweep.yaml");
     public static final String NAMESPACE = "seed";
