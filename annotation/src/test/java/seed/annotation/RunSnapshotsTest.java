@@ -59,8 +59,14 @@ class RunSnapshotsTest {
         }
         a.ingestUntilCaughtUp(Duration.ofSeconds(60));
 
+        // the re-train's count of rankings no snapshot has taken: each run's snapshot takes its own rankings only
+        long untaken = a.snapshots().rankingsNotYetSnapshotted();
+        assertTrue(untaken >= 2L * (runA.size() + runB.size()), "untaken " + untaken);
         SnapshotInfo a1 = a.snapshot(SnapshotScope.items(runA));
+        assertEquals(untaken - 2L * runA.size(), a.snapshots().rankingsNotYetSnapshotted(),
+                "run A's snapshot takes run A's rankings, not run B's");
         SnapshotInfo b1 = a.snapshot(SnapshotScope.items(runB));
+        assertEquals(untaken - 2L * (runA.size() + runB.size()), a.snapshots().rankingsNotYetSnapshotted());
         assertEquals(Set.copyOf(runA), itemsIn(a1), "run A's snapshot holds only run A's items");
         assertEquals(Set.copyOf(runB), itemsIn(b1), "run B's snapshot holds only run B's items");
         assertEquals(2 * runA.size(), a1.count());

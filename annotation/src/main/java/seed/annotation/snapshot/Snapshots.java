@@ -260,12 +260,18 @@ public final class Snapshots {
     }
 
     /**
-     * Accepted rankings stored since the newest snapshot's watermark (any scope): the scheduled re-train's condition.
+     * Accepted rankings that no snapshot has taken yet: the scheduled re-train's condition. A ranking counts as taken
+     * once a snapshot whose watermark reaches it covers its item (an {@code ALL} snapshot covers every item), so one
+     * run's snapshot of its own items neither resets the count for the other runs' rankings nor leaves its own counted.
      */
-    public long rankingsSinceLastSnapshot() {
-        try (Connection c = ds.getConnection(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FROM ranking_events WHERE NOT skip AND seq > "
-                     + "coalesce((SELECT max(watermark) FROM preference_snapshots), 0)")) {
+    public long rankingsNotYetSnapshotted() {
+        String sql = """
+                SELECT count(*) FROM ranking_events r
+                WHERE NOT r.skip
+                  AND r.seq > coalesce((SELECT max(watermark) FROM preference_snapshots WHERE scope = 'ALL'), 0)
+                  AND NOT EXISTS (SELECT 1 FROM preference_snapshots s
+                                  WHERE s.scope = 'ITEMS' AND s.watermark >= r.seq AND r.item_id = ANY (s.item_ids))""";
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         } catch (SQLException e) {

@@ -22,7 +22,7 @@ import seed.annotation.Annotation;
 @EqualsAndHashCode(callSuper = true)
 @Getter
 @NoArgsConstructor
-@Schema(title = "Count rankings stored since the last preference snapshot.")
+@Schema(title = "Count stored rankings that no preference snapshot has taken yet (a run's snapshot takes its own items' rankings; an ALL snapshot takes every one).")
 @Plugin(examples = @Example(title = "Gate a re-train", full = true, code = """
         id: check
         namespace: seed
@@ -41,8 +41,8 @@ public class NewRankings extends AnnotationTask<NewRankings.Output> {
     protected Output execute(RunContext rc) throws Exception {
         int needed = required(rc, minNew, "minNew", Integer.class);
         try (Annotation annotation = connect(rc)) {
-            long fresh = annotation.snapshots().rankingsSinceLastSnapshot();
-            rc.logger().info("{} new rankings since the last snapshot ({} needed)", fresh, needed);
+            long fresh = annotation.snapshots().rankingsNotYetSnapshotted();
+            rc.logger().info("{} rankings no snapshot has taken yet ({} needed)", fresh, needed);
             return Output.builder().newRankings(fresh).enough(fresh >= needed).build();
         }
     }
@@ -51,7 +51,7 @@ public class NewRankings extends AnnotationTask<NewRankings.Output> {
     @lombok.Builder
     @Getter
     public static class Output implements io.kestra.core.models.tasks.Output {
-        @Schema(title = "Rankings since the last snapshot")
+        @Schema(title = "Rankings no snapshot has taken yet")
         private final long newRankings;
         @Schema(title = "At least minNew of them")
         private final boolean enough;
