@@ -73,6 +73,12 @@ public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Outpu
     @Builder.Default
     private Property<String> readout = Property.ofValue("end");
 
+    @Schema(title = "Preference strengths in the loss: LLAMA2 (Llama 2's margin loss, margins 1, 2/3, 1/3, 0 for "
+            + "significantly / better / slightly / negligibly better; rankings without strengths train as with NONE) or "
+            + "NONE (strengths ignored)")
+    @Builder.Default
+    private Property<RewardSettings.Margin> margin = Property.ofValue(RewardSettings.Margin.LLAMA2);
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path baseDir = existing(rc, base, "base");
@@ -84,7 +90,8 @@ public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Outpu
                         required(rc, patience, "patience", Integer.class))
                 .withTruncation(truncation(rc, required(rc, truncateResponse, "truncateResponse")))
                 .withReadout(RewardModel.Readout.parse(required(rc, readout, "readout")))
-                .withLora(lora(rc));
+                .withLora(lora(rc))
+                .withMargin(required(rc, margin, "margin", RewardSettings.Margin.class));
         // every setting that shapes the model, truncation and early stopping included, addresses the store folder
         Map<String, Object> settings = Settings.of(shape, "base", "rankings", "out");
         Result r = stage(rc, "reward", settings, Map.of("base", baseDir, "rankings", rankingFile), (dir, console) -> {
