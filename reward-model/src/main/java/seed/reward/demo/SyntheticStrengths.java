@@ -9,8 +9,9 @@ import java.util.function.ToIntBiFunction;
 /**
  * Preference strengths for synthetic annotators, as Llama 2's annotators graded each comparison: a neighbouring pair
  * of the ranking is graded by how far apart the rule scores the two responses (score gap 0 tie, 1 negligibly better,
- * 2 slightly better, 3 better, 4 or more significantly better); a pair the annotator put in the wrong order (noise)
- * is graded "negligibly better / unsure". Lets the margin loss be trained and checked without humans.
+ * 2 slightly better, 3 better, 4 significantly better: the rules' five levels give gaps 1-4 for Llama 2's four
+ * grades); a pair the annotator put in the wrong order (noise) is graded "negligibly better / unsure". Lets the margin
+ * loss be trained and checked without humans.
  */
 public final class SyntheticStrengths {
 
