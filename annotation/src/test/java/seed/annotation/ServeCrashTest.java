@@ -86,16 +86,22 @@ class ServeCrashTest {
         throw new AssertionError("serve did not start: " + String.join("\n", output));
     }
 
+    /** Embedded services under {@code data} with {@code items} two-response items and 8 annotators; their tokens. */
+    private List<String> prepare(Path data, int items, String prefix) throws Exception {
+        List<String> tokens = new ArrayList<>();
+        try (Annotation a = Annotation.start(InfraConfig.embedded(data))) {
+            a.loadCandidates(Fixtures.candidates(dir, items, 2, null), 1);
+            for (int i = 0; i < 8; i++) {
+                tokens.add(a.addAnnotator(prefix + i, "annotator").token());
+            }
+        }
+        return tokens;
+    }
+
     @Test
     void killDashNineDuringLoadThenOneRestart() throws Exception {
         Path data = dir.resolve("data");
-        List<String> tokens = new ArrayList<>();
-        try (Annotation a = Annotation.start(InfraConfig.embedded(data))) {
-            a.loadCandidates(Fixtures.candidates(dir, 400, 2, null), 1);
-            for (int i = 0; i < 8; i++) {
-                tokens.add(a.addAnnotator("crash-" + i, "annotator").token());
-            }
-        }
+        List<String> tokens = prepare(data, 400, "crash-");
         List<String> out1 = java.util.Collections.synchronizedList(new ArrayList<>());
         int port = serve(data, out1);
         Process first = forked.get(0);
@@ -210,13 +216,7 @@ class ServeCrashTest {
     @Test
     void ctrlCUnderLoadLogsNoStackTraces() throws Exception {
         Path data = dir.resolve("data");
-        List<String> tokens = new ArrayList<>();
-        try (Annotation a = Annotation.start(InfraConfig.embedded(data))) {
-            a.loadCandidates(Fixtures.candidates(dir, 600, 2, null), 1);
-            for (int i = 0; i < 8; i++) {
-                tokens.add(a.addAnnotator("stop-" + i, "annotator").token());
-            }
-        }
+        List<String> tokens = prepare(data, 600, "stop-");
         Path shipped = Path.of("..", "workflows", "src", "main", "resources", "logback.xml").toAbsolutePath().normalize();
         assertTrue(java.nio.file.Files.isRegularFile(shipped), "the shipped logging configuration " + shipped);
         for (int round = 1; round <= 3; round++) {

@@ -40,8 +40,8 @@ import java.util.Random;
  * Trains a reward model on K-wise rankings as InstructGPT did: each batch holds whole prompt groups (all rankings of
  * a prompt merged), every distinct response of a group is scored once, and the loss is the mean over the batch's
  * ordered pairs of -log sigmoid(r_better - r_worse - m), m the pair's margin from the annotator's preference strength
- * (Llama 2's margin loss; 0 without strengths or with {@link RewardSettings.Margin#NONE}). Examples that do not fit the backbone are cut or refused by the
- * settings' truncation. Reports held-out pairwise accuracy and loss; with early stopping, stops when the held-out loss
+ * (Llama 2's margin loss; 0 without strengths or with {@link RewardSettings.Margin#NONE}). Examples that do not fit
+ * the backbone are cut or refused by the settings' truncation. Reports held-out pairwise accuracy and loss; with early stopping, stops when the held-out loss
  * has not improved for {@code patience} evaluations and keeps the best model. Saves the normalisation statistics
  * (over distinct training responses) with the model, checkpoints and resumes exactly (weights, AdamW moments, step,
  * early-stopping state; batch order is a function of the seed and the step).
