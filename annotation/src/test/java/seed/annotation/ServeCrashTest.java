@@ -56,10 +56,11 @@ class ServeCrashTest {
      * @param ownSession start it as its own session and process group (setsid), so a test can send SIGINT to the
      *                   whole group as Ctrl-C in a terminal does: serve and the embedded PostgreSQL it started
      */
-    private int serve(Path data, List<String> output, boolean ownSession) throws Exception {
+    private int serve(Path data, List<String> output, boolean ownSession, String... jvmFlags) throws Exception {
         List<String> cmd = new ArrayList<>(ownSession ? List.of("setsid") : List.of());
-        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dseed.kafka.delivery-timeout-ms=3000", "-Dseed.claims.release-after-ms=5000",
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(List.of(jvmFlags));
+        cmd.addAll(List.of("-Dseed.kafka.delivery-timeout-ms=3000", "-Dseed.claims.release-after-ms=5000",
                 "-cp", System.getProperty("java.class.path"), AnnotateCommand.class.getName(), "serve", "--port", "0",
                 "--data-dir", data.toString(), "--instance-id", "crash-test"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -85,52 +86,28 @@ class ServeCrashTest {
         throw new AssertionError("serve did not start: " + String.join("\n", output));
     }
 
+    /** Embedded services under {@code data} with {@code items} two-response items and 8 annotators; their tokens. */
+    private List<String> prepare(Path data, int items, String prefix) throws Exception {
+        List<String> tokens = new ArrayList<>();
+        try (Annotation a = Annotation.start(InfraConfig.embedded(data))) {
+            a.loadCandidates(Fixtures.candidates(dir, items, 2, null), 1);
+            for (int i = 0; i < 8; i++) {
+                tokens.add(a.addAnnotator(prefix + i, "annotator").token());
+            }
+        }
+        return tokens;
+    }
+
     @Test
     void killDashNineDuringLoadThenOneRestart() throws Exception {
         Path data = dir.resolve("data");
-        List<String> tokens = new ArrayList<>();
-        try (Annotation a = Annotation.start(InfraConfig.embedded(data))) {
-            a.loadCandidates(Fixtures.candidates(dir, 400, 2, null), 1);
-            for (int i = 0; i < 8; i++) {
-                tokens.add(a.addAnnotator("crash-" + i, "annotator").token());
-            }
-        }
+        List<String> tokens = prepare(data, 400, "crash-");
         List<String> out1 = java.util.Collections.synchronizedList(new ArrayList<>());
         int port = serve(data, out1);
         Process first = forked.get(0);
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         Set<UUID> acked = ConcurrentHashMap.newKeySet();
         AtomicBoolean stop = new AtomicBoolean();
-        List<Thread> clients = new ArrayList<>();
-        for (String token : tokens) {
-            Thread t = new Thread(() -> {
-                while (!stop.get()) {
-                    try {
-                        HttpResponse<String> next = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/items/next"))
-                                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(10)).build(),
-                                HttpResponse.BodyHandlers.ofString());
-                        if (next.statusCode() != 200) {
-                            Thread.sleep(next.statusCode() == 429 ? 200 : 50);
-                            continue;
-                        }
-                        long item = EventCodec.JSON.readTree(next.body()).get("item_id").longValue();
-                        HttpResponse<String> sub = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/submissions"))
-                                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(10))
-                                .POST(HttpRequest.BodyPublishers.ofString("{\"item_id\": " + item + ", \"ranking\": [1, 0]}")).build(),
-                                HttpResponse.BodyHandlers.ofString());
-                        if (sub.statusCode() == 202) {
-                            acked.add(UUID.fromString(EventCodec.JSON.readTree(sub.body()).get("event_id").asText()));
-                        } else if (sub.statusCode() == 429) {
-                            Thread.sleep(200);
-                        }
-                    } catch (Exception e) {
-                        return; // the server died
-                    }
-                }
-            });
-            t.start();
-            clients.add(t);
-        }
+        List<Thread> clients = load(port, tokens, acked, stop);
         long deadline = System.currentTimeMillis() + 60_000;
         while (acked.size() < 120 && System.currentTimeMillis() < deadline) {
             Thread.sleep(20);
@@ -187,6 +164,94 @@ class ServeCrashTest {
                     "no stranded assignment; restart output:\n" + String.join("\n", out2));
             assertEquals(Fixtures.count(ds, "SELECT count(*) FROM ranking_events"),
                     Fixtures.count(ds, "SELECT count(DISTINCT (item_id, annotator_id)) FROM ranking_events"));
+        }
+    }
+    /**
+     * One thread per annotator token, each fetching its next item and submitting a ranking in a loop until {@code stop}
+     * or the server is gone; every 202's event id goes into {@code acked}.
+     */
+    private static List<Thread> load(int port, List<String> tokens, Set<UUID> acked, AtomicBoolean stop) {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        List<Thread> clients = new ArrayList<>();
+        for (String token : tokens) {
+            Thread t = new Thread(() -> {
+                while (!stop.get()) {
+                    try {
+                        HttpResponse<String> next = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/items/next"))
+                                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(10)).build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        if (next.statusCode() != 200) {
+                            Thread.sleep(next.statusCode() == 429 ? 200 : 50);
+                            continue;
+                        }
+                        long item = EventCodec.JSON.readTree(next.body()).get("item_id").longValue();
+                        HttpResponse<String> sub = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/submissions"))
+                                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(10))
+                                .POST(HttpRequest.BodyPublishers.ofString("{\"item_id\": " + item + ", \"ranking\": [1, 0]}")).build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        if (sub.statusCode() == 202) {
+                            acked.add(UUID.fromString(EventCodec.JSON.readTree(sub.body()).get("event_id").asText()));
+                        } else if (sub.statusCode() == 429) {
+                            Thread.sleep(200);
+                        }
+                    } catch (Exception e) {
+                        return; // the server died
+                    }
+                }
+            });
+            t.start();
+            clients.add(t);
+        }
+        return clients;
+    }
+
+    /**
+     * Issue 19: "a clean shutdown logs 57P01 stack traces". Ctrl-C (SIGINT to serve's process group, so the embedded
+     * PostgreSQL gets it too and terminates every backend with 57P01 at once) while annotators submit, so the API, the
+     * claim flusher and the ingester are all inside database calls when the connections break. Serve runs with the
+     * logging configuration Seed ships (workflows' logback.xml, what {@code bin/seed} uses); its whole output after
+     * the signal must be free of 57P01, stack traces and ERROR lines. Three rounds, because which thread is inside a
+     * database call at that instant varies.
+     */
+    @Test
+    void ctrlCUnderLoadLogsNoStackTraces() throws Exception {
+        Path data = dir.resolve("data");
+        List<String> tokens = prepare(data, 600, "stop-");
+        Path shipped = Path.of("..", "workflows", "src", "main", "resources", "logback.xml").toAbsolutePath().normalize();
+        assertTrue(java.nio.file.Files.isRegularFile(shipped), "the shipped logging configuration " + shipped);
+        for (int round = 1; round <= 3; round++) {
+            List<String> out = java.util.Collections.synchronizedList(new ArrayList<>());
+            int port = serve(data, out, true, "-Dlogback.configurationFile=" + shipped);
+            Process p = forked.get(forked.size() - 1);
+            Set<UUID> acked = ConcurrentHashMap.newKeySet();
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Thread> clients = load(port, tokens, acked, stop);
+            int before = acked.size();
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (acked.size() < before + 60 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(acked.size() >= before + 60, "load was running at the stop: " + acked.size() + " acknowledged");
+            int beforeStop = out.size();
+            Process intr = new ProcessBuilder("kill", "-INT", "--", "-" + p.pid()).redirectErrorStream(true).start();
+            assertEquals(0, intr.waitFor(), new String(intr.getInputStream().readAllBytes()));
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "serve stops on Ctrl-C");
+            stop.set(true);
+            for (Thread t : clients) {
+                t.join(20_000);
+            }
+            Thread.sleep(300); // the drain thread reads the last lines
+            List<String> stopLines;
+            synchronized (out) {
+                stopLines = new ArrayList<>(out.subList(beforeStop, out.size()));
+            }
+            System.err.println("round " + round + ": serve's output after Ctrl-C under load (" + acked.size()
+                    + " acknowledged):\n  " + String.join("\n  ", stopLines));
+            for (String l : stopLines) {
+                assertTrue(!l.contains("57P01") && !l.contains("terminating connection due to administrator command")
+                                && !l.startsWith("\tat ") && !l.contains(" ERROR "),
+                        "round " + round + ", clean shutdown output:\n" + String.join("\n", stopLines));
+            }
         }
     }
 }

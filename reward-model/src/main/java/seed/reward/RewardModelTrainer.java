@@ -39,8 +39,9 @@ import java.util.Random;
 /**
  * Trains a reward model on K-wise rankings as InstructGPT did: each batch holds whole prompt groups (all rankings of
  * a prompt merged), every distinct response of a group is scored once, and the loss is the mean over the batch's
- * ordered pairs of -log sigmoid(r_better - r_worse). Examples that do not fit the backbone are cut or refused by the
- * settings' truncation. Reports held-out pairwise accuracy and loss; with early stopping, stops when the held-out loss
+ * ordered pairs of -log sigmoid(r_better - r_worse - m), m the pair's margin from the annotator's preference strength
+ * (Llama 2's margin loss; 0 without strengths or with {@link RewardSettings.Margin#NONE}). Examples that do not fit
+ * the backbone are cut or refused by the settings' truncation. Reports held-out pairwise accuracy and loss; with early stopping, stops when the held-out loss
  * has not improved for {@code patience} evaluations and keeps the best model. Saves the normalisation statistics
  * (over distinct training responses) with the model, checkpoints and resumes exactly (weights, AdamW moments, step,
  * early-stopping state; batch order is a function of the seed and the step).
@@ -54,9 +55,18 @@ public final class RewardModelTrainer {
     private RewardModelTrainer() {
     }
 
-    /** Held-out metrics of one evaluation. */
-    public record Eval(double accuracy, double loss, int pairs) {
+    /**
+     * Held-out metrics of one evaluation.
+     *
+     * @param significantAccuracy accuracy on the pairs graded "significantly better" or more apart (margin >= 1,
+     *                            Llama 2's separable pairs; NaN when there are none)
+     * @param significantPairs    how many such pairs
+     */
+    public record Eval(double accuracy, double loss, int pairs, double significantAccuracy, int significantPairs) {
     }
+
+    /** Pairs at least this far apart count as clearly separated: Llama 2's margin of "significantly better". */
+    static final double SIGNIFICANT = 1.0 - 1e-9;
 
     public static RewardResult train(RewardSettings s) throws IOException {
         return train(s, System.out, 0);
@@ -125,6 +135,11 @@ public final class RewardModelTrainer {
             }
             int trainPairs = data.train().stream().mapToInt(g -> g.group().pairs().size()).sum();
             int heldPairs = data.heldOut().stream().mapToInt(g -> g.group().pairs().size()).sum();
+            long graded = data.train().stream().flatMap(g -> g.group().pairs().stream()).filter(p -> p.margin() > 0).count();
+            if (graded > 0) {
+                console.printf("reward    %d of %d train pairs carry a preference margin; margin loss: %s%n", graded,
+                        trainPairs, s.margin().label());
+            }
             console.printf("reward    %d rankings -> %d train pairs (%d prompt groups), %d held-out pairs (%d prompts); "
                             + "model %s%n", rankings.size(), trainPairs, data.train().size(), heldPairs,
                     data.heldOut().size(), model.config().describe());
@@ -149,7 +164,7 @@ public final class RewardModelTrainer {
                     }
                     List<EncodedGroup> batch = epochBatches.get(step % batchesPerEpoch);
                     float lr = schedule.at(step);
-                    float[] lossAcc = trainStep(model, adam, batch, lr, s.clipNorm());
+                    float[] lossAcc = trainStep(model, adam, batch, lr, s.clipNorm(), s.margin());
                     runningAcc = step == startStep ? lossAcc[1] : 0.9 * runningAcc + 0.1 * lossAcc[1];
                     int done = step + 1;
                     Map<String, Object> record = new LinkedHashMap<>();
@@ -158,11 +173,16 @@ public final class RewardModelTrainer {
                     record.put("train_accuracy", lossAcc[1]);
                     record.put("lr", lr);
                     if (done % s.evalEvery() == 0 || done == s.steps()) {
-                        eval = evaluate(model, data.heldOut());
+                        eval = evaluate(model, data.heldOut(), s.margin());
                         record.put("val_accuracy", eval.accuracy());
                         record.put("val_loss", eval.loss());
-                        console.printf("reward    step %d: val_accuracy %.4f val_loss %.4f (%d held-out pairs)%n",
-                                done, eval.accuracy(), eval.loss(), eval.pairs());
+                        if (eval.significantPairs() > 0) {
+                            record.put("val_accuracy_significant", eval.significantAccuracy());
+                        }
+                        console.printf("reward    step %d: val_accuracy %.4f val_loss %.4f (%d held-out pairs)%s%n",
+                                done, eval.accuracy(), eval.loss(), eval.pairs(), eval.significantPairs() == 0 ? ""
+                                        : String.format("; significantly better pairs %.4f (%d)", eval.significantAccuracy(),
+                                                eval.significantPairs()));
                         if (s.patience() > 0) {
                             if (eval.loss() < best.loss()) {
                                 best = new Best(eval.loss(), done, 0);
@@ -202,10 +222,10 @@ public final class RewardModelTrainer {
             }
             if (s.patience() > 0 && best.step() > 0 && Files.exists(bestDir)) {
                 RewardModelFiles.restoreInto(model, SafeTensors.read(bestDir.resolve(Checkpoints.MODEL)), bestDir);
-                eval = evaluate(model, data.heldOut());
+                eval = evaluate(model, data.heldOut(), s.margin());
             }
             if (eval == null) {
-                eval = evaluate(model, data.heldOut());
+                eval = evaluate(model, data.heldOut(), s.margin());
             }
             float[] norm = normalisation(model, data.train());
             model.setNormalisation(norm[0], norm[1]);
@@ -219,7 +239,7 @@ public final class RewardModelTrainer {
                     .addFromMetrics("train (batch)", records, "step", "train_accuracy")
                     .addFromMetrics("held-out", records, "step", "val_accuracy")
                     .write(chart);
-            double trainAcc = evaluate(model, data.train().subList(0, Math.min(200, data.train().size()))).accuracy();
+            double trainAcc = evaluate(model, data.train().subList(0, Math.min(200, data.train().size())), s.margin()).accuracy();
             LOG.info("reward model saved to {} (val accuracy {})", modelDir, eval.accuracy());
             long stepsDone = MetricsLog.read(metricsFile).size();
             return new RewardResult(eval.accuracy(), eval.loss(), trainAcc, trainPairs, heldPairs, norm[0], norm[1], stepsDone,
@@ -283,14 +303,17 @@ public final class RewardModelTrainer {
     }
 
     /** One optimizer step on whole prompt groups; returns {loss, batch pairwise accuracy, pairs}. */
-    static float[] trainStep(RewardModel model, AdamW adam, List<EncodedGroup> batch, float lr, float clipNorm) {
+    static float[] trainStep(RewardModel model, AdamW adam, List<EncodedGroup> batch, float lr, float clipNorm,
+            RewardSettings.Margin margin) {
         List<int[]> seqs = new ArrayList<>();
         List<int[]> pairs = new ArrayList<>();
+        List<Double> margins = new ArrayList<>();
         for (EncodedGroup g : batch) {
             int offset = seqs.size();
             seqs.addAll(g.sequences());
             for (PreferencePair p : g.group().pairs()) {
                 pairs.add(new int[] {offset + p.better(), offset + p.worse()});
+                margins.add(margin == RewardSettings.Margin.LLAMA2 ? p.margin() : 0.0);
             }
         }
         Map<String, NDArray> params = model.parameters();
@@ -300,7 +323,7 @@ public final class RewardModelTrainer {
             // each group's prompt is computed once for its K responses (equal to rawScores to 1e-5: SharedPrefixTest)
             NDArray scores = model.groupedRawScores(m, seqs, batch.stream().mapToInt(g -> g.sequences().size()).toArray());
             NDArray diff = pairDifferences(m, scores, pairs, seqs.size());
-            NDArray l = softplusNeg(diff).mean();
+            NDArray l = marginLoss(m, diff, margins);
             loss = l.getFloat();
             adam.step(l, params, lr, clipNorm);
             float[] d = diff.toFloatArray();
@@ -323,31 +346,55 @@ public final class RewardModelTrainer {
         return m.create(sel, new Shape(pairs.size(), n)).matMul(scores.reshape(n, 1)).reshape(pairs.size());
     }
 
+    /**
+     * Llama 2's margin ranking loss, the mean over pairs of -log sigmoid(d - m) with d = r_better - r_worse and m the
+     * pair's margin (all 0: InstructGPT's loss). A pair is right by the accuracy when d > 0 whatever its margin.
+     */
+    static NDArray marginLoss(NDManager m, NDArray diff, List<Double> margins) {
+        float[] mv = new float[margins.size()];
+        boolean any = false;
+        for (int i = 0; i < mv.length; i++) {
+            mv[i] = margins.get(i).floatValue();
+            any |= mv[i] != 0f;
+        }
+        return softplusNeg(any ? diff.sub(m.create(mv)) : diff).mean();
+    }
+
     /** -log sigmoid(x) = softplus(-x), computed stably as max(-x, 0) + log(1 + exp(-|x|)). */
     static NDArray softplusNeg(NDArray x) {
         NDArray neg = x.neg();
         return neg.maximum(0f).add(x.abs().neg().exp().add(1f).log());
     }
 
-    /** Held-out pairwise accuracy (a tie counts as half right) and mean pair loss. */
-    static Eval evaluate(RewardModel model, List<EncodedGroup> groups) {
+    /**
+     * Held-out pairwise accuracy (a tie counts as half right), mean pair loss (the training loss: with the margins
+     * under {@code LLAMA2}), and the accuracy on pairs graded significantly better.
+     */
+    static Eval evaluate(RewardModel model, List<EncodedGroup> groups, RewardSettings.Margin margin) {
         List<int[]> seqs = new ArrayList<>();
         for (EncodedGroup g : groups) {
             seqs.addAll(g.sequences());
         }
         float[] scores = model.rawScores(seqs);
-        double right = 0, loss = 0;
-        int n = 0, offset = 0;
+        double right = 0, loss = 0, rightSignificant = 0;
+        int n = 0, offset = 0, significant = 0;
         for (EncodedGroup g : groups) {
             for (PreferencePair p : g.group().pairs()) {
                 double d = scores[offset + p.better()] - scores[offset + p.worse()];
-                right += d > 0 ? 1 : d == 0 ? 0.5 : 0;
-                loss += Math.max(-d, 0) + Math.log1p(Math.exp(-Math.abs(d)));
+                double ok = d > 0 ? 1 : d == 0 ? 0.5 : 0;
+                right += ok;
+                double x = d - (margin == RewardSettings.Margin.LLAMA2 ? p.margin() : 0);
+                loss += Math.max(-x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
                 n++;
+                if (p.margin() >= SIGNIFICANT) {
+                    rightSignificant += ok;
+                    significant++;
+                }
             }
             offset += g.sequences().size();
         }
-        return new Eval(n == 0 ? Double.NaN : right / n, n == 0 ? Double.NaN : loss / n, n);
+        return new Eval(n == 0 ? Double.NaN : right / n, n == 0 ? Double.NaN : loss / n, n,
+                significant == 0 ? Double.NaN : rightSignificant / significant, significant);
     }
 
     /**

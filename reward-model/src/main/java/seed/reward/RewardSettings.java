@@ -31,10 +31,47 @@ import java.nio.file.Path;
  *                         model folder holds the adapters folded in
  * @param readout          what the scalar head reads: the end token's hidden state, or that and the backbone's own
  *                         log-probability of the response ({@link RewardModel.Readout})
+ * @param margin           whether annotators' preference strengths enter the loss as Llama 2's margin
+ *                         ({@link Margin}); pairs without a strength have margin 0 either way
  */
 public record RewardSettings(Path base, Path rankings, Path out, int steps, int rankingsPerBatch, float learningRate,
         float minLearningRate, int warmupSteps, float weightDecay, float clipNorm, double heldOutFraction, int evalEvery,
-        int checkpointEvery, long seed, long logEveryMs, int patience, Truncation truncation, RewardModel.Readout readout, seed.stages.model.LoraSettings lora) {
+        int checkpointEvery, long seed, long logEveryMs, int patience, Truncation truncation, RewardModel.Readout readout,
+        seed.stages.model.LoraSettings lora, Margin margin) {
+
+    /**
+     * How preference strengths shape the pairwise loss. {@code LLAMA2} (the default): -log sigmoid(r_better - r_worse
+     * - m), m the pair's margin from its strength ({@link seed.reward.data.PreferenceStrength}: Llama 2's "Margin
+     * Small", 1, 2/3, 1/3, 0 for significantly / better / slightly / negligibly better; TRL's {@code margin} column as
+     * given); rankings without strengths train exactly as with {@code NONE}. {@code NONE}: strengths are ignored
+     * (InstructGPT's loss).
+     */
+    public enum Margin {
+        NONE, LLAMA2;
+
+        /** The command-line spelling: {@code none} or {@code llama2}. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        public static Margin parse(String text) {
+            for (Margin m : values()) {
+                if (m.label().equals(text)) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException("margin must be 'none' or 'llama2', got '" + text + "'");
+        }
+    }
+
+    /** Strengths as Llama 2's margin (the default). */
+    public RewardSettings(Path base, Path rankings, Path out, int steps, int rankingsPerBatch, float learningRate,
+            float minLearningRate, int warmupSteps, float weightDecay, float clipNorm, double heldOutFraction, int evalEvery,
+            int checkpointEvery, long seed, long logEveryMs, int patience, Truncation truncation, RewardModel.Readout readout,
+            seed.stages.model.LoraSettings lora) {
+        this(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps, weightDecay, clipNorm,
+                heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, Margin.LLAMA2);
+    }
 
     /** Every weight trains (no adapters). */
     public RewardSettings(Path base, Path rankings, Path out, int steps, int rankingsPerBatch, float learningRate,
@@ -92,50 +129,59 @@ public record RewardSettings(Path base, Path rankings, Path out, int steps, int 
         if (truncation == null) {
             throw new IllegalArgumentException("truncation must be given (Truncation.strict() refuses what does not fit)");
         }
+        if (margin == null) {
+            throw new IllegalArgumentException("margin must be given (Margin.LLAMA2 uses preference strengths, NONE ignores them)");
+        }
     }
 
     /** The same run training LoRA adapters plus the head ({@code null} = every weight). */
     public RewardSettings withLora(seed.stages.model.LoraSettings adapters) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
                 weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation,
-                readout, adapters);
+                readout, adapters, margin);
     }
 
     public RewardSettings withSteps(int n) {
         return new RewardSettings(base, rankings, out, n, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, margin);
     }
 
     public RewardSettings withLearningRate(float peak, float floor) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, peak, floor, warmupSteps, weightDecay,
-                clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora);
+                clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, margin);
     }
 
     /** Early stopping on held-out loss, evaluated every {@code every} steps. */
     public RewardSettings withEarlyStopping(int every, int evaluations) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, every, checkpointEvery, seed, logEveryMs, evaluations, truncation, readout, lora);
+                weightDecay, clipNorm, heldOutFraction, every, checkpointEvery, seed, logEveryMs, evaluations, truncation, readout, lora, margin);
     }
 
     public RewardSettings withTruncation(Truncation t) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, t, readout, lora);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, t, readout, lora, margin);
     }
 
     /** What the scalar head reads ({@link RewardModel.Readout}). */
     public RewardSettings withReadout(RewardModel.Readout r) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, r, lora);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, r, lora, margin);
     }
 
     /** Seeds the split, the batch order and the head. */
     public RewardSettings withSeed(long newSeed) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, newSeed, logEveryMs, patience, truncation, readout, lora);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, newSeed, logEveryMs, patience, truncation, readout, lora, margin);
     }
 
     public RewardSettings withOut(Path newOut) {
         return new RewardSettings(base, rankings, newOut, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, margin);
+    }
+
+    /** Whether preference strengths enter the loss as Llama 2's margin ({@link Margin}). */
+    public RewardSettings withMargin(Margin m) {
+        return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, m);
     }
 }

@@ -32,6 +32,11 @@ import seed.annotation.web.AnnotationServer;
  * {@code seed bench submit}: drives {@code POST /api/submissions} over real HTTP at a fixed open-loop rate from
  * concurrent clients (the ingester running alongside) and prints latency percentiles. Latency is measured from each
  * request's scheduled send time, so a stalled server cannot hide its queueing (no coordinated omission).
+ *
+ * <p>The load generator runs in its own JVM (this class in client mode, {@code --client-plan}, started with the same
+ * classpath), so its threads, allocation and GC do not share the server JVM's heap and safepoints; the server process
+ * prints the limits beside the figures (cores, heaps, clients, the server's configuration) as {@code name=value}
+ * lines.
  */
 @Command(name = "submit", mixinStandardHelpOptions = true,
         description = "HTTP submit latency at a fixed rate (p50/p99, from scheduled send to 202 after the Kafka ack).")
@@ -55,6 +60,14 @@ public final class SubmitBenchCommand implements Callable<Integer> {
     @Option(names = "--annotators", defaultValue = "50", description = "distinct annotators (default ${DEFAULT-VALUE})")
     int annotators;
 
+    @Option(names = "--client-heap", defaultValue = "512m",
+            description = "max heap of the load generator's JVM (-Xmx; default ${DEFAULT-VALUE})")
+    String clientHeap;
+
+    @Option(names = "--client-plan", hidden = true,
+            description = "client mode: run only the load generator against the server the plan file names")
+    java.nio.file.Path clientPlan;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -64,6 +77,9 @@ public final class SubmitBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (clientPlan != null) {
+            return client();
+        }
         PrintWriter out = spec.commandLine().getOut();
         int total = rate * (seconds + warmup);
         boolean dataDirGiven = spec.commandLine().getParseResult().matchedOption("--data-dir") != null;
@@ -84,30 +100,93 @@ public final class SubmitBenchCommand implements Callable<Integer> {
             try (AnnotationServer server = new AnnotationServer(a.catalog(), a.submissions(), serverOpts)) {
                 int port = server.start("127.0.0.1", 0);
                 out.println("bench=submit rate=" + rate + " seconds=" + seconds + " warmup_seconds=" + warmup
-                        + " clients=" + clients + " annotators=" + annotators + " cores=" + Runtime.getRuntime().availableProcessors());
+                        + " clients=" + clients + " annotators=" + annotators);
+                // the limits beside the figures: what the server had and how it was configured
+                out.printf("clients=%d%nannotators=%d%nserver_cores=%d%nserver_heap_max_mb=%d%nserver_http=javalin-jetty11-loopback%n"
+                                + "server_limits=unlimited%nserver_ingester_threads=%d%nserver_ingester_db_connections=%d%n"
+                                + "server_kafka=%s%nserver_postgres=%s%n", clients, annotators,
+                        Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20,
+                        Ingester.Options.defaults().threads(), Ingester.Options.defaults().dbConnections(),
+                        workspace.config().kafkaBootstrap() == null ? "embedded-in-server-jvm" : "external",
+                        workspace.config().jdbcUrl() == null ? "embedded-own-process" : "external");
                 out.flush();
-                ExecutorService exec = Executors.newFixedThreadPool(4);
-                HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(exec)
-                        .connectTimeout(Duration.ofSeconds(10)).build();
-                URI uri = URI.create("http://127.0.0.1:" + port + "/api/submissions");
-                AtomicInteger errors = new AtomicInteger();
-                // warm-up (JIT, connections, broker) at the target rate, then let every warm-up request finish so the
-                // measured phase starts with empty queues
-                phase(http, uri, tokens, items.first(), 0, rate * warmup, errors, "warmup");
-                long[] measured = phase(http, uri, tokens, items.first(), rate * warmup, rate * seconds, errors, "measure");
-                Arrays.sort(measured);
-                out.printf("submit_rate_target_per_s=%d%n", rate);
-                out.printf("submit_rate_achieved_per_s=%.0f%n", lastAchieved);
-                out.printf("submit_count=%d%n", measured.length);
-                out.printf("submit_errors=%d%n", errors.get());
-                out.printf("submit_p50_ms=%.2f%n", pct(measured, 0.50));
-                out.printf("submit_p90_ms=%.2f%n", pct(measured, 0.90));
-                out.printf("submit_p99_ms=%.2f%n", pct(measured, 0.99));
-                out.printf("submit_max_ms=%.2f%n", measured[measured.length - 1] / 1e6);
-                limits(a, out);
-                exec.shutdown();
-                return errors.get() == 0 ? 0 : 1;
+                java.nio.file.Path plan = java.nio.file.Files.createTempFile("seed-bench-submit-", ".json");
+                try {
+                    var json = seed.annotation.core.EventCodec.JSON.createObjectNode();
+                    json.put("uri", "http://127.0.0.1:" + port + "/api/submissions");
+                    json.put("first_item", items.first());
+                    tokens.forEach(json.putArray("tokens")::add);
+                    java.nio.file.Files.writeString(plan, json.toString());
+                    int code = runClient(plan, out);
+                    limits(a, out);
+                    return code;
+                } finally {
+                    java.nio.file.Files.deleteIfExists(plan);
+                }
             }
+        }
+    }
+
+    /**
+     * Starts the load generator as a separate {@code java} process with this JVM's classpath, relays its
+     * {@code name=value} lines (its progress goes to stderr as it is), and returns its exit code.
+     */
+    private int runClient(java.nio.file.Path plan, PrintWriter out) throws Exception {
+        List<String> cmd = List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx" + clientHeap, "-cp", System.getProperty("java.class.path"), SubmitBenchCommand.class.getName(),
+                "--client-plan", plan.toString(), "--rate", Integer.toString(rate), "--seconds", Integer.toString(seconds),
+                "--warmup-seconds", Integer.toString(warmup), "--clients", Integer.toString(clients),
+                "--annotators", Integer.toString(annotators));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                java.nio.charset.StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = lines.readLine()) != null) {
+                out.println(line);
+                out.flush();
+            }
+        }
+        int code = p.waitFor();
+        out.printf("client_exit=%d%n", code);
+        return code;
+    }
+
+    /** Client mode: the open-loop load generator alone, in this (separate) JVM, against the plan's server. */
+    private int client() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        var plan = seed.annotation.core.EventCodec.JSON.readTree(java.nio.file.Files.readString(clientPlan));
+        URI uri = URI.create(plan.get("uri").asText());
+        List<String> tokens = new ArrayList<>();
+        plan.get("tokens").forEach(t -> tokens.add(t.asText()));
+        if (tokens.size() != annotators) {
+            throw new IllegalArgumentException(clientPlan + ": " + tokens.size() + " tokens for --annotators " + annotators);
+        }
+        long firstItem = plan.get("first_item").asLong();
+        out.printf("client_jvm=separate pid=%d%nclient_cores=%d%nclient_heap_max_mb=%d%nclient_http_threads=4%n",
+                ProcessHandle.current().pid(), Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
+        out.flush();
+        ExecutorService exec = Executors.newFixedThreadPool(4);
+        try {
+            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(exec)
+                    .connectTimeout(Duration.ofSeconds(10)).build();
+            AtomicInteger errors = new AtomicInteger();
+            // warm-up (JIT, connections, broker) at the target rate, then let every warm-up request finish so the
+            // measured phase starts with empty queues
+            phase(http, uri, tokens, firstItem, 0, rate * warmup, errors, "warmup");
+            long[] measured = phase(http, uri, tokens, firstItem, rate * warmup, rate * seconds, errors, "measure");
+            Arrays.sort(measured);
+            out.printf("submit_rate_target_per_s=%d%n", rate);
+            out.printf("submit_rate_achieved_per_s=%.0f%n", lastAchieved);
+            out.printf("submit_count=%d%n", measured.length);
+            out.printf("submit_errors=%d%n", errors.get());
+            out.printf("submit_p50_ms=%.2f%n", pct(measured, 0.50));
+            out.printf("submit_p90_ms=%.2f%n", pct(measured, 0.90));
+            out.printf("submit_p99_ms=%.2f%n", pct(measured, 0.99));
+            out.printf("submit_max_ms=%.2f%n", measured[measured.length - 1] / 1e6);
+            out.flush();
+            return errors.get() == 0 ? 0 : 1;
+        } finally {
+            exec.shutdown();
         }
     }
 

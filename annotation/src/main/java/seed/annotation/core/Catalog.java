@@ -212,7 +212,7 @@ public final class Catalog {
                 }
                 c.commit();
             } catch (SQLException | RuntimeException e) {
-                c.rollback();
+                rollbackKeeping(c, e);
                 throw e;
             }
         } catch (SQLException e) {
@@ -375,7 +375,7 @@ public final class Catalog {
                 c.commit();
                 return item(itemId);
             } catch (SQLException | RuntimeException e) {
-                c.rollback();
+                rollbackKeeping(c, e);
                 throw e;
             }
         } catch (SQLException e) {
@@ -481,6 +481,19 @@ public final class Catalog {
     }
 
     /** Whether a failure means the connection (not the statement) failed: class 08, 57P0x (server shutting down). */
+    /**
+     * Rolls back after {@code failure}; when the connection is already gone (the database stopped or restarted), the
+     * rollback's own "Connection is closed" is kept as suppressed instead of replacing the failure, so the caller
+     * still sees the real cause (57P01, 08006) and answers 503, not 500.
+     */
+    static void rollbackKeeping(Connection c, Exception failure) {
+        try {
+            c.rollback();
+        } catch (SQLException r) {
+            failure.addSuppressed(r);
+        }
+    }
+
     public static boolean connectionLost(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SQLException s && s.getSQLState() != null

@@ -304,6 +304,14 @@ public final class AnnotationServer implements AutoCloseable {
      */
     private void internalError(Exception e, Context ctx) {
         String ref = UUID.randomUUID().toString().substring(0, 8);
+        if (seed.annotation.infra.Infra.jvmShuttingDown()) {
+            // serve is stopping: the embedded PostgreSQL stops in its own shutdown hook while requests are still in
+            // flight; an expected end, one line (issue 19: a clean stop logged 57P01 stack traces)
+            log.info("{} {} [ref {}]: not completed, the server is stopping", ctx.method(), ctx.path(), ref);
+            ctx.header("Retry-After", "2");
+            error(ctx, 503, "the server is stopping; try again shortly (ref " + ref + ")");
+            return;
+        }
         if (databaseUnavailable(e)) {
             log.warn("{} {} [ref {}]: database unavailable: {}", ctx.method(), ctx.path(), ref, e.toString());
             ctx.header("Retry-After", "2");

@@ -36,7 +36,9 @@ public final class RewardCommand implements Runnable {
                     + "{\"prompt\", \"chosen\", \"rejected\"}; prompt and responses may be {\"role\", \"content\"} message "
                     + "lists (TRL's conversational formats, also chosen/rejected conversations with an implicit prompt). "
                     + "Every ranking becomes its C(K,2) ordered pairs; all rankings of a prompt share one batch; tied pairs "
-                    + "give no pair. Examples longer than --max-length are cut by --truncate-prompt / --truncate-response "
+                    + "give no pair. Preference strengths (a K-wise line's \"strengths\", 0 tie .. 4 significantly "
+                    + "better per neighbouring pair, or a pairwise line's \"margin\") enter the loss as Llama 2's margin "
+                    + "(--margin). Examples longer than --max-length are cut by --truncate-prompt / --truncate-response "
                     + "(chosen and rejected by the same rule) or refused naming the line. A folder with a checkpoint is "
                     + "resumed.")
     static final class Train implements Callable<Integer> {
@@ -83,6 +85,13 @@ public final class RewardCommand implements Runnable {
                 + "learns rankers who check facts, e.g. sums, from far fewer rankings) (default: ${DEFAULT-VALUE}).")
         String readout = "end";
 
+        @Option(names = "--margin", description = "Preference strengths in the loss: 'llama2' (Llama 2's margin loss "
+                + "-log sigmoid(r_chosen - r_rejected - m), m from each pair's strength by Llama 2's 'margin small' scale: "
+                + "significantly better 1, better 2/3, slightly better 1/3, negligibly better 0; a pairwise line's TRL "
+                + "\"margin\" as given; rankings without strengths train as with 'none') or 'none' (strengths ignored) "
+                + "(default: ${DEFAULT-VALUE}).")
+        String margin = "llama2";
+
         @picocli.CommandLine.Mixin
         seed.stages.cli.TruncationOptions truncation;
 
@@ -98,7 +107,7 @@ public final class RewardCommand implements Runnable {
             RewardSettings d = RewardSettings.defaults(base, rankings, out);
             RewardSettings s = new RewardSettings(base, rankings, out, steps, groups, lr, LearningRateSchedule.tenthOf(lr), d.warmupSteps(),
                     d.weightDecay(), d.clipNorm(), heldOut, evalEvery, checkpointEvery, seed, d.logEveryMs(), patience,
-                    truncation.truncation(), head).withLora(lora.settings());
+                    truncation.truncation(), head).withLora(lora.settings()).withMargin(RewardSettings.Margin.parse(margin));
             Threads.configure(threads);
             compute.apply();
             RewardResult r = RewardModelTrainer.train(s, System.out, 0);

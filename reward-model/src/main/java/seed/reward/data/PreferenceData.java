@@ -72,7 +72,7 @@ public record PreferenceData(List<PromptGroup> train, List<PromptGroup> heldOut)
             List<PreferencePair> into = pairs.computeIfAbsent(r.prompt(), p -> new ArrayList<>());
             for (PreferencePair p : PromptGroup.expand(r).pairs()) {
                 if (index[p.better()] != index[p.worse()]) { // the same text twice in one ranking carries no preference
-                    into.add(new PreferencePair(index[p.better()], index[p.worse()]));
+                    into.add(new PreferencePair(index[p.better()], index[p.worse()], p.margin()));
                 }
             }
         }

@@ -34,7 +34,8 @@ public record PromptGroup(String prompt, List<String> responses, List<Preference
     /**
      * Expands a ranking into its ordered pairs: for ranks a < b (a better), the pair (order[a], order[b]),
      * except pairs the annotator marked as tied, which carry no preference and are dropped (documented choice:
-     * no 0.5 target). K responses without ties give K(K-1)/2 pairs.
+     * no 0.5 target). K responses without ties give K(K-1)/2 pairs. Each pair carries the ranking's margin between
+     * the two ranks ({@link Ranking#margin}).
      */
     public static PromptGroup expand(Ranking ranking) {
         int[] order = ranking.order();
@@ -42,7 +43,7 @@ public record PromptGroup(String prompt, List<String> responses, List<Preference
         for (int a = 0; a < order.length; a++) {
             for (int b = a + 1; b < order.length; b++) {
                 if (!ranking.tied(order[a], order[b])) {
-                    pairs.add(new PreferencePair(order[a], order[b]));
+                    pairs.add(new PreferencePair(order[a], order[b], ranking.margin(a, b)));
                 }
             }
         }

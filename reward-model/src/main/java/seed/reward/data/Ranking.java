@@ -13,15 +13,46 @@ import java.util.List;
  * @param line the 1-based line of the source file (0 when built in code), kept for error messages
  * @param conversation the messages the prompt text renders (one user message for a plain prompt), which a chat
  *                     template frames in its own way
+ * @param margins      Llama 2's margin of each neighbouring pair of {@code order} ({@code margins[p]}: how much better
+ *                     {@code order[p]} is than {@code order[p+1]}, from the annotator's preference strength, see
+ *                     {@link PreferenceStrength}); empty when the ranking carries no strengths
  */
 public record Ranking(String prompt, List<String> responses, int[] order, List<int[]> ties, int line,
-                      List<ChatTemplate.Message> conversation) {
+                      List<ChatTemplate.Message> conversation, double[] margins) {
 
     public Ranking {
         responses = List.copyOf(responses);
         order = order.clone();
         ties = ties.stream().map(int[]::clone).toList();
         conversation = List.copyOf(conversation);
+        margins = margins == null ? new double[0] : margins.clone();
+        if (margins.length != 0 && margins.length != order.length - 1) {
+            throw new IllegalArgumentException("a ranking of " + order.length + " responses has " + (order.length - 1)
+                    + " neighbouring pairs but " + margins.length + " margins");
+        }
+    }
+
+    /** A ranking without preference strengths. */
+    public Ranking(String prompt, List<String> responses, int[] order, List<int[]> ties, int line,
+                   List<ChatTemplate.Message> conversation) {
+        this(prompt, responses, order, ties, line, conversation, new double[0]);
+    }
+
+    /** The same ranking with Llama 2's margin of each neighbouring pair (see {@link #margins}). */
+    public Ranking withMargins(double[] neighbourMargins) {
+        return new Ranking(prompt, responses, order, ties, line, conversation, neighbourMargins);
+    }
+
+    /**
+     * The margin between the responses at ranks {@code a < b}: the sum of the neighbouring margins between them (as
+     * the snapshot's TRL export sums them), 0 without strengths.
+     */
+    public double margin(int a, int b) {
+        double m = 0;
+        for (int p = a; p < b && p < margins.length; p++) {
+            m += margins[p];
+        }
+        return m;
     }
 
     /** A ranking of a plain prompt (one user message). */

@@ -20,7 +20,9 @@ import java.util.List;
 /**
  * Reads and writes rankings JSONL. Each line is either a K-wise ranking
  * {@code {"prompt": ..., "responses": [...], "ranking": [best..worst], "ties": [[i,j],...]}} or a pairwise
- * {@code {"prompt": ..., "chosen": ..., "rejected": ...}}. As in TRL's conversational formats, the prompt may be a list
+ * {@code {"prompt": ..., "chosen": ..., "rejected": ...}}. Optional preference strengths (Llama 2): a K-wise line's
+ * {@code "strengths"} (one grade 0..4 per neighbouring pair, as annotation snapshots hold them) or {@code "margins"}
+ * (the margins themselves), a pairwise line's {@code "margin"} (TRL's column). As in TRL's conversational formats, the prompt may be a list
  * of {role, content} messages, a response may be a message list ending with the assistant's message, and
  * {@code chosen}/{@code rejected} may be whole conversations with an implicit prompt (what they share); conversations
  * are rendered by the one {@link ChatTemplate}. Every line is validated up front, so a bad file fails with its line
@@ -69,11 +71,11 @@ public final class RankingsFile {
             if (node.has("responses") || node.has("ranking")) {
                 throw new RankingFormatException(where + "mixes pairwise fields (chosen/rejected) with K-wise fields (responses/ranking)");
             }
-            if (!node.has("prompt") && node.path("chosen").isArray() && node.path("rejected").isArray()) {
-                return implicitPrompt(node, line, where, loc);
-            }
-            return Ranking.pairwise(conversation(node, where, loc), response(node, "chosen", where, loc),
-                    response(node, "rejected", where, loc), line);
+            Ranking pair = !node.has("prompt") && node.path("chosen").isArray() && node.path("rejected").isArray()
+                    ? implicitPrompt(node, line, where, loc)
+                    : Ranking.pairwise(conversation(node, where, loc), response(node, "chosen", where, loc),
+                            response(node, "rejected", where, loc), line);
+            return node.has("margin") ? pair.withMargins(new double[] {trlMargin(node.get("margin"), where)}) : pair;
         }
         List<ChatTemplate.Message> conversation = conversation(node, where, loc);
         String prompt = ChatTemplate.render(conversation);
@@ -132,7 +134,67 @@ public final class RankingsFile {
                 ties.add(new int[] {a, b});
             }
         }
-        return new Ranking(prompt, responses, order, ties, line, conversation);
+        Ranking ranking = new Ranking(prompt, responses, order, ties, line, conversation);
+        if (node.has("strengths") && node.has("margins")) {
+            throw new RankingFormatException(where + "give \"strengths\" or \"margins\", not both");
+        }
+        if (node.has("strengths") && !node.get("strengths").isNull()) {
+            return ranking.withMargins(strengthMargins(node.get("strengths"), ranking, where));
+        }
+        if (node.has("margins") && !node.get("margins").isNull()) {
+            return ranking.withMargins(explicitMargins(node.get("margins"), k, where));
+        }
+        return ranking;
+    }
+
+    /**
+     * {@code "strengths"}: one preference strength per neighbouring pair of the ranking (Llama 2's grades as Seed's
+     * annotation page stores them, {@link PreferenceStrength}), 0 ("tie") exactly for tied neighbours.
+     */
+    private static double[] strengthMargins(JsonNode node, Ranking r, String where) {
+        int[] order = r.order();
+        if (!node.isArray() || node.size() != order.length - 1) {
+            throw new RankingFormatException(where + "field \"strengths\" must be an array of " + (order.length - 1)
+                    + " integers, one per neighbouring pair of the ranking (0 tie .. 4 significantly better)");
+        }
+        double[] out = new double[order.length - 1];
+        for (int p = 0; p < out.length; p++) {
+            JsonNode v = node.get(p);
+            if (!v.isIntegralNumber() || v.asInt() < 0 || v.asInt() > PreferenceStrength.SIGNIFICANTLY_BETTER) {
+                throw new RankingFormatException(where + "field \"strengths\" has " + v + " for pair " + (p + 1)
+                        + "; each must be an integer 0..4 (" + String.join(", ", PreferenceStrength.NAMES) + ")");
+            }
+            boolean tied = r.tied(order[p], order[p + 1]);
+            if (tied != (v.asInt() == 0)) {
+                throw new RankingFormatException(where + "field \"strengths\" grades pair " + (p + 1) + " (" + order[p]
+                        + " vs " + order[p + 1] + ") " + PreferenceStrength.NAMES.get(v.asInt()) + " but the pair is "
+                        + (tied ? "" : "not ") + "tied");
+            }
+            out[p] = PreferenceStrength.llama2Margin(v.asInt());
+        }
+        return out;
+    }
+
+    /** {@code "margins"}: an explicit margin (a number >= 0) per neighbouring pair, as {@link #write} saves them. */
+    private static double[] explicitMargins(JsonNode node, int k, String where) {
+        if (!node.isArray() || node.size() != k - 1) {
+            throw new RankingFormatException(where + "field \"margins\" must be an array of " + (k - 1)
+                    + " numbers, one per neighbouring pair of the ranking");
+        }
+        double[] out = new double[k - 1];
+        for (int p = 0; p < out.length; p++) {
+            out[p] = trlMargin(node.get(p), where);
+        }
+        return out;
+    }
+
+    /** A margin number (TRL's {@code margin} column of a chosen/rejected line): finite and >= 0. */
+    private static double trlMargin(JsonNode v, String where) {
+        if (v == null || !v.isNumber() || !(v.asDouble() >= 0) || Double.isInfinite(v.asDouble())) {
+            throw new RankingFormatException(where + "a margin must be a finite number >= 0 (Llama 2's margin of the"
+                    + " preference strength), got " + v);
+        }
+        return v.asDouble();
     }
 
     /** The prompt: a string (one user message), or a list of messages. */
@@ -231,6 +293,12 @@ public final class RankingsFile {
                     ArrayNode ties = o.putArray("ties");
                     for (int[] t : r.ties()) {
                         ties.addArray().add(t[0]).add(t[1]);
+                    }
+                }
+                if (r.margins().length > 0) {
+                    ArrayNode margins = o.putArray("margins");
+                    for (double m : r.margins()) {
+                        margins.add(m);
                     }
                 }
                 w.write(JSON.writeValueAsString(o));

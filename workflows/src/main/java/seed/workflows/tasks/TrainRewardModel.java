@@ -78,6 +78,13 @@ public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Outpu
     @Builder.Default
     private Property<Choices.Readout> readout = Property.ofValue(Choices.Readout.END);
 
+    @Schema(title = "Preference strengths in the loss: LLAMA2 (Llama 2's margin loss, margins 1, 2/3, 1/3, 0 for "
+            + "significantly / better / slightly / negligibly better; rankings without strengths train as with NONE) or "
+            + "NONE (strengths ignored)")
+    @NotNull
+    @Builder.Default
+    private Property<RewardSettings.Margin> margin = Property.ofValue(RewardSettings.Margin.LLAMA2);
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path baseDir = existing(rc, base, "base");
@@ -91,7 +98,8 @@ public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Outpu
                         Choices.ResponseTruncation.class))))
                 .withReadout(RewardModel.Readout.parse(Choices.spelling(required(rc, readout, "readout",
                         Choices.Readout.class))))
-                .withLora(lora(rc));
+                .withLora(lora(rc))
+                .withMargin(required(rc, margin, "margin", RewardSettings.Margin.class));
         // every setting that shapes the model, truncation and early stopping included, addresses the store folder
         Map<String, Object> settings = Settings.of(shape, "base", "rankings", "out");
         Result r = stage(rc, "reward", settings, Map.of("base", baseDir, "rankings", rankingFile), (dir, console) -> {
