@@ -43,7 +43,8 @@ public final class SeedEngine implements AutoCloseable {
 
     /** Seed's flows, shipped in the jar under {@code flows/} (and in the repository under {@code workflows/flows/}). */
     public static final List<String> FLOW_FILES = List.of("seed.pretrain.yaml", "seed.sft.yaml", "seed.annotate.yaml",
-            "seed.reward.yaml", "seed.rlhf.yaml", "seed.three-stage.yaml", "seed.retrain.yaml", "seed.dpo.yaml");
+            "seed.reward.yaml", "seed.rlhf.yaml", "seed.three-stage.yaml", "seed.retrain.yaml", "seed.dpo.yaml",
+            "seed.promote.yaml");
     public static final String NAMESPACE = "seed";
     public static final String TENANT = TenantService.MAIN_TENANT;
 
