@@ -148,10 +148,13 @@ public final class RegistryCommands {
             }
             ArtifactRef ref;
             if (model != null) {
-                if (!Files.isDirectory(model)) {
-                    throw new IllegalArgumentException("--model " + model + " is not a folder");
+                Path folder;
+                try {
+                    folder = seed.stages.checkpoint.Checkpoints.modelFolder(model); // a checkpoint, not any folder
+                } catch (java.io.IOException e) {
+                    throw new IllegalArgumentException("--model " + model + ": " + e.getMessage());
                 }
-                ref = ArtifactRef.of("model", model, "checkpoint");
+                ref = ArtifactRef.of("model", folder, "checkpoint");
             } else {
                 ModelRegistry.Entry known = known(registry, hash);
                 ref = ArtifactRef.of("model", Path.of(known.path()), "checkpoint");
