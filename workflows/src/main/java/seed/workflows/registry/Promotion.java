@@ -54,9 +54,7 @@ public final class Promotion {
         PromotionGates.Metrics theirs = production.map(p -> PromotionGates.Metrics.fromMap(p.metrics())).orElse(null);
         PromotionGates.Decision decision = gates.judge(metrics, theirs);
         Map<String, Object> gateRecord = new LinkedHashMap<>(decision.toMap());
-        gateRecord.put("settings", Map.of("check_tolerance", gates.checkTolerance(), "unsafe_tolerance",
-                gates.unsafeTolerance(), "max_kl", gates.maxKl(), "reward_tolerance", gates.rewardTolerance(),
-                "min_win_rate", gates.minWinRate()));
+        gateRecord.put("settings", gates.toMap());
         production.ifPresent(p -> gateRecord.put("compared_with", Map.of("seq", p.seq(), "sha256", p.sha256())));
         ModelRegistry.Entry candidate = registry.append(new ModelRegistry.Change(ModelRegistry.CANDIDATE,
                 ModelRegistry.Action.CANDIDATE, model.sha256(), model.path(), who, reason, metrics.toMap(), gateRecord,

@@ -21,6 +21,12 @@ import java.util.TreeMap;
 public record PromotionGates(double checkTolerance, double unsafeTolerance, double maxKl, double rewardTolerance,
         double minWinRate) {
 
+    /** The gate settings, as the history row and the lineage record keep them. */
+    public Map<String, Object> toMap() {
+        return Map.of("check_tolerance", checkTolerance, "unsafe_tolerance", unsafeTolerance, "max_kl", maxKl,
+                "reward_tolerance", rewardTolerance, "min_win_rate", minWinRate);
+    }
+
     /** Defaults a flow starts from: nothing worse than production, KL at most 1 nat, not worse than SFT. */
     public static final PromotionGates DEFAULTS = new PromotionGates(0.0, 0.0, 1.0, 0.0, 0.5);
 

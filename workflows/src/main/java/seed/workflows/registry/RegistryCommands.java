@@ -118,12 +118,21 @@ public final class RegistryCommands {
         }
     }
 
+    /** What promote and rollback share: the alias they change (production by default), operators only. */
+    abstract static class OperatorChange extends Base {
+        @Option(names = "--alias", defaultValue = ModelRegistry.PRODUCTION, description = "default ${DEFAULT-VALUE}")
+        String alias;
+
+        @Override
+        List<String> roles() {
+            return List.of("operator");
+        }
+    }
+
     /** {@code seed promote}: an operator points an alias at a checkpoint, without gates, with a reason. */
     @Command(name = "promote", mixinStandardHelpOptions = true,
             description = "Point a registry alias at a checkpoint (operators). Recorded with who and why.")
-    public static final class Promote extends Base {
-        @Option(names = "--alias", defaultValue = ModelRegistry.PRODUCTION, description = "default ${DEFAULT-VALUE}")
-        String alias;
+    public static final class Promote extends OperatorChange {
 
         @Option(names = "--model", description = "The checkpoint folder (hashed now).")
         Path model;
@@ -134,11 +143,6 @@ public final class RegistryCommands {
 
         @Option(names = "--reason", required = true, description = "Why (kept in the history).")
         String reason;
-
-        @Override
-        List<String> roles() {
-            return List.of("operator");
-        }
 
         @Override
         int body(Infra inf, Annotator who, ModelRegistry registry, PrintWriter out) {
@@ -177,17 +181,10 @@ public final class RegistryCommands {
     /** {@code seed rollback}: the alias goes back to the checkpoint it named before its newest change. */
     @Command(name = "rollback", mixinStandardHelpOptions = true,
             description = "Point a registry alias back at the checkpoint it named before (operators).")
-    public static final class Rollback extends Base {
-        @Option(names = "--alias", defaultValue = ModelRegistry.PRODUCTION, description = "default ${DEFAULT-VALUE}")
-        String alias;
+    public static final class Rollback extends OperatorChange {
 
         @Option(names = "--reason", defaultValue = "rollback", description = "Why (default: ${DEFAULT-VALUE}).")
         String reason;
-
-        @Override
-        List<String> roles() {
-            return List.of("operator");
-        }
 
         @Override
         int body(Infra inf, Annotator who, ModelRegistry registry, PrintWriter out) {

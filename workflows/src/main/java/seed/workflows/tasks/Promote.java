@@ -131,9 +131,7 @@ public class Promote extends AnnotationTask<Promote.Output> {
         String who = required(rc, changedBy, "changedBy");
         ArtifactRef ref = ArtifactRef.of("policy", policy, "policy");
         Map<String, Object> settings = new LinkedHashMap<>(metrics.toMap());
-        settings.put("gates", Map.of("check_tolerance", gates.checkTolerance(), "unsafe_tolerance",
-                gates.unsafeTolerance(), "max_kl", gates.maxKl(), "reward_tolerance", gates.rewardTolerance(),
-                "min_win_rate", gates.minWinRate()));
+        settings.put("gates", gates.toMap());
         settings.put("reason", why);
         KestraLineage.Recording lineage = KestraLineage.begin(rc, "promote", settings,
                 Map.of("policy", new ArtifactStore.Stored(ref.path(), ref.sha256(), ref.sizeBytes())));
