@@ -110,7 +110,7 @@ class DeployCommandTest {
                 "secret-token");
         assertEquals(0, first, requests.toString());
         assertEquals(List.of(), problems);
-        assertEquals(8, existing.size(), existing.toString());
+        assertEquals(seed.workflows.engine.SeedEngine.FLOW_FILES.size(), existing.size(), existing.toString());
         assertTrue(existing.contains("ml.seed.three-stage") && existing.contains("ml.seed.pretrain"), existing.toString());
         assertEquals("POST /api/v1/main/flows/validate", requests.get(0));
 
