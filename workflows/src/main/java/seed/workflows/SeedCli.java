@@ -43,7 +43,7 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("pretrain", new seed.stages.cli.PretrainCommand());
         cli.addSubcommand("sft", new seed.stages.cli.SftCommand());
         cli.addSubcommand("generate", new seed.stages.cli.GenerateCommand());
-        cli.addSubcommand("serve", new seed.stages.cli.ServeCommand());
+        cli.addSubcommand("serve", new seed.stages.cli.ServeCommand(seed.workflows.registry.RegistryModelSource::open));
         cli.addSubcommand("eval", new seed.stages.cli.EvalCommand());
         cli.addSubcommand("candidates", new seed.stages.cli.CandidatesCommand());
         cli.addSubcommand("tokenizer", new seed.stages.cli.TokenizerCommand());
@@ -57,6 +57,10 @@ public final class SeedCli implements Runnable {
         cli.addSubcommand("annotate", new seed.annotation.cli.AnnotateCommand());
         // -- lineage (workflows)
         cli.addSubcommand("lineage", new seed.workflows.lineage.LineageCommand());
+        // -- model registry (workflows)
+        cli.addSubcommand("models", new seed.workflows.registry.RegistryCommands.Models());
+        cli.addSubcommand("promote", new seed.workflows.registry.RegistryCommands.Promote());
+        cli.addSubcommand("rollback", new seed.workflows.registry.RegistryCommands.Rollback());
 
         cli.addSubcommand("export", new seed.stages.cli.ExportCommand());
         cli.addSubcommand("import", new seed.stages.cli.ImportCommand());

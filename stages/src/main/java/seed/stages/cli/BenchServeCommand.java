@@ -1,12 +1,6 @@
 package seed.stages.cli;
 
-import java.io.BufferedReader;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,7 +24,7 @@ import seed.stages.train.Threads;
 
 /**
  * {@code seed bench serve}: what {@code seed serve} delivers to HTTP clients. Starts the server in this JVM on a free
- * port and measures streamed completions of a fixed length ({@code ignore_eos}) through the JDK's HTTP client:
+ * port and measures streamed completions of a fixed length ({@code ignore_eos}) through a plain HTTP/1.1 socket client:
  * single-stream tokens/s against the in-process KV-cache rate of {@code seed bench generate}'s batch-1 path, aggregate
  * tokens/s at several numbers of concurrent streams (continuous batching), and time to first token. Without
  * {@code --model}, a randomly initialised model of the benchmark shape (4 layers, d128, 4 heads, context 128, bytes):
@@ -38,7 +32,8 @@ import seed.stages.train.Threads;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serving benchmark; prints single_stream_tokens_per_s=, aggregate_tokens_per_s_cN=, "
-                + "ttft_p50_ms=, ttft_p99_ms= (name=value).")
+                + "ttft_p50_ms=, ttft_p99_ms=, and loop_tokens_per_s_cN= (the decode loop alone, no HTTP) "
+                + "(name=value).")
 public final class BenchServeCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "Checkpoint or model folder (default: a random benchmark-shape model).")
@@ -73,13 +68,12 @@ public final class BenchServeCommand implements Callable<Integer> {
                     .withStreamInterval(streamInterval);
             try (OpenAiServer server = OpenAiServer.start(gpt, tokenizer, settings);
                     ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
                 URI url = URI.create(server.baseUrl() + "/completions");
                 List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
                 long warmUntil = System.nanoTime() + 3_000_000_000L;
                 while (System.nanoTime() < warmUntil) { // the JIT, the HTTP stack and every batch size warmed
-                    round(http, url, pool, maxStreams, tokens, new ArrayList<>());
-                    round(http, url, pool, 1, tokens, new ArrayList<>());
+                    round(url, pool, maxStreams, tokens, new ArrayList<>());
+                    round(url, pool, 1, tokens, new ArrayList<>());
                     inProcessRate(generator, ids, tokens);
                 }
                 // in-process and single-stream rounds alternate, so neither gets a quieter moment of the machine
@@ -87,7 +81,7 @@ public final class BenchServeCommand implements Callable<Integer> {
                 double single = 0;
                 for (int r = 0; r < rounds; r++) {
                     inProcess = Math.max(inProcess, inProcessRate(generator, ids, tokens));
-                    single = Math.max(single, round(http, url, pool, 1, tokens, ttft));
+                    single = Math.max(single, round(url, pool, 1, tokens, ttft));
                 }
                 System.out.printf("prompt_tokens=%d%nnew_tokens=%d%ncontext=%d%nthreads=%d%nstream_interval=%d%n",
                         ids.length, tokens, context, threads, streamInterval);
@@ -97,7 +91,7 @@ public final class BenchServeCommand implements Callable<Integer> {
                 for (int c : concurrency) {
                     double best = 0;
                     for (int r = 0; r < rounds; r++) {
-                        best = Math.max(best, round(http, url, pool, c, tokens, ttft));
+                        best = Math.max(best, round(url, pool, c, tokens, ttft));
                     }
                     if (c == 1) {
                         one = best;
@@ -105,6 +99,25 @@ public final class BenchServeCommand implements Callable<Integer> {
                     System.out.printf("aggregate_tokens_per_s_c%d=%.0f%n", c, best);
                     if (one > 0 && c > 1) {
                         System.out.printf("aggregate_speedup_c%d=%.2f%n", c, best / one);
+                    }
+                }
+                // the same streams in process, straight on a decode loop (no HTTP, no SSE): what the batched decode
+                // step allows; aggregate_speedup_cN far below loop_speedup_cN means HTTP costs the difference
+                double loopOne = 0;
+                try (seed.stages.serve.DecodeLoop loop = new seed.stages.serve.DecodeLoop(gpt, tokenizer,
+                        Math.max(32, maxStreams))) {
+                    for (int c : concurrency) {
+                        double best = 0;
+                        for (int r = 0; r < rounds; r++) {
+                            best = Math.max(best, loopRound(loop, ids, c, tokens));
+                        }
+                        if (c == 1) {
+                            loopOne = best;
+                        }
+                        System.out.printf("loop_tokens_per_s_c%d=%.0f%n", c, best);
+                        if (loopOne > 0 && c > 1) {
+                            System.out.printf("loop_speedup_c%d=%.2f%n", c, best / loopOne);
+                        }
                     }
                 }
                 List<Double> sorted = new ArrayList<>(ttft);
@@ -125,14 +138,37 @@ public final class BenchServeCommand implements Callable<Integer> {
         return made / ((System.nanoTime() - started) / 1e9);
     }
 
+    /** {@code streams} sequences submitted at once to {@code loop} in this process: aggregate tokens/s. */
+    private static double loopRound(seed.stages.serve.DecodeLoop loop, int[] ids, int streams, int tokens)
+            throws InterruptedException {
+        java.util.concurrent.BlockingQueue<seed.stages.serve.Sequence.Event> events =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+        long started = System.nanoTime();
+        for (int i = 0; i < streams; i++) {
+            loop.submit(i, ids, new SamplingSettings(1.0f, 0, 1.0f, tokens, List.of(), i, true),
+                    new seed.stages.serve.Sequence.Options(0, false, false, true), events);
+        }
+        long made = 0;
+        for (int open = streams; open > 0; ) {
+            seed.stages.serve.Sequence.Event e = events.take();
+            if (e instanceof seed.stages.serve.Sequence.Token) {
+                made++;
+            } else if (e instanceof seed.stages.serve.Sequence.Finished
+                    || e instanceof seed.stages.serve.Sequence.Failed) {
+                open--;
+            }
+        }
+        return made / ((System.nanoTime() - started) / 1e9);
+    }
+
     /** {@code streams} concurrent streamed completions of {@code tokens} tokens: aggregate tokens/s. */
-    private double round(HttpClient http, URI url, ExecutorService pool, int streams, int tokens, List<Double> ttft)
+    private double round(URI url, ExecutorService pool, int streams, int tokens, List<Double> ttft)
             throws Exception {
         List<Future<Integer>> futures = new ArrayList<>();
         long started = System.nanoTime();
         for (int i = 0; i < streams; i++) {
             int seed = i;
-            futures.add(pool.submit(() -> stream(http, url, tokens, seed, ttft)));
+            futures.add(pool.submit(() -> stream(url, tokens, seed, ttft)));
         }
         long total = 0;
         for (Future<Integer> f : futures) {
@@ -141,38 +177,93 @@ public final class BenchServeCommand implements Callable<Integer> {
         return total / ((System.nanoTime() - started) / 1e9);
     }
 
-    /** One streamed completion; records its time to first token; returns the tokens it was told it got. */
-    private int stream(HttpClient http, URI url, int tokens, int seed, List<Double> ttft) throws Exception {
+    /**
+     * One streamed completion; records its time to first token; returns the tokens it was told it got. A plain
+     * HTTP/1.1 client on a socket (chunked transfer decoded, SSE lines scanned): the JDK's HttpClient spent about
+     * twice the server's CPU per streamed chunk (JFR, 8 streams), so on a small machine the benchmark's own client took
+     * the cores the server was being measured on.
+     */
+    private int stream(URI url, int tokens, int seed, List<Double> ttft) throws Exception {
         String body = "{\"prompt\": " + com.fasterxml.jackson.databind.node.TextNode.valueOf(prompt)
                 + ", \"max_tokens\": " + tokens + ", \"temperature\": 1.0, \"seed\": " + seed
                 + ", \"ignore_eos\": true, \"stream\": true, \"stream_options\": {\"include_usage\": true}}";
+        byte[] payload = body.getBytes(StandardCharsets.UTF_8);
         long sent = System.nanoTime();
-        HttpResponse<InputStream> response = http.send(HttpRequest.newBuilder(url)
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofInputStream());
-        if (response.statusCode() != 200) {
-            throw new IllegalStateException("HTTP " + response.statusCode() + ": "
-                    + new String(response.body().readAllBytes(), StandardCharsets.UTF_8));
-        }
-        int made = 0;
-        boolean first = true;
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(),
-                StandardCharsets.UTF_8))) {
-            for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-                if (!line.startsWith("data: ")) {
-                    continue;
-                }
-                if (first) {
-                    ttft.add((System.nanoTime() - sent) / 1e6);
-                    first = false;
-                }
-                int at = line.indexOf("\"completion_tokens\":");
-                if (at >= 0) {
-                    made = Integer.parseInt(line.substring(at + 20).split("[,}]")[0].trim());
-                }
+        try (java.net.Socket socket = new java.net.Socket(url.getHost(), url.getPort())) {
+            socket.setTcpNoDelay(true);
+            java.io.OutputStream out = socket.getOutputStream();
+            out.write(("POST " + url.getPath() + " HTTP/1.1\r\nHost: " + url.getHost() + ":" + url.getPort()
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + payload.length
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(payload);
+            out.flush();
+            java.io.BufferedInputStream in = new java.io.BufferedInputStream(socket.getInputStream(), 1 << 16);
+            String status = line(in);
+            boolean chunked = false;
+            for (String h = line(in); h != null && !h.isEmpty(); h = line(in)) {
+                chunked |= h.toLowerCase(java.util.Locale.ROOT).startsWith("transfer-encoding:") && h.contains("chunked");
             }
+            if (status == null || !status.contains(" 200 ")) {
+                throw new IllegalStateException("HTTP " + status + ": " + new String(in.readAllBytes(),
+                        StandardCharsets.UTF_8));
+            }
+            int made = 0;
+            boolean first = true;
+            java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
+            while (true) {
+                byte[] data;
+                if (chunked) {
+                    String size = line(in);
+                    int n = size == null ? 0 : Integer.parseInt(size.split(";")[0].trim(), 16);
+                    if (n == 0) {
+                        break;
+                    }
+                    data = in.readNBytes(n);
+                    line(in); // the CRLF after the chunk
+                } else {
+                    data = in.readNBytes(8192);
+                    if (data.length == 0) {
+                        break;
+                    }
+                }
+                pending.write(data);
+                byte[] all = pending.toByteArray();
+                int from = 0;
+                for (int i = 0; i < all.length; i++) {
+                    if (all[i] != '\n') {
+                        continue;
+                    }
+                    if (i - from > 6 && all[from] == 'd' && all[from + 5] == ' ') { // "data: "
+                        if (first) {
+                            ttft.add((System.nanoTime() - sent) / 1e6);
+                            first = false;
+                        }
+                        String text = new String(all, from, i - from, StandardCharsets.UTF_8);
+                        int at = text.indexOf("\"completion_tokens\":");
+                        if (at >= 0) {
+                            made = Integer.parseInt(text.substring(at + 20).split("[,}]")[0].trim());
+                        }
+                    }
+                    from = i + 1;
+                }
+                pending.reset();
+                pending.write(all, from, all.length - from);
+            }
+            return made;
         }
-        return made;
+    }
+
+    /** One CRLF- (or LF-) terminated line of ASCII, without the terminator; null at the end of the stream. */
+    private static String line(java.io.InputStream in) throws java.io.IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int c = in.read(); c >= 0; c = in.read()) {
+            if (c == '\n') {
+                int n = sb.length();
+                return n > 0 && sb.charAt(n - 1) == '\r' ? sb.substring(0, n - 1) : sb.toString();
+            }
+            sb.append((char) c);
+        }
+        return sb.length() == 0 ? null : sb.toString();
     }
 
     private static double percentile(List<Double> sorted, double q) {

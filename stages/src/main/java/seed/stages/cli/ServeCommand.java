@@ -21,8 +21,31 @@ import seed.stages.train.Threads;
                 + "(streaming as server-sent events); one decode loop batches all requests (continuous batching).")
 public final class ServeCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "Checkpoint, run or model folder.")
+    @Option(names = "--model", description = "Checkpoint, run or model folder (or --alias).")
     Path model;
+
+    @Option(names = "--alias", description = "Serve what this model-registry alias names (e.g. production) and "
+            + "follow it: a new promotion is served without a restart.")
+    String alias;
+
+    @Option(names = "--poll-seconds", description = "How often --alias asks the registry (default: ${DEFAULT-VALUE}).")
+    double pollSeconds = 5;
+
+    @Option(names = "--lora", description = "LoRA adapters (PEFT folder) to apply to --model.")
+    Path lora;
+
+    /** Opens a registry alias; the full command line wires in the registry (training code never imports JDBC). */
+    private final seed.stages.serve.ModelSource.Resolver registry;
+
+    public ServeCommand() {
+        this(alias -> {
+            throw new IllegalArgumentException("--alias needs the model registry: run seed serve through bin/seed");
+        });
+    }
+
+    public ServeCommand(seed.stages.serve.ModelSource.Resolver registry) {
+        this.registry = registry;
+    }
 
     @Option(names = "--served-model-name", description = "The model id clients name (default: the folder's name).")
     String name;
@@ -77,21 +100,68 @@ public final class ServeCommand implements Callable<Integer> {
                 }
             }
         }
-        Tokenizer tokenizer = Checkpoints.loadTokenizer(model);
-        String served = name != null ? name : model.toAbsolutePath().normalize().getFileName().toString();
-        try (Gpt gpt = Checkpoints.loadModel(model)) {
+        if ((model == null) == (alias == null)) {
+            throw new IllegalArgumentException("give exactly one of --model DIR and --alias NAME");
+        }
+        if (lora != null && model == null) {
+            throw new IllegalArgumentException("--lora applies adapters to --model; give the base with --model");
+        }
+        seed.stages.serve.ModelSource source = alias != null ? registry.open(alias) : null;
+        try {
+            String served;
+            String id;
+            Gpt gpt;
+            Tokenizer tokenizer;
+            if (source != null) {
+                seed.stages.serve.ModelWatcher.Loaded first = seed.stages.serve.ModelWatcher.load(source);
+                served = name != null ? name : alias;
+                id = first.id();
+                gpt = first.model();
+                tokenizer = first.tokenizer();
+            } else {
+                tokenizer = Checkpoints.loadTokenizer(model);
+                served = name != null ? name : model.toAbsolutePath().normalize().getFileName().toString();
+                gpt = lora != null ? withAdapters(model, lora) : Checkpoints.loadModel(model);
+                id = served;
+            }
             OpenAiServer.Settings settings = new OpenAiServer.Settings(host, port, served, maxBodyBytes, maxTokens,
                     maxConcurrent, maxChoices, maxBatch, keys).withStreamInterval(streamInterval);
-            try (OpenAiServer server = OpenAiServer.start(gpt, tokenizer, settings)) {
-                System.out.println("serving " + served + " at " + server.baseUrl()
-                        + (keys.isEmpty() ? " (no API key needed)" : " (bearer tokens: " + keys.size() + ")"));
+            try (OpenAiServer server = OpenAiServer.startOwning(id, gpt, tokenizer, settings);
+                 seed.stages.serve.ModelWatcher watcher = source == null ? null : seed.stages.serve.ModelWatcher.start(
+                         source, server, java.time.Duration.ofMillis((long) (pollSeconds * 1000)))) {
+                System.out.println("serving " + id + " at " + server.baseUrl()
+                        + (keys.isEmpty() ? " (no API key needed)" : " (bearer tokens: " + keys.size() + ")")
+                        + (source != null ? "; following " + source.describe() : ""));
                 System.out.println("url=" + server.baseUrl());
                 System.out.flush();
                 CountDownLatch stopped = new CountDownLatch(1);
                 Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown));
                 stopped.await();
             }
+        } finally {
+            if (source != null) {
+                source.close();
+            }
         }
         return 0;
+    }
+
+    /** {@code base} with the LoRA adapters of {@code adapters} (a PEFT folder) added on top. */
+    static Gpt withAdapters(Path base, Path adapters) throws java.io.IOException {
+        if (!seed.stages.checkpoint.PeftAdapters.isAdapterFolder(adapters)) {
+            throw new IllegalArgumentException("--lora " + adapters + " is not a LoRA adapter folder (it needs "
+                    + seed.stages.checkpoint.PeftAdapters.CONFIG + " and " + seed.stages.checkpoint.PeftAdapters.WEIGHTS
+                    + ")");
+        }
+        Gpt model = Checkpoints.mergedBase(base);
+        try {
+            model.addAdapters(seed.stages.checkpoint.PeftAdapters.readSettings(adapters), 0,
+                    Checkpoints.modelFolder(base));
+            model.loadAdapterWeights(seed.stages.checkpoint.PeftAdapters.readWeights(adapters));
+            return model;
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
     }
 }

@@ -83,20 +83,21 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private final Settings settings;
-    private final Tokenizer tokenizer;
-    private final ChatPrompt chat;
-    private final DecodeLoop loop;
+    /** The model being served now; {@link #swap} replaces it between requests. */
+    private final java.util.concurrent.atomic.AtomicReference<Served> current = new java.util.concurrent.atomic.AtomicReference<>();
+    /** The model a request thread started with: a request finishes on the model it began on, even across a swap. */
+    private final ThreadLocal<Served> request = new ThreadLocal<>();
     private final HttpServer http;
     private final ExecutorService executor;
     private final Semaphore slots;
     private final long created = System.currentTimeMillis() / 1000;
 
-    private OpenAiServer(Gpt model, Tokenizer tokenizer, ChatPrompt chat, Settings settings) throws IOException {
+    private OpenAiServer(String id, Gpt model, Tokenizer tokenizer, ChatPrompt chat, Settings settings,
+            AutoCloseable owned) throws IOException {
         this.settings = settings;
-        this.tokenizer = tokenizer;
-        this.chat = chat;
         this.slots = new Semaphore(settings.maxConcurrent());
-        this.loop = new DecodeLoop(model, tokenizer, settings.maxBatch());
+        this.current.set(new Served(id, model, tokenizer, chat, new DecodeLoop(model, tokenizer, settings.maxBatch()),
+                owned));
         this.http = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 256);
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         http.setExecutor(executor);
@@ -106,7 +107,16 @@ public final class OpenAiServer implements AutoCloseable {
 
     /** Starts serving {@code model} (port 0 = any free port; see {@link #port()}); chats in Seed's own format. */
     public static OpenAiServer start(Gpt model, Tokenizer tokenizer, Settings settings) throws IOException {
-        return new OpenAiServer(model, tokenizer, ChatPrompt.seed(tokenizer), settings);
+        return new OpenAiServer(settings.modelName(), model, tokenizer, ChatPrompt.seed(tokenizer), settings, null);
+    }
+
+    /**
+     * Starts serving {@code model} under {@code id} (requests may also name {@code settings.modelName()}, e.g. the
+     * alias a registry source follows), owning it: it is closed when swapped out or when the server stops.
+     */
+    public static OpenAiServer startOwning(String id, Gpt model, Tokenizer tokenizer, Settings settings)
+            throws IOException {
+        return new OpenAiServer(id, model, tokenizer, ChatPrompt.seed(tokenizer), settings, model);
     }
 
     public int port() {
@@ -120,7 +130,89 @@ public final class OpenAiServer implements AutoCloseable {
 
     /** The decode loop's counters (steps, mean batch), for benchmarks and logs. */
     public String stats() {
-        return loop.stats();
+        return current.get().loop().stats();
+    }
+
+    /**
+     * One model being served: its id, tokenizer, chat format and decode loop, and how many requests use it. A swapped
+     * out model stays open until its last request ends, then its loop stops and {@code owned} (the model, when the
+     * server loaded it) is closed: requests never see a model closed under them.
+     */
+    private record Served(String id, Gpt model, Tokenizer tokenizer, ChatPrompt chat, DecodeLoop loop,
+            AutoCloseable owned, java.util.concurrent.atomic.AtomicInteger users,
+            java.util.concurrent.atomic.AtomicBoolean retired) {
+
+        Served(String id, Gpt model, Tokenizer tokenizer, ChatPrompt chat, DecodeLoop loop, AutoCloseable owned) {
+            this(id, model, tokenizer, chat, loop, owned, new java.util.concurrent.atomic.AtomicInteger(),
+                    new java.util.concurrent.atomic.AtomicBoolean());
+        }
+
+        /** Closes the loop and the owned model once retired and unused (exactly once). */
+        void closeIfIdle() {
+            if (retired.get() && users.get() == 0 && users.compareAndSet(0, Integer.MIN_VALUE)) {
+                loop.close();
+                if (owned != null) {
+                    try {
+                        owned.close();
+                    } catch (Exception e) {
+                        LOG.warn("closing the swapped-out model {}: {}", id, e.toString());
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Serves {@code model} from the next request on (the id {@code /v1/models} shows becomes {@code id}); requests
+     * already running finish on the old model, which is closed after the last of them. The server owns {@code model}
+     * from now on and closes it when it is swapped out or the server stops. Chats use the tokenizer's own format.
+     */
+    public void swap(String id, Gpt model, Tokenizer tokenizer) {
+        Served next = new Served(id, model, tokenizer, ChatPrompt.seed(tokenizer),
+                new DecodeLoop(model, tokenizer, settings.maxBatch()), model);
+        Served old = current.getAndSet(next);
+        LOG.info("now serving {} (was {})", id, old.id());
+        old.retired().set(true);
+        old.closeIfIdle();
+    }
+
+    /** The id {@code /v1/models} shows now. */
+    public String modelId() {
+        return current.get().id();
+    }
+
+    /** Takes the current model for this request thread; a swap between this and the request's end waits for it. */
+    private Served enter() {
+        while (true) {
+            Served s = current.get();
+            int n = s.users().get();
+            if (n >= 0 && s.users().compareAndSet(n, n + 1)) {
+                if (current.get() == s || !s.retired().get()) {
+                    request.set(s);
+                    return s;
+                }
+                leave(s); // swapped out meanwhile: take the new one
+            }
+        }
+    }
+
+    private void leave(Served s) {
+        request.remove();
+        s.users().decrementAndGet();
+        s.closeIfIdle();
+    }
+
+    private Served served() {
+        Served s = request.get();
+        return s != null ? s : current.get();
+    }
+
+    private Tokenizer tokenizer() {
+        return served().tokenizer();
+    }
+
+    private DecodeLoop loop() {
+        return served().loop();
     }
 
     private void handle(HttpExchange ex) {
@@ -171,22 +263,27 @@ public final class OpenAiServer implements AutoCloseable {
             throw new ApiError(429, "rate_limit_error", "too many concurrent requests (the limit is "
                     + settings.maxConcurrent() + "); retry later", null, "rate_limit_exceeded");
         }
+        Served s = enter();
         try {
             work.run();
         } finally {
+            leave(s);
             slots.release();
         }
     }
 
     private ObjectNode modelObject() {
-        return JSON.createObjectNode().put("id", settings.modelName()).put("object", "model").put("created", created)
-                .put("owned_by", "seed").put("max_model_len", loop.context());
+        Served now = served();
+        return JSON.createObjectNode().put("id", now.id()).put("object", "model").put("created", created)
+                .put("owned_by", "seed").put("max_model_len", now.loop().context());
     }
 
     private void checkModel(String name) {
-        if (!settings.modelName().equals(name)) {
+        String id = served().id();
+        // the configured name (e.g. the alias "production") stays valid while the id follows the swapped-in model
+        if (!id.equals(name) && !settings.modelName().equals(name)) {
             throw new ApiError(404, "invalid_request_error", "The model `" + name + "` does not exist (this server "
-                    + "serves `" + settings.modelName() + "`).", "model", "model_not_found");
+                    + "serves `" + id + "`).", "model", "model_not_found");
         }
     }
 
@@ -278,13 +375,13 @@ public final class OpenAiServer implements AutoCloseable {
         if (body.hasNonNull("model")) {
             checkModel(body.get("model").asText());
         }
-        int[] prompt = chat.encode(messages(body.get("messages")));
-        if (prompt.length >= loop.context()) {
-            throw ApiError.invalid("messages", "This model's maximum context length is " + loop.context()
+        int[] prompt = served().chat().encode(messages(body.get("messages")));
+        if (prompt.length >= loop().context()) {
+            throw ApiError.invalid("messages", "This model's maximum context length is " + loop().context()
                     + " tokens; the messages take " + prompt.length + ", leaving no room for an answer.");
         }
         String tokensField = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        int room = Math.max(0, loop.context() - prompt.length);
+        int room = Math.max(0, loop().context() - prompt.length);
         int maxTokens = integer(body, tokensField, Math.min(room, settings.maxTokens()), 1, settings.maxTokens());
         boolean logprobs = bool(body, "logprobs", false);
         int top = integer(body, "top_logprobs", 0, 0, 20);
@@ -300,7 +397,7 @@ public final class OpenAiServer implements AutoCloseable {
         if ((long) n * prompts.size() > settings.maxChoices()) {
             throw ApiError.invalid("n", "n times the number of prompts must be at most " + settings.maxChoices());
         }
-        int context = loop.context();
+        int context = loop().context();
         for (int[] p : prompts) {
             if (p.length == 0) {
                 throw ApiError.invalid("prompt", "the prompt is empty");
@@ -343,13 +440,13 @@ public final class OpenAiServer implements AutoCloseable {
         }
         List<int[]> out = new ArrayList<>();
         if (prompt.isTextual()) {
-            out.add(tokenizer.encode(prompt.asText()));
+            out.add(tokenizer().encode(prompt.asText()));
         } else if (prompt.isArray() && !prompt.isEmpty() && prompt.get(0).isInt()) {
             out.add(tokenIds(prompt));
         } else if (prompt.isArray() && !prompt.isEmpty()) {
             for (JsonNode p : prompt) {
                 if (p.isTextual()) {
-                    out.add(tokenizer.encode(p.asText()));
+                    out.add(tokenizer().encode(p.asText()));
                 } else if (p.isArray()) {
                     out.add(tokenIds(p));
                 } else {
@@ -366,8 +463,8 @@ public final class OpenAiServer implements AutoCloseable {
         int[] ids = new int[list.size()];
         for (int i = 0; i < ids.length; i++) {
             JsonNode id = list.get(i);
-            if (!id.isInt() || id.asInt() < 0 || id.asInt() >= tokenizer.vocabSize()) {
-                throw ApiError.invalid("prompt", "token ids must be integers in [0, " + tokenizer.vocabSize() + ")");
+            if (!id.isInt() || id.asInt() < 0 || id.asInt() >= tokenizer().vocabSize()) {
+                throw ApiError.invalid("prompt", "token ids must be integers in [0, " + tokenizer().vocabSize() + ")");
             }
             ids[i] = id.asInt();
         }
@@ -487,7 +584,7 @@ public final class OpenAiServer implements AutoCloseable {
         Choice(int index, int[] prompt, List<String> stops) {
             this.index = index;
             this.prompt = prompt;
-            this.text = new TextAssembler(tokenizer, stops);
+            this.text = new TextAssembler(tokenizer(), stops);
         }
     }
 
@@ -502,7 +599,7 @@ public final class OpenAiServer implements AutoCloseable {
                 int index = p * job.n() + i;
                 choices.add(new Choice(index, job.prompts().get(p), job.sampling().stop()));
                 SamplingSettings s = job.sampling().withSeed(job.sampling().seed() + index);
-                sequences.add(loop.submit(index, job.prompts().get(p), s, job.options(), events));
+                sequences.add(loop().submit(index, job.prompts().get(p), s, job.options(), events));
             }
         }
         String id = (isChat ? "chatcmpl-" : "cmpl-") + HexFormat.of().formatHex(randomBytes());
@@ -566,11 +663,11 @@ public final class OpenAiServer implements AutoCloseable {
                     choice.putNull("logprobs");
                 }
             } else {
-                String prefix = job.echo() ? TextAssembler.visible(tokenizer, c.prompt) : "";
+                String prefix = job.echo() ? TextAssembler.visible(tokenizer(), c.prompt) : "";
                 choice.put("text", prefix + c.text.text());
                 if (job.options().logprobs()) {
                     completionLogprobs(choice.putObject("logprobs"), job.echo() ? c : null, c.tokens,
-                            job.echo() ? 0 : TextAssembler.visible(tokenizer, c.prompt).length());
+                            job.echo() ? 0 : TextAssembler.visible(tokenizer(), c.prompt).length());
                 } else {
                     choice.putNull("logprobs");
                 }
@@ -583,7 +680,7 @@ public final class OpenAiServer implements AutoCloseable {
 
     private ObjectNode header(String id, String object) {
         return JSON.createObjectNode().put("id", id).put("object", object)
-                .put("created", System.currentTimeMillis() / 1000).put("model", settings.modelName());
+                .put("created", System.currentTimeMillis() / 1000).put("model", served().id());
     }
 
     private static ObjectNode usage(long prompt, long completion) {
@@ -592,7 +689,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private String tokenText(int token) {
-        return tokenizer.decode(new int[] {token});
+        return tokenizer().decode(new int[] {token});
     }
 
     /**
@@ -717,7 +814,7 @@ public final class OpenAiServer implements AutoCloseable {
                 Choice c = choices.get(index);
                 String delta = c.text.delta(c.finishReason != null);
                 if (job.echo() && !c.echoSent) {
-                    delta = TextAssembler.visible(tokenizer, c.prompt) + delta;
+                    delta = TextAssembler.visible(tokenizer(), c.prompt) + delta;
                     c.echoSent = true;
                 }
                 List<Sequence.Token> tokens = newTokens.getOrDefault(index, List.of());
@@ -818,7 +915,16 @@ public final class OpenAiServer implements AutoCloseable {
     @Override
     public void close() {
         http.stop(0);
-        loop.close();
+        Served last = current.get();
+        last.retired().set(true);
+        last.loop().close();
+        if (last.owned() != null) {
+            try {
+                last.owned().close();
+            } catch (Exception e) {
+                LOG.warn("closing {}: {}", last.id(), e.toString());
+            }
+        }
         executor.shutdownNow();
     }
 }

@@ -45,7 +45,7 @@ public final class SeedEngine implements AutoCloseable {
     public static final List<String> FLOW_FILES = List.of("seed.curate.yaml", // before seed.three-stage, its subflow
             "seed.pretrain.yaml", "seed.sft.yaml", "seed.annotate.yaml",
             "seed.reward.yaml", "seed.rlhf.yaml", "seed.three-stage.yaml", "seed.retrain.yaml", "seed.dpo.yaml",
-            "seed.sweep.yaml");
+            "seed.sweep.yaml", "seed.promote.yaml");
     public static final String NAMESPACE = "seed";
     public static final String TENANT = TenantService.MAIN_TENANT;
 

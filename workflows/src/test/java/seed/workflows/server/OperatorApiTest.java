@@ -103,7 +103,7 @@ public class OperatorApiTest {
             (id.contains(".") ? stageTasks : tasks).add(id);
         }
         assertEquals(List.of("pretrain", "sft", "annotate", "reward", "rlhf", "current_sft", "retrain_settings",
-                "evaluate"), tasks);
+                "evaluate", "promote"), tasks);
         // each stage's own tasks too, as stage.task (issue 17)
         assertTrue(stageTasks.containsAll(List.of("pretrain.pretrain", "sft.sft", "annotate.candidates",
                 "reward.reward", "rlhf.rlhf")), stageTasks.toString());
