@@ -46,6 +46,11 @@ public final class DecodeLoop implements AutoCloseable {
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong stepRows = new AtomicLong();
     private final AtomicLong merges = new AtomicLong();
+    /** The loop thread's CPU time (ns) in joins (prefill, cache merge), model steps, and sampling + events. */
+    private final AtomicLong joinNanos = new AtomicLong();
+    private final AtomicLong modelNanos = new AtomicLong();
+    private final AtomicLong sampleNanos = new AtomicLong();
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** Starts the loop thread; at most {@code maxBatch} sequences run at once, the others wait their turn. */
     public DecodeLoop(Gpt model, Tokenizer tokenizer, int maxBatch) {
@@ -85,11 +90,22 @@ public final class DecodeLoop implements AutoCloseable {
         return model.config().context();
     }
 
-    /** Decode steps run so far, and the mean number of sequences per step (the batching achieved). */
+    /**
+     * Decode steps run so far, the mean number of sequences per step (the batching achieved), the cache merges, and
+     * where the loop thread's CPU time went: joins (prefill + merge), the model's steps, sampling and events. CPU
+     * time, not wall time, so the split stays meaningful on a loaded machine.
+     */
     public String stats() {
         long n = steps.get();
-        return String.format("steps=%d mean_batch=%.2f merges=%d", n, n == 0 ? 0.0 : (double) stepRows.get() / n,
-                merges.get());
+        return String.format("steps=%d mean_batch=%.2f merges=%d join_cpu_ms=%.1f model_cpu_ms=%.1f "
+                + "sample_cpu_ms=%.1f", n, n == 0 ? 0.0 : (double) stepRows.get() / n, merges.get(),
+                joinNanos.get() / 1e6, modelNanos.get() / 1e6, sampleNanos.get() / 1e6);
+    }
+
+    /** This thread's CPU time in ns (wall time where the JVM cannot measure CPU time). */
+    private static long cpuNow() {
+        long t = CPU.getCurrentThreadCpuTime();
+        return t >= 0 ? t : System.nanoTime();
     }
 
     private void run() {
@@ -131,6 +147,7 @@ public final class DecodeLoop implements AutoCloseable {
 
     /** One round: joins, leaves, then one decode step of everything running. */
     private void iterate(NDManager manager, List<Sequence> joiners) {
+        long started = cpuNow();
         boolean changed = running.removeIf(s -> s.finished || s.cancelled());
         joiners.removeIf(Sequence::cancelled);
         KvCache joined = null;
@@ -152,13 +169,18 @@ public final class DecodeLoop implements AutoCloseable {
         }
         if (running.isEmpty()) {
             closeCache();
+            joinNanos.addAndGet(cpuNow() - started);
             return;
         }
         int[] tokens = new int[running.size()];
         for (int i = 0; i < tokens.length; i++) {
             tokens[i] = running.get(i).pending;
         }
+        long ready = cpuNow();
+        joinNanos.addAndGet(ready - started);
         float[][] rows = model.nextLogits(tokens, cache);
+        long stepped = cpuNow();
+        modelNanos.addAndGet(stepped - ready);
         steps.incrementAndGet();
         stepRows.addAndGet(tokens.length);
         for (int i = 0; i < rows.length; i++) {
@@ -167,6 +189,7 @@ public final class DecodeLoop implements AutoCloseable {
                 next(s, rows[i]);
             }
         }
+        sampleNanos.addAndGet(cpuNow() - stepped);
     }
 
     /** The cache of the surviving running rows followed by the admitted joiners (joiners' cache rows by index). */
@@ -185,7 +208,8 @@ public final class DecodeLoop implements AutoCloseable {
         if (sources.size() == 1 && sources.get(0) == joined && admitted.size() == joiners.size()) {
             merged = joined; // an idle loop's new batch: the joiners' own cache, rows already in order
         } else {
-            merged = sources.isEmpty() ? null : KvCache.merge(manager.newSubManager(), sources, rows);
+            merged = sources.isEmpty() ? null : KvCache.merge(manager.newSubManager(), sources, rows,
+                    model.config().context());
             merges.incrementAndGet();
             if (joined != null) {
                 joined.close();
