@@ -53,7 +53,8 @@ public final class DecodeLoop implements AutoCloseable {
     private final AtomicLong joinNanos = new AtomicLong();
     private final AtomicLong modelNanos = new AtomicLong();
     private final AtomicLong sampleNanos = new AtomicLong();
-    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+    private static final java.lang.management.ThreadMXBean CPU =
+            java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** Starts the loop thread; at most {@code maxBatch} sequences run at once, the others wait their turn. */
     public DecodeLoop(Gpt model, Tokenizer tokenizer, int maxBatch) {
@@ -245,7 +246,9 @@ public final class DecodeLoop implements AutoCloseable {
         } else {
             merged = sources.isEmpty() ? null : KvCache.merge(manager.newSubManager(), sources, rows,
                     model.config().context());
-            merges.incrementAndGet();
+            if (merged != null) {
+                merges.incrementAndGet();
+            }
             if (joined != null) {
                 joined.close();
             }
