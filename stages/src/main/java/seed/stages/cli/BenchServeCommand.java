@@ -41,7 +41,8 @@ import seed.stages.train.Threads;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serving benchmark; prints single_stream_tokens_per_s=, aggregate_tokens_per_s_cN=, "
-                + "ttft_p50_ms=, ttft_p99_ms= (name=value).")
+                + "generate_batch_speedup_bN= (the in-process ceiling of aggregate_speedup_cN=), "
+                + "loop_cpu_us_per_token_cN=, ttft_p50_ms=, ttft_p99_ms= (name=value).")
 public final class BenchServeCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "Checkpoint or model folder (default: a random benchmark-shape model).")
