@@ -26,14 +26,18 @@ import seed.stages.train.Threads;
  * {@code seed bench serve}: what {@code seed serve} delivers to HTTP clients. Starts the server in this JVM on a free
  * port and measures streamed completions of a fixed length ({@code ignore_eos}) through a plain HTTP/1.1 socket client:
  * single-stream tokens/s against the in-process KV-cache rate of {@code seed bench generate}'s batch-1 path, aggregate
- * tokens/s at several numbers of concurrent streams (continuous batching), and time to first token. Without
+ * tokens/s at several numbers of concurrent streams (continuous batching), and time to first token. Beside each
+ * concurrency c: the in-process rate of c sequences generated as one batch ({@code generate_batch_speedup_bC} is the
+ * ceiling of {@code aggregate_speedup_cC}: the model's batched step costs more than its batch-1 step), and the decode
+ * loop thread's CPU time per token and tokens per step (CPU time: comparable on a loaded machine). Without
  * {@code --model}, a randomly initialised model of the benchmark shape (4 layers, d128, 4 heads, context 128, bytes):
  * speed does not depend on the weights.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serving benchmark; prints single_stream_tokens_per_s=, aggregate_tokens_per_s_cN=, "
-                + "ttft_p50_ms=, ttft_p99_ms=, and loop_tokens_per_s_cN= (the decode loop alone, no HTTP) "
-                + "(name=value).")
+                + "generate_batch_speedup_bN= (the in-process ceiling of aggregate_speedup_cN=), "
+                + "loop_cpu_us_per_token_cN=, ttft_p50_ms=, ttft_p99_ms=, and loop_tokens_per_s_cN= (the decode loop "
+                + "alone, no HTTP) (name=value).")
 public final class BenchServeCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "Checkpoint or model folder (default: a random benchmark-shape model).")
@@ -72,34 +76,56 @@ public final class BenchServeCommand implements Callable<Integer> {
                 List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
                 long warmUntil = System.nanoTime() + 3_000_000_000L;
                 while (System.nanoTime() < warmUntil) { // the JIT, the HTTP stack and every batch size warmed
-                    round(url, pool, maxStreams, tokens, new ArrayList<>());
-                    round(url, pool, 1, tokens, new ArrayList<>());
-                    inProcessRate(generator, ids, tokens);
+                    round(url, pool, maxStreams, tokens, new ArrayList<>(), new long[1]);
+                    round(url, pool, 1, tokens, new ArrayList<>(), new long[1]);
+                    inProcessRate(generator, ids, tokens, 1);
+                    inProcessRate(generator, ids, tokens, maxStreams);
                 }
                 // in-process and single-stream rounds alternate, so neither gets a quieter moment of the machine
                 double inProcess = 0;
                 double single = 0;
                 for (int r = 0; r < rounds; r++) {
-                    inProcess = Math.max(inProcess, inProcessRate(generator, ids, tokens));
-                    single = Math.max(single, round(url, pool, 1, tokens, ttft));
+                    inProcess = Math.max(inProcess, inProcessRate(generator, ids, tokens, 1));
+                    single = Math.max(single, round(url, pool, 1, tokens, ttft, new long[1]));
                 }
                 System.out.printf("prompt_tokens=%d%nnew_tokens=%d%ncontext=%d%nthreads=%d%nstream_interval=%d%n",
                         ids.length, tokens, context, threads, streamInterval);
                 System.out.printf("generate_kv_tokens_per_s=%.0f%nsingle_stream_tokens_per_s=%.0f%n"
                         + "single_stream_vs_generate=%.3f%n", inProcess, single, single / inProcess);
                 double one = 0;
+                double batchOne = 0;
                 for (int c : concurrency) {
                     double best = 0;
+                    double batchBest = 0;
+                    String before = server.stats();
+                    long made = 0;
                     for (int r = 0; r < rounds; r++) {
-                        best = Math.max(best, round(url, pool, c, tokens, ttft));
+                        // the model's own batched decode of c sequences: the ceiling of c concurrent streams
+                        batchBest = Math.max(batchBest, inProcessRate(generator, ids, tokens, c));
+                        long[] madeThisRound = new long[1];
+                        best = Math.max(best, round(url, pool, c, tokens, ttft, madeThisRound));
+                        made += madeThisRound[0];
                     }
+                    String after = server.stats();
                     if (c == 1) {
                         one = best;
+                        batchOne = batchBest;
                     }
                     System.out.printf("aggregate_tokens_per_s_c%d=%.0f%n", c, best);
                     if (one > 0 && c > 1) {
                         System.out.printf("aggregate_speedup_c%d=%.2f%n", c, best / one);
                     }
+                    System.out.printf("generate_kv_tokens_per_s_b%d=%.0f%n", c, batchBest);
+                    if (batchOne > 0 && c > 1) {
+                        System.out.printf("generate_batch_speedup_b%d=%.2f%n", c, batchBest / batchOne);
+                    }
+                    double cpu = 0;
+                    for (String part : List.of("join_cpu_ms", "model_cpu_ms", "sample_cpu_ms")) {
+                        cpu += field(after, part) - field(before, part);
+                    }
+                    double steps = field(after, "steps") - field(before, "steps");
+                    System.out.printf("loop_cpu_us_per_token_c%d=%.1f%nloop_tokens_per_step_c%d=%.2f%n", c,
+                            made == 0 ? Double.NaN : cpu * 1e3 / made, c, steps == 0 ? Double.NaN : made / steps);
                 }
                 // the same streams in process, straight on a decode loop (no HTTP, no SSE): what the batched decode
                 // step allows; aggregate_speedup_cN far below loop_speedup_cN means HTTP costs the difference
@@ -130,12 +156,28 @@ public final class BenchServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** {@code seed bench generate}'s batch-1 KV-cache rate on the same model, prompt and length: one generation. */
-    private static double inProcessRate(Generator generator, int[] ids, int tokens) {
+    /**
+     * {@code seed bench generate}'s KV-cache rate on the same model, prompt and length, {@code batch} sequences
+     * generated together (batch 1: its default path): one generation, tokens/s over all sequences.
+     */
+    private static double inProcessRate(Generator generator, int[] ids, int tokens, int batch) {
         SamplingSettings settings = new SamplingSettings(1.0f, 0, 1.0f, tokens, List.of(), 7, true);
         long started = System.nanoTime();
-        long made = generator.generate(List.of(ids), settings).get(0).tokens().length;
+        long made = 0;
+        for (var g : generator.generate(Collections.nCopies(batch, ids), settings)) {
+            made += g.tokens().length;
+        }
         return made / ((System.nanoTime() - started) / 1e9);
+    }
+
+    /** A number {@code name=value} from the decode loop's stats line (0 when absent). */
+    private static double field(String stats, String name) {
+        for (String part : stats.split(" ")) {
+            if (part.startsWith(name + "=")) {
+                return Double.parseDouble(part.substring(name.length() + 1));
+            }
+        }
+        return 0;
     }
 
     /** {@code streams} sequences submitted at once to {@code loop} in this process: aggregate tokens/s. */
@@ -162,7 +204,7 @@ public final class BenchServeCommand implements Callable<Integer> {
     }
 
     /** {@code streams} concurrent streamed completions of {@code tokens} tokens: aggregate tokens/s. */
-    private double round(URI url, ExecutorService pool, int streams, int tokens, List<Double> ttft)
+    private double round(URI url, ExecutorService pool, int streams, int tokens, List<Double> ttft, long[] madeOut)
             throws Exception {
         List<Future<Integer>> futures = new ArrayList<>();
         long started = System.nanoTime();
@@ -174,6 +216,7 @@ public final class BenchServeCommand implements Callable<Integer> {
         for (Future<Integer> f : futures) {
             total += f.get();
         }
+        madeOut[0] += total;
         return total / ((System.nanoTime() - started) / 1e9);
     }
 

@@ -108,10 +108,17 @@ public final class KvCache implements AutoCloseable {
      * {@code target}: serving's continuous batching, where requests join and leave the running batch between decode
      * steps. Rows are aligned at their newest position (each row's next token goes to the same column), shorter ones
      * padded in front and masked, and columns that are padding in every row are dropped, so the merged length is the
-     * longest row's real length. Without recording only (the keys and values are copied, no autograd history). The
-     * sources are left usable (in recorded form) and still owned by the caller.
+     * longest row's real length. Without recording only (the keys and values are copied, no autograd history).
+     *
+     * <p>The result is in the fast form, buffers of the model's full {@code context}, so its first decode step
+     * neither converts nor grows them; each source's rows are copied with one gather and one copy per layer (not per
+     * row: this runs every time a request joins or leaves). The decode-layout weights of the first source that has
+     * them move to the result (they depend on the model only, and copying them anew cost more than the merge), so
+     * that source makes its own again if it decodes later. The sources are otherwise left usable and still owned
+     * by the caller.
      */
-    public static KvCache merge(NDManager target, java.util.List<KvCache> sources, java.util.List<int[]> rows) {
+    public static KvCache merge(NDManager target, java.util.List<KvCache> sources, java.util.List<int[]> rows,
+            int context) {
         int batch = rows.stream().mapToInt(r -> r.length).sum();
         if (batch == 0) {
             throw new IllegalArgumentException("a merged cache needs at least one row");
@@ -120,13 +127,16 @@ public final class KvCache implements AutoCloseable {
         int span = 0;
         for (int s = 0; s < sources.size(); s++) {
             KvCache source = sources.get(s);
-            source.toArrays();
-            if (source.keys[0] == null) {
+            if (source.length() == 0) {
                 throw new IllegalArgumentException("cannot merge an empty cache");
             }
             for (int r : rows.get(s)) {
                 span = Math.max(span, source.realSpan(r));
             }
+        }
+        if (span > context) {
+            throw new IllegalArgumentException("merged rows span " + span + " positions, more than the context ("
+                    + context + ")");
         }
         KvCache out = new KvCache(target, layers, batch);
         int row = 0;
@@ -146,13 +156,55 @@ public final class KvCache implements AutoCloseable {
                 row++;
             }
         }
+        PtNDArray[] outKeys = new PtNDArray[layers];
+        PtNDArray[] outValues = new PtNDArray[layers];
         try (NDManager temporary = target.newSubManager()) {
+            NDArray[][] sourceKeys = new NDArray[sources.size()][];
+            NDArray[][] sourceValues = new NDArray[sources.size()][];
+            NDArray[] index = new NDArray[sources.size()];
+            for (int s = 0; s < sources.size(); s++) {
+                KvCache source = sources.get(s);
+                sourceKeys[s] = source.layerArrays(temporary, true);
+                sourceValues[s] = source.layerArrays(temporary, false);
+                int[] r = rows.get(s);
+                boolean identity = r.length == source.batchSize();
+                for (int i = 0; i < r.length && identity; i++) {
+                    identity = r[i] == i;
+                }
+                index[s] = identity ? null : temporary.create(java.util.Arrays.stream(r).asLongStream().toArray())
+                        .toDevice(sourceKeys[s][0].getDevice(), false);
+            }
             for (int layer = 0; layer < layers; layer++) {
-                out.keys[layer] = mergeLayer(target, temporary, sources, rows, layer, span, true);
-                out.values[layer] = mergeLayer(target, temporary, sources, rows, layer, span, false);
+                outKeys[layer] = mergeLayer(target, sources, rows, index, sourceKeys, layer, span, context);
+                outValues[layer] = mergeLayer(target, sources, rows, index, sourceValues, layer, span, context);
+            }
+        }
+        out.keyList = IValue.listFrom(outKeys);
+        out.valueList = IValue.listFrom(outValues);
+        for (int layer = 0; layer < layers; layer++) {
+            outKeys[layer].close(); // the lists hold their own references to the tensors
+            outValues[layer].close();
+        }
+        target.attachInternal("kv-cache-lists-" + System.identityHashCode(out), out::closeLists);
+        for (KvCache source : sources) {
+            if (source.decodeWeights != null) {
+                out.decodeWeights = source.decodeWeights;
+                source.decodeWeights = null;
+                break;
             }
         }
         return out;
+    }
+
+    /**
+     * The per-layer keys (or values) in whichever form they are, valid in their first {@link #length()} positions,
+     * as arrays of {@code temporary} (views, no copies; the cache keeps its own form).
+     */
+    private NDArray[] layerArrays(NDManager temporary, boolean ofKeys) {
+        if (keyList == null) {
+            return ofKeys ? keys : values;
+        }
+        return (ofKeys ? keyList : valueList).toTensorArray((PtNDManager) temporary);
     }
 
     /** Cached positions of row {@code r} from its first real token to the newest one. */
@@ -166,31 +218,36 @@ public final class KvCache implements AutoCloseable {
         return 0;
     }
 
-    /** One layer's keys (or values) of {@link #merge}: each row's last {@code span} columns, front-padded by zeros. */
-    private static NDArray mergeLayer(NDManager target, NDManager temporary, java.util.List<KvCache> sources,
-            java.util.List<int[]> rows, int layer, int span, boolean keys) {
-        ai.djl.ndarray.NDList parts = new ai.djl.ndarray.NDList();
+    /**
+     * One layer's keys (or values) of {@link #merge}: a (B, H, context, hs) buffer of zeros in which each source's
+     * rows, gathered at once, put their last {@code min(span, length)} positions so that they end at {@code span}.
+     */
+    private static PtNDArray mergeLayer(NDManager target, java.util.List<KvCache> sources,
+            java.util.List<int[]> rows, NDArray[] index, NDArray[][] layerArrays, int layer, int span, int context) {
+        NDArray first = layerArrays[0][layer];
+        Shape shape = first.getShape();
+        int batch = rows.stream().mapToInt(r -> r.length).sum();
+        NDArray merged = target.zeros(new Shape(batch, shape.get(1), context, shape.get(3)), first.getDataType(),
+                first.getDevice());
+        int row = 0;
         for (int s = 0; s < sources.size(); s++) {
-            KvCache source = sources.get(s);
-            NDArray all = keys ? source.keys[layer] : source.values[layer];
-            int length = (int) source.length();
+            int length = (int) sources.get(s).length();
             int keep = Math.min(span, length);
-            for (int r : rows.get(s)) {
-                NDArray part = all.get(new NDIndex("{}:{}, :, {}:", r, r + 1, length - keep));
-                part.attach(temporary);
-                if (keep < span) {
-                    Shape shape = part.getShape();
-                    NDArray zeros = temporary.zeros(new Shape(1, shape.get(1), span - keep, shape.get(3)),
-                            part.getDataType(), part.getDevice());
-                    part = zeros.concat(part, 2);
-                    part.attach(temporary);
-                }
-                parts.add(part);
+            int n = rows.get(s).length;
+            if (n == 0) {
+                continue;
             }
+            NDArray all = layerArrays[s][layer];
+            NDArray picked = index[s] == null ? all : all.get(index[s]);
+            NDArray block = picked.get(new NDIndex(":, :, {}:{}", length - keep, length));
+            merged.set(new NDIndex("{}:{}, :, {}:{}", row, row + n, span - keep, span), block);
+            block.close();
+            if (picked != all) {
+                picked.close();
+            }
+            row += n;
         }
-        NDArray merged = parts.size() == 1 ? parts.get(0).duplicate() : ai.djl.ndarray.NDArrays.concat(parts, 0);
-        merged.attach(target);
-        return merged;
+        return (PtNDArray) merged;
     }
 
     /**

@@ -23,9 +23,10 @@ import seed.stages.tokenizer.Tokenizer;
  * Continuous batching: one thread owns the model and steps every running sequence together, one token each per
  * step, in one batched KV cache. Between steps, new sequences join (their prompts prefilled together, left-padded,
  * into a cache of their own, then merged in with {@link KvCache#merge}) and finished or cancelled ones leave (the
- * cache is rebuilt from the remaining rows). Each sequence samples with its own settings and sampler, so requests
- * with different temperatures, penalties or seeds share a step. A sequence's text depends only on its own prompt,
- * settings and seed, not on what it was batched with (up to floating-point summation order).
+ * cache is rebuilt from the remaining rows; not at every end, see {@link #compactionDue}). Each sequence samples
+ * with its own settings and sampler, so requests with different temperatures, penalties or seeds share a step. A
+ * sequence's text depends only on its own prompt, settings and seed, not on what it was batched with (up to
+ * floating-point summation order).
  */
 public final class DecodeLoop implements AutoCloseable {
 
@@ -46,6 +47,14 @@ public final class DecodeLoop implements AutoCloseable {
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong stepRows = new AtomicLong();
     private final AtomicLong merges = new AtomicLong();
+    /** Rows of finished sequences stepped along until the next compaction (see {@link #compactionDue}). */
+    private final AtomicLong deadRows = new AtomicLong();
+    /** The loop thread's CPU time (ns) in joins (prefill, cache merge), model steps, and sampling + events. */
+    private final AtomicLong joinNanos = new AtomicLong();
+    private final AtomicLong modelNanos = new AtomicLong();
+    private final AtomicLong sampleNanos = new AtomicLong();
+    private static final java.lang.management.ThreadMXBean CPU =
+            java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** Starts the loop thread; at most {@code maxBatch} sequences run at once, the others wait their turn. */
     public DecodeLoop(Gpt model, Tokenizer tokenizer, int maxBatch) {
@@ -85,11 +94,22 @@ public final class DecodeLoop implements AutoCloseable {
         return model.config().context();
     }
 
-    /** Decode steps run so far, and the mean number of sequences per step (the batching achieved). */
+    /**
+     * Decode steps run so far, the mean number of sequences per step (the batching achieved), the cache merges, and
+     * where the loop thread's CPU time went: joins (prefill + merge), the model's steps, sampling and events. CPU
+     * time, not wall time, so the split stays meaningful on a loaded machine.
+     */
     public String stats() {
         long n = steps.get();
-        return String.format("steps=%d mean_batch=%.2f merges=%d", n, n == 0 ? 0.0 : (double) stepRows.get() / n,
-                merges.get());
+        return String.format("steps=%d mean_batch=%.2f merges=%d dead_rows=%d join_cpu_ms=%.1f model_cpu_ms=%.1f "
+                + "sample_cpu_ms=%.1f", n, n == 0 ? 0.0 : (double) stepRows.get() / n, merges.get(),
+                deadRows.get(), joinNanos.get() / 1e6, modelNanos.get() / 1e6, sampleNanos.get() / 1e6);
+    }
+
+    /** This thread's CPU time in ns (wall time where the JVM cannot measure CPU time). */
+    private static long cpuNow() {
+        long t = CPU.getCurrentThreadCpuTime();
+        return t >= 0 ? t : System.nanoTime();
     }
 
     private void run() {
@@ -131,8 +151,9 @@ public final class DecodeLoop implements AutoCloseable {
 
     /** One round: joins, leaves, then one decode step of everything running. */
     private void iterate(NDManager manager, List<Sequence> joiners) {
-        boolean changed = running.removeIf(s -> s.finished || s.cancelled());
+        long started = cpuNow();
         joiners.removeIf(Sequence::cancelled);
+        boolean changed = compactionDue(joiners) && running.removeIf(DecodeLoop::gone);
         KvCache joined = null;
         List<Sequence> admitted = new ArrayList<>();
         if (!joiners.isEmpty()) {
@@ -152,21 +173,59 @@ public final class DecodeLoop implements AutoCloseable {
         }
         if (running.isEmpty()) {
             closeCache();
+            joinNanos.addAndGet(cpuNow() - started);
             return;
         }
         int[] tokens = new int[running.size()];
+        int live = 0;
         for (int i = 0; i < tokens.length; i++) {
-            tokens[i] = running.get(i).pending;
+            Sequence s = running.get(i);
+            tokens[i] = s.pending;
+            if (gone(s)) {
+                s.idleSteps++;
+            } else {
+                live++;
+            }
         }
+        long ready = cpuNow();
+        joinNanos.addAndGet(ready - started);
         float[][] rows = model.nextLogits(tokens, cache);
+        long stepped = cpuNow();
+        modelNanos.addAndGet(stepped - ready);
         steps.incrementAndGet();
-        stepRows.addAndGet(tokens.length);
+        stepRows.addAndGet(live);
+        deadRows.addAndGet(tokens.length - live);
         for (int i = 0; i < rows.length; i++) {
             Sequence s = running.get(i);
-            if (!s.finished && !s.cancelled()) {
+            if (!gone(s)) {
                 next(s, rows[i]);
             }
         }
+        sampleNanos.addAndGet(cpuNow() - stepped);
+    }
+
+    private static boolean gone(Sequence s) {
+        return s.finished || s.cancelled();
+    }
+
+    /**
+     * Whether the rows of finished or cancelled sequences leave the cache now. Dropping rows copies the whole cache
+     * (a few decode steps' worth of time at the benchmark size), while a finished row left in place costs only its
+     * share of each batched step; in a batch whose sequences end a few steps apart, rebuilding at every end cost more
+     * than the steps. So they leave when sequences join (the cache is rebuilt then anyway), when they are at least
+     * half the batch, or before one of them would run past the context.
+     */
+    private boolean compactionDue(List<Sequence> joiners) {
+        int dead = 0;
+        for (Sequence s : running) {
+            if (gone(s)) {
+                dead++;
+                if (s.prompt.length + s.produced.size() + s.idleSteps >= model.config().context()) {
+                    return true;
+                }
+            }
+        }
+        return dead > 0 && (!joiners.isEmpty() || 2 * dead >= running.size());
     }
 
     /** The cache of the surviving running rows followed by the admitted joiners (joiners' cache rows by index). */
@@ -185,8 +244,11 @@ public final class DecodeLoop implements AutoCloseable {
         if (sources.size() == 1 && sources.get(0) == joined && admitted.size() == joiners.size()) {
             merged = joined; // an idle loop's new batch: the joiners' own cache, rows already in order
         } else {
-            merged = sources.isEmpty() ? null : KvCache.merge(manager.newSubManager(), sources, rows);
-            merges.incrementAndGet();
+            merged = sources.isEmpty() ? null : KvCache.merge(manager.newSubManager(), sources, rows,
+                    model.config().context());
+            if (merged != null) {
+                merges.incrementAndGet();
+            }
             if (joined != null) {
                 joined.close();
             }

@@ -98,6 +98,9 @@ public final class OpenAiServer implements AutoCloseable {
         this.slots = new Semaphore(settings.maxConcurrent());
         this.current.set(new Served(id, model, tokenizer, chat, new DecodeLoop(model, tokenizer, settings.maxBatch()),
                 owned));
+        // a stream writes a small chunk per token: with Nagle's algorithm on (the JDK server's default) one waited
+        // for the client's delayed ACK, ~40 ms on Linux, about once per stream; read when the first server starts
+        System.getProperties().putIfAbsent("sun.net.httpserver.nodelay", "true");
         this.http = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 256);
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         http.setExecutor(executor);

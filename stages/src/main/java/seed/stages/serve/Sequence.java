@@ -59,6 +59,8 @@ public final class Sequence {
     /** The last sampled token, not yet in the cache (the next decode step feeds it). */
     int pending;
     boolean finished;
+    /** Decode steps this sequence's row was stepped along after it finished or was cancelled (before it left). */
+    int idleSteps;
     private volatile boolean cancelled;
 
     Sequence(int index, int[] prompt, SamplingSettings settings, Options options, BlockingQueue<Event> events) {

@@ -69,6 +69,43 @@ class DecodeLoopTest {
         }
     }
 
+    /**
+     * A finished sequence's row may stay in the batch for a while (rebuilding the cache at every end costs more than
+     * stepping it along), but never past the context: here the first sequence ends exactly at the context while two
+     * others, a third of the batch each, still run, so its row must leave then or the next step would overflow.
+     */
+    @org.junit.jupiter.api.Test
+    void aFinishedRowLeavesBeforeItWouldRunPastTheContext() throws Exception {
+        GptConfig config = new GptConfig(259, 32, 2, 32, 4);
+        try (Gpt model = Gpt.initialize(config, 6)) {
+            int[][] prompts = {tokenizer.encode("abc"), tokenizer.encode("x"), tokenizer.encode("y")};
+            SamplingSettings[] settings = new SamplingSettings[3];
+            for (int i = 0; i < 3; i++) {
+                settings[i] = new SamplingSettings(1f, 0, 1f, 32 - prompts[i].length, List.of(), 20 + i, true);
+            }
+            List<List<Integer>> together = new ArrayList<>();
+            List<BlockingQueue<Sequence.Event>> queues = new ArrayList<>();
+            Sequence.Options noEos = new Sequence.Options(0, false, false, true);
+            try (DecodeLoop loop = new DecodeLoop(model, tokenizer, 8)) {
+                for (int i = 0; i < 3; i++) {
+                    queues.add(new LinkedBlockingQueue<>());
+                    together.add(new ArrayList<>());
+                }
+                loop.submit(0, prompts[0], settings[0], noEos, queues.get(0));
+                awaitTokens(queues.get(0), together.get(0), 5);
+                loop.submit(1, prompts[1], settings[1], noEos, queues.get(1));
+                loop.submit(2, prompts[2], settings[2], noEos, queues.get(2));
+                for (int i = 0; i < 3; i++) {
+                    awaitTokens(queues.get(i), together.get(i), Integer.MAX_VALUE);
+                }
+                assertTrue(loop.stats().contains("dead_rows="), loop.stats());
+            }
+            for (int i = 0; i < 3; i++) {
+                assertEquals(32 - prompts[i].length, together.get(i).size(), "sequence " + i + " ran to the context");
+            }
+        }
+    }
+
     /** Reads a sequence's events until it has {@code count} tokens or has finished. */
     private static void awaitTokens(BlockingQueue<Sequence.Event> events, List<Integer> tokens, int count)
             throws InterruptedException {
