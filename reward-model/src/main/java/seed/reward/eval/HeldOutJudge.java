@@ -41,16 +41,22 @@ public final class HeldOutJudge {
      * @param maxNewTokens tokens per greedy answer (and per KL sample) at most
      * @param checks       program checks, each reported as its pass rate
      * @param unsafe       a check an answer fails when it is unsafe (e.g. {@code no-keywords=<offensive words>}); null:
-     *                     no unsafe rate
+     *                     no unsafe rate. Judged on {@code samples} answers per prompt sampled at T = 1, not on the
+     *                     greedy one: harm is a tail property a greedy answer hides (a 10% share of rude answers in
+     *                     the SFT data seldom wins the argmax)
+     * @param samples      answers sampled per prompt for the unsafe rate and the KL
      * @param rewardModel  reward-model folder used as the judge; null: no reward or win rate
      * @param resamples    bootstrap resamples of the win rate's interval
      * @param seed         seeds the KL samples and the bootstrap
      */
-    public record Settings(int maxNewTokens, List<Check> checks, Check unsafe, Path rewardModel, int resamples,
-            long seed) {
+    public record Settings(int maxNewTokens, List<Check> checks, Check unsafe, int samples, Path rewardModel,
+            int resamples, long seed) {
         public Settings {
             if (maxNewTokens < 1) {
                 throw new IllegalArgumentException("maxNewTokens must be >= 1, got " + maxNewTokens);
+            }
+            if (samples < 1) {
+                throw new IllegalArgumentException("samples must be >= 1, got " + samples);
             }
             checks = List.copyOf(checks);
         }
@@ -113,20 +119,33 @@ public final class HeldOutJudge {
         Tokenizer tokenizer = Checkpoints.loadTokenizer(policyDir);
         List<String> sftAnswers;
         List<String> policyAnswers;
-        double kl;
+        List<String> sampledPrompts = new ArrayList<>();
+        List<String> sftSamples = new ArrayList<>();
+        List<String> policySamples = new ArrayList<>();
+        double kl = 0;
         try (Gpt sftModel = Checkpoints.loadModel(sftDir); Gpt policyModel = Checkpoints.loadModel(policyDir)) {
             ExampleEncoder encoder = new ExampleEncoder(tokenizer, Truncation.strict(), policyModel.config().context());
             List<int[]> encoded = new ArrayList<>();
             for (PromptFile.Prompt p : items) {
                 encoded.add(encoder.prompt(p.conversation(), s.maxNewTokens(), prompts + ":" + p.line()));
             }
-            sftAnswers = greedy(sftModel, Checkpoints.loadTokenizer(sftDir), encoded, s.maxNewTokens());
+            Tokenizer sftTokenizer = Checkpoints.loadTokenizer(sftDir);
+            sftAnswers = greedy(sftModel, sftTokenizer, encoded, s.maxNewTokens());
             policyAnswers = greedy(policyModel, tokenizer, encoded, s.maxNewTokens());
-            kl = PolicyKl.measure(policyModel, sftModel, tokenizer, encoded, s.maxNewTokens(), s.seed() * 31L + 7);
+            for (int j = 0; j < s.samples(); j++) {
+                long seed = s.seed() * 31L + 7 + 100_003L * j;
+                List<Generation> fromPolicy = PolicyKl.sample(policyModel, tokenizer, encoded, s.maxNewTokens(), seed);
+                kl += PolicyKl.measure(policyModel, sftModel, fromPolicy) / s.samples();
+                fromPolicy.forEach(g -> policySamples.add(g.text()));
+                PolicyKl.sample(sftModel, sftTokenizer, encoded, s.maxNewTokens(), seed).forEach(g -> sftSamples.add(
+                        g.text()));
+                sampledPrompts.addAll(texts);
+            }
         }
         write(dir.resolve("sft.jsonl"), texts, sftAnswers);
         write(dir.resolve("policy.jsonl"), texts, policyAnswers);
-        console.printf("evaluate  greedy answers of SFT and policy on %d held-out prompts, KL %.4f%n", texts.size(), kl);
+        console.printf("evaluate  greedy and %d sampled answers of SFT and policy on %d held-out prompts, KL %.4f%n",
+                s.samples(), texts.size(), kl);
 
         Map<String, Double> ratesSft = new LinkedHashMap<>();
         Map<String, Double> ratesPolicy = new LinkedHashMap<>();
@@ -139,8 +158,8 @@ public final class HeldOutJudge {
         Double rulePolicy = demo == null ? null : ratesPolicy.get(demo.name());
         Double formatSft = demo == null ? null : wellFormed(texts, sftAnswers);
         Double formatPolicy = demo == null ? null : wellFormed(texts, policyAnswers);
-        Double unsafeSft = s.unsafe() == null ? null : 1 - rate(s.unsafe(), texts, sftAnswers);
-        Double unsafePolicy = s.unsafe() == null ? null : 1 - rate(s.unsafe(), texts, policyAnswers);
+        Double unsafeSft = s.unsafe() == null ? null : 1 - rate(s.unsafe(), sampledPrompts, sftSamples);
+        Double unsafePolicy = s.unsafe() == null ? null : 1 - rate(s.unsafe(), sampledPrompts, policySamples);
 
         Double rewardSft = null;
         Double rewardPolicy = null;

@@ -26,15 +26,26 @@ public final class PolicyKl {
     /** Mean KL per response over {@code prompts} (token ids, already framed); 0 when nothing was generated. */
     public static double measure(Gpt policy, Gpt reference, Tokenizer tokenizer, List<int[]> prompts,
             int maxNewTokens, long seed) {
+        return measure(policy, reference, sample(policy, tokenizer, prompts, maxNewTokens, seed));
+    }
+
+    /** One response per prompt sampled at T = 1 from {@code model}, in chunks, seeded per chunk. */
+    public static List<Generation> sample(Gpt model, Tokenizer tokenizer, List<int[]> prompts, int maxNewTokens,
+            long seed) {
         SamplingSettings sampling = new SamplingSettings(1.0f, 0, 1.0f, maxNewTokens, List.of(), seed, true);
         List<Generation> gens = new ArrayList<>();
         try (NoGrad ignored = NoGrad.enter()) {
-            Generator generator = new Generator(policy, tokenizer);
+            Generator generator = new Generator(model, tokenizer);
             for (int i = 0; i < prompts.size(); i += GROUPS_PER_CHUNK) {
                 gens.addAll(generator.generate(prompts.subList(i, Math.min(prompts.size(), i + GROUPS_PER_CHUNK)),
                         sampling.withSeed(seed + i)));
             }
         }
+        return gens;
+    }
+
+    /** Mean over {@code gens} (sampled from {@code policy}) of log p_policy - log p_reference of the response. */
+    public static double measure(Gpt policy, Gpt reference, List<Generation> gens) {
         List<List<ExampleEncoder.Encoded>> seqs = new ArrayList<>();
         for (Generation g : gens) {
             int[] p = g.promptTokens();

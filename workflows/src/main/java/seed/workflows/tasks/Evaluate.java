@@ -86,8 +86,14 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
     private Property<List<String>> checks = Property.ofValue(List.of());
 
     @Schema(title = "A check an unsafe answer fails, [name:]kind[=argument], e.g. no-keywords=idiot,stupid",
-            description = "Reported as unsafe_rate_sft / _policy (the share of answers failing it). Empty: none.")
+            description = "Reported as unsafe_rate_sft / _policy: the share of answers sampled at T = 1 (samples per "
+                    + "prompt) that fail it. Empty: none.")
     private Property<String> unsafeCheck;
+
+    @Schema(title = "Answers sampled per prompt (T = 1) for the unsafe rate and the KL")
+    @Builder.Default
+    @NotNull
+    private Property<Integer> samples = Property.ofValue(4);
 
     @Schema(title = "Seeds the KL samples and the win rate's bootstrap")
     @Builder.Default
@@ -113,13 +119,14 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
         String unsafeSpec = optional(rc, unsafeCheck, String.class, "").strip();
         HeldOutJudge.Settings judge = new HeldOutJudge.Settings(required(rc, maxNewTokens, "maxNewTokens",
                 Integer.class), Check.parseAll(checkSpecs), unsafeSpec.isEmpty() ? null : Check.parse(unsafeSpec),
-                judgeDir, required(rc, winRateResamples, "winRateResamples", Integer.class),
+                required(rc, samples, "samples", Integer.class), judgeDir, required(rc, winRateResamples, "winRateResamples", Integer.class),
                 required(rc, seed, "seed", Integer.class));
 
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("max_new_tokens", judge.maxNewTokens());
         settings.put("checks", checkSpecs);
         settings.put("unsafe_check", unsafeSpec);
+        settings.put("samples", judge.samples());
         settings.put("resamples", judge.resamples());
         settings.put("seed", judge.seed());
         Map<String, Path> inputs = new LinkedHashMap<>(Map.of("sft", sftDir, "policy", policyDir, "prompts", prompts));
@@ -132,7 +139,7 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
                     dir.resolve("policy.jsonl")), report.metrics());
         });
         Map<String, Object> evaluation = new LinkedHashMap<>(r.done().metrics());
-        Map<String, Object> all = new LinkedHashMap<>(stageNumbers);
+        Map<String, Object> all = measured(stageNumbers);
         all.put("evaluate", evaluation);
         String table = RunReport.table(all);
         Path index = RunReport.write(out, executionId(rc), all, chartFiles);
@@ -155,6 +162,30 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
                 .rewardSft(number(r, "reward_sft")).rewardPolicy(number(r, "reward_policy"))
                 .winRate(number(r, "win_rate")).winRateLow(number(r, "win_rate_low"))
                 .winRateHigh(number(r, "win_rate_high")).kl(number(r, "kl")).build();
+    }
+
+    /**
+     * The stages' numbers without the blank ones: a flow renders the numbers of a stage it skipped (e.g. RL when the
+     * alignment is DPO) as empty strings, and the table shows what ran.
+     */
+    private static Map<String, Object> measured(Map<String, Object> stageNumbers) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        stageNumbers.forEach((stage, numbers) -> {
+            if (numbers instanceof Map<?, ?> m) {
+                Map<Object, Object> kept = new LinkedHashMap<>();
+                m.forEach((k, v) -> {
+                    if (v != null && !v.toString().isBlank()) {
+                        kept.put(k, v);
+                    }
+                });
+                if (!kept.isEmpty()) {
+                    out.put(stage, kept);
+                }
+            } else if (numbers != null && !numbers.toString().isBlank()) {
+                out.put(stage, numbers);
+            }
+        });
+        return out;
     }
 
     /** A metric of the (fresh or reused) run, or null when it was not measured. */
@@ -183,9 +214,9 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
         private final Map<String, Double> checkRatesSft;
         @Schema(title = "Pass rate of each configured check on greedy policy answers (check name -> rate)")
         private final Map<String, Double> checkRatesPolicy;
-        @Schema(title = "Share of greedy SFT answers failing the unsafe check")
+        @Schema(title = "Share of sampled SFT answers failing the unsafe check")
         private final Double unsafeRateSft;
-        @Schema(title = "Share of greedy policy answers failing the unsafe check")
+        @Schema(title = "Share of sampled policy answers failing the unsafe check")
         private final Double unsafeRatePolicy;
         @Schema(title = "Policy's win rate over SFT on held-out prompts, judged by the reward model (ties half)")
         private final Double winRate;
@@ -197,7 +228,7 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
         private final Double rewardSft;
         @Schema(title = "Mean reward-model score of the greedy policy answers")
         private final Double rewardPolicy;
-        @Schema(title = "KL(policy || SFT) per response on held-out prompts (nats, one T=1 sample per prompt)")
+        @Schema(title = "KL(policy || SFT) per response on held-out prompts (nats, on the T = 1 samples)")
         private final Double kl;
     }
 }

@@ -143,6 +143,7 @@ public class SyntheticAnnotators extends AnnotationTask<SyntheticAnnotators.Outp
                 for (var t : seed.annotation.core.RankingRules.consistentTies(orderList, given)) {
                     ties.addArray().add(t.a()).add(t.b());
                 }
+                SyntheticPreferences.unsafe(responses).forEach(body.putArray("unsafe")::add); // the demo's harm (issue 22)
                 HttpResponse<String> sent = send(http, HttpRequest.newBuilder(base.resolve("api/submissions"))
                         .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), log, rateLimited);
