@@ -107,13 +107,15 @@ public class Dpo extends TruncatingTask<Dpo.Output> {
             metrics.put("train_pairs", t.trainPairs());
             metrics.put("held_out_pairs", t.heldOutPairs());
             metrics.put("reference_frozen", t.referenceFrozen());
+            metrics.put("seconds", t.seconds());
             return new StageOutcome(Map.of("policy", t.policyDir(), "metrics", t.metrics(), "rewards_chart",
                     t.rewardsChart(), "accuracy_chart", t.accuracyChart()), metrics);
         });
         return Output.builder().policy(r.path("policy")).sha256(r.sha256("policy"))
                 .rewardsChart(r.path("rewards_chart")).accuracyChart(r.path("accuracy_chart"))
                 .valRewardsAccuracy((Double) r.metric("val_rewards_accuracy")).kl((Double) r.metric("kl"))
-                .referenceFrozen(Boolean.TRUE.equals(r.metric("reference_frozen"))).reused(r.reused()).build();
+                .referenceFrozen(Boolean.TRUE.equals(r.metric("reference_frozen")))
+                .seconds((Double) r.metric("seconds")).reused(r.reused()).build();
     }
 
     /** DPO's losses, as flows spell them ({@code sigmoid}, {@code ipo}, {@code hinge}). */
@@ -150,6 +152,8 @@ public class Dpo extends TruncatingTask<Dpo.Output> {
         private final Double kl;
         @Schema(title = "The reference's log-probabilities did not change")
         private final boolean referenceFrozen;
+        @Schema(title = "Wall time of the stage's training, seconds (of the run that made it, when reused)")
+        private final Double seconds;
         @Schema(title = "True when an earlier identical run was reused")
         private final boolean reused;
     }

@@ -192,6 +192,7 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
                 metrics.put(name + "_rate_after", t.checksAfter().get(name));
             });
             metrics.put("reference_frozen", t.referenceFrozen());
+            metrics.put("seconds", t.seconds());
             metrics.put("stopped_early", t.stoppedEarly());
             return new StageOutcome(Map.of("policy", t.policyDir(), "metrics", t.metrics(), "reward_chart",
                     t.rewardChart(), "kl_chart", t.klChart()), metrics);
@@ -203,7 +204,7 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
                 .ruleRateBefore((Double) r.metric("rule_rate_before")).ruleRateAfter((Double) r.metric("rule_rate_after"))
                 .referenceFrozen(Boolean.TRUE.equals(r.metric("reference_frozen")))
                 .stoppedEarly(Boolean.TRUE.equals(r.metric("stopped_early"))).algorithm((String) r.metric("algorithm"))
-                .reused(r.reused()).build();
+                .seconds((Double) r.metric("seconds")).reused(r.reused()).build();
     }
 
     /** The library's defaults with the rendered inputs, as {@code seed rlhf} builds them from its flags. */
@@ -247,6 +248,8 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
         private final String algorithm;
         @Schema(title = "A guard rail stopped the run early")
         private final boolean stoppedEarly;
+        @Schema(title = "Wall time of the stage's training, seconds (of the run that made it, when reused)")
+        private final Double seconds;
         @Schema(title = "True when an earlier identical run was reused")
         private final boolean reused;
     }
