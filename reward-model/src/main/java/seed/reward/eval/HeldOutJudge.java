@@ -166,8 +166,8 @@ public final class HeldOutJudge {
         WinRate win = null;
         if (s.rewardModel() != null) {
             try (RewardModel judge = RewardModelFiles.load(s.rewardModel())) {
-                double[] a = scores(judge, texts, sftAnswers);
-                double[] b = scores(judge, texts, policyAnswers);
+                double[] a = scores(judge, items, sftAnswers);
+                double[] b = scores(judge, items, policyAnswers);
                 rewardSft = mean(a);
                 rewardPolicy = mean(b);
                 win = WinRate.of(b, a, s.resamples(), s.seed());
@@ -209,13 +209,17 @@ public final class HeldOutJudge {
         return (double) ok / prompts.size();
     }
 
-    private static double[] scores(RewardModel judge, List<String> prompts, List<String> answers) {
+    /** The judge's normalised score of each answer after its prompt's conversation (as the judge frames it). */
+    private static double[] scores(RewardModel judge, List<PromptFile.Prompt> prompts, List<String> answers) {
         double[] out = new double[prompts.size()];
         for (int i = 0; i < prompts.size(); i += CHUNK) {
-            int end = Math.min(prompts.size(), i + CHUNK);
-            float[] s = judge.score(prompts.subList(i, end), answers.subList(i, end));
-            for (int j = 0; j < s.length; j++) {
-                out[i + j] = s[j];
+            List<int[]> seqs = new ArrayList<>();
+            for (int j = i; j < Math.min(prompts.size(), i + CHUNK); j++) {
+                seqs.add(judge.encode(prompts.get(j).conversation(), answers.get(j)));
+            }
+            float[] raw = judge.rawScores(seqs);
+            for (int j = 0; j < raw.length; j++) {
+                out[i + j] = (raw[j] - judge.normMean()) / judge.normStd();
             }
         }
         return out;

@@ -332,7 +332,7 @@ public final class PpoTrainer {
      * The best policy seen on held-out prompts by the first check (higher rate; the reward breaks ties), kept as host
      * weights, starting from the SFT model's measurement: a later policy replaces it only when strictly better.
      */
-    private static final class BestPolicy {
+    static final class BestPolicy {
         private final String check;
         private double rate;
         private double reward;
