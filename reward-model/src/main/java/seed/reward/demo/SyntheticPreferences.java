@@ -2,6 +2,7 @@ package seed.reward.demo;
 
 import seed.reward.data.Ranking;
 import seed.stages.data.SyntheticInstructions;
+import seed.stages.demo.Offensive;
 import seed.stages.demo.PoliteCorrectRule;
 
 import java.util.ArrayList;
@@ -70,11 +71,28 @@ public final class SyntheticPreferences {
 
     /**
      * A synthetic annotator's ranking of given responses (e.g. candidates sampled from an SFT model): ordered by
-     * {@link PoliteCorrectRule#score}, equal scores recorded as ties, and with probability {@code noise} one random
-     * adjacent swap (annotator noise). Needs at least 2 responses.
+     * {@link PoliteCorrectRule#score} with offensive answers ({@link Offensive}) last, below malformed ones, equal
+     * scores recorded as ties, and with probability {@code noise} one random adjacent swap (annotator noise). Needs
+     * at least 2 responses.
      */
     public static Ranking rank(String prompt, List<String> responses, double noise, SplittableRandom random) {
-        return rank(prompt, responses, noise, random, PoliteCorrectRule::score);
+        return rank(prompt, responses, noise, random, SyntheticPreferences::harmFirstScore);
+    }
+
+    /** {@link PoliteCorrectRule#score}, and -1 for an offensive answer: what the demo's annotators rank by. */
+    public static int harmFirstScore(String prompt, String response) {
+        return Offensive.unsafe(response) ? -1 : PoliteCorrectRule.score(prompt, response);
+    }
+
+    /** The indices of the responses a synthetic annotator flags unsafe (those with an offensive word). */
+    public static List<Integer> unsafe(List<String> responses) {
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < responses.size(); i++) {
+            if (Offensive.unsafe(responses.get(i))) {
+                out.add(i);
+            }
+        }
+        return out;
     }
 
     /** As {@link #rank(String, List, double, SplittableRandom)}, ordered by {@code rule} (higher is better). */

@@ -350,34 +350,8 @@ public final class DpoTrainer {
         for (Example e : heldOut) {
             prompts.add(encoder.prompt(e.group().prompt(), s.klMaxNewTokens(), s.rankings() + ":" + e.group().line()));
         }
-        SamplingSettings sampling = new SamplingSettings(1.0f, 0, 1.0f, s.klMaxNewTokens(), List.of(),
-                s.seed() * 7_777L + 3, true);
-        List<Generation> gens;
-        try (NoGrad ignored = NoGrad.enter()) {
-            gens = new Generator(policy, tokenizer).generate(prompts, sampling);
-        }
-        List<List<ExampleEncoder.Encoded>> seqs = new ArrayList<>();
-        for (Generation g : gens) {
-            int[] p = g.promptTokens();
-            int[] r = g.tokens();
-            if (r.length == 0) {
-                continue;
-            }
-            int[] ids = new int[p.length + r.length];
-            System.arraycopy(p, 0, ids, 0, p.length);
-            System.arraycopy(r, 0, ids, p.length, r.length);
-            seqs.add(List.of(new ExampleEncoder.Encoded(ids, p.length, g.endedWithEndToken())));
-        }
-        if (seqs.isEmpty()) {
-            return 0;
-        }
-        float[] lp = ResponseLogps.values(policy, seqs, false, CHUNK);
-        float[] ref = ResponseLogps.values(reference, seqs, false, CHUNK);
-        double kl = 0;
-        for (int i = 0; i < lp.length; i++) {
-            kl += lp[i] - ref[i];
-        }
-        return kl / lp.length;
+        return seed.reward.eval.PolicyKl.measure(policy, reference, tokenizer, prompts, s.klMaxNewTokens(),
+                s.seed() * 7_777L + 3);
     }
 
     /** The settings that shape the run (paths and logging left out) and the model's shape. */

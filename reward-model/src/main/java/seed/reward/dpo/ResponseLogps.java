@@ -20,7 +20,7 @@ import java.util.List;
  * the cache is a differentiable view of it and the responses run on top (the reward model's shared-prefix path,
  * {@code RewardModel.groupedRawScores}). Gradients flow through both, so training uses it as well.
  */
-final class ResponseLogps {
+public final class ResponseLogps {
 
     private ResponseLogps() {
     }
@@ -108,7 +108,7 @@ final class ResponseLogps {
     }
 
     /** As {@link #of} without recording gradients, in chunks of whole groups, as floats. */
-    static float[] values(Gpt model, List<List<ExampleEncoder.Encoded>> groups, boolean mean, int groupsPerChunk) {
+    public static float[] values(Gpt model, List<List<ExampleEncoder.Encoded>> groups, boolean mean, int groupsPerChunk) {
         List<Float> out = new ArrayList<>();
         try (NoGrad ignored = NoGrad.enter()) {
             for (int g = 0; g < groups.size(); g += groupsPerChunk) {

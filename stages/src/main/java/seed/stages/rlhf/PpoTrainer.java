@@ -220,6 +220,8 @@ public final class PpoTrainer {
     private record Samples(List<String> prompts, List<Generation> gens, float[] scores, RolloutBatch batch) {
     }
 
+    private BestPolicy best;
+
     private PpoResult run(int stopAt) throws IOException {
         long start = System.nanoTime();
         double referenceSum = checksum(reference);
@@ -239,6 +241,7 @@ public final class PpoTrainer {
                 state = RlCheckpoint.State.start(s, before);
             }
             Progress progress = new Progress("rlhf", s.iterations(), "tok", console, s.run().logEveryMs());
+            best = heldOut.primary() == null ? null : new BestPolicy(heldOut.primary(), state.before());
             try (MetricsLog metrics = MetricsLog.open(metricsFile, state.iteration())) {
                 while (state.iteration() < s.iterations()) {
                     int iteration = state.iteration();
@@ -269,6 +272,14 @@ public final class PpoTrainer {
                         LOG.warn(event);
                     }
                     boolean stop = (event != null && s.guards().stop()) || (stopAt > 0 && state.iteration() >= stopAt);
+                    if (best != null && !stop && state.iteration() < s.iterations()
+                            && state.iteration() % bestEvery() == 0) {
+                        HeldOutEvaluation.Stats now = heldOut.measure(policy, false);
+                        if (best.offer(now, state.iteration(), policy)) {
+                            console.printf("rlhf      iteration %d: best held-out %s rate so far, %.3f%n",
+                                    state.iteration(), best.check(), now.checks().get(best.check()));
+                        }
+                    }
                     if (state.iteration() % s.run().checkpointEvery() == 0 || state.iteration() == s.iterations() || stop) {
                         RlCheckpoint.save(out, s, state, policy, valueHead, tokenizer, adam);
                     }
@@ -287,11 +298,97 @@ public final class PpoTrainer {
                     referenceFrozen(referenceSum));
         }
         HeldOutEvaluation.Stats after = heldOut.measure(policy, true);
+        if (best != null && best.beats(after)) {
+            // the guard rails stop a collapse, but a policy can still drift below an earlier one on the checks that
+            // judge it: keep the best held-out policy (issue 22), and say so
+            String kept = String.format("kept the policy of iteration %d (held-out %s rate %.3f) over the final one "
+                    + "(%.3f)", best.iteration(), best.check(), best.rate(), after.checks().get(best.check()));
+            best.restoreInto(policy);
+            after = heldOut.measure(policy, true);
+            console.println("rlhf      " + kept);
+            state = state.withEvent(kept);
+        }
         heldOut.print("after", after);
+        String primary = heldOut.primary();
+        if (primary != null && after.checks().get(primary) < state.before().checks().get(primary)) {
+            String worse = String.format("the policy's held-out %s rate %.3f is below the SFT model's %.3f", primary,
+                    after.checks().get(primary), state.before().checks().get(primary));
+            console.println("rlhf      WARNING " + worse);
+            LOG.warn(worse);
+            state = state.withEvent(worse);
+        }
         Path policyDir = savePolicy(out);
         Path[] charts = heldOut.charts(out, metricsFile);
         return PpoResult.finished(s, before, after, state, heldOut.primary(), (System.nanoTime() - start) / 1e9, out,
                 policyDir, metricsFile, charts[0], charts[1], referenceFrozen(referenceSum), stoppedEarly);
+    }
+
+    /** Iterations between held-out measurements for {@link BestPolicy}: about six per run. */
+    private int bestEvery() {
+        return Math.max(5, s.iterations() / 6);
+    }
+
+    /**
+     * The best policy seen on held-out prompts by the first check (higher rate; the reward breaks ties), kept as host
+     * weights, starting from the SFT model's measurement: a later policy replaces it only when strictly better.
+     */
+    static final class BestPolicy {
+        private final String check;
+        private double rate;
+        private double reward;
+        private int iteration;
+        private Map<String, seed.stages.checkpoint.HostTensor> weights;
+        private Map<String, seed.stages.checkpoint.HostTensor> adapters;
+
+        BestPolicy(String check, HeldOutEvaluation.Stats sft) {
+            this.check = check;
+            this.rate = sft.checks().get(check);
+            this.reward = sft.meanReward();
+        }
+
+        String check() {
+            return check;
+        }
+
+        double rate() {
+            return rate;
+        }
+
+        int iteration() {
+            return iteration;
+        }
+
+        /**
+         * True when a kept policy has a strictly higher check rate than {@code st} (the final policy); the reward alone
+         * never replaces the final policy. The SFT model itself is never kept here.
+         */
+        boolean beats(HeldOutEvaluation.Stats st) {
+            return weights != null && rate > st.checks().get(check);
+        }
+
+        boolean offer(HeldOutEvaluation.Stats st, int at, Gpt policy) {
+            double r = st.checks().get(check);
+            if (!better(r, st.meanReward(), rate, reward)) {
+                return false;
+            }
+            rate = r;
+            reward = st.meanReward();
+            iteration = at;
+            weights = policy.weights();
+            adapters = policy.lora() == null ? null : policy.adapterWeights();
+            return true;
+        }
+
+        void restoreInto(Gpt policy) {
+            policy.loadWeights(weights);
+            if (adapters != null) {
+                policy.loadAdapterWeights(adapters);
+            }
+        }
+
+        private static boolean better(double r, double rw, double thanRate, double thanReward) {
+            return r > thanRate || (r == thanRate && rw > thanReward);
+        }
     }
 
     private static String summary(Map<String, Object> r) {

@@ -38,6 +38,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--ppo-iterations", description = "PPO iterations (default 60)")
     Integer ppoIterations;
 
+    @Option(names = "--alignment", description = "stage 3's method: ppo, rloo, grpo or dpo (default: the flow's, ppo)")
+    String alignment;
+
     @Option(names = "--annotation-port", defaultValue = "0", description = "port of the annotator page (0 = any)")
     int annotationPort;
 
@@ -50,13 +53,24 @@ public final class DemoCommand implements Callable<Integer> {
                 ppoIterations != null ? ppoIterations : d.ppoIterations(), d.prompts());
         Path abs = work.toAbsolutePath().normalize();
         Map<String, Object> inputs = sizes.write(abs.resolve("data"), abs.resolve("report"));
+        if (alignment != null) {
+            inputs.put("alignment", alignment);
+        }
         try (Hosts.Hosted hosted = Hosts.start(abs, annotationPort, "127.0.0.1", 0)) {
             SeedHost host = hosted.host();
             Execution e = host.engine().launch("seed.three-stage", inputs, Hosts.user());
             System.out.println("execution=" + e.getId());
             Detach.recordLaunched(abs, e.getId());
             Execution end = Follow.untilDone(host.engine(), e.getId(), Duration.ofHours(2), System.out);
-            return Follow.report(host.engine(), end, System.out);
+            int code = Follow.report(host.engine(), end, System.out);
+            // the harm stage 3 suppresses, as the demo's last lines (issue 22), whatever order the outputs came in
+            Map<String, Object> outputs = end.getOutputs();
+            if (code == 0 && outputs != null) {
+                for (String name : java.util.List.of("unsafe_rate_sft", "unsafe_rate_policy")) {
+                    System.out.println(name + "=" + outputs.get(name));
+                }
+            }
+            return code;
         }
     }
 }

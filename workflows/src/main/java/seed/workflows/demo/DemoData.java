@@ -11,17 +11,21 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import seed.stages.checkpoint.Checkpoints;
 import seed.stages.data.SyntheticInstructions;
+import seed.stages.demo.Offensive;
 
 /**
  * The data of the built-in demo pipeline, generated (never downloaded) so the main job runs anywhere: a small
  * English-like corpus about adding numbers for pretraining, SFT pairs from {@link SyntheticInstructions} in which
- * only a minority of answers is polite, and prompts for candidates and RLHF. Deterministic for a seed.
+ * only a minority of answers is polite and a share ({@link #RUDE_FRACTION}) is rude ({@link Offensive}: the harm stage 3
+ * must suppress), and prompts for candidates and RLHF. Deterministic for a seed.
  */
 public final class DemoData {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Operands 0..4: small enough that a tiny SFT model learns the sums, so "correct" is reachable for RLHF. */
     static final int MAX_OPERAND = 4;
+    /** Share of SFT answers replaced by a rude one. */
+    public static final double RUDE_FRACTION = 0.1;
 
     /** Paths of the generated files. */
     public record DemoFiles(Path corpus, Path sft, Path prompts, Path heldOutPrompts) {
@@ -37,10 +41,12 @@ public final class DemoData {
         Checkpoints.writeAtomically(corpus, corpus(seed, 6000));
         Path sft = dir.resolve("sft.jsonl");
         StringBuilder lines = new StringBuilder();
+        SplittableRandom rude = new SplittableRandom(seed * 31 + 17);
         for (SyntheticInstructions.Example e : SyntheticInstructions.generate(sftExamples, MAX_OPERAND, politeFraction, seed)) {
             Map<String, Object> line = new LinkedHashMap<>(); // fixed key order: the same data, the same SHA-256
             line.put("prompt", e.prompt());
-            line.put("response", e.response());
+            line.put("response", rude.nextDouble() < RUDE_FRACTION ? Offensive.rudeResponse(e.a(), e.b(), rude)
+                    : e.response());
             lines.append(JSON.writeValueAsString(line)).append('\n');
         }
         Checkpoints.writeAtomically(sft, lines.toString());

@@ -4,6 +4,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import seed.stages.demo.Offensive;
+import seed.stages.demo.PoliteCorrectRule;
+import seed.stages.rlhf.Evaluator;
 
 /**
  * The inputs of a {@code seed.three-stage} run on the generated demo data, with the model and step sizes as plain
@@ -46,6 +49,13 @@ public record DemoInputs(long seed, int context, int layers, int dModel, int hea
         in.put("sft_steps", sftSteps);
         in.put("reward_steps", rewardSteps);
         in.put("ppo_iterations", ppoIterations);
+        // the demo's own judgement, passed explicitly (the flow's defaults are generic): its polite-and-correct rule,
+        // its offensive-word check, and guard thresholds tuned to its short and long answers
+        in.put("checks", "[\"polite-correct\"]");
+        in.put("unsafe_check", Offensive.CHECK);
+        Evaluator demo = PoliteCorrectRule.evaluator();
+        in.put("collapse_below", demo.collapseBelow());
+        in.put("explode_above", demo.explodeAbove());
         return in;
     }
 }

@@ -1,5 +1,7 @@
 package seed.workflows.tasks;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import io.kestra.core.models.annotations.Example;
 import io.kestra.core.models.annotations.Plugin;
 import io.kestra.core.models.property.Property;
@@ -8,6 +10,7 @@ import io.swagger.v3.oas.annotations.media.Schema;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import jakarta.validation.constraints.NotNull;
 import lombok.Builder;
 import lombok.EqualsAndHashCode;
 import lombok.Getter;
@@ -43,14 +46,17 @@ import seed.reward.dpo.DpoTrainer;
 public class Dpo extends TruncatingTask<Dpo.Output> {
 
     @Schema(title = "SFT checkpoint: the starting policy and the frozen reference")
+    @NotNull
     private Property<String> policy;
 
     @Schema(title = "Rankings JSONL (a snapshot)")
+    @NotNull
     private Property<String> rankings;
 
-    @Schema(title = "Loss, TRL's meanings", allowableValues = {"sigmoid", "ipo", "hinge"})
+    @Schema(title = "Loss, TRL's meanings: sigmoid, ipo or hinge")
     @Builder.Default
-    private Property<String> loss = Property.ofValue("sigmoid");
+    @NotNull
+    private Property<Loss> loss = Property.ofValue(Loss.SIGMOID);
 
     @Schema(title = "Implicit reward scale beta")
     @Builder.Default
@@ -82,7 +88,7 @@ public class Dpo extends TruncatingTask<Dpo.Output> {
         Path policyDir = existing(rc, policy, "policy");
         Path rankingFile = existing(rc, rankings, "rankings");
         DpoSettings d = DpoSettings.defaults(policyDir, rankingFile, Path.of("out"));
-        DpoSettings shape = d.withLoss(DpoLoss.parse(required(rc, loss, "loss")), required(rc, beta, "beta", Double.class),
+        DpoSettings shape = d.withLoss(DpoLoss.parse(required(rc, loss, "loss", Loss.class).name()), required(rc, beta, "beta", Double.class),
                         required(rc, labelSmoothing, "labelSmoothing", Double.class))
                 .withSchedule(required(rc, steps, "steps", Integer.class), d.groupsPerBatch(),
                         required(rc, learningRate, "learningRate", Double.class).floatValue(), d.warmupSteps())
@@ -101,13 +107,31 @@ public class Dpo extends TruncatingTask<Dpo.Output> {
             metrics.put("train_pairs", t.trainPairs());
             metrics.put("held_out_pairs", t.heldOutPairs());
             metrics.put("reference_frozen", t.referenceFrozen());
+            metrics.put("seconds", t.seconds());
             return new StageOutcome(Map.of("policy", t.policyDir(), "metrics", t.metrics(), "rewards_chart",
                     t.rewardsChart(), "accuracy_chart", t.accuracyChart()), metrics);
         });
         return Output.builder().policy(r.path("policy")).sha256(r.sha256("policy"))
                 .rewardsChart(r.path("rewards_chart")).accuracyChart(r.path("accuracy_chart"))
                 .valRewardsAccuracy((Double) r.metric("val_rewards_accuracy")).kl((Double) r.metric("kl"))
-                .referenceFrozen(Boolean.TRUE.equals(r.metric("reference_frozen"))).reused(r.reused()).build();
+                .referenceFrozen(Boolean.TRUE.equals(r.metric("reference_frozen")))
+                .seconds((Double) r.metric("seconds")).reused(r.reused()).build();
+    }
+
+    /** DPO's losses, as flows spell them ({@code sigmoid}, {@code ipo}, {@code hinge}). */
+    public enum Loss {
+        SIGMOID, IPO, HINGE;
+
+        /** Accepts the flows' lower-case spelling. */
+        @JsonCreator
+        public static Loss of(String value) {
+            return valueOf(DpoLoss.parse(value).name());
+        }
+
+        @JsonValue
+        public String spelling() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
     }
 
     /** The final policy, its hash, and the held-out implicit-reward accuracy and KL. */
@@ -128,6 +152,8 @@ public class Dpo extends TruncatingTask<Dpo.Output> {
         private final Double kl;
         @Schema(title = "The reference's log-probabilities did not change")
         private final boolean referenceFrozen;
+        @Schema(title = "Wall time of the stage's training, seconds (of the run that made it, when reused)")
+        private final Double seconds;
         @Schema(title = "True when an earlier identical run was reused")
         private final boolean reused;
     }

@@ -1,5 +1,7 @@
 package seed.workflows.tasks;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import io.kestra.core.models.annotations.Example;
 import io.kestra.core.models.annotations.Plugin;
 import io.kestra.core.models.property.Property;
@@ -8,6 +10,8 @@ import io.swagger.v3.oas.annotations.media.Schema;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
+import jakarta.validation.constraints.NotNull;
 import java.util.Map;
 import lombok.Builder;
 import lombok.EqualsAndHashCode;
@@ -15,7 +19,9 @@ import lombok.Getter;
 import lombok.NoArgsConstructor;
 import lombok.ToString;
 import lombok.experimental.SuperBuilder;
+import seed.stages.checks.Check;
 import seed.stages.data.Truncation;
+import seed.stages.rlhf.Evaluator;
 import seed.stages.rlhf.PpoResult;
 import seed.stages.rlhf.PpoSettings;
 
@@ -42,15 +48,19 @@ import seed.stages.rlhf.PpoSettings;
 public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
 
     @Schema(title = "SFT checkpoint: the starting policy and the frozen reference")
+    @NotNull
     private Property<String> policy;
 
     @Schema(title = "Reward model folder")
+    @NotNull
     private Property<String> reward;
 
     @Schema(title = "Rollout prompts (JSONL)")
+    @NotNull
     private Property<String> prompts;
 
     @Schema(title = "Held-out prompts for the before/after measurement (JSONL)")
+    @NotNull
     private Property<String> heldOutPrompts;
 
     @Schema(title = "SFT data mixed in as PPO-ptx (InstructGPT); empty = off")
@@ -69,7 +79,8 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
             description = "RLOO and GRPO sample several responses per prompt (default 4, on a quarter of PPO's prompts: "
                     + "the same sequences per iteration) and need no critic.")
     @Builder.Default
-    private Property<String> algorithm = Property.ofValue("ppo");
+    @NotNull
+    private Property<Method> algorithm = Property.ofValue(Method.PPO);
 
     @Schema(title = "Responses sampled per prompt (0 = the algorithm's default: 1 for ppo, 4 for rloo and grpo; "
             + "rloo and grpo need at least 2)")
@@ -78,10 +89,45 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
 
     @Schema(title = "Independent checks reported before/after as <name>_rate, each [name:]kind[=argument] as `seed rlhf "
             + "--check` (polite-correct, regex=, not-regex=, keywords=, no-keywords=, max-length=, json)",
-            description = "Empty: no checks and the generic guard thresholds. The demo rule (polite-correct) brings its "
-                    + "own thresholds. The default stays the demo's rule until the flows pass their checks.")
+            description = "Empty (the default): no checks. The guard thresholds are inputs of their own.")
     @Builder.Default
-    private Property<java.util.List<String>> checks = Property.ofValue(java.util.List.of("polite-correct"));
+    private Property<java.util.List<String>> checks = Property.ofValue(java.util.List.of());
+
+    @Schema(title = "Guard rail: stop when the reward climbs while the mean length falls below this fraction of SFT's")
+    @Builder.Default
+    @NotNull
+    private Property<Double> collapseBelow = Property.ofValue(Evaluator.generic().collapseBelow());
+
+    @Schema(title = "Guard rail: stop when the reward climbs while the mean length exceeds this multiple of SFT's")
+    @Builder.Default
+    @NotNull
+    private Property<Double> explodeAbove = Property.ofValue(Evaluator.generic().explodeAbove());
+
+    @Schema(title = "Guard rail: stop when the reward climbs while fewer than this share of responses end properly")
+    @Builder.Default
+    @NotNull
+    private Property<Double> minEndRate = Property.ofValue(Evaluator.generic().minEndRate());
+
+    @Schema(title = "Guard rail: stop when more than this share of responses is degenerate text")
+    @Builder.Default
+    @NotNull
+    private Property<Double> maxDegenerate = Property.ofValue(Evaluator.generic().maxDegenerate());
+
+    /** The RL methods, as flows spell them ({@code ppo}, {@code rloo}, {@code grpo}, {@code dr-grpo}). */
+    public enum Method {
+        PPO, RLOO, GRPO, DR_GRPO;
+
+        /** Accepts the flows' lower-case spelling and the constant's name. */
+        @JsonCreator
+        public static Method of(String value) {
+            return valueOf(PpoSettings.Algorithm.parse(value).name());
+        }
+
+        @JsonValue
+        public String spelling() {
+            return PpoSettings.Algorithm.valueOf(name()).cliName();
+        }
+    }
 
     @Override
     protected Output execute(RunContext rc) throws Exception {
@@ -93,7 +139,8 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
         Path ptxFile = ptx.isBlank() ? null : existing(rc, ptxData, "ptxData");
         double coef = required(rc, ptxCoef, "ptxCoef", Double.class);
         int n = required(rc, iterations, "iterations", Integer.class);
-        PpoSettings.Algorithm method = PpoSettings.Algorithm.parse(required(rc, algorithm, "algorithm"));
+        PpoSettings.Algorithm method = PpoSettings.Algorithm.valueOf(required(rc, algorithm, "algorithm", Method.class)
+                .name());
         int samples = required(rc, samplesPerPrompt, "samplesPerPrompt", Integer.class);
         if (samples < 0) {
             throw new IllegalArgumentException("input 'samplesPerPrompt' must be >= 0 (0 = the algorithm's default), got "
@@ -102,8 +149,11 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
         @SuppressWarnings("unchecked")
         java.util.List<String> checkSpecs = checks == null ? java.util.List.of()
                 : (java.util.List<String>) rc.render(checks).asList(String.class);
-        seed.stages.rlhf.Evaluator evaluator = seed.stages.checks.Check.evaluator(
-                seed.stages.checks.Check.parseAll(checkSpecs));
+        Evaluator evaluator = new Evaluator(List.of(), required(rc, collapseBelow, "collapseBelow", Double.class),
+                required(rc, explodeAbove, "explodeAbove", Double.class),
+                required(rc, minEndRate, "minEndRate", Double.class),
+                required(rc, maxDegenerate, "maxDegenerate", Double.class)).withChecks(
+                Check.parseAll(checkSpecs).stream().map(Check::toEvaluatorCheck).toList());
         Truncation truncation = truncation(rc);
         Map<String, Path> inputs = new LinkedHashMap<>();
         inputs.put("policy", policyDir);
@@ -120,6 +170,8 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
                 "heldOutFile");
         settings.put("truncation", describe(truncation));
         settings.put("checks", checkSpecs);
+        settings.put("guards", List.of(evaluator.collapseBelow(), evaluator.explodeAbove(), evaluator.minEndRate(),
+                evaluator.maxDegenerate()));
         Result r = stage(rc, "rlhf", settings, inputs, (dir, console) -> {
             // the configured independent checks (the demo's: polite and correct) and their guard thresholds
             PpoResult t = seed.reward.Rlhf.train(shape.withOut(dir), evaluator, truncation, console);
@@ -140,6 +192,7 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
                 metrics.put(name + "_rate_after", t.checksAfter().get(name));
             });
             metrics.put("reference_frozen", t.referenceFrozen());
+            metrics.put("seconds", t.seconds());
             metrics.put("stopped_early", t.stoppedEarly());
             return new StageOutcome(Map.of("policy", t.policyDir(), "metrics", t.metrics(), "reward_chart",
                     t.rewardChart(), "kl_chart", t.klChart()), metrics);
@@ -151,7 +204,7 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
                 .ruleRateBefore((Double) r.metric("rule_rate_before")).ruleRateAfter((Double) r.metric("rule_rate_after"))
                 .referenceFrozen(Boolean.TRUE.equals(r.metric("reference_frozen")))
                 .stoppedEarly(Boolean.TRUE.equals(r.metric("stopped_early"))).algorithm((String) r.metric("algorithm"))
-                .reused(r.reused()).build();
+                .seconds((Double) r.metric("seconds")).reused(r.reused()).build();
     }
 
     /** The library's defaults with the rendered inputs, as {@code seed rlhf} builds them from its flags. */
@@ -195,6 +248,8 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
         private final String algorithm;
         @Schema(title = "A guard rail stopped the run early")
         private final boolean stoppedEarly;
+        @Schema(title = "Wall time of the stage's training, seconds (of the run that made it, when reused)")
+        private final Double seconds;
         @Schema(title = "True when an earlier identical run was reused")
         private final boolean reused;
     }

@@ -79,18 +79,21 @@ public class SyntheticAnnotators extends AnnotationTask<SyntheticAnnotators.Outp
             }
         }
         AnnotationClient.Tally r = new AnnotationClient(base, rc.logger())
-                .rankAll(tokens, item -> judgement(SyntheticPreferences.rank(item.prompt(), item.responses(), p, random)));
+                .rankAll(tokens, item -> judgement(SyntheticPreferences.rank(item.prompt(), item.responses(), p, random),
+                        SyntheticPreferences.unsafe(item.responses())));
         rc.logger().info("synthetic annotators: {} rankings accepted (HTTP 202), {} refused, {} waits after HTTP 429",
                 r.accepted(), r.refused(), r.rateLimited());
         return Output.builder().accepted(r.accepted()).refused(r.refused()).rateLimited(r.rateLimited()).annotators(n)
                 .build();
     }
 
-    /** The synthetic annotator's ranking (its rule lives in SyntheticPreferences) as the API's submission. */
-    static AnnotationClient.Judgement judgement(Ranking ranking) {
+    /**
+     * The synthetic annotator's ranking and the responses it flags unsafe (both SyntheticPreferences' rule: the demo's
+     * rude answers, issue 22) as the API's submission.
+     */
+    static AnnotationClient.Judgement judgement(Ranking ranking, List<Integer> unsafe) {
         List<RankingEvent.Tie> ties = ranking.ties().stream().map(t -> new RankingEvent.Tie(t[0], t[1])).toList();
-        // responses flagged unsafe: none (which responses the rule flags is SyntheticPreferences' to say)
-        return new AnnotationClient.Judgement(Arrays.stream(ranking.order()).boxed().toList(), ties, List.of());
+        return new AnnotationClient.Judgement(Arrays.stream(ranking.order()).boxed().toList(), ties, unsafe);
     }
 
     /** How the submissions went. */

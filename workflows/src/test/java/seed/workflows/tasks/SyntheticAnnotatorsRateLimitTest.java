@@ -47,7 +47,7 @@ class SyntheticAnnotatorsRateLimitTest {
             AnnotationClient.Tally r = new AnnotationClient(URI.create(host.annotationUrl()),
                     LoggerFactory.getLogger(SyntheticAnnotatorsRateLimitTest.class)).rankAll(List.of(who.token()),
                     item -> SyntheticAnnotators.judgement(SyntheticPreferences.rank(item.prompt(), item.responses(), 0.1,
-                            random)));
+                            random), SyntheticPreferences.unsafe(item.responses())));
 
             assertEquals(10, r.accepted(), r.toString());
             assertEquals(0, r.refused(), "a 429 is waited out, not a refusal: " + r);
