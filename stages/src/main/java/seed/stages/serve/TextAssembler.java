@@ -1,6 +1,5 @@
 package seed.stages.serve;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import seed.stages.tokenizer.Tokenizer;
@@ -14,7 +13,8 @@ final class TextAssembler {
 
     private final Tokenizer tokenizer;
     private final List<String> stops;
-    private final List<Integer> tokens = new ArrayList<>();
+    private int[] tokens = new int[64]; // no boxing: text() runs once per streamed chunk
+    private int count;
     private int sent;
 
     TextAssembler(Tokenizer tokenizer, List<String> stops) {
@@ -23,16 +23,19 @@ final class TextAssembler {
     }
 
     void add(int token) {
-        tokens.add(token);
+        if (count == tokens.length) {
+            tokens = Arrays.copyOf(tokens, count * 2);
+        }
+        tokens[count++] = token;
     }
 
     int count() {
-        return tokens.size();
+        return count;
     }
 
     /** The whole visible text, cut at the first stop string. */
     String text() {
-        String text = visible(tokenizer, tokens.stream().mapToInt(Integer::intValue).toArray());
+        String text = visible(tokenizer, Arrays.copyOf(tokens, count));
         int cut = text.length();
         for (String stop : stops) {
             int at = stop.isEmpty() ? -1 : text.indexOf(stop);
