@@ -800,6 +800,7 @@ public final class OpenAiServer implements AutoCloseable {
                 choice.putNull("logprobs").putNull("finish_reason");
                 sse.event(JSON.writeValueAsString(chunk));
             }
+            sse.writeTo(out); // at once, as OpenAI does: the client sees the answer start before the first token
         }
         boolean logprobs = job.options().logprobs();
         int open = choices.size();

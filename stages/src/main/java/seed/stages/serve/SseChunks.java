@@ -163,7 +163,7 @@ final class SseChunks {
         }
     }
 
-    /** Appends the non-ASCII character at {@code i} (two chars for a surrogate pair) as UTF-8; returns its last index. */
+    /** Appends the non-ASCII char at {@code i} (two for a surrogate pair) as UTF-8; returns the last index used. */
     private int encode(String s, int i) {
         char c = s.charAt(i);
         ensure(4);
