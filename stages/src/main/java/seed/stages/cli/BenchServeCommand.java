@@ -29,15 +29,15 @@ import seed.stages.train.Threads;
  * tokens/s at several numbers of concurrent streams (continuous batching), and time to first token. Beside each
  * concurrency c: the in-process rate of c sequences generated as one batch ({@code generate_batch_speedup_bC} is the
  * ceiling of {@code aggregate_speedup_cC}: the model's batched step costs more than its batch-1 step), and the decode
- * loop thread's CPU time per token and tokens per step (CPU time: comparable on a loaded machine). Without
- * {@code --model}, a randomly initialised model of the benchmark shape (4 layers, d128, 4 heads, context 128, bytes):
- * speed does not depend on the weights.
+ * loop thread's CPU time per token and tokens per step, and the HTTP side's CPU time per token (CPU time: comparable
+ * on a loaded machine). Without {@code --model}, a randomly initialised model of the benchmark shape (4 layers,
+ * d128, 4 heads, context 128, bytes): speed does not depend on the weights.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serving benchmark; prints single_stream_tokens_per_s=, aggregate_tokens_per_s_cN=, "
                 + "generate_batch_speedup_bN= (the in-process ceiling of aggregate_speedup_cN=), "
-                + "loop_cpu_us_per_token_cN=, ttft_p50_ms=, ttft_p99_ms=, and loop_tokens_per_s_cN= (the decode loop "
-                + "alone, no HTTP) (name=value).")
+                + "loop_cpu_us_per_token_cN=, http_cpu_us_per_token_cN= (the server's HTTP side), ttft_p50_ms=, "
+                + "ttft_p99_ms=, and loop_tokens_per_s_cN= (the decode loop alone, no HTTP) (name=value).")
 public final class BenchServeCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "Checkpoint or model folder (default: a random benchmark-shape model).")
@@ -70,8 +70,10 @@ public final class BenchServeCommand implements Callable<Integer> {
             OpenAiServer.Settings settings = OpenAiServer.Settings.defaults("bench").withPort(0)
                     .withLimits(1 << 20, context, Math.max(64, maxStreams), 16, Math.max(32, maxStreams))
                     .withStreamInterval(streamInterval);
+            // the client on platform threads: the server's request threads are virtual, so the CPU time of their
+            // carrier threads is the server's HTTP side alone (http_cpu_us_per_token_cN)
             try (OpenAiServer server = OpenAiServer.start(gpt, tokenizer, settings);
-                    ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                    ExecutorService pool = Executors.newCachedThreadPool()) {
                 URI url = URI.create(server.baseUrl() + "/completions");
                 List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
                 long warmUntil = System.nanoTime() + 3_000_000_000L;
@@ -98,6 +100,7 @@ public final class BenchServeCommand implements Callable<Integer> {
                     double best = 0;
                     double batchBest = 0;
                     String before = server.stats();
+                    long httpBefore = httpCpuNanos();
                     long made = 0;
                     for (int r = 0; r < rounds; r++) {
                         // the model's own batched decode of c sequences: the ceiling of c concurrent streams
@@ -107,6 +110,7 @@ public final class BenchServeCommand implements Callable<Integer> {
                         made += madeThisRound[0];
                     }
                     String after = server.stats();
+                    long httpCpu = httpCpuNanos() - httpBefore;
                     if (c == 1) {
                         one = best;
                         batchOne = batchBest;
@@ -126,6 +130,8 @@ public final class BenchServeCommand implements Callable<Integer> {
                     double steps = field(after, "steps") - field(before, "steps");
                     System.out.printf("loop_cpu_us_per_token_c%d=%.1f%nloop_tokens_per_step_c%d=%.2f%n", c,
                             made == 0 ? Double.NaN : cpu * 1e3 / made, c, steps == 0 ? Double.NaN : made / steps);
+                    System.out.printf("http_cpu_us_per_token_c%d=%.1f%n", c,
+                            made == 0 ? Double.NaN : httpCpu / 1e3 / made);
                 }
                 // the same streams in process, straight on a decode loop (no HTTP, no SSE): what the batched decode
                 // step allows; aggregate_speedup_cN far below loop_speedup_cN means HTTP costs the difference
@@ -168,6 +174,23 @@ public final class BenchServeCommand implements Callable<Integer> {
             made += g.tokens().length;
         }
         return made / ((System.nanoTime() - started) / 1e9);
+    }
+
+    /**
+     * CPU time of the server's HTTP side so far: the virtual threads' carriers (request parsing, SSE rendering,
+     * writes) and the HTTP server's dispatcher (accepts, selects). Carriers that ended since are not counted, so a
+     * difference over a few seconds of load is what is meant.
+     */
+    private static long httpCpuNanos() {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (java.lang.management.ThreadInfo info : mx.getThreadInfo(mx.getAllThreadIds())) {
+            if (info != null && (info.getThreadName().startsWith("ForkJoinPool-")
+                    || info.getThreadName().startsWith("HTTP-Dispatcher"))) {
+                sum += Math.max(0, mx.getThreadCpuTime(info.getThreadId()));
+            }
+        }
+        return sum;
     }
 
     /** A number {@code name=value} from the decode loop's stats line (0 when absent). */

@@ -583,6 +583,9 @@ public final class OpenAiServer implements AutoCloseable {
         Sequence.PromptScored scored;
         String finishReason;
         boolean echoSent;
+        /** While streaming: whether this wake brought news, and the tokens not streamed yet (with logprobs). */
+        boolean touched;
+        final List<Sequence.Token> pending = new ArrayList<>();
 
         Choice(int index, int[] prompt, List<String> stops) {
             this.index = index;
@@ -682,8 +685,13 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private ObjectNode header(String id, String object) {
-        return JSON.createObjectNode().put("id", id).put("object", object)
-                .put("created", System.currentTimeMillis() / 1000).put("model", served().id());
+        return header(id, object, System.currentTimeMillis() / 1000, served().id());
+    }
+
+    /** A response's head; every chunk of one stream has the same {@code created}, as OpenAI's do. */
+    private static ObjectNode header(String id, String object, long created, String model) {
+        return JSON.createObjectNode().put("id", id).put("object", object).put("created", created)
+                .put("model", model);
     }
 
     private static ObjectNode usage(long prompt, long completion) {
@@ -768,7 +776,12 @@ public final class OpenAiServer implements AutoCloseable {
         return entry;
     }
 
-    /** Server-sent events: chunks as tokens arrive (all that are queued go in one write), then {@code [DONE]}. */
+    /**
+     * Server-sent events: chunks as tokens arrive, then {@code [DONE]}. Every event the loop queued by the time the
+     * writer wakes goes out in one write and flush (a slow client costs fewer writes, not more), each choice's new
+     * text as one chunk. Chunks without log-probabilities, one per token at a fast client, are rendered by
+     * {@link SseChunks} from a head rendered once; the rest (role, logprobs, usage, errors) by Jackson.
+     */
     private void stream(HttpExchange ex, Job job, boolean isChat, String id, BlockingQueue<Sequence.Event> events,
             List<Choice> choices, long promptTokens) throws IOException {
         ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
@@ -776,19 +789,24 @@ public final class OpenAiServer implements AutoCloseable {
         ex.sendResponseHeaders(200, 0);
         OutputStream out = ex.getResponseBody();
         String object = isChat ? "chat.completion.chunk" : "text_completion";
-        StringBuilder batch = new StringBuilder();
+        long createdAt = System.currentTimeMillis() / 1000;
+        String modelId = served().id();
+        SseChunks sse = new SseChunks(id, isChat, createdAt, modelId);
         if (isChat) {
             for (Choice c : choices) {
-                ObjectNode chunk = header(id, object);
+                ObjectNode chunk = header(id, object, createdAt, modelId);
                 ObjectNode choice = chunk.putArray("choices").addObject().put("index", c.index);
                 choice.putObject("delta").put("role", "assistant").put("content", "");
                 choice.putNull("logprobs").putNull("finish_reason");
-                event(batch, chunk);
+                sse.event(JSON.writeValueAsString(chunk));
             }
+            sse.writeTo(out); // at once, as OpenAI does: the client sees the answer start before the first token
         }
+        boolean logprobs = job.options().logprobs();
         int open = choices.size();
         long completionTokens = 0;
         List<Sequence.Event> drained = new ArrayList<>();
+        int[] touched = new int[choices.size()]; // choices with news this wake, in the order they first had some
         while (open > 0) {
             drained.add(take(events));
             events.drainTo(drained);
@@ -796,67 +814,72 @@ public final class OpenAiServer implements AutoCloseable {
                 drained.add(take(events));
                 events.drainTo(drained);
             }
-            java.util.Map<Integer, List<Sequence.Token>> newTokens = new java.util.LinkedHashMap<>();
-            java.util.Set<Integer> touched = new java.util.LinkedHashSet<>();
+            int count = 0;
             for (Sequence.Event e : drained) {
                 if (e instanceof Sequence.Failed f) {
-                    batch.append("data: ").append(JSON.writeValueAsString(errorBody(new ApiError(500, "server_error",
-                            "generation failed: " + f.message(), null, null)))).append("\n\n");
-                    write(out, batch);
+                    sse.event(JSON.writeValueAsString(errorBody(new ApiError(500, "server_error",
+                            "generation failed: " + f.message(), null, null))));
+                    sse.writeTo(out);
                     return;
                 }
                 open -= apply(e, choices);
-                touched.add(e.index());
+                Choice c = choices.get(e.index());
+                if (!c.touched) {
+                    c.touched = true;
+                    touched[count++] = e.index();
+                }
                 if (e instanceof Sequence.Token t) {
-                    newTokens.computeIfAbsent(t.index(), k -> new ArrayList<>()).add(t);
+                    if (logprobs) {
+                        c.pending.add(t);
+                    }
                     completionTokens++;
                 }
             }
             drained.clear();
-            for (int index : touched) {
-                Choice c = choices.get(index);
+            for (int k = 0; k < count; k++) {
+                Choice c = choices.get(touched[k]);
+                c.touched = false;
                 String delta = c.text.delta(c.finishReason != null);
                 if (job.echo() && !c.echoSent) {
                     delta = TextAssembler.visible(tokenizer(), c.prompt) + delta;
                     c.echoSent = true;
                 }
-                List<Sequence.Token> tokens = newTokens.getOrDefault(index, List.of());
-                if (delta.isEmpty() && c.finishReason == null && !(job.options().logprobs() && !tokens.isEmpty())) {
+                if (!logprobs) {
+                    if (!delta.isEmpty() || c.finishReason != null) {
+                        sse.content(c.index, delta, c.finishReason);
+                    }
                     continue;
                 }
-                ObjectNode chunk = header(id, object);
-                ObjectNode choice = chunk.putArray("choices").addObject().put("index", index);
+                List<Sequence.Token> tokens = c.pending;
+                if (delta.isEmpty() && c.finishReason == null && tokens.isEmpty()) {
+                    continue;
+                }
+                ObjectNode chunk = header(id, object, createdAt, modelId);
+                ObjectNode choice = chunk.putArray("choices").addObject().put("index", c.index);
                 if (isChat) {
                     ObjectNode d = choice.putObject("delta");
                     if (!delta.isEmpty()) {
                         d.put("content", delta);
                     }
-                    if (job.options().logprobs()) {
-                        chatLogprobs(choice.putObject("logprobs").putArray("content"), tokens);
-                    } else {
-                        choice.putNull("logprobs");
-                    }
+                    chatLogprobs(choice.putObject("logprobs").putArray("content"), tokens);
                 } else {
                     choice.put("text", delta);
-                    if (job.options().logprobs()) {
-                        completionLogprobs(choice.putObject("logprobs"), null, tokens, 0);
-                    } else {
-                        choice.putNull("logprobs");
-                    }
+                    completionLogprobs(choice.putObject("logprobs"), null, tokens, 0);
                 }
                 choice.put("finish_reason", c.finishReason);
-                event(batch, chunk);
+                sse.event(JSON.writeValueAsString(chunk));
+                tokens.clear();
             }
-            write(out, batch);
+            sse.writeTo(out);
         }
         if (job.includeUsage()) {
-            ObjectNode chunk = header(id, object);
+            ObjectNode chunk = header(id, object, createdAt, modelId);
             chunk.putArray("choices");
             chunk.set("usage", usage(promptTokens, completionTokens));
-            event(batch, chunk);
+            sse.event(JSON.writeValueAsString(chunk));
         }
-        batch.append("data: [DONE]\n\n");
-        write(out, batch);
+        sse.done();
+        sse.writeTo(out);
     }
 
     /** Whether a stream should write now: {@code interval} new tokens, or anything that is not a token. */
@@ -869,18 +892,6 @@ public final class OpenAiServer implements AutoCloseable {
             tokens++;
         }
         return tokens >= interval;
-    }
-
-    private static void event(StringBuilder batch, ObjectNode chunk) throws IOException {
-        batch.append("data: ").append(JSON.writeValueAsString(chunk)).append("\n\n");
-    }
-
-    private static void write(OutputStream out, StringBuilder batch) throws IOException {
-        if (!batch.isEmpty()) {
-            out.write(batch.toString().getBytes(StandardCharsets.UTF_8));
-            out.flush();
-            batch.setLength(0);
-        }
     }
 
     private static byte[] randomBytes() {

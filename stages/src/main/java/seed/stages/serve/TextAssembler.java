@@ -1,8 +1,8 @@
 package seed.stages.serve;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import seed.stages.tokenizer.ByteTokenizer;
 import seed.stages.tokenizer.Tokenizer;
 
 /**
@@ -14,7 +14,11 @@ final class TextAssembler {
 
     private final Tokenizer tokenizer;
     private final List<String> stops;
-    private final List<Integer> tokens = new ArrayList<>();
+    private int[] tokens = new int[64]; // no boxing: text() runs once per streamed chunk
+    private int count;
+    /** Byte tokenizer only: the visible text of tokens [0, decoded), so a chunk decodes only the new tokens. */
+    private final StringBuilder committed = new StringBuilder();
+    private int decoded;
     private int sent;
 
     TextAssembler(Tokenizer tokenizer, List<String> stops) {
@@ -23,16 +27,20 @@ final class TextAssembler {
     }
 
     void add(int token) {
-        tokens.add(token);
+        if (count == tokens.length) {
+            tokens = Arrays.copyOf(tokens, count * 2);
+        }
+        tokens[count++] = token;
     }
 
     int count() {
-        return tokens.size();
+        return count;
     }
 
     /** The whole visible text, cut at the first stop string. */
     String text() {
-        String text = visible(tokenizer, tokens.stream().mapToInt(Integer::intValue).toArray());
+        String text = tokenizer instanceof ByteTokenizer ? byteText()
+                : visible(tokenizer, Arrays.copyOf(tokens, count));
         int cut = text.length();
         for (String stop : stops) {
             int at = stop.isEmpty() ? -1 : text.indexOf(stop);
@@ -69,13 +77,34 @@ final class TextAssembler {
         return out;
     }
 
+    /**
+     * The visible text of a byte tokenizer's tokens, decoding only what came since the last call: UTF-8 decoding
+     * starts afresh at every byte that is not a continuation byte (10xxxxxx), so the text up to the last such byte is
+     * final and is kept; only the tail from there (at most a character in progress) is decoded again.
+     */
+    private String byteText() {
+        int split = count - 1;
+        while (split > decoded && (tokens[split] > 0xff || (tokens[split] & 0xc0) == 0x80)) {
+            split--; // a special token (left out of the text) or a continuation byte
+        }
+        if (split > decoded) {
+            committed.append(visible(tokenizer, Arrays.copyOfRange(tokens, decoded, split)));
+            decoded = split;
+        }
+        return committed + visible(tokenizer, Arrays.copyOfRange(tokens, decoded, count));
+    }
+
     /** Decodes without special tokens (they frame or end a response; they are not part of its text). */
     static String visible(Tokenizer tokenizer, int[] tokens) {
-        if (tokenizer instanceof seed.stages.tokenizer.HfTokenizer hf) {
-            return tokenizer.decode(Arrays.stream(tokens).filter(t -> !hf.isSpecial(t)).toArray());
+        int[] plain = new int[tokens.length];
+        int n = 0;
+        for (int t : tokens) {
+            boolean special = tokenizer instanceof seed.stages.tokenizer.HfTokenizer hf ? hf.isSpecial(t)
+                    : t == tokenizer.endOfTextId() || t == tokenizer.promptId() || t == tokenizer.responseId();
+            if (!special) {
+                plain[n++] = t;
+            }
         }
-        int[] plain = Arrays.stream(tokens).filter(t -> t != tokenizer.endOfTextId() && t != tokenizer.promptId()
-                && t != tokenizer.responseId()).toArray();
-        return tokenizer.decode(plain);
+        return tokenizer.decode(n == plain.length ? plain : Arrays.copyOf(plain, n));
     }
 }
