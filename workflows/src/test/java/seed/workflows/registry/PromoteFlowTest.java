@@ -152,6 +152,11 @@ class PromoteFlowTest {
         inputs.put("report_dir", report.toString());
         inputs.put("max_new_tokens", 40);
         inputs.put("check_tolerance", 0.1);
+        inputs.put("checks", "[\"polite-correct\"]"); // the demo's rule: its answer-shape (format) rate is gated
+        // the evaluation now measures the policy's KL from the given SFT model; here that reference is the untrained
+        // model, far from every trained one, so the KL bound is opened: this test is about the checks gate and serving
+        // (PromotionGatesTest pins the KL gate)
+        inputs.put("max_kl", 1000.0);
         Execution run = engine.awaitTerminated(engine.launch("seed.promote", inputs, "alice").getId(),
                 Duration.ofMinutes(6));
         assertEquals(State.Type.SUCCESS, run.getState().getCurrent(), () -> run.getState() + " "
