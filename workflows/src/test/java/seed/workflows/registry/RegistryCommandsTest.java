@@ -40,6 +40,7 @@ class RegistryCommandsTest {
             String auditor = people.createAnnotator("audrey", "auditor").token();
             String annotator = people.createAnnotator("ann", "annotator").token();
             List<String> where = List.of("--jdbc-url", infra.jdbcUrl(), "--jdbc-user", infra.jdbcUser(),
+                    "--jdbc-password", infra.jdbcPassword(),
                     "--kafka-bootstrap", infra.kafkaBootstrap(), "--data-dir", infra.config().dataDir().toString());
 
             Run refused = seed(where, "promote", "--token", auditor, "--model", a.toString(), "--reason", "try");
