@@ -18,7 +18,7 @@ import seed.workflows.engine.SeedEngine;
 /**
  * The operators' HTTP API of {@code seed server}: launch, list, status (per task: state, attempt, duration,
  * outputs), logs, cancel and resume runs of the embedded Kestra engine, plus the part of Airflow's stable REST API
- * (v1) that triggers and watches runs ({@link AirflowApi}). Every request carries a personal token (Bearer, or Basic
+ * (v1) that triggers and watches runs ({@link AirflowApi}) and the model registry ({@link RegistryApi}). Every request carries a personal token (Bearer, or Basic
  * with the token as password) of the one identity model the annotation store keeps; operators may do everything
  * here, auditors may read, anyone else gets 403 with the reason.
  */

@@ -171,22 +171,7 @@ class RegistryOnServerTest {
     }
 
     private static String awaitModel(URI models, String expected) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-        String last = null;
-        while (System.nanoTime() < deadline) {
-            try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(models).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                last = JSON.readTree(r.body()).path("data").path(0).path("id").asText();
-                if (expected == null || expected.equals(last)) {
-                    return last;
-                }
-            } catch (java.io.IOException e) {
-                // not listening yet
-            }
-            Thread.sleep(200);
-        }
-        return last;
+        return seed.workflows.registry.PromoteFlowTest.awaitModel(http, models, expected);
     }
 
     private static Path checkpoint(Path folder, long seed) throws Exception {
