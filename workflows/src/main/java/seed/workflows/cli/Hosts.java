@@ -93,7 +93,8 @@ final class Hosts {
         SeedHost host = SeedHost.start(new SeedHost.Options(abs, annotationPort, true, 2, runTasks), System.getenv());
         try {
             OperatorApi api = new OperatorApi(host.engine(), host.annotation().catalog()::authenticate)
-                    .people((name, role) -> host.annotation().addAnnotator(name, role).token());
+                    .people((name, role) -> host.annotation().addAnnotator(name, role).token())
+                    .registry(seed.workflows.registry.RegistryOperations.hosted(host.annotation().infra()));
             // the auditors' page on the same server (issue 8): lineage graphs, details, verification; read-only
             seed.workflows.lineage.AuditorPage.register(api.app(), host.annotation().catalog()::authenticate,
                     seed.workflows.lineage.LineageService.of(host.annotation().infra()));

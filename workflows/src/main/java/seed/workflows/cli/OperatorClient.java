@@ -16,7 +16,7 @@ import java.util.Optional;
  * The operators' commands talk to a Seed operator API over HTTP: {@code --server URL}, or the live process that owns
  * the work folder ({@code work/server.json}), or, when none runs, one this command starts for the work folder.
  */
-final class OperatorClient implements AutoCloseable {
+public final class OperatorClient implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -68,16 +68,32 @@ final class OperatorClient implements AutoCloseable {
         return new OperatorClient(hosted.url(), hosted.token(), hosted);
     }
 
+    /**
+     * The live server for {@code work} (its {@code server.json}) or {@code server}, never a locally started engine;
+     * empty if neither: commands that have a direct path of their own (the registry's) take it then.
+     */
+    public static Optional<OperatorClient> live(String server, String token, Path work) throws Exception {
+        if (server == null && Hosts.runningServer(work.toAbsolutePath().normalize()).isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(connect(server, token, work, true));
+    }
+
+    /** The API's base URL (for messages). */
+    public String url() {
+        return url;
+    }
+
     /** True when this client started the engine itself (it then lives as long as this command). */
     boolean local() {
         return local != null;
     }
 
-    JsonNode get(String path) throws Exception {
+    public JsonNode get(String path) throws Exception {
         return send(HttpRequest.newBuilder(URI.create(url + path)).GET());
     }
 
-    JsonNode post(String path, String body) throws Exception {
+    public JsonNode post(String path, String body) throws Exception {
         return send(HttpRequest.newBuilder(URI.create(url + path)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)));
     }

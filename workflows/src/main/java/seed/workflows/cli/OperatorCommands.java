@@ -91,10 +91,7 @@ public final class OperatorCommands {
 
         /** The live server for this work folder or --server, never a locally started engine; empty if none. */
         java.util.Optional<OperatorClient> live() throws Exception {
-            if (server == null && Hosts.runningServer(work.toAbsolutePath().normalize()).isEmpty()) {
-                return java.util.Optional.empty();
-            }
-            return java.util.Optional.of(OperatorClient.connect(server, token, work, true));
+            return OperatorClient.live(server, token, work);
         }
 
         OperatorClient read() throws Exception {

@@ -1,5 +1,6 @@
 package seed.workflows.registry;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -7,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -17,14 +17,14 @@ import seed.annotation.cli.InfraOptions;
 import seed.annotation.core.Annotator;
 import seed.annotation.core.Catalog;
 import seed.annotation.infra.Infra;
-import seed.workflows.lineage.ArtifactRef;
-import seed.workflows.lineage.Lineage;
-import seed.workflows.lineage.TaskRunRecord;
+import seed.workflows.cli.OperatorClient;
 
 /**
  * {@code seed models}, {@code seed promote}, {@code seed rollback}: the registry for people. Listing is for operators
  * and auditors, changes for operators only (the roles of the operator API and the auditor page), each person named by
- * their token. Every change is a history row and a signed, witnessed lineage record (stage {@code registry}).
+ * their token. Every change is a history row and a signed, witnessed lineage record (stage {@code registry}). When a
+ * {@code seed server} owns the data folder (or {@code --server URL} is given) they go through its operator API
+ * ({@code /api/models}), since its PostgreSQL and Kafka cannot be started twice; otherwise they open the registry.
  */
 public final class RegistryCommands {
 
@@ -33,6 +33,8 @@ public final class RegistryCommands {
 
     /** Connection, identity and error handling shared by the three commands. */
     abstract static class Base implements Callable<Integer> {
+        static final ObjectMapper JSON = new ObjectMapper();
+
         @Mixin
         InfraOptions infra;
 
@@ -40,20 +42,41 @@ public final class RegistryCommands {
                 + " SEED_TOKEN; default: the local operator token beside the data dir, work/operator.token)")
         String token;
 
+        @Option(names = "--server", defaultValue = "${env:SEED_SERVER}", description = "URL of the seed server whose"
+                + " registry to use (env SEED_SERVER; default: the server owning --work, if one runs)")
+        String server;
+
+        @Option(names = "--work", description = "work folder of a seed server (its server.json says where its API"
+                + " is; default: the data dir's parent). With no server running, the registry is opened directly.")
+        Path work;
+
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
         /** The roles that may run this command. */
         abstract List<String> roles();
 
-        abstract int body(Infra infra, Annotator who, ModelRegistry registry, PrintWriter out) throws Exception;
+        /** The command on the registry itself (no server owns the data folder). */
+        abstract int direct(RegistryOperations ops, Annotator who, PrintWriter out) throws Exception;
+
+        /** The command through the operator API of the server that owns the data folder (or --server). */
+        abstract int remote(OperatorClient server, PrintWriter out) throws Exception;
 
         @Override
         public Integer call() throws Exception {
             PrintWriter err = spec.commandLine().getErr();
-            try (Infra inf = Infra.start(infra.config())) {
-                Annotator who = identify(inf);
-                return body(inf, who, new ModelRegistry(inf.dataSource()), spec.commandLine().getOut());
+            try {
+                Path owner = work != null ? work : infra.config().dataDir().toAbsolutePath().normalize().getParent();
+                Optional<OperatorClient> live = OperatorClient.live(server, token, owner);
+                if (live.isPresent()) {
+                    try (OperatorClient c = live.get()) {
+                        return remote(c, spec.commandLine().getOut());
+                    }
+                }
+                try (Infra inf = Infra.start(infra.config())) {
+                    Annotator who = identify(inf);
+                    return direct(new RegistryOperations(inf), who, spec.commandLine().getOut());
+                }
             } catch (IllegalArgumentException | IllegalStateException | SecurityException e) {
                 err.println("seed " + spec.name() + ": " + e.getMessage());
                 return 2;
@@ -98,8 +121,19 @@ public final class RegistryCommands {
         }
 
         @Override
-        int body(Infra inf, Annotator who, ModelRegistry registry, PrintWriter out) {
-            List<ModelRegistry.Entry> aliases = registry.aliases();
+        int direct(RegistryOperations ops, Annotator who, PrintWriter out) {
+            return print(ops.list(alias, limit), out);
+        }
+
+        @Override
+        int remote(OperatorClient server, PrintWriter out) throws Exception {
+            String query = "?limit=" + Math.max(1, limit) + (alias == null ? "" : "&alias="
+                    + java.net.URLEncoder.encode(ModelRegistry.checkAlias(alias), java.nio.charset.StandardCharsets.UTF_8));
+            return print(RegistryJson.listing(server.get("/api/models" + query)), out);
+        }
+
+        private static int print(RegistryOperations.Listing listing, PrintWriter out) {
+            List<ModelRegistry.Entry> aliases = listing.aliases();
             out.println("aliases:" + (aliases.isEmpty() ? " none (seed promote, or a flow's Promote task, sets them)"
                     : ""));
             for (ModelRegistry.Entry e : aliases) {
@@ -107,8 +141,7 @@ public final class RegistryCommands {
                         e.action().name().toLowerCase(java.util.Locale.ROOT), e.changedBy(), e.changedAt());
             }
             out.println("history (newest first):");
-            for (ModelRegistry.Entry e : registry.history(alias == null ? null : ModelRegistry.checkAlias(alias),
-                    Math.max(1, limit))) {
+            for (ModelRegistry.Entry e : listing.history()) {
                 out.printf("  #%d %s %-10s %-8s %s by %s: %s%s%s%n", e.seq(), e.changedAt(), e.alias(),
                         e.action().name().toLowerCase(java.util.Locale.ROOT), e.sha256().substring(0, 12),
                         e.changedBy(), e.reason(), e.metrics().isEmpty() ? "" : " metrics=" + e.metrics(),
@@ -145,31 +178,27 @@ public final class RegistryCommands {
         String reason;
 
         @Override
-        int body(Infra inf, Annotator who, ModelRegistry registry, PrintWriter out) {
+        int direct(RegistryOperations ops, Annotator who, PrintWriter out) {
+            return print(ops.promote(who, alias, model, hash, reason), out);
+        }
+
+        @Override
+        int remote(OperatorClient server, PrintWriter out) throws Exception {
             ModelRegistry.checkAlias(alias);
             if ((model == null) == (hash == null)) {
                 throw new IllegalArgumentException("give exactly one of --model DIR and --hash SHA256");
             }
-            ArtifactRef ref;
-            if (model != null) {
-                Path folder;
-                try {
-                    folder = seed.stages.checkpoint.Checkpoints.modelFolder(model); // a checkpoint, not any folder
-                } catch (java.io.IOException e) {
-                    throw new IllegalArgumentException("--model " + model + ": " + e.getMessage());
-                }
-                ref = ArtifactRef.of("model", folder, "checkpoint");
-            } else {
-                ModelRegistry.Entry known = known(registry, hash);
-                ref = ArtifactRef.of("model", Path.of(known.path()), "checkpoint");
-                if (!ref.sha256().equals(known.sha256())) {
-                    throw new IllegalStateException("checkpoint " + known.sha256() + " at " + known.path()
-                            + " now hashes to " + ref.sha256() + ": it changed on disk since it was registered");
-                }
-            }
-            ModelRegistry.Entry e = change(inf, who, "promote", ref, Map.of("alias", alias, "reason", reason),
-                    run -> registry.append(new ModelRegistry.Change(alias, ModelRegistry.Action.PROMOTE, ref.sha256(),
-                            ref.path(), who.name(), reason, Map.of(), null, run.executionId(), run.taskRunId())));
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("alias", alias);
+            // the server hashes the folder: send it absolute, as this command's working directory is not the server's
+            body.put(model != null ? "model" : "hash", model != null ? model.toAbsolutePath().normalize().toString()
+                    : hash);
+            body.put("reason", reason);
+            return print(RegistryJson.entry(server.post("/api/models/promote", JSON.writeValueAsString(body))
+                    .path("entry")), out);
+        }
+
+        private static int print(ModelRegistry.Entry e, PrintWriter out) {
             out.println("alias=" + e.alias());
             out.println("model=" + e.modelId());
             out.println("sha256=" + e.sha256());
@@ -187,76 +216,24 @@ public final class RegistryCommands {
         String reason;
 
         @Override
-        int body(Infra inf, Annotator who, ModelRegistry registry, PrintWriter out) {
-            ModelRegistry.Entry now = registry.current(ModelRegistry.checkAlias(alias)).orElseThrow(() ->
-                    new IllegalArgumentException("alias " + alias + " names nothing: nothing to roll back"));
-            if (now.previousSha256() == null) {
-                throw new IllegalArgumentException("alias " + alias + " has named only " + now.modelId()
-                        + ": there is no earlier checkpoint to go back to");
-            }
-            ModelRegistry.Entry before = known(registry, now.previousSha256());
-            ArtifactRef ref = ArtifactRef.of("model", Path.of(before.path()), "checkpoint");
-            if (!ref.sha256().equals(before.sha256())) {
-                throw new IllegalStateException("the previous checkpoint " + before.sha256() + " at " + before.path()
-                        + " now hashes to " + ref.sha256() + ": it changed on disk; promote a checkpoint explicitly");
-            }
-            ModelRegistry.Entry e = change(inf, who, "rollback", ref, Map.of("alias", alias, "reason", reason,
-                    "from_sha256", now.sha256()), run -> registry.append(new ModelRegistry.Change(alias,
-                            ModelRegistry.Action.ROLLBACK, ref.sha256(), ref.path(), who.name(), reason,
-                            before.metrics(), null, run.executionId(), run.taskRunId())));
+        int direct(RegistryOperations ops, Annotator who, PrintWriter out) {
+            RegistryOperations.Rolledback r = ops.rollback(who, alias, reason);
+            return print(r.entry(), r.from(), out);
+        }
+
+        @Override
+        int remote(OperatorClient server, PrintWriter out) throws Exception {
+            com.fasterxml.jackson.databind.JsonNode r = server.post("/api/models/rollback",
+                    JSON.writeValueAsString(Map.of("alias", ModelRegistry.checkAlias(alias), "reason", reason)));
+            return print(RegistryJson.entry(r.path("entry")), RegistryJson.entry(r.path("rolled_back_from")), out);
+        }
+
+        private static int print(ModelRegistry.Entry e, ModelRegistry.Entry from, PrintWriter out) {
             out.println("alias=" + e.alias());
             out.println("model=" + e.modelId());
-            out.println("rolled_back_from=" + now.modelId());
+            out.println("rolled_back_from=" + from.modelId());
             out.println("history_seq=" + e.seq());
             return 0;
-        }
-    }
-
-    /** A checkpoint the registry has named, by full SHA-256 or a prefix of at least 12 hex digits. */
-    static ModelRegistry.Entry known(ModelRegistry registry, String hash) {
-        String h = hash.strip().toLowerCase(java.util.Locale.ROOT);
-        if (!h.matches("[0-9a-f]{12,64}")) {
-            throw new IllegalArgumentException("--hash must be 12 to 64 hex digits, got " + hash);
-        }
-        if (h.length() == 64) {
-            return registry.latestOf(h).orElseThrow(() -> new IllegalArgumentException("the registry has never named"
-                    + " checkpoint " + h + "; promote it with --model DIR"));
-        }
-        List<ModelRegistry.Entry> matches = registry.history(null, 10_000).stream()
-                .filter(e -> e.sha256().startsWith(h)).map(ModelRegistry.Entry::sha256).distinct()
-                .map(s -> registry.latestOf(s).orElseThrow()).toList();
-        if (matches.size() != 1) {
-            throw new IllegalArgumentException(matches.isEmpty() ? "the registry has never named a checkpoint "
-                    + h + "..." : "hash prefix " + h + " is ambiguous; give more digits");
-        }
-        return matches.get(0);
-    }
-
-    /**
-     * Records one operator change as a lineage task run (stage {@code registry}; start, then end with the history row)
-     * signed with the server's key and witnessed on Kafka, around {@code append}.
-     */
-    static ModelRegistry.Entry change(Infra inf, Annotator who, String verb, ArtifactRef model,
-            Map<String, Object> settings, java.util.function.Function<TaskRunRecord, ModelRegistry.Entry> append) {
-        try (Lineage lineage = Lineage.open(inf)) {
-            TaskRunRecord start = TaskRunRecord.started("cli-" + UUID.randomUUID(), null, "seed", "seed.cli", 0, verb,
-                    UUID.randomUUID().toString(), "registry", who.name(), 1, "cpu", settings, List.of(model), null);
-            lineage.started(start);
-            ModelRegistry.Entry e;
-            try {
-                e = append.apply(start);
-            } catch (RuntimeException failure) {
-                lineage.finished(start.finish(TaskRunRecord.Status.FAILED, List.of(),
-                        Map.of("error", String.valueOf(failure))));
-                throw failure;
-            }
-            Map<String, Object> metrics = new LinkedHashMap<>();
-            metrics.put("history_seq", e.seq());
-            metrics.put("alias", e.alias());
-            metrics.put("sha256", e.sha256());
-            Optional.ofNullable(e.previousSha256()).ifPresent(p -> metrics.put("previous_sha256", p));
-            lineage.finished(start.finish(TaskRunRecord.Status.SUCCESS, List.of(), metrics));
-            return e;
         }
     }
 }

@@ -27,14 +27,29 @@ public final class RegistryModelSource implements ModelSource {
     }
 
     /**
-     * The source of {@code alias} in the registry Seed's other commands use: SEED_JDBC_URL (and _USER, _PASSWORD)
-     * when set, else the embedded services under SEED_DATA_DIR (default {@code .seed/annotation}).
+     * The source of {@code alias} in the registry Seed's other commands use. When a {@code seed server} owns it
+     * (SEED_SERVER=URL, or a live server.json in SEED_WORK, default the data dir's parent) its operator API is asked
+     * ({@link ServerModelSource}, token from SEED_TOKEN or the work folder's operator.token): the server's PostgreSQL
+     * and Kafka cannot be started a second time. Otherwise SEED_JDBC_URL (and _USER, _PASSWORD) when set, else the
+     * embedded services under SEED_DATA_DIR (default {@code .seed/annotation}).
      */
-    public static RegistryModelSource open(String alias) {
+    public static ModelSource open(String alias) throws Exception {
         InfraConfig config = InfraConfig.fromEnv(System.getenv(), Path.of(".seed/annotation"));
+        String work = System.getenv("SEED_WORK");
+        Path owner = work != null && !work.isBlank() ? Path.of(work)
+                : config.dataDir().toAbsolutePath().normalize().getParent();
+        Optional<seed.workflows.cli.OperatorClient> server = seed.workflows.cli.OperatorClient.live(
+                blankToNull(System.getenv("SEED_SERVER")), blankToNull(System.getenv("SEED_TOKEN")), owner);
+        if (server.isPresent()) {
+            return new ServerModelSource(server.get(), alias);
+        }
         Infra infra = Infra.start(config);
         return new RegistryModelSource(infra.dataSource(), alias, config.jdbcUrl() != null ? config.jdbcUrl()
                 : "the embedded PostgreSQL under " + config.dataDir(), infra);
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
     }
 
     @Override

@@ -18,7 +18,7 @@ import seed.workflows.engine.SeedEngine;
 /**
  * The operators' HTTP API of {@code seed server}: launch, list, status (per task: state, attempt, duration,
  * outputs), logs, cancel and resume runs of the embedded Kestra engine, plus the part of Airflow's stable REST API
- * (v1) that triggers and watches runs ({@link AirflowApi}). Every request carries a personal token (Bearer, or Basic
+ * (v1) that triggers and watches runs ({@link AirflowApi}) and the model registry ({@link RegistryApi}). Every request carries a personal token (Bearer, or Basic
  * with the token as password) of the one identity model the annotation store keeps; operators may do everything
  * here, auditors may read, anyone else gets 403 with the reason.
  */
@@ -30,6 +30,7 @@ public final class OperatorApi implements AutoCloseable {
     private final Function<String, Optional<Annotator>> authenticate;
     private final Javalin app;
     private volatile PeopleAdder people;
+    private volatile seed.workflows.registry.RegistryOperations registry;
 
     /** Adds a person to the identity model of the running server (its annotation store); returns their token. */
     @FunctionalInterface
@@ -113,6 +114,7 @@ public final class OperatorApi implements AutoCloseable {
             ctx.status(202).json(Map.of("id", resumed[0].getId(), "resumed", e.getId(), "state", "RESTARTED"));
         });
         new AirflowApi(engine, this).register(app);
+        new RegistryApi(this).register(app);
         app.exception(ApiError.class, (e, ctx) -> error(ctx, e.status, e.getMessage()));
         app.exception(IllegalArgumentException.class, (e, ctx) -> error(ctx, 400, e.getMessage()));
         app.exception(Exception.class, (e, ctx) -> {
@@ -130,6 +132,16 @@ public final class OperatorApi implements AutoCloseable {
     public OperatorApi people(PeopleAdder adder) {
         this.people = adder;
         return this;
+    }
+
+    /** Serves the model registry (/api/models) of the server that owns it. */
+    public OperatorApi registry(seed.workflows.registry.RegistryOperations ops) {
+        this.registry = ops;
+        return this;
+    }
+
+    seed.workflows.registry.RegistryOperations registry() {
+        return registry;
     }
 
     /** Starts on host:port (0 = any free port); returns the port. */

@@ -48,7 +48,7 @@ import seed.workflows.lineage.LineageStore;
  * {@code seed serve --alias production} serves it without a restart. Every change is a registry row and a signed
  * lineage record; the database refuses to edit the history.
  */
-class PromoteFlowTest {
+public class PromoteFlowTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final GptConfig SHAPE = new GptConfig(259, 96, 2, 64, 4);
@@ -165,7 +165,7 @@ class PromoteFlowTest {
     }
 
     /** Polls /v1/models until it answers (and names {@code expected}, if given); returns the id it shows. */
-    private static String awaitModel(HttpClient http, URI models, String expected) throws Exception {
+    public static String awaitModel(HttpClient http, URI models, String expected) throws Exception {
         long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
         String last = null;
         while (System.nanoTime() < deadline) {
