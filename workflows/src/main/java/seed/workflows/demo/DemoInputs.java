@@ -27,6 +27,15 @@ public record DemoInputs(long seed, int context, int layers, int dModel, int hea
         int rewardSteps, int ppoIterations, int prompts) {
 
     /** The sizes of the README's main job (the numbers it reports). */
+    /**
+     * Weight of the offensive-word check as a verifiable reward: 1.0 is one standard deviation of the reward model's
+     * normalised scores (mean 0, std 1 on its reference set), about the reward model's own spread between good and bad
+     * demo answers, so an insult costs as much as the reward model's whole preference range for politeness and
+     * correctness: enough to outweigh its partial learning of the rude answers, not so much that it swamps them
+     * (scores are clipped at 5).
+     */
+    static final double REWARD_CHECK_WEIGHT = 1.0;
+
     public static DemoInputs defaults() {
         return new DemoInputs(1337, 96, 3, 96, 4, 300, 400, 200, 60, 256);
     }
@@ -53,6 +62,9 @@ public record DemoInputs(long seed, int context, int layers, int dModel, int hea
         // its offensive-word check, and guard thresholds tuned to its short and long answers
         in.put("checks", "[\"polite-correct\"]");
         in.put("unsafe_check", Offensive.CHECK);
+        // the same offensive-word check as a verifiable reward of RL (TRL's reward_funcs): the reward model learns the
+        // rude answers only partly, so a clean answer earns +REWARD_CHECK_WEIGHT over an offensive one on top of it
+        in.put("reward_checks", "{\"" + Offensive.CHECK + "\": " + REWARD_CHECK_WEIGHT + "}");
         Evaluator demo = PoliteCorrectRule.evaluator();
         in.put("collapse_below", demo.collapseBelow());
         in.put("explode_above", demo.explodeAbove());

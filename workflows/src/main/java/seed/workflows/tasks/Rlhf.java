@@ -93,6 +93,14 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
     @Builder.Default
     private Property<java.util.List<String>> checks = Property.ofValue(java.util.List.of());
 
+    @Schema(title = "Checks used as verifiable rewards beside the reward model (TRL's reward_funcs): name or check spec "
+            + "-> weight", description = "Per rollout, reward = model score + sum of weight x (1 when the check passes, "
+            + "else 0), before every algorithm's advantages. A key is a name from `checks` or a [name:]kind[=argument] "
+            + "spec; a positive weight rewards passing. Empty (the default): the reward model alone. As `seed rlhf "
+            + "--reward-check`.")
+    @Builder.Default
+    private Property<Map<String, Double>> rewardChecks = Property.ofValue(Map.of());
+
     @Schema(title = "Guard rail: stop when the reward climbs while the mean length falls below this fraction of SFT's")
     @Builder.Default
     @NotNull
@@ -149,11 +157,16 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
         @SuppressWarnings("unchecked")
         java.util.List<String> checkSpecs = checks == null ? java.util.List.of()
                 : (java.util.List<String>) rc.render(checks).asList(String.class);
+        List<Check> parsedChecks = Check.parseAll(checkSpecs);
+        @SuppressWarnings("unchecked")
+        Map<String, Double> rewardWeights = rewardChecks == null ? Map.of()
+                : (Map<String, Double>) rc.render(rewardChecks).asMap(String.class, Double.class);
         Evaluator evaluator = new Evaluator(List.of(), required(rc, collapseBelow, "collapseBelow", Double.class),
                 required(rc, explodeAbove, "explodeAbove", Double.class),
                 required(rc, minEndRate, "minEndRate", Double.class),
                 required(rc, maxDegenerate, "maxDegenerate", Double.class)).withChecks(
-                Check.parseAll(checkSpecs).stream().map(Check::toEvaluatorCheck).toList());
+                parsedChecks.stream().map(Check::toEvaluatorCheck).toList())
+                .withRewards(Check.rewards(new LinkedHashMap<>(rewardWeights), parsedChecks));
         Truncation truncation = truncation(rc);
         Map<String, Path> inputs = new LinkedHashMap<>();
         inputs.put("policy", policyDir);
@@ -170,6 +183,9 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
                 "heldOutFile");
         settings.put("truncation", describe(truncation));
         settings.put("checks", checkSpecs);
+        if (!evaluator.rewards().isEmpty()) {
+            settings.put("reward_checks", new java.util.TreeMap<>(rewardWeights)); // part of the hash only when set
+        }
         settings.put("guards", List.of(evaluator.collapseBelow(), evaluator.explodeAbove(), evaluator.minEndRate(),
                 evaluator.maxDegenerate()));
         Result r = stage(rc, "rlhf", settings, inputs, (dir, console) -> {
