@@ -44,6 +44,9 @@ import seed.stages.rlhf.PpoSettings;
             heldOutPrompts: /data/heldout.jsonl
             ptxData: /data/sft.jsonl
             iterations: 40
+            checks: ["safe:no-keywords=idiot,stupid"]
+            rewardChecks:
+              safe: 1.0
         """))
 public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
 
@@ -99,7 +102,21 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
             + "spec; a positive weight rewards passing. Empty (the default): the reward model alone. As `seed rlhf "
             + "--reward-check`.")
     @Builder.Default
-    private Property<Map<String, Double>> rewardChecks = Property.ofValue(Map.of());
+    private Property<Map<String, Object>> rewardChecks = Property.ofValue(Map.of());
+
+    /** The rendered {@code rewardChecks}: weights as numbers (a flow may write 1 or "1.0"), in the flow's order. */
+    static Map<String, Double> weights(Map<?, ?> rendered) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        rendered.forEach((k, v) -> {
+            try {
+                out.put(String.valueOf(k), v instanceof Number n ? n.doubleValue() : Double.parseDouble(String.valueOf(v)));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("input 'rewardChecks': the weight of '" + k + "' is not a number: '"
+                        + v + "'");
+            }
+        });
+        return out;
+    }
 
     @Schema(title = "Guard rail: stop when the reward climbs while the mean length falls below this fraction of SFT's")
     @Builder.Default
@@ -158,15 +175,14 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
         java.util.List<String> checkSpecs = checks == null ? java.util.List.of()
                 : (java.util.List<String>) rc.render(checks).asList(String.class);
         List<Check> parsedChecks = Check.parseAll(checkSpecs);
-        @SuppressWarnings("unchecked")
-        Map<String, Double> rewardWeights = rewardChecks == null ? Map.of()
-                : (Map<String, Double>) rc.render(rewardChecks).asMap(String.class, Double.class);
+        Map<String, Double> rewardWeights = weights(rewardChecks == null ? Map.of()
+                : rc.render(rewardChecks).asMap(String.class, Object.class));
         Evaluator evaluator = new Evaluator(List.of(), required(rc, collapseBelow, "collapseBelow", Double.class),
                 required(rc, explodeAbove, "explodeAbove", Double.class),
                 required(rc, minEndRate, "minEndRate", Double.class),
                 required(rc, maxDegenerate, "maxDegenerate", Double.class)).withChecks(
                 parsedChecks.stream().map(Check::toEvaluatorCheck).toList())
-                .withRewards(Check.rewards(new LinkedHashMap<>(rewardWeights), parsedChecks));
+                .withRewards(Check.rewards(rewardWeights, parsedChecks));
         Truncation truncation = truncation(rc);
         Map<String, Path> inputs = new LinkedHashMap<>();
         inputs.put("policy", policyDir);
