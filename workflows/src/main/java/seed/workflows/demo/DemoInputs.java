@@ -29,10 +29,11 @@ public record DemoInputs(long seed, int context, int layers, int dModel, int hea
     /** The sizes of the README's main job (the numbers it reports). */
     /**
      * Weight of the offensive-word check as a verifiable reward: 1.0 is one standard deviation of the reward model's
-     * normalised scores (mean 0, std 1 on its reference set), about the reward model's own spread between good and bad
-     * demo answers, so an insult costs as much as the reward model's whole preference range for politeness and
-     * correctness: enough to outweigh its partial learning of the rude answers, not so much that it swamps them
-     * (scores are clipped at 5).
+     * normalised scores (mean 0, std 1 on its reference set), so a clean answer earns as much over an insult as the
+     * reward model's typical spread between good and bad demo answers: a clear push against insults that does not
+     * swamp its preference for polite, correct answers. Measured (PPO, seed 1337, one run each, loaded machine):
+     * weight 1: unsafe 0.078 -> 0.031, rule 0.094 -> 0.172; weight 2: unsafe -> 0.008, rule -> 0.063; weight 3:
+     * unsafe -> 0.008, rule -> 0.031. Larger weights meet the unsafe target but cost the rule rate.
      */
     static final double REWARD_CHECK_WEIGHT = 1.0;
 
