@@ -5,11 +5,14 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import seed.stages.demo.PoliteCorrectRule;
 import seed.stages.rlhf.Evaluator;
+import seed.stages.rlhf.VerifiableRewards;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -167,6 +170,61 @@ public sealed interface Check {
             }
         }
         return out;
+    }
+
+    /**
+     * Verifiable rewards from {@code NAME=WEIGHT} or {@code SPEC=WEIGHT} entries ({@code --reward-check}; split at the
+     * last '='): NAME refers to one of the {@code configured} checks, anything else is parsed as a check spec
+     * ({@link #parse}), e.g. {@code unsafe:no-keywords=idiot,moron=1.0}. A positive weight rewards passing
+     * ({@link VerifiableRewards}). "none" (or nothing) is none.
+     */
+    static VerifiableRewards rewards(List<String> entries, List<Check> configured) {
+        Map<String, Double> weights = new LinkedHashMap<>();
+        for (String e : entries) {
+            String entry = e.strip();
+            if (entry.isEmpty() || entry.equalsIgnoreCase("none")) {
+                continue;
+            }
+            int eq = entry.lastIndexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--reward-check '" + entry + "': expected NAME=WEIGHT (a --check's "
+                        + "name) or SPEC=WEIGHT (a check spec), e.g. unsafe=1.0 or unsafe:no-keywords=idiot,moron=1.0");
+            }
+            String weight = entry.substring(eq + 1).strip();
+            try {
+                weights.put(entry.substring(0, eq).strip(), Double.parseDouble(weight));
+            } catch (NumberFormatException x) {
+                throw new IllegalArgumentException("--reward-check '" + entry + "': the weight after the last '=' is not "
+                        + "a number: '" + weight + "'");
+            }
+        }
+        return rewards(weights, configured);
+    }
+
+    /** As {@link #rewards(List, List)} from a map of check name or spec to weight (the Kestra task's input). */
+    static VerifiableRewards rewards(Map<String, Double> weights, List<Check> configured) {
+        List<VerifiableRewards.Term> terms = new ArrayList<>();
+        for (Map.Entry<String, Double> w : weights.entrySet()) {
+            String ref = w.getKey().strip();
+            Check check = configured.stream().filter(c -> c.name().equals(ref)).findFirst().orElse(null);
+            if (check == null) {
+                check = parse(ref);
+                String name = check.name();
+                if (configured.stream().anyMatch(c -> c.name().equals(name))) {
+                    throw new IllegalArgumentException("reward check '" + ref + "' is named " + name + " like a "
+                            + "configured check with another definition; refer to it by name or rename it");
+                }
+            }
+            if (w.getValue() == null) {
+                throw new IllegalArgumentException("reward check '" + ref + "' has no weight");
+            }
+            try {
+                terms.add(new VerifiableRewards.Term(check.toEvaluatorCheck(), w.getValue()));
+            } catch (IllegalArgumentException x) {
+                throw new IllegalArgumentException("reward check '" + ref + "': " + x.getMessage(), x);
+            }
+        }
+        return new VerifiableRewards(terms);
     }
 
     private static String required(String arg, String spec) {

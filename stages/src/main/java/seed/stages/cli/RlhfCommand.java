@@ -94,6 +94,14 @@ public final class RlhfCommand implements Callable<Integer> {
             + "json. Default: none (generic guard thresholds).")
     List<String> check = List.of();
 
+    @Option(names = "--reward-check", paramLabel = "NAME=WEIGHT", description = "A check used as a verifiable reward "
+            + "beside the reward model, as TRL's reward_funcs (repeatable): per rollout, reward = model score + "
+            + "sum of WEIGHT x (1 when the check passes, else 0), before every algorithm's advantages. NAME is a --check's "
+            + "name, or a check spec (split at the last '='), e.g. unsafe:no-keywords=idiot,moron=1.0. A positive "
+            + "weight rewards passing; a response without the end token passes no check. Logged per iteration as "
+            + "reward_check_<name>_pass and reward_check_<name>. Default: none.")
+    List<String> rewardCheck = List.of();
+
     @Option(names = "--max-new-tokens", description = "Response length limit (default: ${DEFAULT-VALUE}).")
     int maxNewTokens = 48;
 
@@ -164,13 +172,19 @@ public final class RlhfCommand implements Callable<Integer> {
 
     /** The evaluator of the {@code --check} specs (none: generic guard thresholds). */
     static Evaluator evaluator(List<String> specs) {
-        return Check.evaluator(Check.parseAll(specs));
+        return evaluator(specs, List.of());
+    }
+
+    /** The evaluator of the {@code --check} specs with the {@code --reward-check} entries as verifiable rewards. */
+    static Evaluator evaluator(List<String> specs, List<String> rewardChecks) {
+        List<Check> checks = Check.parseAll(specs);
+        return Check.evaluator(checks).withRewards(Check.rewards(rewardChecks, checks));
     }
 
     @Override
     public Integer call() throws Exception {
         PpoSettings s = settings();
-        Evaluator evaluator = evaluator(check);
+        Evaluator evaluator = evaluator(check, rewardCheck);
         Threads.configure(threads);
         compute.apply();
         PpoResult r;

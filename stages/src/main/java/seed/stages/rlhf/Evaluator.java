@@ -14,9 +14,10 @@ import java.util.function.BiPredicate;
  * @param explodeAbove    guard: reward climbing while the mean length exceeds this multiple of the SFT length
  * @param minEndRate      guard: reward climbing while fewer than this fraction of responses end properly
  * @param maxDegenerate   guard: more than this fraction of responses is degenerate text ({@link TextHealth})
+ * @param rewards         checks also used as verifiable rewards beside the reward model ({@link VerifiableRewards})
  */
 public record Evaluator(List<Check> checks, double collapseBelow, double explodeAbove, double minEndRate,
-        double maxDegenerate) {
+        double maxDegenerate, VerifiableRewards rewards) {
 
     /** One independent check; {@code name} becomes the metric {@code <name>_rate}. */
     public record Check(String name, BiPredicate<String, String> passes) {
@@ -29,9 +30,15 @@ public record Evaluator(List<Check> checks, double collapseBelow, double explode
 
     public Evaluator {
         checks = List.copyOf(checks);
+        rewards = rewards == null ? VerifiableRewards.none() : rewards;
         if (checks.stream().map(Check::name).distinct().count() != checks.size()) {
             throw new IllegalArgumentException("check names must be distinct: " + checks.stream().map(Check::name).toList());
         }
+    }
+
+    /** Checks and guard thresholds only: the reward model alone is the reward. */
+    public Evaluator(List<Check> checks, double collapseBelow, double explodeAbove, double minEndRate, double maxDegenerate) {
+        this(checks, collapseBelow, explodeAbove, minEndRate, maxDegenerate, VerifiableRewards.none());
     }
 
     /** No task-specific checks; generic guard thresholds (length halves or triples while reward climbs). */
@@ -41,7 +48,12 @@ public record Evaluator(List<Check> checks, double collapseBelow, double explode
 
     /** The same thresholds with these checks. */
     public Evaluator withChecks(List<Check> newChecks) {
-        return new Evaluator(newChecks, collapseBelow, explodeAbove, minEndRate, maxDegenerate);
+        return new Evaluator(newChecks, collapseBelow, explodeAbove, minEndRate, maxDegenerate, rewards);
+    }
+
+    /** The same checks and thresholds with these verifiable rewards added to the reward model's score. */
+    public Evaluator withRewards(VerifiableRewards newRewards) {
+        return new Evaluator(checks, collapseBelow, explodeAbove, minEndRate, maxDegenerate, newRewards);
     }
 
     /** The first check's name, or null: what {@link PpoResult#ruleRateBefore()} reports. */

@@ -68,6 +68,7 @@ public final class PpoTrainer {
     private final InstructionDataset ptx;
     private final HeldOutEvaluation heldOut;
     private final GuardRails guards;
+    private final VerifiableRewards verifiable;
 
     /** Time spent in one iteration's phases (seconds). */
     public record Timing(double rollout, double score, double forward, double optimise) {
@@ -91,6 +92,7 @@ public final class PpoTrainer {
         this.ptx = ptx;
         this.heldOut = new HeldOutEvaluation(this, evaluator, heldOutPrompts, heldOutTexts);
         this.guards = new GuardRails(s.guards(), evaluator);
+        this.verifiable = evaluator.rewards();
     }
 
     /** Trains with no task-specific checks (generic guard thresholds). */
@@ -216,8 +218,12 @@ public final class PpoTrainer {
         return m;
     }
 
-    /** One iteration's prompts (one entry per sample), samples, raw scores (filled by score) and update arrays. */
-    private record Samples(List<String> prompts, List<Generation> gens, float[] scores, RolloutBatch batch) {
+    /**
+     * One iteration's prompts (one entry per sample), samples, the reward model's raw scores (filled by score), what
+     * the verifiable rewards added (filled by score, for the log) and update arrays.
+     */
+    private record Samples(List<String> prompts, List<Generation> gens, float[] scores, Map<String, Object> rewardTerms,
+            RolloutBatch batch) {
     }
 
     private BestPolicy best;
@@ -230,12 +236,16 @@ public final class PpoTrainer {
         RlCheckpoint.State state;
         boolean stoppedEarly = false;
         try (AdamW adam = AdamW.withWeightDecay(0f)) {
-            state = RlCheckpoint.restoreOrStart(s, policy, valueHead, adam, out, console);
+            state = RlCheckpoint.restoreOrStart(s, verifiable, policy, valueHead, adam, out, console);
             if (state == null) {
                 console.printf("rlhf      %s, policy %s; %d train prompts, %d held out; %d iterations of %d prompts x %d "
                                 + "samples%n", s.algorithm().cliName(), policy.config().describe(),
                         trainPrompts.size(), heldOut.size(), s.iterations(), s.rollout().promptsPerIteration(),
                         s.rollout().samplesPerPrompt());
+                if (!verifiable.isEmpty()) {
+                    console.printf("rlhf      verifiable rewards (weight x pass, added to the reward model's score): %s%n",
+                            String.join(", ", verifiable.describe()));
+                }
                 HeldOutEvaluation.Stats before = heldOut.measure(reference, false);
                 heldOut.print("before (SFT)", before);
                 state = RlCheckpoint.State.start(s, before);
@@ -259,6 +269,7 @@ public final class PpoTrainer {
                     Timing timing = new Timing((t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t4 - t3) / 1e9);
                     Map<String, Object> rec = heldOut.iterationRecord(iteration + 1, rollout.prompts(), rollout.gens(),
                             rollout.scores(), kl, entropy);
+                    rec.putAll(rollout.rewardTerms());
                     state = state.next(kl, rec, s);
                     rec.put("kl_coef", state.controller().coef());
                     update.into(rec, valueHead != null, ptx != null, s.klPlacement() == PpoSettings.KlPlacement.LOSS_K3);
@@ -281,7 +292,7 @@ public final class PpoTrainer {
                         }
                     }
                     if (state.iteration() % s.run().checkpointEvery() == 0 || state.iteration() == s.iterations() || stop) {
-                        RlCheckpoint.save(out, s, state, policy, valueHead, tokenizer, adam);
+                        RlCheckpoint.save(out, s, verifiable, state, policy, valueHead, tokenizer, adam);
                     }
                     if (stop) {
                         stoppedEarly = true;
@@ -403,6 +414,10 @@ public final class PpoTrainer {
             if (k.endsWith("_rate") && !k.equals("end_rate") && !k.equals("degenerate_rate")) {
                 b.append(String.format(" | %s %.2f", k.substring(0, k.length() - 5), ((Number) v).doubleValue()));
             }
+            if (k.startsWith("reward_check_") && k.endsWith("_pass")) {
+                b.append(String.format(" | reward check %s passed %.2f", k.substring(13, k.length() - 5),
+                        ((Number) v).doubleValue()));
+            }
         });
         return b.toString();
     }
@@ -454,14 +469,40 @@ public final class PpoTrainer {
             }
         }
         List<Generation> gens = sample(policy, ids, s.seed() * 1_000_000_007L + (long) iteration * s.rollout().sequences());
-        return new Samples(texts, gens, new float[gens.size()], new RolloutBatch(gens, tokenizer.endOfTextId()));
+        return new Samples(texts, gens, new float[gens.size()], new LinkedHashMap<>(),
+                new RolloutBatch(gens, tokenizer.endOfTextId()));
     }
 
-    /** Scores the rollout with the reward (the raw scores go into the rollout, for logging); returns them shaped. */
+    /**
+     * Scores the rollout with the reward plus the verifiable rewards (the reward model's raw scores and each check's
+     * share go into the rollout, for logging); returns the combined rewards shaped, the input of every algorithm's
+     * advantages.
+     */
     private float[] score(Samples rollout) {
         float[] raw = score(rollout.prompts(), rollout.gens());
         System.arraycopy(raw, 0, rollout.scores(), 0, raw.length);
-        return shapeScores(raw, rollout.gens());
+        return shapeScores(combine(verifiable, raw, rollout.prompts(), rollout.gens(), rollout.rewardTerms()),
+                rollout.gens());
+    }
+
+    /** Model scores plus the weighted checks; fills {@code rec} with the combined mean and each check's share. */
+    static float[] combine(VerifiableRewards verifiable, float[] raw, List<String> prompts, List<Generation> gens,
+            Map<String, Object> rec) {
+        if (verifiable.isEmpty()) {
+            return raw;
+        }
+        boolean[] ended = new boolean[gens.size()];
+        for (int i = 0; i < ended.length; i++) {
+            ended[i] = gens.get(i).endedWithEndToken();
+        }
+        VerifiableRewards.Combined c = verifiable.combine(raw, prompts, gens.stream().map(Generation::text).toList(), ended);
+        double mean = 0;
+        for (float v : c.rewards()) {
+            mean += v;
+        }
+        rec.put("reward_total", mean / Math.max(1, raw.length));
+        VerifiableRewards.into(rec, c);
+        return c.rewards();
     }
 
     /** Behaviour and reference log-probabilities (and PPO's old values) at the rollout temperature; returns entropy. */

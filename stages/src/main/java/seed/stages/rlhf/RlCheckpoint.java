@@ -54,8 +54,12 @@ final class RlCheckpoint {
     }
 
     /** The settings that shape the trajectory, as a JSON tree (paths, logging and checkpoint cadence left out). */
-    static ObjectNode fingerprint(PpoSettings s, Gpt policy) {
+    static ObjectNode fingerprint(PpoSettings s, Gpt policy, VerifiableRewards rewards) {
         ObjectNode n = JSON.valueToTree(s);
+        if (!rewards.isEmpty()) {
+            // only when configured, so checkpoints of runs without them still resume
+            n.set("reward_checks", JSON.valueToTree(rewards.describe()));
+        }
         n.remove(List.of("policy", "reward", "prompts", "out"));
         ((ObjectNode) n.get("optimisation")).remove("ptxData");
         ((ObjectNode) n.get("guards")).remove(List.of("stop", "heldOutFile"));
@@ -65,8 +69,8 @@ final class RlCheckpoint {
     }
 
     /** The restored state when {@code out} holds a checkpoint (weights and moments loaded in place), else null. */
-    static State restoreOrStart(PpoSettings s, Gpt policy, ValueHead valueHead, AdamW adam, Path out, PrintStream console)
-            throws IOException {
+    static State restoreOrStart(PpoSettings s, VerifiableRewards rewards, Gpt policy, ValueHead valueHead, AdamW adam,
+            Path out, PrintStream console) throws IOException {
         if (!Files.exists(out.resolve(Checkpoints.LATEST))) {
             return null;
         }
@@ -76,7 +80,13 @@ final class RlCheckpoint {
         if (saved == null) {
             console.println("rlhf      WARNING " + ckpt + " records no settings (an older run): cannot check them");
         } else {
-            ResumeCheck.requireSame(saved, fingerprint(s, policy), out);
+            ResumeCheck.requireSame(saved, fingerprint(s, policy, rewards), out);
+            if (saved.has("reward_checks") && rewards.isEmpty()) {
+                // requireSame compares the fields of the new run only: dropping the reward checks is refused here
+                throw new IllegalArgumentException("cannot resume " + out + ": the settings differ from the checkpoint's "
+                        + "(reward_checks: " + saved.get("reward_checks") + " -> (none)); run with the same settings, or "
+                        + "use a new --out");
+            }
         }
         Checkpoints.loadWeightsInto(policy, ckpt);
         if (valueHead != null) {
@@ -100,7 +110,7 @@ final class RlCheckpoint {
         return new State(iteration, position, controller, before, List.copyOf(events), first);
     }
 
-    static void save(Path out, PpoSettings s, State st, Gpt policy, ValueHead valueHead, Tokenizer tokenizer, AdamW adam)
+    static void save(Path out, PpoSettings s, VerifiableRewards rewards, State st, Gpt policy, ValueHead valueHead, Tokenizer tokenizer, AdamW adam)
             throws IOException {
         Map<String, Object> state = new LinkedHashMap<>();
         state.put("stage", "rlhf");
@@ -113,7 +123,7 @@ final class RlCheckpoint {
         state.put("first_reward", Double.isNaN(st.firstReward()) ? null : st.firstReward());
         state.put("before", st.before());
         state.put("guard_events", st.guardEvents());
-        state.put("settings", fingerprint(s, policy));
+        state.put("settings", fingerprint(s, policy, rewards));
         Checkpoints.commit(out, Checkpoints.nameFor(st.iteration()), 2, folder -> {
             Checkpoints.writeModel(folder, policy, tokenizer);
             if (valueHead != null) {

@@ -265,6 +265,86 @@ class PpoTrainerTest {
         assertFalse(r.guardEvents().isEmpty(), "a guard rail must warn");
     }
 
+    /** A reward model that has learnt to like a word (as the demo's partly likes rude answers): +1 when it occurs. */
+    static final class WordReward implements RewardFunction {
+        @Override
+        public float[] score(List<Sample> samples) {
+            float[] out = new float[samples.size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = samples.get(i).response().toLowerCase().contains("sure") ? 1f : 0f;
+            }
+            return out;
+        }
+
+        @Override
+        public void checkCompatible(seed.stages.tokenizer.Tokenizer policyTokenizer, int maxTokens) {
+        }
+    }
+
+    /**
+     * A keyword penalty as a verifiable reward drives the penalised word down against a reward that favours it: the
+     * reward pays +1 for "sure" (a quarter of the SFT model's answers say "Sure!"); the check "nosure" (passes without
+     * the word) with weight 3 outweighs that. The same run (seeds, settings, evaluator) without the reward check is
+     * the control, where the word goes up.
+     */
+    @Test
+    void aKeywordPenaltyAsVerifiableRewardDrivesTheWordDown(@TempDir Path dir) throws Exception {
+        Evaluator evaluator = Evaluator.generic().withChecks(
+                List.of(seed.stages.checks.Check.parse("nosure:no-keywords=sure").toEvaluatorCheck()));
+        VerifiableRewards penalty = new VerifiableRewards(List.of(new VerifiableRewards.Term(evaluator.checks().get(0), 3.0)));
+        // an SFT model that has learnt the two answer styles (the shared one, 60 steps, writes mostly noise)
+        GptConfig shape = new GptConfig(259, 96, 2, 32, 4);
+        List<InstructionExample> examples = SyntheticInstructions.generate(1000, 4, 0.5, 11).stream()
+                .map(e -> new InstructionExample(e.prompt(), e.response(), 0)).toList();
+        Path styled = dir.resolve("sft");
+        try (Gpt gpt = Gpt.initialize(shape, 5)) {
+            InstructionDataset data = new InstructionDataset(examples, new ByteTokenizer(), shape.context(), 16, 0.05, 3, false);
+            new Trainer("sft", gpt, new ByteTokenizer(), data, new TrainSettings(STYLED_SFT_STEPS, 16, 3e-3f, 3e-4f, 10, 0f,
+                    1f, STYLED_SFT_STEPS, STYLED_SFT_STEPS, 1, 1, 60_000), styled, QUIET).run(null, 0);
+        }
+        java.util.function.Function<Path, PpoSettings> settings = out -> PpoSettings.defaults(styled,
+                        shared.resolve("no-rm"), prompts, out)
+                .withRollout(r -> new PpoSettings.Rollout(8, 1, 40, 1.0f, 1.0, 5.0, true))
+                .withOptimisation(o -> o.withSchedule(2, 2))
+                .withGuards(g -> new PpoSettings.Guards(g.klBound(), true, 4, null))
+                .withRun(new PpoSettings.Run(12, 7, 2, 60_000))
+                .withAlgorithm(PpoSettings.Algorithm.RLOO).withRollout(r -> r.withBatch(4, 4))
+                .withOptimisation(o -> o.withLearningRate(1e-3f)).withGuards(g -> g.withKlBound(1e9, false));
+        PpoResult control = PpoTrainer.train(settings.apply(dir.resolve("control")), new WordReward(), evaluator, QUIET, 0);
+        PpoResult penalised = PpoTrainer.train(settings.apply(dir.resolve("penalised")), new WordReward(),
+                evaluator.withRewards(penalty), QUIET, 0);
+        double controlClean = lastMean(control.metrics(), "nosure_rate", 4);
+        double penalisedClean = lastMean(penalised.metrics(), "nosure_rate", 4);
+        double first = ((Number) MetricsLog.read(penalised.metrics()).get(0).get("nosure_rate")).doubleValue();
+        System.out.printf("keyword penalty: rollout rate without 'sure' (last 4 iterations) control %.3f, penalised "
+                + "%.3f (first iteration %.3f); held-out %.3f -> %.3f (control) vs %.3f%n", controlClean, penalisedClean,
+                first, control.checksBefore().get("nosure"), control.checksAfter().get("nosure"),
+                penalised.checksAfter().get("nosure"));
+        assertTrue(penalisedClean > controlClean + 0.15, "the penalty must lower the word's rate: control "
+                + controlClean + ", penalised " + penalisedClean);
+        assertTrue(penalised.checksAfter().get("nosure") >= control.checksAfter().get("nosure"));
+        // logged per check in the penalised run only
+        Map<String, Object> last = MetricsLog.read(penalised.metrics()).get(11);
+        assertEquals(3.0 * ((Number) last.get("reward_check_nosure_pass")).doubleValue(),
+                ((Number) last.get("reward_check_nosure")).doubleValue(), 1e-9);
+        assertFalse(MetricsLog.read(control.metrics()).get(11).containsKey("reward_check_nosure"));
+        // the reward checks are part of the resume fingerprint: adding or dropping them on resume is refused
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PpoTrainer.train(
+                settings.apply(dir.resolve("control")), new WordReward(), evaluator.withRewards(penalty), QUIET, 0));
+        assertTrue(e.getMessage().contains("reward_checks"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> PpoTrainer.train(settings.apply(dir.resolve("penalised")),
+                new WordReward(), evaluator, QUIET, 0));
+        assertTrue(e.getMessage().contains("reward_checks"), e.getMessage());
+    }
+
+    static final int STYLED_SFT_STEPS = 400;
+
+    private static double lastMean(Path metrics, String key, int n) throws java.io.IOException {
+        List<Map<String, Object>> m = MetricsLog.read(metrics);
+        return m.subList(m.size() - n, m.size()).stream().mapToDouble(r -> ((Number) r.get(key)).doubleValue())
+                .average().orElseThrow();
+    }
+
     @Test
     void textHealthFlagsRepeats() {
         assertTrue(TextHealth.degenerate("aaaaaaaaaa"));

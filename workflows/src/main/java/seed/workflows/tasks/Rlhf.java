@@ -44,6 +44,9 @@ import seed.stages.rlhf.PpoSettings;
             heldOutPrompts: /data/heldout.jsonl
             ptxData: /data/sft.jsonl
             iterations: 40
+            checks: ["safe:no-keywords=idiot,stupid"]
+            rewardChecks:
+              safe: 1.0
         """))
 public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
 
@@ -92,6 +95,28 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
             description = "Empty (the default): no checks. The guard thresholds are inputs of their own.")
     @Builder.Default
     private Property<java.util.List<String>> checks = Property.ofValue(java.util.List.of());
+
+    @Schema(title = "Checks used as verifiable rewards beside the reward model (TRL's reward_funcs): name or check spec "
+            + "-> weight", description = "Per rollout, reward = model score + sum of weight x (1 when the check passes, "
+            + "else 0), before every algorithm's advantages. A key is a name from `checks` or a [name:]kind[=argument] "
+            + "spec; a positive weight rewards passing. Empty (the default): the reward model alone. As `seed rlhf "
+            + "--reward-check`.")
+    @Builder.Default
+    private Property<Map<String, Object>> rewardChecks = Property.ofValue(Map.of());
+
+    /** The rendered {@code rewardChecks}: weights as numbers (a flow may write 1 or "1.0"), in the flow's order. */
+    static Map<String, Double> weights(Map<?, ?> rendered) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        rendered.forEach((k, v) -> {
+            try {
+                out.put(String.valueOf(k), v instanceof Number n ? n.doubleValue() : Double.parseDouble(String.valueOf(v)));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("input 'rewardChecks': the weight of '" + k + "' is not a number: '"
+                        + v + "'");
+            }
+        });
+        return out;
+    }
 
     @Schema(title = "Guard rail: stop when the reward climbs while the mean length falls below this fraction of SFT's")
     @Builder.Default
@@ -149,11 +174,15 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
         @SuppressWarnings("unchecked")
         java.util.List<String> checkSpecs = checks == null ? java.util.List.of()
                 : (java.util.List<String>) rc.render(checks).asList(String.class);
+        List<Check> parsedChecks = Check.parseAll(checkSpecs);
+        Map<String, Double> rewardWeights = weights(rewardChecks == null ? Map.of()
+                : rc.render(rewardChecks).asMap(String.class, Object.class));
         Evaluator evaluator = new Evaluator(List.of(), required(rc, collapseBelow, "collapseBelow", Double.class),
                 required(rc, explodeAbove, "explodeAbove", Double.class),
                 required(rc, minEndRate, "minEndRate", Double.class),
                 required(rc, maxDegenerate, "maxDegenerate", Double.class)).withChecks(
-                Check.parseAll(checkSpecs).stream().map(Check::toEvaluatorCheck).toList());
+                parsedChecks.stream().map(Check::toEvaluatorCheck).toList())
+                .withRewards(Check.rewards(rewardWeights, parsedChecks));
         Truncation truncation = truncation(rc);
         Map<String, Path> inputs = new LinkedHashMap<>();
         inputs.put("policy", policyDir);
@@ -170,6 +199,9 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
                 "heldOutFile");
         settings.put("truncation", describe(truncation));
         settings.put("checks", checkSpecs);
+        if (!evaluator.rewards().isEmpty()) {
+            settings.put("reward_checks", new java.util.TreeMap<>(rewardWeights)); // part of the hash only when set
+        }
         settings.put("guards", List.of(evaluator.collapseBelow(), evaluator.explodeAbove(), evaluator.minEndRate(),
                 evaluator.maxDegenerate()));
         Result r = stage(rc, "rlhf", settings, inputs, (dir, console) -> {
