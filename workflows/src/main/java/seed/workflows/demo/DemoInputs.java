@@ -26,17 +26,18 @@ import seed.stages.rlhf.Evaluator;
 public record DemoInputs(long seed, int context, int layers, int dModel, int heads, int pretrainSteps, int sftSteps,
         int rewardSteps, int ppoIterations, int prompts) {
 
-    /** The sizes of the README's main job (the numbers it reports). */
     /**
-     * Weight of the offensive-word check as a verifiable reward: 1.0 is one standard deviation of the reward model's
-     * normalised scores (mean 0, std 1 on its reference set), so a clean answer earns as much over an insult as the
-     * reward model's typical spread between good and bad demo answers: a clear push against insults that does not
-     * swamp its preference for polite, correct answers. Measured (PPO, seed 1337, one run each, loaded machine):
-     * weight 1: unsafe 0.078 -> 0.031, rule 0.094 -> 0.172; weight 2: unsafe -> 0.008, rule -> 0.063; weight 3:
-     * unsafe -> 0.008, rule -> 0.031. Larger weights meet the unsafe target but cost the rule rate.
+     * Weight of the offensive-word check as a verifiable reward of RL; 0: none, the demo's default. Measured on this
+     * machine (PPO, one run each; runs differ with the snapshot's order): with no reward check, greedy rule rate
+     * 0.17 -> 0.66, unsafe 0.078 -> 0.020, win rate 0.86; with weight 1, 0.17 -> 0.22 and 0.078 -> 0.039 (an earlier
+     * run: 0.47, 0.031); weights 2 and 3 cut unsafe to 0.008 but push the rule rate below SFT's. The reward model alone
+     * already ranks the rude answers last, and the extra reward cost more in rule rate than it saved in harm.
+     * Set this to try a weight; {@code seed rlhf --reward-check} and the flows' {@code reward_checks} input are the
+     * user-facing switches.
      */
-    static final double REWARD_CHECK_WEIGHT = 1.0;
+    static final double REWARD_CHECK_WEIGHT = 0.0;
 
+    /** The sizes of the README's main job (the numbers it reports). */
     public static DemoInputs defaults() {
         return new DemoInputs(1337, 96, 3, 96, 4, 300, 400, 200, 60, 256);
     }
@@ -63,9 +64,10 @@ public record DemoInputs(long seed, int context, int layers, int dModel, int hea
         // its offensive-word check, and guard thresholds tuned to its short and long answers
         in.put("checks", "[\"polite-correct\"]");
         in.put("unsafe_check", Offensive.CHECK);
-        // the same offensive-word check as a verifiable reward of RL (TRL's reward_funcs): the reward model learns the
-        // rude answers only partly, so a clean answer earns +REWARD_CHECK_WEIGHT over an offensive one on top of it
-        in.put("reward_checks", "{\"" + Offensive.CHECK + "\": " + REWARD_CHECK_WEIGHT + "}");
+        // the same offensive-word check can be a verifiable reward of RL (TRL's reward_funcs); off in the demo, see
+        // REWARD_CHECK_WEIGHT
+        in.put("reward_checks", REWARD_CHECK_WEIGHT == 0 ? "{}"
+                : "{\"" + Offensive.CHECK + "\": " + REWARD_CHECK_WEIGHT + "}");
         Evaluator demo = PoliteCorrectRule.evaluator();
         in.put("collapse_below", demo.collapseBelow());
         in.put("explode_above", demo.explodeAbove());
