@@ -74,8 +74,7 @@ public class LoadAnnotationItems extends AnnotationTask<LoadAnnotationItems.Outp
                 throw new IllegalStateException("the items recorded for " + file + " are not in this database any "
                         + "more; delete " + r.done().key() + " from the store to load them again");
             }
-            return Output.builder().itemIds(itemIds).items(itemIds.size()).minItemId(itemIds.stream()
-                    .mapToLong(Long::longValue).min().orElse(0)).reused(r.reused()).build();
+            return Output.builder().itemIds(itemIds).items(itemIds.size()).reused(r.reused()).build();
         }
     }
 
@@ -87,8 +86,6 @@ public class LoadAnnotationItems extends AnnotationTask<LoadAnnotationItems.Outp
         private final List<Long> itemIds;
         @Schema(title = "How many items")
         private final int items;
-        @Schema(title = "Smallest item id")
-        private final long minItemId;
         @Schema(title = "True when this file had been loaded before")
         private final boolean reused;
     }
