@@ -31,12 +31,20 @@ public record SuccessiveHalving(int eta, List<Integer> rungs) {
         rungs = List.copyOf(rungs);
     }
 
+    /** {@link #plan(int, int, int, int, int)} for a schedule without warm-up. */
+    public static SuccessiveHalving plan(int configs, int eta, int maxSteps, int minSteps) {
+        return plan(configs, eta, maxSteps, minSteps, 0);
+    }
+
     /**
      * The rungs for {@code configs} settings: as many as halving by eta allows ({@code floor(log_eta(configs)) + 1},
-     * so one trial reaches the last rung), the first at {@code minSteps} (0 = {@code maxSteps / eta^(rungs-1)}),
-     * each next eta times longer, the last exactly {@code maxSteps}; fewer rungs when {@code minSteps} leaves no room.
+     * so one trial reaches the last rung), the first at {@code minSteps}, each next eta times longer, the last exactly
+     * {@code maxSteps}; fewer rungs when the first leaves no room. {@code minSteps} 0 means
+     * {@code max(warmup, maxSteps / eta^(rungs-1))}: the first rung never ends inside the learning-rate warm-up, where
+     * every setting is still ramping up and the ranking is noise (measured: 27 settings, 270 steps, warm-up 30: a first
+     * rung at 10 steps missed the grid's best by 1.5%, at 30 it found it). A budget inside the warm-up gets one rung.
      */
-    public static SuccessiveHalving plan(int configs, int eta, int maxSteps, int minSteps) {
+    public static SuccessiveHalving plan(int configs, int eta, int maxSteps, int minSteps, int warmup) {
         if (configs < 1) {
             throw new IllegalArgumentException("a sweep needs at least one setting, got " + configs);
         }
@@ -50,15 +58,8 @@ public record SuccessiveHalving(int eta, List<Integer> rungs) {
         for (long n = configs; n >= eta; n /= eta) {
             count++;
         }
-        long first;
-        if (minSteps > 0) {
-            first = Math.min(minSteps, maxSteps);
-            int room = 1;
-            for (long s = first * eta; s <= maxSteps; s *= eta) {
-                room++;
-            }
-            count = Math.min(count, room);
-        } else {
+        long first = minSteps;
+        if (minSteps == 0) {
             long div = 1;
             for (int i = 1; i < count; i++) {
                 div *= eta;
@@ -69,6 +70,17 @@ public record SuccessiveHalving(int eta, List<Integer> rungs) {
                 div /= eta;
                 first = maxSteps / div;
             }
+            if (first < warmup) {
+                minSteps = Math.min(warmup, maxSteps);
+            }
+        }
+        if (minSteps > 0) {
+            first = Math.min(minSteps, maxSteps);
+            int room = 1;
+            for (long s = first * eta; s <= maxSteps; s *= eta) {
+                room++;
+            }
+            count = Math.min(count, room);
         }
         List<Integer> rungs = new ArrayList<>();
         long s = first;

@@ -61,12 +61,16 @@ public record SweepState(String stage, String metric, boolean maximize, Successi
         runs = List.copyOf(runs);
     }
 
-    /** A new sweep over {@code space}. */
+    /**
+     * A new sweep over {@code space}; {@code minSteps} 0 picks the stage's default rungs (the first after its warm-up;
+     * one rung at the budget for a stage without exact resume, see {@link SweepStage#firstRung}).
+     */
     public static SweepState start(String stage, String metric, boolean maximize, SearchSpace space, int eta,
             int maxSteps, int minSteps) {
         List<Map<String, Object>> configs = space.settings();
-        return new SweepState(stage, metric, maximize, SuccessiveHalving.plan(configs.size(), eta, maxSteps, minSteps),
-                configs, List.of());
+        SweepStage s = SweepStage.of(stage);
+        return new SweepState(stage, metric, maximize, SuccessiveHalving.plan(configs.size(), eta, maxSteps,
+                s.firstRung(minSteps, maxSteps), s.warmup()), configs, List.of());
     }
 
     /** The same sweep with these runs added. */

@@ -39,6 +39,9 @@ import seed.stages.train.TrainSettings;
         """))
 public class Sft extends AdaptedTrainingTask<Sft.Output> {
 
+    /** Linear warm-up steps of SFT's learning-rate schedule (seed.sweep's first rung never ends inside it). */
+    public static final int WARMUP_STEPS = 20;
+
     @Schema(title = "Pretrained checkpoint (folder)")
     @NotNull
     private Property<String> base;
@@ -90,7 +93,7 @@ public class Sft extends AdaptedTrainingTask<Sft.Output> {
         Path dataFile = existing(rc, data, "data");
         TrainSettings train = new TrainSettings(required(rc, steps, "steps", Integer.class),
                 required(rc, batch, "batch", Integer.class), required(rc, learningRate, "learningRate", Double.class)
-                .floatValue(), 2e-4f, 20, 0.0f, 1.0f, 100, 100, 2, required(rc, randomSeed, "randomSeed", Long.class), 2000);
+                .floatValue(), 2e-4f, WARMUP_STEPS, 0.0f, 1.0f, 100, 100, 2, required(rc, randomSeed, "randomSeed", Long.class), 2000);
         Truncation truncation = truncation(rc, Choices.spelling(required(rc, truncateResponse, "truncateResponse",
                 Choices.ResponseTruncation.class)));
         Map<String, Object> settings = Settings.of(train);

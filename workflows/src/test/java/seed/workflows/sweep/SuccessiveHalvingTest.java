@@ -27,6 +27,32 @@ class SuccessiveHalvingTest {
     }
 
     @Test
+    void theDefaultFirstRungNeverEndsInsideTheWarmUp() {
+        assertEquals(List.of(30, 90, 270), SuccessiveHalving.plan(27, 3, 270, 0, 30).rungs(), "10 is inside a 30-step warm-up");
+        assertEquals(List.of(10, 30, 90, 270), SuccessiveHalving.plan(27, 3, 270, 0, 5).rungs(), "a short warm-up keeps 4 rungs");
+        assertEquals(List.of(10, 30, 90, 270), SuccessiveHalving.plan(27, 3, 270, 10, 30).rungs(), "an explicit min_steps wins");
+        assertEquals(List.of(30), SuccessiveHalving.plan(3, 3, 30, 0, 30).rungs(), "a budget inside the warm-up: one rung");
+        assertEquals(List.of(20, 60, 200), SuccessiveHalving.plan(81, 3, 200, 0, 20).rungs());
+    }
+
+    @Test
+    void stagesWithoutExactResumeAreSweptWithoutHalvingAndMetricsHaveAnExplicitDirection() {
+        assertEquals(100, SweepStage.reward.firstRung(0, 100), "reward: one rung at the budget");
+        assertEquals(100, SweepStage.dpo.firstRung(100, 100));
+        String e = assertThrows(IllegalArgumentException.class, () -> SweepStage.dpo.firstRung(30, 100)).getMessage();
+        assertTrue(e.contains("dpo") && e.contains("resume") && e.contains("100"), e);
+        assertEquals(0, SweepStage.pretrain.firstRung(0, 100));
+        assertEquals(List.of(100), SweepState.start("reward", "val_accuracy", true, SearchSpace.parse(
+                "{\"params\": {\"readout\": [\"end\", \"end-logprob\"], \"margin\": [\"LLAMA2\", \"NONE\"]}}"), 3, 100, 0)
+                .plan().rungs());
+        assertEquals(false, SweepStage.maximize("val_loss", SweepStage.Goal.auto));
+        assertEquals(true, SweepStage.maximize("val_rewards_accuracy", SweepStage.Goal.auto));
+        assertEquals(true, SweepStage.maximize("kl", SweepStage.Goal.maximize));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> SweepStage.maximize("reward_mean",
+                SweepStage.Goal.auto)).getMessage().contains("reward_mean"));
+    }
+
+    @Test
     void promotionKeepsTheBestThirdBreaksTiesByTrialAndNeverPromotesAFailure() {
         SuccessiveHalving p = new SuccessiveHalving(3, List.of(10, 30));
         List<SuccessiveHalving.Score> rung = new ArrayList<>();

@@ -30,13 +30,14 @@ class SweepRungsTest {
         SweepRungs.Decision d = SweepRungs.decide(request("{\"params\": {\"learning_rate\": [0.001, 0.003, 0.01], "
                 + "\"layers\": [1, 2, 3]}}", 90, 4, 5), 0, JSON.readTree("{}"), dir);
         assertEquals(9, d.trials());
-        assertEquals(10, d.stopAt(), "9 settings at factor 3: rungs 10, 30, 90");
+        assertEquals(30, d.stopAt(), "9 settings at factor 3, budget 90: 10/30/90 would stop inside pretraining's "
+                + "30-step warm-up, so the default rungs are 30, 90");
         assertEquals(3, d.waves().size(), "9 trials in waves of at most 4");
         @SuppressWarnings("unchecked")
         Map<String, Object> in = (Map<String, Object>) d.waves().getFirst().getFirst().get("inputs");
         assertEquals("/c.txt", in.get("corpus"));
         assertEquals(90, in.get("steps"));
-        assertEquals(10, in.get("stop_at"));
+        assertEquals(30, in.get("stop_at"));
         assertEquals("", in.get("resume_from"));
         assertEquals(96, ((Number) in.get("d_model")).intValue(), "an untuned input keeps the flow's default");
         assertTrue(Files.exists(dir.resolve("state.json")) && Files.exists(dir.resolve("report.html")));
@@ -63,6 +64,6 @@ class SweepRungsTest {
         String big = assertThrows(IllegalArgumentException.class, () -> SweepRungs.decide(request(
                 "{\"params\": {\"learning_rate\": {\"log_uniform\": [0.0001, 0.01], \"points\": 27}}}", 270, 1, 2), 0,
                 JSON.readTree("{}"), dir.resolve("big"))).getMessage();
-        assertTrue(big.contains("4 rungs") && big.contains("room for 2"), big);
+        assertTrue(big.contains("3 rungs") && big.contains("room for 2"), big);
     }
 }
