@@ -28,7 +28,8 @@ public final class SweepCommand implements Callable<Integer> {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Option(names = "--stage", defaultValue = "pretrain", description = "pretrain or sft (default: ${DEFAULT-VALUE})")
+    @Option(names = "--stage", defaultValue = "pretrain", description = "pretrain, sft, reward or dpo (default: "
+            + "${DEFAULT-VALUE}; reward and dpo without halving: they cannot resume exactly)")
     String stage;
 
     @Option(names = "--space", required = true, description = "search space file (JSON or YAML), e.g. "
@@ -42,20 +43,21 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--budget", defaultValue = "270", description = "steps of a full trial (default: ${DEFAULT-VALUE})")
     int budget;
 
-    @Option(names = "--min-steps", defaultValue = "0", description = "steps of the first rung (0 = budget / "
-            + "reduction^(rungs-1))")
+    @Option(names = "--min-steps", defaultValue = "0", description = "steps of the first rung (0 = max(the "
+            + "stage's warm-up, budget / reduction^(rungs-1)))")
     int minSteps;
 
     @Option(names = "--reduction", defaultValue = "3", description = "keep the best 1/N of each rung (default: "
             + "${DEFAULT-VALUE})")
     int reduction;
 
-    @Option(names = "--metric", defaultValue = "val_loss", description = "stage output compared (default: "
-            + "${DEFAULT-VALUE}, lower is better unless --maximize)")
+    @Option(names = "--metric", defaultValue = "", description = "stage output compared (default: the stage's, "
+            + "val_loss for pretrain and sft, val_accuracy for reward, val_rewards_accuracy for dpo)")
     String metric;
 
-    @Option(names = "--maximize", description = "a larger metric is better")
-    boolean maximize;
+    @Option(names = "--goal", defaultValue = "auto", description = "auto, minimize or maximize the metric (auto: "
+            + "losses are minimized, accuracies maximized; default: ${DEFAULT-VALUE})")
+    String goal;
 
     @Option(names = "--concurrency", defaultValue = "1", description = "trials in flight at once (default: "
             + "${DEFAULT-VALUE})")
@@ -84,7 +86,7 @@ public final class SweepCommand implements Callable<Integer> {
         in.put("min_steps", minSteps);
         in.put("reduction", reduction);
         in.put("metric", metric);
-        in.put("maximize", maximize);
+        in.put("goal", goal);
         in.put("concurrency", concurrency);
         FlowInputs.check("seed.sweep", in);
         try (Hosts.Hosted hosted = Hosts.start(work, 0, "127.0.0.1", 0)) {

@@ -31,7 +31,7 @@ public final class SweepRungs {
 
     /** This rung's trial runs in waves, and where the sweep stands. */
     public record Decision(int trials, int stopAt, List<List<Map<String, Object>>> waves, Map<String, Object> best,
-            long sweepSteps, long gridSteps, Path report, Path csv) {
+            Map<String, Object> bestInputs, long sweepSteps, long gridSteps, Path report, Path csv) {
     }
 
     public static Decision decide(Request r, int k, JsonNode outputs, Path dir) throws IOException {
@@ -78,15 +78,34 @@ public final class SweepRungs {
         state.write(file);
         SweepReport.Written w = SweepReport.write(state, dir);
         Map<String, Object> best = new LinkedHashMap<>();
+        Map<String, Object> bestInputs = new LinkedHashMap<>();
         Optional<SweepState.Run> b = state.best();
         if (b.isPresent()) {
             best.putAll(state.configs().get(b.get().trial()));
             best.put("trial", b.get().trial());
             best.put(state.metric(), b.get().metric());
             best.put("checkpoint", b.get().checkpoint());
+            best.put("steps", b.get().steps());
+            bestInputs = inputs(flow, r.base(), toBudget(state, b.get()));
         }
         return new Decision(trials.size(), pending.isEmpty() ? 0 : pending.getFirst().stopAt(), waves, best,
-                state.computedSteps(), state.gridSteps(), w.html(), w.csv());
+                bestInputs, state.computedSteps(), state.gridSteps(), w.html(), w.csv());
+    }
+
+    /**
+     * The stage run that gives the best trial trained to the full budget, so the next stage of a chain can take it
+     * without recomputing a step: when the trial reached the budget, exactly the run it made (same settings, same
+     * continued checkpoint: the stage's store reuses it); when it stopped earlier, a continuation of its checkpoint.
+     */
+    static SweepState.Pending toBudget(SweepState state, SweepState.Run best) {
+        int budget = state.plan().rungs().getLast();
+        String from = best.checkpoint();
+        if (best.steps() >= budget) {
+            from = best.rung() == 0 ? null : state.rung(best.rung() - 1).stream()
+                    .filter(x -> x.trial() == best.trial()).findFirst().map(SweepState.Run::checkpoint).orElse(null);
+        }
+        return new SweepState.Pending(best.trial(), best.rung(), budget, budget, from,
+                state.configs().get(best.trial()));
     }
 
     /**
@@ -106,8 +125,10 @@ public final class SweepRungs {
         }
         in.putAll(p.settings());
         in.put("steps", p.steps());
-        in.put("stop_at", p.stopAt());
-        in.put("resume_from", p.resumeFrom() == null ? "" : p.resumeFrom());
+        if (flow.input("stop_at") != null) { // a stage without exact resume runs every trial to the budget
+            in.put("stop_at", p.stopAt());
+            in.put("resume_from", p.resumeFrom() == null ? "" : p.resumeFrom());
+        }
         return in;
     }
 
@@ -120,14 +141,20 @@ public final class SweepRungs {
         Map<Integer, JsonNode> found = new LinkedHashMap<>();
         find(outputs, k, found);
         List<SweepState.Run> runs = new ArrayList<>();
+        SweepStage stage = SweepStage.of(state.stage());
         for (SweepState.Pending p : state.next(k)) {
             JsonNode o = found.get(p.trial());
             JsonNode values = o == null ? null : o.path("outputs");
             boolean ok = o != null && (!o.has("state") || "SUCCESS".equals(o.path("state").asText()))
-                    && values.path(state.metric()).isNumber() && values.path("checkpoint").isTextual();
-            runs.add(ok ? TrialRuns.read(p.trial(), k, values.path(state.metric()).asDouble(),
-                    Path.of(values.path("checkpoint").asText()))
-                    : new SweepState.Run(p.trial(), k, p.stopAt(), Double.NaN, null, 0, 0, 0, 0, List.of()));
+                    && values.path(state.metric()).isNumber() && values.path(stage.artifact()).isTextual();
+            if (!ok) {
+                runs.add(new SweepState.Run(p.trial(), k, p.stopAt(), Double.NaN, null, 0, 0, 0, 0, List.of()));
+            } else {
+                double metric = values.path(state.metric()).asDouble();
+                Path artifact = Path.of(values.path(stage.artifact()).asText());
+                runs.add(stage.resumable() ? TrialRuns.read(p.trial(), k, metric, artifact)
+                        : TrialRuns.whole(p.trial(), k, p.stopAt(), metric, artifact));
+            }
         }
         return runs;
     }

@@ -29,7 +29,33 @@ public final class TrialRuns {
         Path ckpt = Checkpoints.resolve(checkpoint);
         Path runDir = ckpt.getParent().getParent(); // run folder/checkpoints/<step>
         JsonNode state = JSON.readTree(ckpt.resolve(Checkpoints.STATE).toFile());
-        List<Map<String, Object>> lines = MetricsLog.read(runDir.resolve("metrics.jsonl"));
+        Log log = log(runDir.resolve("metrics.jsonl"));
+        long params = Checkpoints.readConfig(ckpt).parameterCount();
+        return new SweepState.Run(trial, rung, state.path("step").asInt(), metric, ckpt.toString(), log.computed(),
+                seconds(runDir.resolve("metrics.jsonl"), ckpt.resolve(Checkpoints.STATE)), params,
+                state.path("tokensSeen").asLong(), log.curve());
+    }
+
+    /**
+     * The run of a stage without exact resume (reward model, DPO): it trained all {@code steps} from its start; its
+     * folder's metrics.jsonl (next to the model, when the stage writes one) gives the steps it computed and the curve.
+     */
+    public static SweepState.Run whole(int trial, int rung, int steps, double metric, Path artifact) throws IOException {
+        Path metrics = artifact.toAbsolutePath().resolveSibling("metrics.jsonl");
+        if (!Files.exists(metrics)) {
+            return new SweepState.Run(trial, rung, steps, metric, artifact.toString(), steps, 0, 0, 0, List.of());
+        }
+        Log log = log(metrics);
+        return new SweepState.Run(trial, rung, steps, metric, artifact.toString(),
+                log.computed() == 0 ? steps : log.computed(), seconds(metrics, metrics), 0, 0, log.curve());
+    }
+
+    /** What a run's metrics.jsonl says: the optimizer steps it ran (one line each) and its validation curve. */
+    private record Log(long computed, List<double[]> curve) {
+    }
+
+    private static Log log(Path metrics) throws IOException {
+        List<Map<String, Object>> lines = MetricsLog.read(metrics);
         long computed = lines.stream().filter(l -> l.containsKey("loss") && l.get("step") instanceof Number).count();
         List<double[]> curve = new ArrayList<>();
         for (Map<String, Object> l : lines) {
@@ -37,16 +63,13 @@ public final class TrialRuns {
                 curve.add(new double[] {s.doubleValue(), v.doubleValue()});
             }
         }
-        long params = Checkpoints.readConfig(ckpt).parameterCount();
-        return new SweepState.Run(trial, rung, state.path("step").asInt(), metric, ckpt.toString(), computed,
-                seconds(runDir.resolve("metrics.jsonl"), ckpt.resolve(Checkpoints.STATE)), params,
-                state.path("tokensSeen").asLong(), curve);
+        return new Log(computed, curve);
     }
 
-    /** From the metrics log's creation (the run's start) to its final checkpoint's state file (its end). */
-    private static double seconds(Path metrics, Path finalState) throws IOException {
+    /** From the metrics log's creation (the run's start) to the last change of {@code end} (its final state file). */
+    private static double seconds(Path metrics, Path end) throws IOException {
         BasicFileAttributes start = Files.readAttributes(metrics, BasicFileAttributes.class);
-        long end = Files.getLastModifiedTime(finalState).toMillis();
-        return Math.max(0, end - start.creationTime().toMillis()) / 1000.0;
+        long last = Files.getLastModifiedTime(end).toMillis();
+        return Math.max(0, last - start.creationTime().toMillis()) / 1000.0;
     }
 }

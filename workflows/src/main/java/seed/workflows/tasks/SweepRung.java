@@ -21,6 +21,7 @@ import lombok.ToString;
 import lombok.experimental.SuperBuilder;
 import seed.workflows.sweep.SearchSpace;
 import seed.workflows.sweep.SweepRungs;
+import seed.workflows.sweep.SweepStage;
 
 /**
  * One rung of {@code seed.sweep}: records the trial runs the previous rung's subflows produced, decides (successive
@@ -52,14 +53,9 @@ public class SweepRung extends Task implements RunnableTask<SweepRung.Output> {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** The stages a sweep can tune (each has a flow of the same name that stops at a step and resumes). */
-    public enum Stage {
-        pretrain, sft
-    }
-
-    @Schema(title = "The stage to tune (its flow runs each trial)")
+    @Schema(title = "The stage to tune (its flow runs each trial; reward and dpo cannot resume, so no halving)")
     @NotNull
-    private Property<Stage> stage;
+    private Property<SweepStage> stage;
 
     @Schema(title = "Search space (JSON): {\"method\": \"grid\"|\"random\", \"samples\": N, \"params\": {name: [choices] "
             + "| {\"choices\": [...]} | {\"uniform\": [lo, hi]} | {\"log_uniform\": [lo, hi]}}}")
@@ -74,7 +70,8 @@ public class SweepRung extends Task implements RunnableTask<SweepRung.Output> {
     @NotNull
     private Property<Integer> budget;
 
-    @Schema(title = "Steps of the first rung (0 = budget / reduction^(rungs-1))")
+    @Schema(title = "Steps of the first rung (0 = max(the stage's warm-up, budget / reduction^(rungs-1)); reward "
+            + "and dpo accept only 0 or the budget)")
     @Builder.Default
     private Property<Integer> minSteps = Property.ofValue(0);
 
@@ -82,13 +79,15 @@ public class SweepRung extends Task implements RunnableTask<SweepRung.Output> {
     @Builder.Default
     private Property<Integer> reduction = Property.ofValue(3);
 
-    @Schema(title = "The stage flow's output compared (e.g. val_loss)")
+    @Schema(title = "The stage flow's output compared (empty = the stage's: val_loss, val_accuracy for reward, "
+            + "val_rewards_accuracy for dpo)")
     @Builder.Default
-    private Property<String> metric = Property.ofValue("val_loss");
+    private Property<String> metric = Property.ofValue("");
 
-    @Schema(title = "True when a larger metric is better")
+    @Schema(title = "Which way the metric is better (auto: losses are minimized, accuracies maximized, others refused)")
+    @NotNull
     @Builder.Default
-    private Property<Boolean> maximize = Property.ofValue(false);
+    private Property<SweepStage.Goal> goal = Property.ofValue(SweepStage.Goal.auto);
 
     @Schema(title = "Trials in flight at once (the rung's trials are returned in waves of this size)")
     @Builder.Default
@@ -112,14 +111,17 @@ public class SweepRung extends Task implements RunnableTask<SweepRung.Output> {
 
     @Override
     public Output run(RunContext rc) throws Exception {
-        SweepRungs.Request request = new SweepRungs.Request(rc.render(stage).as(Stage.class).orElseThrow(
-                () -> new IllegalArgumentException("input 'stage' is required")).name(),
+        SweepStage tuned = rc.render(stage).as(SweepStage.class).orElseThrow(
+                () -> new IllegalArgumentException("input 'stage' is required"));
+        String compared = rc.render(metric).as(String.class).filter(m -> !m.isBlank()).orElse(tuned.metric());
+        SweepRungs.Request request = new SweepRungs.Request(tuned.name(),
                 SearchSpace.parse(rc.render(space).as(String.class).orElseThrow(
                         () -> new IllegalArgumentException("input 'space' is required"))),
                 JSON.readTree(rc.render(base).as(String.class).orElse("{}")),
                 rc.render(budget).as(Integer.class).orElseThrow(() -> new IllegalArgumentException("input 'budget' is required")),
                 rc.render(minSteps).as(Integer.class).orElse(0), rc.render(reduction).as(Integer.class).orElse(3),
-                rc.render(metric).as(String.class).orElse("val_loss"), rc.render(maximize).as(Boolean.class).orElse(false),
+                compared, SweepStage.maximize(compared, rc.render(goal).as(SweepStage.Goal.class)
+                        .orElse(SweepStage.Goal.auto)),
                 rc.render(concurrency).as(Integer.class).orElse(1), rc.render(maxRungs).as(Integer.class).orElse(5));
         int k = rc.render(rung).as(Integer.class).orElseThrow(() -> new IllegalArgumentException("input 'rung' is required"));
         JsonNode outputs = JSON.readTree(rc.render(results).as(String.class).orElse("{}"));
@@ -127,7 +129,7 @@ public class SweepRung extends Task implements RunnableTask<SweepRung.Output> {
         SweepRungs.Decision d = SweepRungs.decide(request, k, outputs, dir);
         rc.logger().info("sweep rung {}: {} trial run(s) to step {}; report {}", k, d.trials(), d.stopAt(), d.report());
         return Output.builder().rung(k).done(d.trials() == 0).trials(d.trials()).waves(d.waves())
-                .best(d.best()).sweepSteps(d.sweepSteps()).gridSteps(d.gridSteps()).report(d.report().toString())
+                .best(d.best()).bestInputs(d.bestInputs()).sweepSteps(d.sweepSteps()).gridSteps(d.gridSteps()).report(d.report().toString())
                 .trialsCsv(d.csv().toString()).build();
     }
 
@@ -145,6 +147,10 @@ public class SweepRung extends Task implements RunnableTask<SweepRung.Output> {
         private final List<List<Map<String, Object>>> waves;
         @Schema(title = "The best setting so far (and its metric, trial and checkpoint)")
         private final Map<String, Object> best;
+        @Schema(title = "The stage flow's complete inputs for the best trial trained to the budget",
+                description = "Exactly the best trial's last run when it reached the budget (a store hit: nothing is "
+                        + "recomputed), else a continuation of its checkpoint; seed.three-stage's sweep passes them on.")
+        private final Map<String, Object> bestInputs;
         @Schema(title = "Optimizer steps the sweep computed so far")
         private final long sweepSteps;
         @Schema(title = "Optimizer steps a full grid of the space would compute")

@@ -51,6 +51,10 @@ public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Outpu
     @Builder.Default
     private Property<Integer> steps = Property.ofValue(200);
 
+    @Schema(title = "Peak learning rate (the schedule decays to a tenth of it; seed.sweep tunes it)")
+    @Builder.Default
+    private Property<Double> learningRate = Property.ofValue(1e-3);
+
     @Schema(title = "Seed of the split, batch order and head initialisation")
     @Builder.Default
     private Property<Long> randomSeed = Property.ofValue(1L);
@@ -89,7 +93,7 @@ public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Outpu
     protected Output execute(RunContext rc) throws Exception {
         Path baseDir = existing(rc, base, "base");
         Path rankingFile = existing(rc, rankings, "rankings");
-        RewardSettings shape = RewardSettings.defaults(baseDir, rankingFile, Path.of("out"))
+        RewardSettings chained = RewardSettings.defaults(baseDir, rankingFile, Path.of("out"))
                 .withSteps(required(rc, steps, "steps", Integer.class))
                 .withSeed(required(rc, randomSeed, "randomSeed", Long.class))
                 .withEarlyStopping(required(rc, evalEvery, "evalEvery", Integer.class),
@@ -100,6 +104,12 @@ public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Outpu
                         Choices.Readout.class))))
                 .withLora(lora(rc))
                 .withMargin(required(rc, margin, "margin", RewardSettings.Margin.class));
+        float peak = required(rc, learningRate, "learningRate", Double.class).floatValue();
+        if (!(peak > 0)) {
+            throw new IllegalArgumentException("input 'learningRate' must be positive, got " + peak);
+        }
+        // the default rate keeps the settings (and the store address) every earlier run had
+        RewardSettings shape = peak == chained.learningRate() ? chained : chained.withLearningRate(peak, peak / 10);
         // every setting that shapes the model, truncation and early stopping included, addresses the store folder
         Map<String, Object> settings = Settings.of(shape, "base", "rankings", "out");
         Result r = stage(rc, "reward", settings, Map.of("base", baseDir, "rankings", rankingFile), (dir, console) -> {
@@ -114,7 +124,7 @@ public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Outpu
             return new StageOutcome(Map.of("model", t.modelDir(), "metrics", t.metrics(), "chart", t.chart()), metrics);
         });
         return Output.builder().model(r.path("model")).sha256(r.sha256("model")).chart(r.path("chart"))
-                .valAccuracy((Double) r.metric("val_accuracy")).heldOutPairs(((Number) r.metric("held_out_pairs"))
+                .valAccuracy((Double) r.metric("val_accuracy")).valLoss((Double) r.metric("val_loss")).heldOutPairs(((Number) r.metric("held_out_pairs"))
                         .intValue()).reused(r.reused()).build();
     }
 
@@ -130,6 +140,8 @@ public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Outpu
         private final String chart;
         @Schema(title = "Held-out pairwise accuracy")
         private final Double valAccuracy;
+        @Schema(title = "Held-out ranking loss (what early stopping watches)")
+        private final Double valLoss;
         @Schema(title = "Held-out pairs")
         private final int heldOutPairs;
         @Schema(title = "True when an earlier identical run was reused")

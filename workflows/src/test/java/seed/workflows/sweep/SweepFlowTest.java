@@ -14,7 +14,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import seed.reward.data.RankingsFile;
+import seed.reward.demo.SyntheticPreferences;
+import seed.stages.data.InstructionDataset;
+import seed.stages.data.InstructionExample;
+import seed.stages.data.SyntheticInstructions;
+import seed.stages.model.Gpt;
+import seed.stages.model.GptConfig;
 import seed.stages.pretrain.PretrainRequest;
+import seed.stages.tokenizer.ByteTokenizer;
+import seed.stages.train.Trainer;
 import seed.stages.pretrain.Pretraining;
 import seed.stages.train.TrainSettings;
 import seed.workflows.demo.DemoData;
@@ -23,8 +32,8 @@ import seed.workflows.engine.SeedEngine;
 import seed.workflows.engine.SeedHost;
 
 /**
- * The {@code seed.sweep} flow in the embedded engine on a small space (3 learning rates, reduction 3: rungs at 10 and
- * 30 steps): every trial run is a subflow run of {@code seed.pretrain}, the promoted trial continues from its rung-0
+ * The {@code seed.sweep} flow in the embedded engine on a small space (3 learning rates, reduction 3, min_steps 10:
+ * rungs at 10 and 30 steps, the first inside the warm-up only because the test is tiny): every trial run is a subflow run of {@code seed.pretrain}, the promoted trial continues from its rung-0
  * checkpoint (its run computes only steps 11..30, read from its own metrics log), and the report, trials.csv and the
  * best setting come out. The 27-setting target is checked in-process by {@link AshaTargetTest}.
  */
@@ -37,7 +46,7 @@ class SweepFlowTest {
                 "space", "{\"params\": {\"learning_rate\": [0.0003, 0.003, 0.01]}}",
                 "base", "{\"corpus\": \"" + data.corpus() + "\", \"layers\": 1, \"d_model\": 32, \"heads\": 2, "
                         + "\"context\": 32, \"batch\": 8}",
-                "budget", 30, "concurrency", 2);
+                "budget", 30, "min_steps", 10, "concurrency", 2);
         Map<String, Object> out = sweep(dir, inputs);
         // 3 trials x 10 steps, then the best continues from step 10 to 30: 50 steps computed, grid 90
         assertEquals(50, ((Number) out.get("sweep_steps")).intValue(), out.toString());
@@ -74,7 +83,7 @@ class SweepFlowTest {
                 "space", "{\"params\": {\"learning_rate\": [0.0002, 0.003]}}",
                 "base", "{\"base\": \"" + base + "\", \"data\": \"" + data.sft() + "\", \"batch\": 8, "
                         + "\"truncate_response\": \"right\"}",
-                "budget", 20, "reduction", 2);
+                "budget", 20, "min_steps", 10, "reduction", 2);
         Map<String, Object> out = sweep(dir, inputs);
         // rungs at 10 and 20 steps: 2 x 10 + 1 x 10 = 30 of the grid's 40
         assertEquals(30, ((Number) out.get("sweep_steps")).intValue(), out.toString());
@@ -83,6 +92,48 @@ class SweepFlowTest {
         Map<String, Object> best = (Map<String, Object>) out.get("best");
         assertTrue(((Number) best.get("val_loss")).doubleValue() > 0, best.toString());
         assertTrue(((String) best.get("checkpoint")).contains("/runs/sft-"), best.toString());
+    }
+
+    @Test
+    void rewardAndDpoSweepsTrainEveryTrialToTheBudgetAndMaximizeTheirAccuracy(@TempDir Path dir) throws Exception {
+        GptConfig shape = new GptConfig(259, 96, 2, 48, 4);
+        Path sft = dir.resolve("sft");
+        List<InstructionExample> examples = SyntheticInstructions.generate(600, 4, 0.3, 11).stream()
+                .map(e -> new InstructionExample(e.prompt(), e.response(), 0)).toList();
+        ByteTokenizer tokenizer = new ByteTokenizer();
+        try (Gpt gpt = Gpt.initialize(shape, 5)) {
+            InstructionDataset data = new InstructionDataset(examples, tokenizer, shape.context(), 16, 0.05, 3, false);
+            new Trainer("sft", gpt, tokenizer, data, new TrainSettings(20, 16, 3e-3f, 3e-4f, 5, 0.0f, 1.0f, 20, 20, 1,
+                    1, 5000), sft, new PrintStream(OutputStream.nullOutputStream())).run(null, 0);
+        }
+        Path rankings = dir.resolve("snapshot.jsonl");
+        RankingsFile.write(rankings, SyntheticPreferences.generate(
+                new SyntheticPreferences.Settings(80, 3, 4, 0.5, 0.1, 0.1, 0.0, 7)));
+        Map<String, Object> reward = sweep(dir.resolve("reward"), Map.of("stage", "reward",
+                "space", "{\"params\": {\"learning_rate\": [0.0003, 0.003]}}",
+                "base", "{\"base\": \"" + sft + "\", \"rankings\": \"" + rankings + "\", \"truncate_response\": "
+                        + "\"right\", \"eval_every\": 3}", "budget", 6));
+        // no exact resume: one rung, both trials trained the whole budget (a plain grid)
+        assertEquals(12, ((Number) reward.get("grid_steps")).intValue(), reward.toString());
+        assertEquals(12, ((Number) reward.get("sweep_steps")).intValue(), reward.toString());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> rm = (Map<String, Object>) reward.get("best");
+        assertTrue(rm.containsKey("val_accuracy") && rm.containsKey("learning_rate"), rm.toString());
+        SweepState rs = SweepState.read(Path.of((String) reward.get("report")).resolveSibling("state.json"))
+                .orElseThrow();
+        assertTrue(rs.maximize(), "val_accuracy: larger is better");
+        assertEquals(rs.rung(0).stream().mapToDouble(SweepState.Run::metric).max().orElseThrow(),
+                ((Number) rm.get("val_accuracy")).doubleValue(), 1e-12, "the best is the highest accuracy");
+
+        Map<String, Object> dpo = sweep(dir.resolve("dpo"), Map.of("stage", "dpo",
+                "space", "{\"params\": {\"beta\": [0.1, 0.5]}}",
+                "base", "{\"policy\": \"" + sft + "\", \"rankings\": \"" + rankings + "\", \"truncate_response\": "
+                        + "\"right\"}", "budget", 4));
+        assertEquals(8, ((Number) dpo.get("grid_steps")).intValue(), dpo.toString());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> best = (Map<String, Object>) dpo.get("best");
+        assertTrue(best.containsKey("val_rewards_accuracy") && best.containsKey("beta"), best.toString());
+        assertTrue(Files.isDirectory(Path.of((String) best.get("checkpoint"))), best.toString());
     }
 
     /** Runs seed.sweep in an embedded engine and returns its outputs once it ended SUCCESS. */
@@ -99,8 +150,8 @@ class SweepFlowTest {
     @Test
     void theFlowMapsEveryInputOfTheTunableStageFlows() throws Exception {
         String yaml = new String(SweepFlowTest.class.getResourceAsStream("/flows/seed.sweep.yaml").readAllBytes());
-        for (String stage : List.of("pretrain", "sft")) {
-            for (FlowInputs.Input in : FlowInputs.of(stage).inputs()) {
+        for (SweepStage stage : SweepStage.values()) {
+            for (FlowInputs.Input in : FlowInputs.of(stage.name()).inputs()) {
                 assertTrue(yaml.contains("                  " + in.id() + ": \"{{ fromJson(taskrun.value).inputs."
                         + in.id() + " ?? '' }}\""), stage + " input " + in.id() + " is not passed to trial subflows");
             }
