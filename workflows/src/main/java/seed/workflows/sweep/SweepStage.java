@@ -2,6 +2,7 @@ package seed.workflows.sweep;
 
 import java.util.Arrays;
 import seed.stages.train.TrainSettings;
+import seed.workflows.tasks.Sft;
 
 /**
  * The stages {@code seed.sweep} can tune, with what the sweep must know about each flow: its learning-rate warm-up
@@ -10,18 +11,18 @@ import seed.stages.train.TrainSettings;
  * ({@code stop_at}/{@code resume_from}). A stage that cannot resume is swept as a plain grid or random search: one rung
  * at the full budget, no halving.
  *
- * @param warmup    linear warm-up steps of the stage's schedule (its task's setting)
+ * @param warmup    linear warm-up steps of the stage's schedule (its task's setting; 0 where no rung ends early)
  * @param metric    the flow output compared by default
  * @param artifact  the flow output holding the trained checkpoint or model folder
  * @param resumable true when the flow has {@code stop_at}/{@code resume_from} with exact resume
  */
 public enum SweepStage {
     pretrain(TrainSettings.defaults().warmupSteps(), "val_loss", "checkpoint", true),
-    sft(seed.workflows.tasks.Sft.WARMUP_STEPS, "val_loss", "checkpoint", true),
+    sft(Sft.WARMUP_STEPS, "val_loss", "checkpoint", true),
     /** The reward model's trainer has no exact resume: swept without halving. */
-    reward(20, "val_accuracy", "model", false),
+    reward(0, "val_accuracy", "model", false),
     /** DPO's trainer has no exact resume: swept without halving. */
-    dpo(TrainSettings.defaults().warmupSteps(), "val_rewards_accuracy", "policy", false);
+    dpo(0, "val_rewards_accuracy", "policy", false);
 
     private final int warmup;
     private final String metric;

@@ -56,6 +56,26 @@ class SweepRungsTest {
     }
 
     @Test
+    void theBestTrialToTheBudgetIsItsOwnLastRunOrAContinuationOfItsCheckpoint() {
+        SweepState s = SweepState.start("pretrain", "val_loss", false, SearchSpace.parse(
+                "{\"params\": {\"learning_rate\": [0.001, 0.003, 0.01]}}"), 3, 90, 30);
+        assertEquals(java.util.List.of(30, 90), s.plan().rungs());
+        s = s.with(java.util.List.of(run(0, 0, 30, 2.0, "/c0"), run(1, 0, 30, 1.0, "/c1"), run(2, 0, 30, 3.0, "/c2")));
+        SweepState.Pending early = SweepRungs.toBudget(s, s.best().orElseThrow());
+        assertEquals(1, early.trial());
+        assertEquals("/c1", early.resumeFrom(), "stopped at 30: continue its checkpoint to the budget");
+        assertEquals(90, early.stopAt());
+        s = s.with(java.util.List.of(run(1, 1, 90, 0.9, "/c1-90")));
+        SweepState.Pending full = SweepRungs.toBudget(s, s.best().orElseThrow());
+        assertEquals("/c1", full.resumeFrom(), "reached the budget: exactly its last run (the store reuses it)");
+        assertEquals(90, full.steps());
+    }
+
+    private static SweepState.Run run(int trial, int rung, int steps, double metric, String checkpoint) {
+        return new SweepState.Run(trial, rung, steps, metric, checkpoint, steps, 0, 0, 0, java.util.List.of());
+    }
+
+    @Test
     void anUnknownSettingOrAPlanLargerThanTheFlowIsRefusedBeforeAnyTrialRuns(@TempDir Path dir) {
         String unknown = assertThrows(IllegalArgumentException.class, () -> SweepRungs.decide(request(
                 "{\"params\": {\"learning_rat\": [0.001, 0.01]}}", 30, 1, 5), 0, JSON.readTree("{}"), dir))
