@@ -20,9 +20,9 @@ import seed.workflows.engine.SeedHost;
 
 /**
  * {@code seed.three-stage} with {@code sweep: true} in the embedded engine at a tiny size: seed.sweep tunes the
- * pretraining learning rate first (3 settings, rungs at 20 and 60 of the chain's 60 pretraining steps), and the
- * chain's pretrain stage is then the best trial's own run: the same inputs, so the stage's store reuses it (no step
- * computed again) and SFT starts from the best trial's checkpoint. The run is stopped once SFT is done: the later
+ * learning rate of pretraining (3 settings, rungs at 20 and 60 of the chain's 60 steps) or of SFT first, and the
+ * chain's stage is then the best trial's own run: the same inputs, so the stage's store reuses it (no step computed
+ * again) and the next stage starts from the best trial's checkpoint. The run is stopped once SFT is done: the later
  * stages are what {@code ThreeStageFlowTest} covers.
  */
 class SweepChainFlowTest {
@@ -31,12 +31,29 @@ class SweepChainFlowTest {
 
     @Test
     void theBestTrialOfAPretrainSweepIsTheChainsPretrainStageReusedFromTheStore(@TempDir Path dir) throws Exception {
+        // 3 trials x 20 steps, then the best continues from step 20 to 60: 100 of the grid's 180
+        chain(dir, "pretrain", "{\"params\": {\"learning_rate\": [0.0003, 0.003, 0.01]}}", 3, 60, 100, 180);
+    }
+
+    @Test
+    void theBestTrialOfAnSftSweepIsTheChainsSftStageReusedFromTheStore(@TempDir Path dir) throws Exception {
+        // reduction 2, rungs 10 and 30 of the chain's 30 SFT steps: 2 x 10 + 1 x 20 = 40 of the grid's 60
+        chain(dir, "sft", "{\"params\": {\"learning_rate\": [0.0005, 0.003]}}", 2, 30, 40, 60);
+    }
+
+    /**
+     * Runs the chain with a sweep of {@code stage} (first rung at 10 or 20 steps, tiny on purpose) until SFT is done,
+     * and checks that the stage is the sweep's best trial reused from the store and the next stage starts from it.
+     */
+    private static void chain(Path dir, String stage, String space, int reduction, int budget, int sweepSteps,
+            int gridSteps) throws Exception {
         try (SeedHost host = SeedHost.start(new SeedHost.Options(dir, 0, false, 2), Map.of())) {
             Map<String, Object> inputs = new LinkedHashMap<>(TINY.write(dir.resolve("data"), dir.resolve("report")));
             inputs.put("sweep", true);
-            inputs.put("sweep_stage", "pretrain");
-            inputs.put("sweep_space", "{\"params\": {\"learning_rate\": [0.0003, 0.003, 0.01]}}");
-            inputs.put("sweep_min_steps", 20);
+            inputs.put("sweep_stage", stage);
+            inputs.put("sweep_space", space);
+            inputs.put("sweep_min_steps", budget / 3);
+            inputs.put("sweep_reduction", reduction);
             SeedEngine engine = host.engine();
             String id = engine.launch("seed.three-stage", inputs, "test").getId();
             Execution run = engine.await(id, e -> SeedEngine.finished(e) || task(e, "sft")
@@ -44,29 +61,30 @@ class SweepChainFlowTest {
             if (!SeedEngine.finished(run)) {
                 engine.kill(id); // annotation and RL are not what this test is about
             }
-            for (String stage : new String[] {"sweep_pretrain", "pretrain", "sft"}) {
-                assertEquals(State.Type.SUCCESS, task(run, stage).orElseThrow().getState().getCurrent(), stage);
+            String other = stage.equals("pretrain") ? "sft" : "pretrain";
+            for (String task : new String[] {"sweep_" + stage, "pretrain", "sft"}) {
+                assertEquals(State.Type.SUCCESS, task(run, task).orElseThrow().getState().getCurrent(), task);
             }
-            assertEquals(State.Type.SKIPPED, task(run, "sweep_sft").orElseThrow().getState().getCurrent());
+            assertEquals(State.Type.SKIPPED, task(run, "sweep_" + other).orElseThrow().getState().getCurrent());
 
             Map<String, Object> sweep = child(engine, id, "sweep").getOutputs();
-            // 3 trials x 20 steps, then the best continues from step 20 to 60: 100 of the grid's 180
-            assertEquals(100, ((Number) sweep.get("sweep_steps")).intValue(), sweep.toString());
-            assertEquals(180, ((Number) sweep.get("grid_steps")).intValue(), sweep.toString());
+            assertEquals(sweepSteps, ((Number) sweep.get("sweep_steps")).intValue(), sweep.toString());
+            assertEquals(gridSteps, ((Number) sweep.get("grid_steps")).intValue(), sweep.toString());
             Map<?, ?> best = (Map<?, ?>) sweep.get("best");
             Map<?, ?> bestInputs = (Map<?, ?>) sweep.get("best_inputs");
-            assertEquals(60, ((Number) best.get("steps")).intValue(), best.toString());
+            assertEquals(budget, ((Number) best.get("steps")).intValue(), best.toString());
 
-            Execution pretrain = child(engine, id, "pretrain");
-            TaskRun stage = task(pretrain, "pretrain").orElseThrow();
-            assertEquals(Boolean.TRUE, stage.getOutputs().get("reused"), "the best trial's run came from the store");
-            assertEquals(Path.of((String) best.get("checkpoint")), Path.of((String) pretrain.getOutputs()
-                    .get("checkpoint")), "the chain's pretrain checkpoint is the sweep's best");
+            Execution tuned = child(engine, id, stage);
+            assertEquals(Boolean.TRUE, task(tuned, stage).orElseThrow().getOutputs().get("reused"),
+                    "the best trial's run came from the store");
+            assertEquals(Path.of((String) best.get("checkpoint")), Path.of((String) tuned.getOutputs()
+                    .get("checkpoint")), "the chain's " + stage + " checkpoint is the sweep's best");
             assertEquals(((Number) best.get("learning_rate")).doubleValue(),
-                    ((Number) pretrain.getInputs().get("learning_rate")).doubleValue(), 1e-12);
-            assertEquals(bestInputs.get("resume_from"), pretrain.getInputs().get("resume_from"),
+                    ((Number) tuned.getInputs().get("learning_rate")).doubleValue(), 1e-12);
+            assertEquals(bestInputs.get("resume_from"), tuned.getInputs().get("resume_from"),
                     "the same continued checkpoint as the best trial's last run");
-            assertEquals(pretrain.getOutputs().get("checkpoint"), child(engine, id, "sft").getInputs().get("base"));
+            assertEquals(child(engine, id, "pretrain").getOutputs().get("checkpoint"),
+                    child(engine, id, "sft").getInputs().get("base"));
             if (!SeedEngine.finished(run)) {
                 engine.awaitTerminated(id, Duration.ofMinutes(2));
             }
