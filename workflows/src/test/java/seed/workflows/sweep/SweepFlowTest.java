@@ -16,14 +16,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import seed.reward.data.RankingsFile;
 import seed.reward.demo.SyntheticPreferences;
-import seed.stages.data.InstructionDataset;
-import seed.stages.data.InstructionExample;
-import seed.stages.data.SyntheticInstructions;
-import seed.stages.model.Gpt;
-import seed.stages.model.GptConfig;
 import seed.stages.pretrain.PretrainRequest;
-import seed.stages.tokenizer.ByteTokenizer;
-import seed.stages.train.Trainer;
 import seed.stages.pretrain.Pretraining;
 import seed.stages.train.TrainSettings;
 import seed.workflows.demo.DemoData;
@@ -74,11 +67,7 @@ class SweepFlowTest {
     @Test
     void anSftSweepTunesTheLearningRateOfFineTuningFromOneBase(@TempDir Path dir) throws Exception {
         DemoData.DemoFiles data = DemoData.write(dir.resolve("data"), 3, 120, 0.5, 8);
-        Path base = dir.resolve("base");
-        TrainSettings d = TrainSettings.defaults();
-        Pretraining.run(new PretrainRequest(data.corpus(), base, null, 96, 1, 32, 2, new TrainSettings(20, 8, 3e-3f,
-                d.minLearningRate(), 5, d.weightDecay(), d.clipNorm(), 20, 20, 1, 1, 5000), null, 0),
-                new PrintStream(OutputStream.nullOutputStream()));
+        Path base = tinyBase(dir.resolve("base"), data);
         Map<String, Object> inputs = Map.of("stage", "sft",
                 "space", "{\"params\": {\"learning_rate\": [0.0002, 0.003]}}",
                 "base", "{\"base\": \"" + base + "\", \"data\": \"" + data.sft() + "\", \"batch\": 8, "
@@ -96,16 +85,7 @@ class SweepFlowTest {
 
     @Test
     void rewardAndDpoSweepsTrainEveryTrialToTheBudgetAndMaximizeTheirAccuracy(@TempDir Path dir) throws Exception {
-        GptConfig shape = new GptConfig(259, 96, 2, 48, 4);
-        Path sft = dir.resolve("sft");
-        List<InstructionExample> examples = SyntheticInstructions.generate(600, 4, 0.3, 11).stream()
-                .map(e -> new InstructionExample(e.prompt(), e.response(), 0)).toList();
-        ByteTokenizer tokenizer = new ByteTokenizer();
-        try (Gpt gpt = Gpt.initialize(shape, 5)) {
-            InstructionDataset data = new InstructionDataset(examples, tokenizer, shape.context(), 16, 0.05, 3, false);
-            new Trainer("sft", gpt, tokenizer, data, new TrainSettings(20, 16, 3e-3f, 3e-4f, 5, 0.0f, 1.0f, 20, 20, 1,
-                    1, 5000), sft, new PrintStream(OutputStream.nullOutputStream())).run(null, 0);
-        }
+        Path sft = tinyBase(dir.resolve("base"), DemoData.write(dir.resolve("data"), 3, 120, 0.5, 8));
         Path rankings = dir.resolve("snapshot.jsonl");
         RankingsFile.write(rankings, SyntheticPreferences.generate(
                 new SyntheticPreferences.Settings(80, 3, 4, 0.5, 0.1, 0.1, 0.0, 7)));
@@ -134,6 +114,15 @@ class SweepFlowTest {
         Map<String, Object> best = (Map<String, Object>) dpo.get("best");
         assertTrue(best.containsKey("val_rewards_accuracy") && best.containsKey("beta"), best.toString());
         assertTrue(Files.isDirectory(Path.of((String) best.get("checkpoint"))), best.toString());
+    }
+
+    /** A 20-step pretrained model (context 96) that SFT, the reward model and DPO can start from. */
+    private static Path tinyBase(Path dir, DemoData.DemoFiles data) throws Exception {
+        TrainSettings d = TrainSettings.defaults();
+        Pretraining.run(new PretrainRequest(data.corpus(), dir, null, 96, 1, 32, 2, new TrainSettings(20, 8, 3e-3f,
+                d.minLearningRate(), 5, d.weightDecay(), d.clipNorm(), 20, 20, 1, 1, 5000), null, 0),
+                new PrintStream(OutputStream.nullOutputStream()));
+        return dir;
     }
 
     /** Runs seed.sweep in an embedded engine and returns its outputs once it ended SUCCESS. */
