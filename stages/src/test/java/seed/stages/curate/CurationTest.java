@@ -245,6 +245,50 @@ class CurationTest {
         assertThrows(IllegalArgumentException.class, () -> CurateSettings.parse(List.of("minhash_bands=many")));
     }
 
+    /** The documented list (the Kestra task's and the CLI's help) is exactly the settings and their defaults. */
+    @Test
+    void theSettingsDocListsEverySettingWithItsDefault() {
+        List<String> documented = new ArrayList<>();
+        for (String entry : CurateSettings.SETTINGS_DOC.split("; ")) {
+            documented.add(entry.replaceAll(" \\([^)]*\\)", ""));
+        }
+        List<String> actual = new ArrayList<>();
+        CurateSettings.defaults().values().forEach((name, value) -> actual.add(name + " = " + (value instanceof Double d
+                ? java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString() : value)));
+        assertEquals(actual, documented);
+    }
+
+    /** The Kestra task's typed map: JSON types accepted, unknown names and wrong types refused by name. */
+    @Test
+    void typedSettingsAreCheckedUpFront() {
+        Map<String, Object> typed = new LinkedHashMap<>();
+        typed.put("gopher_min_words", 30);
+        typed.put("c4", false);
+        typed.put("minhash_verify", 0.9);
+        typed.put("split", "blank-lines");
+        typed.put("gopher_max_words", "2000"); // a templated value renders to a string of the right type
+        typed.put("gopher_min_mean_word_length", 2); // an integer is a number
+        CurateSettings s = CurateSettings.ofTyped(typed);
+        assertEquals(CurateSettings.parse(List.of("gopher_min_words=30", "c4=false", "minhash_verify=0.9",
+                "split=blank-lines", "gopher_max_words=2000", "gopher_min_mean_word_length=2")).values(), s.values(),
+                "the typed map and --set give the same settings, so the same store address");
+        assertEquals(CurateSettings.defaults().values(), CurateSettings.ofTyped(Map.of()).values());
+        for (Map<String, Object> bad : List.<Map<String, Object>>of(Map.of("gopher_min_wrds", 30),
+                Map.of("gopher_min_words", "thirty"), Map.of("gopher_min_words", 30.5),
+                Map.of("gopher_min_words", true), Map.of("c4", 0), Map.of("c4", "no"), Map.of("split", 3),
+                Map.of("minhash_verify", List.of(0.5)), Map.of("minhash_verify", Double.NaN))) {
+            String name = bad.keySet().iterator().next();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> CurateSettings.ofTyped(bad), bad::toString);
+            assertTrue(e.getMessage().contains("'" + name + "'") && e.getMessage().contains("known: split, "
+                    + "exact_dedup, minhash_dedup") && e.getMessage().contains("report_examples"), e.getMessage());
+        }
+        IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class,
+                () -> CurateSettings.ofTyped(Map.of("gopher_min_words", "thirty")));
+        assertTrue(wrong.getMessage().startsWith("curate setting 'gopher_min_words' must be an integer (default 50), "
+                + "got 'thirty' (string)"), wrong.getMessage());
+    }
+
     @Test
     void badInputIsRefusedByName() throws IOException {
         Path bad = Files.writeString(dir.resolve("bad.jsonl"), "{\"text\": \"fine\"}\nnot json\n");
