@@ -88,6 +88,18 @@ class CurateFlowTest {
                         "known: split, exact_dedup"), e.getMessage());
             }
 
+            // the flow's regex filter (a JSON list; backslashes survive the subflow's templating)
+            Path marked = Files.createDirectories(dir.resolve("marked"));
+            Files.writeString(marked.resolve("a.txt"), prose(random));
+            Files.writeString(marked.resolve("e.txt"), prose(random) + "\nOrder code ZX-4711 is on the letter.");
+            Execution filtered = engine.awaitTerminated(engine.launch("seed.curate", Map.of("documents",
+                    marked.toString(), "filter_regex", java.util.List.of("\\bZX-\\d+\\b")), "alice").getId(),
+                    Duration.ofMinutes(3));
+            assertEquals(State.Type.SUCCESS, filtered.getState().getCurrent(), () -> filtered.getState().toString());
+            assertEquals(1, ((Number) filtered.getOutputs().get("docs_out")).intValue());
+            String filteredRules = Files.readString(Path.of((String) filtered.getOutputs().get("rules")));
+            assertTrue(filteredRules.contains("regex\t1\t"), filteredRules);
+
             // seed.three-stage with curate=true: its first step curates and pretraining reads the curated corpus
             // (a missing base model then stops the run at pretraining, so the rest of the chain is not paid for)
             Execution chain = engine.awaitTerminated(engine.launch("seed.three-stage", Map.of("corpus",
