@@ -245,6 +245,37 @@ class CurationTest {
         assertThrows(IllegalArgumentException.class, () -> CurateSettings.parse(List.of("minhash_bands=many")));
     }
 
+    /**
+     * Duplicates are compared with kept documents only: a near copy of a document another rule dropped stays when it
+     * passes, an exact copy of one goes for its own reason, and a duplicate always names a document of the corpus.
+     */
+    @Test
+    void duplicatesOfDroppedDocumentsAreJudgedOnTheirOwn() throws IOException {
+        CurateTextGen gen = new CurateTextGen(5);
+        String prose = gen.prose(8);
+        String lorem = "\nLorem ipsum dolor sit amet, consectetur adipiscing.";
+        Map<String, String> docs = new LinkedHashMap<>();
+        docs.put("lorem", prose + lorem); // dropped by C4's lorem-ipsum rule
+        docs.put("clean", prose); // the same text without it: a near duplicate of a document not in the corpus
+        docs.put("lorem-again", prose + lorem); // now near the kept one: its duplicate
+        String curly = gen.prose(8) + "\nThe function returns { value } to the caller.";
+        docs.put("curly", curly); // dropped by C4's curly-bracket rule
+        docs.put("curly-again", curly); // an exact copy of a dropped document: its own rule, not "duplicate"
+        docs.put("clean-again", prose.toUpperCase()); // an exact copy of the kept one
+        run(jsonl("dropped.jsonl", docs), List.of(), Map.of());
+        Map<String, JsonNode> removed = removed();
+        assertEquals(Set.of("lorem", "lorem-again", "curly", "curly-again", "clean-again"), removed.keySet(),
+                removed.toString());
+        assertEquals("c4_lorem_ipsum", removed.get("lorem").get("rule").asText());
+        assertEquals("minhash_dedup", removed.get("lorem-again").get("rule").asText());
+        assertEquals("clean", removed.get("lorem-again").path("duplicate_of").asText(), removed.toString());
+        assertEquals("c4_curly_bracket", removed.get("curly").get("rule").asText());
+        assertEquals("c4_curly_bracket", removed.get("curly-again").get("rule").asText());
+        assertEquals("exact_dedup", removed.get("clean-again").get("rule").asText());
+        assertEquals("clean", removed.get("clean-again").path("duplicate_of").asText(), removed.toString());
+        assertTrue(Files.readString(dir.resolve("corpus.txt")).contains(prose.substring(0, 200)));
+    }
+
     /** The documented list (the Kestra task's and the CLI's help) is exactly the settings and their defaults. */
     @Test
     void theSettingsDocListsEverySettingWithItsDefault() {
