@@ -102,13 +102,19 @@ class CurateFlowTest {
 
             // seed.three-stage with curate=true: its first step curates and pretraining reads the curated corpus
             // (a missing base model then stops the run at pretraining, so the rest of the chain is not paid for)
+            // (the held-out prompts are decontaminated against: the leaked document goes)
+            Path heldOut = Files.writeString(dir.resolve("held-out.jsonl"), "{\"prompt\": \"" + leaked + "\"}\n");
             Execution chain = engine.awaitTerminated(engine.launch("seed.three-stage", Map.of("corpus",
                     raw.toString(), "curate", true, "curate_settings", Map.of("split", "file"), "base_model",
-                    dir.resolve("no-such-model").toString(), "sft_data", "x", "prompts", "x", "held_out_prompts", "x",
-                    "report_dir", dir.resolve("report").toString()), "alice").getId(), Duration.ofMinutes(3));
+                    dir.resolve("no-such-model").toString(), "sft_data", "x", "prompts", "x", "held_out_prompts",
+                    heldOut.toString(), "report_dir", dir.resolve("report").toString()), "alice").getId(),
+                    Duration.ofMinutes(3));
             assertEquals(State.Type.FAILED, chain.getState().getCurrent());
             assertEquals(java.util.List.of("curate"), ThreeStageFlowTest.succeeded(chain));
-            Object curated = ThreeStageFlowTest.childOf(engine, chain.getId(), "curate").getOutputs().get("corpus");
+            Map<String, Object> curateOut = ThreeStageFlowTest.childOf(engine, chain.getId(), "curate").getOutputs();
+            Object curated = curateOut.get("corpus");
+            String chainRules = Files.readString(Path.of((String) curateOut.get("rules")));
+            assertTrue(chainRules.contains("decontamination\t1\t"), chainRules);
             assertTrue(Files.isRegularFile(Path.of((String) curated)), String.valueOf(curated));
             Execution pretrain = ThreeStageFlowTest.childOf(engine, chain.getId(), "pretrain");
             assertEquals(curated, pretrain.getInputs().get("corpus"), "pretraining reads the curated corpus");
