@@ -41,7 +41,8 @@ public final class CurateCommand implements Callable<Integer> {
     List<String> regexes = new ArrayList<>();
 
     @Option(names = "--set", description = "A rule setting, name=value (repeatable), e.g. gopher_min_words=30, "
-            + "c4=false, minhash_bands=20. The report lists every name and value.")
+            + "c4=false, minhash_bands=20. The report lists every name and value. Settings and datatrove's "
+            + "defaults: " + CurateSettings.SETTINGS_DOC + ".")
     List<String> set = new ArrayList<>();
 
     @Override

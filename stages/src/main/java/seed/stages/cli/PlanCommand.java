@@ -30,7 +30,8 @@ public final class PlanCommand implements Callable<Integer> {
         @Option(names = "--tokens", description = "Training tokens available (e.g. 2e9).") Double tokens;
         @Option(names = "--params", description = "Model parameters wanted.") Double params;
         @Option(names = "--flops", description = "Training compute budget in FLOPs (C = 6 N D).") Double flops;
-        @Option(names = "--fit", description = "CSV with a header params,tokens,loss: fit E, A, B, alpha, beta.")
+        @Option(names = "--fit", description = "A sweep folder (its trials.csv) or a CSV with a header naming "
+                + "params, tokens and loss: fit E, A, B, alpha, beta. Rows with a NaN loss are skipped.")
         Path fit;
     }
 
@@ -118,9 +119,11 @@ public final class PlanCommand implements Callable<Integer> {
     }
 
     private int fit(Path csv) throws Exception {
-        ScalingFit.Result r = ScalingFit.fit(ScalingFit.read(csv));
+        ScalingFit.Table table = ScalingFit.table(csv);
+        ScalingFit.Result r = ScalingFit.fit(table.rows());
         ScalingLaw law = r.law();
         line("rows", "%d", r.rows());
+        line("skipped_nan_loss", "%d", table.skipped());
         line("E", "%.4f", law.e());
         line("A", "%.4f", law.a());
         line("B", "%.4f", law.b());

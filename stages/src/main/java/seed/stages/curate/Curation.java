@@ -19,7 +19,9 @@ import seed.stages.checkpoint.Hashes;
  * near-dedup, Gopher quality, Gopher repetition, C4 line rules, decontamination, keyword/regex filters, then PII
  * scrubbing. Decontamination runs before PII scrubbing (not after, as the issue lists them) so that an evaluation
  * item holding an e-mail address still matches its copy in the corpus. Every dropped document is recorded with the
- * rule that dropped it ({@link CurateLedger}). The corpus is written to a temporary file and moved into place.
+ * rule that dropped it ({@link CurateLedger}); the dedup rules compare with kept documents only, so the document a
+ * duplicate repeats is in the corpus and a copy of a document another rule dropped is judged on its own (as
+ * datatrove, which deduplicates what its filters kept). The corpus is written to a temporary file and moved into place.
  */
 public final class Curation {
 
@@ -127,11 +129,11 @@ public final class Curation {
                 return new Decision("empty", null, null, 0, null);
             }
             Words w = Words.of(d.text());
-            int earlier = exact.check(w, index);
+            int earlier = exact.check(w);
             if (earlier >= 0) {
                 return new Decision("exact_dedup", ids.get(earlier), null, 0, null);
             }
-            earlier = minhash.check(w, index);
+            earlier = minhash.check(w);
             if (earlier >= 0) {
                 return new Decision("minhash_dedup", ids.get(earlier), null, 0, null);
             }
@@ -152,6 +154,8 @@ public final class Curation {
             if (rule != null) {
                 return new Decision(rule, null, null, 0, null);
             }
+            exact.keep(index); // only kept documents are what later duplicates are compared with
+            minhash.keep(index);
             PiiScrub.Result scrubbed = pii.apply(cleaned.text());
             return new Decision(null, null, scrubbed.text(), cleaned.linesRemoved(), scrubbed);
         }

@@ -13,8 +13,17 @@ final class ExactDedup {
         this.enabled = enabled;
     }
 
-    /** The index of the earlier document this one repeats, or -1 (then it is remembered as document {@code index}). */
-    int check(Words w, int index) {
+    /** The hash of the document last checked, remembered by {@link #keep} once the document is kept. */
+    private long pending;
+    private boolean hasPending;
+
+    /**
+     * The index of the earlier kept document this one repeats, or -1. The document is not remembered yet: only a
+     * kept one is ({@link #keep}), so a copy of a document that another rule dropped is judged on its own, and the
+     * document a duplicate is said to repeat is always in the corpus.
+     */
+    int check(Words w) {
+        hasPending = false;
         if (!enabled) {
             return -1;
         }
@@ -24,9 +33,16 @@ final class ExactDedup {
         }
         h = Hash64.mix(h ^ w.normalCount);
         int earlier = seen.get(h, -1);
-        if (earlier < 0) {
-            seen.put(h, index, -1);
-        }
+        pending = h;
+        hasPending = earlier < 0;
         return earlier;
+    }
+
+    /** Remembers the document last checked as document {@code index}: every other rule kept it. */
+    void keep(int index) {
+        if (hasPending) {
+            seen.put(pending, index, -1);
+            hasPending = false;
+        }
     }
 }

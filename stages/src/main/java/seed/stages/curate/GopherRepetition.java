@@ -31,9 +31,10 @@ final class GopherRepetition {
             for (int n = 2; n <= 4; n++) {
                 top[n - 2] = v.number("gopher_top_" + n + "gram", published[n - 2]);
             }
+            double[] publishedDup = {0.15, 0.14, 0.13, 0.12, 0.11, 0.10}; // exact decimals: they address the store
             double[] dup = new double[6];
             for (int n = 5; n <= 10; n++) {
-                dup[n - 5] = v.number("gopher_dup_" + n + "gram", 0.15 - 0.01 * (n - 5));
+                dup[n - 5] = v.number("gopher_dup_" + n + "gram", publishedDup[n - 5]);
             }
             return new Settings(on, lines, paragraphs, lineChars, paragraphChars, top, dup);
         }

@@ -76,13 +76,19 @@ final class MinHashDedup {
         return out;
     }
 
-    /** The index of the earlier kept document this one nearly repeats, or -1 (then its bands are remembered). */
-    int check(Words w, int index) {
+    /** The signature of the document last checked, remembered by {@link #keep} once the document is kept. */
+    private int[] pending;
+
+    /**
+     * The index of the earlier kept document this one nearly repeats, or -1. As in {@link ExactDedup#check}, the
+     * document is remembered only once it is kept ({@link #keep}).
+     */
+    int check(Words w) {
+        pending = null;
         if (!s.enabled() || w.normalCount == 0) {
             return -1;
         }
         int[] signature = signature(w.shingles(s.ngram()));
-        int k = signature.length;
         for (int b = 0; b < s.bands(); b++) {
             long h = b + 1;
             for (int r = 0; r < s.rows(); r++) {
@@ -94,6 +100,18 @@ final class MinHashDedup {
                 return keptDoc[slot];
             }
         }
+        pending = signature;
+        return -1;
+    }
+
+    /** Remembers the document last checked (its signature and bands) as document {@code index}: it was kept. */
+    void keep(int index) {
+        if (pending == null) {
+            return;
+        }
+        int[] signature = pending;
+        pending = null;
+        int k = signature.length;
         int slot = keptCount++;
         if (s.verify() > 0) {
             if ((long) keptCount * k > kept.length) {
@@ -110,7 +128,6 @@ final class MinHashDedup {
                 buckets.put(key, slot, -1);
             }
         }
-        return -1;
     }
 
     /** The fraction of equal values in {@code signature} and the kept signature {@code slot}. */

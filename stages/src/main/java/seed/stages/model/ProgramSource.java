@@ -13,8 +13,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Renders a family's TorchScript program (a resource file beside this class) for one model: the one place where
- * program text is templated. Two rules, both by whole words:
+ * Renders a family's TorchScript program (a resource file beside this class, followed by the shared
+ * {@value #SHARED}) for one model: the one place where program text is templated. Two rules, both by whole words:
  * <ul>
  *   <li>Capitalised constants ({@code LAYERS}, {@code DMODEL}, {@code HEAD}, ...) become this model's numbers. The
  *       weight list's layout is generated from the parameter names: every global parameter is a constant named
@@ -30,6 +30,11 @@ public final class ProgramSource {
 
     private static final Pattern WORD = Pattern.compile("\\b[A-Z][A-Z0-9_]*\\b");
     private static final Pattern BLOCK = Pattern.compile("^(\\s*)BLOCK_WEIGHTS\\((\\w+)\\)\\s*$");
+    /**
+     * The functions every family's program calls ({@code full_context}, {@code cached}, {@code attend}): the
+     * key/value cache and attention are the same logic in each family, written once and appended to each program.
+     */
+    static final String SHARED = "kv_attention.torchscript";
 
     private ProgramSource() {
     }
@@ -80,7 +85,9 @@ public final class ProgramSource {
         constants.put("HEAD", String.valueOf(names.indexOf(family.headParameter(config))));
 
         StringBuilder out = new StringBuilder();
-        for (String line : read(family.program()).split("\n", -1)) {
+        // the family's program, then the functions every family's program shares (the key/value cache, attention)
+        String source = read(family.program()).stripTrailing() + "\n" + read(SHARED);
+        for (String line : source.split("\n", -1)) {
             Matcher block = BLOCK.matcher(line);
             if (block.matches()) {
                 for (Map.Entry<String, String> v : family.blockVariablesWithAdapters().entrySet()) {

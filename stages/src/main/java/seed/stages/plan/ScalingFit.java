@@ -29,13 +29,28 @@ public final class ScalingFit {
     private ScalingFit() {
     }
 
-    /** Reads a CSV with a header naming params, tokens and loss (other columns are ignored). */
+    /** Reads a CSV with a header naming params, tokens and loss (other columns are ignored); see {@link #table}. */
     public static List<Row> read(Path csv) throws IOException {
+        return table(csv).rows();
+    }
+
+    /**
+     * The rows of a CSV with a header naming params, tokens and loss (other columns ignored, quoted cells with
+     * commas allowed), or of a sweep folder's {@code trials.csv} ({@code seed plan --fit SWEEP}). A row whose loss is
+     * NaN (a trial that diverged or produced no metric, as a sweep writes it) is skipped and counted; any other bad
+     * cell is refused naming the file and line.
+     */
+    public static Table table(Path source) throws IOException {
+        Path csv = Files.isDirectory(source) ? source.resolve("trials.csv") : source;
+        if (!Files.isRegularFile(csv)) {
+            throw new IllegalArgumentException(csv + " does not exist" + (csv == source ? ""
+                    : " (a sweep folder holds trials.csv once a rung has finished)"));
+        }
         List<String> lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
         if (lines.isEmpty()) {
             throw new IllegalArgumentException(csv + ": empty (expected a header params,tokens,loss)");
         }
-        List<String> header = List.of(lines.get(0).strip().toLowerCase(Locale.ROOT).split("\\s*,\\s*"));
+        List<String> header = cells(lines.get(0).toLowerCase(Locale.ROOT));
         int p = header.indexOf("params");
         int t = header.indexOf("tokens");
         int l = header.indexOf("loss");
@@ -44,25 +59,63 @@ public final class ScalingFit {
                     + lines.get(0));
         }
         List<Row> rows = new ArrayList<>();
+        int skipped = 0;
         for (int i = 1; i < lines.size(); i++) {
             String line = lines.get(i).strip();
             if (line.isEmpty()) {
                 continue;
             }
-            String[] cells = line.split("\\s*,\\s*", -1);
+            List<String> cells = cells(line);
             try {
-                Row row = new Row(Double.parseDouble(cells[p]), Double.parseDouble(cells[t]),
-                        Double.parseDouble(cells[l]));
-                if (!(row.params() > 0) || !(row.tokens() > 0) || !(row.loss() > 0)) {
+                Row row = new Row(Double.parseDouble(cells.get(p)), Double.parseDouble(cells.get(t)),
+                        Double.parseDouble(cells.get(l)));
+                if (Double.isNaN(row.loss())) {
+                    skipped++;
+                    continue;
+                }
+                if (!(row.params() > 0) || !(row.tokens() > 0) || !(row.loss() > 0) || Double.isInfinite(row.loss())) {
                     throw new IllegalArgumentException(csv + ":" + (i + 1) + ": params, tokens and loss must be > 0");
                 }
                 rows.add(row);
-            } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+            } catch (NumberFormatException | IndexOutOfBoundsException e) {
                 throw new IllegalArgumentException(csv + ":" + (i + 1) + ": not numbers in params, tokens, loss: "
                         + line);
             }
         }
-        return rows;
+        return new Table(rows, skipped);
+    }
+
+    /** The rows read and how many were skipped for a NaN loss. */
+    public record Table(List<Row> rows, int skipped) {
+    }
+
+    /** One CSV line's cells, stripped; a double-quoted cell may hold commas ({@code ""} is a quote). */
+    static List<String> cells(String line) {
+        List<String> out = new ArrayList<>();
+        StringBuilder cell = new StringBuilder();
+        boolean quoted = false;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (quoted) {
+                if (c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') {
+                    cell.append('"');
+                    i++;
+                } else if (c == '"') {
+                    quoted = false;
+                } else {
+                    cell.append(c);
+                }
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == ',') {
+                out.add(cell.toString().strip());
+                cell.setLength(0);
+            } else {
+                cell.append(c);
+            }
+        }
+        out.add(cell.toString().strip());
+        return out;
     }
 
     /** The law that best fits {@code rows} (at least 5: five constants). */

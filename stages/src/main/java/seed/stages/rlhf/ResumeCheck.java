@@ -20,7 +20,10 @@ public final class ResumeCheck {
     private ResumeCheck() {
     }
 
-    /** Leaf-by-leaf differences {@code "a.b: saved -> now"}; {@code now} is normalised through JSON text first. */
+    /**
+     * Leaf-by-leaf differences {@code "a.b: saved -> now"}, settings added ({@code (none) -> now}) and dropped
+     * ({@code saved -> (none)}) included; {@code now} is normalised through JSON text first.
+     */
     public static List<String> differences(JsonNode saved, JsonNode now) {
         try {
             // through JSON text, so numbers compare as they were written (a float read back is a double)
@@ -42,6 +45,14 @@ public final class ResumeCheck {
                 out.addAll(differences(a, b, path));
             } else if (a == null || !a.equals(b)) {
                 out.add(path + ": " + (a == null ? "(none)" : a.toString()) + " -> " + b);
+            }
+        }
+        // a setting the checkpoint was written with that the resuming run no longer has is a difference too
+        Iterator<String> savedNames = saved.fieldNames();
+        while (savedNames.hasNext()) {
+            String name = savedNames.next();
+            if (!now.has(name)) {
+                out.add((prefix.isEmpty() ? name : prefix + "." + name) + ": " + saved.get(name) + " -> (none)");
             }
         }
         return out;

@@ -80,13 +80,7 @@ final class RlCheckpoint {
         if (saved == null) {
             console.println("rlhf      WARNING " + ckpt + " records no settings (an older run): cannot check them");
         } else {
-            ResumeCheck.requireSame(saved, fingerprint(s, policy, rewards), out);
-            if (saved.has("reward_checks") && rewards.isEmpty()) {
-                // requireSame compares the fields of the new run only: dropping the reward checks is refused here
-                throw new IllegalArgumentException("cannot resume " + out + ": the settings differ from the checkpoint's "
-                        + "(reward_checks: " + saved.get("reward_checks") + " -> (none)); run with the same settings, or "
-                        + "use a new --out");
-            }
+            ResumeCheck.requireSame(saved, fingerprint(s, policy, rewards), out); // dropped reward checks too
         }
         Checkpoints.loadWeightsInto(policy, ckpt);
         if (valueHead != null) {

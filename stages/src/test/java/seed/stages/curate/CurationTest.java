@@ -245,6 +245,81 @@ class CurationTest {
         assertThrows(IllegalArgumentException.class, () -> CurateSettings.parse(List.of("minhash_bands=many")));
     }
 
+    /**
+     * Duplicates are compared with kept documents only: a near copy of a document another rule dropped stays when it
+     * passes, an exact copy of one goes for its own reason, and a duplicate always names a document of the corpus.
+     */
+    @Test
+    void duplicatesOfDroppedDocumentsAreJudgedOnTheirOwn() throws IOException {
+        CurateTextGen gen = new CurateTextGen(5);
+        String prose = gen.prose(8);
+        String lorem = "\nLorem ipsum dolor sit amet, consectetur adipiscing.";
+        Map<String, String> docs = new LinkedHashMap<>();
+        docs.put("lorem", prose + lorem); // dropped by C4's lorem-ipsum rule
+        docs.put("clean", prose); // the same text without it: a near duplicate of a document not in the corpus
+        docs.put("lorem-again", prose + lorem); // now near the kept one: its duplicate
+        String curly = gen.prose(8) + "\nThe function returns { value } to the caller.";
+        docs.put("curly", curly); // dropped by C4's curly-bracket rule
+        docs.put("curly-again", curly); // an exact copy of a dropped document: its own rule, not "duplicate"
+        docs.put("clean-again", prose.toUpperCase()); // an exact copy of the kept one
+        run(jsonl("dropped.jsonl", docs), List.of(), Map.of());
+        Map<String, JsonNode> removed = removed();
+        assertEquals(Set.of("lorem", "lorem-again", "curly", "curly-again", "clean-again"), removed.keySet(),
+                removed.toString());
+        assertEquals("c4_lorem_ipsum", removed.get("lorem").get("rule").asText());
+        assertEquals("minhash_dedup", removed.get("lorem-again").get("rule").asText());
+        assertEquals("clean", removed.get("lorem-again").path("duplicate_of").asText(), removed.toString());
+        assertEquals("c4_curly_bracket", removed.get("curly").get("rule").asText());
+        assertEquals("c4_curly_bracket", removed.get("curly-again").get("rule").asText());
+        assertEquals("exact_dedup", removed.get("clean-again").get("rule").asText());
+        assertEquals("clean", removed.get("clean-again").path("duplicate_of").asText(), removed.toString());
+        assertTrue(Files.readString(dir.resolve("corpus.txt")).contains(prose.substring(0, 200)));
+    }
+
+    /** The documented list (the Kestra task's and the CLI's help) is exactly the settings and their defaults. */
+    @Test
+    void theSettingsDocListsEverySettingWithItsDefault() {
+        List<String> documented = new ArrayList<>();
+        for (String entry : CurateSettings.SETTINGS_DOC.split("; ")) {
+            documented.add(entry.replaceAll(" \\([^)]*\\)", ""));
+        }
+        List<String> actual = new ArrayList<>();
+        CurateSettings.defaults().values().forEach((name, value) -> actual.add(name + " = " + (value instanceof Double d
+                ? java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString() : value)));
+        assertEquals(actual, documented);
+    }
+
+    /** The Kestra task's typed map: JSON types accepted, unknown names and wrong types refused by name. */
+    @Test
+    void typedSettingsAreCheckedUpFront() {
+        Map<String, Object> typed = new LinkedHashMap<>();
+        typed.put("gopher_min_words", 30);
+        typed.put("c4", false);
+        typed.put("minhash_verify", 0.9);
+        typed.put("split", "blank-lines");
+        typed.put("gopher_max_words", "2000"); // a templated value renders to a string of the right type
+        typed.put("gopher_min_mean_word_length", 2); // an integer is a number
+        CurateSettings s = CurateSettings.ofTyped(typed);
+        assertEquals(CurateSettings.parse(List.of("gopher_min_words=30", "c4=false", "minhash_verify=0.9",
+                "split=blank-lines", "gopher_max_words=2000", "gopher_min_mean_word_length=2")).values(), s.values(),
+                "the typed map and --set give the same settings, so the same store address");
+        assertEquals(CurateSettings.defaults().values(), CurateSettings.ofTyped(Map.of()).values());
+        for (Map<String, Object> bad : List.<Map<String, Object>>of(Map.of("gopher_min_wrds", 30),
+                Map.of("gopher_min_words", "thirty"), Map.of("gopher_min_words", 30.5),
+                Map.of("gopher_min_words", true), Map.of("c4", 0), Map.of("c4", "no"), Map.of("split", 3),
+                Map.of("minhash_verify", List.of(0.5)), Map.of("minhash_verify", Double.NaN))) {
+            String name = bad.keySet().iterator().next();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> CurateSettings.ofTyped(bad), bad::toString);
+            assertTrue(e.getMessage().contains("'" + name + "'") && e.getMessage().contains("known: split, "
+                    + "exact_dedup, minhash_dedup") && e.getMessage().contains("report_examples"), e.getMessage());
+        }
+        IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class,
+                () -> CurateSettings.ofTyped(Map.of("gopher_min_words", "thirty")));
+        assertTrue(wrong.getMessage().startsWith("curate setting 'gopher_min_words' must be an integer (default 50), "
+                + "got 'thirty' (string)"), wrong.getMessage());
+    }
+
     @Test
     void badInputIsRefusedByName() throws IOException {
         Path bad = Files.writeString(dir.resolve("bad.jsonl"), "{\"text\": \"fine\"}\nnot json\n");

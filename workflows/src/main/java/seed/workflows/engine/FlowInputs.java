@@ -21,6 +21,7 @@ import java.util.Map;
 public final class FlowInputs {
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One declared input of a flow. */
     public record Input(String id, String type, Object defaults, boolean required, Number min, Number max,
@@ -107,7 +108,8 @@ public final class FlowInputs {
                 continue;
             }
             if (e.getValue() != null) {
-                String bad = typeProblem(in, e.getValue().toString());
+                String bad = in.type().equals("JSON") ? jsonProblem(flow.id(), in, e.getValue())
+                        : typeProblem(in, e.getValue().toString());
                 if (bad != null) {
                     out.add(bad);
                 }
@@ -123,6 +125,40 @@ public final class FlowInputs {
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid inputs for " + flow.id() + ": " + String.join("; ", problems)
                     + " (seed run --flow " + flow.id() + " --list-inputs lists them)");
+        }
+    }
+
+    /**
+     * JSON inputs whose content Seed checks before the run: the curation settings (every name and type, as the
+     * {@code Curate} task would refuse them only once its worker runs). Keyed by flow id and input id.
+     */
+    private static final Map<String, java.util.function.Consumer<Map<String, Object>>> JSON_CHECKS = Map.of(
+            "seed.curate/settings", seed.stages.curate.CurateSettings::ofTyped,
+            "seed.three-stage/curate_settings", seed.stages.curate.CurateSettings::ofTyped);
+
+    /** A JSON input's problem: text that is not JSON, or (for {@link #JSON_CHECKS}) content Seed refuses. */
+    @SuppressWarnings("unchecked")
+    private static String jsonProblem(String flowId, Input in, Object value) {
+        Object parsed = value;
+        if (value instanceof String text) {
+            try {
+                parsed = JSON.readValue(text, Object.class);
+            } catch (IOException ex) {
+                return in.id() + "=" + text + " is not JSON";
+            }
+        }
+        java.util.function.Consumer<Map<String, Object>> check = JSON_CHECKS.get(flowId + "/" + in.id());
+        if (check == null) {
+            return null;
+        }
+        if (!(parsed instanceof Map<?, ?> map)) {
+            return in.id() + " must be a JSON map, got " + value;
+        }
+        try {
+            check.accept((Map<String, Object>) map);
+            return null;
+        } catch (IllegalArgumentException ex) {
+            return in.id() + ": " + ex.getMessage();
         }
     }
 

@@ -41,7 +41,10 @@ import seed.stages.curate.Curation;
             type: seed.workflows.tasks.Curate
             documents: /data/raw
             decontaminate: /data/eval/test.jsonl
-            settings: "gopher_min_words=30, split=blank-lines"
+            settings:
+              gopher_min_words: 30
+              split: blank-lines
+              c4_terminal_punctuation: false
         """))
 public class Curate extends SeedTask<Curate.Output> {
 
@@ -61,13 +64,16 @@ public class Curate extends SeedTask<Curate.Output> {
     @Builder.Default
     private Property<List<String>> filterRegex = Property.ofValue(List.of());
 
-    @Schema(title = "Rule settings as name=value pairs separated by commas or newlines, e.g. "
-            + "\"gopher_min_words=30, c4=false\" (seed curate --help and the report list every name)")
+    @Schema(title = "Rule settings: a map of setting name to a boolean, number or string, e.g. "
+            + "{gopher_min_words: 30, c4: false}; unset ones keep datatrove's defaults. Checked before anything runs: "
+            + "an unknown name or a value of the wrong type fails the task naming the setting.",
+            description = "Settings (type) = datatrove's default: " + CurateSettings.SETTINGS_DOC)
     @Builder.Default
-    private Property<String> settings = Property.ofValue("");
+    private Property<Map<String, Object>> settings = Property.ofValue(Map.of());
 
     @Override
     protected Output execute(RunContext rc) throws Exception {
+        CurateSettings rules = rules(renderedSettings(rc));
         Path docs = existing(rc, documents, "documents");
         List<Path> evals = new ArrayList<>();
         for (String p : optional(rc, decontaminate, String.class, "").split(",")) {
@@ -81,13 +87,6 @@ public class Curate extends SeedTask<Curate.Output> {
         }
         String keywordName = optional(rc, keywords, String.class, "");
         Path wordList = keywordName.isBlank() ? null : existing(rc, keywords, "keywords");
-        List<String> assignments = new ArrayList<>();
-        for (String a : optional(rc, settings, String.class, "").split("[,\\n]")) {
-            if (!a.isBlank()) {
-                assignments.add(a.strip());
-            }
-        }
-        CurateSettings rules = CurateSettings.parse(assignments);
         @SuppressWarnings("unchecked")
         List<String> regexes = filterRegex == null ? List.of()
                 : (List<String>) rc.render(filterRegex).asList(String.class);
@@ -118,6 +117,28 @@ public class Curate extends SeedTask<Curate.Output> {
                 .docsIn(((Number) r.metric("docs_in")).longValue()).docsOut(((Number) r.metric("docs_out")).longValue())
                 .bytesIn(((Number) r.metric("bytes_in")).longValue())
                 .bytesOut(((Number) r.metric("bytes_out")).longValue()).build();
+    }
+
+    /** The {@code settings} map as rendered; anything that is not a map (e.g. the old "name=value" text) refused. */
+    private Map<String, Object> renderedSettings(RunContext rc) {
+        if (settings == null) {
+            return Map.of();
+        }
+        try {
+            return rc.render(settings).asMap(String.class, Object.class);
+        } catch (Exception e) {
+            throw new IllegalArgumentException("input 'settings' must be a map of setting name to value, e.g. "
+                    + "{\"gopher_min_words\": 30, \"c4\": false}: " + e.getMessage(), e);
+        }
+    }
+
+    /** The rendered {@code settings} checked against every rule's settings, the input named in any refusal. */
+    static CurateSettings rules(Map<String, Object> rendered) {
+        try {
+            return CurateSettings.ofTyped(rendered);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("input 'settings': " + e.getMessage(), e);
+        }
     }
 
     /** What later tasks read: {@code {{ outputs.curate.corpus }}} is the pretraining corpus. */

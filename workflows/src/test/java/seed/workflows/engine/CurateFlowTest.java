@@ -2,8 +2,11 @@ package seed.workflows.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kestra.core.models.executions.Execution;
 import io.kestra.core.models.flows.State;
 import java.nio.file.Files;
@@ -13,11 +16,13 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import seed.stages.curate.CurateSettings;
 
 /**
  * The {@code seed.curate} flow runs its {@code Curate} task in the embedded engine: SUCCESS, the corpus and the
  * per-rule table as outputs, duplicates and contaminated documents gone, a second identical run reused from the
- * store, and a changed rule setting addressing a different store folder (the settings are part of the address).
+ * store, and a changed rule setting addressing a different store folder (the settings, a typed map checked before the
+ * run exists, are part of the address).
  */
 class CurateFlowTest {
 
@@ -55,21 +60,61 @@ class CurateFlowTest {
             assertEquals(State.Type.SUCCESS, again.getState().getCurrent());
             assertEquals(out.get("corpus"), again.getOutputs().get("corpus"), "the same inputs reuse the store");
 
+            // the settings are a typed map: every setting (defaults too) is in the address and the run's record
             Execution changed = engine.awaitTerminated(engine.launch("seed.curate", Map.of("documents",
-                    raw.toString(), "decontaminate", eval.toString(), "settings", "gopher_min_words=40"), "alice")
-                    .getId(), Duration.ofMinutes(3));
+                    raw.toString(), "decontaminate", eval.toString(), "settings", Map.of("gopher_min_words", 40)),
+                    "alice").getId(), Duration.ofMinutes(3));
             assertEquals(State.Type.SUCCESS, changed.getState().getCurrent());
             assertNotEquals(out.get("corpus"), changed.getOutputs().get("corpus"), "a setting is part of the address");
+            JsonNode recorded = new ObjectMapper().readTree(Path.of((String) changed.getOutputs().get("corpus"))
+                    .resolveSibling("done.json").toFile()).path("settings");
+            for (String name : CurateSettings.defaults().values().keySet()) {
+                assertTrue(recorded.has(name), name + " is recorded: " + recorded);
+            }
+            assertEquals(40, recorded.path("gopher_min_words").asInt());
+            assertEquals(0.78, recorded.path("minhash_verify").asDouble());
+            Execution sameAsText = engine.awaitTerminated(engine.launch("seed.curate", Map.of("documents",
+                    raw.toString(), "decontaminate", eval.toString(), "settings", "{\"gopher_min_words\": 40}"),
+                    "alice").getId(), Duration.ofMinutes(3));
+            assertEquals(changed.getOutputs().get("corpus"), sameAsText.getOutputs().get("corpus"),
+                    "the same settings as JSON text: the same address");
+            // refused before the run exists: an unknown name, a wrong type, each named with the known settings
+            for (Map.Entry<String, Object> bad : Map.<String, Object>of("gopher_min_wrds", 40, "gopher_min_words",
+                    "forty", "c4", 0).entrySet()) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> engine.launch(
+                        "seed.curate", Map.of("documents", raw.toString(), "settings", Map.of(bad.getKey(),
+                                bad.getValue())), "alice"));
+                assertTrue(e.getMessage().contains("'" + bad.getKey() + "'") && e.getMessage().contains(
+                        "known: split, exact_dedup"), e.getMessage());
+            }
+
+            // the flow's regex filter (a JSON list; backslashes survive the subflow's templating)
+            Path marked = Files.createDirectories(dir.resolve("marked"));
+            Files.writeString(marked.resolve("a.txt"), prose(random));
+            Files.writeString(marked.resolve("e.txt"), prose(random) + "\nOrder code ZX-4711 is on the letter.");
+            Execution filtered = engine.awaitTerminated(engine.launch("seed.curate", Map.of("documents",
+                    marked.toString(), "filter_regex", java.util.List.of("\\bZX-\\d+\\b")), "alice").getId(),
+                    Duration.ofMinutes(3));
+            assertEquals(State.Type.SUCCESS, filtered.getState().getCurrent(), () -> filtered.getState().toString());
+            assertEquals(1, ((Number) filtered.getOutputs().get("docs_out")).intValue());
+            String filteredRules = Files.readString(Path.of((String) filtered.getOutputs().get("rules")));
+            assertTrue(filteredRules.contains("regex\t1\t"), filteredRules);
 
             // seed.three-stage with curate=true: its first step curates and pretraining reads the curated corpus
             // (a missing base model then stops the run at pretraining, so the rest of the chain is not paid for)
+            // (the held-out prompts are decontaminated against: the leaked document goes)
+            Path heldOut = Files.writeString(dir.resolve("held-out.jsonl"), "{\"prompt\": \"" + leaked + "\"}\n");
             Execution chain = engine.awaitTerminated(engine.launch("seed.three-stage", Map.of("corpus",
-                    raw.toString(), "curate", true, "curate_settings", "split=file", "base_model",
-                    dir.resolve("no-such-model").toString(), "sft_data", "x", "prompts", "x", "held_out_prompts", "x",
-                    "report_dir", dir.resolve("report").toString()), "alice").getId(), Duration.ofMinutes(3));
+                    raw.toString(), "curate", true, "curate_settings", Map.of("split", "file"), "base_model",
+                    dir.resolve("no-such-model").toString(), "sft_data", "x", "prompts", "x", "held_out_prompts",
+                    heldOut.toString(), "report_dir", dir.resolve("report").toString()), "alice").getId(),
+                    Duration.ofMinutes(3));
             assertEquals(State.Type.FAILED, chain.getState().getCurrent());
             assertEquals(java.util.List.of("curate"), ThreeStageFlowTest.succeeded(chain));
-            Object curated = ThreeStageFlowTest.childOf(engine, chain.getId(), "curate").getOutputs().get("corpus");
+            Map<String, Object> curateOut = ThreeStageFlowTest.childOf(engine, chain.getId(), "curate").getOutputs();
+            Object curated = curateOut.get("corpus");
+            String chainRules = Files.readString(Path.of((String) curateOut.get("rules")));
+            assertTrue(chainRules.contains("decontamination\t1\t"), chainRules);
             assertTrue(Files.isRegularFile(Path.of((String) curated)), String.valueOf(curated));
             Execution pretrain = ThreeStageFlowTest.childOf(engine, chain.getId(), "pretrain");
             assertEquals(curated, pretrain.getInputs().get("corpus"), "pretraining reads the curated corpus");
