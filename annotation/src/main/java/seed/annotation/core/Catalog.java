@@ -457,6 +457,43 @@ public final class Catalog {
         throw new IllegalStateException("claiming assignment: " + last.getMessage(), last);
     }
 
+    /**
+     * {@link #claim} for an item that is not cached yet, with the item's number of responses checked in the same
+     * statement, so a plain ranking costs one round trip instead of an item lookup and then the claim (the item's
+     * K is what the ranking rules need; a ranking of {@code k} responses was checked against {@code k} already).
+     *
+     * @return true when claimed; false when nothing changed (no such item, another K, not assigned, already
+     *         claimed): the caller then looks the item up and takes the full path, which names the reason
+     */
+    public boolean claimWithK(long itemId, long annotatorId, int k, UUID eventId) {
+        SQLException last = null;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection();
+                 PreparedStatement ps = c.prepareStatement("UPDATE assignments a SET submitted_event_id = ?, submitted_at = now()"
+                         + " FROM annotation_items i WHERE a.item_id = ? AND a.annotator_id = ?"
+                         + " AND (a.submitted_event_id IS NULL OR a.submitted_event_id = ?) AND i.id = a.item_id AND i.k = ?")) {
+                ps.setObject(1, eventId);
+                ps.setLong(2, itemId);
+                ps.setLong(3, annotatorId);
+                ps.setObject(4, eventId);
+                ps.setInt(5, k);
+                return ps.executeUpdate() == 1;
+            } catch (SQLException e) {
+                // as in claim: a retry after a lost connection is safe, the UPDATE also matches its own event id
+                last = e;
+                if (!connectionLost(e)) {
+                    break;
+                }
+            }
+        }
+        throw new IllegalStateException("claiming assignment: " + last.getMessage(), last);
+    }
+
+    /** The item if it is cached (no database access), else null. */
+    public Item cachedItem(long itemId) {
+        return items.get(itemId);
+    }
+
     private Claim claimOnce(long itemId, long annotatorId, UUID eventId) throws SQLException {
         try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
             try (PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = ?, submitted_at = now()"
