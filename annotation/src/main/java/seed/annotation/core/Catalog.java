@@ -440,13 +440,25 @@ public final class Catalog {
      * event of an assignment, so a claim lost in a database crash would lose an acknowledged ranking.
      */
     public Claim claim(long itemId, long annotatorId, UUID eventId) {
-        // A connection broken by a database restart fails the statement; Hikari then evicts it, and the claim is
-        // tried again on another. That retry is safe because the UPDATE also matches a claim by this very event id
-        // (the first attempt may have committed before its connection died).
+        return onClaimsPool(c -> claimOnce(c, itemId, annotatorId, eventId));
+    }
+
+    /** A statement on the claims connection, with its own SQL. */
+    @FunctionalInterface
+    private interface ClaimWork<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /**
+     * Runs a claim on the claims pool. A connection broken by a database restart fails the statement; Hikari then
+     * evicts it, and the claim is tried again on another. That retry is safe because every claim UPDATE also matches
+     * a claim by its very event id (the first attempt may have committed before its connection died).
+     */
+    private <T> T onClaimsPool(ClaimWork<T> work) {
         SQLException last = null;
         for (int attempt = 0; attempt < 3; attempt++) {
-            try {
-                return claimOnce(itemId, annotatorId, eventId);
+            try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
+                return work.run(c);
             } catch (SQLException e) {
                 last = e;
                 if (!connectionLost(e)) {
@@ -466,27 +478,18 @@ public final class Catalog {
      *         claimed): the caller then looks the item up and takes the full path, which names the reason
      */
     public boolean claimWithK(long itemId, long annotatorId, int k, UUID eventId) {
-        SQLException last = null;
-        for (int attempt = 0; attempt < 3; attempt++) {
-            try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection();
-                 PreparedStatement ps = c.prepareStatement("UPDATE assignments a SET submitted_event_id = ?, submitted_at = now()"
-                         + " FROM annotation_items i WHERE a.item_id = ? AND a.annotator_id = ?"
-                         + " AND (a.submitted_event_id IS NULL OR a.submitted_event_id = ?) AND i.id = a.item_id AND i.k = ?")) {
+        return onClaimsPool(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE assignments a SET submitted_event_id = ?, submitted_at = now()"
+                    + " FROM annotation_items i WHERE a.item_id = ? AND a.annotator_id = ?"
+                    + " AND (a.submitted_event_id IS NULL OR a.submitted_event_id = ?) AND i.id = a.item_id AND i.k = ?")) {
                 ps.setObject(1, eventId);
                 ps.setLong(2, itemId);
                 ps.setLong(3, annotatorId);
                 ps.setObject(4, eventId);
                 ps.setInt(5, k);
                 return ps.executeUpdate() == 1;
-            } catch (SQLException e) {
-                // as in claim: a retry after a lost connection is safe, the UPDATE also matches its own event id
-                last = e;
-                if (!connectionLost(e)) {
-                    break;
-                }
             }
-        }
-        throw new IllegalStateException("claiming assignment: " + last.getMessage(), last);
+        });
     }
 
     /** The item if it is cached (no database access), else null. */
@@ -494,25 +497,22 @@ public final class Catalog {
         return items.get(itemId);
     }
 
-    private Claim claimOnce(long itemId, long annotatorId, UUID eventId) throws SQLException {
-        try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = ?, submitted_at = now()"
-                    + " WHERE item_id = ? AND annotator_id = ? AND (submitted_event_id IS NULL OR submitted_event_id = ?)")) {
-                ps.setObject(1, eventId);
-                ps.setLong(2, itemId);
-                ps.setLong(3, annotatorId);
-                ps.setObject(4, eventId);
-                if (ps.executeUpdate() == 1) {
-                    return Claim.CLAIMED;
-                }
+    private static Claim claimOnce(Connection c, long itemId, long annotatorId, UUID eventId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = ?, submitted_at = now()"
+                + " WHERE item_id = ? AND annotator_id = ? AND (submitted_event_id IS NULL OR submitted_event_id = ?)")) {
+            ps.setObject(1, eventId);
+            ps.setLong(2, itemId);
+            ps.setLong(3, annotatorId);
+            ps.setObject(4, eventId);
+            if (ps.executeUpdate() == 1) {
+                return Claim.CLAIMED;
             }
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT 1 FROM assignments WHERE item_id = ? AND annotator_id = ?")) {
-                ps.setLong(1, itemId);
-                ps.setLong(2, annotatorId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? Claim.ALREADY_SUBMITTED : Claim.NOT_ASSIGNED;
-                }
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM assignments WHERE item_id = ? AND annotator_id = ?")) {
+            ps.setLong(1, itemId);
+            ps.setLong(2, annotatorId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Claim.ALREADY_SUBMITTED : Claim.NOT_ASSIGNED;
             }
         }
     }
