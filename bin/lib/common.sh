@@ -49,7 +49,9 @@ export MALLOC_TOP_PAD_="${MALLOC_TOP_PAD_:-268435456}"
 seed_jvm_flags() {
   # num_threads=1 here, not only in the commands: libtorch reads it once, when the engine loads, and a run is
   # reproducible only if every run uses the same count (commands with --threads N set it before the engine loads)
-  local flags="--enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1 -XX:+UseParallelGC"
+  local flags="--enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1"
+  # ParallelGC unless SEED_JAVA_OPTS picks a collector (two would stop the JVM): e.g. -XX:+UseZGC for a server
+  case " ${SEED_JAVA_OPTS:-} " in *" -XX:+Use"*"GC "*) ;; *) flags="$flags -XX:+UseParallelGC" ;; esac
   # Kafka's client still unmaps buffers through sun.misc.Unsafe; JDK >= 24 warns on every run unless allowed
   if "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow -version >/dev/null 2>&1; then
     flags="$flags --sun-misc-unsafe-memory-access=allow"

@@ -100,6 +100,31 @@ class AnnotationPathTest {
         assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE annotator_id IN (?, ?)", ann.id(), bob.id()));
     }
 
+    /**
+     * A ranking of an item the server never looked up (a tool submitting without fetching it first) is checked
+     * against its own length and claimed with the item's K in the same statement: a ranking of another length must
+     * still be refused with the reason and claim nothing, and the right one then be accepted and stored once.
+     */
+    @Test
+    void uncachedItemIsCheckedAgainstItsRealNumberOfResponses() throws Exception {
+        long item = a.loadCandidates(Fixtures.candidates(dir, 1, 3, null), 1).itemIds().get(0);
+        Annotator ann = annotator("direct");
+        a.catalog().assign(item, ann.id());
+        for (List<Integer> wrong : List.of(List.of(1, 0), List.of(3, 2, 1, 0))) {
+            SubmitOutcome.Refused r = assertInstanceOf(SubmitOutcome.Refused.class, a.submit(ann, Submission.ranked(item, wrong)));
+            assertEquals(400, r.status(), r.reason());
+            assertTrue(r.reason().contains("permutation"), r.reason());
+        }
+        var ds = a.infra().dataSource();
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM assignments WHERE item_id = ? AND annotator_id = ?"
+                + " AND submitted_event_id IS NULL", item, ann.id()), "a refused ranking claims nothing");
+        SubmitOutcome.Accepted acc = assertInstanceOf(SubmitOutcome.Accepted.class,
+                a.submit(ann, Submission.ranked(item, List.of(2, 0, 1))));
+        a.ingestUntilCaughtUp(Duration.ofSeconds(60));
+        assertEquals(1, Fixtures.count(ds, "SELECT count(*) FROM ranking_events WHERE item_id = ? AND annotator_id = ?"
+                + " AND event_id = ? AND ranking = '{2,0,1}'", item, ann.id(), acc.eventId()));
+    }
+
     @Test
     void eachItemGoesToNDistinctAnnotatorsNeverTwice() throws Exception {
         List<Long> ids = a.loadCandidates(Fixtures.candidates(dir, 1, 2, null), 2).itemIds();

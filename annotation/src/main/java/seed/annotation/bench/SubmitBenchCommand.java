@@ -64,6 +64,14 @@ public final class SubmitBenchCommand implements Callable<Integer> {
             description = "max heap of the load generator's JVM (-Xmx; default ${DEFAULT-VALUE})")
     String clientHeap;
 
+    /** The load generator's HTTP client: lean blocking sockets, or the JDK's HttpClient (for comparison). */
+    enum ClientHttp { socket, jdk }
+
+    @Option(names = "--client-http", defaultValue = "socket",
+            description = "load generator's HTTP client: socket (one keep-alive connection per client thread, TCP_NODELAY)"
+                    + " or jdk (java.net.http.HttpClient, 4 threads) (default ${DEFAULT-VALUE})")
+    ClientHttp clientHttp;
+
     @Option(names = "--client-plan", hidden = true,
             description = "client mode: run only the load generator against the server the plan file names")
     java.nio.file.Path clientPlan;
@@ -97,7 +105,8 @@ public final class SubmitBenchCommand implements Callable<Integer> {
             // the real server with its real checks, minus the per-address budget (one load generator sends it all)
             AnnotationServer.Options serverOpts = AnnotationServer.Options.defaults()
                     .withLimits(AnnotationServer.Limits.unlimited()).withIngester(ingester::health);
-            try (AnnotationServer server = new AnnotationServer(a.catalog(), a.submissions(), serverOpts)) {
+            try (AnnotationServer server = new AnnotationServer(a.catalog(), a.submissions(), serverOpts);
+                 GcPauses gc = new GcPauses()) {
                 int port = server.start("127.0.0.1", 0);
                 out.println("bench=submit rate=" + rate + " seconds=" + seconds + " warmup_seconds=" + warmup
                         + " clients=" + clients + " annotators=" + annotators);
@@ -109,6 +118,7 @@ public final class SubmitBenchCommand implements Callable<Integer> {
                         Ingester.Options.defaults().threads(), Ingester.Options.defaults().dbConnections(),
                         workspace.config().kafkaBootstrap() == null ? "embedded-in-server-jvm" : "external",
                         workspace.config().jdbcUrl() == null ? "embedded-own-process" : "external");
+                out.printf("server_jvm_flags=%s%nclient_http=%s%n", jvmFlags(), clientHttp);
                 out.flush();
                 java.nio.file.Path plan = java.nio.file.Files.createTempFile("seed-bench-submit-", ".json");
                 try {
@@ -117,7 +127,11 @@ public final class SubmitBenchCommand implements Callable<Integer> {
                     json.put("first_item", items.first());
                     tokens.forEach(json.putArray("tokens")::add);
                     java.nio.file.Files.writeString(plan, json.toString());
-                    int code = runClient(plan, out);
+                    long postmaster = workspace.config().jdbcUrl() == null
+                            ? ProcessCpu.postmaster(workspace.config().dataDir().resolve("postgres")) : -1;
+                    Measured m = new Measured(a.submissions().phases(), gc, postmaster);
+                    int code = runClient(plan, out, m);
+                    m.print(out, rate * seconds);
                     limits(a, out);
                     return code;
                 } finally {
@@ -131,24 +145,114 @@ public final class SubmitBenchCommand implements Callable<Integer> {
      * Starts the load generator as a separate {@code java} process with this JVM's classpath, relays its
      * {@code name=value} lines (its progress goes to stderr as it is), and returns its exit code.
      */
-    private int runClient(java.nio.file.Path plan, PrintWriter out) throws Exception {
+    private int runClient(java.nio.file.Path plan, PrintWriter out, Measured m) throws Exception {
         List<String> cmd = List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + clientHeap, "-cp", System.getProperty("java.class.path"), SubmitBenchCommand.class.getName(),
                 "--client-plan", plan.toString(), "--rate", Integer.toString(rate), "--seconds", Integer.toString(seconds),
                 "--warmup-seconds", Integer.toString(warmup), "--clients", Integer.toString(clients),
-                "--annotators", Integer.toString(annotators));
+                "--annotators", Integer.toString(annotators), "--client-http", clientHttp.name());
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
                 java.nio.charset.StandardCharsets.UTF_8))) {
             String line;
             while ((line = lines.readLine()) != null) {
-                out.println(line);
-                out.flush();
+                if (line.equals(MEASURE_START)) {
+                    m.start();
+                } else if (line.equals(MEASURE_END)) {
+                    m.end();
+                } else {
+                    out.println(line);
+                    out.flush();
+                }
             }
         }
         int code = p.waitFor();
         out.printf("client_exit=%d%n", code);
         return code;
+    }
+
+    /** Lines the load generator prints around its measured phase; the server resets its timings at the first. */
+    static final String MEASURE_START = "bench_measure_start";
+    static final String MEASURE_END = "bench_measure_end";
+
+    /**
+     * The server's side of the measured phase: its per-phase timings and GC pauses (reset when the load generator
+     * starts measuring) and the CPU the server JVM and PostgreSQL used meanwhile.
+     */
+    private static final class Measured {
+        private final seed.annotation.core.SubmitPhases phases;
+        private final GcPauses gc;
+        private final long postmaster;
+        private double serverCpu0;
+        private double serverCpu1 = -1;
+        private double pgCpu0;
+        private double pgCpu1 = -1;
+        private long t0;
+        private long t1;
+
+        Measured(seed.annotation.core.SubmitPhases phases, GcPauses gc, long postmaster) {
+            this.phases = phases;
+            this.gc = gc;
+            this.postmaster = postmaster;
+        }
+
+        void start() {
+            phases.reset();
+            gc.reset();
+            t0 = System.nanoTime();
+            serverCpu0 = ProcessCpu.ms(ProcessHandle.current().pid());
+            pgCpu0 = postmaster > 0 ? ProcessCpu.treeMs(postmaster) : -1;
+        }
+
+        void end() {
+            t1 = System.nanoTime();
+            serverCpu1 = ProcessCpu.ms(ProcessHandle.current().pid());
+            pgCpu1 = postmaster > 0 ? ProcessCpu.treeMs(postmaster) : -1;
+        }
+
+        /** submit_phase_* (server side), server_gc_*, cpu_ms_per_submit_server / _postgres, cores busy. */
+        void print(PrintWriter out, int count) {
+            phases.print(out);
+            gc.print(out);
+            double s = (t1 - t0) / 1e9;
+            if (serverCpu1 >= 0 && serverCpu0 >= 0) {
+                out.printf(java.util.Locale.ROOT, "cpu_ms_per_submit_server=%.3f%ncpu_cores_server=%.2f%n",
+                        (serverCpu1 - serverCpu0) / count, (serverCpu1 - serverCpu0) / 1000 / s);
+            }
+            if (pgCpu1 >= 0 && pgCpu0 >= 0) {
+                out.printf(java.util.Locale.ROOT, "cpu_ms_per_submit_postgres=%.3f%ncpu_cores_postgres=%.2f%n",
+                        (pgCpu1 - pgCpu0) / count, (pgCpu1 - pgCpu0) / 1000 / s);
+            }
+            out.flush();
+        }
+    }
+
+    /** The GC and heap flags this JVM was started with (the server's, for the figures' limits). */
+    private static String jvmFlags() {
+        List<String> f = new ArrayList<>();
+        for (String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("-XX:") || arg.startsWith("-Xm") || arg.startsWith("-Xs")) {
+                f.add(arg);
+            }
+        }
+        return f.isEmpty() ? "none" : String.join(" ", f);
+    }
+
+    /** The load generator's own timings: its lag behind the schedule and the way back from the server's handler. */
+    private static final class ClientPhases {
+        final seed.annotation.core.SubmitPhases.Histogram lag = new seed.annotation.core.SubmitPhases.Histogram();
+        final seed.annotation.core.SubmitPhases.Histogram response = new seed.annotation.core.SubmitPhases.Histogram();
+
+        /** Records one answered request's server timestamp (the handler's end), if it carried one. */
+        void answered(String doneHeader, long receivedNs) {
+            if (doneHeader != null) {
+                try {
+                    response.record(receivedNs - Long.parseLong(doneHeader.trim()));
+                } catch (NumberFormatException e) {
+                    // no usable timestamp
+                }
+            }
+        }
     }
 
     /** Client mode: the open-loop load generator alone, in this (separate) JVM, against the plan's server. */
@@ -162,18 +266,26 @@ public final class SubmitBenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException(clientPlan + ": " + tokens.size() + " tokens for --annotators " + annotators);
         }
         long firstItem = plan.get("first_item").asLong();
-        out.printf("client_jvm=separate pid=%d%nclient_cores=%d%nclient_heap_max_mb=%d%nclient_http_threads=4%n",
-                ProcessHandle.current().pid(), Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
+        out.printf("client_jvm=separate pid=%d%nclient_cores=%d%nclient_heap_max_mb=%d%nclient_http_threads=%d%n",
+                ProcessHandle.current().pid(), Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20,
+                clientHttp == ClientHttp.jdk ? 4 : clients);
         out.flush();
         ExecutorService exec = Executors.newFixedThreadPool(4);
         try {
-            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(exec)
-                    .connectTimeout(Duration.ofSeconds(10)).build();
+            HttpClient http = clientHttp == ClientHttp.jdk ? HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .executor(exec).connectTimeout(Duration.ofSeconds(10)).build() : null;
             AtomicInteger errors = new AtomicInteger();
             // warm-up (JIT, connections, broker) at the target rate, then let every warm-up request finish so the
             // measured phase starts with empty queues
-            phase(http, uri, tokens, firstItem, 0, rate * warmup, errors, "warmup");
-            long[] measured = phase(http, uri, tokens, firstItem, rate * warmup, rate * seconds, errors, "measure");
+            phase(http, uri, tokens, firstItem, 0, rate * warmup, errors, "warmup", new ClientPhases());
+            ClientPhases cp = new ClientPhases();
+            out.println(MEASURE_START);
+            out.flush();
+            long pid = ProcessHandle.current().pid();
+            double cpu0 = ProcessCpu.ms(pid);
+            long[] measured = phase(http, uri, tokens, firstItem, rate * warmup, rate * seconds, errors, "measure", cp);
+            double cpu1 = ProcessCpu.ms(pid);
+            out.println(MEASURE_END);
             Arrays.sort(measured);
             out.printf("submit_rate_target_per_s=%d%n", rate);
             out.printf("submit_rate_achieved_per_s=%.0f%n", lastAchieved);
@@ -183,6 +295,11 @@ public final class SubmitBenchCommand implements Callable<Integer> {
             out.printf("submit_p90_ms=%.2f%n", pct(measured, 0.90));
             out.printf("submit_p99_ms=%.2f%n", pct(measured, 0.99));
             out.printf("submit_max_ms=%.2f%n", measured[measured.length - 1] / 1e6);
+            cp.lag.print(out, "submit_phase_client_lag");
+            cp.response.print(out, "submit_phase_response");
+            if (cpu0 >= 0 && cpu1 >= 0) {
+                out.printf(java.util.Locale.ROOT, "cpu_ms_per_submit_client=%.3f%n", (cpu1 - cpu0) / measured.length);
+            }
             out.flush();
             return errors.get() == 0 ? 0 : 1;
         } finally {
@@ -197,7 +314,30 @@ public final class SubmitBenchCommand implements Callable<Integer> {
      * in flight; returns each one's latency from its scheduled send time, in ns.
      */
     private long[] phase(HttpClient http, URI uri, List<String> tokens, long firstItem, int offset, int count,
-                         AtomicInteger errors, String name) throws Exception {
+                         AtomicInteger errors, String name, ClientPhases cp) throws Exception {
+        return http == null ? phaseSockets(uri, tokens, firstItem, offset, count, errors, name, cp)
+                : phaseJdk(http, uri, tokens, firstItem, offset, count, errors, name, cp);
+    }
+
+    private String body(long firstItem, int n) {
+        return "{\"item_id\": " + (firstItem + n) + ", \"ranking\": [" + (n % 4) + "," + ((n + 1) % 4) + ","
+                + ((n + 2) % 4) + "," + ((n + 3) % 4) + "]}";
+    }
+
+    private static void progress(String name, long start, int sent, int count, int rate) {
+        double el = (System.nanoTime() - start) / 1e9;
+        System.err.printf("submit %s: %d/%d sent, %.0f/s, eta %.0f s%n", name, sent, count, sent / Math.max(el, 1e-3),
+                (count - sent) / (double) rate);
+    }
+
+    private static void error(AtomicInteger errors, String what) {
+        if (errors.incrementAndGet() <= 3) {
+            System.err.println("submit error: " + what);
+        }
+    }
+
+    private long[] phaseJdk(HttpClient http, URI uri, List<String> tokens, long firstItem, int offset, int count,
+                            AtomicInteger errors, String name, ClientPhases cp) throws Exception {
         long[] latNs = new long[count];
         Semaphore inFlight = new Semaphore(clients);
         long interval = 1_000_000_000L / rate;
@@ -212,29 +352,27 @@ public final class SubmitBenchCommand implements Callable<Integer> {
             }
             inFlight.acquire();
             int n = offset + i;
-            long item = firstItem + n;
-            int ann = n % annotators;
-            String body = "{\"item_id\": " + item + ", \"ranking\": [" + (n % 4) + "," + ((n + 1) % 4) + ","
-                    + ((n + 2) % 4) + "," + ((n + 3) % 4) + "]}";
+            long sent = System.nanoTime();
+            cp.lag.record(sent - scheduled);
             HttpRequest req = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
-                    .header("Authorization", "Bearer " + tokens.get(ann))
+                    .header("Authorization", "Bearer " + tokens.get(n % annotators))
                     .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+                    .header(AnnotationServer.BENCH_SENT_HEADER, Long.toString(sent))
+                    .POST(HttpRequest.BodyPublishers.ofString(body(firstItem, n))).build();
             final int idx = i;
             fs.add(http.sendAsync(req, HttpResponse.BodyHandlers.ofString()).whenComplete((r, ex) -> {
-                latNs[idx] = System.nanoTime() - scheduled;
+                long now = System.nanoTime();
+                latNs[idx] = now - scheduled;
                 if (ex != null || r.statusCode() != 202) {
-                    if (errors.incrementAndGet() <= 3) {
-                        System.err.println("submit error: " + (ex != null ? ex : r.statusCode() + " " + r.body()));
-                    }
+                    error(errors, ex != null ? ex.toString() : r.statusCode() + " " + r.body());
+                } else {
+                    cp.answered(r.headers().firstValue(AnnotationServer.BENCH_DONE_HEADER).orElse(null), now);
                 }
                 inFlight.release();
             }));
             if (System.nanoTime() - lastPrint > 2_000_000_000L) {
                 lastPrint = System.nanoTime();
-                double el = (lastPrint - start) / 1e9;
-                System.err.printf("submit %s: %d/%d sent, %.0f/s, eta %.0f s%n", name, i + 1, count, (i + 1) / el,
-                        (count - i - 1) / (double) rate);
+                progress(name, start, i + 1, count, rate);
             }
         }
         for (CompletableFuture<?> f : fs) {
@@ -242,6 +380,70 @@ public final class SubmitBenchCommand implements Callable<Integer> {
                 f.get(120, TimeUnit.SECONDS);
             } catch (Exception e) {
                 // counted in errors
+            }
+        }
+        lastAchieved = count / ((System.nanoTime() - start) / 1e9);
+        return latNs;
+    }
+
+    /**
+     * The lean load generator: {@code clients} threads, each with one keep-alive connection (TCP_NODELAY), take the
+     * next request number, wait for its scheduled time and send it; when every thread is busy the next request goes
+     * out late and its latency still counts from its scheduled time (no coordinated omission). Requests and answers
+     * are a few hundred bytes of HTTP/1.1 written and read directly, so the generator costs little CPU of the two
+     * cores it shares with the server.
+     */
+    private long[] phaseSockets(URI uri, List<String> tokens, long firstItem, int offset, int count, AtomicInteger errors,
+                                String name, ClientPhases cp) throws Exception {
+        long[] latNs = new long[count];
+        long interval = 1_000_000_000L / rate;
+        long start = System.nanoTime() + 100_000_000L;
+        AtomicInteger next = new AtomicInteger();
+        List<Thread> workers = new ArrayList<>();
+        for (int w = 0; w < clients; w++) {
+            workers.add(Thread.ofPlatform().name("bench-client-" + w).daemon().start(() -> {
+                HttpConnection conn = null;
+                for (int i; (i = next.getAndIncrement()) < count; ) {
+                    long scheduled = start + i * interval;
+                    for (long wait; (wait = scheduled - System.nanoTime()) > 0; ) {
+                        LockSupport.parkNanos(wait);
+                    }
+                    int n = offset + i;
+                    long sent = System.nanoTime();
+                    cp.lag.record(sent - scheduled);
+                    try {
+                        if (conn == null) {
+                            conn = new HttpConnection(uri);
+                        }
+                        HttpConnection.Answer r = conn.post(uri.getRawPath(), tokens.get(n % annotators), body(firstItem, n), sent);
+                        long now = System.nanoTime();
+                        latNs[i] = now - scheduled;
+                        if (r.status() != 202) {
+                            error(errors, r.status() + " " + r.body());
+                        } else {
+                            cp.answered(r.doneNs(), now);
+                        }
+                        if (r.close()) {
+                            conn.close();
+                            conn = null;
+                        }
+                    } catch (java.io.IOException | RuntimeException e) {
+                        latNs[i] = System.nanoTime() - scheduled;
+                        error(errors, e.toString());
+                        if (conn != null) {
+                            conn.close();
+                        }
+                        conn = null;
+                    }
+                }
+                if (conn != null) {
+                    conn.close();
+                }
+            }));
+        }
+        for (Thread t : workers) {
+            while (!t.join(Duration.ofSeconds(2))) {
+                progress(name, start, Math.min(count, next.get()), count, rate);
             }
         }
         lastAchieved = count / ((System.nanoTime() - start) / 1e9);

@@ -440,13 +440,25 @@ public final class Catalog {
      * event of an assignment, so a claim lost in a database crash would lose an acknowledged ranking.
      */
     public Claim claim(long itemId, long annotatorId, UUID eventId) {
-        // A connection broken by a database restart fails the statement; Hikari then evicts it, and the claim is
-        // tried again on another. That retry is safe because the UPDATE also matches a claim by this very event id
-        // (the first attempt may have committed before its connection died).
+        return onClaimsPool(c -> claimOnce(c, itemId, annotatorId, eventId));
+    }
+
+    /** A statement on the claims connection, with its own SQL. */
+    @FunctionalInterface
+    private interface ClaimWork<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /**
+     * Runs a claim on the claims pool. A connection broken by a database restart fails the statement; Hikari then
+     * evicts it, and the claim is tried again on another. That retry is safe because every claim UPDATE also matches
+     * a claim by its very event id (the first attempt may have committed before its connection died).
+     */
+    private <T> T onClaimsPool(ClaimWork<T> work) {
         SQLException last = null;
         for (int attempt = 0; attempt < 3; attempt++) {
-            try {
-                return claimOnce(itemId, annotatorId, eventId);
+            try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
+                return work.run(c);
             } catch (SQLException e) {
                 last = e;
                 if (!connectionLost(e)) {
@@ -457,25 +469,50 @@ public final class Catalog {
         throw new IllegalStateException("claiming assignment: " + last.getMessage(), last);
     }
 
-    private Claim claimOnce(long itemId, long annotatorId, UUID eventId) throws SQLException {
-        try (Connection c = (claimsDs != null ? claimsDs : ds).getConnection()) {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = ?, submitted_at = now()"
-                    + " WHERE item_id = ? AND annotator_id = ? AND (submitted_event_id IS NULL OR submitted_event_id = ?)")) {
+    /**
+     * {@link #claim} for an item that is not cached yet, with the item's number of responses checked in the same
+     * statement, so a plain ranking costs one round trip instead of an item lookup and then the claim (the item's
+     * K is what the ranking rules need; a ranking of {@code k} responses was checked against {@code k} already).
+     *
+     * @return true when claimed; false when nothing changed (no such item, another K, not assigned, already
+     *         claimed): the caller then looks the item up and takes the full path, which names the reason
+     */
+    public boolean claimWithK(long itemId, long annotatorId, int k, UUID eventId) {
+        return onClaimsPool(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE assignments a SET submitted_event_id = ?, submitted_at = now()"
+                    + " FROM annotation_items i WHERE a.item_id = ? AND a.annotator_id = ?"
+                    + " AND (a.submitted_event_id IS NULL OR a.submitted_event_id = ?) AND i.id = a.item_id AND i.k = ?")) {
                 ps.setObject(1, eventId);
                 ps.setLong(2, itemId);
                 ps.setLong(3, annotatorId);
                 ps.setObject(4, eventId);
-                if (ps.executeUpdate() == 1) {
-                    return Claim.CLAIMED;
-                }
+                ps.setInt(5, k);
+                return ps.executeUpdate() == 1;
             }
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT 1 FROM assignments WHERE item_id = ? AND annotator_id = ?")) {
-                ps.setLong(1, itemId);
-                ps.setLong(2, annotatorId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? Claim.ALREADY_SUBMITTED : Claim.NOT_ASSIGNED;
-                }
+        });
+    }
+
+    /** The item if it is cached (no database access), else null. */
+    public Item cachedItem(long itemId) {
+        return items.get(itemId);
+    }
+
+    private static Claim claimOnce(Connection c, long itemId, long annotatorId, UUID eventId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE assignments SET submitted_event_id = ?, submitted_at = now()"
+                + " WHERE item_id = ? AND annotator_id = ? AND (submitted_event_id IS NULL OR submitted_event_id = ?)")) {
+            ps.setObject(1, eventId);
+            ps.setLong(2, itemId);
+            ps.setLong(3, annotatorId);
+            ps.setObject(4, eventId);
+            if (ps.executeUpdate() == 1) {
+                return Claim.CLAIMED;
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM assignments WHERE item_id = ? AND annotator_id = ?")) {
+            ps.setLong(1, itemId);
+            ps.setLong(2, annotatorId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Claim.ALREADY_SUBMITTED : Claim.NOT_ASSIGNED;
             }
         }
     }

@@ -53,7 +53,10 @@ public final class RankingProducer implements AutoCloseable {
         // 1 ms lets concurrent submissions share a produce request; -Dseed.producer.linger.ms overrides it
         p.put(ProducerConfig.LINGER_MS_CONFIG, Integer.getInteger("seed.producer.linger.ms", 1));
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
-        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        // no compression by default: a submission's batch is one or two ~300-byte records, which lz4 does not shrink,
+        // while every batch allocated lz4's two 64 KiB buffers (the request path's largest allocation, measured) and
+        // the broker decompressed it to validate; -Dseed.producer.compression (lz4, zstd, ...) for bulk producers
+        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, System.getProperty("seed.producer.compression", "none"));
         long delivery = deliveryTimeoutMs();
         p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) delivery);
         p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(1000, Math.min(10_000, delivery / 3)));

@@ -23,6 +23,7 @@ public final class SubmissionService {
     private final RankingProducer producer;
     private final long ackTimeoutMs;
     private final WalFlusher flusher;
+    private final SubmitPhases phases = new SubmitPhases();
 
     /** Waits for the acknowledgement a little longer than the producer tries to deliver, so a 503 is final. */
     public SubmissionService(Catalog catalog, RankingProducer producer) {
@@ -46,6 +47,11 @@ public final class SubmissionService {
 
     public Catalog catalog() {
         return catalog;
+    }
+
+    /** Per-phase timings of the submissions so far (see {@code seed bench submit}). */
+    public SubmitPhases phases() {
+        return phases;
     }
 
     /**
@@ -81,29 +87,44 @@ public final class SubmissionService {
                 + " is released within " + (releaseAfter + Math.min(30_000, releaseAfter / 3)) / 1000 + " s of it", secs, null);
     }
 
+    /** What is wrong with the submission for an item of {@code k} responses, or null. */
+    private static String problem(Submission s, int k) {
+        String bad = RankingRules.check(s.ranking(), s.ties(), s.skip(), s.unsafe(), k);
+        if (bad == null) {
+            bad = RankingRules.checkStrengths(s.ranking(), s.ties(), s.skip(), s.strengths());
+        }
+        return bad != null ? bad : RankingEvent.checkComment(s.comment());
+    }
+
     /** Submits on behalf of {@code who}; blocks until Kafka acknowledged or refused. */
     public SubmitOutcome submit(Annotator who, Submission s, String source) {
         if (!EventCodec.SOURCES.contains(source)) {
             throw new IllegalArgumentException("source must be one of " + EventCodec.SOURCES + ", got " + source);
         }
-        var item = catalog.item(s.itemId());
-        if (item.isEmpty()) {
-            return new SubmitOutcome.Refused(404, "unknown item " + s.itemId());
-        }
-        String bad = RankingRules.check(s.ranking(), s.ties(), s.skip(), s.unsafe(), item.get().k());
-        if (bad == null) {
-            bad = RankingRules.checkStrengths(s.ranking(), s.ties(), s.skip(), s.strengths());
-        }
-        if (bad == null) {
-            bad = RankingEvent.checkComment(s.comment());
-        }
-        if (bad != null) {
-            return new SubmitOutcome.Refused(400, bad);
-        }
+        long tCheck = System.nanoTime();
         UUID eventId = EventIds.next();
+        // a plain ranking of an item not cached yet: checked against K = its length, then claimed with the item's K
+        // verified in the same statement (one round trip); anything else, or a claim that did not happen, takes the
+        // full path below, which looks the item up and names the reason
+        boolean fast = s.supersedes() == null && !s.skip() && s.ranking() != null && !s.ranking().isEmpty()
+                && catalog.cachedItem(s.itemId()) == null && problem(s, s.ranking().size()) == null;
         long t0 = System.nanoTime();
-        Catalog.Claim claim = s.supersedes() == null ? catalog.claim(s.itemId(), who.id(), eventId)
-                : catalog.claimEdit(s.itemId(), who.id(), s.supersedes(), eventId);
+        phases.record(SubmitPhases.Phase.CHECK, t0 - tCheck);
+        Catalog.Claim claim;
+        if (fast && catalog.claimWithK(s.itemId(), who.id(), s.ranking().size(), eventId)) {
+            claim = Catalog.Claim.CLAIMED;
+        } else {
+            var item = catalog.item(s.itemId());
+            if (item.isEmpty()) {
+                return new SubmitOutcome.Refused(404, "unknown item " + s.itemId());
+            }
+            String bad = problem(s, item.get().k());
+            if (bad != null) {
+                return new SubmitOutcome.Refused(400, bad);
+            }
+            claim = s.supersedes() == null ? catalog.claim(s.itemId(), who.id(), eventId)
+                    : catalog.claimEdit(s.itemId(), who.id(), s.supersedes(), eventId);
+        }
         switch (claim) {
             case NOT_ASSIGNED -> {
                 return new SubmitOutcome.Refused(403, "item " + s.itemId() + " is not assigned to annotator " + who.name());
@@ -116,14 +137,20 @@ public final class SubmissionService {
             }
         }
         long t1 = System.nanoTime();
+        phases.record(SubmitPhases.Phase.CLAIM, t1 - t0);
         RankingEvent e = new RankingEvent(eventId, s.itemId(), who.id(), s.ranking(), s.ties(), s.skip(), s.unsafe(),
                 source, Instant.now(), s.comment(), s.supersedes(), s.strengths());
         try {
             java.util.concurrent.CompletableFuture<RecordMetadata> sent = producer.send(e);
+            phases.record(SubmitPhases.Phase.SEND, System.nanoTime() - t1);
+            sent.whenComplete((md, ex) -> phases.record(SubmitPhases.Phase.KAFKA_ACK, System.nanoTime() - t1));
             if (flusher != null) {
                 String unconfirmed = null;
                 try {
-                    boolean sameServer = flusher.flush().get(ackTimeoutMs, TimeUnit.MILLISECONDS);
+                    long tf = System.nanoTime();
+                    java.util.concurrent.CompletableFuture<Boolean> flushed = flusher.flush();
+                    flushed.whenComplete((ok, ex) -> phases.record(SubmitPhases.Phase.WAL_FLUSH, System.nanoTime() - tf));
+                    boolean sameServer = flushed.get(ackTimeoutMs, TimeUnit.MILLISECONDS);
                     // the flush ran on a new connection (e.g. after a database restart): it proves nothing about the
                     // old server, so read the claim back; a row seen after the flush is durable
                     if (!sameServer && !catalog.holdsClaim(s.itemId(), who.id(), eventId)) {
@@ -144,6 +171,7 @@ public final class SubmissionService {
                 }
             }
             RecordMetadata md = sent.get(ackTimeoutMs, TimeUnit.MILLISECONDS);
+            phases.record(SubmitPhases.Phase.WAIT, System.nanoTime() - t1);
             if (TRACE) {
                 System.err.printf("submit claim=%.2fms kafka=%.2fms%n", (t1 - t0) / 1e6, (System.nanoTime() - t1) / 1e6);
             }

@@ -28,6 +28,7 @@ import seed.annotation.core.RankingEvent;
 import seed.annotation.core.Submission;
 import seed.annotation.core.SubmissionService;
 import seed.annotation.core.SubmitOutcome;
+import seed.annotation.core.SubmitPhases;
 import seed.annotation.ingest.Ingester;
 import seed.annotation.stats.Agreement;
 
@@ -523,7 +524,28 @@ public final class AnnotationServer implements AutoCloseable {
         ctx.status(201).contentType("application/json").result(n.toString());
     }
 
+    /**
+     * A load generator's send time ({@code System.nanoTime()}, which on Linux is one clock for every process of the
+     * machine): with it the server records how long the request took to reach the handler, and answers with the
+     * handler's end, so the benchmark can split its latency into client, inbound, handler and response.
+     */
+    public static final String BENCH_SENT_HEADER = "X-Seed-Bench-Sent-Ns";
+    public static final String BENCH_DONE_HEADER = "X-Seed-Bench-Done-Ns";
+
     private void submit(Context ctx) {
+        long start = System.nanoTime();
+        SubmitPhases phases = submissions.phases();
+        String benchSent = ctx.header(BENCH_SENT_HEADER);
+        if (benchSent != null) {
+            try {
+                long inbound = start - Long.parseLong(benchSent);
+                if (inbound >= 0 && inbound < 3_600_000_000_000L) {
+                    phases.record(SubmitPhases.Phase.INBOUND, inbound);
+                }
+            } catch (NumberFormatException e) {
+                // not a benchmark's header: ignore it
+            }
+        }
         Annotator a = ranker(ctx);
         String addr = ctx.ip();
         if (!submitsPerAddress.tryAcquire(addr)) {
@@ -541,6 +563,8 @@ public final class AnnotationServer implements AutoCloseable {
                         + "); try again later");
             }
         }
+        long tParse = System.nanoTime();
+        phases.record(SubmitPhases.Phase.AUTH, tParse - start);
         JsonNode b = body(ctx);
         for (var it = b.fieldNames(); it.hasNext(); ) {
             String f = it.next();
@@ -591,6 +615,7 @@ public final class AnnotationServer implements AutoCloseable {
             }
         }
         String source = a.role().equals(Annotator.IMPORTER) ? "import" : "web";
+        phases.record(SubmitPhases.Phase.PARSE, System.nanoTime() - tParse);
         SubmitOutcome o = submissions.submit(a, new Submission(item.longValue(), ranking, ties, skip, unsafe, comment, supersedes,
                 strengths),
                 source);
@@ -602,6 +627,11 @@ public final class AnnotationServer implements AutoCloseable {
                     n.put("resubmission", true);
                 }
                 ctx.status(202).contentType("application/json").result(n.toString());
+                long done = System.nanoTime();
+                phases.record(SubmitPhases.Phase.HANDLER, done - start);
+                if (benchSent != null) {
+                    ctx.header(BENCH_DONE_HEADER, Long.toString(done));
+                }
             }
             case SubmitOutcome.Refused r -> throw new ApiError(r.status(), r.reason(), r.retryAfterSeconds(), r.eventId());
         }

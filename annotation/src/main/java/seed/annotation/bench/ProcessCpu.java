@@ -1,0 +1,79 @@
+package seed.annotation.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * CPU time a process (and, optionally, its children) has used so far, from Linux's {@code /proc}: the benchmark
+ * divides the difference over its measured phase by the submissions to get CPU milliseconds per submission for the
+ * server JVM, the load generator and PostgreSQL. On a shared machine this figure moves far less than latency, so it
+ * is what A/B comparisons of the request path lean on. -1 where {@code /proc} is not there.
+ */
+final class ProcessCpu {
+
+    private static final double TICK_MS = 10.0; // USER_HZ is 100 on every Linux this runs on
+
+    private ProcessCpu() {
+    }
+
+    /** utime + stime of one process, in ms; -1 if unknown. */
+    static double ms(long pid) {
+        long[] f = fields(pid);
+        return f == null ? -1 : (f[0] + f[1]) * TICK_MS;
+    }
+
+    /**
+     * The CPU of a process and its live children plus the children it already reaped (cutime + cstime), in ms: for
+     * PostgreSQL's postmaster, every backend's work.
+     */
+    static double treeMs(long pid) {
+        long[] f = fields(pid);
+        if (f == null) {
+            return -1;
+        }
+        double total = (f[0] + f[1] + f[2] + f[3]) * TICK_MS;
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : (Iterable<Path>) procs::iterator) {
+                String name = p.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                long child = Long.parseLong(name);
+                long[] c = fields(child);
+                if (c != null && c[4] == pid) {
+                    total += (c[0] + c[1]) * TICK_MS;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return total;
+    }
+
+    /** The postmaster's pid from {@code postmaster.pid} in a PostgreSQL data folder, or -1. */
+    static long postmaster(Path pgData) {
+        try {
+            List<String> lines = Files.readAllLines(pgData.resolve("postmaster.pid"));
+            return lines.isEmpty() ? -1 : Long.parseLong(lines.get(0).trim());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** utime, stime, cutime, cstime (ticks) and ppid, or null. */
+    private static long[] fields(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // the command name (field 2) may hold spaces: the fields after it start after the last ')'
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+            // f[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17
+            return new long[] {Long.parseLong(f[11]), Long.parseLong(f[12]), Long.parseLong(f[13]), Long.parseLong(f[14]),
+                    Long.parseLong(f[1])};
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+}
