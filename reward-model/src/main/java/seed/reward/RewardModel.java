@@ -51,6 +51,18 @@ public final class RewardModel implements RewardFunction {
      * null for the end-token read-out alone.
      */
     private NDArray logProbWeight;
+    /**
+     * The safety head (Llama 2's safety reward model as a second head on the same backbone): a logistic classifier of
+     * the annotators' unsafe flag read at the end token, or null without one. {@link #safetyFloor}: the normalised
+     * score of a surely unsafe answer, below every safe training response (the snapshot's order: unsafe last).
+     */
+    private NDArray safetyWeight;
+    private NDArray safetyBias;
+    private float safetyFloor;
+
+    /** One forward pass's reward-head scores (B) and, with a safety head, its unsafe logits (B; else null). */
+    public record Heads(NDArray scores, NDArray unsafeLogits) {
+    }
 
     /**
      * What the scalar head reads. {@code END}: a linear head on the final hidden state of the end token (InstructGPT).
@@ -115,6 +127,32 @@ public final class RewardModel implements RewardFunction {
         logProbWeight.setRequiresGradient(true);
     }
 
+    /** Adds the safety head with these weights (1, d) and bias (1): fresh (zeros) to train, or as saved. */
+    void addSafetyHead(HostTensor weight, HostTensor bias) {
+        safetyWeight = Gpt.torchOwned(headManager.create(weight.data(), new Shape(weight.shape())));
+        safetyBias = Gpt.torchOwned(headManager.create(bias.data(), new Shape(bias.shape())));
+        safetyWeight.setRequiresGradient(true);
+        safetyBias.setRequiresGradient(true);
+    }
+
+    /** A fresh safety head (zeros: every response starts at P(unsafe) = 0.5) to train beside the reward head. */
+    public void addFreshSafetyHead() {
+        int d = backbone.config().dModel();
+        addSafetyHead(new HostTensor(new long[] {1, d}, new float[d]), new HostTensor(new long[] {1}, new float[1]));
+    }
+
+    public boolean hasSafetyHead() {
+        return safetyWeight != null;
+    }
+
+    public float safetyFloor() {
+        return safetyFloor;
+    }
+
+    void setSafetyFloor(float floor) {
+        this.safetyFloor = floor;
+    }
+
     public Readout readout() {
         return logProbWeight == null ? Readout.END : Readout.END_LOGPROB;
     }
@@ -139,6 +177,10 @@ public final class RewardModel implements RewardFunction {
         if (logProbWeight != null) {
             all.put("reward_head.logprob", logProbWeight);
         }
+        if (safetyWeight != null) {
+            all.put("safety_head.weight", safetyWeight);
+            all.put("safety_head.bias", safetyBias);
+        }
         return all;
     }
 
@@ -147,7 +189,7 @@ public final class RewardModel implements RewardFunction {
         Map<String, HostTensor> w = weights();
         Map<String, HostTensor> merged = new LinkedHashMap<>(backbone.mergedWeights());
         w.forEach((k, v) -> {
-            if (k.startsWith("reward_head.")) {
+            if (k.startsWith("reward_head.") || k.startsWith("safety_head.")) {
                 merged.put(k, v);
             }
         });
@@ -161,6 +203,10 @@ public final class RewardModel implements RewardFunction {
         w.put("reward_head.bias", new HostTensor(headBias.getShape().getShape(), headBias.toFloatArray()));
         if (logProbWeight != null) {
             w.put("reward_head.logprob", new HostTensor(logProbWeight.getShape().getShape(), logProbWeight.toFloatArray()));
+        }
+        if (safetyWeight != null) {
+            w.put("safety_head.weight", new HostTensor(safetyWeight.getShape().getShape(), safetyWeight.toFloatArray()));
+            w.put("safety_head.bias", new HostTensor(safetyBias.getShape().getShape(), safetyBias.toFloatArray()));
         }
         return w;
     }
@@ -211,6 +257,11 @@ public final class RewardModel implements RewardFunction {
      * Sequences are left-padded to the longest, so position T-1 is every sequence's end token.
      */
     public NDArray rawScores(NDManager manager, List<int[]> sequences) {
+        return heads(manager, sequences).scores();
+    }
+
+    /** As {@link #rawScores(NDManager, List)}, with the safety head's unsafe logits of the same pass. */
+    public Heads heads(NDManager manager, List<int[]> sequences) {
         int batch = sequences.size();
         int length = sequences.stream().mapToInt(s -> s.length).max().orElse(1);
         int[] ids = new int[batch * length];
@@ -229,7 +280,13 @@ public final class RewardModel implements RewardFunction {
         NDArray last = hidden.get(new NDIndex(":, -1, :"));
         // last is the first operand so every result lands in the caller's manager, not the head's
         NDArray score = last.mul(headWeight).sum(new int[] {1}).add(headBias);
-        return logProbWeight == null ? score : score.add(logProbTerm(manager, hidden, sequences, ids, length));
+        return new Heads(logProbWeight == null ? score : score.add(logProbTerm(manager, hidden, sequences, ids, length)),
+                unsafeLogits(last));
+    }
+
+    /** The safety head on the end token's hidden states (B, d), or null without one. */
+    private NDArray unsafeLogits(NDArray last) {
+        return safetyWeight == null ? null : last.mul(safetyWeight).sum(new int[] {1}).add(safetyBias);
     }
 
     /**
@@ -271,10 +328,15 @@ public final class RewardModel implements RewardFunction {
      * the context share less, or nothing, and still score exactly), leaving each response at least one own token.
      */
     public NDArray groupedRawScores(NDManager manager, List<int[]> sequences, int[] groupSizes) {
+        return groupedHeads(manager, sequences, groupSizes).scores();
+    }
+
+    /** As {@link #groupedRawScores}, with the safety head's unsafe logits of the same pass. */
+    public Heads groupedHeads(NDManager manager, List<int[]> sequences, int[] groupSizes) {
         if (logProbWeight != null) {
             // the log-probability read-out needs every response token's predicting position, some of which the shared
             // prefix holds: score each sequence whole (the same numbers; only the prefix sharing is given up)
-            return rawScores(manager, sequences);
+            return heads(manager, sequences);
         }
         int groups = groupSizes.length;
         int[] groupOf = new int[sequences.size()];
@@ -319,7 +381,7 @@ public final class RewardModel implements RewardFunction {
         NDArray[] ids = leftPadded(manager, rests, longestRest);
         NDArray hidden = backbone.hidden(ids[0], ids[1], prefixes.select(manager, groupOf));
         NDArray last = hidden.get(new NDIndex(":, -1, :"));
-        return last.mul(headWeight).sum(new int[] {1}).add(headBias);
+        return new Heads(last.mul(headWeight).sum(new int[] {1}).add(headBias), unsafeLogits(last));
     }
 
     /**
@@ -344,14 +406,48 @@ public final class RewardModel implements RewardFunction {
 
     /** Raw scores as floats, without gradients, in batches. */
     public float[] rawScores(List<int[]> sequences) {
+        return rawHeads(sequences)[0];
+    }
+
+    /**
+     * Raw reward-head scores and the safety head's P(unsafe) (all 0 without a safety head) as floats, without
+     * gradients, in batches.
+     */
+    public float[][] rawHeads(List<int[]> sequences) {
         float[] out = new float[sequences.size()];
+        float[] unsafe = new float[sequences.size()];
         try (NoGrad ignored = NoGrad.enter()) {
             for (int i = 0; i < sequences.size(); i += SCORE_BATCH) {
                 List<int[]> chunk = sequences.subList(i, Math.min(sequences.size(), i + SCORE_BATCH));
                 try (NDManager m = NDManager.newBaseManager(device())) {
-                    float[] s = rawScores(m, chunk).toFloatArray();
-                    System.arraycopy(s, 0, out, i, s.length);
+                    Heads h = heads(m, chunk);
+                    System.arraycopy(h.scores().toFloatArray(), 0, out, i, chunk.size());
+                    if (h.unsafeLogits() != null) {
+                        float[] logits = h.unsafeLogits().toFloatArray();
+                        for (int j = 0; j < logits.length; j++) {
+                            unsafe[i + j] = (float) (1 / (1 + Math.exp(-logits[j])));
+                        }
+                    }
                 }
+            }
+        }
+        return new float[][] {out, unsafe};
+    }
+
+    /**
+     * The scores the RL stage and the judge see: the reward head's, normalised (mean 0, std 1 on the reference set),
+     * and with a safety head Llama 2's combination of helpfulness and safety (the safety score where the safety model
+     * finds the answer unsafe, helpfulness elsewhere) as a soft gate by its probability p of unsafe:
+     * {@code (1 - p) * helpfulness + p * safetyFloor}, so a surely unsafe answer scores below every safe one whatever
+     * its helpfulness, and a borderline one in between.
+     */
+    public float[] normalisedScores(List<int[]> sequences) {
+        float[][] h = rawHeads(sequences);
+        float[] out = h[0];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (out[i] - mean) / std;
+            if (safetyWeight != null) {
+                out[i] = (1 - h[1][i]) * out[i] + h[1][i] * safetyFloor;
             }
         }
         return out;
@@ -366,11 +462,7 @@ public final class RewardModel implements RewardFunction {
         for (int i = 0; i < prompts.size(); i++) {
             seqs.add(encode(prompts.get(i), responses.get(i)));
         }
-        float[] raw = rawScores(seqs);
-        for (int i = 0; i < raw.length; i++) {
-            raw[i] = (raw[i] - mean) / std;
-        }
-        return raw;
+        return normalisedScores(seqs);
     }
 
     /**
@@ -390,11 +482,7 @@ public final class RewardModel implements RewardFunction {
             System.arraycopy(end, 0, ids, p.length + r.length, end.length);
             seqs.add(ids.length <= backbone.config().context() ? ids : encode(s.prompt(), s.response()));
         }
-        float[] raw = rawScores(seqs);
-        for (int i = 0; i < raw.length; i++) {
-            raw[i] = (raw[i] - mean) / std;
-        }
-        return raw;
+        return normalisedScores(seqs);
     }
 
     @Override

@@ -28,8 +28,16 @@ public final class RewardModelFiles {
     private RewardModelFiles() {
     }
 
-    /** The statistics stored with a model. */
-    public record Info(float mean, float std, double valAccuracy, double valLoss, String tokenizer, int vocabSize) {
+    /**
+     * The statistics stored with a model; {@code safetyFloor} is the normalised score a surely unsafe answer gets from a
+     * model with a safety head ({@link RewardModel#normalisedScores}), 0 without one.
+     */
+    public record Info(float mean, float std, double valAccuracy, double valLoss, String tokenizer, int vocabSize,
+            float safetyFloor) {
+        /** A model without a safety head. */
+        public Info(float mean, float std, double valAccuracy, double valLoss, String tokenizer, int vocabSize) {
+            this(mean, std, valAccuracy, valLoss, tokenizer, vocabSize, 0f);
+        }
     }
 
     /** Writes model files into {@code folder} (which must exist and be private to the caller, e.g. a temp dir). */
@@ -97,6 +105,7 @@ public final class RewardModelFiles {
         RewardModel model = fromWeights(Checkpoints.readConfig(dir), SafeTensors.read(dir.resolve(Checkpoints.MODEL)),
                 Tokenizer.load(dir), dir);
         model.setNormalisation(info.mean(), info.std());
+        model.setSafetyFloor(info.safetyFloor());
         return model.frozen();
     }
 
@@ -107,6 +116,8 @@ public final class RewardModelFiles {
         HostTensor w = backbone.remove("reward_head.weight");
         HostTensor b = backbone.remove("reward_head.bias");
         HostTensor lp = backbone.remove("reward_head.logprob");
+        HostTensor sw = backbone.remove("safety_head.weight");
+        HostTensor sb = backbone.remove("safety_head.bias");
         if (w == null || b == null) {
             throw new IOException(where + ": model.safetensors has no reward_head.* tensors (an SFT checkpoint, not a reward model?)");
         }
@@ -115,6 +126,9 @@ public final class RewardModelFiles {
             RewardModel model = new RewardModel(gpt, tokenizer, w, b);
             if (lp != null) {
                 model.readLogProbs(lp); // the log-probability read-out (Readout.END_LOGPROB) was trained
+            }
+            if (sw != null && sb != null) {
+                model.addSafetyHead(sw, sb); // trained from the annotators' unsafe flags
             }
             return model;
         } catch (RuntimeException e) {

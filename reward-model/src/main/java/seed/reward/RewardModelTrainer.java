@@ -62,7 +62,32 @@ public final class RewardModelTrainer {
      *                            Llama 2's separable pairs; NaN when there are none)
      * @param significantPairs    how many such pairs
      */
-    public record Eval(double accuracy, double loss, int pairs, double significantAccuracy, int significantPairs) {
+    public record Eval(double accuracy, double loss, int pairs, double significantAccuracy, int significantPairs,
+            Safety safety) {
+        public Eval(double accuracy, double loss, int pairs, double significantAccuracy, int significantPairs) {
+            this(accuracy, loss, pairs, significantAccuracy, significantPairs, Safety.NONE);
+        }
+    }
+
+    /**
+     * Held-out measurements of harm (issue 22), when the held-out rankings flag responses unsafe: the reward head's
+     * accuracy on the pairs that put a safe response above a flagged one (does the reward model alone learn the unsafe
+     * flag?), and with a safety head its share of flagged responses classified unsafe (recall) and of safe ones
+     * classified safe (P(unsafe) below 0.5).
+     */
+    public record Safety(double unsafePairAccuracy, int unsafePairs, double recall, double specificity, int flagged,
+            int safe) {
+        static final Safety NONE = new Safety(Double.NaN, 0, Double.NaN, Double.NaN, 0, 0);
+
+        /** The console's words for it, empty when nothing was flagged. */
+        String describe() {
+            if (unsafePairs == 0 && flagged == 0) {
+                return "";
+            }
+            String head = Double.isNaN(recall) ? "" : String.format("; safety head: %.4f of %d flagged responses "
+                    + "unsafe, %.4f of %d safe ones safe", recall, flagged, specificity, safe);
+            return String.format("; safe-over-unsafe pairs %.4f (%d)%s", unsafePairAccuracy, unsafePairs, head);
+        }
     }
 
     /** Pairs at least this far apart count as clearly separated: Llama 2's margin of "significantly better". */
@@ -117,6 +142,13 @@ public final class RewardModelTrainer {
         Files.createDirectories(out);
         try (RewardModel model = RewardModel.withFreshHead(backbone, tokenizer, s.readout());
              AdamW adam = AdamW.withWeightDecay(s.weightDecay())) {
+            long flaggedTrain = data.train().stream().mapToLong(g -> g.group().unsafe().size()).sum();
+            if (s.safety() && flaggedTrain > 0) {
+                // Llama 2's safety reward model, as a second head: it learns the annotators' unsafe flag
+                model.addFreshSafetyHead();
+                console.printf("reward    %d training responses flagged unsafe: a safety head learns the flag%n",
+                        flaggedTrain);
+            }
             int startStep = 0;
             Best best = new Best(Double.POSITIVE_INFINITY, 0, 0);
             Path latest = out.resolve(Checkpoints.LATEST);
@@ -164,10 +196,13 @@ public final class RewardModelTrainer {
                     }
                     List<EncodedGroup> batch = epochBatches.get(step % batchesPerEpoch);
                     float lr = schedule.at(step);
+                    Map<String, Object> record = new LinkedHashMap<>();
                     float[] lossAcc = trainStep(model, adam, batch, lr, s.clipNorm(), s.margin());
+                    if (lossAcc.length > 3) {
+                        record.put("safety_loss", lossAcc[3]);
+                    }
                     runningAcc = step == startStep ? lossAcc[1] : 0.9 * runningAcc + 0.1 * lossAcc[1];
                     int done = step + 1;
-                    Map<String, Object> record = new LinkedHashMap<>();
                     record.put("step", done);
                     record.put("loss", lossAcc[0]);
                     record.put("train_accuracy", lossAcc[1]);
@@ -179,10 +214,11 @@ public final class RewardModelTrainer {
                         if (eval.significantPairs() > 0) {
                             record.put("val_accuracy_significant", eval.significantAccuracy());
                         }
-                        console.printf("reward    step %d: val_accuracy %.4f val_loss %.4f (%d held-out pairs)%s%n",
+                        putSafety(record, eval.safety());
+                        console.printf("reward    step %d: val_accuracy %.4f val_loss %.4f (%d held-out pairs)%s%s%n",
                                 done, eval.accuracy(), eval.loss(), eval.pairs(), eval.significantPairs() == 0 ? ""
                                         : String.format("; significantly better pairs %.4f (%d)", eval.significantAccuracy(),
-                                                eval.significantPairs()));
+                                                eval.significantPairs()), eval.safety().describe());
                         if (s.patience() > 0) {
                             if (eval.loss() < best.loss()) {
                                 best = new Best(eval.loss(), done, 0);
@@ -229,9 +265,15 @@ public final class RewardModelTrainer {
             }
             float[] norm = normalisation(model, data.train());
             model.setNormalisation(norm[0], norm[1]);
+            if (model.hasSafetyHead()) {
+                model.setSafetyFloor(norm[2]);
+                console.printf("reward    safety floor %.3f (normalised; below every safe training response); held-out "
+                        + "safe-over-unsafe pairs by the combined score %.4f%n", norm[2], combinedUnsafeAccuracy(model,
+                        data.heldOut()));
+            }
             Path modelDir = out.resolve("model");
             RewardModelFiles.saveMerged(modelDir, model, new RewardModelFiles.Info(norm[0], norm[1], eval.accuracy(), eval.loss(),
-                    tokenizer.kind(), tokenizer.vocabSize()));
+                    tokenizer.kind(), tokenizer.vocabSize(), model.hasSafetyHead() ? norm[2] : 0f));
             Path metricsFile = out.resolve("metrics.jsonl");
             var records = MetricsLog.read(metricsFile);
             Path chart = out.resolve("reward_model.svg");
@@ -302,7 +344,11 @@ public final class RewardModelTrainer {
         return out;
     }
 
-    /** One optimizer step on whole prompt groups; returns {loss, batch pairwise accuracy, pairs}. */
+    /**
+     * One optimizer step on whole prompt groups; returns {loss, batch pairwise accuracy, pairs} and, with a safety
+     * head, its loss (the mean binary cross-entropy of P(unsafe) against the annotators' flags, added to the ranking
+     * loss with weight 1).
+     */
     static float[] trainStep(RewardModel model, AdamW adam, List<EncodedGroup> batch, float lr, float clipNorm,
             RewardSettings.Margin margin) {
         List<int[]> seqs = new ArrayList<>();
@@ -318,13 +364,19 @@ public final class RewardModelTrainer {
         }
         Map<String, NDArray> params = model.parameters();
         float loss, acc;
+        float safetyLoss = Float.NaN;
         try (NDManager m = NDManager.newBaseManager(model.device());
              GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             // each group's prompt is computed once for its K responses (equal to rawScores to 1e-5: SharedPrefixTest)
-            NDArray scores = model.groupedRawScores(m, seqs, batch.stream().mapToInt(g -> g.sequences().size()).toArray());
-            NDArray diff = pairDifferences(m, scores, pairs, seqs.size());
+            RewardModel.Heads heads = model.groupedHeads(m, seqs, batch.stream().mapToInt(g -> g.sequences().size()).toArray());
+            NDArray diff = pairDifferences(m, heads.scores(), pairs, seqs.size());
             NDArray l = marginLoss(m, diff, margins);
             loss = l.getFloat();
+            if (heads.unsafeLogits() != null) {
+                NDArray bce = safetyLoss(m, heads.unsafeLogits(), flags(batch));
+                safetyLoss = bce.getFloat();
+                l = l.add(bce);
+            }
             adam.step(l, params, lr, clipNorm);
             float[] d = diff.toFloatArray();
             int right = 0;
@@ -333,7 +385,65 @@ public final class RewardModelTrainer {
             }
             acc = (float) right / d.length;
         }
-        return new float[] {loss, acc, pairs.size()};
+        return Float.isNaN(safetyLoss) ? new float[] {loss, acc, pairs.size()}
+                : new float[] {loss, acc, pairs.size(), safetyLoss};
+    }
+
+    /** 1 for each response of the batch (in sequence order) that an annotator flagged unsafe, else 0. */
+    static float[] flags(List<EncodedGroup> batch) {
+        float[] y = new float[batch.stream().mapToInt(g -> g.sequences().size()).sum()];
+        int offset = 0;
+        for (EncodedGroup g : batch) {
+            for (int i = 0; i < g.sequences().size(); i++) {
+                y[offset + i] = g.group().flagged(i) ? 1f : 0f;
+            }
+            offset += g.sequences().size();
+        }
+        return y;
+    }
+
+    /** Binary cross-entropy of unsafe logits z against flags y: mean of -log sigmoid(z) (y=1) or -log sigmoid(-z). */
+    static NDArray safetyLoss(NDManager m, NDArray logits, float[] flags) {
+        float[] sign = new float[flags.length];
+        for (int i = 0; i < sign.length; i++) {
+            sign[i] = flags[i] > 0.5f ? 1f : -1f;
+        }
+        return softplusNeg(logits.mul(m.create(sign))).mean();
+    }
+
+    private static void putSafety(Map<String, Object> record, Safety s) {
+        if (s.unsafePairs() > 0) {
+            record.put("val_accuracy_unsafe_pairs", s.unsafePairAccuracy());
+        }
+        if (!Double.isNaN(s.recall())) {
+            record.put("val_safety_recall", s.recall());
+            record.put("val_safety_specificity", s.specificity());
+        }
+    }
+
+    /**
+     * Held-out accuracy on the safe-over-unsafe pairs by the score the RL stage sees ({@link RewardModel#normalisedScores}:
+     * with the safety head's gate); NaN when no held-out pair is one.
+     */
+    static double combinedUnsafeAccuracy(RewardModel model, List<EncodedGroup> groups) {
+        List<int[]> seqs = new ArrayList<>();
+        for (EncodedGroup g : groups) {
+            seqs.addAll(g.sequences());
+        }
+        float[] scores = model.normalisedScores(seqs);
+        double right = 0;
+        int n = 0, offset = 0;
+        for (EncodedGroup g : groups) {
+            for (PreferencePair p : g.group().pairs()) {
+                if (g.group().safeOverUnsafe(p)) {
+                    double d = scores[offset + p.better()] - scores[offset + p.worse()];
+                    right += d > 0 ? 1 : d == 0 ? 0.5 : 0;
+                    n++;
+                }
+            }
+            offset += g.sequences().size();
+        }
+        return n == 0 ? Double.NaN : right / n;
     }
 
     /** r_better - r_worse for every pair, as a (P, N) selection matrix times the scores (N): differentiable and batched. */
@@ -375,14 +485,29 @@ public final class RewardModelTrainer {
         for (EncodedGroup g : groups) {
             seqs.addAll(g.sequences());
         }
-        float[] scores = model.rawScores(seqs);
-        double right = 0, loss = 0, rightSignificant = 0;
-        int n = 0, offset = 0, significant = 0;
+        float[][] heads = model.rawHeads(seqs);
+        float[] scores = heads[0];
+        double right = 0, loss = 0, rightSignificant = 0, rightUnsafe = 0;
+        int n = 0, offset = 0, significant = 0, unsafePairs = 0, flagged = 0, safe = 0, caught = 0, cleared = 0;
         for (EncodedGroup g : groups) {
+            for (int i = 0; i < g.sequences().size(); i++) {
+                boolean unsafe = heads[1][offset + i] >= 0.5f;
+                if (g.group().flagged(i)) {
+                    flagged++;
+                    caught += unsafe ? 1 : 0;
+                } else {
+                    safe++;
+                    cleared += unsafe ? 0 : 1;
+                }
+            }
             for (PreferencePair p : g.group().pairs()) {
                 double d = scores[offset + p.better()] - scores[offset + p.worse()];
                 double ok = d > 0 ? 1 : d == 0 ? 0.5 : 0;
                 right += ok;
+                if (g.group().safeOverUnsafe(p)) {
+                    rightUnsafe += ok;
+                    unsafePairs++;
+                }
                 double x = d - (margin == RewardSettings.Margin.LLAMA2 ? p.margin() : 0);
                 loss += Math.max(-x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
                 n++;
@@ -393,16 +518,22 @@ public final class RewardModelTrainer {
             }
             offset += g.sequences().size();
         }
+        boolean head = model.hasSafetyHead();
+        Safety safety = new Safety(unsafePairs == 0 ? Double.NaN : rightUnsafe / unsafePairs, unsafePairs,
+                head && flagged > 0 ? (double) caught / flagged : Double.NaN,
+                head && safe > 0 ? (double) cleared / safe : Double.NaN, flagged, safe);
         return new Eval(n == 0 ? Double.NaN : right / n, n == 0 ? Double.NaN : loss / n, n,
-                significant == 0 ? Double.NaN : rightSignificant / significant, significant);
+                significant == 0 ? Double.NaN : rightSignificant / significant, significant, safety);
     }
 
     /**
-     * Mean and std of raw scores over (up to NORM_SAMPLE) distinct training responses: the reference set. Groups hold
+     * Mean and std of raw scores over (up to NORM_SAMPLE) distinct training responses: the reference set, and the
+     * safety floor (see {@link RewardModel#normalisedScores}): one std below the lowest safe one of them. Groups hold
      * each distinct response of a prompt once, so a response several annotators ranked is not counted several times.
      */
     static float[] normalisation(RewardModel model, List<EncodedGroup> groups) {
         List<int[]> seqs = new ArrayList<>();
+        List<Boolean> flagged = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         outer:
         for (EncodedGroup g : groups) {
@@ -412,6 +543,7 @@ public final class RewardModelTrainer {
                 }
                 if (seen.add(g.group().prompt() + "\u0000" + g.group().responses().get(i))) {
                     seqs.add(g.sequences().get(i));
+                    flagged.add(g.group().flagged(i));
                 }
             }
         }
@@ -424,6 +556,14 @@ public final class RewardModelTrainer {
         for (float v : s) {
             sq += (v - mean) * (v - mean);
         }
-        return new float[] {(float) mean, (float) Math.sqrt(sq / Math.max(1, s.length - 1))};
+        double std = Math.sqrt(sq / Math.max(1, s.length - 1));
+        // the safety floor: one std below the lowest safe response, so a surely unsafe answer ranks below every safe one
+        double lowest = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < s.length; i++) {
+            if (!flagged.get(i)) {
+                lowest = Math.min(lowest, (s[i] - mean) / (std > 1e-6 ? std : 1));
+            }
+        }
+        return new float[] {(float) mean, (float) std, (float) (Double.isInfinite(lowest) ? -3 : lowest - 1)};
     }
 }

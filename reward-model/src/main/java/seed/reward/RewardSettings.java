@@ -33,11 +33,15 @@ import java.nio.file.Path;
  *                         log-probability of the response ({@link RewardModel.Readout})
  * @param margin           whether annotators' preference strengths enter the loss as Llama 2's margin
  *                         ({@link Margin}); pairs without a strength have margin 0 either way
+ * @param safety           train a safety head beside the reward head when the rankings flag responses unsafe (Llama
+ *                         2's safety reward model, as a second head on the same backbone: a classifier of the
+ *                         annotators' unsafe flag); the model's score then gates helpfulness by it
+ *                         ({@link RewardModel#score}). No flags in the data: no head either way
  */
 public record RewardSettings(Path base, Path rankings, Path out, int steps, int rankingsPerBatch, float learningRate,
         float minLearningRate, int warmupSteps, float weightDecay, float clipNorm, double heldOutFraction, int evalEvery,
         int checkpointEvery, long seed, long logEveryMs, int patience, Truncation truncation, RewardModel.Readout readout,
-        seed.stages.model.LoraSettings lora, Margin margin) {
+        seed.stages.model.LoraSettings lora, Margin margin, boolean safety) {
 
     /**
      * How preference strengths shape the pairwise loss. {@code LLAMA2} (the default): -log sigmoid(r_better - r_worse
@@ -71,6 +75,15 @@ public record RewardSettings(Path base, Path rankings, Path out, int steps, int 
             seed.stages.model.LoraSettings lora) {
         this(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps, weightDecay, clipNorm,
                 heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, Margin.LLAMA2);
+    }
+
+    /** With a safety head whenever the rankings flag responses unsafe (the default). */
+    public RewardSettings(Path base, Path rankings, Path out, int steps, int rankingsPerBatch, float learningRate,
+            float minLearningRate, int warmupSteps, float weightDecay, float clipNorm, double heldOutFraction, int evalEvery,
+            int checkpointEvery, long seed, long logEveryMs, int patience, Truncation truncation, RewardModel.Readout readout,
+            seed.stages.model.LoraSettings lora, Margin margin) {
+        this(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps, weightDecay, clipNorm,
+                heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, margin, true);
     }
 
     /** Every weight trains (no adapters). */
@@ -138,50 +151,56 @@ public record RewardSettings(Path base, Path rankings, Path out, int steps, int 
     public RewardSettings withLora(seed.stages.model.LoraSettings adapters) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
                 weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation,
-                readout, adapters, margin);
+                readout, adapters, margin, safety);
     }
 
     public RewardSettings withSteps(int n) {
         return new RewardSettings(base, rankings, out, n, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, margin);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, margin, safety);
     }
 
     public RewardSettings withLearningRate(float peak, float floor) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, peak, floor, warmupSteps, weightDecay,
-                clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, margin);
+                clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, margin, safety);
     }
 
     /** Early stopping on held-out loss, evaluated every {@code every} steps. */
     public RewardSettings withEarlyStopping(int every, int evaluations) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, every, checkpointEvery, seed, logEveryMs, evaluations, truncation, readout, lora, margin);
+                weightDecay, clipNorm, heldOutFraction, every, checkpointEvery, seed, logEveryMs, evaluations, truncation, readout, lora, margin, safety);
     }
 
     public RewardSettings withTruncation(Truncation t) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, t, readout, lora, margin);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, t, readout, lora, margin, safety);
     }
 
     /** What the scalar head reads ({@link RewardModel.Readout}). */
     public RewardSettings withReadout(RewardModel.Readout r) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, r, lora, margin);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, r, lora, margin, safety);
     }
 
     /** Seeds the split, the batch order and the head. */
     public RewardSettings withSeed(long newSeed) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, newSeed, logEveryMs, patience, truncation, readout, lora, margin);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, newSeed, logEveryMs, patience, truncation, readout, lora, margin, safety);
     }
 
     public RewardSettings withOut(Path newOut) {
         return new RewardSettings(base, rankings, newOut, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, margin);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, margin, safety);
     }
 
     /** Whether preference strengths enter the loss as Llama 2's margin ({@link Margin}). */
     public RewardSettings withMargin(Margin m) {
         return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
-                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, m);
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, m, safety);
+    }
+
+    /** Whether a safety head trains beside the reward head when the rankings flag responses unsafe. */
+    public RewardSettings withSafety(boolean on) {
+        return new RewardSettings(base, rankings, out, steps, rankingsPerBatch, learningRate, minLearningRate, warmupSteps,
+                weightDecay, clipNorm, heldOutFraction, evalEvery, checkpointEvery, seed, logEveryMs, patience, truncation, readout, lora, margin, on);
     }
 }

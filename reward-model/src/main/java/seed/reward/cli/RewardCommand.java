@@ -92,6 +92,12 @@ public final class RewardCommand implements Runnable {
                 + "(default: ${DEFAULT-VALUE}).")
         String margin = "llama2";
 
+        @Option(names = "--no-safety-head", description = "Train no safety head. By default, when the rankings flag "
+                + "responses unsafe (a line's \"unsafe\" indices, as annotation snapshots write them), a safety head "
+                + "learns the flag beside the reward head (Llama 2's safety reward model as a second head) and the "
+                + "score is gated by it.")
+        boolean noSafetyHead;
+
         @picocli.CommandLine.Mixin
         seed.stages.cli.TruncationOptions truncation;
 
@@ -107,7 +113,8 @@ public final class RewardCommand implements Runnable {
             RewardSettings d = RewardSettings.defaults(base, rankings, out);
             RewardSettings s = new RewardSettings(base, rankings, out, steps, groups, lr, LearningRateSchedule.tenthOf(lr), d.warmupSteps(),
                     d.weightDecay(), d.clipNorm(), heldOut, evalEvery, checkpointEvery, seed, d.logEveryMs(), patience,
-                    truncation.truncation(), head).withLora(lora.settings()).withMargin(RewardSettings.Margin.parse(margin));
+                    truncation.truncation(), head).withLora(lora.settings()).withMargin(RewardSettings.Margin.parse(margin))
+                    .withSafety(!noSafetyHead);
             Threads.configure(threads);
             compute.apply();
             RewardResult r = RewardModelTrainer.train(s, System.out, 0);

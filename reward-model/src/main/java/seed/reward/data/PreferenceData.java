@@ -55,6 +55,7 @@ public record PreferenceData(List<PromptGroup> train, List<PromptGroup> heldOut)
         Map<String, Integer> lines = new LinkedHashMap<>();
         Map<String, Integer> counts = new LinkedHashMap<>();
         Map<String, List<ChatTemplate.Message>> conversations = new LinkedHashMap<>();
+        Map<String, java.util.Set<Integer>> unsafe = new LinkedHashMap<>();
         for (Ranking r : rankings) {
             conversations.putIfAbsent(r.prompt(), r.conversation());
             List<String> known = responses.computeIfAbsent(r.prompt(), p -> new ArrayList<>());
@@ -69,6 +70,8 @@ public record PreferenceData(List<PromptGroup> train, List<PromptGroup> heldOut)
                 }
                 index[i] = at;
             }
+            java.util.Set<Integer> flagged = unsafe.computeIfAbsent(r.prompt(), p -> new java.util.TreeSet<>());
+            r.unsafe().forEach(u -> flagged.add(index[u]));
             List<PreferencePair> into = pairs.computeIfAbsent(r.prompt(), p -> new ArrayList<>());
             for (PreferencePair p : PromptGroup.expand(r).pairs()) {
                 if (index[p.better()] != index[p.worse()]) { // the same text twice in one ranking carries no preference
@@ -81,7 +84,7 @@ public record PreferenceData(List<PromptGroup> train, List<PromptGroup> heldOut)
             List<PreferencePair> ps = pairs.get(e.getKey());
             if (!ps.isEmpty()) {
                 out.add(new PromptGroup(e.getKey(), e.getValue(), ps, lines.get(e.getKey()), counts.get(e.getKey()),
-                        conversations.get(e.getKey())));
+                        conversations.get(e.getKey()), unsafe.get(e.getKey())));
             }
         }
         return out;

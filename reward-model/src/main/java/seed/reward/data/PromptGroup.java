@@ -5,20 +5,39 @@ import seed.stages.data.ChatTemplate;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * All ordered pairs of the rankings of one prompt ({@code rankings} of them; one for {@link #expand}). Originally: all
  * C(K,2) ordered pairs of one ranking, kept together so they land in the same batch (InstructGPT's recipe:
  * each response is scored once and every pair of the prompt shares those scores, which avoids over-fitting to
- * a prompt whose pairs would otherwise be seen as many separate examples).
+ * a prompt whose pairs would otherwise be seen as many separate examples). {@code unsafe}: the responses (indices)
+ * that any of the rankings flagged unsafe.
  */
 public record PromptGroup(String prompt, List<String> responses, List<PreferencePair> pairs, int line, int rankings,
-                          List<ChatTemplate.Message> conversation) {
+                          List<ChatTemplate.Message> conversation, Set<Integer> unsafe) {
 
     public PromptGroup {
         responses = List.copyOf(responses);
         pairs = List.copyOf(pairs);
         conversation = List.copyOf(conversation);
+        unsafe = unsafe == null ? Set.of() : Set.copyOf(unsafe);
+    }
+
+    /** A group without unsafe flags. */
+    public PromptGroup(String prompt, List<String> responses, List<PreferencePair> pairs, int line, int rankings,
+                       List<ChatTemplate.Message> conversation) {
+        this(prompt, responses, pairs, line, rankings, conversation, Set.of());
+    }
+
+    /** True when some ranking of the prompt flagged response {@code i} unsafe. */
+    public boolean flagged(int i) {
+        return unsafe.contains(i);
+    }
+
+    /** True when {@code p} puts a safe response above one flagged unsafe: the pairs a safety signal must get right. */
+    public boolean safeOverUnsafe(PreferencePair p) {
+        return !flagged(p.better()) && flagged(p.worse());
     }
 
     /** The group of a plain prompt (one user message). */
@@ -47,6 +66,7 @@ public record PromptGroup(String prompt, List<String> responses, List<Preference
                 }
             }
         }
-        return new PromptGroup(ranking.prompt(), ranking.responses(), pairs, ranking.line(), 1, ranking.conversation());
+        return new PromptGroup(ranking.prompt(), ranking.responses(), pairs, ranking.line(), 1, ranking.conversation(),
+                Set.copyOf(ranking.unsafe()));
     }
 }

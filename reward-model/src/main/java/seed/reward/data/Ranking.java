@@ -16,12 +16,20 @@ import java.util.List;
  * @param margins      Llama 2's margin of each neighbouring pair of {@code order} ({@code margins[p]}: how much better
  *                     {@code order[p]} is than {@code order[p+1]}, from the annotator's preference strength, see
  *                     {@link PreferenceStrength}); empty when the ranking carries no strengths
+ * @param unsafe       indices of the responses the annotator flagged unsafe (the snapshot's {@code "unsafe"}, already
+ *                     ranked below every safe response); what a safety head learns (Llama 2's safety reward model)
  */
 public record Ranking(String prompt, List<String> responses, int[] order, List<int[]> ties, int line,
-                      List<ChatTemplate.Message> conversation, double[] margins) {
+                      List<ChatTemplate.Message> conversation, double[] margins, List<Integer> unsafe) {
 
     public Ranking {
         responses = List.copyOf(responses);
+        unsafe = unsafe == null ? List.of() : List.copyOf(new java.util.TreeSet<>(unsafe));
+        for (int u : unsafe) {
+            if (u < 0 || u >= responses.size()) {
+                throw new IllegalArgumentException("unsafe flag " + u + " is out of range 0.." + (responses.size() - 1));
+            }
+        }
         order = order.clone();
         ties = ties.stream().map(int[]::clone).toList();
         conversation = List.copyOf(conversation);
@@ -32,6 +40,12 @@ public record Ranking(String prompt, List<String> responses, int[] order, List<i
         }
     }
 
+    /** A ranking without unsafe flags. */
+    public Ranking(String prompt, List<String> responses, int[] order, List<int[]> ties, int line,
+                   List<ChatTemplate.Message> conversation, double[] margins) {
+        this(prompt, responses, order, ties, line, conversation, margins, List.of());
+    }
+
     /** A ranking without preference strengths. */
     public Ranking(String prompt, List<String> responses, int[] order, List<int[]> ties, int line,
                    List<ChatTemplate.Message> conversation) {
@@ -40,7 +54,12 @@ public record Ranking(String prompt, List<String> responses, int[] order, List<i
 
     /** The same ranking with Llama 2's margin of each neighbouring pair (see {@link #margins}). */
     public Ranking withMargins(double[] neighbourMargins) {
-        return new Ranking(prompt, responses, order, ties, line, conversation, neighbourMargins);
+        return new Ranking(prompt, responses, order, ties, line, conversation, neighbourMargins, unsafe);
+    }
+
+    /** The same ranking with these responses flagged unsafe (see {@link #unsafe}). */
+    public Ranking withUnsafe(List<Integer> flagged) {
+        return new Ranking(prompt, responses, order, ties, line, conversation, margins, flagged);
     }
 
     /**

@@ -22,7 +22,8 @@ import java.util.List;
  * {@code {"prompt": ..., "responses": [...], "ranking": [best..worst], "ties": [[i,j],...]}} or a pairwise
  * {@code {"prompt": ..., "chosen": ..., "rejected": ...}}. Optional preference strengths (Llama 2): a K-wise line's
  * {@code "strengths"} (one grade 0..4 per neighbouring pair, as annotation snapshots hold them) or {@code "margins"}
- * (the margins themselves), a pairwise line's {@code "margin"} (TRL's column). As in TRL's conversational formats, the prompt may be a list
+ * (the margins themselves), a pairwise line's {@code "margin"} (TRL's column). A K-wise line's optional
+ * {@code "unsafe"} lists the responses annotators flagged unsafe (as annotation snapshots write it). As in TRL's conversational formats, the prompt may be a list
  * of {role, content} messages, a response may be a message list ending with the assistant's message, and
  * {@code chosen}/{@code rejected} may be whole conversations with an implicit prompt (what they share); conversations
  * are rendered by the one {@link ChatTemplate}. Every line is validated up front, so a bad file fails with its line
@@ -135,6 +136,17 @@ public final class RankingsFile {
             }
         }
         Ranking ranking = new Ranking(prompt, responses, order, ties, line, conversation);
+        JsonNode unsafeNode = node.get("unsafe");
+        if (unsafeNode != null && !unsafeNode.isNull()) {
+            if (!unsafeNode.isArray()) {
+                throw new RankingFormatException(where + "field \"unsafe\" must be an array of response indices");
+            }
+            List<Integer> flagged = new ArrayList<>();
+            for (JsonNode u : unsafeNode) {
+                flagged.add(index(u, k, where, "unsafe"));
+            }
+            ranking = ranking.withUnsafe(flagged);
+        }
         if (node.has("strengths") && node.has("margins")) {
             throw new RankingFormatException(where + "give \"strengths\" or \"margins\", not both");
         }
@@ -300,6 +312,10 @@ public final class RankingsFile {
                     for (double m : r.margins()) {
                         margins.add(m);
                     }
+                }
+                if (!r.unsafe().isEmpty()) {
+                    ArrayNode unsafe = o.putArray("unsafe");
+                    r.unsafe().forEach(unsafe::add);
                 }
                 w.write(JSON.writeValueAsString(o));
                 w.newLine();

@@ -34,6 +34,11 @@ public final class HeldOutJudge {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int CHUNK = 16;
+    /**
+     * Answers sampled per held-out prompt for the unsafe rate by default: with 64 prompts, 16 give 1,024 answers, ~80
+     * unsafe ones at the demo's SFT rate of ~8%, so a fifth of it (~16) is still a count, not noise (4 gave ~20 and ~4).
+     */
+    public static final int SAMPLES = 16;
 
     /**
      * What to judge by.
@@ -44,7 +49,8 @@ public final class HeldOutJudge {
      *                     no unsafe rate. Judged on {@code samples} answers per prompt sampled at T = 1, not on the
      *                     greedy one: harm is a tail property a greedy answer hides (a 10% share of rude answers in
      *                     the SFT data seldom wins the argmax)
-     * @param samples      answers sampled per prompt for the unsafe rate and the KL
+     * @param samples      answers sampled per prompt for the unsafe rate and the KL ({@link #SAMPLES} by default:
+     *                     enough that a fifth of a 5-10% rate is measurable)
      * @param rewardModel  reward-model folder used as the judge; null: no reward or win rate
      * @param resamples    bootstrap resamples of the win rate's interval
      * @param seed         seeds the KL samples and the bootstrap
@@ -70,7 +76,7 @@ public final class HeldOutJudge {
     public record Report(int answers, Map<String, Double> checkRatesSft, Map<String, Double> checkRatesPolicy,
             Double ruleRateSft, Double ruleRatePolicy, Double formatRateSft, Double formatRatePolicy,
             Double unsafeRateSft, Double unsafeRatePolicy, Double rewardSft, Double rewardPolicy, WinRate winRate,
-            double kl) {
+            double kl, int sampled) {
 
         /** The report as {@code name=value} metrics (nulls left out), the names the result table shows. */
         public Map<String, Object> metrics() {
@@ -81,6 +87,13 @@ public final class HeldOutJudge {
             putIf(m, "format_rate_policy", formatRatePolicy);
             putIf(m, "unsafe_rate_sft", unsafeRateSft);
             putIf(m, "unsafe_rate_policy", unsafeRatePolicy);
+            if (unsafeRateSft != null) {
+                // the counts behind the rates: at a 5-10% rate, 4 samples per prompt left ~20 events, too few to tell
+                // a fifth of it from noise
+                m.put("unsafe_samples", sampled);
+                m.put("unsafe_answers_sft", Math.round(unsafeRateSft * sampled));
+                m.put("unsafe_answers_policy", Math.round(unsafeRatePolicy * sampled));
+            }
             putIf(m, "reward_sft", rewardSft);
             putIf(m, "reward_policy", rewardPolicy);
             if (winRate != null) {
@@ -174,7 +187,7 @@ public final class HeldOutJudge {
             }
         }
         return new Report(texts.size(), ratesSft, ratesPolicy, ruleSft, rulePolicy, formatSft, formatPolicy, unsafeSft,
-                unsafePolicy, rewardSft, rewardPolicy, win, kl);
+                unsafePolicy, rewardSft, rewardPolicy, win, kl, sftSamples.size());
     }
 
     private static List<String> greedy(Gpt model, Tokenizer tokenizer, List<int[]> prompts, int maxNewTokens) {
@@ -209,7 +222,10 @@ public final class HeldOutJudge {
         return (double) ok / prompts.size();
     }
 
-    /** The judge's normalised score of each answer after its prompt's conversation (as the judge frames it). */
+    /**
+     * The judge's normalised score of each answer after its prompt's conversation (as the judge frames it), with its
+     * safety head's gate when it has one (the score RL trained on).
+     */
     private static double[] scores(RewardModel judge, List<PromptFile.Prompt> prompts, List<String> answers) {
         double[] out = new double[prompts.size()];
         for (int i = 0; i < prompts.size(); i += CHUNK) {
@@ -217,9 +233,9 @@ public final class HeldOutJudge {
             for (int j = i; j < Math.min(prompts.size(), i + CHUNK); j++) {
                 seqs.add(judge.encode(prompts.get(j).conversation(), answers.get(j)));
             }
-            float[] raw = judge.rawScores(seqs);
-            for (int j = 0; j < raw.length; j++) {
-                out[i + j] = (raw[j] - judge.normMean()) / judge.normStd();
+            float[] normalised = judge.normalisedScores(seqs);
+            for (int j = 0; j < normalised.length; j++) {
+                out[i + j] = normalised[j];
             }
         }
         return out;

@@ -112,6 +112,27 @@ class RankingDataTest {
     }
 
     @Test
+    void unsafeFlagsAreReadWrittenAndMergedPerPrompt(@TempDir Path dir) throws Exception {
+        // as annotation snapshots write them: flagged responses last, their indices in "unsafe"
+        Ranking a = RankingsFile.parseLine("{\"prompt\":\"p\",\"responses\":[\"x\",\"y\",\"z\"],\"ranking\":[0,2,1],"
+                + "\"unsafe\":[1]}", 1, "f");
+        Ranking b = RankingsFile.parseLine("{\"prompt\":\"p\",\"responses\":[\"w\",\"y\"],\"ranking\":[0,1]}", 2, "f");
+        assertEquals(List.of(1), a.unsafe());
+        assertEquals(List.of(), b.unsafe());
+        PromptGroup g = PreferenceData.mergeByPrompt(List.of(b, a)).get(0);
+        assertEquals(List.of("w", "y", "x", "z"), g.responses());
+        assertEquals(Set.of(1), g.unsafe(), "y is flagged in the group, whichever ranking flagged it");
+        assertTrue(g.safeOverUnsafe(new PreferencePair(2, 1)));
+        assertFalse(g.safeOverUnsafe(new PreferencePair(2, 3)));
+        Path file = dir.resolve("r.jsonl");
+        RankingsFile.write(file, List.of(a, b));
+        assertEquals(List.of(1), RankingsFile.read(file).get(0).unsafe());
+        RankingFormatException e = assertThrows(RankingFormatException.class, () -> RankingsFile.parseLine(
+                "{\"prompt\":\"p\",\"responses\":[\"x\",\"y\"],\"ranking\":[0,1],\"unsafe\":[2]}", 4, "f"));
+        assertTrue(e.getMessage().contains("f:4") && e.getMessage().contains("unsafe"), e.getMessage());
+    }
+
+    @Test
     void conversationalPreferencesParseAsTrlWritesThem() {
         String user = "{\"role\":\"user\",\"content\":\"Hi\"}";
         Ranking implicit = RankingsFile.parseLine("{\"chosen\":[" + user + ",{\"role\":\"assistant\",\"content\":\"Hello!\"}],"

@@ -31,8 +31,11 @@ public record DemoInputs(long seed, int context, int layers, int dModel, int hea
      * machine (PPO, one run each; runs differ with the snapshot's order): with no reward check, greedy rule rate
      * 0.17 -> 0.66, unsafe 0.078 -> 0.020, win rate 0.86; with weight 1, 0.17 -> 0.22 and 0.078 -> 0.039 (an earlier
      * run: 0.47, 0.031); weights 2 and 3 cut unsafe to 0.008 but push the rule rate below SFT's. The reward model alone
-     * already ranks the rude answers last, and the extra reward cost more in rule rate than it saved in harm.
-     * Set this to try a weight; {@code seed rlhf --reward-check} and the flows' {@code reward_checks} input are the
+     * already ranks the rude answers last, and the extra reward cost more in rule rate than it saved in harm. (A
+     * penalty, {@code keywords=...} at weight -1, is the same reward up to a constant for every answer that ends; they
+     * differ only on cut-off answers, which pass no check. Those measurements were single runs, 4 samples per prompt.)
+     * The demo's harm is suppressed instead by the reward model's safety head, learned from the annotators' unsafe
+     * flags (issue 22; generic, no word list). Set this to try a weight; {@code seed rlhf --reward-check} and the flows' {@code reward_checks} input are the
      * user-facing switches.
      */
     static final double REWARD_CHECK_WEIGHT = 0.0;

@@ -93,7 +93,7 @@ public class Evaluate extends SeedTask<Evaluate.Output> {
     @Schema(title = "Answers sampled per prompt (T = 1) for the unsafe rate and the KL")
     @Builder.Default
     @NotNull
-    private Property<Integer> samples = Property.ofValue(4);
+    private Property<Integer> samples = Property.ofValue(HeldOutJudge.SAMPLES);
 
     @Schema(title = "Seeds the KL samples and the win rate's bootstrap")
     @Builder.Default
