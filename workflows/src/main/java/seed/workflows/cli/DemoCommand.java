@@ -41,6 +41,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--alignment", description = "stage 3's method: ppo, rloo, grpo or dpo (default: the flow's, ppo)")
     String alignment;
 
+    @Option(names = "--dpo-loss", description = "DPO's loss with --alignment dpo: sigmoid, ipo, hinge or plackett-luce "
+            + "(default: the flow's, sigmoid)")
+    String dpoLoss;
+
     @Option(names = "--annotation-port", defaultValue = "0", description = "port of the annotator page (0 = any)")
     int annotationPort;
 
@@ -55,6 +59,9 @@ public final class DemoCommand implements Callable<Integer> {
         Map<String, Object> inputs = sizes.write(abs.resolve("data"), abs.resolve("report"));
         if (alignment != null) {
             inputs.put("alignment", alignment);
+        }
+        if (dpoLoss != null) {
+            inputs.put("dpo_loss", seed.reward.dpo.DpoLoss.parse(dpoLoss).spelling());
         }
         try (Hosts.Hosted hosted = Hosts.start(abs, annotationPort, "127.0.0.1", 0)) {
             SeedHost host = hosted.host();
