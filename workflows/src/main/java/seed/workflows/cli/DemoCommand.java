@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import seed.reward.dpo.DpoLoss;
 import seed.workflows.demo.DemoInputs;
 import seed.workflows.engine.SeedHost;
 
@@ -61,7 +62,7 @@ public final class DemoCommand implements Callable<Integer> {
             inputs.put("alignment", alignment);
         }
         if (dpoLoss != null) {
-            inputs.put("dpo_loss", seed.reward.dpo.DpoLoss.parse(dpoLoss).spelling());
+            inputs.put("dpo_loss", DpoLoss.parse(dpoLoss).spelling());
         }
         try (Hosts.Hosted hosted = Hosts.start(abs, annotationPort, "127.0.0.1", 0)) {
             SeedHost host = hosted.host();
