@@ -23,7 +23,8 @@ import java.util.concurrent.Callable;
 @Command(name = "dpo", mixinStandardHelpOptions = true,
         description = "Direct preference optimisation of an SFT policy on a rankings JSONL (the reward model's format: "
                 + "K-wise rankings become their C(K,2) ordered pairs, ties none; chosen/rejected pairs work too), with "
-                + "TRL's losses: sigmoid (DPO), ipo, hinge. The reference is the SFT model (frozen copy, or with "
+                + "TRL's losses: sigmoid (DPO), ipo, hinge, or plackett-luce (the likelihood of each whole ranking, ties "
+                + "unordered). The reference is the SFT model (frozen copy, or with "
                 + "--lora-rank the base with adapters off); its log-probabilities are computed once. Held-out prompts "
                 + "are split as `seed reward train` splits them. A folder with a checkpoint is resumed exactly.")
 public final class DpoCommand implements Callable<Integer> {
@@ -37,7 +38,8 @@ public final class DpoCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Run folder: policy/, checkpoints, metrics.jsonl, report/*.svg.")
     Path out;
 
-    @Option(names = "--loss", description = "sigmoid, ipo or hinge (TRL's loss_type) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--loss", description = "sigmoid, ipo or hinge (TRL's loss_type), or plackett-luce over whole rankings "
+            + "(default: ${DEFAULT-VALUE}).")
     String loss = "sigmoid";
 
     @Option(names = "--beta", description = "Implicit reward scale beta (default: ${DEFAULT-VALUE}).")
@@ -103,7 +105,7 @@ public final class DpoCommand implements Callable<Integer> {
         System.out.printf("policy=%s%nmetrics=%s%nrewards_chart=%s%naccuracy_chart=%s%n", r.policyDir(), r.metrics(),
                 r.rewardsChart(), r.accuracyChart());
         System.out.printf("loss=%s train_pairs=%d held_out_pairs=%d val_loss=%.4f val_rewards_margin=%.4f "
-                        + "reference_frozen=%s seconds=%.1f%n", s.loss().name().toLowerCase(), r.trainPairs(),
+                        + "reference_frozen=%s seconds=%.1f%n", s.loss().spelling(), r.trainPairs(),
                 r.heldOutPairs(), r.valLoss(), r.valRewardsMargin(), r.referenceFrozen(), r.seconds());
         System.out.printf("val_rewards_accuracy=%.4f kl=%.4f%n", r.valRewardsAccuracy(), r.kl());
         return 0;

@@ -12,23 +12,39 @@ import ai.djl.ndarray.NDArray;
  * <li>{@link #IPO} (Azar et al. 2023): {@code (z - 1 / (2 beta))^2}, on log-probabilities averaged over the
  *     response's tokens (as TRL does for IPO)</li>
  * <li>{@link #HINGE} (SLiC, Zhao et al. 2023): {@code relu(1 - beta z)}</li>
+ * <li>{@link #PLACKETT_LUCE} (Rafailov et al. 2023, appendix A.3): not per pair but per whole ranking, the
+ *     Plackett-Luce negative log-likelihood with the implicit rewards as scores ({@link PlackettLuce}); a pair is a
+ *     ranking of 2, for which it is the sigmoid loss</li>
  * </ul>
  * A closed set: the command line parses exactly these.
  */
 public enum DpoLoss {
-    SIGMOID, IPO, HINGE;
+    SIGMOID, IPO, HINGE, PLACKETT_LUCE;
+
+    /** True when the loss is over whole rankings ({@link PlackettLuce}) rather than their pairs. */
+    public boolean rankwise() {
+        return this == PLACKETT_LUCE;
+    }
+
+    /** The command line's and flows' spelling: {@code sigmoid}, {@code ipo}, {@code hinge}, {@code plackett-luce}. */
+    public String spelling() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
 
     /** True when the log-probabilities are means over the response's tokens rather than sums (IPO). */
     public boolean lengthNormalised() {
         return this == IPO;
     }
 
-    /** Per-pair loss (P,), differentiable through the policy's log-probabilities. */
+    /**
+     * Per-pair loss (P,), differentiable through the policy's log-probabilities. Plackett-Luce's per-pair form is its
+     * K = 2 case, the sigmoid loss (training uses {@link PlackettLuce} on whole rankings).
+     */
     public NDArray perPair(NDArray policyChosen, NDArray policyRejected, NDArray refChosen, NDArray refRejected,
             double beta, double labelSmoothing) {
         NDArray z = policyChosen.sub(policyRejected).sub(refChosen.sub(refRejected));
         return switch (this) {
-            case SIGMOID -> {
+            case SIGMOID, PLACKETT_LUCE -> {
                 NDArray bz = z.mul((float) beta);
                 NDArray loss = softplusNeg(bz).mul((float) (1 - labelSmoothing));
                 yield labelSmoothing == 0 ? loss : loss.add(softplusNeg(bz.neg()).mul((float) labelSmoothing));
@@ -43,7 +59,7 @@ public enum DpoLoss {
             double labelSmoothing) {
         double z = (policyChosen - policyRejected) - (refChosen - refRejected);
         return switch (this) {
-            case SIGMOID -> softplus(-beta * z) * (1 - labelSmoothing) + softplus(beta * z) * labelSmoothing;
+            case SIGMOID, PLACKETT_LUCE -> softplus(-beta * z) * (1 - labelSmoothing) + softplus(beta * z) * labelSmoothing;
             case IPO -> (z - 1 / (2 * beta)) * (z - 1 / (2 * beta));
             case HINGE -> Math.max(0, 1 - beta * z);
         };
@@ -58,13 +74,13 @@ public enum DpoLoss {
         return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
     }
 
-    /** Parses {@code sigmoid|ipo|hinge} (any case); the error names the accepted values. */
+    /** Parses {@code sigmoid|ipo|hinge|plackett-luce} (any case, _ or -); the error names the accepted values. */
     public static DpoLoss parse(String name) {
         for (DpoLoss l : values()) {
-            if (l.name().equalsIgnoreCase(name)) {
+            if (l.spelling().equalsIgnoreCase(name) || l.name().equalsIgnoreCase(name)) {
                 return l;
             }
         }
-        throw new IllegalArgumentException("--loss must be sigmoid, ipo or hinge, got '" + name + "'");
+        throw new IllegalArgumentException("--loss must be sigmoid, ipo, hinge or plackett-luce, got '" + name + "'");
     }
 }

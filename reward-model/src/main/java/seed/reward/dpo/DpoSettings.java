@@ -11,7 +11,8 @@ import java.nio.file.Path;
  * The held-out prompts are chosen exactly as the reward model chooses them ({@code heldOutFraction}, {@code seed}), so
  * a reward model and a DPO policy trained with the same seed are judged on the same unseen prompts.
  *
- * @param loss            sigmoid (DPO), ipo or hinge, TRL's meanings ({@link DpoLoss})
+ * @param loss            sigmoid (DPO), ipo or hinge, TRL's meanings, or plackett-luce over whole rankings
+ *                        ({@link DpoLoss})
  * @param beta            the KL-strength parameter of the implicit reward beta * (logp - logp_ref)
  * @param labelSmoothing  conservative DPO's assumed label-flip rate (sigmoid only), in [0, 0.5)
  * @param steps           optimizer steps
@@ -34,7 +35,7 @@ public record DpoSettings(Path policy, Path rankings, Path out, DpoLoss loss, do
         }
         if (labelSmoothing > 0 && loss != DpoLoss.SIGMOID) {
             throw new IllegalArgumentException("--label-smoothing is defined for the sigmoid loss only (TRL), not "
-                    + loss.name().toLowerCase());
+                    + loss.spelling());
         }
         if (steps <= 0 || groupsPerBatch <= 0 || evalEvery <= 0 || checkpointEvery <= 0 || klMaxNewTokens <= 0) {
             throw new IllegalArgumentException("steps, groups per batch, eval/checkpoint intervals and KL sample length "

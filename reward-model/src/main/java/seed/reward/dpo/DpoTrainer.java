@@ -43,7 +43,8 @@ import java.util.Random;
 
 /**
  * Direct preference optimisation from a rankings snapshot (Rafailov et al. 2023, with TRL's loss variants): no
- * reward model, no rollouts. Every ranking becomes its C(K,2) ordered pairs (ties none); all rankings of a prompt form
+ * reward model, no rollouts. Every ranking becomes its C(K,2) ordered pairs (ties none), or with {@code plackett-luce}
+ * one likelihood of the whole ranking ({@link PlackettLuce}); all rankings of a prompt form
  * one group whose distinct responses are computed once per step, the prompt once per group ({@link ResponseLogps}).
  * The reference's log-probabilities are computed once per response before training (a frozen copy of the SFT
  * model, or with LoRA the same base with the adapters off). Held-out prompts are split as the reward model splits
@@ -64,8 +65,12 @@ public final class DpoTrainer {
         this.console = console;
     }
 
-    /** A prompt group encoded once: its sequences and pairs, and the reference's log-probability of each response. */
-    record Example(PromptGroup group, List<ExampleEncoder.Encoded> sequences, float[] refLogps) {
+    /**
+     * A prompt group encoded once: its sequences and pairs, the reference's log-probability of each response, and its
+     * rankings' Plackett-Luce factors ({@code rankings} of them add at least one factor).
+     */
+    record Example(PromptGroup group, List<ExampleEncoder.Encoded> sequences, float[] refLogps,
+            List<PlackettLuce.Term> terms, int rankings) {
     }
 
     /** The implicit-reward statistics of a set of pairs (TRL's names in {@link #into}). */
@@ -113,9 +118,11 @@ public final class DpoTrainer {
                 reference.parameters().values().forEach(p -> p.setRequiresGradient(false));
             }
             ExampleEncoder encoder = new ExampleEncoder(tokenizer, s.truncation(), policy.config().context());
-            List<Example> train = encode(split.train(), encoder, reference);
+            Map<String, List<Ranking>> byPrompt = new LinkedHashMap<>();
+            rankings.forEach(r -> byPrompt.computeIfAbsent(r.prompt(), p -> new ArrayList<>()).add(r));
+            List<Example> train = encode(split.train(), byPrompt, encoder, reference);
             int cutTrain = encoder.promptsCut() + encoder.responsesCut() + encoder.dropped();
-            List<Example> heldOut = encode(split.heldOut(), encoder, reference);
+            List<Example> heldOut = encode(split.heldOut(), byPrompt, encoder, reference);
             encoder.requireSome(train.size(), s.rankings() + " (training prompts)");
             encoder.requireSome(heldOut.size(), s.rankings() + " (held-out prompts)");
             if (encoder.promptsCut() + encoder.responsesCut() + encoder.dropped() > 0) {
@@ -131,7 +138,8 @@ public final class DpoTrainer {
     }
 
     /** Encodes the groups (cut or refused by the truncation rule) and computes the reference's log-probabilities once. */
-    private List<Example> encode(List<PromptGroup> groups, ExampleEncoder encoder, Gpt reference) {
+    private List<Example> encode(List<PromptGroup> groups, Map<String, List<Ranking>> byPrompt, ExampleEncoder encoder,
+            Gpt reference) {
         List<PromptGroup> kept = new ArrayList<>();
         List<List<ExampleEncoder.Encoded>> seqs = new ArrayList<>();
         for (PromptGroup g : groups) {
@@ -148,7 +156,15 @@ public final class DpoTrainer {
             float[] r = new float[k];
             System.arraycopy(ref, at, r, 0, k);
             at += k;
-            out.add(new Example(kept.get(i), seqs.get(i), r));
+            PromptGroup g = kept.get(i);
+            List<PlackettLuce.Term> terms = new ArrayList<>();
+            int ranked = 0;
+            for (Ranking ranking : byPrompt.getOrDefault(g.prompt(), List.of())) {
+                List<PlackettLuce.Term> t = PlackettLuce.terms(PlackettLuce.tiers(ranking, g.responses()));
+                terms.addAll(t);
+                ranked += t.isEmpty() ? 0 : 1;
+            }
+            out.add(new Example(g, seqs.get(i), r, terms, ranked));
         }
         return out;
     }
@@ -172,7 +188,7 @@ public final class DpoTrainer {
                 console.println("dpo       resuming from " + ckpt.getFileName() + " (step " + startStep + ")");
             } else {
                 console.printf("dpo       %s loss, beta %s; %d rankings -> %d train pairs (%d prompts), %d held-out pairs "
-                                + "(%d prompts); policy %s%s%n", s.loss().name().toLowerCase(), s.beta(), rankings,
+                                + "(%d prompts); policy %s%s%n", s.loss().spelling(), s.beta(), rankings,
                         trainPairs, train.size(), heldPairs, heldOut.size(), policy.config().describe(),
                         s.lora() != null ? ", LoRA rank " + s.lora().rank() : "");
             }
@@ -256,15 +272,24 @@ public final class DpoTrainer {
         int[] sizes = new int[batch.size()];
         List<int[]> pairs = new ArrayList<>();
         List<float[]> refs = new ArrayList<>();
+        List<PlackettLuce.Term> terms = new ArrayList<>();
+        float[] ref = new float[batch.stream().mapToInt(e -> e.sequences().size()).sum()];
+        int ranked = 0;
         for (int g = 0; g < batch.size(); g++) {
             Example e = batch.get(g);
             int offset = seqs.size();
             seqs.addAll(e.sequences());
             sizes[g] = e.sequences().size();
+            System.arraycopy(e.refLogps(), 0, ref, offset, sizes[g]);
             for (PreferencePair p : e.group().pairs()) {
                 pairs.add(new int[] {offset + p.better(), offset + p.worse()});
                 refs.add(new float[] {e.refLogps()[p.better()], e.refLogps()[p.worse()]});
             }
+            for (PlackettLuce.Term t : e.terms()) {
+                terms.add(new PlackettLuce.Term(offset + t.chosen(), java.util.Arrays.stream(t.among())
+                        .map(j -> offset + j).toArray()));
+            }
+            ranked += e.rankings();
         }
         try (NDManager m = NDManager.newBaseManager(policy.device());
              GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -277,7 +302,9 @@ public final class DpoTrainer {
                 rc[i] = refs.get(i)[0];
                 rr[i] = refs.get(i)[1];
             }
-            NDArray loss = s.loss().perPair(chosen, rejected, m.create(rc), m.create(rr), s.beta(), s.labelSmoothing()).mean();
+            NDArray loss = s.loss().rankwise()
+                    ? PlackettLuce.loss(m, logps.sub(m.create(ref)).mul((float) s.beta()), terms).div(Math.max(1, ranked))
+                    : s.loss().perPair(chosen, rejected, m.create(rc), m.create(rr), s.beta(), s.labelSmoothing()).mean();
             float lossValue = loss.getFloat();
             adam.step(loss, policy.parameters(), lr, s.clipNorm());
             return stats(lossValue, chosen.toFloatArray(), rejected.toFloatArray(), rc, rr);
@@ -314,13 +341,25 @@ public final class DpoTrainer {
                 lc / n, lr / n, n);
     }
 
-    /** Held-out statistics: the policy's log-probabilities without gradient against the precomputed reference's. */
+    /**
+     * Held-out statistics: the policy's log-probabilities without gradient against the precomputed reference's. The
+     * implicit-reward statistics are over pairs for every loss; the loss is the training loss (Plackett-Luce: per
+     * ranking).
+     */
     Stats evaluate(Gpt policy, List<Example> groups) {
         float[] logps = ResponseLogps.values(policy, groups.stream().map(Example::sequences).toList(),
                 s.loss().lengthNormalised(), CHUNK);
         List<Float> pc = new ArrayList<>(), pr = new ArrayList<>(), rc = new ArrayList<>(), rr = new ArrayList<>();
+        double rankLoss = 0;
+        int ranked = 0;
         int offset = 0;
         for (Example e : groups) {
+            double[] scores = new double[e.sequences().size()];
+            for (int i = 0; i < scores.length; i++) {
+                scores[i] = s.beta() * (logps[offset + i] - e.refLogps()[i]);
+            }
+            rankLoss += PlackettLuce.loss(scores, e.terms());
+            ranked += e.rankings();
             for (PreferencePair p : e.group().pairs()) {
                 pc.add(logps[offset + p.better()]);
                 pr.add(logps[offset + p.worse()]);
@@ -329,7 +368,9 @@ public final class DpoTrainer {
             }
             offset += e.sequences().size();
         }
-        return stats(Double.NaN, floats(pc), floats(pr), floats(rc), floats(rr));
+        Stats pairs = stats(Double.NaN, floats(pc), floats(pr), floats(rc), floats(rr));
+        return s.loss().rankwise() ? new Stats(rankLoss / Math.max(1, ranked), pairs.chosen(), pairs.rejected(),
+                pairs.accuracy(), pairs.margin(), pairs.logpChosen(), pairs.logpRejected(), pairs.pairs()) : pairs;
     }
 
     private static float[] floats(List<Float> list) {

@@ -3,6 +3,7 @@ package seed.reward.dpo;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.junit.jupiter.api.Test;
+import seed.reward.data.Ranking;
 import seed.stages.data.ExampleEncoder;
 import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
@@ -64,6 +65,85 @@ class DpoLossTest {
                 }
                 assertEquals(s / 4, mean(m, l, 0.3, 0), 1e-5 * Math.max(1, s / 4), l.name());
             }
+        }
+    }
+
+    /**
+     * Plackett-Luce on a fixed batch: a K = 4 ranking b > d > a > c (indices into responses a, b, c, d) and a K = 3
+     * ranking with a tie, x > {y, z}, written out by hand with scores s = beta (logp - ref).
+     */
+    @Test
+    void plackettLuceEqualsTheHandComputedLikelihoodAndIsTheSigmoidLossForTwo() {
+        double beta = 0.5;
+        float[] logp = {-10f, -4f, -7.5f, -3f, -6f, -5f, -9f};
+        float[] ref = {-11f, -4.5f, -7f, -5f, -6.5f, -4f, -8f};
+        // scores: 0.5, 0.25, -0.25, 1.0 | 0.25, -0.5, -0.5
+        double[] s = new double[7];
+        for (int i = 0; i < 7; i++) {
+            s[i] = beta * (logp[i] - ref[i]);
+        }
+        assertEquals(1.0, s[3], 1e-12);
+        // ranking 1: order b(1) > d(3) > a(0) > c(2): -log[e^sb/(e^sa+e^sb+e^sc+e^sd) * e^sd/(e^sa+e^sc+e^sd)
+        //   * e^sa/(e^sa+e^sc)]
+        double e0 = Math.exp(0.5), e1 = Math.exp(0.25), e2 = Math.exp(-0.25), e3 = Math.exp(1.0);
+        double first = -Math.log(e1 / (e0 + e1 + e2 + e3) * e3 / (e0 + e2 + e3) * e0 / (e0 + e2));
+        // ranking 2 over responses x(4), y(5), z(6): x > y = z. The tie leaves y and z unordered; x against all three,
+        // the last tier adds nothing: -log[e^sx/(e^sx+e^sy+e^sz)]
+        double ex = Math.exp(0.25), ey = Math.exp(-0.5);
+        double second = -Math.log(ex / (ex + 2 * ey));
+        // the same numbers as literals (computed once with a calculator from the formulas above)
+        assertEquals(2.6360006, first, 1e-6);
+        assertEquals(0.6651247, second, 1e-6); // = log(1 + 2 e^-0.75)
+
+        Ranking four = new Ranking("p", List.of("a", "b", "c", "d"), new int[] {1, 3, 0, 2}, List.of(), 1);
+        Ranking tied = new Ranking("q", List.of("x", "y", "z"), new int[] {0, 1, 2}, List.of(new int[] {2, 1}), 2);
+        List<PlackettLuce.Term> terms = new ArrayList<>(PlackettLuce.terms(PlackettLuce.tiers(four, List.of("a", "b", "c", "d"))));
+        for (PlackettLuce.Term t : PlackettLuce.terms(PlackettLuce.tiers(tied, List.of("x", "y", "z")))) {
+            terms.add(new PlackettLuce.Term(t.chosen() + 4, java.util.Arrays.stream(t.among()).map(j -> j + 4).toArray()));
+        }
+        assertEquals(4, terms.size(), "3 factors of the K = 4 ranking, 1 of the tied one");
+        assertEquals(first + second, PlackettLuce.loss(s, terms), 1e-6);
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray scores = m.create(logp).sub(m.create(ref)).mul((float) beta);
+            assertEquals(first + second, PlackettLuce.loss(m, scores, terms).getFloat(), 1e-6);
+
+            // K = 2: the ranking's likelihood is the sigmoid loss of its pair, on the fixed batch of the TRL test
+            for (int i = 0; i < PC.length; i++) {
+                Ranking pair = Ranking.pairwise("p", "c", "r", 1);
+                List<PlackettLuce.Term> t = PlackettLuce.terms(PlackettLuce.tiers(pair, List.of("c", "r")));
+                NDArray sc = m.create(new float[] {PC[i] - RC[i], PR[i] - RR[i]}).mul(0.1f);
+                double sigmoid = DpoLoss.SIGMOID.perPair(PC[i], PR[i], RC[i], RR[i], 0.1, 0);
+                assertEquals(sigmoid, PlackettLuce.loss(m, sc, t).getFloat(), 1e-6, "pair " + i);
+                assertEquals(sigmoid, PlackettLuce.loss(new double[] {0.1 * (PC[i] - RC[i]), 0.1 * (PR[i] - RR[i])}, t),
+                        1e-9, "pair " + i);
+            }
+        }
+        // a fully tied ranking adds nothing, as it adds no pair
+        Ranking allTied = new Ranking("q", List.of("x", "y"), new int[] {0, 1}, List.<int[]>of(new int[] {0, 1}), 3);
+        assertEquals(0, PlackettLuce.terms(PlackettLuce.tiers(allTied, List.of("x", "y"))).size());
+        // a tie between ranks 1 and 3 ties rank 2 too (a weak order): one tier of three above the last response
+        Ranking span = new Ranking("q", List.of("a", "b", "c", "d"), new int[] {0, 1, 2, 3},
+                List.<int[]>of(new int[] {0, 2}), 4);
+        List<int[]> tiers = PlackettLuce.tiers(span, List.of("a", "b", "c", "d"));
+        assertEquals(2, tiers.size());
+        assertEquals(3, tiers.get(0).length);
+    }
+
+    @Test
+    void plackettLuceGradientMatchesTheHandDerivative() {
+        // d/ds_j of -log softmax_chosen over a set = softmax_j - [j == chosen]
+        float[] scores = {0.3f, -0.2f, 1.1f};
+        List<PlackettLuce.Term> terms = List.of(new PlackettLuce.Term(0, new int[] {0, 1, 2}));
+        try (NDManager m = NDManager.newBaseManager();
+             ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+            NDArray s = m.create(scores);
+            s.setRequiresGradient(true);
+            gc.backward(PlackettLuce.loss(m, s, terms));
+            float[] g = s.getGradient().toFloatArray();
+            double z = Math.exp(0.3) + Math.exp(-0.2) + Math.exp(1.1);
+            assertEquals(Math.exp(0.3) / z - 1, g[0], 1e-6);
+            assertEquals(Math.exp(-0.2) / z, g[1], 1e-6);
+            assertEquals(Math.exp(1.1) / z, g[2], 1e-6);
         }
     }
 

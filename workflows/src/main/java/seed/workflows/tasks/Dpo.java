@@ -53,7 +53,7 @@ public class Dpo extends TruncatingTask<Dpo.Output> {
     @NotNull
     private Property<String> rankings;
 
-    @Schema(title = "Loss, TRL's meanings: sigmoid, ipo or hinge")
+    @Schema(title = "Loss: sigmoid, ipo or hinge (TRL's meanings), or plackett-luce over whole rankings")
     @Builder.Default
     @NotNull
     private Property<Loss> loss = Property.ofValue(Loss.SIGMOID);
@@ -100,7 +100,7 @@ public class Dpo extends TruncatingTask<Dpo.Output> {
             DpoResult t = DpoTrainer.train(shape.withOut(dir), console, 0);
             Map<String, Object> metrics = new LinkedHashMap<>();
             metrics.put("algorithm", "dpo");
-            metrics.put("loss", shape.loss().name().toLowerCase());
+            metrics.put("loss", shape.loss().spelling());
             metrics.put("val_rewards_accuracy", t.valRewardsAccuracy());
             metrics.put("val_rewards_margin", t.valRewardsMargin());
             metrics.put("kl", t.kl());
@@ -118,9 +118,9 @@ public class Dpo extends TruncatingTask<Dpo.Output> {
                 .seconds((Double) r.metric("seconds")).reused(r.reused()).build();
     }
 
-    /** DPO's losses, as flows spell them ({@code sigmoid}, {@code ipo}, {@code hinge}). */
+    /** DPO's losses, as flows spell them ({@code sigmoid}, {@code ipo}, {@code hinge}, {@code plackett-luce}). */
     public enum Loss {
-        SIGMOID, IPO, HINGE;
+        SIGMOID, IPO, HINGE, PLACKETT_LUCE;
 
         /** Accepts the flows' lower-case spelling. */
         @JsonCreator
@@ -130,7 +130,7 @@ public class Dpo extends TruncatingTask<Dpo.Output> {
 
         @JsonValue
         public String spelling() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return DpoLoss.valueOf(name()).spelling();
         }
     }
 
