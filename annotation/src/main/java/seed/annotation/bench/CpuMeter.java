@@ -74,6 +74,9 @@ final class CpuMeter {
                 } catch (java.io.IOException gone) {
                     continue; // not on this host, or the process just ended
                 }
+                if (!s.substring(s.indexOf('(') + 1, s.lastIndexOf(')')).equals("postgres")) {
+                    continue; // a server on another host: this pid is some other local process
+                }
                 String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
                 // utime and stime (fields 14 and 15 of proc(5)) in clock ticks, 100 per second on Linux
                 out.put(rs.getInt(1), (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10);
