@@ -54,6 +54,10 @@ public final class IngestBenchCommand implements Callable<Integer> {
     @Option(names = "--db-connections", defaultValue = "2", description = "DB connections per consumer (default ${DEFAULT-VALUE})")
     int dbConnections;
 
+    @Option(names = "--prefill", description = "produce every ranking before the ingester starts, and time from its start"
+            + " to the last row durable: the ingester alone, without the producer and broker competing for the CPU")
+    boolean prefill;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -69,9 +73,10 @@ public final class IngestBenchCommand implements Callable<Integer> {
         try (BenchSetup.Workspace workspace = BenchSetup.workspace(infra.config(), dataDirGiven, "ingest");
                 Annotation a = Annotation.start(workspace.config())) {
             out.println("bench=ingest events=" + events + " k=" + k + " db_connections_per_consumer=" + dbConnections + " cores=" + Runtime.getRuntime().availableProcessors());
-            out.printf("heap_max_mb=%d%nbatch=%d%nkafka=%s%npostgres=%s%nproducer=same-jvm%n", Runtime.getRuntime().maxMemory() >> 20,
+            out.printf("heap_max_mb=%d%nbatch=%d%nkafka=%s%npostgres=%s%nproducer=same-jvm%nclock=%s%n", Runtime.getRuntime().maxMemory() >> 20,
                     batch, workspace.config().kafkaBootstrap() == null ? "embedded" : "external",
-                    workspace.config().jdbcUrl() == null ? "embedded" : "external");
+                    workspace.config().jdbcUrl() == null ? "embedded" : "external",
+                    prefill ? "ingester-start (topic prefilled)" : "first-produce");
             if (warmupEvents > 0) {
                 int measured = events;
                 events = warmupEvents;
@@ -123,12 +128,22 @@ public final class IngestBenchCommand implements Callable<Integer> {
                 }
             }
             c.setAutoCommit(false);
+            CpuMeter cpu = new CpuMeter(a.infra().ownerDataSource());
+            CpuMeter.Sample before = cpu.sample();
             long t0 = System.nanoTime();
             for (byte[] rows : batches) {
                 copy.copyIn("COPY " + table + " FROM STDIN", new java.io.ByteArrayInputStream(rows));
                 c.commit();
             }
             double rate = events / ((System.nanoTime() - t0) / 1e9);
+            CpuMeter.Sample after = cpu.sample();
+            long pgMs = 0;
+            for (var e : after.postgresMillis().entrySet()) {
+                pgMs += e.getValue() - before.postgresMillis().getOrDefault(e.getKey(), 0L);
+            }
+            if (!after.postgresMillis().isEmpty()) {
+                spec.commandLine().getOut().printf("limit_postgres_copy_cpu_us_per_row=%.1f%n", pgMs * 1e3 / events);
+            }
             c.setAutoCommit(true);
             try (java.sql.Statement st = c.createStatement()) {
                 st.execute("DROP TABLE " + table);
@@ -178,20 +193,25 @@ public final class IngestBenchCommand implements Callable<Integer> {
         Ingester.Options opts = new Ingester.Options(Math.min(p, 4), batch, 0, "bench-" + topic, null, dbConnections);
         long t0;
         long producedAt;
-        try (Ingester ing = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(), a.infra().ingesterDataSource(), opts, null).start();
-             RankingProducer prod = new RankingProducer(a.infra().kafkaBootstrap(), topic,
-                     java.util.Map.of("compression.type", System.getProperty("seed.bench.compression", "lz4")), signing)) {
+        CpuMeter cpu = new CpuMeter(a.infra().ownerDataSource());
+        // the API's producer settings (no compression); -Dseed.bench.compression=lz4 (or another codec) to compare
+        String codec = System.getProperty("seed.bench.compression");
+        try (RankingProducer prod = new RankingProducer(a.infra().kafkaBootstrap(), topic,
+                     codec == null ? java.util.Map.of() : java.util.Map.of("compression.type", codec), signing)) {
+            if (prefill) {
+                long p0 = System.nanoTime();
+                produce(prod, keys, values);
+                out.printf("%sprefill_produce_per_s=%.0f%n", label, events / ((System.nanoTime() - p0) / 1e9));
+            }
+            try (Ingester ing = new Ingester(a.infra().kafkaBootstrap(), topic, tc.deadLetterTopic(),
+                    a.infra().ingesterDataSource(), opts, null).start()) {
+            CpuMeter.Sample before = cpu.sample();
             t0 = System.nanoTime();
             if (Boolean.getBoolean("seed.ingest.trace")) {
                 System.err.println("t=" + System.currentTimeMillis() % 100000 + " first produce");
             }
-            List<CompletableFuture<?>> fs = new ArrayList<>(events);
-            for (int i = 0; i < events; i++) {
-                fs.add(prod.sendSigned(keys.get(i), values.get(i), seed.annotation.core.Signing.API_KEY));
-            }
-            prod.flush();
-            for (CompletableFuture<?> f : fs) {
-                f.get(120, TimeUnit.SECONDS);
+            if (!prefill) {
+                produce(prod, keys, values);
             }
             producedAt = System.nanoTime();
             long lastPrint = System.nanoTime();
@@ -214,9 +234,23 @@ public final class IngestBenchCommand implements Callable<Integer> {
                 throw new IllegalStateException(ing.stats().rejected() + " benchmark records were rejected");
             }
             double secs = (t1 - t0) / 1e9;
-            out.printf("%spartitions=%d seconds=%.2f produce_per_s=%.0f batches=%d%n", label, p, secs,
-                    events / ((producedAt - t0) / 1e9), ing.stats().batches());
+            out.printf("%spartitions=%d seconds=%.2f produce_per_s=%s batches=%d%n", label, p, secs,
+                    prefill ? "before-clock" : String.format("%.0f", events / ((producedAt - t0) / 1e9)),
+                    ing.stats().batches());
+            CpuMeter.print(out, label + "partitions_" + p + "_", before, cpu.sample(), events);
             return events / secs;
+            }
+        }
+    }
+
+    private static void produce(RankingProducer prod, List<String> keys, List<byte[]> values) throws Exception {
+        List<CompletableFuture<?>> fs = new ArrayList<>(values.size());
+        for (int i = 0; i < values.size(); i++) {
+            fs.add(prod.sendSigned(keys.get(i), values.get(i), seed.annotation.core.Signing.API_KEY));
+        }
+        prod.flush();
+        for (CompletableFuture<?> f : fs) {
+            f.get(120, TimeUnit.SECONDS);
         }
     }
 }

@@ -43,11 +43,41 @@ final class BatchDecoder {
         itemK.put(itemId, k);
     }
 
-    /** A decoded, validated batch ready to write: COPY text of the valid rows, the refusals so far, the offsets. */
-    record Prepared(List<ConsumerRecord<String, byte[]>> all, int[] valid, byte[][] copyData,
+    /**
+     * COPY's binary format by default: PostgreSQL skips parsing uuids, arrays and timestamps from text, the JVM
+     * skips building the text. {@code -Dseed.ingest.copy-format=text} writes the text format (for comparison).
+     */
+    static final boolean BINARY = !"text".equals(System.getProperty("seed.ingest.copy-format"));
+
+    /**
+     * A decoded, validated batch ready to write, per part: the COPY data of the valid rows ({@code binary}: with the
+     * binary format's header and trailer), where each row ends in it, each row's record, item, annotator and event
+     * id; and the refusals so far and the offsets to commit.
+     */
+    record Prepared(List<ConsumerRecord<String, byte[]>> all, int[] valid, boolean binary, byte[][] copyData,
+                    int[][] rowEnds, ConsumerRecord<String, byte[]>[][] rows,
                             long[][] items, long[][] annotators, UUID[][] eventIds, List<Refusals.Reject> rejects,
                             Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey,
                             Map<TopicPartition, OffsetAndMetadata> offsets, long decodeNanos) {
+
+        /** The options of a COPY of this batch's data. */
+        String copyOptions() {
+            return binary ? " (FORMAT binary)" : "";
+        }
+
+        /** COPY data holding only row {@code i} of a part (for the row-by-row retry). */
+        byte[] row(int part, int i) {
+            int start = i > 0 ? rowEnds[part][i - 1] : binary ? CopyRows.BINARY_HEADER.length : 0;
+            int end = rowEnds[part][i];
+            if (!binary) {
+                return java.util.Arrays.copyOfRange(copyData[part], start, end);
+            }
+            CopyRows.Bytes b = new CopyRows.Bytes(end - start + CopyRows.BINARY_HEADER.length + 2);
+            b.bytes(CopyRows.BINARY_HEADER, 0, CopyRows.BINARY_HEADER.length);
+            b.bytes(copyData[part], start, end - start);
+            b.bytes(CopyRows.BINARY_TRAILER, 0, CopyRows.BINARY_TRAILER.length);
+            return java.util.Arrays.copyOf(b.array(), b.length());
+        }
     }
 
     /** Decodes and checks a polled batch (item sizes from the cache, misses from {@code lookups}). */
@@ -113,44 +143,66 @@ final class BatchDecoder {
                 byOffsetKey.put(CopyRows.key(r.partition(), r.offset()), r);
             }
         }
-        StringBuilder[] sb = new StringBuilder[parts];
         int[] valid = new int[parts];
-        for (int i = 0; i < parts; i++) {
-            sb[i] = new StringBuilder(events.size() * 128 / parts + 16);
-        }
         int[] partOf = new int[events.size()];
         for (int i = 0; i < events.size(); i++) {
             int part = (int) Math.floorMod(events.get(i).itemId(), (long) parts);
             partOf[i] = part;
-            CopyRows.appendRow(sb[part], events.get(i), okRecs.get(i), okMacs.get(i));
             valid[part]++;
         }
+        CopyRows.Bytes[] data = new CopyRows.Bytes[parts];
+        int[][] rowEnds = new int[parts][];
+        @SuppressWarnings("unchecked")
+        ConsumerRecord<String, byte[]>[][] rows = new ConsumerRecord[parts][];
         long[][] items = new long[parts][];
         long[][] annotators = new long[parts][];
         UUID[][] eventIds = new UUID[parts][];
         int[] fill = new int[parts];
         for (int i = 0; i < parts; i++) {
+            data[i] = new CopyRows.Bytes(valid[i] * 192 + 32);
+            if (BINARY) {
+                data[i].bytes(CopyRows.BINARY_HEADER, 0, CopyRows.BINARY_HEADER.length);
+            }
+            rowEnds[i] = new int[valid[i]];
+            rows[i] = new ConsumerRecord[valid[i]];
             items[i] = new long[valid[i]];
             annotators[i] = new long[valid[i]];
             eventIds[i] = new UUID[valid[i]];
         }
+        StringBuilder text = BINARY ? null : new StringBuilder(256);
         for (int i = 0; i < events.size(); i++) {
             int part = partOf[i];
-            items[part][fill[part]] = events.get(i).itemId();
-            eventIds[part][fill[part]] = events.get(i).eventId();
-            annotators[part][fill[part]++] = events.get(i).annotatorId();
+            int row = fill[part]++;
+            RankingEvent e = events.get(i);
+            ConsumerRecord<String, byte[]> r = okRecs.get(i);
+            if (BINARY) {
+                CopyRows.appendBinaryRow(data[part], e, r.partition(), r.offset(), okMacs.get(i));
+            } else {
+                text.setLength(0);
+                CopyRows.appendRow(text, e, r, okMacs.get(i));
+                byte[] line = text.toString().getBytes(StandardCharsets.UTF_8);
+                data[part].bytes(line, 0, line.length);
+            }
+            rowEnds[part][row] = data[part].length();
+            rows[part][row] = r;
+            items[part][row] = e.itemId();
+            annotators[part][row] = e.annotatorId();
+            eventIds[part][row] = e.eventId();
         }
         byte[][] copyData = new byte[parts][];
         for (int i = 0; i < parts; i++) {
-            copyData[i] = sb[i].toString().getBytes(StandardCharsets.UTF_8);
+            if (BINARY) {
+                data[i].bytes(CopyRows.BINARY_TRAILER, 0, CopyRows.BINARY_TRAILER.length);
+            }
+            copyData[i] = java.util.Arrays.copyOf(data[i].array(), data[i].length());
         }
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (TopicPartition tp : recs.partitions()) {
             List<ConsumerRecord<String, byte[]>> l = recs.records(tp);
             offsets.put(tp, new OffsetAndMetadata(l.get(l.size() - 1).offset() + 1));
         }
-        return new Prepared(all, valid, copyData, items, annotators, eventIds, rejects, byOffsetKey, offsets,
-                System.nanoTime() - tStart);
+        return new Prepared(all, valid, BINARY, copyData, rowEnds, rows, items, annotators, eventIds, rejects, byOffsetKey,
+                offsets, System.nanoTime() - tStart);
     }
 
     private void loadItemK(Connection db, Collection<Long> ids) throws SQLException {

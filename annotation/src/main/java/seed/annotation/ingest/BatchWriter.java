@@ -106,7 +106,8 @@ final class BatchWriter {
             Savepoint sp = db.setSavepoint();
             try {
                 CopyRows.copyIn(db, "COPY ranking_events(event_id, item_id, annotator_id, ranking, ties, skip, unsafe, source,"
-                        + " submitted_at, kafka_partition, kafka_offset, payload_mac, comment, supersedes, strengths) FROM STDIN", p.copyData()[part]);
+                        + " submitted_at, kafka_partition, kafka_offset, payload_mac, comment, supersedes, strengths) FROM STDIN"
+                        + p.copyOptions(), p.copyData()[part]);
                 db.releaseSavepoint(sp);
                 insertedNow = p.valid()[part];
                 fast = true;
@@ -121,21 +122,15 @@ final class BatchWriter {
         }
         if (p.valid()[part] > 0 && !fast) {
             if (!rowByRow) {
-                insertedNow = carefulInsert(db, p.copyData()[part], p.byOffsetKey(), rejects);
+                insertedNow = carefulInsert(db, p.copyOptions(), p.copyData()[part], p.byOffsetKey(), rejects);
                 tCopy = System.nanoTime();
                 tInsert = tCopy;
             } else {
-                byte[] data = p.copyData()[part];
-                int start = 0;
-                for (int i = 0; i < data.length; i++) {
-                    if (data[i] != '\n') {
-                        continue;
-                    }
-                    byte[] line = java.util.Arrays.copyOfRange(data, start, i + 1);
-                    start = i + 1;
+                for (int i = 0; i < p.valid()[part]; i++) {
+                    byte[] line = p.row(part, i);
                     Savepoint sp = db.setSavepoint();
                     try {
-                        insertedNow += carefulInsert(db, line, p.byOffsetKey(), rejects);
+                        insertedNow += carefulInsert(db, p.copyOptions(), line, p.byOffsetKey(), rejects);
                         try (Statement st = db.createStatement()) {
                             st.execute("DELETE FROM ranking_staging");
                         }
@@ -145,8 +140,8 @@ final class BatchWriter {
                         if (Ingester.classify(e) != Ingester.Failure.DATA) {
                             throw e;
                         }
-                        ConsumerRecord<String, byte[]> r = p.byOffsetKey().get(CopyRows.lineKey(line));
-                        rejects.add(new Refusals.Reject(r, CopyRows.lineEventId(line), "the database refused the record: "
+                        ConsumerRecord<String, byte[]> r = p.rows()[part][i];
+                        rejects.add(new Refusals.Reject(r, p.eventIds()[part][i].toString(), "the database refused the record: "
                                 + EventCodec.firstLine(e.getMessage())));
                     }
                 }
@@ -217,9 +212,10 @@ final class BatchWriter {
      * The staging path: COPY into the temp table, insert the rows that are their assignment's claimed event (no
      * conflict), and name the reason of every other row that is not a plain redelivery. Returns rows inserted.
      */
-    private static int carefulInsert(Connection db, byte[] copyData, Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey,
-                                     List<Refusals.Reject> rejects) throws SQLException {
-        CopyRows.copyIn(db, "COPY ranking_staging FROM STDIN", copyData);
+    private static int carefulInsert(Connection db, String copyOptions, byte[] copyData,
+                                     Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey, List<Refusals.Reject> rejects)
+            throws SQLException {
+        CopyRows.copyIn(db, "COPY ranking_staging FROM STDIN" + copyOptions, copyData);
         int n;
         try (Statement st = db.createStatement()) {
             n = st.executeUpdate("INSERT INTO ranking_events(event_id, item_id, annotator_id, ranking, ties,"
