@@ -1,8 +1,6 @@
 package seed.annotation.bench;
 
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -67,19 +65,14 @@ final class CpuMeter {
         try (Connection c = owner.getConnection(); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT pid FROM pg_stat_activity")) {
             while (rs.next()) {
-                Path stat = Path.of("/proc/" + rs.getInt(1) + "/stat");
-                String s;
-                try {
-                    s = Files.readString(stat);
-                } catch (java.io.IOException gone) {
-                    continue; // not on this host, or the process just ended
+                int pid = rs.getInt(1);
+                if (!"postgres".equals(ProcessCpu.command(pid))) {
+                    continue; // not on this host, ended, or a server on another host: this pid is some other process
                 }
-                if (!s.substring(s.indexOf('(') + 1, s.lastIndexOf(')')).equals("postgres")) {
-                    continue; // a server on another host: this pid is some other local process
+                double ms = ProcessCpu.ms(pid);
+                if (ms >= 0) {
+                    out.put(pid, Math.round(ms));
                 }
-                String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
-                // utime and stime (fields 14 and 15 of proc(5)) in clock ticks, 100 per second on Linux
-                out.put(rs.getInt(1), (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10);
             }
         } catch (Exception e) {
             System.err.println("PostgreSQL's CPU time not measured: " + e);

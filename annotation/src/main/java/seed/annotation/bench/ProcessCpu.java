@@ -63,6 +63,16 @@ final class ProcessCpu {
         }
     }
 
+    /** The process's command name (field 2 of proc(5)), or null when there is no such process here. */
+    static String command(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** utime, stime, cutime, cstime (ticks) and ppid, or null. */
     private static long[] fields(long pid) {
         try {
