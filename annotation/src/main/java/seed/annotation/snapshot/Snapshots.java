@@ -119,7 +119,7 @@ public final class Snapshots {
                                  + " AND " + IN_SCOPE
                                  // an edited ranking: only the latest of its chain (up to the watermark) counts
                                  + " AND NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id AND x.seq <= ?)"
-                                 + " ORDER BY r.seq")) {
+                                 + " ORDER BY " + CANONICAL_ORDER)) {
                         ps.setFetchSize(2000);
                         ps.setLong(1, watermark);
                         ps.setArray(2, excludedArr);
@@ -177,7 +177,7 @@ public final class Snapshots {
                         ps.executeUpdate();
                     }
                     try (PreparedStatement ps = c.prepareStatement("INSERT INTO snapshot_members(snapshot_id, event_id, line)"
-                            + " SELECT ?, event_id, row_number() OVER (ORDER BY seq) FROM ranking_events r WHERE seq <= ? AND NOT skip"
+                            + " SELECT ?, event_id, row_number() OVER (ORDER BY " + CANONICAL_ORDER + ") FROM ranking_events r WHERE seq <= ? AND NOT skip"
                             + " AND NOT (annotator_id = ANY (?)) AND " + IN_SCOPE
                             + " AND NOT EXISTS (SELECT 1 FROM ranking_events x WHERE x.supersedes = r.event_id AND x.seq <= ?)")) {
                         ps.setLong(1, id);
@@ -280,6 +280,14 @@ public final class Snapshots {
     }
 
     /** A ranking of the scope's items: two parameters, the item array twice (null for scope ALL). */
+    /**
+     * The snapshot's line order: by item, then annotator, then event id, never by ingestion seq. Kafka and HTTP deliver
+     * the same rankings in a different order every run, and the reward model reads the lines in file order, so a
+     * delivery-ordered file made the whole downstream run differ; with a canonical order the same rankings give the
+     * same file byte for byte (and the same SHA-256) whatever order they arrived in.
+     */
+    static final String CANONICAL_ORDER = "r.item_id, r.annotator_id, r.event_id";
+
     private static final String IN_SCOPE = "(?::int8[] IS NULL OR r.item_id = ANY (?::int8[]))";
 
     /** One K-wise line; unsafe responses moved last (see class comment). */

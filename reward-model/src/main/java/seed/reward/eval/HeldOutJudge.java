@@ -117,12 +117,14 @@ public final class HeldOutJudge {
     }
 
     /**
-     * Judges {@code policy} against {@code sft} on {@code prompts}; writes {@code sft.jsonl} and {@code policy.jsonl}
+     * Judges {@code policy} against {@code sft} on the report half of {@code prompts} ({@link
+     * seed.stages.rlhf.HeldOutSplit#report}: the RL stage selects its policy on the other half); writes {@code sft.jsonl} and {@code policy.jsonl}
      * ({@code {"prompt", "answer"}} per line) into {@code dir}.
      */
     public static Report run(Path sft, Path policy, Path prompts, Settings s, Path dir, PrintStream console)
             throws IOException {
-        List<PromptFile.Prompt> items = PromptFile.readPrompts(prompts);
+        // the report half only: the RL stage's keep-best chose its policy on the other half (issue 22)
+        List<PromptFile.Prompt> items = seed.stages.rlhf.HeldOutSplit.report(PromptFile.readPrompts(prompts));
         if (items.isEmpty()) {
             throw new IllegalArgumentException(prompts + ": no held-out prompts");
         }

@@ -20,27 +20,31 @@ import java.util.Map;
  * @param algorithm       ppo, rloo or grpo
  * @param checksBefore    every check's pass rate before training, by name
  * @param checksAfter     every check's pass rate after training (empty when paused)
+ * @param keptIteration   the iteration whose policy the run ended with: the last one, an earlier one keep-best chose
+ *                        on the selection prompts, or 0 for the SFT model itself
+ * @param policyBelowSft  the ended-with policy's first check is below SFT's on the report prompts (warned in the log)
  */
 public record PpoResult(double rewardGain, double kl, double rewardBefore, double rewardAfter, double ruleRateBefore,
         double ruleRateAfter, double degenerateRateAfter, double meanLengthBefore, double meanLengthAfter, int iterations,
         boolean stoppedEarly, List<String> guardEvents, double seconds, Path outDir, Path policyDir, Path metrics,
         Path rewardChart, Path klChart, boolean referenceFrozen, String algorithm, Map<String, Double> checksBefore,
-        Map<String, Double> checksAfter) {
+        Map<String, Double> checksAfter, int keptIteration, boolean policyBelowSft) {
 
     static PpoResult paused(PpoSettings s, HeldOutEvaluation.Stats before, RlCheckpoint.State st, String primary,
             double seconds, Path out, Path metrics, boolean referenceFrozen) {
         return new PpoResult(Double.NaN, Double.NaN, before.meanReward(), Double.NaN, rate(before, primary), Double.NaN,
                 Double.NaN, before.meanLength(), Double.NaN, st.iteration(), true, st.guardEvents(), seconds, out, null,
-                metrics, null, null, referenceFrozen, s.algorithm().cliName(), before.checks(), Map.of());
+                metrics, null, null, referenceFrozen, s.algorithm().cliName(), before.checks(), Map.of(), st.iteration(),
+                false);
     }
 
     static PpoResult finished(PpoSettings s, HeldOutEvaluation.Stats before, HeldOutEvaluation.Stats after,
             RlCheckpoint.State st, String primary, double seconds, Path out, Path policyDir, Path metrics, Path rewardChart,
-            Path klChart, boolean referenceFrozen, boolean stoppedEarly) {
+            Path klChart, boolean referenceFrozen, boolean stoppedEarly, int keptIteration, boolean policyBelowSft) {
         return new PpoResult(after.meanReward() - before.meanReward(), after.kl(), before.meanReward(), after.meanReward(),
                 rate(before, primary), rate(after, primary), after.degenerateRate(), before.meanLength(), after.meanLength(),
                 st.iteration(), stoppedEarly, st.guardEvents(), seconds, out, policyDir, metrics, rewardChart, klChart,
-                referenceFrozen, s.algorithm().cliName(), before.checks(), after.checks());
+                referenceFrozen, s.algorithm().cliName(), before.checks(), after.checks(), keptIteration, policyBelowSft);
     }
 
     private static double rate(HeldOutEvaluation.Stats st, String check) {

@@ -66,7 +66,8 @@ public final class PpoTrainer {
     private final List<int[]> trainPrompts;
     private final List<String> trainTexts;
     private final InstructionDataset ptx;
-    private final HeldOutEvaluation heldOut;
+    private final HeldOutEvaluation heldOut;     // the report half: before/after, what the run reports
+    private final HeldOutEvaluation selection;   // the selection half: what keep-best chooses by
     private final GuardRails guards;
     private final VerifiableRewards verifiable;
 
@@ -79,7 +80,7 @@ public final class PpoTrainer {
 
     private PpoTrainer(PpoSettings s, RewardFunction reward, Evaluator evaluator, PrintStream console, Tokenizer tokenizer,
             Gpt policy, List<int[]> trainPrompts, List<String> trainTexts, List<int[]> heldOutPrompts,
-            List<String> heldOutTexts, InstructionDataset ptx) {
+            List<String> heldOutTexts, List<int[]> selectionPrompts, List<String> selectionTexts, InstructionDataset ptx) {
         this.s = s;
         this.reward = reward;
         this.console = console;
@@ -91,6 +92,7 @@ public final class PpoTrainer {
         this.trainTexts = trainTexts;
         this.ptx = ptx;
         this.heldOut = new HeldOutEvaluation(this, evaluator, heldOutPrompts, heldOutTexts);
+        this.selection = new HeldOutEvaluation(this, evaluator, selectionPrompts, selectionTexts);
         this.guards = new GuardRails(s.guards(), evaluator);
         this.verifiable = evaluator.rewards();
     }
@@ -159,7 +161,12 @@ public final class PpoTrainer {
             List<int[]> trainIds = encode(encoder, trainList, s.prompts(), maxNew);
             int cutTrain = encoder.promptsCut();
             Path heldSource = s.heldOutFile() != null ? s.heldOutFile() : s.prompts();
-            List<int[]> heldIds = encode(encoder, heldList, heldSource, maxNew);
+            // keep-best selects on one half and the run reports on the other (HeldOutSplit), so the reported number is
+            // not the maximum of the measurement that picked the policy
+            List<PromptFile.Prompt> reportList = HeldOutSplit.report(heldList);
+            List<PromptFile.Prompt> selectList = HeldOutSplit.selection(heldList);
+            List<int[]> heldIds = encode(encoder, reportList, heldSource, maxNew);
+            List<int[]> selectIds = encode(encoder, selectList, heldSource, maxNew);
             if (encoder.promptsCut() > 0) {
                 console.printf("rlhf      prompts: %s; %d train and %d held-out prompt(s) cut at the left "
                         + "(--truncate-prompt left)%n", encoder.report(), cutTrain, encoder.promptsCut() - cutTrain);
@@ -171,6 +178,9 @@ public final class PpoTrainer {
             for (int[] p : heldIds) {
                 longest = Math.max(longest, p.length);
             }
+            for (int[] p : selectIds) {
+                longest = Math.max(longest, p.length);
+            }
             reward.checkCompatible(tokenizer, longest + maxNew + 1);
             PpoSettings.Optimisation o = s.optimisation();
             InstructionDataset ptx = o.ptxData() == null || o.ptxCoef() <= 0 ? null
@@ -178,7 +188,8 @@ public final class PpoTrainer {
                             Math.max(1, s.rollout().sequences() / o.minibatches()), 0.01, s.seed(), true);
             PpoTrainer trainer = new PpoTrainer(s, reward, evaluator, console, tokenizer, policy, trainIds,
                     trainList.stream().map(PromptFile.Prompt::text).toList(), heldIds,
-                    heldList.stream().map(PromptFile.Prompt::text).toList(), ptx);
+                    reportList.stream().map(PromptFile.Prompt::text).toList(), selectIds,
+                    selectList.stream().map(PromptFile.Prompt::text).toList(), ptx);
             try {
                 return trainer.run(stopAt);
             } finally {
@@ -238,10 +249,12 @@ public final class PpoTrainer {
         try (AdamW adam = AdamW.withWeightDecay(0f)) {
             state = RlCheckpoint.restoreOrStart(s, verifiable, policy, valueHead, adam, out, console);
             if (state == null) {
-                console.printf("rlhf      %s, policy %s; %d train prompts, %d held out; %d iterations of %d prompts x %d "
-                                + "samples%n", s.algorithm().cliName(), policy.config().describe(),
-                        trainPrompts.size(), heldOut.size(), s.iterations(), s.rollout().promptsPerIteration(),
-                        s.rollout().samplesPerPrompt());
+                console.printf("rlhf      %s, policy %s; %d train prompts, %d held out (%s); %d iterations of %d "
+                                + "prompts x %d samples%n", s.algorithm().cliName(), policy.config().describe(),
+                        trainPrompts.size(), heldOut.size() + selection.size(), HeldOutSplit.disjoint(
+                                heldOut.size() + selection.size()) ? heldOut.size() + " report, " + selection.size()
+                                + " selection" : "one prompt: it both selects and reports", s.iterations(),
+                        s.rollout().promptsPerIteration(), s.rollout().samplesPerPrompt());
                 if (!verifiable.isEmpty()) {
                     console.printf("rlhf      verifiable rewards (weight x pass, added to the reward model's score): %s%n",
                             String.join(", ", verifiable.describe()));
@@ -251,7 +264,12 @@ public final class PpoTrainer {
                 state = RlCheckpoint.State.start(s, before);
             }
             Progress progress = new Progress("rlhf", s.iterations(), "tok", console, s.run().logEveryMs());
-            best = heldOut.primary() == null ? null : new BestPolicy(heldOut.primary(), state.before());
+            if (heldOut.primary() != null) {
+                // the SFT model is the first candidate: a run that never beats it on the selection prompts ends with
+                // it (its weights are the policy's now on a fresh start; a resumed run can no longer restore them)
+                HeldOutEvaluation.Stats sftSelection = selection.measure(reference, false);
+                best = new BestPolicy(heldOut.primary(), sftSelection, state.iteration() == 0 ? policy : null);
+            }
             try (MetricsLog metrics = MetricsLog.open(metricsFile, state.iteration())) {
                 while (state.iteration() < s.iterations()) {
                     int iteration = state.iteration();
@@ -285,9 +303,9 @@ public final class PpoTrainer {
                     boolean stop = (event != null && s.guards().stop()) || (stopAt > 0 && state.iteration() >= stopAt);
                     if (best != null && !stop && state.iteration() < s.iterations()
                             && state.iteration() % bestEvery() == 0) {
-                        HeldOutEvaluation.Stats now = heldOut.measure(policy, false);
+                        HeldOutEvaluation.Stats now = selection.measure(policy, false);
                         if (best.offer(now, state.iteration(), policy)) {
-                            console.printf("rlhf      iteration %d: best held-out %s rate so far, %.3f%n",
+                            console.printf("rlhf      iteration %d: best %s rate so far on the selection prompts, %.3f%n",
                                     state.iteration(), best.check(), now.checks().get(best.check()));
                         }
                     }
@@ -308,30 +326,51 @@ public final class PpoTrainer {
             return PpoResult.paused(s, before, state, heldOut.primary(), (System.nanoTime() - start) / 1e9, out, metricsFile,
                     referenceFrozen(referenceSum));
         }
-        HeldOutEvaluation.Stats after = heldOut.measure(policy, true);
-        if (best != null && best.beats(after)) {
-            // the guard rails stop a collapse, but a policy can still drift below an earlier one on the checks that
-            // judge it: keep the best held-out policy (issue 22), and say so
-            String kept = String.format("kept the policy of iteration %d (held-out %s rate %.3f) over the final one "
-                    + "(%.3f)", best.iteration(), best.check(), best.rate(), after.checks().get(best.check()));
-            best.restoreInto(policy);
-            after = heldOut.measure(policy, true);
-            console.println("rlhf      " + kept);
-            state = state.withEvent(kept);
+        int keptIteration = state.iteration();
+        if (best != null) {
+            // the guard rails stop a collapse, but a policy can still drift below an earlier one (or below SFT) on the
+            // checks that judge it: keep the best policy by the selection prompts (issue 22), and say so
+            HeldOutEvaluation.Stats last = selection.measure(policy, false);
+            double finalRate = last.checks().get(best.check());
+            if (best.beats(last) && best.restorable()) {
+                String kept = best.iteration() == 0
+                        ? String.format("kept the SFT policy: no trained policy beat its %s rate %.3f on the %d "
+                        + "selection prompts (final policy %.3f)", best.check(), best.rate(), selection.size(), finalRate)
+                        : String.format("kept the policy of iteration %d (%s rate %.3f on the selection prompts) over "
+                        + "the final one (%.3f)", best.iteration(), best.check(), best.rate(), finalRate);
+                best.restoreInto(policy);
+                keptIteration = best.iteration();
+                console.println("rlhf      " + kept);
+                state = state.withEvent(kept);
+            } else if (best.beats(last)) {
+                String lost = String.format("the SFT policy's %s rate %.3f on the selection prompts beats the final "
+                        + "policy's %.3f, but a resumed run no longer holds the SFT weights to restore", best.check(),
+                        best.rate(), finalRate);
+                console.println("rlhf      WARNING " + lost);
+                LOG.warn(lost);
+                state = state.withEvent(lost);
+            } else {
+                console.printf("rlhf      kept the final policy (iteration %d, %s rate %.3f on the selection prompts)%n",
+                        keptIteration, best.check(), finalRate);
+            }
         }
+        HeldOutEvaluation.Stats after = heldOut.measure(policy, true);
         heldOut.print("after", after);
         String primary = heldOut.primary();
-        if (primary != null && after.checks().get(primary) < state.before().checks().get(primary)) {
-            String worse = String.format("the policy's held-out %s rate %.3f is below the SFT model's %.3f", primary,
-                    after.checks().get(primary), state.before().checks().get(primary));
+        boolean belowSft = primary != null && after.checks().get(primary) < state.before().checks().get(primary);
+        if (belowSft) {
+            String worse = String.format("the policy's held-out %s rate %.3f is below the SFT model's %.3f (report "
+                    + "prompts)", primary, after.checks().get(primary), state.before().checks().get(primary));
             console.println("rlhf      WARNING " + worse);
             LOG.warn(worse);
             state = state.withEvent(worse);
         }
+        console.printf("rlhf      kept_iteration=%d policy_below_sft=%s%n", keptIteration, belowSft);
         Path policyDir = savePolicy(out);
         Path[] charts = heldOut.charts(out, metricsFile);
         return PpoResult.finished(s, before, after, state, heldOut.primary(), (System.nanoTime() - start) / 1e9, out,
-                policyDir, metricsFile, charts[0], charts[1], referenceFrozen(referenceSum), stoppedEarly);
+                policyDir, metricsFile, charts[0], charts[1], referenceFrozen(referenceSum), stoppedEarly, keptIteration,
+                belowSft);
     }
 
     /** Iterations between held-out measurements for {@link BestPolicy}: about six per run. */
@@ -340,8 +379,10 @@ public final class PpoTrainer {
     }
 
     /**
-     * The best policy seen on held-out prompts by the first check (higher rate; the reward breaks ties), kept as host
-     * weights, starting from the SFT model's measurement: a later policy replaces it only when strictly better.
+     * The best policy seen on the selection prompts by the first check (higher rate; the reward breaks ties), kept as
+     * host weights. The SFT model is the first candidate (iteration 0): a later policy replaces it only when strictly
+     * better, and a final policy below the kept one is replaced by it, so a run never ends below SFT on the selection
+     * prompts without saying so.
      */
     static final class BestPolicy {
         private final String check;
@@ -351,10 +392,14 @@ public final class PpoTrainer {
         private Map<String, seed.stages.checkpoint.HostTensor> weights;
         private Map<String, seed.stages.checkpoint.HostTensor> adapters;
 
-        BestPolicy(String check, HeldOutEvaluation.Stats sft) {
+        /** {@code sftPolicy}: the policy holding the SFT weights now, or null when they cannot be had (a resume). */
+        BestPolicy(String check, HeldOutEvaluation.Stats sft, Gpt sftPolicy) {
             this.check = check;
             this.rate = sft.checks().get(check);
             this.reward = sft.meanReward();
+            if (sftPolicy != null) {
+                keep(sftPolicy);
+            }
         }
 
         String check() {
@@ -370,11 +415,16 @@ public final class PpoTrainer {
         }
 
         /**
-         * True when a kept policy has a strictly higher check rate than {@code st} (the final policy); the reward alone
-         * never replaces the final policy. The SFT model itself is never kept here.
+         * True when the kept policy (SFT included) has a strictly higher check rate than {@code st} (the final policy);
+         * the reward alone never replaces the final policy.
          */
         boolean beats(HeldOutEvaluation.Stats st) {
-            return weights != null && rate > st.checks().get(check);
+            return rate > st.checks().get(check);
+        }
+
+        /** Whether the kept policy's weights are held (false only for SFT on a resumed run). */
+        boolean restorable() {
+            return weights != null;
         }
 
         boolean offer(HeldOutEvaluation.Stats st, int at, Gpt policy) {
@@ -385,9 +435,13 @@ public final class PpoTrainer {
             rate = r;
             reward = st.meanReward();
             iteration = at;
+            keep(policy);
+            return true;
+        }
+
+        private void keep(Gpt policy) {
             weights = policy.weights();
             adapters = policy.lora() == null ? null : policy.adapterWeights();
-            return true;
         }
 
         void restoreInto(Gpt policy) {

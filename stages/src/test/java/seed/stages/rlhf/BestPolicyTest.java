@@ -12,8 +12,9 @@ import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
 
 /**
- * The RL stage keeps the best held-out policy by its first check: only a policy strictly better than SFT is kept, a
- * later one replaces it only when better, and a final policy below it is replaced by its exact weights.
+ * The RL stage keeps the best policy on the selection prompts by its first check, the SFT model being the first
+ * candidate: a later policy replaces it only when strictly better, and a final policy below the kept one (SFT included)
+ * is replaced by its exact weights.
  */
 class BestPolicyTest {
 
@@ -21,23 +22,65 @@ class BestPolicyTest {
         return new HeldOutEvaluation.Stats(reward, Map.of("rule", rate), 0, 10, 1, 0, List.of());
     }
 
+    private static float[] first(Gpt policy) {
+        return policy.parameters().values().iterator().next().toFloatArray();
+    }
+
+    private static void collapse(Gpt policy) {
+        policy.parameters().values().forEach(p -> p.set(new float[(int) p.size()]));
+    }
+
     @Test
     void keepsTheBestMeasuredPolicyAndRestoresItsWeights() {
         try (Gpt policy = Gpt.initialize(new GptConfig(259, 16, 1, 16, 2), 3)) {
-            PpoTrainer.BestPolicy best = new PpoTrainer.BestPolicy("rule", stats(0.30, 0.0));
-            assertFalse(best.offer(stats(0.30, -1.0), 5, policy), "not better than SFT: nothing kept");
-            assertFalse(best.beats(stats(0.0, 0.0)), "nothing kept, nothing to restore (the stage warns instead)");
+            PpoTrainer.BestPolicy best = new PpoTrainer.BestPolicy("rule", stats(0.30, 0.0), policy);
+            assertFalse(best.offer(stats(0.30, -1.0), 5, policy), "not better than SFT: SFT stays kept");
             assertTrue(best.offer(stats(0.60, 0.5), 10, policy));
-            float[] kept = policy.parameters().values().iterator().next().toFloatArray();
+            float[] kept = first(policy);
             assertFalse(best.offer(stats(0.55, 2.0), 15, policy), "a lower rate never replaces, whatever the reward");
             // training moves on and the final policy collapses
-            policy.parameters().values().forEach(p -> p.set(new float[(int) p.size()]));
+            collapse(policy);
             assertTrue(best.beats(stats(0.0, 1.0)));
             assertFalse(best.beats(stats(0.60, 1.0)), "an equally good final policy stays");
             best.restoreInto(policy);
-            assertArrayEquals(kept, policy.parameters().values().iterator().next().toFloatArray());
+            assertArrayEquals(kept, first(policy));
             assertEquals(10, best.iteration());
             assertEquals(0.60, best.rate());
         }
+    }
+
+    @Test
+    void aRunThatNeverBeatsSftEndsWithTheSftWeights() {
+        try (Gpt policy = Gpt.initialize(new GptConfig(259, 16, 1, 16, 2), 3)) {
+            float[] sft = first(policy);
+            PpoTrainer.BestPolicy best = new PpoTrainer.BestPolicy("rule", stats(0.30, 0.0), policy);
+            collapse(policy);
+            assertFalse(best.offer(stats(0.10, 5.0), 10, policy), "a higher reward alone does not beat SFT");
+            assertTrue(best.beats(stats(0.10, 5.0)));
+            assertTrue(best.restorable());
+            best.restoreInto(policy);
+            assertArrayEquals(sft, first(policy));
+            assertEquals(0, best.iteration(), "iteration 0: the SFT model itself");
+        }
+    }
+
+    @Test
+    void aResumedRunCannotRestoreSftButStillKnowsItIsBelow() {
+        try (Gpt policy = Gpt.initialize(new GptConfig(259, 16, 1, 16, 2), 3)) {
+            PpoTrainer.BestPolicy best = new PpoTrainer.BestPolicy("rule", stats(0.30, 0.0), null);
+            assertTrue(best.beats(stats(0.10, 0.0)));
+            assertFalse(best.restorable(), "no SFT weights held: the stage warns instead");
+            assertTrue(best.offer(stats(0.40, 0.0), 20, policy));
+            assertTrue(best.restorable());
+        }
+    }
+
+    @Test
+    void theSelectionAndReportHalvesAreDisjointAndCoverTheHeldOutPrompts() {
+        List<Integer> held = List.of(10, 11, 12, 13, 14);
+        assertEquals(List.of(10, 12, 14), HeldOutSplit.report(held));
+        assertEquals(List.of(11, 13), HeldOutSplit.selection(held));
+        assertEquals(List.of(7), HeldOutSplit.report(List.of(7)), "one prompt cannot be split: it does both");
+        assertEquals(List.of(7), HeldOutSplit.selection(List.of(7)));
     }
 }

@@ -265,6 +265,43 @@ class PpoTrainerTest {
         assertFalse(r.guardEvents().isEmpty(), "a guard rail must warn");
     }
 
+    /**
+     * Keep-best (issue 22): a deliberately collapsing run (a reward for '!' spam, no KL penalty, a huge step, guard rails
+     * that only warn) ends with a policy no worse than SFT, chosen on the selection half of the held-out prompts and
+     * reported on the other half, and says which one it kept; kept at iteration 0, it is the SFT model's exact weights.
+     * The check is "the answer ends" (a response passes a check only when it ended): the tiny SFT model's short
+     * answers mostly do, the collapsed policy's '!' spam runs to the length limit.
+     */
+    @Test
+    void aCollapsingRunEndsWithTheSftOrABetterPolicyAndSaysSo(@TempDir Path dir) throws Exception {
+        PpoSettings hot = small(dir.resolve("run"), 10).withOptimisation(o -> o.withSchedule(2, 4).withLearningRate(5e-2f))
+                .withKl(new PpoSettings.KlControl(0, 0, 1000))
+                .withGuards(g -> new PpoSettings.Guards(1e9, false, 16, null))
+                .withRollout(r -> r.withScoreShaping(0.0, 10.0, false)).withRun(new PpoSettings.Run(10, 7, 100, 60_000));
+        Evaluator ends = new Evaluator(List.of(new Evaluator.Check("ends", (prompt, response) -> true)), 0.4, 4.0, 0.5, 0.5);
+        PpoResult r = PpoTrainer.train(hot, new BangReward(), ends, System.out, 0);
+        List<Map<String, Object>> m = MetricsLog.read(r.metrics());
+        double lastRule = ((Number) m.get(m.size() - 1).get("ends_rate")).doubleValue();
+        System.out.printf("collapse: ends %.3f -> %.3f, last rollouts' ends rate %.3f, kept iteration %d, below SFT %s, "
+                + "events %s%n", r.ruleRateBefore(), r.ruleRateAfter(), lastRule, r.keptIteration(), r.policyBelowSft(),
+                r.guardEvents());
+        assertTrue(r.ruleRateBefore() > 0, "the SFT model's answers must end sometimes for the test to mean anything");
+        assertTrue(lastRule < r.ruleRateBefore(), "the run must collapse: last rollouts' ends rate " + lastRule);
+        assertTrue(r.keptIteration() < r.iterations(), "the collapsed final policy must not be kept");
+        assertFalse(r.policyBelowSft());
+        assertTrue(r.ruleRateAfter() >= r.ruleRateBefore(), r.ruleRateBefore() + " -> " + r.ruleRateAfter());
+        assertTrue(r.guardEvents().stream().anyMatch(e -> e.startsWith("kept the")), r.guardEvents().toString());
+        if (r.keptIteration() == 0) {
+            try (Gpt kept = seed.stages.checkpoint.Checkpoints.loadModel(r.policyDir());
+                 Gpt base = seed.stages.checkpoint.Checkpoints.loadModel(sft)) {
+                Map<String, HostTensor> a = kept.weights();
+                Map<String, HostTensor> b = base.weights();
+                assertEquals(b.keySet(), a.keySet());
+                b.forEach((k, v) -> assertArrayEquals(v.data(), a.get(k).data(), k));
+            }
+        }
+    }
+
     /** A reward model that has learnt to like a word (as the demo's partly likes rude answers): +1 when it occurs. */
     static final class WordReward implements RewardFunction {
         @Override

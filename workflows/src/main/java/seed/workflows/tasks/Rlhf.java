@@ -226,6 +226,8 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
             metrics.put("reference_frozen", t.referenceFrozen());
             metrics.put("seconds", t.seconds());
             metrics.put("stopped_early", t.stoppedEarly());
+            metrics.put("kept_iteration", t.keptIteration());
+            metrics.put("policy_below_sft", t.policyBelowSft());
             return new StageOutcome(Map.of("policy", t.policyDir(), "metrics", t.metrics(), "reward_chart",
                     t.rewardChart(), "kl_chart", t.klChart()), metrics);
         });
@@ -236,6 +238,8 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
                 .ruleRateBefore((Double) r.metric("rule_rate_before")).ruleRateAfter((Double) r.metric("rule_rate_after"))
                 .referenceFrozen(Boolean.TRUE.equals(r.metric("reference_frozen")))
                 .stoppedEarly(Boolean.TRUE.equals(r.metric("stopped_early"))).algorithm((String) r.metric("algorithm"))
+                .keptIteration(r.metric("kept_iteration") instanceof Number kept ? kept.intValue() : null)
+                .policyBelowSft((Boolean) r.metric("policy_below_sft"))
                 .seconds((Double) r.metric("seconds")).reused(r.reused()).build();
     }
 
@@ -280,6 +284,11 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
         private final String algorithm;
         @Schema(title = "A guard rail stopped the run early")
         private final boolean stoppedEarly;
+        @Schema(title = "The iteration whose policy the stage ended with (0 = the SFT model, kept because no trained "
+                + "policy beat it on the selection half of the held-out prompts)")
+        private final Integer keptIteration;
+        @Schema(title = "The policy's first check is below the SFT model's on the report half of the held-out prompts")
+        private final Boolean policyBelowSft;
         @Schema(title = "Wall time of the stage's training, seconds (of the run that made it, when reused)")
         private final Double seconds;
         @Schema(title = "True when an earlier identical run was reused")
