@@ -57,7 +57,9 @@ class ServeCrashTest {
      *                   whole group as Ctrl-C in a terminal does: serve and the embedded PostgreSQL it started
      */
     private int serve(Path data, List<String> output, boolean ownSession, String... jvmFlags) throws Exception {
-        List<String> cmd = new ArrayList<>(ownSession ? List.of("setsid") : List.of());
+        // a terminal's foreground job never starts with SIGINT ignored, but a test run from a background job (`cmd &`
+        // in a script) would pass that on and the JVM would then ignore Ctrl-C: give serve SIGINT's default back
+        List<String> cmd = new ArrayList<>(ownSession ? List.of("env", "--default-signal=INT", "setsid") : List.of());
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(List.of(jvmFlags));
         cmd.addAll(List.of("-Dseed.kafka.delivery-timeout-ms=3000", "-Dseed.claims.release-after-ms=5000",
@@ -136,7 +138,11 @@ class ServeCrashTest {
         // shutdown hook is still closing the ingester and the pools
         Process intr = new ProcessBuilder("kill", "-INT", "--", "-" + second.pid()).redirectErrorStream(true).start();
         assertEquals(0, intr.waitFor(), new String(intr.getInputStream().readAllBytes()));
-        assertTrue(second.waitFor(60, TimeUnit.SECONDS), "serve stops on Ctrl-C");
+        if (!second.waitFor(60, TimeUnit.SECONDS)) {
+            dumpThreads(second);
+        }
+        assertTrue(!second.isAlive(), () -> "serve stops on Ctrl-C; its output after the signal:\n"
+                + tail(out2, beforeStop));
         Thread.sleep(300); // the drain thread reads the last lines
         // issue 19: a clean stop logged 57P01 stack traces (the embedded PostgreSQL stops in its own shutdown hook)
         List<String> stopLines;
@@ -235,7 +241,11 @@ class ServeCrashTest {
             int beforeStop = out.size();
             Process intr = new ProcessBuilder("kill", "-INT", "--", "-" + p.pid()).redirectErrorStream(true).start();
             assertEquals(0, intr.waitFor(), new String(intr.getInputStream().readAllBytes()));
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "serve stops on Ctrl-C");
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                dumpThreads(p);
+            }
+            assertTrue(!p.isAlive(), () -> "serve stops on Ctrl-C; its output after the signal:\n"
+                    + tail(out, beforeStop));
             stop.set(true);
             for (Thread t : clients) {
                 t.join(20_000);
@@ -252,6 +262,24 @@ class ServeCrashTest {
                                 && !l.startsWith("\tat ") && !l.contains(" ERROR "),
                         "round " + round + ", clean shutdown output:\n" + String.join("\n", stopLines));
             }
+        }
+    }
+
+    /** The lines a process wrote from {@code from} on (a copy: the drain thread may still add), for a failure's message. */
+    private static String tail(List<String> output, int from) {
+        synchronized (output) {
+            return String.join("\n", new ArrayList<>(output.subList(Math.min(from, output.size()), output.size())));
+        }
+    }
+
+    /** Where a process that did not stop is stuck: its threads' stacks (jcmd), written to a file beside the reports. */
+    private static void dumpThreads(Process p) {
+        try {
+            Process j = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    Long.toString(p.pid()), "Thread.print").redirectErrorStream(true).start();
+            java.nio.file.Files.write(Path.of("target", "serve-threads-" + p.pid() + ".txt"), j.getInputStream().readAllBytes());
+        } catch (Exception e) {
+            // diagnostics only
         }
     }
 }
