@@ -107,7 +107,8 @@ public class OperatorApiTest {
             assertEquals("success", ti.path("state").asText(), ti.toString());
             (id.contains(".") ? stageTasks : tasks).add(id);
         }
-        assertEquals(List.of("curate", "dpo"), skipped, "curation is off and the alignment is PPO by default");
+        assertEquals(List.of("curate", "sweep_pretrain", "sweep_sft", "dpo"), skipped,
+                "curation and the sweep are off and the alignment is PPO by default");
         assertEquals(List.of("pretrain", "sft", "annotate", "reward", "rlhf", "current_policy", "current_sft",
                 "retrain_settings", "evaluate", "promote"), tasks);
         // each stage's own tasks too, as stage.task (issue 17)
