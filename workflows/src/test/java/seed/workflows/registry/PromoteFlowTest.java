@@ -64,7 +64,7 @@ public class PromoteFlowTest {
         Path better = sft(dir.resolve("better"), 400);
         Path heldOut = dir.resolve("held-out.jsonl");
         StringBuilder prompts = new StringBuilder();
-        for (SyntheticInstructions.Example e : SyntheticInstructions.generate(12, 4, 0, 77)) {
+        for (SyntheticInstructions.Example e : SyntheticInstructions.generate(24, 4, 0, 77)) {
             prompts.append(JSON.writeValueAsString(Map.of("prompt", e.prompt()))).append('\n');
         }
         Files.writeString(heldOut, prompts);
@@ -151,7 +151,10 @@ public class PromoteFlowTest {
         inputs.put("held_out_prompts", heldOut.toString());
         inputs.put("report_dir", report.toString());
         inputs.put("max_new_tokens", 40);
-        inputs.put("check_tolerance", 0.1);
+        // the evaluation reports on half the held-out prompts (the other half is the RL stage's selection set): 12 here,
+        // where one prompt moves a rate by 0.083; the tiny models' rule rates differ by a prompt or two, the
+        // untrained model's format rate by far more, and the format gate is what this test is about
+        inputs.put("check_tolerance", 0.25);
         inputs.put("checks", "[\"polite-correct\"]"); // the demo's rule: its answer-shape (format) rate is gated
         // the evaluation now measures the policy's KL from the given SFT model; here that reference is the untrained
         // model, far from every trained one, so the KL bound is opened: this test is about the checks gate and serving
