@@ -53,6 +53,65 @@ final class ProcessCpu {
         return total;
     }
 
+    /**
+     * The process's CPU so far split by what its threads do, in ms, from {@code /proc/<pid>/task/*}/stat: thread
+     * names (as Linux keeps them, 15 characters) are mapped to a few groups by {@link #threadGroup}. Empty when
+     * {@code /proc} is not there. Threads that ended meanwhile drop out, so take the difference of two calls.
+     */
+    static java.util.Map<String, Double> byThreadGroup(long pid) {
+        java.util.Map<String, Double> ms = new java.util.TreeMap<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String stat = Files.readString(t.resolve("stat"));
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+                    ms.merge(threadGroup(name), (Long.parseLong(f[11]) + Long.parseLong(f[12])) * TICK_MS, Double::sum);
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended between the listing and the read
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return java.util.Map.of();
+        }
+        return ms;
+    }
+
+    /**
+     * The group of a server thread by its (truncated) name: jit (C1/C2 compilers), gc_vm (collector and VM threads),
+     * http (Jetty), kafka_producer, kafka_broker (the in-process broker's network, request and coordinator threads),
+     * wal_flusher, ingester, other.
+     */
+    static String threadGroup(String name) {
+        if (name.contains("CompilerThre")) {
+            return "jit";
+        }
+        if (name.startsWith("GC ") || name.startsWith("G1 ") || name.startsWith("VM ") || name.startsWith("ZGC")
+                || name.startsWith("Z") && name.length() > 1 && Character.isUpperCase(name.charAt(1))
+                || name.startsWith("PS ") || name.startsWith("Monitor Defl")) {
+            return "gc_vm";
+        }
+        if (name.startsWith("JettyServerThre") || name.startsWith("qtp")) {
+            return "http";
+        }
+        if (name.startsWith("kafka-producer-")) {
+            return "kafka_producer";
+        }
+        if (name.startsWith("seed-wal-flushe")) {
+            return "wal_flusher";
+        }
+        if (name.startsWith("seed-ingester") || name.startsWith("kafka-coordinat")) {
+            return "ingester";
+        }
+        if (name.startsWith("data-plane-") || name.startsWith("kafka-") || name.startsWith("quorum-")
+                || name.startsWith("broker-") || name.startsWith("controller-") || name.startsWith("group-coordina")
+                || name.startsWith("ExpirationReap") || name.startsWith("executor-") || name.startsWith("raft-")
+                || name.startsWith("share-") || name.startsWith("transaction-") || name.startsWith("metrics-meter")) {
+            return "kafka_broker";
+        }
+        return "other";
+    }
+
     /** The postmaster's pid from {@code postmaster.pid} in a PostgreSQL data folder, or -1. */
     static long postmaster(Path pgData) {
         try {

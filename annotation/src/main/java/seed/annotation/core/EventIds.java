@@ -9,16 +9,30 @@ import java.util.UUID;
  */
 public final class EventIds {
 
-    private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * One DRBG per thread, seeded once from the system's entropy: the default {@code new SecureRandom()} is NativePRNG,
+     * which takes a process-wide lock and mixes in /dev/urandom reads on every call (two calls per submission on the
+     * HTTP path). A DRBG is as unpredictable; only its seeding touches the system source.
+     */
+    private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(EventIds::newRandom);
+
+    private static SecureRandom newRandom() {
+        try {
+            return SecureRandom.getInstance("DRBG");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            return new SecureRandom();
+        }
+    }
 
     private EventIds() {
     }
 
     public static UUID next() {
         long ms = System.currentTimeMillis();
-        long rand12 = RANDOM.nextInt(1 << 12);
+        SecureRandom random = RANDOM.get();
+        long rand12 = random.nextInt(1 << 12);
         long msb = (ms << 16) | (0x7L << 12) | rand12;
-        long lsb = (RANDOM.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+        long lsb = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
         return new UUID(msb, lsb);
     }
 }
