@@ -26,6 +26,29 @@ class CodecAndRulesTest {
         assertEquals(e, EventCodec.decode(EventCodec.encode(e)));
     }
 
+    /**
+     * The exact bytes on the topic (field order, compact form, escapes): the streaming encoder writes what the former
+     * tree-based one wrote, so records signed before and after the change look alike.
+     */
+    @Test
+    void encodingIsTheWireFormat() throws Exception {
+        java.util.UUID id = java.util.UUID.fromString("0190f1e2-3a4b-7c5d-8e6f-0123456789ab");
+        java.util.UUID sup = java.util.UUID.fromString("0190f1e2-3a4b-7c5d-8e6f-ba9876543210");
+        RankingEvent e = new RankingEvent(id, 7, 9, List.of(2, 0, 1), List.of(new RankingEvent.Tie(0, 1)), false,
+                List.of(2), "web", Instant.ofEpochMilli(1_700_000_000_123L), "say \"ok\" \u00e9\n", sup, List.of(0, 3));
+        assertEquals("{\"event_id\":\"0190f1e2-3a4b-7c5d-8e6f-0123456789ab\",\"item_id\":7,\"annotator_id\":9,"
+                + "\"ranking\":[2,0,1],\"ties\":[[0,1]],\"skip\":false,\"unsafe\":[2],\"source\":\"web\","
+                + "\"submitted_at_ms\":1700000000123,\"comment\":\"say \\\"ok\\\" \u00e9\\n\",\"strengths\":[0,3],"
+                + "\"supersedes\":\"0190f1e2-3a4b-7c5d-8e6f-ba9876543210\"}",
+                new String(EventCodec.encode(e), java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(e, EventCodec.decode(EventCodec.encode(e)));
+        RankingEvent skip = new RankingEvent(id, 8, 9, List.of(), List.of(), true, List.of(), "import",
+                Instant.ofEpochMilli(1_700_000_000_000L));
+        assertEquals("{\"event_id\":\"0190f1e2-3a4b-7c5d-8e6f-0123456789ab\",\"item_id\":8,\"annotator_id\":9,"
+                + "\"ranking\":[],\"ties\":[],\"skip\":true,\"unsafe\":[],\"source\":\"import\","
+                + "\"submitted_at_ms\":1700000000000}", new String(EventCodec.encode(skip), java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     @Test
     void candidateTextWithNulIsRefusedWithTheReason() {
         Catalog.LoadException e = assertThrows(Catalog.LoadException.class, () -> Catalog.parseCandidate(

@@ -49,6 +49,26 @@ class HttpApiTest {
         }
     }
 
+    /**
+     * Issue 19: items served stayed cached forever ({@code serve}'s old generation grew with every item shown). The
+     * cache keeps at most its limit and still answers every item, evicted or not, with its content.
+     */
+    @Test
+    void itemCacheStaysWithinItsLimit() throws Exception {
+        java.util.List<Long> ids = a.loadCandidates(Fixtures.candidates(dir, 12, 3, null), 1).itemIds();
+        seed.annotation.core.Catalog small = new seed.annotation.core.Catalog(a.infra().dataSource(), null, 5);
+        for (int round = 0; round < 2; round++) {
+            for (long id : ids) {
+                seed.annotation.core.Item it = small.item(id).orElseThrow();
+                assertEquals(id, it.id());
+                assertEquals(3, it.k());
+                assertTrue(small.cachedItems() <= 5, small.cachedItems() + " items cached, limit 5");
+            }
+        }
+        assertTrue(small.cachedItems() >= 1);
+        assertEquals(small.item(ids.get(0)).orElseThrow(), a.catalog().item(ids.get(0)).orElseThrow());
+    }
+
     static HttpResponse<String> call(String method, String path, String token, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
                 .header("Content-Type", "application/json");

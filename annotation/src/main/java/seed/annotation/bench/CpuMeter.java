@@ -30,14 +30,27 @@ final class CpuMeter {
         if (thread.equals("main") || thread.startsWith("kafka-producer-network-thread | seed-rankings")) {
             return "producer_threads";
         }
-        if (thread.startsWith("data-plane") || thread.startsWith("kafka-") || thread.startsWith("group-coordinator")
-                || thread.startsWith("quorum-") || thread.startsWith("ExpirationReaper") || thread.startsWith("raft")
-                || thread.startsWith("LogDirFailureHandler") || thread.startsWith("share-")
-                || thread.startsWith("transaction") || thread.startsWith("broker-") || thread.startsWith("controller-")) {
+        if (brokerThread(thread)) {
             return "broker_threads";
         }
         return "other_threads";
     }
+
+    /**
+     * Whether a thread is the embedded Kafka broker's (network, request handlers, coordinators, reapers). The
+     * prefixes fit Linux's 15-character thread names too, so {@link ProcessCpu#threadGroup} uses this on /proc's.
+     */
+    static boolean brokerThread(String thread) {
+        for (String p : BROKER_PREFIXES) {
+            if (thread.startsWith(p)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static final String[] BROKER_PREFIXES = {"data-plane", "kafka-", "group-coordina", "quorum-", "ExpirationReap",
+        "raft", "LogDirFailureHa", "share-", "transaction", "broker-", "controller-", "executor-", "metrics-meter"};
 
     private final DataSource owner;
 

@@ -103,10 +103,7 @@ final class ProcessCpu {
         if (name.startsWith("seed-ingester") || name.startsWith("kafka-coordinat")) {
             return "ingester";
         }
-        if (name.startsWith("data-plane-") || name.startsWith("kafka-") || name.startsWith("quorum-")
-                || name.startsWith("broker-") || name.startsWith("controller-") || name.startsWith("group-coordina")
-                || name.startsWith("ExpirationReap") || name.startsWith("executor-") || name.startsWith("raft-")
-                || name.startsWith("share-") || name.startsWith("transaction-") || name.startsWith("metrics-meter")) {
+        if (CpuMeter.brokerThread(name)) {
             return "kafka_broker";
         }
         return "other";

@@ -23,7 +23,8 @@ import javax.sql.DataSource;
 /**
  * Everything annotation needs from PostgreSQL besides the ingester: candidates and items, annotators and their
  * tokens, assignments (who ranks what) and the claim that makes a second submission impossible. Items and
- * annotators never change once created, so they are cached. SQL only through prepared statements.
+ * annotators never change once created, so they are cached (items up to a limit: an item holds its prompt and
+ * responses). SQL only through prepared statements.
  */
 public final class Catalog {
 
@@ -31,6 +32,14 @@ public final class Catalog {
     private final DataSource claimsDs;
     private final ConcurrentHashMap<Long, Item> items = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Annotator> byTokenHash = new ConcurrentHashMap<>();
+    private final int itemCacheLimit;
+
+    /**
+     * Items kept in memory by default (-Dseed.catalog.item-cache): an item is read again by each of its N annotators
+     * and on page reloads, so recent ones are worth keeping; all of them were not (issue 19: {@code serve}'s old
+     * generation grew ~20 MB per 10k submissions, every item served with its prompt and responses staying cached).
+     */
+    public static final int DEFAULT_ITEM_CACHE = Integer.getInteger("seed.catalog.item-cache", 10_000);
 
     public Catalog(DataSource ds) {
         this(ds, null);
@@ -41,8 +50,39 @@ public final class Catalog {
      *                 slower queries); null = claim on {@code ds}
      */
     public Catalog(DataSource ds, DataSource claimsDs) {
+        this(ds, claimsDs, DEFAULT_ITEM_CACHE);
+    }
+
+    /** @param itemCacheLimit most items kept in memory (at least 1) */
+    public Catalog(DataSource ds, DataSource claimsDs, int itemCacheLimit) {
+        if (itemCacheLimit < 1) {
+            throw new IllegalArgumentException("item cache limit must be >= 1, got " + itemCacheLimit);
+        }
         this.ds = ds;
         this.claimsDs = claimsDs;
+        this.itemCacheLimit = itemCacheLimit;
+    }
+
+    /** Items held in memory now (the limit at most, give or take the lookups racing at the moment it is reached). */
+    public int cachedItems() {
+        return items.size();
+    }
+
+    /**
+     * Caches an item, first dropping about a tenth of the cache when it is full. Which ones go is arbitrary (hash
+     * order): items never change, so a dropped one costs one read when it is wanted again, and no access order has
+     * to be kept on the per-request lookups.
+     */
+    private void cacheItem(Item it) {
+        if (items.size() >= itemCacheLimit) {
+            int drop = Math.max(1, itemCacheLimit / 10);
+            var keys = items.keySet().iterator();
+            while (keys.hasNext() && drop-- > 0) {
+                keys.next();
+                keys.remove();
+            }
+        }
+        items.put(it.id(), it);
     }
 
     public DataSource dataSource() {
@@ -319,7 +359,7 @@ public final class Catalog {
                 }
                 Item it = new Item(rs.getLong(1), rs.getString(2), Arrays.asList((String[]) rs.getArray(3).getArray()),
                         rs.getString(4), intList(rs.getArray(5)));
-                items.put(itemId, it);
+                cacheItem(it);
                 return Optional.of(it);
             }
         } catch (SQLException e) {

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -52,37 +50,54 @@ public final class EventCodec {
         }
     }
 
+    /**
+     * The record's bytes, written field by field with Jackson's streaming generator: the API encodes one per
+     * submission, and building an {@code ObjectNode} tree first (as this did) cost a tree of nodes and boxed
+     * integers per request for the same bytes.
+     */
     public static byte[] encode(RankingEvent e) {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("event_id", e.eventId().toString());
-        n.put("item_id", e.itemId());
-        n.put("annotator_id", e.annotatorId());
-        ArrayNode r = n.putArray("ranking");
-        e.ranking().forEach(r::add);
-        ArrayNode t = n.putArray("ties");
-        for (RankingEvent.Tie tie : e.ties()) {
-            t.addArray().add(tie.a()).add(tie.b());
-        }
-        n.put("skip", e.skip());
-        ArrayNode u = n.putArray("unsafe");
-        e.unsafe().forEach(u::add);
-        n.put("source", e.source());
-        n.put("submitted_at_ms", e.submittedAt().toEpochMilli());
-        if (e.comment() != null) {
-            n.put("comment", e.comment());
-        }
-        if (!e.strengths().isEmpty()) {
-            ArrayNode st = n.putArray("strengths");
-            e.strengths().forEach(st::add);
-        }
-        if (e.supersedes() != null) {
-            n.put("supersedes", e.supersedes().toString());
-        }
-        try {
-            return JSON.writeValueAsBytes(n);
-        } catch (JsonProcessingException ex) {
+        com.fasterxml.jackson.core.util.ByteArrayBuilder buf = new com.fasterxml.jackson.core.util.ByteArrayBuilder(256);
+        try (com.fasterxml.jackson.core.JsonGenerator g = JSON.getFactory().createGenerator(buf)) {
+            g.writeStartObject();
+            g.writeStringField("event_id", e.eventId().toString());
+            g.writeNumberField("item_id", e.itemId());
+            g.writeNumberField("annotator_id", e.annotatorId());
+            writeInts(g, "ranking", e.ranking());
+            g.writeArrayFieldStart("ties");
+            for (RankingEvent.Tie tie : e.ties()) {
+                g.writeStartArray();
+                g.writeNumber(tie.a());
+                g.writeNumber(tie.b());
+                g.writeEndArray();
+            }
+            g.writeEndArray();
+            g.writeBooleanField("skip", e.skip());
+            writeInts(g, "unsafe", e.unsafe());
+            g.writeStringField("source", e.source());
+            g.writeNumberField("submitted_at_ms", e.submittedAt().toEpochMilli());
+            if (e.comment() != null) {
+                g.writeStringField("comment", e.comment());
+            }
+            if (!e.strengths().isEmpty()) {
+                writeInts(g, "strengths", e.strengths());
+            }
+            if (e.supersedes() != null) {
+                g.writeStringField("supersedes", e.supersedes().toString());
+            }
+            g.writeEndObject();
+        } catch (IOException ex) {
             throw new IllegalStateException(ex);
         }
+        return buf.toByteArray();
+    }
+
+    private static void writeInts(com.fasterxml.jackson.core.JsonGenerator g, String field, List<Integer> values)
+            throws IOException {
+        g.writeArrayFieldStart(field);
+        for (int v : values) {
+            g.writeNumber(v);
+        }
+        g.writeEndArray();
     }
 
     /**

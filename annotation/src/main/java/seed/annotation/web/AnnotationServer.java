@@ -186,7 +186,10 @@ public final class AnnotationServer implements AutoCloseable {
         this.app = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
             cfg.http.maxRequestSize = MAX_BODY_BYTES;
-            cfg.useVirtualThreads = false;
+            // platform threads by default; -Dseed.http.virtual-threads=true runs each request on a virtual thread (a
+            // submission blocks twice, on the claim and on the Kafka ack, and each block parks an OS thread now), for
+            // comparison with `seed bench submit` on a quiet machine
+            cfg.useVirtualThreads = Boolean.getBoolean("seed.http.virtual-threads");
             if (options.tlsKeystore() != null) {
                 cfg.jetty.addConnector((server, httpConfig) -> {
                     SslContextFactory.Server ssl = new SslContextFactory.Server();

@@ -34,9 +34,26 @@ class BenchCommandsTest {
         assertEquals("0", v.get("client_exit"));
         for (String k : new String[] {"submit_p99_ms", "server_cores", "server_heap_max_mb", "client_heap_max_mb", "clients",
                 "server_limits", "server_kafka", "server_postgres", "limit_claim_p99_ms", "limit_kafka_ack_p99_ms",
-                "limit_wal_flush_p99_ms"}) {
+                "limit_wal_flush_p99_ms", "cpu_ms_per_submit_server", "cpu_ms_per_submit_server_http",
+                "cpu_ms_per_submit_server_jit", "cpu_ms_per_submit_server_without_jit"}) {
             assertTrue(v.containsKey(k), k + " missing from " + v);
         }
+    }
+
+    /** The server's threads by their names as /proc keeps them (15 characters), for cpu_ms_per_submit_server_*. */
+    @Test
+    void serverThreadsAreGroupedByTheirLinuxNames() {
+        assertEquals("jit", ProcessCpu.threadGroup("C2 CompilerThre"));
+        assertEquals("jit", ProcessCpu.threadGroup("C1 CompilerThre"));
+        assertEquals("gc_vm", ProcessCpu.threadGroup("GC Thread#0"));
+        assertEquals("http", ProcessCpu.threadGroup("JettyServerThre"));
+        assertEquals("kafka_producer", ProcessCpu.threadGroup("kafka-producer-"));
+        assertEquals("kafka_broker", ProcessCpu.threadGroup("data-plane-kafk"));
+        assertEquals("kafka_broker", ProcessCpu.threadGroup("ExpirationReape"));
+        assertEquals("wal_flusher", ProcessCpu.threadGroup("seed-wal-flushe"));
+        assertEquals("ingester", ProcessCpu.threadGroup("seed-ingester-0"));
+        assertEquals("other", ProcessCpu.threadGroup("main"));
+        assertEquals("broker_threads", CpuMeter.group("ExpirationReaper-1-Produce"));
     }
 
     @Test
