@@ -81,7 +81,8 @@ public final class DemoCommand implements Callable<Integer> {
         inputs.put("dpo_loss", DpoLoss.parse(dpoLoss).spelling());
         try (Hosts.Hosted hosted = Hosts.start(abs, annotationPort, "127.0.0.1", 0)) {
             SeedHost host = hosted.host();
-            Execution e = host.engine().launch("seed.three-stage", inputs, Hosts.user());
+            // a demo relaunched after a killed one continues that run rather than training beside it
+            Execution e = Relaunch.continueOrLaunch(host.engine(), abs, "seed.three-stage", inputs, Hosts.user());
             System.out.println("execution=" + e.getId());
             Detach.recordLaunched(abs, e.getId());
             Execution end = Follow.untilDone(host.engine(), e.getId(), Duration.ofHours(2), System.out);
