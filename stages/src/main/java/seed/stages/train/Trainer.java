@@ -163,11 +163,25 @@ public final class Trainer {
     /** One optimizer step; returns {loss, gradient norm before clipping}. */
     private float[] trainStep(Batch batch, AdamW optimizer, float rate) {
         try (NDManager manager = NDManager.newBaseManager(model.device());
-                GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                GradientCollector collector = newCollector()) {
             NDArray loss = loss(manager, batch);
             float value = loss.getFloat();
             float norm = optimizer.step(loss, model.parameters(), rate, settings.clipNorm());
             return new float[] {value, norm};
+        }
+    }
+
+    /**
+     * A gradient collector, or an error that says why there is none: DJL's PyTorch engine allows one open collector
+     * per process (not per thread), so this fails when another stage of this JVM trains at the same moment.
+     * Orchestrators run one training stage at a time per process (seed's workflows: {@code TrainingGate}).
+     */
+    private GradientCollector newCollector() {
+        try {
+            return Engine.getInstance().newGradientCollector();
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException(stage + ": another stage of this process is training (DJL records the "
+                    + "gradients of one model at a time per process): run training stages one after the other", e);
         }
     }
 

@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import seed.reward.dpo.DpoLoss;
 import seed.workflows.demo.DemoInputs;
+import seed.workflows.engine.SeedEngine;
 import seed.workflows.engine.SeedHost;
 
 /**
@@ -54,6 +55,17 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--annotation-port", defaultValue = "0", description = "port of the annotator page (0 = any)")
     int annotationPort;
 
+    /** The outputs the demo prints last (once each): the harm stage 3 suppresses. */
+    static final java.util.List<String> LAST_LINES = java.util.List.of("unsafe_rate_sft", "unsafe_rate_policy");
+
+    /**
+     * How the demo ends: the outcome, the table and the {@code name=value} lines, with the harm stage 3 suppresses as
+     * the last lines (issue 22), whatever order the outputs came in, each printed once. Returns the exit code.
+     */
+    static int printEnd(SeedEngine engine, Execution end, java.io.PrintStream out) {
+        return Follow.report(engine, end, out, LAST_LINES);
+    }
+
     @Override
     public Integer call() throws Exception {
         DemoInputs d = DemoInputs.defaults();
@@ -69,19 +81,12 @@ public final class DemoCommand implements Callable<Integer> {
         inputs.put("dpo_loss", DpoLoss.parse(dpoLoss).spelling());
         try (Hosts.Hosted hosted = Hosts.start(abs, annotationPort, "127.0.0.1", 0)) {
             SeedHost host = hosted.host();
-            Execution e = host.engine().launch("seed.three-stage", inputs, Hosts.user());
+            // a demo relaunched after a killed one continues that run rather than training beside it
+            Execution e = Relaunch.continueOrLaunch(host.engine(), abs, "seed.three-stage", inputs, Hosts.user());
             System.out.println("execution=" + e.getId());
             Detach.recordLaunched(abs, e.getId());
             Execution end = Follow.untilDone(host.engine(), e.getId(), Duration.ofHours(2), System.out);
-            int code = Follow.report(host.engine(), end, System.out);
-            // the harm stage 3 suppresses, as the demo's last lines (issue 22), whatever order the outputs came in
-            Map<String, Object> outputs = end.getOutputs();
-            if (code == 0 && outputs != null) {
-                for (String name : java.util.List.of("unsafe_rate_sft", "unsafe_rate_policy")) {
-                    System.out.println(name + "=" + outputs.get(name));
-                }
-            }
-            return code;
+            return printEnd(host.engine(), end, System.out);
         }
     }
 }

@@ -47,6 +47,14 @@ final class Follow {
 
     /** Prints the outcome and the name=value lines; returns the exit code (0 only on SUCCESS). */
     static int report(SeedEngine engine, Execution e, PrintStream out) {
+        return report(engine, e, out, List.of());
+    }
+
+    /**
+     * As {@link #report(SeedEngine, Execution, PrintStream)}, with the outputs named in {@code last} printed after all
+     * the others, in that order, and once each (the demo ends with the harm stage 3 suppresses).
+     */
+    static int report(SeedEngine engine, Execution e, PrintStream out, List<String> last) {
         out.println();
         out.println("run " + e.getId() + " ended " + e.getState().getCurrent() + " after "
                 + String.format("%.1f s", RunViews.summary(e).get("duration_s")));
@@ -62,14 +70,27 @@ final class Follow {
         }
         out.println("execution=" + e.getId());
         out.println("state=" + e.getState().getCurrent());
-        if (outputs != null) {
-            outputs.forEach((k, v) -> {
-                if (!"table".equals(k)) {
-                    out.println(k + "=" + v);
-                }
-            });
-        }
+        outputLines(outputs, last).forEach(out::println);
         return 0;
+    }
+
+    /** The {@code name=value} lines of a run's outputs but its table: those named in {@code last} at the end, once. */
+    static List<String> outputLines(Map<String, Object> outputs, List<String> last) {
+        List<String> lines = new java.util.ArrayList<>();
+        if (outputs == null) {
+            return lines;
+        }
+        outputs.forEach((k, v) -> {
+            if (!"table".equals(k) && !last.contains(k)) {
+                lines.add(k + "=" + v);
+            }
+        });
+        for (String k : last) {
+            if (outputs.containsKey(k)) {
+                lines.add(k + "=" + outputs.get(k));
+            }
+        }
+        return lines;
     }
 
     /** Names the failed stage, task and the error lines, so nobody has to dig through the logs. */

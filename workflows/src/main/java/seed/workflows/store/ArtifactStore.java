@@ -61,9 +61,12 @@ public final class ArtifactStore {
     public record Key(String stage, String sha256, Map<String, Object> settings, Map<String, Stored> inputs) {
     }
 
-    /** Hashes the inputs, canonical settings and this JVM's {@link CodeIdentity} into the run's address. */
+    /**
+     * Hashes the inputs, canonical settings and the {@link CodeIdentity} of the code this stage runs (its modules and
+     * this JVM's runtime) into the run's address.
+     */
     public Key key(String stage, Map<String, Object> settings, Map<String, Path> inputs) throws IOException {
-        return key(stage, settings, inputs, CodeIdentity.current());
+        return key(stage, settings, inputs, CodeIdentity.forStage(stage));
     }
 
     /**

@@ -83,6 +83,12 @@ public class Dpo extends TruncatingTask<Dpo.Output> {
     @Builder.Default
     private Property<String> truncateResponse = Property.ofValue("error");
 
+    /** Trains: one training stage at a time per process ({@link TrainingGate}). */
+    @Override
+    protected boolean recordsGradients() {
+        return true;
+    }
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path policyDir = existing(rc, policy, "policy");

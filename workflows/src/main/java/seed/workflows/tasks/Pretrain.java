@@ -106,6 +106,12 @@ public class Pretrain extends SeedTask<Pretrain.Output> {
     @Builder.Default
     private Property<String> resumeFrom = Property.ofValue("");
 
+    /** Trains: one training stage at a time per process ({@link TrainingGate}). */
+    @Override
+    protected boolean recordsGradients() {
+        return true;
+    }
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path corpusFile = existing(rc, corpus, "corpus");

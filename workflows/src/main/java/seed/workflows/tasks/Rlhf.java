@@ -154,6 +154,12 @@ public class Rlhf extends AdaptedTrainingTask<Rlhf.Output> {
         }
     }
 
+    /** Trains: one training stage at a time per process ({@link TrainingGate}). */
+    @Override
+    protected boolean recordsGradients() {
+        return true;
+    }
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path policyDir = existing(rc, policy, "policy");

@@ -85,6 +85,14 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
         }
     }
 
+    /**
+     * True for a stage that trains (records gradients): it runs under {@link TrainingGate}, one such stage at a time in
+     * this process, because DJL allows one gradient collector per process.
+     */
+    protected boolean recordsGradients() {
+        return false;
+    }
+
     /** The task's body: render inputs, call {@link #stage}, build the output. */
     protected abstract O execute(RunContext runContext) throws Exception;
 
@@ -201,7 +209,9 @@ public abstract class SeedTask<O extends Output> extends Task implements Runnabl
                 return new Result(meanwhile.get(), true, ledger == null ? null : ledger.recorded(key).orElse(null));
             }
             rc.logger().info("{}: running in {}", stage, dir);
-            try (PrintStream console = new LoggerPrintStream(rc.logger())) {
+            try (TrainingGate.Held gate = recordsGradients() ? TrainingGate.enter(stage + " (execution "
+                    + executionId(rc) + ")", m -> rc.logger().info(m)) : () -> { };
+                    PrintStream console = new LoggerPrintStream(rc.logger())) {
                 StageOutcome outcome = body.run(dir, console);
                 // a stage that returned because it was cancelled must never be recorded as complete
                 seed.stages.control.Cancellation.check(stage);

@@ -87,6 +87,12 @@ public class Sft extends AdaptedTrainingTask<Sft.Output> {
         return "left";
     }
 
+    /** Trains: one training stage at a time per process ({@link TrainingGate}). */
+    @Override
+    protected boolean recordsGradients() {
+        return true;
+    }
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path baseDir = existing(rc, base, "base");

@@ -89,6 +89,12 @@ public class TrainRewardModel extends AdaptedTrainingTask<TrainRewardModel.Outpu
     @Builder.Default
     private Property<RewardSettings.Margin> margin = Property.ofValue(RewardSettings.Margin.LLAMA2);
 
+    /** Trains: one training stage at a time per process ({@link TrainingGate}). */
+    @Override
+    protected boolean recordsGradients() {
+        return true;
+    }
+
     @Override
     protected Output execute(RunContext rc) throws Exception {
         Path baseDir = existing(rc, base, "base");

@@ -66,6 +66,13 @@ class RetrainDpoFlowTest {
             assertTrue(newPolicy != null && Files.isDirectory(Path.of(newPolicy)), dpo.getOutputs().toString());
             assertNotEquals(chainPolicy, newPolicy);
             assertEquals(newPolicy, second.getOutputs().get("policy"));
+            // the promote gate bounds DPO's KL by max_kl_dpo (3.0), not RL's 1.0: DPO measured 1.4-2.4 on the demo
+            List<?> gates = (List<?>) task(second, "promote").getOutputs().get("gates");
+            assertTrue(gates.stream().anyMatch(g -> g.toString().startsWith("kl ") && g.toString().endsWith(
+                    "bound 3.0000")), "DPO's KL bound: " + gates);
+            List<?> chainGates = (List<?>) task(chain, "promote").getOutputs().get("gates");
+            assertTrue(chainGates.stream().anyMatch(g -> g.toString().endsWith("bound 3.0000")), "the chain's "
+                    + "promote bounds DPO's KL by max_kl_dpo too: " + chainGates);
             assertTrue(candidatesModel(second).startsWith(newPolicy), "the next items are the new policy's candidates: "
                     + candidatesModel(second) + " vs " + newPolicy);
             List<?> secondItems = (List<?>) task(second, "next_items").getOutputs().get("itemIds");

@@ -100,21 +100,23 @@ class ArtifactStoreTest {
                     "another " + change.getKey() + " is another address");
         }
 
-        Map<String, Object> here = CodeIdentity.current();
+        Map<String, Object> here = CodeIdentity.forStage("pretrain");
         assertTrue(String.valueOf(here.get("seed_code_sha256")).matches("[0-9a-f]{64}"), here.toString());
-        assertEquals(here.get("seed_code_sha256"), CodeIdentity.codeHash(), "the same code hashes the same");
+        assertEquals(here, CodeIdentity.forStage("pretrain"), "the same code hashes the same");
         assertEquals(store.key("pretrain", Map.of("steps", 10), Map.of("corpus", input), here).sha256(),
                 store.key("pretrain", Map.of("steps", 10), Map.of("corpus", input)).sha256());
 
-        Path classes = Files.createDirectories(dir.resolve("classes/seed"));
+        Path classes = Files.createDirectories(dir.resolve("classes/seed/stages"));
         Files.write(classes.resolve("A.class"), new byte[] {1, 2, 3});
         Files.writeString(dir.resolve("classes/seed-git-commit.txt"), "abc");
-        byte[] before = CodeIdentity.directoryHash(dir.resolve("classes"));
+        byte[] before = CodeIdentity.directoryHash(dir.resolve("classes"), "seed/stages/");
         Files.writeString(dir.resolve("classes/seed-git-commit.txt"), "def");
-        assertTrue(java.util.Arrays.equals(before, CodeIdentity.directoryHash(dir.resolve("classes"))),
-                "a new commit with the same code keeps the address");
+        Files.createDirectories(dir.resolve("classes/seed/reward"));
+        Files.write(dir.resolve("classes/seed/reward/B.class"), new byte[] {9});
+        assertTrue(java.util.Arrays.equals(before, CodeIdentity.directoryHash(dir.resolve("classes"), "seed/stages/")),
+                "a new commit with the same code, or another module's change, keeps the address");
         Files.write(classes.resolve("A.class"), new byte[] {1, 2, 4});
-        assertTrue(!java.util.Arrays.equals(before, CodeIdentity.directoryHash(dir.resolve("classes"))),
+        assertTrue(!java.util.Arrays.equals(before, CodeIdentity.directoryHash(dir.resolve("classes"), "seed/stages/")),
                 "changed code is another address");
     }
 }

@@ -138,12 +138,27 @@ class SweepFlowTest {
 
     @Test
     void theFlowMapsEveryInputOfTheTunableStageFlows() throws Exception {
-        String yaml = new String(SweepFlowTest.class.getResourceAsStream("/flows/seed.sweep.yaml").readAllBytes());
+        // every trial (trial_0 .. trial_4) is a Subflow task; the inputs they pass are the flow's Subflow pluginDefaults
+        com.fasterxml.jackson.databind.JsonNode flow = new com.fasterxml.jackson.databind.ObjectMapper(
+                new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(
+                SweepFlowTest.class.getResourceAsStream("/flows/seed.sweep.yaml"));
+        com.fasterxml.jackson.databind.JsonNode passed = null;
+        for (com.fasterxml.jackson.databind.JsonNode d : flow.path("pluginDefaults")) {
+            if (d.path("type").asText().equals("io.kestra.plugin.core.flow.Subflow")) {
+                passed = d.path("values").path("inputs");
+            }
+        }
+        assertTrue(passed != null && passed.isObject(), "the flow's Subflow pluginDefaults carry the trial inputs");
         for (SweepStage stage : SweepStage.values()) {
             for (FlowInputs.Input in : FlowInputs.of(stage.name()).inputs()) {
-                assertTrue(yaml.contains("                  " + in.id() + ": \"{{ fromJson(taskrun.value).inputs."
-                        + in.id() + " ?? '' }}\""), stage + " input " + in.id() + " is not passed to trial subflows");
+                assertTrue(("{{ fromJson(taskrun.value).inputs." + in.id() + " ?? '' }}").equals(
+                        passed.path(in.id()).asText()), stage + " input " + in.id() + " is not passed to trial subflows");
             }
+        }
+        String yaml = flow.toString();
+        for (int k = 0; k < 5; k++) {
+            assertTrue(yaml.contains("{\"id\":\"trial_" + k + "\",\"type\":\"io.kestra.plugin.core.flow.Subflow\"}"),
+                    "trial_" + k + " takes every setting from the pluginDefaults: " + yaml);
         }
     }
 }
