@@ -46,7 +46,9 @@ public final class CodeIdentity {
 
     /** The modules whose code each stage runs (the stage names {@code SeedTask.stage} is called with). */
     static final Map<String, List<String>> STAGE_MODULES = Map.of(
-            "pretrain", List.of("stages"), "sft", List.of("stages"), "rlhf", List.of("stages"),
+            "pretrain", List.of("stages"), "sft", List.of("stages"),
+            // RL scores its rollouts with the reward model's code (RewardModel implements stages' RewardFunction)
+            "rlhf", List.of("stages", "reward-model"),
             "candidates", List.of("stages"), "curate", List.of("stages"),
             "reward", List.of("stages", "reward-model"), "dpo", List.of("stages", "reward-model"),
             "evaluate", List.of("stages", "reward-model"), "load-items", List.of("annotation"));
