@@ -99,7 +99,8 @@ final class BatchWriter {
         int insertedNow = 0;
         boolean fast = false;
         if (!rowByRow && p.valid()[part] > 0 && FAST_COPY
-                && allClaimed(db, p.items()[part], p.annotators()[part], p.eventIds()[part])) {
+                && (p.claimed() != null ? p.claimed()[part]
+                        : allClaimed(db, p.items()[part], p.annotators()[part], p.eventIds()[part]))) {
             // Fast path (the common case): every row is the event its assignment claimed; COPY straight into
             // ranking_events. Any duplicate (redelivery, repeated event id) makes the COPY fail on a unique index;
             // then the savepoint undoes it and the staging path below sorts the batch out row by row.
@@ -122,15 +123,16 @@ final class BatchWriter {
         }
         if (p.valid()[part] > 0 && !fast) {
             if (!rowByRow) {
-                insertedNow = carefulInsert(db, p.copyOptions(), p.copyData()[part], p.byOffsetKey(), rejects);
+                insertedNow = carefulInsert(db, p.copyOptions(), p.copyData()[part], p.byOffsetKey(part), rejects);
                 tCopy = System.nanoTime();
                 tInsert = tCopy;
             } else {
+                Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey = p.byOffsetKey(part);
                 for (int i = 0; i < p.valid()[part]; i++) {
                     byte[] line = p.row(part, i);
                     Savepoint sp = db.setSavepoint();
                     try {
-                        insertedNow += carefulInsert(db, p.copyOptions(), line, p.byOffsetKey(), rejects);
+                        insertedNow += carefulInsert(db, p.copyOptions(), line, byOffsetKey, rejects);
                         try (Statement st = db.createStatement()) {
                             st.execute("DELETE FROM ranking_staging");
                         }
@@ -264,7 +266,10 @@ final class BatchWriter {
         return n;
     }
 
-    /** Whether every row of a part is the event its (item, annotator) assignment claimed (one query, index probes). */
+    /**
+     * Whether every row of a part is the event its (item, annotator) assignment claimed (one query, index probes):
+     * only for a batch prepared without the decoder's lookup, which answers this for the whole batch.
+     */
     private static boolean allClaimed(Connection db, long[] items, long[] annotators, UUID[] eventIds) throws SQLException {
         try (PreparedStatement ps = db.prepareStatement("SELECT count(*) FROM unnest(?::bigint[], ?::bigint[], ?::uuid[])"
                 + " AS x(i, a, e) WHERE NOT EXISTS (SELECT 1 FROM assignments s WHERE s.item_id = x.i AND s.annotator_id = x.a"
