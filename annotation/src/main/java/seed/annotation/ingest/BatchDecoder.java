@@ -87,8 +87,8 @@ final class BatchDecoder {
 
     /**
      * Decodes and checks a polled batch. Item sizes come from the cache; with {@code lookups} (a database connection,
-     * null in tests) one query also reads the missing sizes and whether each row is its assignment's claimed event,
-     * so the writers need no query of their own before their COPY. The per-record work lives in small methods:
+     * null in tests) the missing sizes are read, and then whether each part's rows are their assignments' claimed
+     * events, so the writers' transactions hold only their COPY. The per-record work lives in small methods:
      * the JIT compiles them once, where one big loop body was compiled again and again (on-stack replacement per
      * loop), costing more CPU than the records themselves in a short run.
      */
@@ -101,17 +101,11 @@ final class BatchDecoder {
         byte[][] macs = new byte[n][];
         List<Refusals.Reject> rejects = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            ConsumerRecord<String, byte[]> r = all.get(i);
-            try {
-                macs[i] = signing.verify(checkSize(r.value()), r.headers());
-                decoded[i] = EventCodec.decode(r.value());
-            } catch (EventCodec.DecodeException ex) {
-                decoded[i] = null;
-                rejects.add(new Refusals.Reject(r, EventCodec.peekEventId(r.value()), ex.getMessage()));
-            }
+            decoded[i] = decodeOne(all.get(i), macs, i, rejects);
         }
-        // -1: the row's claim is not known (no lookup connection); 0: not its assignment's claimed event; 1: claimed
-        byte[] claim = lookups == null ? null : lookup(lookups, decoded);
+        if (lookups != null) {
+            loadItemK(lookups, decoded);
+        }
         RankingEvent[] events = new RankingEvent[n];
         int[] okIndex = new int[n];
         int ok = 0;
@@ -129,17 +123,13 @@ final class BatchDecoder {
             }
         }
         int[] valid = new int[parts];
-        boolean[] claimed = new boolean[parts];
-        java.util.Arrays.fill(claimed, claim != null);
         int[] partOf = new int[ok];
         for (int j = 0; j < ok; j++) {
             int part = (int) Math.floorMod(events[j].itemId(), (long) parts);
             partOf[j] = part;
             valid[part]++;
-            if (claim != null && claim[okIndex[j]] != 1) {
-                claimed[part] = false;
-            }
         }
+        boolean[] claimed = lookups == null ? null : claimedParts(lookups, events, ok, parts);
         CopyRows.Bytes[] data = new CopyRows.Bytes[parts];
         int[][] rowEnds = new int[parts][];
         @SuppressWarnings("unchecked")
@@ -149,7 +139,7 @@ final class BatchDecoder {
         UUID[][] eventIds = new UUID[parts][];
         int[] fill = new int[parts];
         for (int i = 0; i < parts; i++) {
-            data[i] = new CopyRows.Bytes(valid[i] * 192 + 32);
+            data[i] = new CopyRows.Bytes(valid[i] * 256 + 32); // a k=4 row is ~240 bytes
             if (BINARY) {
                 data[i].bytes(CopyRows.BINARY_HEADER, 0, CopyRows.BINARY_HEADER.length);
             }
@@ -185,7 +175,18 @@ final class BatchDecoder {
             offsets.put(tp, new OffsetAndMetadata(l.get(l.size() - 1).offset() + 1));
         }
         return new Prepared(all, valid, BINARY, copyData, rowEnds, rows, items, annotators, eventIds, rejects,
-                claim == null ? null : claimed, offsets, System.nanoTime() - tStart);
+                claimed, offsets, System.nanoTime() - tStart);
+    }
+
+    /** Size, signature (its MAC into {@code macs[i]}) and strict decoding of one record; null when refused. */
+    private RankingEvent decodeOne(ConsumerRecord<String, byte[]> r, byte[][] macs, int i, List<Refusals.Reject> rejects) {
+        try {
+            macs[i] = signing.verify(checkSize(r.value()), r.headers());
+            return EventCodec.decode(r.value());
+        } catch (EventCodec.DecodeException ex) {
+            rejects.add(new Refusals.Reject(r, EventCodec.peekEventId(r.value()), ex.getMessage()));
+            return null;
+        }
     }
 
     private static byte[] checkSize(byte[] value) throws EventCodec.DecodeException {
@@ -239,89 +240,77 @@ final class BatchDecoder {
         }
     }
 
-    /**
-     * One query for the whole batch: for each decoded row, whether it is the event its (item, annotator) assignment
-     * claimed (1, else 0), and the size of every item not yet cached (put in the cache). It replaces a lookup of item
-     * sizes here plus a claim check per part in the writers: one round trip and one pass of index probes instead of
-     * two, and the writers' transactions hold only their COPY. Reading the claim before the writer's transaction is
-     * as safe as reading it inside it (READ COMMITTED, no lock either way): a claim only moves away from an event that
-     * is stored (an edit) or that the ingester group has passed (the reconciler), and neither is true of a row in
-     * flight; a row stored meanwhile makes the COPY fail on its unique index and the careful path decides.
-     */
-    private byte[] lookup(Connection db, RankingEvent[] decoded) throws SQLException {
-        int m = 0;
+    /** Puts the sizes of the decoded rows' items that are not cached yet in the cache (one query, when any). */
+    private void loadItemK(Connection db, RankingEvent[] decoded) throws SQLException {
+        java.util.Set<Long> unknown = new java.util.HashSet<>();
         for (RankingEvent e : decoded) {
-            if (e != null) {
-                m++;
+            if (e != null && !itemK.containsKey(e.itemId())) {
+                unknown.add(e.itemId());
             }
         }
-        byte[] claim = new byte[decoded.length];
-        if (m == 0) {
-            return claim;
+        if (unknown.isEmpty()) {
+            return;
         }
-        long[] items = new long[m];
-        long[] annotators = new long[m];
-        UUID[] ids = new UUID[m];
-        boolean[] needK = new boolean[m];
-        boolean anyK = false;
-        for (int i = 0, j = 0; i < decoded.length; i++) {
-            RankingEvent e = decoded[i];
-            if (e != null) {
-                items[j] = e.itemId();
-                annotators[j] = e.annotatorId();
-                ids[j] = e.eventId();
-                needK[j] = !itemK.containsKey(e.itemId());
-                anyK |= needK[j];
-                j++;
-            }
+        long[] ids = new long[unknown.size()];
+        int j = 0;
+        for (long id : unknown) {
+            ids[j++] = id;
         }
-        // one int4[] in row order: 0 = item unknown, k = claimed, -k = not the claimed event (k of an unknown item
-        // is reported whether or not it was needed: the join costs one index probe and the answer stays one array)
-        String sql = anyK
-                ? "SELECT coalesce(array_agg(CASE WHEN it.k IS NULL THEN 0 WHEN s.submitted_event_id = x.e THEN it.k"
-                        + " ELSE -it.k END ORDER BY x.n), '{}') FROM unnest(?::int8[], ?::int8[], ?::uuid[])"
-                        + " WITH ORDINALITY AS x(i, a, e, n) LEFT JOIN annotation_items it ON it.id = x.i"
-                        + " LEFT JOIN assignments s ON s.item_id = x.i AND s.annotator_id = x.a"
-                : "SELECT coalesce(array_agg(CASE WHEN s.submitted_event_id = x.e THEN 1 ELSE -1 END ORDER BY x.n), '{}')"
-                        + " FROM unnest(?::int8[], ?::int8[], ?::uuid[]) WITH ORDINALITY AS x(i, a, e, n)"
-                        + " LEFT JOIN assignments s ON s.item_id = x.i AND s.annotator_id = x.a";
-        Object answer;
-        try (PreparedStatement ps = db.prepareStatement(sql)) {
-            ps.setObject(1, items);
-            ps.setObject(2, annotators);
-            ps.setArray(3, db.createArrayOf("uuid", ids));
+        // = ANY: one index scan that walks the sorted array (PostgreSQL 17), not a probe per id
+        try (PreparedStatement ps = db.prepareStatement("SELECT id, k FROM annotation_items WHERE id = ANY (?)")) {
+            ps.setObject(1, ids);
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                answer = rs.getArray(1).getArray();
+                while (rs.next()) {
+                    itemK.put(rs.getLong(1), rs.getInt(2));
+                }
             }
         }
         if (!db.getAutoCommit()) {
             db.commit();
         }
-        Integer[] codes = answer instanceof Integer[] a ? a : box((int[]) answer);
-        if (codes.length != m) {
-            throw new SQLException("claim lookup answered " + codes.length + " rows for " + m);
-        }
-        for (int i = 0, j = 0; i < decoded.length; i++) {
-            if (decoded[i] == null) {
-                continue;
-            }
-            int code = codes[j];
-            if (anyK && needK[j] && code != 0) {
-                itemK.put(items[j], Math.abs(code));
-            }
-            claim[i] = (byte) (code > 0 ? 1 : 0);
-            j++;
-        }
-        return claim;
     }
 
-    private static Integer[] box(int[] v) {
-        Integer[] out = new Integer[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = v[i];
+    /**
+     * Per part, whether every valid row is the event its (item, annotator) assignment claimed: one query for the
+     * batch (index probes; hash and merge joins are off on this connection, see the ingester), where each writer
+     * asked for its part inside its own transaction before. Reading the claim before the writer's transaction is as
+     * safe as reading it inside it (READ COMMITTED, no lock either way): a claim only moves away from an event that is
+     * stored (an edit) or that the ingester group has passed (the reconciler), and neither is true of a row in
+     * flight; a row stored meanwhile makes the COPY fail on its unique index and the careful path decides.
+     * (Measured: folding the item sizes into this query as per-row subqueries cost PostgreSQL more than both.)
+     */
+    private static boolean[] claimedParts(Connection db, RankingEvent[] events, int n, int parts) throws SQLException {
+        boolean[] claimed = new boolean[parts];
+        java.util.Arrays.fill(claimed, true);
+        if (n == 0) {
+            return claimed;
         }
-        return out;
+        long[] items = new long[n];
+        long[] annotators = new long[n];
+        UUID[] ids = new UUID[n];
+        for (int j = 0; j < n; j++) {
+            items[j] = events[j].itemId();
+            annotators[j] = events[j].annotatorId();
+            ids[j] = events[j].eventId();
+        }
+        // item ids are positive, so % is the floorMod that chose the part
+        try (PreparedStatement ps = db.prepareStatement("SELECT x.i % ?, count(*) FROM unnest(?::int8[], ?::int8[],"
+                + " ?::uuid[]) AS x(i, a, e) WHERE NOT EXISTS (SELECT 1 FROM assignments s WHERE s.item_id = x.i"
+                + " AND s.annotator_id = x.a AND s.submitted_event_id = x.e) GROUP BY 1")) {
+            ps.setInt(1, parts);
+            ps.setObject(2, items);
+            ps.setObject(3, annotators);
+            ps.setArray(4, db.createArrayOf("uuid", ids));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    claimed[(int) rs.getLong(1)] = false;
+                }
+            }
+        }
+        if (!db.getAutoCommit()) {
+            db.commit();
+        }
+        return claimed;
     }
 
 

@@ -426,6 +426,11 @@ public final class Ingester implements AutoCloseable {
                 lookups = ds.getConnection();
                 // named in pg_stat_activity, so an operator (and bench ingest's CPU meter) can tell them apart
                 lookups.setClientInfo("ApplicationName", "seed-ingester-lookups");
+                // the claim check's array has no statistics: index probes per row, never a hash of all assignments
+                try (Statement st = lookups.createStatement()) {
+                    st.execute("SET enable_hashjoin = off");
+                    st.execute("SET enable_mergejoin = off");
+                }
             }
             while (dbs.size() < options.dbConnections()) {
                 Connection db = ds.getConnection();
