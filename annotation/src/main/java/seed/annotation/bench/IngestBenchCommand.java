@@ -251,20 +251,21 @@ public final class IngestBenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Waits (at most 20 s) until the JIT has compiled nothing for 300 ms: the encoding above runs hot code that C2
-     * compiles in the background, and that compiling would otherwise be counted in the measured run's jit_threads.
+     * Waits (at most 20 s) until the JIT compiler threads have used less than 20 ms of CPU in the last 500 ms: the
+     * encoding above runs hot code that C2 compiles in the background (one such compile took 1.3 s of CPU), and that
+     * would otherwise be counted in the measured run's jit_threads. Where /proc is not there, it waits 2 s.
      */
     private static void awaitJitQuiet() throws InterruptedException {
-        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
-        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        long last = CpuMeter.jvmInternal().getOrDefault("jit_threads", -1L);
+        if (last < 0) {
+            Thread.sleep(2000);
             return;
         }
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        long last = jit.getTotalCompilationTime();
         while (System.nanoTime() < deadline) {
-            Thread.sleep(300);
-            long now = jit.getTotalCompilationTime();
-            if (now == last) {
+            Thread.sleep(500);
+            long now = CpuMeter.jvmInternal().getOrDefault("jit_threads", 0L);
+            if (now - last < 20_000_000L) {
                 return;
             }
             last = now;
