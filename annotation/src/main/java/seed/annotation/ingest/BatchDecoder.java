@@ -47,14 +47,14 @@ final class BatchDecoder {
 
     /**
      * A decoded, validated batch ready to write, per part: the COPY data of the valid rows ({@code binary}: with the
-     * binary format's header and trailer), where each row ends in it, each row's record, item, annotator and event
-     * id; the refusals so far and the offsets to commit; and per part whether every row is its assignment's claimed
-     * event ({@code claimed}, null when not looked up: the writer then checks).
+     * binary format's header and trailer), where each row ends in it, each row's record and event id; the refusals
+     * so far and the offsets to commit; and per part whether every row is its assignment's claimed event
+     * ({@code claimed}, null when not looked up: the writer then takes the careful path, which checks it itself).
      */
     record Prepared(List<ConsumerRecord<String, byte[]>> all, int[] valid, boolean binary, byte[][] copyData,
-                    int[][] rowEnds, ConsumerRecord<String, byte[]>[][] rows,
-                            long[][] items, long[][] annotators, UUID[][] eventIds, List<Refusals.Reject> rejects,
-                            boolean[] claimed, Map<TopicPartition, OffsetAndMetadata> offsets, long decodeNanos) {
+                    int[][] rowEnds, ConsumerRecord<String, byte[]>[][] rows, UUID[][] eventIds,
+                    List<Refusals.Reject> rejects, boolean[] claimed, Map<TopicPartition, OffsetAndMetadata> offsets,
+                    long decodeNanos) {
 
         /** The options of a COPY of this batch's data. */
         String copyOptions() {
@@ -134,8 +134,6 @@ final class BatchDecoder {
         int[][] rowEnds = new int[parts][];
         @SuppressWarnings("unchecked")
         ConsumerRecord<String, byte[]>[][] rows = new ConsumerRecord[parts][];
-        long[][] items = new long[parts][];
-        long[][] annotators = new long[parts][];
         UUID[][] eventIds = new UUID[parts][];
         int[] fill = new int[parts];
         for (int i = 0; i < parts; i++) {
@@ -145,8 +143,6 @@ final class BatchDecoder {
             }
             rowEnds[i] = new int[valid[i]];
             rows[i] = new ConsumerRecord[valid[i]];
-            items[i] = new long[valid[i]];
-            annotators[i] = new long[valid[i]];
             eventIds[i] = new UUID[valid[i]];
         }
         StringBuilder text = BINARY ? null : new StringBuilder(256);
@@ -158,8 +154,6 @@ final class BatchDecoder {
             appendRow(data[part], text, e, r, macs[okIndex[j]]);
             rowEnds[part][row] = data[part].length();
             rows[part][row] = r;
-            items[part][row] = e.itemId();
-            annotators[part][row] = e.annotatorId();
             eventIds[part][row] = e.eventId();
         }
         byte[][] copyData = new byte[parts][];
@@ -174,7 +168,7 @@ final class BatchDecoder {
             List<ConsumerRecord<String, byte[]>> l = recs.records(tp);
             offsets.put(tp, new OffsetAndMetadata(l.get(l.size() - 1).offset() + 1));
         }
-        return new Prepared(all, valid, BINARY, copyData, rowEnds, rows, items, annotators, eventIds, rejects,
+        return new Prepared(all, valid, BINARY, copyData, rowEnds, rows, eventIds, rejects,
                 claimed, offsets, System.nanoTime() - tStart);
     }
 
