@@ -25,7 +25,8 @@ import seed.annotation.ingest.Ingester;
 /**
  * {@code seed bench ingest}: rankings per second from the first produce to the last row durable in PostgreSQL
  * (acks=all idempotent producer, read_committed consumer group, COPY + INSERT ... ON CONFLICT, fsync on), once per
- * partition count, after an unreported warm-up run (a cold JVM spends the first second compiling the decoder).
+ * partition count, after unreported warm-up runs, one per partition count (a cold JVM spends seconds of CPU compiling
+ * the decoder, the Kafka clients and the broker; the JIT's CPU is printed apart, as jit_threads).
  * Prints name=value lines.
  */
 @Command(name = "ingest", mixinStandardHelpOptions = true,
@@ -48,7 +49,8 @@ public final class IngestBenchCommand implements Callable<Integer> {
     int batch;
 
     @Option(names = "--warmup-events", defaultValue = "50000",
-            description = "events of an unreported first run that warms up the JIT, broker and database (default ${DEFAULT-VALUE}; 0 = none)")
+            description = "events of the unreported runs (one per partition count) that warm up the JIT, broker and database"
+                    + " (default ${DEFAULT-VALUE}; 0 = none)")
     int warmupEvents;
 
     @Option(names = "--db-connections", defaultValue = "2", description = "DB connections per consumer (default ${DEFAULT-VALUE})")
@@ -78,11 +80,15 @@ public final class IngestBenchCommand implements Callable<Integer> {
                     workspace.config().jdbcUrl() == null ? "embedded" : "external",
                     prefill ? "ingester-start (topic prefilled)" : "first-produce");
             if (warmupEvents > 0) {
+                // one warm-up per partition count: each count runs other code (workers, fetch sizes, broker paths),
+                // and C2 compiling it inside a measured run showed as seconds of CPU no ingest thread spent
                 int measured = events;
                 events = warmupEvents;
-                double w = run(a, 1, out, "warmup_");
+                for (int p : partitions) {
+                    double w = run(a, p, out, "warmup_");
+                    out.printf("warmup_rankings_per_s_partitions_%d=%.0f%n", p, w);
+                }
                 events = measured;
-                out.printf("warmup_rankings_per_s=%.0f%n", w);
             }
             for (int p : partitions) {
                 double rate = run(a, p, out, "");
@@ -164,32 +170,13 @@ public final class IngestBenchCommand implements Callable<Integer> {
         BenchSetup.Items items = BenchSetup.items(a.catalog(), a.infra().dataSource(), events, k, anns);
         lastItems = items;
         // encode before the clock starts: the benchmark measures Kafka + ingest, not JSON building
-        List<byte[]> values = new ArrayList<>(events);
-        List<String> keys = new ArrayList<>(events);
-        Instant now = Instant.now();
-        UUID[] eventIds = new UUID[events];
-        long[] itemIds = new long[events];
-        long[] annIds = new long[events];
-        for (int i = 0; i < events; i++) {
-            long item = items.first() + i;
-            long ann = anns.get(i % anns.size());
-            List<Integer> order = List.of((i) % k, (i + 1) % k, (i + 2) % k, (i + 3) % k).subList(0, Math.min(k, 4));
-            if (k != 4) {
-                order = new ArrayList<>();
-                for (int j = 0; j < k; j++) {
-                    order.add((i + j) % k);
-                }
-            }
-            eventIds[i] = seed.annotation.core.EventIds.next();
-            itemIds[i] = item;
-            annIds[i] = ann;
-            values.add(EventCodec.encode(new RankingEvent(eventIds[i], item, ann, order, List.of(), false, List.of(),
-                    "bench", now)));
-            keys.add(Long.toString(item));
-        }
+        Encoded enc = encode(items, anns);
+        List<byte[]> values = enc.values();
+        List<String> keys = enc.keys();
         // the claims the API would have made (the ingester stores only an assignment's claimed event)
-        BenchSetup.claim(a.infra().dataSource(), itemIds, annIds, eventIds);
+        BenchSetup.claim(a.infra().dataSource(), enc.itemIds(), enc.annIds(), enc.eventIds());
         seed.annotation.core.Signing signing = seed.annotation.core.Signing.load(a.infra().dataSource());
+        awaitJitQuiet();
         Ingester.Options opts = new Ingester.Options(Math.min(p, 4), batch, 0, "bench-" + topic, null, dbConnections);
         long t0;
         long producedAt;
@@ -241,6 +228,60 @@ public final class IngestBenchCommand implements Callable<Integer> {
             return events / secs;
             }
         }
+    }
+
+    /**
+     * Waits (at most 20 s) until the JIT compiler threads have used less than 20 ms of CPU in the last 500 ms: the
+     * encoding above runs hot code that C2 compiles in the background (one such compile took 1.3 s of CPU), and that
+     * would otherwise be counted in the measured run's jit_threads. Where /proc is not there, it waits 2 s.
+     */
+    private static void awaitJitQuiet() throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        long last = CpuMeter.jvmInternal().getOrDefault("jit_threads", -1L);
+        if (last < 0) {
+            Thread.sleep(2000);
+            return;
+        }
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(500);
+            long now = CpuMeter.jvmInternal().getOrDefault("jit_threads", 0L);
+            if (now - last < 20_000_000L) {
+                return;
+            }
+            last = now;
+        }
+    }
+
+    /** The run's records, encoded before the clock, and what the claims need. */
+    private record Encoded(List<byte[]> values, List<String> keys, UUID[] eventIds, long[] itemIds, long[] annIds) {
+    }
+
+    /**
+     * Encodes one ranking per item. Its own method, so the loop is compiled here and run() stays small: C2 compiling
+     * a run() that held this loop took ~1 s of CPU inside the next measured run.
+     */
+    private Encoded encode(BenchSetup.Items items, List<Long> anns) {
+        List<byte[]> values = new ArrayList<>(events);
+        List<String> keys = new ArrayList<>(events);
+        Instant now = Instant.now();
+        UUID[] eventIds = new UUID[events];
+        long[] itemIds = new long[events];
+        long[] annIds = new long[events];
+        for (int i = 0; i < events; i++) {
+            long item = items.first() + i;
+            long ann = anns.get(i % anns.size());
+            List<Integer> order = new ArrayList<>(k);
+            for (int j = 0; j < k; j++) {
+                order.add((i + j) % k);
+            }
+            eventIds[i] = seed.annotation.core.EventIds.next();
+            itemIds[i] = item;
+            annIds[i] = ann;
+            values.add(EventCodec.encode(new RankingEvent(eventIds[i], item, ann, order, List.of(), false, List.of(),
+                    "bench", now)));
+            keys.add(Long.toString(item));
+        }
+        return new Encoded(values, keys, eventIds, itemIds, annIds);
     }
 
     private static void produce(RankingProducer prod, List<String> keys, List<byte[]> values) throws Exception {

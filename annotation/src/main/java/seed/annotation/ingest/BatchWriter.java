@@ -9,7 +9,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -99,8 +98,9 @@ final class BatchWriter {
         int insertedNow = 0;
         boolean fast = false;
         if (!rowByRow && p.valid()[part] > 0 && FAST_COPY
-                && allClaimed(db, p.items()[part], p.annotators()[part], p.eventIds()[part])) {
-            // Fast path (the common case): every row is the event its assignment claimed; COPY straight into
+                && p.claimed() != null && p.claimed()[part]) {
+            // Fast path (the common case): every row is the event its assignment claimed (the decoder asked the
+            // database for the whole batch; unknown means the careful path, which checks it itself); COPY straight into
             // ranking_events. Any duplicate (redelivery, repeated event id) makes the COPY fail on a unique index;
             // then the savepoint undoes it and the staging path below sorts the batch out row by row.
             Savepoint sp = db.setSavepoint();
@@ -122,15 +122,16 @@ final class BatchWriter {
         }
         if (p.valid()[part] > 0 && !fast) {
             if (!rowByRow) {
-                insertedNow = carefulInsert(db, p.copyOptions(), p.copyData()[part], p.byOffsetKey(), rejects);
+                insertedNow = carefulInsert(db, p.copyOptions(), p.copyData()[part], p.byOffsetKey(part), rejects);
                 tCopy = System.nanoTime();
                 tInsert = tCopy;
             } else {
+                Map<Long, ConsumerRecord<String, byte[]>> byOffsetKey = p.byOffsetKey(part);
                 for (int i = 0; i < p.valid()[part]; i++) {
                     byte[] line = p.row(part, i);
                     Savepoint sp = db.setSavepoint();
                     try {
-                        insertedNow += carefulInsert(db, p.copyOptions(), line, p.byOffsetKey(), rejects);
+                        insertedNow += carefulInsert(db, p.copyOptions(), line, byOffsetKey, rejects);
                         try (Statement st = db.createStatement()) {
                             st.execute("DELETE FROM ranking_staging");
                         }
@@ -263,28 +264,4 @@ final class BatchWriter {
         }
         return n;
     }
-
-    /** Whether every row of a part is the event its (item, annotator) assignment claimed (one query, index probes). */
-    private static boolean allClaimed(Connection db, long[] items, long[] annotators, UUID[] eventIds) throws SQLException {
-        try (PreparedStatement ps = db.prepareStatement("SELECT count(*) FROM unnest(?::bigint[], ?::bigint[], ?::uuid[])"
-                + " AS x(i, a, e) WHERE NOT EXISTS (SELECT 1 FROM assignments s WHERE s.item_id = x.i AND s.annotator_id = x.a"
-                + " AND s.submitted_event_id = x.e)")) {
-            ps.setArray(1, db.createArrayOf("int8", box(items)));
-            ps.setArray(2, db.createArrayOf("int8", box(annotators)));
-            ps.setArray(3, db.createArrayOf("uuid", eventIds));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1) == 0;
-            }
-        }
-    }
-
-    private static Long[] box(long[] v) {
-        Long[] out = new Long[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = v[i];
-        }
-        return out;
-    }
-
 }

@@ -424,10 +424,18 @@ public final class Ingester implements AutoCloseable {
         private void ensureConnections() throws SQLException {
             if (lookups == null) {
                 lookups = ds.getConnection();
+                // named in pg_stat_activity, so an operator (and bench ingest's CPU meter) can tell them apart
+                lookups.setClientInfo("ApplicationName", "seed-ingester-lookups");
+                // the claim check's array has no statistics: index probes per row, never a hash of all assignments
+                try (Statement st = lookups.createStatement()) {
+                    st.execute("SET enable_hashjoin = off");
+                    st.execute("SET enable_mergejoin = off");
+                }
             }
             while (dbs.size() < options.dbConnections()) {
                 Connection db = ds.getConnection();
                 try {
+                    db.setClientInfo("ApplicationName", "seed-ingester-writer");
                     db.setAutoCommit(false);
                     try (Statement st = db.createStatement()) {
                         st.execute("CREATE TEMP TABLE IF NOT EXISTS ranking_staging (event_id uuid, item_id bigint,"

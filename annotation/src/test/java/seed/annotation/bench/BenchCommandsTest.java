@@ -65,6 +65,20 @@ class BenchCommandsTest {
         assertTrue(v.containsKey("heap_max_mb"), v.toString());
     }
 
+    @Test
+    void cpuMeterPlacesTheJvmsOwnThreadsAndTheIngestersKafkaClients() {
+        assertEquals("jit_threads", CpuMeter.internalGroup("C2 CompilerThre"));
+        assertEquals("gc_threads", CpuMeter.internalGroup("GC Thread#0"));
+        assertEquals("gc_threads", CpuMeter.internalGroup("G1 Conc#0"));
+        assertEquals(null, CpuMeter.internalGroup("seed-ingester-0"));
+        assertEquals("ingester_kafka_threads", CpuMeter.group("kafka-coordinator-heartbeat-thread | bench-x"));
+        assertEquals("broker_threads", CpuMeter.group("kafka-log-cleaner-thread-0"));
+        if (java.nio.file.Files.isDirectory(java.nio.file.Path.of("/proc/self/task"))) {
+            // this JVM has compiled something by now (JUnit itself), so its compiler threads have used CPU
+            assertTrue(CpuMeter.jvmInternal().getOrDefault("jit_threads", 0L) > 0, CpuMeter.jvmInternal().toString());
+        }
+    }
+
     /** Runs a bench command in this JVM; its {@code name=value} lines (the last value of a name wins). */
     private static Map<String, String> run(Object command, String... args) {
         StringWriter out = new StringWriter();

@@ -1,6 +1,7 @@
 package seed.annotation.ingest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -72,6 +73,18 @@ class IngestPiecesTest {
             assertEquals(CopyRows.COLUMNS, ((row[19] & 0xff) << 8) | (row[20] & 0xff));
             assertEquals(-1, (short) (((row[row.length - 2] & 0xff) << 8) | (row[row.length - 1] & 0xff)));
         }
+    }
+
+    @Test
+    void recordKeyMustBeTheItemIdExactly() {
+        assertTrue(BatchDecoder.isDecimal("5", 5));
+        assertTrue(BatchDecoder.isDecimal("9223372036854775807", Long.MAX_VALUE));
+        assertTrue(BatchDecoder.isDecimal("1000", 1000));
+        for (String other : new String[] {"05", "+5", "50", "", " 5", "5 ", "15", "٥", "5\n"}) {
+            assertFalse(BatchDecoder.isDecimal(other, 5), other);
+        }
+        assertFalse(BatchDecoder.isDecimal(null, 5));
+        assertFalse(BatchDecoder.isDecimal("100", 1000));
     }
 
     @Test
