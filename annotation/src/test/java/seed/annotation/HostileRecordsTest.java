@@ -204,6 +204,11 @@ class HostileRecordsTest {
 
     /** The record at a position of the rankings topic, with its headers, read with Kafka's own consumer. */
     static ConsumerRecord<String, byte[]> readBack(int partition, long offset) {
+        return readBack(a, partition, offset);
+    }
+
+    /** Same, on another test's stack. */
+    static ConsumerRecord<String, byte[]> readBack(Annotation a, int partition, long offset) {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, a.infra().kafkaBootstrap());
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {

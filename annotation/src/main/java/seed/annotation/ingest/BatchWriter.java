@@ -230,14 +230,6 @@ final class BatchWriter {
                     + " ON CONFLICT DO NOTHING");
             // Everything that is not now stored exactly as staged (same event id, same content) is refused, with why.
             try (ResultSet rs = st.executeQuery("SELECT * FROM (SELECT s.kafka_partition, s.kafka_offset, s.event_id::text, CASE"
-                    + " WHEN a.item_id IS NULL"
-                    + "   THEN 'annotator ' || s.annotator_id || ' is not assigned item ' || s.item_id"
-                    + " WHEN a.submitted_event_id IS NULL"
-                    + "   THEN 'event ' || s.event_id || ' was not accepted by the API: the assignment of item ' || s.item_id"
-                    + "     || ' to annotator ' || s.annotator_id || ' has no claimed submission'"
-                    + " WHEN a.submitted_event_id <> s.event_id"
-                    + "   THEN 'event ' || s.event_id || ' was not accepted by the API: it is not the claimed submission of item '"
-                    + "     || s.item_id || ' by annotator ' || s.annotator_id"
                     + " WHEN e.event_id IS NOT NULL AND e.payload_mac IS DISTINCT FROM s.payload_mac"
                     + "   THEN 'event id ' || s.event_id || ' was already stored with different content'"
                     + " WHEN e.event_id IS NOT NULL AND (e.item_id <> s.item_id OR e.annotator_id <> s.annotator_id)"
@@ -246,6 +238,17 @@ final class BatchWriter {
                     + " WHEN e.event_id IS NOT NULL AND (e.kafka_partition <> s.kafka_partition OR e.kafka_offset <> s.kafka_offset)"
                     + "   THEN 'replay: event ' || s.event_id || ' is already stored from partition ' || e.kafka_partition"
                     + "     || ' offset ' || e.kafka_offset"
+                    // a stored event was accepted once: its redelivery is a duplicate even when an edit has since moved
+                    // the assignment's claim to a newer event (so the claim is checked only for events not stored)
+                    + " WHEN e.event_id IS NOT NULL THEN NULL"
+                    + " WHEN a.item_id IS NULL"
+                    + "   THEN 'annotator ' || s.annotator_id || ' is not assigned item ' || s.item_id"
+                    + " WHEN a.submitted_event_id IS NULL"
+                    + "   THEN 'event ' || s.event_id || ' was not accepted by the API: the assignment of item ' || s.item_id"
+                    + "     || ' to annotator ' || s.annotator_id || ' has no claimed submission'"
+                    + " WHEN a.submitted_event_id <> s.event_id"
+                    + "   THEN 'event ' || s.event_id || ' was not accepted by the API: it is not the claimed submission of item '"
+                    + "     || s.item_id || ' by annotator ' || s.annotator_id"
                     + " WHEN r.event_id IS NOT NULL AND r.event_id <> s.event_id"
                     + "   THEN 'duplicate submission: annotator ' || s.annotator_id || ' already ranked item ' || s.item_id"
                     + " END AS reason"
