@@ -27,16 +27,47 @@ import seed.annotation.core.Signing;
  */
 final class BatchDecoder {
 
+    /**
+     * Item sizes kept in memory by default (-Dseed.ingest.item-cache): one entry per item ever ingested grew for ever
+     * (a long-running ingester over millions of items); an entry is ~80 bytes, so the default holds ~8 MB.
+     */
+    static final int DEFAULT_ITEM_CACHE = Integer.getInteger("seed.ingest.item-cache", 100_000);
+
     private final Signing signing;
     private final ConcurrentHashMap<Long, Integer> itemK = new ConcurrentHashMap<>();
+    private final int itemCacheLimit;
 
     BatchDecoder(Signing signing) {
-        this.signing = signing;
+        this(signing, DEFAULT_ITEM_CACHE);
     }
 
-    /** Puts an item's size in the cache (what {@code loadItemK} does from the database; tests use it directly). */
+    /** @param itemCacheLimit most item sizes kept between batches (at least 1) */
+    BatchDecoder(Signing signing, int itemCacheLimit) {
+        if (itemCacheLimit < 1) {
+            throw new IllegalArgumentException("item cache limit must be >= 1, got " + itemCacheLimit);
+        }
+        this.signing = signing;
+        this.itemCacheLimit = itemCacheLimit;
+    }
+
+    /** Puts an item's size in the cache (what {@code itemSizes} does from the database; tests use it directly). */
     void remember(long itemId, int k) {
+        if (itemK.size() >= itemCacheLimit && !itemK.containsKey(itemId)) {
+            // like Catalog's item cache: drop about a tenth, in hash order (sizes never change; a dropped one costs a
+            // lookup in a later batch, and no access order is kept on the per-record path)
+            int drop = Math.max(1, itemCacheLimit / 10);
+            var keys = itemK.keySet().iterator();
+            while (keys.hasNext() && drop-- > 0) {
+                keys.next();
+                keys.remove();
+            }
+        }
         itemK.put(itemId, k);
+    }
+
+    /** Item sizes held in memory now (the limit at most, give or take writers racing at the moment it is reached). */
+    int cachedItems() {
+        return itemK.size();
     }
 
     /**
@@ -103,9 +134,7 @@ final class BatchDecoder {
         for (int i = 0; i < n; i++) {
             decoded[i] = decodeOne(all.get(i), macs, i, rejects);
         }
-        if (lookups != null) {
-            loadItemK(lookups, decoded);
-        }
+        Map<Long, Integer> sizes = itemSizes(lookups, decoded);
         RankingEvent[] events = new RankingEvent[n];
         int[] okIndex = new int[n];
         int ok = 0;
@@ -114,7 +143,7 @@ final class BatchDecoder {
             if (e == null) {
                 continue;
             }
-            String reason = refusal(e, all.get(i).key());
+            String reason = refusal(e, all.get(i).key(), sizes);
             if (reason != null) {
                 rejects.add(new Refusals.Reject(all.get(i), e.eventId().toString(), reason));
             } else {
@@ -192,7 +221,7 @@ final class BatchDecoder {
     }
 
     /** Why a decoded, signed record is refused (its key, its item, the ranking rules), or null when it is valid. */
-    private String refusal(RankingEvent e, String key) {
+    private static String refusal(RankingEvent e, String key, Map<Long, Integer> sizes) {
         // the producers key every record by its item; the MAC covers the value only, so a signed record copied
         // under another key would otherwise be absorbed as a redelivery without a trace
         if (!isDecimal(key, e.itemId())) {
@@ -200,7 +229,7 @@ final class BatchDecoder {
                     ? key.substring(0, 40) + "..." : key) + "'")
                     + " does not match item " + e.itemId() + " (records are keyed by item; a copy under another key is refused)";
         }
-        Integer k = itemK.get(e.itemId());
+        Integer k = sizes.get(e.itemId());
         String reason = k == null ? "unknown item " + e.itemId()
                 : RankingRules.check(e.ranking(), e.ties(), e.skip(), e.unsafe(), k);
         return reason != null ? reason : RankingRules.checkStrengths(e.ranking(), e.ties(), e.skip(), e.strengths());
@@ -234,16 +263,26 @@ final class BatchDecoder {
         }
     }
 
-    /** Puts the sizes of the decoded rows' items that are not cached yet in the cache (one query, when any). */
-    private void loadItemK(Connection db, RankingEvent[] decoded) throws SQLException {
+    /**
+     * The sizes of the decoded rows' items, for this batch: from the cache, and (with {@code db}) the missing ones
+     * from the database in one query, which then go into the cache. The batch keeps its own map, so a batch with
+     * more items than the cache holds never loses a size it has just read (a false "unknown item").
+     */
+    private Map<Long, Integer> itemSizes(Connection db, RankingEvent[] decoded) throws SQLException {
+        Map<Long, Integer> sizes = new HashMap<>();
         java.util.Set<Long> unknown = new java.util.HashSet<>();
         for (RankingEvent e : decoded) {
-            if (e != null && !itemK.containsKey(e.itemId())) {
-                unknown.add(e.itemId());
+            if (e != null && !sizes.containsKey(e.itemId())) {
+                Integer k = itemK.get(e.itemId());
+                if (k != null) {
+                    sizes.put(e.itemId(), k);
+                } else {
+                    unknown.add(e.itemId());
+                }
             }
         }
-        if (unknown.isEmpty()) {
-            return;
+        if (unknown.isEmpty() || db == null) {
+            return sizes;
         }
         long[] ids = new long[unknown.size()];
         int j = 0;
@@ -255,13 +294,15 @@ final class BatchDecoder {
             ps.setObject(1, ids);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    itemK.put(rs.getLong(1), rs.getInt(2));
+                    sizes.put(rs.getLong(1), rs.getInt(2));
+                    remember(rs.getLong(1), rs.getInt(2));
                 }
             }
         }
         if (!db.getAutoCommit()) {
             db.commit();
         }
+        return sizes;
     }
 
     /**
