@@ -86,6 +86,38 @@ class CodecAndRulesTest {
         }
     }
 
+    /**
+     * A repeated key is refused wherever it is: each known field (the decoder checks those itself, without Jackson's
+     * per-record set), an unknown field, a key repeated inside an unknown field's object, and a key repeated after an
+     * unknown field; the reason reads as Jackson's did. Valid records with unknown fields still decode.
+     */
+    @Test
+    void repeatedKeysAreRefusedEverywhere() throws Exception {
+        String base = "\"event_id\":\"" + UUID.randomUUID() + "\",\"item_id\":1,\"annotator_id\":1,\"ranking\":[1,0],"
+                + "\"ties\":[],\"skip\":false,\"unsafe\":[],\"source\":\"web\",\"submitted_at_ms\":1700000000000,"
+                + "\"comment\":\"c\",\"strengths\":[1],\"supersedes\":\"" + UUID.randomUUID() + "\"";
+        assertEquals(1, EventCodec.decode(("{" + base + "}").getBytes(StandardCharsets.UTF_8)).itemId());
+        assertEquals(1, EventCodec.decode(("{\"x\":{\"a\":1,\"b\":[2]}," + base + ",\"y\":3}")
+                .getBytes(StandardCharsets.UTF_8)).itemId());
+        java.util.List<String> dup = new java.util.ArrayList<>();
+        for (String field : base.split(",\"")) {
+            String kv = field.startsWith("\"") ? field : "\"" + field;
+            dup.add("{" + base + "," + kv + "}");
+            dup.add("{" + kv + "," + base + "}");
+        }
+        dup.add("{\"x\":1," + base + ",\"x\":2}");
+        dup.add("{\"x\":{\"a\":1,\"a\":2}," + base + "}");
+        dup.add("{" + base + ",\"x\":[{\"a\":1,\"a\":2}]}");
+        dup.add("{\"x\":1," + base + ",\"item_id\":2}");
+        assertEquals(12 * 2 + 4, dup.size());
+        for (String d : dup) {
+            EventCodec.DecodeException ex = assertThrows(EventCodec.DecodeException.class,
+                    () -> EventCodec.decode(d.getBytes(StandardCharsets.UTF_8)), d);
+            assertTrue(ex.getMessage().matches("malformed JSON: Duplicate field '\\w+' \\(line 1, column \\d+\\)"),
+                    d + " -> " + ex.getMessage());
+        }
+    }
+
     @Test
     void rules() {
         assertNull(RankingRules.check(List.of(1, 0, 2), List.of(new RankingEvent.Tie(0, 2)), false, List.of(0), 3));

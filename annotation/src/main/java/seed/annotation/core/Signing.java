@@ -32,10 +32,20 @@ public final class Signing {
     public static final String IMPORT_KEY = "import";
 
     private final Map<String, byte[]> keys;
-    private final ThreadLocal<Map<String, Mac>> macs = ThreadLocal.withInitial(HashMap::new);
+    /** The key names in a fixed order, as UTF-8 bytes: a record's key header is matched against them byte by byte. */
+    private final String[] names;
+    private final byte[][] nameBytes;
+    /** Per thread, the initialised MAC of each key, by its index in {@link #names}. */
+    private final ThreadLocal<Mac[]> macs;
 
     public Signing(Map<String, byte[]> keys) {
         this.keys = Map.copyOf(keys);
+        this.names = this.keys.keySet().stream().sorted().toArray(String[]::new);
+        this.nameBytes = new byte[names.length][];
+        for (int i = 0; i < names.length; i++) {
+            nameBytes[i] = names[i].getBytes(StandardCharsets.UTF_8);
+        }
+        this.macs = ThreadLocal.withInitial(() -> new Mac[names.length]);
     }
 
     /**
@@ -84,20 +94,36 @@ public final class Signing {
     }
 
     public byte[] mac(String keyName, byte[] value) {
-        Mac m = macs.get().computeIfAbsent(keyName, n -> {
-            byte[] k = keys.get(n);
-            if (k == null) {
-                throw new IllegalArgumentException("no signing key named " + n);
-            }
+        int i = java.util.Arrays.binarySearch(names, keyName);
+        if (i < 0) {
+            throw new IllegalArgumentException("no signing key named " + keyName);
+        }
+        return mac(i, value);
+    }
+
+    /** The MAC of {@code value} with key number {@code i}, on this thread's initialised instance. */
+    private byte[] mac(int i, byte[] value) {
+        Mac[] mine = macs.get();
+        if (mine[i] == null) {
             try {
                 Mac mac = Mac.getInstance("HmacSHA256");
-                mac.init(new SecretKeySpec(k, "HmacSHA256"));
-                return mac;
+                mac.init(new SecretKeySpec(keys.get(names[i]), "HmacSHA256"));
+                mine[i] = mac;
             } catch (GeneralSecurityException e) {
                 throw new IllegalStateException(e);
             }
-        });
-        return m.doFinal(value);
+        }
+        return mine[i].doFinal(value);
+    }
+
+    /** The index of the key whose name is exactly these UTF-8 bytes, or -1 (no string is built per record). */
+    private int keyIndex(byte[] name) {
+        for (int i = 0; i < nameBytes.length; i++) {
+            if (java.util.Arrays.equals(nameBytes[i], name)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** Adds the key name and the MAC of {@code value} to the headers. */
@@ -112,18 +138,21 @@ public final class Signing {
      * @throws EventCodec.DecodeException naming what is wrong (no signature, unknown key, wrong MAC)
      */
     public byte[] verify(byte[] value, Headers headers) throws EventCodec.DecodeException {
+        // Kafka's public Header gives its name only as a String (decoded once per header and cached by Kafka), so
+        // the header names stay strings; the key NAME in the value is matched as bytes, without a String or map lookup
         Header k = headers.lastHeader(HEADER_KEY);
         Header m = headers.lastHeader(HEADER_MAC);
         if (k == null || m == null || value == null) {
             throw new EventCodec.DecodeException("record is not signed (headers " + HEADER_KEY + " and " + HEADER_MAC
                     + " are required): only the Seed API and importer may create rankings");
         }
-        String name = new String(k.value(), StandardCharsets.UTF_8);
-        if (!keys.containsKey(name)) {
+        int key = k.value() == null ? -1 : keyIndex(k.value());
+        if (key < 0) {
+            String name = k.value() == null ? "" : new String(k.value(), StandardCharsets.UTF_8);
             throw new EventCodec.DecodeException("record is signed with an unknown key '"
                     + EventCodec.printable(name.length() > 40 ? name.substring(0, 40) + "..." : name) + "'");
         }
-        byte[] expected = mac(name, value);
+        byte[] expected = mac(key, value);
         if (!MessageDigest.isEqual(expected, m.value())) {
             throw new EventCodec.DecodeException("record signature does not match its content (forged or altered)");
         }

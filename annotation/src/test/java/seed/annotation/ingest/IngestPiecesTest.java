@@ -75,6 +75,33 @@ class IngestPiecesTest {
         }
     }
 
+    /** The key name in the header is matched as bytes: each real key verifies, any other name is named back. */
+    @Test
+    void signaturesNameTheirKeyExactly() throws Exception {
+        Signing two = new Signing(Map.of(Signing.API_KEY, new byte[32], Signing.IMPORT_KEY, new byte[] {1, 2, 3}));
+        byte[] v = "{}".getBytes(StandardCharsets.UTF_8);
+        for (String key : List.of(Signing.API_KEY, Signing.IMPORT_KEY)) {
+            RecordHeaders h = new RecordHeaders();
+            two.sign(key, v, h);
+            assertTrue(java.util.Arrays.equals(two.mac(key, v), two.verify(v, h)), key);
+        }
+        RecordHeaders wrong = new RecordHeaders();
+        two.sign(Signing.IMPORT_KEY, v, wrong);
+        wrong.add(Signing.HEADER_KEY, Signing.API_KEY.getBytes(StandardCharsets.UTF_8)); // the last one counts
+        assertTrue(org.junit.jupiter.api.Assertions.assertThrows(EventCodec.DecodeException.class, () -> two.verify(v, wrong))
+                .getMessage().contains("does not match"));
+        for (byte[] name : new byte[][] {"apix".getBytes(StandardCharsets.UTF_8), "ap".getBytes(StandardCharsets.UTF_8),
+                new byte[0], null}) {
+            RecordHeaders h = new RecordHeaders();
+            h.add(Signing.HEADER_KEY, name);
+            h.add(Signing.HEADER_MAC, two.mac(Signing.API_KEY, v));
+            String m = org.junit.jupiter.api.Assertions.assertThrows(EventCodec.DecodeException.class, () -> two.verify(v, h))
+                    .getMessage();
+            assertTrue(m.contains("signed with an unknown key '" + (name == null ? "" : new String(name, StandardCharsets.UTF_8))
+                    + "'"), m);
+        }
+    }
+
     @Test
     void recordKeyMustBeTheItemIdExactly() {
         assertTrue(BatchDecoder.isDecimal("5", 5));
