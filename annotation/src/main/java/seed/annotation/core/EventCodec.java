@@ -129,14 +129,16 @@ public final class EventCodec {
             throw new DecodeException("record of " + bytes.length + " bytes is larger than the limit of " + MAX_RECORD_BYTES);
         }
         String eventId = null;
-        Long item = null;
-        Long annotator = null;
-        List<Integer> ranking = null;
-        List<RankingEvent.Tie> ties = new ArrayList<>();
+        // the longs are primitives and the lists start empty and shared (RankingEvent copies them anyway): whether a
+        // field was there is its bit in {@code seen}, so a record boxes no Long and builds no list it does not hold
+        long item = 0;
+        long annotator = 0;
+        List<Integer> ranking = List.of();
+        List<RankingEvent.Tie> ties = List.of();
         Boolean skip = null;
-        List<Integer> unsafe = new ArrayList<>();
+        List<Integer> unsafe = List.of();
         String source = null;
-        Long at = null;
+        long at = 0;
         String comment = null;
         String supersedes = null;
         List<Integer> strengths = List.of();
@@ -193,14 +195,11 @@ public final class EventCodec {
         } catch (IllegalArgumentException ex) {
             throw new DecodeException("event_id is not a UUID");
         }
-        if (item == null) {
+        if ((seen & ITEM_BIT) == 0) {
             throw new DecodeException("item_id is missing or not an integer");
         }
-        if (annotator == null) {
+        if ((seen & ANNOTATOR_BIT) == 0) {
             throw new DecodeException("annotator_id is missing or not an integer");
-        }
-        if (ranking == null) {
-            ranking = new ArrayList<>();
         }
         if (skip == null) {
             throw new DecodeException("skip is missing or not a boolean");
@@ -215,7 +214,7 @@ public final class EventCodec {
         if (item <= 0 || annotator <= 0) {
             throw new DecodeException((item <= 0 ? "item_id " + item : "annotator_id " + annotator) + " is not a positive id");
         }
-        if (at == null) {
+        if ((seen & AT_BIT) == 0) {
             throw new DecodeException("submitted_at_ms is missing or not an integer");
         }
         long latest = System.currentTimeMillis() + MAX_CLOCK_SKEW_MS;
@@ -261,6 +260,10 @@ public final class EventCodec {
         };
     }
 
+    private static final int ITEM_BIT = fieldBit("item_id");
+    private static final int ANNOTATOR_BIT = fieldBit("annotator_id");
+    private static final int AT_BIT = fieldBit("submitted_at_ms");
+
     private static <T> T fail(String msg) throws DecodeException {
         throw new DecodeException(msg);
     }
@@ -272,10 +275,11 @@ public final class EventCodec {
         return p.getLongValue();
     }
 
+    /** An array of ints; an empty or null one is the shared empty list (most records' ties and unsafe flags). */
     private static List<Integer> intArray(JsonParser p, JsonToken t, String f) throws IOException, DecodeException {
-        List<Integer> out = new ArrayList<>();
+        List<Integer> out = null;
         if (t == JsonToken.VALUE_NULL) {
-            return out;
+            return List.of();
         }
         if (t != JsonToken.START_ARRAY) {
             throw new DecodeException(f + " must be an array of integer indices");
@@ -285,15 +289,18 @@ public final class EventCodec {
             if (x != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT) {
                 throw new DecodeException(f + " must hold integer indices, got " + p.getText());
             }
+            if (out == null) {
+                out = new ArrayList<>();
+            }
             out.add(p.getIntValue());
         }
-        return out;
+        return out == null ? List.of() : out;
     }
 
     private static List<RankingEvent.Tie> tiesArray(JsonParser p, JsonToken t) throws IOException, DecodeException {
-        List<RankingEvent.Tie> out = new ArrayList<>();
+        List<RankingEvent.Tie> out = null;
         if (t == JsonToken.VALUE_NULL) {
-            return out;
+            return List.of();
         }
         if (t != JsonToken.START_ARRAY) {
             throw new DecodeException("ties must be an array of [i, j] pairs");
@@ -303,9 +310,12 @@ public final class EventCodec {
             if (pair.size() != 2) {
                 throw new DecodeException("ties must hold [i, j] pairs of two integer indices, got " + pair);
             }
+            if (out == null) {
+                out = new ArrayList<>();
+            }
             out.add(new RankingEvent.Tie(pair.get(0), pair.get(1)));
         }
-        return out;
+        return out == null ? List.of() : out;
     }
 
     /** Parses a JSON "ties" value ([[i,j], ...], null or absent = none). */
