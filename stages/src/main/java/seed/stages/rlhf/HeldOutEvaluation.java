@@ -107,6 +107,43 @@ final class HeldOutEvaluation {
         return rec;
     }
 
+    /**
+     * Where each check's failures stand in the update (issue 22: a method that does not suppress failing answers gives
+     * them too small a negative advantage, or sees them too rarely): per check, the mean per-response advantage of the
+     * responses that fail it ({@code <name>_fail_advantage}, absent when none failed) and, with k > 1 samples per
+     * prompt, the share of prompt groups holding at least one failure ({@code <name>_groups_with_fail}).
+     * {@code advantages[i]} is response i's mean advantage over its tokens.
+     */
+    Map<String, Object> advantageRecord(List<String> promptTexts, List<Generation> gens, double[] advantages, int k) {
+        Map<String, Object> rec = new LinkedHashMap<>();
+        int n = gens.size();
+        for (Evaluator.Check c : evaluator.checks()) {
+            double sum = 0;
+            int failed = 0;
+            int groups = 0;
+            int groupsWithFail = 0;
+            for (int g = 0; g < n; g += k) {
+                boolean any = false;
+                for (int i = g; i < Math.min(n, g + k); i++) {
+                    if (!passes(c, promptTexts.get(i), gens.get(i))) {
+                        sum += advantages[i];
+                        failed++;
+                        any = true;
+                    }
+                }
+                groups++;
+                groupsWithFail += any ? 1 : 0;
+            }
+            if (failed > 0) {
+                rec.put(c.name() + "_fail_advantage", sum / failed);
+            }
+            if (k > 1) {
+                rec.put(c.name() + "_groups_with_fail", (double) groupsWithFail / Math.max(1, groups));
+            }
+        }
+        return rec;
+    }
+
     private Map<String, Object> record(List<String> promptTexts, List<Generation> gens, float[] scores) {
         int n = gens.size();
         double reward = 0, length = 0, ended = 0, degenerate = 0;
