@@ -59,11 +59,12 @@ public final class RlhfCommand implements Callable<Integer> {
     @Option(names = "--iterations", description = "RL iterations (default: ${DEFAULT-VALUE}).")
     int iterations = 40;
 
-    @Option(names = "--rollout-batch", description = "Prompts per iteration (default: 32 for ppo, 8 for rloo/grpo: "
-            + "the same 32 sequences).")
+    @Option(names = "--rollout-batch", description = "Prompts per iteration (default: 32 for ppo, 8 for rloo, 4 for "
+            + "grpo/dr-grpo: the same 32 sequences).")
     Integer rolloutBatch;
 
-    @Option(names = "--samples-per-prompt", description = "Responses per prompt (default: 1 for ppo, 4 for rloo/grpo).")
+    @Option(names = "--samples-per-prompt", description = "Responses per prompt (default: 1 for ppo, 4 for rloo, 8 for "
+            + "grpo/dr-grpo, TRL's num_generations).")
     Integer samplesPerPrompt;
 
     @Option(names = "--minibatches", description = "Minibatches per epoch (default: ${DEFAULT-VALUE}).")

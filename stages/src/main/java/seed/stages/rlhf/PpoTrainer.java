@@ -68,6 +68,7 @@ public final class PpoTrainer {
     private final InstructionDataset ptx;
     private final HeldOutEvaluation heldOut;     // the report half: before/after, what the run reports
     private final HeldOutEvaluation selection;   // the selection half: what keep-best chooses by
+    private final int selectionPrompts;          // its prompts (each sampled SELECTION_SAMPLES times)
     private final GuardRails guards;
     private final VerifiableRewards verifiable;
 
@@ -92,9 +93,29 @@ public final class PpoTrainer {
         this.trainTexts = trainTexts;
         this.ptx = ptx;
         this.heldOut = new HeldOutEvaluation(this, evaluator, heldOutPrompts, heldOutTexts);
-        this.selection = new HeldOutEvaluation(this, evaluator, selectionPrompts, selectionTexts);
+        this.selectionPrompts = selectionPrompts.size();
+        this.selection = new HeldOutEvaluation(this, evaluator, repeat(selectionPrompts, SELECTION_SAMPLES),
+                repeat(selectionTexts, SELECTION_SAMPLES));
         this.guards = new GuardRails(s.guards(), evaluator);
         this.verifiable = evaluator.rewards();
+    }
+
+    /**
+     * Answers sampled per selection prompt for keep-best ({@link BestPolicy}): one T = 1 answer each on the ~32
+     * selection prompts of the demo put rates of 2/32 against 3/32 and a 5-10% unsafe tail at 1-3 answers, so keep-best
+     * chose by noise; four give ~128 answers a measurement (issue 22). The report half keeps one answer per prompt.
+     */
+    static final int SELECTION_SAMPLES = 4;
+
+    /** Each element {@code times} times in a row (sampling gives each row its own seed, so repeats differ). */
+    private static <T> List<T> repeat(List<T> items, int times) {
+        List<T> out = new ArrayList<>(items.size() * times);
+        for (T item : items) {
+            for (int j = 0; j < times; j++) {
+                out.add(item);
+            }
+        }
+        return out;
     }
 
     /** Trains with no task-specific checks (generic guard thresholds). */
@@ -251,8 +272,8 @@ public final class PpoTrainer {
             if (state == null) {
                 console.printf("rlhf      %s, policy %s; %d train prompts, %d held out (%s); %d iterations of %d "
                                 + "prompts x %d samples%n", s.algorithm().cliName(), policy.config().describe(),
-                        trainPrompts.size(), heldOut.size() + selection.size(), HeldOutSplit.disjoint(
-                                heldOut.size() + selection.size()) ? heldOut.size() + " report, " + selection.size()
+                        trainPrompts.size(), heldOut.size() + selectionPrompts, HeldOutSplit.disjoint(
+                                heldOut.size() + selectionPrompts) ? heldOut.size() + " report, " + selectionPrompts
                                 + " selection" : "one prompt: it both selects and reports", s.iterations(),
                         s.rollout().promptsPerIteration(), s.rollout().samplesPerPrompt());
                 if (!verifiable.isEmpty()) {
@@ -341,7 +362,7 @@ public final class PpoTrainer {
                 String kept = best.iteration() == 0
                         ? String.format("kept the SFT policy: no trained policy beat its %s rate %.3f on the %d "
                         + "selection prompts without falling below it on another check (final policy %.3f%s)",
-                        best.check(), best.rate(), selection.size(), finalRate, why)
+                        best.check(), best.rate(), selectionPrompts, finalRate, why)
                         : String.format("kept the policy of iteration %d (%s rate %.3f on the selection prompts) over "
                         + "the final one (%.3f%s)", best.iteration(), best.check(), best.rate(), finalRate, why);
                 best.restoreInto(policy);
