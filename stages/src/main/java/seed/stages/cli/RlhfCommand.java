@@ -67,6 +67,11 @@ public final class RlhfCommand implements Callable<Integer> {
             + "grpo/dr-grpo, TRL's num_generations).")
     Integer samplesPerPrompt;
 
+    @Option(names = "--scale-rewards", description = "GRPO: what the group-centred scores are divided by, TRL's "
+            + "scale_rewards: 'group' (the group's std, as published; the default), 'batch' (the whole batch's std: a "
+            + "rare bad answer's advantage grows with how bad it is) or 'none' (Dr. GRPO's advantage).")
+    String scaleRewards;
+
     @Option(names = "--minibatches", description = "Minibatches per epoch (default: ${DEFAULT-VALUE}).")
     int minibatches = 2;
 
@@ -161,7 +166,7 @@ public final class RlhfCommand implements Callable<Integer> {
         int prompts = rolloutBatch != null ? rolloutBatch : r.promptsPerIteration();
         int samples = samplesPerPrompt != null ? samplesPerPrompt : r.samplesPerPrompt();
         return s.withRollout(x -> new PpoSettings.Rollout(prompts, samples, maxNewTokens, temperature, missingEndPenalty,
-                        x.scoreClip(), whitenScores))
+                        x.scoreClip(), whitenScores, scaleRewards == null ? null : PpoSettings.RewardScale.parse(scaleRewards)))
                 .withOptimisation(o -> o.withSchedule(minibatches, ppoEpochs).withLearningRate(learningRate)
                         .withPtx(ptxData, ptxCoef))
                 .withKl(new PpoSettings.KlControl(klCoef, targetKl, s.kl().horizon(),

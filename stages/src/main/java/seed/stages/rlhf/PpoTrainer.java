@@ -552,7 +552,7 @@ public final class PpoTrainer {
         } else {
             boolean klInReward = s.klPlacement() == PpoSettings.KlPlacement.REWARD;
             float[] adv = Advantages.criticFree(s.algorithm(), scores, kl, klCoef, klInReward,
-                    s.rollout().samplesPerPrompt());
+                    s.rollout().samplesPerPrompt(), s.rewardScale());
             for (int b = 0; b < rb.batch; b++) {
                 float[] perToken = new float[rb.responseLength[b]];
                 Arrays.fill(perToken, adv[b]);

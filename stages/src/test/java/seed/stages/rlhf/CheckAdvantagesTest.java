@@ -52,4 +52,45 @@ class CheckAdvantagesTest {
             }
         }
     }
+
+    @Test
+    void grpoBatchScaleKeepsTheGapAsTrlsScaleRewardsBatch() {
+        double[] r = {0, 0, 0, -4, 1, 1, 1, 1};
+        // group means -1 and 1; the batch's mean 0 and unbiased std sqrt(20 / 7)
+        double std = Math.sqrt(20.0 / 7.0) + 1e-4;
+        float[] expected = {(float) (1 / std), (float) (1 / std), (float) (1 / std), (float) (-3 / std), 0, 0, 0, 0};
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, Advantages.batchScaled(r, 4), 1e-6f);
+        float[] scores = {0, 0, 0, -4, 1, 1, 1, 1};
+        double[] kl = new double[8];
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, Advantages.criticFree(PpoSettings.Algorithm.GRPO,
+                scores, kl, 0.1, false, 4, PpoSettings.RewardScale.BATCH), 1e-6f);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(Advantages.groupCentred(r, 4), Advantages.criticFree(
+                PpoSettings.Algorithm.GRPO, scores, kl, 0.1, false, 4, PpoSettings.RewardScale.NONE), 1e-6f);
+        // the gap survives in a batch of 8 groups (one rude answer, 7 groups of ordinary spread): twice as far below
+        // its group, it gets ~1.4 times the advantage (the batch's std grows with it too); the group z-score: the same
+        double[] near = new double[32];
+        double[] far = new double[32];
+        for (int i = 4; i < 32; i++) {
+            near[i] = far[i] = i % 2 == 0 ? 1 : -1;
+        }
+        near[3] = -4;
+        far[3] = -8;
+        assertEquals(Advantages.groupNormalised(near, 4)[3], Advantages.groupNormalised(far, 4)[3], 1e-4);
+        float ratio = Advantages.batchScaled(far, 4)[3] / Advantages.batchScaled(near, 4)[3];
+        org.junit.jupiter.api.Assertions.assertTrue(ratio > 1.3, "batch scale keeps part of the gap: " + ratio);
+    }
+
+    @Test
+    void rewardScaleIsGrpoOnlyAndDefaultsAsPublished() {
+        PpoSettings d = PpoSettings.defaults(java.nio.file.Path.of("p"), java.nio.file.Path.of("r"),
+                java.nio.file.Path.of("q"), java.nio.file.Path.of("o"));
+        assertEquals(PpoSettings.RewardScale.GROUP, d.withAlgorithm(PpoSettings.Algorithm.GRPO).rewardScale());
+        assertEquals(PpoSettings.RewardScale.NONE, d.withAlgorithm(PpoSettings.Algorithm.DR_GRPO).rewardScale());
+        assertEquals(PpoSettings.RewardScale.BATCH, d.withAlgorithm(PpoSettings.Algorithm.GRPO)
+                .withRollout(r -> r.withRewardScale(PpoSettings.RewardScale.BATCH)).rewardScale());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> d.withAlgorithm(PpoSettings.Algorithm.RLOO)
+                        .withRollout(r -> r.withRewardScale(PpoSettings.RewardScale.BATCH)));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("GRPO's choice"), e.getMessage());
+    }
 }
