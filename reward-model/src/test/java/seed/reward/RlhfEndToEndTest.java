@@ -140,7 +140,7 @@ class RlhfEndToEndTest {
     @org.junit.jupiter.params.provider.EnumSource(PpoSettings.Algorithm.class)
     void rlRaisesRewardAndTheIndependentRuleWithinTheKlBound(PpoSettings.Algorithm algorithm, @TempDir Path out) throws Exception {
         double klBound = 10.0;
-        // the same 32 sequences per iteration: PPO 32 prompts x 1, RLOO, GRPO and Dr. GRPO 8 prompts x 4
+        // the same 32 sequences per iteration: PPO 32 prompts x 1, RLOO 8 prompts x 4, GRPO and Dr. GRPO 4 x 8
         PpoSettings settings = PpoSettings.defaults(sft, rm.modelDir(), prompts, out.resolve("rl")).withIterations(40)
                 .withAlgorithm(algorithm);
         if (algorithm == PpoSettings.Algorithm.GRPO) {

@@ -59,12 +59,18 @@ public final class RlhfCommand implements Callable<Integer> {
     @Option(names = "--iterations", description = "RL iterations (default: ${DEFAULT-VALUE}).")
     int iterations = 40;
 
-    @Option(names = "--rollout-batch", description = "Prompts per iteration (default: 32 for ppo, 8 for rloo/grpo: "
-            + "the same 32 sequences).")
+    @Option(names = "--rollout-batch", description = "Prompts per iteration (default: 32 for ppo, 8 for rloo, 4 for "
+            + "grpo/dr-grpo: the same 32 sequences).")
     Integer rolloutBatch;
 
-    @Option(names = "--samples-per-prompt", description = "Responses per prompt (default: 1 for ppo, 4 for rloo/grpo).")
+    @Option(names = "--samples-per-prompt", description = "Responses per prompt (default: 1 for ppo, 4 for rloo, 8 for "
+            + "grpo/dr-grpo, TRL's num_generations).")
     Integer samplesPerPrompt;
+
+    @Option(names = "--scale-rewards", description = "GRPO: what the group-centred scores are divided by, TRL's "
+            + "scale_rewards: 'group' (the group's std, as published; the default), 'batch' (the whole batch's std: a "
+            + "rare bad answer's advantage grows with how bad it is) or 'none' (Dr. GRPO's advantage).")
+    String scaleRewards;
 
     @Option(names = "--minibatches", description = "Minibatches per epoch (default: ${DEFAULT-VALUE}).")
     int minibatches = 2;
@@ -160,7 +166,7 @@ public final class RlhfCommand implements Callable<Integer> {
         int prompts = rolloutBatch != null ? rolloutBatch : r.promptsPerIteration();
         int samples = samplesPerPrompt != null ? samplesPerPrompt : r.samplesPerPrompt();
         return s.withRollout(x -> new PpoSettings.Rollout(prompts, samples, maxNewTokens, temperature, missingEndPenalty,
-                        x.scoreClip(), whitenScores))
+                        x.scoreClip(), whitenScores, scaleRewards == null ? null : PpoSettings.RewardScale.parse(scaleRewards)))
                 .withOptimisation(o -> o.withSchedule(minibatches, ppoEpochs).withLearningRate(learningRate)
                         .withPtx(ptxData, ptxCoef))
                 .withKl(new PpoSettings.KlControl(klCoef, targetKl, s.kl().horizon(),

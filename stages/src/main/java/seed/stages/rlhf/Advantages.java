@@ -135,19 +135,54 @@ public final class Advantages {
     }
 
     /**
-     * The per-response advantages of a critic-free method, the one place that decides what enters them: the scores,
-     * minus {@code klCoef * kl[i]} only when the KL goes into the reward ({@code klInReward}); with the KL in the loss
-     * (GRPO as published) the advantages are a function of the scores alone.
+     * GRPO with TRL's {@code scale_rewards="batch"}: (reward - group mean) / (std of the whole batch's rewards + 1e-4),
+     * the std unbiased as TRL's {@code rewards.std()}. A lone bad answer's advantage then grows with how bad it is.
      */
+    public static float[] batchScaled(double[] rewards, int k) {
+        checkGroups(rewards, k);
+        float[] centred = groupCentred(rewards, k);
+        double mean = 0;
+        for (double r : rewards) {
+            mean += r;
+        }
+        mean /= rewards.length;
+        double var = 0;
+        for (double r : rewards) {
+            var += (r - mean) * (r - mean);
+        }
+        double std = rewards.length > 1 ? Math.sqrt(var / (rewards.length - 1)) : 0;
+        float[] adv = new float[rewards.length];
+        for (int i = 0; i < adv.length; i++) {
+            adv[i] = (float) (centred[i] / (std + 1e-4));
+        }
+        return adv;
+    }
+
+    /** As {@link #criticFree(PpoSettings.Algorithm, float[], double[], double, boolean, int, PpoSettings.RewardScale)}
+     * with GRPO's published group scaling. */
     public static float[] criticFree(PpoSettings.Algorithm algorithm, float[] scores, double[] kl, double klCoef,
             boolean klInReward, int k) {
+        return criticFree(algorithm, scores, kl, klCoef, klInReward, k, PpoSettings.RewardScale.GROUP);
+    }
+
+    /**
+     * The per-response advantages of a critic-free method, the one place that decides what enters them: the scores,
+     * minus {@code klCoef * kl[i]} only when the KL goes into the reward ({@code klInReward}); with the KL in the loss
+     * (GRPO as published) the advantages are a function of the scores alone. {@code grpoScale}: GRPO's division.
+     */
+    public static float[] criticFree(PpoSettings.Algorithm algorithm, float[] scores, double[] kl, double klCoef,
+            boolean klInReward, int k, PpoSettings.RewardScale grpoScale) {
         double[] rewards = new double[scores.length];
         for (int b = 0; b < scores.length; b++) {
             rewards[b] = scores[b] - (klInReward ? klCoef * kl[b] : 0.0);
         }
         return switch (algorithm) {
             case RLOO -> leaveOneOut(rewards, k);
-            case GRPO -> groupNormalised(rewards, k);
+            case GRPO -> switch (grpoScale) {
+                case GROUP -> groupNormalised(rewards, k);
+                case BATCH -> batchScaled(rewards, k);
+                case NONE -> groupCentred(rewards, k);
+            };
             case DR_GRPO -> groupCentred(rewards, k);
             case PPO -> throw new IllegalArgumentException("ppo's advantages come from GAE, not from the group");
         };

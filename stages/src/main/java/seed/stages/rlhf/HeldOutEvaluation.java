@@ -107,6 +107,51 @@ final class HeldOutEvaluation {
         return rec;
     }
 
+    /**
+     * Where each check's failures stand in the update (issue 22: a method that does not suppress failing answers gives
+     * them too small a negative advantage, or sees them too rarely): per check, the mean per-response advantage of the
+     * responses that fail it ({@code <name>_fail_advantage}, absent when none failed), their share of the batch's
+     * summed |advantage| ({@code <name>_fail_advantage_share}: how much of the update is about them) and, with k > 1 samples per
+     * prompt, the share of prompt groups holding at least one failure ({@code <name>_groups_with_fail}).
+     * {@code advantages[i]} is response i's mean advantage over its tokens.
+     */
+    Map<String, Object> advantageRecord(List<String> promptTexts, List<Generation> gens, double[] advantages, int k) {
+        Map<String, Object> rec = new LinkedHashMap<>();
+        int n = gens.size();
+        double mass = 0;
+        for (double a : advantages) {
+            mass += Math.abs(a);
+        }
+        for (Evaluator.Check c : evaluator.checks()) {
+            double sum = 0;
+            double failMass = 0;
+            int failed = 0;
+            int groups = 0;
+            int groupsWithFail = 0;
+            for (int g = 0; g < n; g += k) {
+                boolean any = false;
+                for (int i = g; i < Math.min(n, g + k); i++) {
+                    if (!passes(c, promptTexts.get(i), gens.get(i))) {
+                        sum += advantages[i];
+                        failMass += Math.abs(advantages[i]);
+                        failed++;
+                        any = true;
+                    }
+                }
+                groups++;
+                groupsWithFail += any ? 1 : 0;
+            }
+            if (failed > 0) {
+                rec.put(c.name() + "_fail_advantage", sum / failed);
+                rec.put(c.name() + "_fail_advantage_share", mass > 0 ? failMass / mass : 0.0);
+            }
+            if (k > 1) {
+                rec.put(c.name() + "_groups_with_fail", (double) groupsWithFail / Math.max(1, groups));
+            }
+        }
+        return rec;
+    }
+
     private Map<String, Object> record(List<String> promptTexts, List<Generation> gens, float[] scores) {
         int n = gens.size();
         double reward = 0, length = 0, ended = 0, degenerate = 0;

@@ -97,6 +97,26 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
     }
 
     /**
+     * What GRPO divides the group-centred scores by (TRL's {@code scale_rewards}). The group's std (as published)
+     * gives a lone bad answer among k otherwise alike -(k-1)/sqrt(k) however bad it is, and blows a group's tiny
+     * differences up to unit size; the batch's std (TRL's {@code batch}, after "Tricks or Traps", Liu et al. 2025)
+     * keeps how far apart answers are, across groups too; none is Dr. GRPO's advantage.
+     */
+    public enum RewardScale {
+        GROUP, BATCH, NONE;
+
+        /** Parses {@code group|batch|none}; the error names the accepted values. */
+        public static RewardScale parse(String name) {
+            for (RewardScale r : values()) {
+                if (r.name().equalsIgnoreCase(name)) {
+                    return r;
+                }
+            }
+            throw new IllegalArgumentException("--scale-rewards must be group, batch or none, got '" + name + "'");
+        }
+    }
+
+    /**
      * What each iteration samples.
      *
      * @param promptsPerIteration prompts per iteration
@@ -107,9 +127,22 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
      * @param missingEndPenalty   subtracted from the score of a response that did not produce the end token
      * @param scoreClip           scores are clipped to [-scoreClip, scoreClip] (after optional whitening)
      * @param whitenScores        whiten scores over each rollout batch before shaping
+     * @param rewardScale         GRPO's division of the group-centred scores (TRL's {@code scale_rewards}); null = the
+     *                            group's std as published; left out of the settings JSON when null, so older checkpoints
+     *                            still resume
      */
     public record Rollout(int promptsPerIteration, int samplesPerPrompt, int maxNewTokens, float temperature,
-            double missingEndPenalty, double scoreClip, boolean whitenScores) {
+            double missingEndPenalty, double scoreClip, boolean whitenScores,
+            @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+            RewardScale rewardScale) {
+
+        /** GRPO's published group scaling. */
+        public Rollout(int promptsPerIteration, int samplesPerPrompt, int maxNewTokens, float temperature,
+                double missingEndPenalty, double scoreClip, boolean whitenScores) {
+            this(promptsPerIteration, samplesPerPrompt, maxNewTokens, temperature, missingEndPenalty, scoreClip,
+                    whitenScores, null);
+        }
+
         public Rollout {
             if (promptsPerIteration <= 0 || samplesPerPrompt <= 0) {
                 throw new IllegalArgumentException("prompts per iteration and samples per prompt must be positive, got "
@@ -130,19 +163,29 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
         }
 
         public Rollout withTemperature(float t) {
-            return new Rollout(promptsPerIteration, samplesPerPrompt, maxNewTokens, t, missingEndPenalty, scoreClip, whitenScores);
+            return new Rollout(promptsPerIteration, samplesPerPrompt, maxNewTokens, t, missingEndPenalty, scoreClip, whitenScores,
+                    rewardScale);
         }
 
         public Rollout withBatch(int prompts, int samples) {
-            return new Rollout(prompts, samples, maxNewTokens, temperature, missingEndPenalty, scoreClip, whitenScores);
+            return new Rollout(prompts, samples, maxNewTokens, temperature, missingEndPenalty, scoreClip, whitenScores,
+                    rewardScale);
         }
 
         public Rollout withMaxNewTokens(int n) {
-            return new Rollout(promptsPerIteration, samplesPerPrompt, n, temperature, missingEndPenalty, scoreClip, whitenScores);
+            return new Rollout(promptsPerIteration, samplesPerPrompt, n, temperature, missingEndPenalty, scoreClip, whitenScores,
+                    rewardScale);
         }
 
         public Rollout withScoreShaping(double missingEnd, double clip, boolean whiten) {
-            return new Rollout(promptsPerIteration, samplesPerPrompt, maxNewTokens, temperature, missingEnd, clip, whiten);
+            return new Rollout(promptsPerIteration, samplesPerPrompt, maxNewTokens, temperature, missingEnd, clip, whiten,
+                    rewardScale);
+        }
+
+        /** GRPO's scaling of the group-centred scores ({@code null}: the group std, as published). */
+        public Rollout withRewardScale(RewardScale scale) {
+            return new Rollout(promptsPerIteration, samplesPerPrompt, maxNewTokens, temperature, missingEndPenalty,
+                    scoreClip, whitenScores, scale);
         }
     }
 
@@ -286,6 +329,10 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
             throw new IllegalArgumentException("ppo puts its KL penalty per token into the reward (GAE needs it there); "
                     + "the KL as a loss term is for rloo, grpo and dr-grpo");
         }
+        if (rollout.rewardScale() != null && algorithm != Algorithm.GRPO) {
+            throw new IllegalArgumentException("the reward scale (--scale-rewards) is GRPO's choice; "
+                    + algorithm.cliName() + " has its own baseline (dr-grpo is GRPO with 'none')");
+        }
         if (optimisation.minibatches() > rollout.sequences()) {
             throw new IllegalArgumentException("minibatches (" + optimisation.minibatches() + ") exceed the sequences per "
                     + "iteration (" + rollout.sequences() + ")");
@@ -301,13 +348,18 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
     }
 
     /**
-     * Switches the method. RLOO and GRPO get 4 samples per prompt and a quarter of the prompts (the same number of
-     * sequences per iteration), unless the rollout already has several samples per prompt.
+     * Switches the method, at the same number of sequences per iteration unless the rollout already has several samples
+     * per prompt: RLOO gets 4 samples per prompt and a quarter of the prompts (Ahmadian et al. 2024's k = 4); GRPO and
+     * Dr. GRPO 8 and an eighth (TRL's {@code num_generations} default; DeepSeekMath used 64). A group's z-score gives
+     * one rare bad answer among k otherwise alike -(k-1)/sqrt(k) however bad it is, -1.5 at k = 4 and -2.47 at k = 8,
+     * and a group of 8 holds a 5% tail twice as often as one of 4: at k = 4 GRPO left the demo's unsafe rate where SFT
+     * had it (issue 22).
      */
     public PpoSettings withAlgorithm(Algorithm a) {
         Rollout r = rollout;
         if (!a.usesCritic() && r.samplesPerPrompt() < 2) {
-            r = r.withBatch(Math.max(1, r.promptsPerIteration() / 4), 4);
+            int k = a == Algorithm.RLOO ? 4 : 8;
+            r = r.withBatch(Math.max(1, r.promptsPerIteration() / k), k);
         } else if (a.usesCritic() && algorithm != Algorithm.PPO && r.samplesPerPrompt() > 1) {
             r = r.withBatch(r.sequences(), 1);
         }
@@ -358,6 +410,12 @@ public record PpoSettings(Path policy, Path reward, Path prompts, Path out, Algo
 
     public PpoSettings withHeldOutFile(Path file) {
         return withGuards(g -> new Guards(g.klBound(), g.stop(), g.heldOutPrompts(), file));
+    }
+
+    /** GRPO's scaling in this run: the settings' choice, else the group's std (Dr. GRPO: none). */
+    public RewardScale rewardScale() {
+        return rollout.rewardScale() != null ? rollout.rewardScale()
+                : algorithm == Algorithm.DR_GRPO ? RewardScale.NONE : RewardScale.GROUP;
     }
 
     /** Where the KL penalty goes in this run: the settings' choice, else the algorithm's published place. */

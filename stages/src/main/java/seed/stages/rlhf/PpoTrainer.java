@@ -68,6 +68,7 @@ public final class PpoTrainer {
     private final InstructionDataset ptx;
     private final HeldOutEvaluation heldOut;     // the report half: before/after, what the run reports
     private final HeldOutEvaluation selection;   // the selection half: what keep-best chooses by
+    private final int selectionPrompts;          // its prompts (each sampled SELECTION_SAMPLES times)
     private final GuardRails guards;
     private final VerifiableRewards verifiable;
 
@@ -92,9 +93,29 @@ public final class PpoTrainer {
         this.trainTexts = trainTexts;
         this.ptx = ptx;
         this.heldOut = new HeldOutEvaluation(this, evaluator, heldOutPrompts, heldOutTexts);
-        this.selection = new HeldOutEvaluation(this, evaluator, selectionPrompts, selectionTexts);
+        this.selectionPrompts = selectionPrompts.size();
+        this.selection = new HeldOutEvaluation(this, evaluator, repeat(selectionPrompts, SELECTION_SAMPLES),
+                repeat(selectionTexts, SELECTION_SAMPLES));
         this.guards = new GuardRails(s.guards(), evaluator);
         this.verifiable = evaluator.rewards();
+    }
+
+    /**
+     * Answers sampled per selection prompt for keep-best ({@link BestPolicy}): one T = 1 answer each on the ~32
+     * selection prompts of the demo put rates of 2/32 against 3/32 and a 5-10% unsafe tail at 1-3 answers, so keep-best
+     * chose by noise; four give ~128 answers a measurement (issue 22). The report half keeps one answer per prompt.
+     */
+    static final int SELECTION_SAMPLES = 4;
+
+    /** Each element {@code times} times in a row (sampling gives each row its own seed, so repeats differ). */
+    private static <T> List<T> repeat(List<T> items, int times) {
+        List<T> out = new ArrayList<>(items.size() * times);
+        for (T item : items) {
+            for (int j = 0; j < times; j++) {
+                out.add(item);
+            }
+        }
+        return out;
     }
 
     /** Trains with no task-specific checks (generic guard thresholds). */
@@ -251,8 +272,8 @@ public final class PpoTrainer {
             if (state == null) {
                 console.printf("rlhf      %s, policy %s; %d train prompts, %d held out (%s); %d iterations of %d "
                                 + "prompts x %d samples%n", s.algorithm().cliName(), policy.config().describe(),
-                        trainPrompts.size(), heldOut.size() + selection.size(), HeldOutSplit.disjoint(
-                                heldOut.size() + selection.size()) ? heldOut.size() + " report, " + selection.size()
+                        trainPrompts.size(), heldOut.size() + selectionPrompts, HeldOutSplit.disjoint(
+                                heldOut.size() + selectionPrompts) ? heldOut.size() + " report, " + selectionPrompts
                                 + " selection" : "one prompt: it both selects and reports", s.iterations(),
                         s.rollout().promptsPerIteration(), s.rollout().samplesPerPrompt());
                 if (!verifiable.isEmpty()) {
@@ -288,6 +309,8 @@ public final class PpoTrainer {
                     Map<String, Object> rec = heldOut.iterationRecord(iteration + 1, rollout.prompts(), rollout.gens(),
                             rollout.scores(), kl, entropy);
                     rec.putAll(rollout.rewardTerms());
+                    rec.putAll(heldOut.advantageRecord(rollout.prompts(), rollout.gens(),
+                            rollout.batch().meanAdvantages(), s.rollout().samplesPerPrompt()));
                     state = state.next(kl, rec, s);
                     rec.put("kl_coef", state.controller().coef());
                     update.into(rec, valueHead != null, ptx != null, s.klPlacement() == PpoSettings.KlPlacement.LOSS_K3);
@@ -332,20 +355,24 @@ public final class PpoTrainer {
             // checks that judge it: keep the best policy by the selection prompts (issue 22), and say so
             HeldOutEvaluation.Stats last = selection.measure(policy, false);
             double finalRate = last.checks().get(best.check());
+            List<String> below = best.violations(last);
+            String why = below.isEmpty() ? "" : String.format("; the final policy is below SFT on %s",
+                    String.join(", ", below));
             if (best.beats(last) && best.restorable()) {
                 String kept = best.iteration() == 0
                         ? String.format("kept the SFT policy: no trained policy beat its %s rate %.3f on the %d "
-                        + "selection prompts (final policy %.3f)", best.check(), best.rate(), selection.size(), finalRate)
+                        + "selection prompts without falling below it on another check (final policy %.3f%s)",
+                        best.check(), best.rate(), selectionPrompts, finalRate, why)
                         : String.format("kept the policy of iteration %d (%s rate %.3f on the selection prompts) over "
-                        + "the final one (%.3f)", best.iteration(), best.check(), best.rate(), finalRate);
+                        + "the final one (%.3f%s)", best.iteration(), best.check(), best.rate(), finalRate, why);
                 best.restoreInto(policy);
                 keptIteration = best.iteration();
                 console.println("rlhf      " + kept);
                 state = state.withEvent(kept);
             } else if (best.beats(last)) {
                 String lost = String.format("the SFT policy's %s rate %.3f on the selection prompts beats the final "
-                        + "policy's %.3f, but a resumed run no longer holds the SFT weights to restore", best.check(),
-                        best.rate(), finalRate);
+                        + "policy's %.3f%s, but a resumed run no longer holds the SFT weights to restore", best.check(),
+                        best.rate(), finalRate, why);
                 console.println("rlhf      WARNING " + lost);
                 LOG.warn(lost);
                 state = state.withEvent(lost);
@@ -376,84 +403,6 @@ public final class PpoTrainer {
     /** Iterations between held-out measurements for {@link BestPolicy}: about six per run. */
     private int bestEvery() {
         return Math.max(5, s.iterations() / 6);
-    }
-
-    /**
-     * The best policy seen on the selection prompts by the first check (higher rate; the reward breaks ties), kept as
-     * host weights. The SFT model is the first candidate (iteration 0): a later policy replaces it only when strictly
-     * better, and a final policy below the kept one is replaced by it, so a run never ends below SFT on the selection
-     * prompts without saying so.
-     */
-    static final class BestPolicy {
-        private final String check;
-        private double rate;
-        private double reward;
-        private int iteration;
-        private Map<String, seed.stages.checkpoint.HostTensor> weights;
-        private Map<String, seed.stages.checkpoint.HostTensor> adapters;
-
-        /** {@code sftPolicy}: the policy holding the SFT weights now, or null when they cannot be had (a resume). */
-        BestPolicy(String check, HeldOutEvaluation.Stats sft, Gpt sftPolicy) {
-            this.check = check;
-            this.rate = sft.checks().get(check);
-            this.reward = sft.meanReward();
-            if (sftPolicy != null) {
-                keep(sftPolicy);
-            }
-        }
-
-        String check() {
-            return check;
-        }
-
-        double rate() {
-            return rate;
-        }
-
-        int iteration() {
-            return iteration;
-        }
-
-        /**
-         * True when the kept policy (SFT included) has a strictly higher check rate than {@code st} (the final policy);
-         * the reward alone never replaces the final policy.
-         */
-        boolean beats(HeldOutEvaluation.Stats st) {
-            return rate > st.checks().get(check);
-        }
-
-        /** Whether the kept policy's weights are held (false only for SFT on a resumed run). */
-        boolean restorable() {
-            return weights != null;
-        }
-
-        boolean offer(HeldOutEvaluation.Stats st, int at, Gpt policy) {
-            double r = st.checks().get(check);
-            if (!better(r, st.meanReward(), rate, reward)) {
-                return false;
-            }
-            rate = r;
-            reward = st.meanReward();
-            iteration = at;
-            keep(policy);
-            return true;
-        }
-
-        private void keep(Gpt policy) {
-            weights = policy.weights();
-            adapters = policy.lora() == null ? null : policy.adapterWeights();
-        }
-
-        void restoreInto(Gpt policy) {
-            policy.loadWeights(weights);
-            if (adapters != null) {
-                policy.loadAdapterWeights(adapters);
-            }
-        }
-
-        private static boolean better(double r, double rw, double thanRate, double thanReward) {
-            return r > thanRate || (r == thanRate && rw > thanReward);
-        }
     }
 
     private static String summary(Map<String, Object> r) {
@@ -603,7 +552,7 @@ public final class PpoTrainer {
         } else {
             boolean klInReward = s.klPlacement() == PpoSettings.KlPlacement.REWARD;
             float[] adv = Advantages.criticFree(s.algorithm(), scores, kl, klCoef, klInReward,
-                    s.rollout().samplesPerPrompt());
+                    s.rollout().samplesPerPrompt(), s.rewardScale());
             for (int b = 0; b < rb.batch; b++) {
                 float[] perToken = new float[rb.responseLength[b]];
                 Arrays.fill(perToken, adv[b]);

@@ -104,6 +104,20 @@ final class RolloutBatch {
     }
 
     /** Response-token values of one row, in order (the last {@code responseLength[row]} positions). */
+    /** Each response's advantage averaged over its tokens (the one advantage of a critic-free method). */
+    double[] meanAdvantages() {
+        double[] out = new double[batch];
+        for (int b = 0; b < batch; b++) {
+            float[] a = responsePart(advantages, b);
+            double sum = 0;
+            for (float v : a) {
+                sum += v;
+            }
+            out[b] = a.length == 0 ? 0 : sum / a.length;
+        }
+        return out;
+    }
+
     float[] responsePart(float[] perPosition, int row) {
         int l1 = length - 1;
         int n = responseLength[row];

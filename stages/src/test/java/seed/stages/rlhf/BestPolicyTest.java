@@ -12,9 +12,10 @@ import seed.stages.model.Gpt;
 import seed.stages.model.GptConfig;
 
 /**
- * The RL stage keeps the best policy on the selection prompts by its first check, the SFT model being the first
- * candidate: a later policy replaces it only when strictly better, and a final policy below the kept one (SFT included)
- * is replaced by its exact weights.
+ * The RL stage keeps the best policy on the selection prompts by its first check, no policy below the SFT model on any
+ * other check, the SFT model being the first candidate: a later policy replaces it only when admissible and strictly
+ * better, and a final policy below the kept one (SFT included) or below SFT on another check is replaced by its exact
+ * weights.
  */
 class BestPolicyTest {
 
@@ -33,7 +34,7 @@ class BestPolicyTest {
     @Test
     void keepsTheBestMeasuredPolicyAndRestoresItsWeights() {
         try (Gpt policy = Gpt.initialize(new GptConfig(259, 16, 1, 16, 2), 3)) {
-            PpoTrainer.BestPolicy best = new PpoTrainer.BestPolicy("rule", stats(0.30, 0.0), policy);
+            BestPolicy best = new BestPolicy("rule", stats(0.30, 0.0), policy);
             assertFalse(best.offer(stats(0.30, -1.0), 5, policy), "not better than SFT: SFT stays kept");
             assertTrue(best.offer(stats(0.60, 0.5), 10, policy));
             float[] kept = first(policy);
@@ -53,7 +54,7 @@ class BestPolicyTest {
     void aRunThatNeverBeatsSftEndsWithTheSftWeights() {
         try (Gpt policy = Gpt.initialize(new GptConfig(259, 16, 1, 16, 2), 3)) {
             float[] sft = first(policy);
-            PpoTrainer.BestPolicy best = new PpoTrainer.BestPolicy("rule", stats(0.30, 0.0), policy);
+            BestPolicy best = new BestPolicy("rule", stats(0.30, 0.0), policy);
             collapse(policy);
             assertFalse(best.offer(stats(0.10, 5.0), 10, policy), "a higher reward alone does not beat SFT");
             assertTrue(best.beats(stats(0.10, 5.0)));
@@ -67,11 +68,35 @@ class BestPolicyTest {
     @Test
     void aResumedRunCannotRestoreSftButStillKnowsItIsBelow() {
         try (Gpt policy = Gpt.initialize(new GptConfig(259, 16, 1, 16, 2), 3)) {
-            PpoTrainer.BestPolicy best = new PpoTrainer.BestPolicy("rule", stats(0.30, 0.0), null);
+            BestPolicy best = new BestPolicy("rule", stats(0.30, 0.0), null);
             assertTrue(best.beats(stats(0.10, 0.0)));
             assertFalse(best.restorable(), "no SFT weights held: the stage warns instead");
             assertTrue(best.offer(stats(0.40, 0.0), 20, policy));
             assertTrue(best.restorable());
+        }
+    }
+
+    private static HeldOutEvaluation.Stats two(double rule, double safe, double reward) {
+        return new HeldOutEvaluation.Stats(reward, Map.of("rule", rule, "safe", safe), 0, 10, 1, 0, List.of());
+    }
+
+    @Test
+    void everyOtherCheckIsAFloorAtTheSftRate() {
+        try (Gpt policy = Gpt.initialize(new GptConfig(259, 16, 1, 16, 2), 3)) {
+            float[] sft = first(policy);
+            BestPolicy best = new BestPolicy("rule", two(0.20, 0.90, 0.0), policy);
+            collapse(policy);
+            assertFalse(best.offer(two(0.70, 0.85, 1.0), 10, policy), "politer but ruder than SFT: not admissible");
+            assertEquals(List.of("safe"), best.violations(two(0.70, 0.85, 1.0)));
+            assertTrue(best.beats(two(0.70, 0.85, 1.0)), "a final policy less safe than SFT is replaced");
+            best.restoreInto(policy);
+            assertArrayEquals(sft, first(policy), "by the SFT weights when nothing admissible beat SFT");
+            assertEquals(0, best.iteration());
+            assertTrue(best.offer(two(0.50, 0.90, 0.5), 20, policy), "as safe as SFT and politer: kept");
+            assertFalse(best.offer(two(0.60, 0.89, 0.5), 25, policy), "higher first check, but below SFT on safe");
+            assertTrue(best.offer(two(0.60, 0.97, 0.5), 30, policy));
+            assertFalse(best.beats(two(0.60, 0.91, 0.5)), "an admissible final policy as good on the first check stays");
+            assertTrue(best.violations(two(0.0, 0.90, 0.0)).isEmpty(), "the SFT rate itself is admissible");
         }
     }
 

@@ -136,6 +136,13 @@ class PpoTrainerTest {
                         d.optimisation(), d.kl(), d.guards(), d.run()));
         assertTrue(k.getMessage().contains("rloo needs at least 2 samples per prompt"), k.getMessage());
         assertEquals(8, d.withAlgorithm(PpoSettings.Algorithm.GRPO).rollout().sequences(), "same sequences per iteration");
+        // groups as published: RLOO k = 4, GRPO k = 8 (TRL's num_generations; issue 22)
+        PpoSettings wide = d.withRollout(r -> r.withBatch(32, 1));
+        assertEquals(4, wide.withAlgorithm(PpoSettings.Algorithm.RLOO).rollout().samplesPerPrompt());
+        assertEquals(8, wide.withAlgorithm(PpoSettings.Algorithm.RLOO).rollout().promptsPerIteration());
+        assertEquals(8, wide.withAlgorithm(PpoSettings.Algorithm.GRPO).rollout().samplesPerPrompt());
+        assertEquals(4, wide.withAlgorithm(PpoSettings.Algorithm.GRPO).rollout().promptsPerIteration());
+        assertEquals(8, wide.withAlgorithm(PpoSettings.Algorithm.DR_GRPO).rollout().samplesPerPrompt());
     }
 
     @Test

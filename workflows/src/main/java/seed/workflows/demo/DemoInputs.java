@@ -64,8 +64,10 @@ public record DemoInputs(long seed, int context, int layers, int dModel, int hea
         in.put("reward_steps", rewardSteps);
         in.put("ppo_iterations", ppoIterations);
         // the demo's own judgement, passed explicitly (the flow's defaults are generic): its polite-and-correct rule,
-        // its offensive-word check, and guard thresholds tuned to its short and long answers
-        in.put("checks", "[\"polite-correct\"]");
+        // its offensive-word check, and guard thresholds tuned to its short and long answers. The offensive-word check
+        // is also the RL stage's second check: keep-best never keeps a policy below SFT on it (issue 22: selecting by
+        // the rule alone kept GRPO policies ruder than SFT)
+        in.put("checks", "[\"polite-correct\", \"" + Offensive.CHECK + "\"]");
         in.put("unsafe_check", Offensive.CHECK);
         // the same offensive-word check can be a verifiable reward of RL (TRL's reward_funcs); off in the demo, see
         // REWARD_CHECK_WEIGHT
