@@ -50,13 +50,12 @@ public final class RankingProducer implements AutoCloseable {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);
-        // concurrent submissions share a produce request: at 1,000 submissions/s, 1 ms gave ~1-2 records a request,
-        // and each request costs the producer's sender and the broker's network and request threads a round of
-        // wake-ups, an append and a response. 5 ms (with the embedded broker's fewer threads) took the producer's and
-        // broker's CPU from 0.21 to 0.12 ms per submission and their context switches from ~3,000 to ~1,000/s (bench
-        // submit, 60 s warm-up), for at most 5 ms more latency, inside the 50 ms p99 budget; -Dseed.producer.linger.ms
-        // overrides it
-        p.put(ProducerConfig.LINGER_MS_CONFIG, Integer.getInteger("seed.producer.linger.ms", 5));
+        // 1 ms: on a quiet 2-core machine at 1,000 submissions/s (bench submit, 60 s warm-up, the embedded broker's 2
+        // request handlers) 1 ms gave p50 1.7 ms, p99 6.4 ms and 0.54 ms of server CPU per submission; 5 ms gave p50
+        // 4.7 ms, p99 11.2 ms, 0.61 ms (fewer, larger produce requests did not save measurable CPU there, though under
+        // a shared machine's load they cut the producer's and broker's context switches about threefold);
+        // -Dseed.producer.linger.ms overrides it
+        p.put(ProducerConfig.LINGER_MS_CONFIG, Integer.getInteger("seed.producer.linger.ms", 1));
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
         // no compression by default: a submission's batch is one or two ~300-byte records, which lz4 does not shrink,
         // while every batch allocated lz4's two 64 KiB buffers (the request path's largest allocation, measured) and
