@@ -157,8 +157,10 @@ class SweepFlowTest {
         }
         String yaml = flow.toString();
         for (int k = 0; k < 5; k++) {
-            assertTrue(yaml.contains("{\"id\":\"trial_" + k + "\",\"type\":\"io.kestra.plugin.core.flow.Subflow\"}"),
-                    "trial_" + k + " takes every setting from the pluginDefaults: " + yaml);
+            // namespace and flowId stay on the task: Kestra's flow topology reads them before defaults apply
+            assertTrue(yaml.contains("{\"id\":\"trial_" + k + "\",\"type\":\"io.kestra.plugin.core.flow.Subflow\","
+                    + "\"namespace\":\"seed\",\"flowId\":\"{{ inputs.stage }}\"}"),
+                    "trial_" + k + " names its subflow and takes every other setting from the pluginDefaults: " + yaml);
         }
     }
 }
