@@ -30,9 +30,8 @@ public final class Catalog {
 
     private final DataSource ds;
     private final DataSource claimsDs;
-    private final ConcurrentHashMap<Long, Item> items = new ConcurrentHashMap<>();
+    private final BoundedCache<Long, Item> items;
     private final ConcurrentHashMap<String, Annotator> byTokenHash = new ConcurrentHashMap<>();
-    private final int itemCacheLimit;
 
     /**
      * Items kept in memory by default (-Dseed.catalog.item-cache): an item is read again by each of its N annotators
@@ -55,12 +54,9 @@ public final class Catalog {
 
     /** @param itemCacheLimit most items kept in memory (at least 1) */
     public Catalog(DataSource ds, DataSource claimsDs, int itemCacheLimit) {
-        if (itemCacheLimit < 1) {
-            throw new IllegalArgumentException("item cache limit must be >= 1, got " + itemCacheLimit);
-        }
         this.ds = ds;
         this.claimsDs = claimsDs;
-        this.itemCacheLimit = itemCacheLimit;
+        this.items = new BoundedCache<>(itemCacheLimit);
     }
 
     /** Items held in memory now (the limit at most, give or take the lookups racing at the moment it is reached). */
@@ -68,22 +64,6 @@ public final class Catalog {
         return items.size();
     }
 
-    /**
-     * Caches an item, first dropping about a tenth of the cache when it is full. Which ones go is arbitrary (hash
-     * order): items never change, so a dropped one costs one read when it is wanted again, and no access order has
-     * to be kept on the per-request lookups.
-     */
-    private void cacheItem(Item it) {
-        if (items.size() >= itemCacheLimit) {
-            int drop = Math.max(1, itemCacheLimit / 10);
-            var keys = items.keySet().iterator();
-            while (keys.hasNext() && drop-- > 0) {
-                keys.next();
-                keys.remove();
-            }
-        }
-        items.put(it.id(), it);
-    }
 
     public DataSource dataSource() {
         return ds;
@@ -359,7 +339,7 @@ public final class Catalog {
                 }
                 Item it = new Item(rs.getLong(1), rs.getString(2), Arrays.asList((String[]) rs.getArray(3).getArray()),
                         rs.getString(4), intList(rs.getArray(5)));
-                cacheItem(it);
+                items.put(itemId, it);
                 return Optional.of(it);
             }
         } catch (SQLException e) {

@@ -10,11 +10,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import seed.annotation.core.BoundedCache;
 import seed.annotation.core.EventCodec;
 import seed.annotation.core.RankingEvent;
 import seed.annotation.core.RankingRules;
@@ -34,8 +34,7 @@ final class BatchDecoder {
     static final int DEFAULT_ITEM_CACHE = Integer.getInteger("seed.ingest.item-cache", 100_000);
 
     private final Signing signing;
-    private final ConcurrentHashMap<Long, Integer> itemK = new ConcurrentHashMap<>();
-    private final int itemCacheLimit;
+    private final BoundedCache<Long, Integer> itemK;
 
     BatchDecoder(Signing signing) {
         this(signing, DEFAULT_ITEM_CACHE);
@@ -43,25 +42,12 @@ final class BatchDecoder {
 
     /** @param itemCacheLimit most item sizes kept between batches (at least 1) */
     BatchDecoder(Signing signing, int itemCacheLimit) {
-        if (itemCacheLimit < 1) {
-            throw new IllegalArgumentException("item cache limit must be >= 1, got " + itemCacheLimit);
-        }
         this.signing = signing;
-        this.itemCacheLimit = itemCacheLimit;
+        this.itemK = new BoundedCache<>(itemCacheLimit);
     }
 
     /** Puts an item's size in the cache (what {@code itemSizes} does from the database; tests use it directly). */
     void remember(long itemId, int k) {
-        if (itemK.size() >= itemCacheLimit && !itemK.containsKey(itemId)) {
-            // like Catalog's item cache: drop about a tenth, in hash order (sizes never change; a dropped one costs a
-            // lookup in a later batch, and no access order is kept on the per-record path)
-            int drop = Math.max(1, itemCacheLimit / 10);
-            var keys = itemK.keySet().iterator();
-            while (keys.hasNext() && drop-- > 0) {
-                keys.next();
-                keys.remove();
-            }
-        }
         itemK.put(itemId, k);
     }
 
