@@ -90,25 +90,8 @@ final class CpuMeter {
      */
     static Map<String, Long> jvmInternal() {
         Map<String, Long> out = new java.util.TreeMap<>();
-        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
-            for (var task : (Iterable<java.nio.file.Path>) tasks::iterator) {
-                String stat;
-                try {
-                    stat = java.nio.file.Files.readString(task.resolve("stat"));
-                } catch (java.io.IOException ended) {
-                    continue;
-                }
-                String group = internalGroup(stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
-                if (group == null) {
-                    continue;
-                }
-                String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-                long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime + stime (fields 14, 15)
-                out.merge(group, ticks * 10_000_000L, Long::sum); // USER_HZ = 100
-            }
-        } catch (java.io.IOException | RuntimeException e) {
-            return Map.of();
-        }
+        ProcessCpu.byThread(ProcessHandle.current().pid(), CpuMeter::internalGroup)
+                .forEach((group, ms) -> out.put(group, Math.round(ms * 1_000_000)));
         return out;
     }
 

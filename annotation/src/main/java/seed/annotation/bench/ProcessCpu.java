@@ -59,14 +59,25 @@ final class ProcessCpu {
      * {@code /proc} is not there. Threads that ended meanwhile drop out, so take the difference of two calls.
      */
     static java.util.Map<String, Double> byThreadGroup(long pid) {
+        return byThread(pid, ProcessCpu::threadGroup);
+    }
+
+    /**
+     * The process's CPU so far in ms per group of its threads, {@code group} mapping a Linux thread name to its
+     * group (null: not counted), from {@code /proc/<pid>/task/*}/stat; empty when {@code /proc} is not there.
+     */
+    static java.util.Map<String, Double> byThread(long pid, java.util.function.Function<String, String> group) {
         java.util.Map<String, Double> ms = new java.util.TreeMap<>();
         try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
             for (Path t : (Iterable<Path>) tasks::iterator) {
                 try {
                     String stat = Files.readString(t.resolve("stat"));
-                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    String g = group.apply(stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+                    if (g == null) {
+                        continue;
+                    }
                     String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-                    ms.merge(threadGroup(name), (Long.parseLong(f[11]) + Long.parseLong(f[12])) * TICK_MS, Double::sum);
+                    ms.merge(g, (Long.parseLong(f[11]) + Long.parseLong(f[12])) * TICK_MS, Double::sum);
                 } catch (IOException | RuntimeException e) {
                     // the thread ended between the listing and the read
                 }
