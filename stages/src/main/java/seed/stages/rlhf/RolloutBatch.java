@@ -103,7 +103,6 @@ final class RolloutBatch {
         return out;
     }
 
-    /** Response-token values of one row, in order (the last {@code responseLength[row]} positions). */
     /** Each response's advantage averaged over its tokens (the one advantage of a critic-free method). */
     double[] meanAdvantages() {
         double[] out = new double[batch];
@@ -118,6 +117,7 @@ final class RolloutBatch {
         return out;
     }
 
+    /** Response-token values of one row, in order (the last {@code responseLength[row]} positions). */
     float[] responsePart(float[] perPosition, int row) {
         int l1 = length - 1;
         int n = responseLength[row];
