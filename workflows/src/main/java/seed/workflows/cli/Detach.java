@@ -38,8 +38,9 @@ final class Detach {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
         while (System.nanoTime() < deadline) {
-            if (Files.exists(abs.resolve(LAUNCHED))) {
-                String id = Files.readString(abs.resolve(LAUNCHED)).strip();
+            java.util.Optional<String> launched = lastLaunched(abs);
+            if (launched.isPresent()) {
+                String id = launched.get();
                 System.out.println("execution=" + id);
                 System.out.println("log=" + log);
                 System.out.println("follow with: seed logs " + id + " --follow --work " + work);
@@ -59,5 +60,11 @@ final class Detach {
     /** Written by the process that launched, for a detached parent (and as the last run of this work folder). */
     static void recordLaunched(Path work, String id) throws IOException {
         Checkpoints.writeAtomically(work.toAbsolutePath().normalize().resolve(LAUNCHED), id + "\n");
+    }
+
+    /** The id {@link #recordLaunched} wrote last in this work folder, if any. */
+    static java.util.Optional<String> lastLaunched(Path work) throws IOException {
+        Path last = work.toAbsolutePath().normalize().resolve(LAUNCHED);
+        return Files.exists(last) ? java.util.Optional.of(Files.readString(last).strip()) : java.util.Optional.empty();
     }
 }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.kestra.core.models.executions.Execution;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -25,11 +24,7 @@ final class Relaunch {
 
     /** The run this work folder last launched, when it is of {@code flowId} and has not finished. */
     static Optional<Execution> unfinished(SeedEngine engine, Path work, String flowId) throws IOException {
-        Path last = work.toAbsolutePath().normalize().resolve("last-execution");
-        if (!Files.exists(last)) {
-            return Optional.empty();
-        }
-        return engine.execution(Files.readString(last).strip())
+        return Detach.lastLaunched(work).flatMap(engine::execution)
                 .filter(e -> flowId.equals(e.getNamespace() + "." + e.getFlowId()))
                 .filter(e -> !SeedEngine.finished(e));
     }
